@@ -1,0 +1,179 @@
+# gradlab build. `make` builds the library and every binary into build/;
+# `make test` runs the doctest suites and each bench binary's --smoke run;
+# `make bench` builds build/bench/*; `make reproduce` runs the experiments.
+#   ARCH=native     -march value (e.g. ARCH=x86-64-v3 for a portable AVX2 build)
+#   CUDA=auto       build the CUDA backend when nvcc is found; CUDA=0 off, CUDA=1 required
+#   SANITIZE=1      AddressSanitizer + UndefinedBehaviorSanitizer build in build-sanitize/
+#   CUDA_ARCHS="80 90"  GPU architectures for nvcc (sm_80, sm_90)
+
+ARCH ?= native
+CUDA ?= auto
+SANITIZE ?= 0
+CUDA_HOME ?= /usr/local/cuda
+CUDA_ARCHS ?= 80 90
+CXX ?= g++
+PYTHON ?= /usr/bin/python3
+
+ifeq ($(SANITIZE),1)
+  BUILD ?= build-sanitize
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  SAN_LD := -fsanitize=address,undefined
+else
+  BUILD ?= build
+  OPT := -O3 -g1
+  SAN_LD :=
+endif
+
+# -ffp-contract=fast lets the compiler fuse a*b+c into FMAs (GCC's default
+# outside ISO mode); -fno-math-errno lets it vectorise sqrt; -fno-trapping-math
+# (we never unmask FP exceptions) lets it turn the selects of branch-free math
+# into vector blends. None of them changes IEEE results the way -ffast-math does.
+CXXFLAGS += -std=c++20 $(OPT) -march=$(ARCH) -fopenmp -ffp-contract=fast -fno-math-errno -fno-trapping-math \
+            -Wall -Wextra -I. -MMD -MP
+LDFLAGS += -fopenmp $(SAN_LD)
+LDLIBS += -lfmt
+
+# ---- CUDA: auto-detect nvcc ----
+NVCC := $(shell command -v nvcc 2>/dev/null || (test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc))
+ifeq ($(CUDA),auto)
+  WITH_CUDA := $(if $(NVCC),1,0)
+else
+  WITH_CUDA := $(CUDA)
+endif
+ifeq ($(WITH_CUDA),1)
+  ifeq ($(NVCC),)
+    $(error CUDA=1 but nvcc was not found (looked on PATH and in $(CUDA_HOME)/bin))
+  endif
+  # host-side CUDA code (.cpp, g++) and kernels (.cu, nvcc)
+  CUDA_CPP_SRCS := $(filter-out tensor/cuda/no_cuda.cpp,$(wildcard tensor/cuda/*.cpp))
+  CUDA_SRCS := $(wildcard tensor/cuda/*.cu)
+  NVCCFLAGS := -std=c++20 -O3 -I. $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+               -Xcompiler -fopenmp,-Wall -MMD -MP
+  CXXFLAGS += -I$(CUDA_HOME)/include -DGRADLAB_CUDA=1
+  LDFLAGS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
+  LDLIBS += -lcublas -lcudart
+else
+  CUDA_CPP_SRCS := tensor/cuda/no_cuda.cpp
+  CUDA_SRCS :=
+endif
+
+# ---- sources ----
+LIB_DIRS := tensor tensor/cpu
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)) $(CUDA_CPP_SRCS)
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
+LIB := $(BUILD)/libgradlab.a
+
+TEST_SUITES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*.cpp))))
+TEST_SUITES := $(sort $(TEST_SUITES))
+TEST_BINS := $(TEST_SUITES:%=$(BUILD)/tests/%)
+TEST_MAIN := $(BUILD)/obj/tests/doctest_main.o
+
+BENCH_COMMON_SRCS := $(wildcard bench/common/*.cpp)
+BENCH_COMMON_OBJS := $(BENCH_COMMON_SRCS:%.cpp=$(BUILD)/obj/%.o)
+BENCH_SRCS := $(wildcard bench/*.cpp)
+BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
+# Experiment binaries (one per paper) are listed in bench/EXPERIMENTS; make
+# reproduce runs them with --quick, make test with --smoke.
+EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
+
+.PHONY: all test bench bench-results reproduce clean deps bench-deps FORCE
+# Keep objects made by pattern rules (make would delete them as intermediates).
+.SECONDARY:
+all: $(LIB) $(TEST_BINS) $(BENCH_BINS)
+
+# ---- Debian packages ----
+# Each entry is package:file-it-provides. Missing ones are installed with
+# apt-get when running as root; otherwise make stops and prints the command.
+BUILD_DEPS := libfmt-dev:/usr/include/fmt/format.h doctest-dev:/usr/include/doctest/doctest.h
+BENCH_DEPS := python3-numpy:/usr/lib/python3/dist-packages/numpy/__init__.py \
+              python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py \
+              libopenblas0-pthread:/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 \
+              gnuplot-nox:/usr/bin/gnuplot
+define ensure_packages
+	@missing=""; for entry in $(1); do pkg=$${entry%%:*}; file=$${entry#*:}; \
+	  [ -e "$$file" ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null || \
+	      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; } || exit 1; \
+	  else \
+	    echo "gradlab needs these Debian packages:$$missing"; \
+	    echo "install them with:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+deps:
+	$(call ensure_packages,$(BUILD_DEPS))
+bench-deps:
+	$(call ensure_packages,$(BENCH_DEPS))
+
+# ---- compile ----
+# The flags are recorded in the build folder; when they change (CUDA=, ARCH=,
+# ...) every object is rebuilt instead of mixing configurations.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CXX) $(CXXFLAGS) | $(NVCC) $(NVCCFLAGS) | $(LDFLAGS) $(LDLIBS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.cpp $(FLAGS_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu $(FLAGS_STAMP) | deps
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- tests: one doctest binary per folder of tests/ ----
+$(TEST_MAIN): tests/doctest_main.cpp $(FLAGS_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+test_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.cpp))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- bench binaries ----
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+bench: $(BENCH_BINS)
+
+# Re-measures the figures recorded in bench/results/ and README.md (a few
+# minutes; run it on an otherwise idle machine).
+bench-results: $(BENCH_BINS) bench-deps
+	@mkdir -p bench/results
+	rm -f bench/results/gemm.jsonl bench/results/elementwise.jsonl
+	set -e; for t in 1 2; do \
+	  $(BUILD)/bench/gemm --threads $$t --jsonl bench/results/gemm.jsonl | tee bench/results/gemm_$${t}thread.txt; \
+	  $(BUILD)/bench/elementwise --threads $$t --jsonl bench/results/elementwise.jsonl | tee bench/results/elementwise_$${t}thread.txt; \
+	done
+
+# ---- running ----
+test: $(TEST_BINS) $(BENCH_BINS)
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --no-intro; done
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b --smoke"; $$b --smoke >/dev/null; done
+	@echo "all tests passed ($(words $(TEST_BINS)) suites, $(words $(BENCH_BINS)) bench smoke runs)"
+
+reproduce: $(BENCH_BINS) bench-deps
+	@if [ -z "$(EXPERIMENTS)" ]; then \
+	  echo "No paper experiments exist yet (they arrive with the algorithm issues)."; \
+	  echo "Benchmarks: make bench, then build/bench/gemm and build/bench/elementwise (see README.md)."; \
+	else \
+	  for e in $(EXPERIMENTS); do $(BUILD)/bench/$$e --quick --out bench/results/$$e || exit 1; done; \
+	fi
+
+clean:
+	rm -rf build build-sanitize
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

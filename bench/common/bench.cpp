@@ -1,0 +1,220 @@
+// Timing, JSONL, Python references, the FMA peak and tables for the benchmarks.
+#include "bench/common/bench.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tensor/error.h"
+
+namespace gradlab::bench {
+
+namespace {
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+}  // namespace
+
+Timing summarize(std::vector<double> seconds) {
+  GL_CHECK(!seconds.empty(), "summarize: no samples");
+  std::sort(seconds.begin(), seconds.end());
+  Timing t;
+  t.min = seconds.front();
+  t.max = seconds.back();
+  const size_t n = seconds.size();
+  t.median = n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
+  t.per_call = std::move(seconds);
+  return t;
+}
+
+Timing merge(const Timing& a, const Timing& b) {
+  std::vector<double> all = a.per_call;
+  all.insert(all.end(), b.per_call.begin(), b.per_call.end());
+  Timing t = summarize(std::move(all));
+  t.calls_per_sample = a.calls_per_sample;
+  return t;
+}
+
+Timing time_it(const std::function<void()>& fn, int samples, double min_sample_seconds, int warmup) {
+  for (int i = 0; i < warmup; ++i) fn();
+  // Calibrate the repeat count from one timed call.
+  const double t0 = now();
+  fn();
+  const double one = std::max(now() - t0, 1e-9);
+  const int calls = std::max(1, int(min_sample_seconds / one));
+  std::vector<double> per_call;
+  for (int s = 0; s < samples; ++s) {
+    const double start = now();
+    for (int c = 0; c < calls; ++c) fn();
+    per_call.push_back((now() - start) / calls);
+  }
+  Timing t = summarize(per_call);
+  t.calls_per_sample = calls;
+  return t;
+}
+
+Jsonl::Jsonl(const std::string& path) : path_(path) {
+  if (!path_.empty()) {
+    std::ofstream f(path_, std::ios::app);
+    GL_CHECK(f.good(), "--jsonl: cannot write {}", path_);
+  }
+}
+
+namespace {
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+void Jsonl::write(const Record& r) {
+  if (path_.empty()) return;
+  std::string line = fmt::format("{{\"bench\":{},\"case\":{},\"metric\":{},\"value\":{:.6g},\"unit\":{},\"threads\":{}",
+                                 quoted(r.bench), quoted(r.case_name), quoted(r.metric), r.value, quoted(r.unit),
+                                 r.threads);
+  if (!r.baseline.empty())
+    line += fmt::format(",\"baseline\":{},\"baseline_value\":{:.6g},\"ratio\":{:.4g}", quoted(r.baseline),
+                        r.baseline_value, r.baseline_value != 0 ? r.value / r.baseline_value : 0.0);
+  for (const auto& [k, v] : r.extra) line += fmt::format(",{}:{}", quoted(k), quoted(v));
+  line += "}\n";
+  std::ofstream f(path_, std::ios::app);
+  GL_CHECK(f.good(), "--jsonl: cannot append to {}", path_);
+  f << line;
+}
+
+std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
+                                                   std::string* why) {
+  const char* python = "/usr/bin/python3";  // Debian's python sees Debian's numpy and torch
+  if (access(python, X_OK) != 0) {
+    if (why) *why = "/usr/bin/python3 not found";
+    return std::nullopt;
+  }
+  const std::string path = repo_root() + "/" + script;
+  const std::string cmd =
+      fmt::format("OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} OMP_WAIT_POLICY=PASSIVE "
+                  "{1} {2} {3} 2>&1",
+                  threads, python, path, args);
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    if (why) *why = "could not start python3";
+    return std::nullopt;
+  }
+  std::vector<std::string> lines;
+  std::array<char, 4096> buf{};
+  std::string pending;
+  while (fgets(buf.data(), int(buf.size()), pipe) != nullptr) {
+    pending += buf.data();
+    if (!pending.empty() && pending.back() == '\n') {
+      pending.pop_back();
+      lines.push_back(pending);
+      pending.clear();
+    }
+  }
+  if (!pending.empty()) lines.push_back(pending);
+  const int status = pclose(pipe);
+  if (status != 0) {
+    if (why) *why = lines.empty() ? fmt::format("{} failed", script) : lines.back();
+    return std::nullopt;
+  }
+  return lines;
+}
+
+std::optional<double> json_number(const std::string& line, const std::string& key) {
+  const std::string pat = "\"" + key + "\":";
+  size_t at = line.find(pat);
+  if (at == std::string::npos) return std::nullopt;
+  at += pat.size();
+  while (at < line.size() && line[at] == ' ') ++at;
+  char* end = nullptr;
+  const double v = std::strtod(line.c_str() + at, &end);
+  if (end == line.c_str() + at) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> json_string(const std::string& line, const std::string& key) {
+  const std::string pat = "\"" + key + "\":";
+  size_t at = line.find(pat);
+  if (at == std::string::npos) return std::nullopt;
+  at = line.find('"', at + pat.size());
+  if (at == std::string::npos) return std::nullopt;
+  const size_t end = line.find('"', at + 1);
+  if (end == std::string::npos) return std::nullopt;
+  return line.substr(at + 1, end - at - 1);
+}
+
+double measured_fma_peak_gflops(int threads) {
+  // 12 independent chains of vector FMAs (enough to cover FMA latency on every
+  // x86 core), in the widest registers this build's -march allows.
+#if defined(__AVX512F__)
+  typedef float vec __attribute__((vector_size(64)));
+#elif defined(__AVX__)
+  typedef float vec __attribute__((vector_size(32)));
+#else
+  typedef float vec __attribute__((vector_size(16)));
+#endif
+  constexpr int kLanes = int(sizeof(vec) / sizeof(float));
+  constexpr int kChains = 12;
+  constexpr long kIters = 20000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double start = now();
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    {
+      vec acc[kChains];
+      for (int j = 0; j < kChains; ++j) acc[j] = vec{} + float(j) * 1e-3f;
+      const vec a = vec{} + 0.9999f, b = vec{} + 1e-4f;
+      for (long i = 0; i < kIters; ++i)
+#pragma GCC unroll 12
+        for (int j = 0; j < kChains; ++j) acc[j] = acc[j] * a + b;
+      for (int j = 0; j < kChains; ++j) sink += acc[j][0];
+    }
+    const double secs = now() - start;
+    best = std::max(best, double(threads) * kIters * kChains * kLanes * 2 / secs / 1e9);
+    if (sink == 12345.f) std::puts("");  // keep the loop
+  }
+  return best;
+}
+
+std::string Table::str() const {
+  std::vector<size_t> width(header_.size());
+  for (size_t c = 0; c < header_.size(); ++c) width[c] = header_[c].size();
+  for (const auto& r : rows_)
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < width.size(); ++c) {
+      const std::string cell = c < cells.size() ? cells[c] : "";
+      out += c == 0 ? pad_right(cell, width[c]) : "  " + pad_left(cell, width[c]);
+    }
+    return out + "\n";
+  };
+  std::string out = line(header_);
+  size_t total = 0;
+  for (size_t w : width) total += w + 2;
+  out += std::string(total - 2, '-') + "\n";
+  for (const auto& r : rows_) out += line(r);
+  return out;
+}
+
+std::string pad_right(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
+std::string pad_left(const std::string& s, size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
+
+std::string repo_root() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (std::filesystem::path p = exe.parent_path(); !ec && !p.empty() && p != p.root_path(); p = p.parent_path())
+    if (std::filesystem::exists(p / "bench" / "pytorch")) return p.string();
+  return ".";
+}
+
+}  // namespace gradlab::bench

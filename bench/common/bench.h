@@ -1,0 +1,86 @@
+// The shared machinery of gradlab's benchmarks (contract in DESIGN.md):
+// timing with warm-up and min/median/max over samples; JSONL records of
+// {"bench", "case", "metric", "value", "unit", "threads"} plus a baseline and
+// ratio when a reference was measured in the same run; running a Python
+// reference script (Debian's python3, which sees python3-numpy and
+// python3-torch); the machine's measured FMA peak; aligned text tables.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gradlab::bench {
+
+struct Timing {
+  double min = 0, median = 0, max = 0;  // seconds per call
+  int calls_per_sample = 1;
+  std::vector<double> per_call;  // every sample, seconds per call
+};
+
+// Times fn: warm-up calls first, then `samples` samples, each repeating fn
+// enough times to last at least min_sample_seconds.
+Timing time_it(const std::function<void()>& fn, int samples = 7, double min_sample_seconds = 0.02,
+               int warmup = 2);
+// min/median/max of a list of per-call seconds.
+Timing summarize(std::vector<double> seconds);
+// The samples of two timings of the same thing taken at different moments,
+// summarised together. Benchmarks time gradlab before and after the reference
+// run, so that a slow spell of a shared machine weighs on both sides alike.
+Timing merge(const Timing& a, const Timing& b);
+
+// Appends one JSON object per line to a file. Writes nothing when the path is empty.
+class Jsonl {
+ public:
+  explicit Jsonl(const std::string& path);
+  struct Record {
+    std::string bench{}, case_name{}, metric{};
+    double value = 0;
+    std::string unit{};
+    int threads = 1;
+    std::string baseline{};  // empty: no reference measured
+    double baseline_value = 0;
+    std::map<std::string, std::string> extra{};  // further string fields
+  };
+  void write(const Record& r);
+  bool enabled() const { return !path_.empty(); }
+
+ private:
+  std::string path_;
+};
+
+// Runs `python3 script args...` with OMP_NUM_THREADS and friends set to
+// `threads` and OMP_WAIT_POLICY=PASSIVE, and returns its stdout lines; nullopt
+// (with the reason in *why) when Python or the script's imports are missing.
+std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
+                                                   std::string* why);
+// Reads "key": number from a flat JSON line (the reference scripts print such lines).
+std::optional<double> json_number(const std::string& line, const std::string& key);
+std::optional<std::string> json_string(const std::string& line, const std::string& key);
+
+// Measured f32 FMA peak of `threads` cores, in GFLOP/s (a register-only FMA loop).
+double measured_fma_peak_gflops(int threads);
+
+// A text table with right-aligned numeric columns.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  std::string str() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// s padded with spaces to width w, on the right (left-aligned) or the left.
+std::string pad_right(const std::string& s, size_t w);
+std::string pad_left(const std::string& s, size_t w);
+
+// The directory holding bench/ (found from the executable's path), so that
+// binaries find bench/pytorch/*.py wherever they are run from.
+std::string repo_root();
+
+}  // namespace gradlab::bench

@@ -1,0 +1,131 @@
+// Command-line flags: declaration, parsing, usage text.
+#include "bench/common/cli.h"
+
+#include "bench/common/bench.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "tensor/error.h"
+
+namespace gradlab::bench {
+
+Cli::Cli(std::string program, std::string description)
+    : program_(std::move(program)), description_(std::move(description)) {}
+
+int64_t& Cli::integer(const std::string& name, int64_t fallback, const std::string& help) {
+  ints_.push_back(fallback);
+  options_.push_back({name, help, std::to_string(fallback), Kind::integer, &ints_.back()});
+  return ints_.back();
+}
+
+double& Cli::real(const std::string& name, double fallback, const std::string& help) {
+  reals_.push_back(fallback);
+  Option o{name, help, fmt::format("{}", fallback), Kind::real};
+  o.r = &reals_.back();
+  options_.push_back(o);
+  return reals_.back();
+}
+
+std::string& Cli::text(const std::string& name, const std::string& fallback, const std::string& help) {
+  texts_.push_back(fallback);
+  Option o{name, help, fallback.empty() ? "\"\"" : fallback, Kind::text};
+  o.s = &texts_.back();
+  options_.push_back(o);
+  return texts_.back();
+}
+
+bool& Cli::flag(const std::string& name, const std::string& help) {
+  flags_.push_back(false);
+  Option o{name, help, "", Kind::flag};
+  o.b = &flags_.back();
+  options_.push_back(o);
+  return flags_.back();
+}
+
+std::string Cli::usage() const {
+  std::string out = fmt::format("usage: {} [options]\n{}\n\noptions:\n", program_, description_);
+  for (const Option& o : options_) {
+    const std::string lhs = o.kind == Kind::flag ? o.name : o.name + " " + (o.kind == Kind::text ? "TEXT" : "N");
+    out += "  " + pad_right(lhs, 24) + " " + o.help;
+    if (o.kind != Kind::flag) out += fmt::format(" (default {})", o.fallback);
+    out += "\n";
+  }
+  out += "  " + pad_right("--help", 24) + " print this help\n";
+  return out;
+}
+
+void Cli::parse(int argc, char** argv) {
+  auto bad = [&](const std::string& msg) {
+    std::fprintf(stderr, "%s: %s\n\n%s", program_.c_str(), msg.c_str(), usage().c_str());
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage().c_str(), stdout);
+      std::exit(0);
+    }
+    Option* opt = nullptr;
+    for (Option& o : options_)
+      if (o.name == arg) opt = &o;
+    if (opt == nullptr) bad(fmt::format("unknown option '{}'", arg));
+    if (opt->kind == Kind::flag) {
+      *opt->b = true;
+      continue;
+    }
+    if (i + 1 >= argc) bad(fmt::format("option {} needs a value", arg));
+    const std::string value = argv[++i];
+    char* end = nullptr;
+    switch (opt->kind) {
+      case Kind::integer: {
+        const long long v = std::strtoll(value.c_str(), &end, 10);
+        if (end == value.c_str() || *end != '\0') bad(fmt::format("{} expects an integer, got '{}'", arg, value));
+        *opt->i = v;
+        break;
+      }
+      case Kind::real: {
+        const double v = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0') bad(fmt::format("{} expects a number, got '{}'", arg, value));
+        *opt->r = v;
+        break;
+      }
+      case Kind::text: *opt->s = value; break;
+      case Kind::flag: break;
+    }
+  }
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = text.find(sep, start);
+    const std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!item.empty()) out.push_back(item);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> out;
+  for (const std::string& item : split_list(text)) {
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    GL_CHECK(end != item.c_str() && *end == '\0', "{}: '{}' is not an integer (in '{}')", flag, item, text);
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace gradlab::bench

@@ -1,0 +1,57 @@
+// Command-line flags for gradlab's binaries: `--name value` options declared
+// with a default and a help line, `--help` printing them all, and a clear
+// error for an unknown flag or a value that does not parse.
+//
+//   Cli cli("gemm", "GEMM throughput against OpenBLAS");
+//   const int threads = cli.integer("--threads", 1, "OpenMP threads");
+//   const bool smoke = cli.flag("--smoke", "a few seconds, no references");
+//   cli.parse(argc, argv);   // exits 0 after --help, 2 on a bad flag
+//   ... then read the values through the references returned above.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace gradlab::bench {
+
+class Cli {
+ public:
+  Cli(std::string program, std::string description);
+
+  // Each returns a reference that parse() fills in.
+  int64_t& integer(const std::string& name, int64_t fallback, const std::string& help);
+  double& real(const std::string& name, double fallback, const std::string& help);
+  std::string& text(const std::string& name, const std::string& fallback, const std::string& help);
+  bool& flag(const std::string& name, const std::string& help);  // present or not
+
+  // Parses argv; prints help and exits 0 on --help, prints the error and the
+  // usage and exits 2 on bad input.
+  void parse(int argc, char** argv);
+  std::string usage() const;
+
+ private:
+  enum class Kind { integer, real, text, flag };
+  struct Option {
+    std::string name, help, fallback;
+    Kind kind;
+    int64_t* i = nullptr;
+    double* r = nullptr;
+    std::string* s = nullptr;
+    bool* b = nullptr;
+  };
+  std::string program_, description_;
+  std::vector<Option> options_;
+  std::deque<int64_t> ints_;  // deques keep the references stable
+  std::deque<double> reals_;
+  std::deque<std::string> texts_;
+  std::deque<bool> flags_;
+};
+
+// "1,2,3" -> {1, 2, 3}; throws gradlab::Error naming the flag on bad input.
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
+std::vector<std::string> split_list(const std::string& text, char sep = ',');
+std::string join(const std::vector<std::string>& items, const std::string& sep = ",");
+
+}  // namespace gradlab::bench

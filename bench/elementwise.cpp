@@ -1,0 +1,140 @@
+// build/bench/elementwise: memory throughput of ops that return a fresh
+// result (add, mul, exp, gelu on --n floats, 16M by default), against
+// PyTorch's allocating ops and, for add, a plain STREAM-like loop compiled
+// into this binary that writes into a preallocated array: the bandwidth bound
+// an allocating op can approach. GB/s counts every byte read and written.
+//   build/bench/elementwise --threads 2 --jsonl out.jsonl
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "tensor/allocator.h"
+#include "tensor/ops.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+// The in-binary reference: c = a + b into an existing array, OpenMP static split.
+void stream_add(const float* a, const float* b, float* c, int64_t n, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("elementwise", "Throughput of allocating elementwise ops (GB/s) against PyTorch and a STREAM-like loop.");
+  int64_t& n = cli.integer("--n", int64_t(1) << 24, "elements per tensor");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the references)");
+  int64_t& seed = cli.integer("--seed", 0, "seed for the inputs");
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per op");
+  std::string& ops_flag = cli.text("--ops", "add,mul,exp,gelu", "ops to time");
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  cli.parse(argc, argv);
+  try {
+    if (smoke) n = 1 << 16, samples = 1, no_reference = true;
+    GL_CHECK(n > 0, "--n: must be positive, got {}", n);
+    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
+    const std::vector<std::string> ops = split_list(ops_flag);
+    for (const std::string& op : ops)
+      GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu", "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
+    set_num_threads(int(threads));
+    std::printf("elementwise: %lld floats, %lld thread(s)\n", (long long)n, (long long)threads);
+
+    Generator gen{uint64_t(seed)};
+    const Tensor a = randn({n}, gen), b = randn({n}, gen);
+    Tensor c = Tensor::empty({n});
+    const double min_sample = smoke ? 0.0 : 0.05;
+    const int warmup = smoke ? 0 : 2;
+    auto op_fn = [&](const std::string& op) -> std::function<void()> {
+      if (op == "add") return [&] { a + b; };
+      if (op == "mul") return [&] { a * b; };
+      if (op == "exp") return [&] { exp(a); };
+      return [&] { gelu(a); };
+    };
+    auto stream_fn = [&] { stream_add(a.data<float>(), b.data<float>(), c.data<float>(), n, int(threads)); };
+    // gradlab and the in-binary loop are timed before and after the PyTorch
+    // run, and the samples pooled, so a slow spell weighs on all sides alike.
+    const int half = std::max(1, int(samples + 1) / 2);
+    auto time_all = [&] {
+      std::map<std::string, Timing> ts;
+      for (const std::string& op : ops) ts[op] = time_it(op_fn(op), half, min_sample, warmup);
+      ts["stream"] = time_it(stream_fn, half, min_sample, warmup);
+      return ts;
+    };
+    const std::map<std::string, Timing> before = time_all();
+
+    std::map<std::string, double> torch_seconds;
+    std::string why, torch_name = "pytorch";
+    if (!no_reference) {
+      const auto lines = run_python("bench/pytorch/elementwise.py",
+                                    fmt::format("--n {} --threads {} --ops {} --samples {}", n, threads, ops_flag, samples),
+                                    int(threads), &why);
+      if (!lines)
+        std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", why.c_str());
+      else
+        for (const std::string& line : *lines)
+          if (auto name = json_string(line, "case"))
+            if (auto med = json_number(line, "median")) {
+              torch_seconds[*name] = *med;
+              torch_name = "pytorch-" + json_string(line, "torch").value_or("?");
+            }
+    }
+    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+    auto timing = [&](const std::string& key) {
+      return no_reference ? before.at(key) : merge(before.at(key), after.at(key));
+    };
+
+    Jsonl out(jsonl);
+    Table table({"op", "GB/s", "min-max", torch_name, "ratio", "stream add", "ratio"});
+    for (const std::string& op : ops) {
+      const bool binary = op == "add" || op == "mul";
+      const double bytes = double(n) * 4.0 * (binary ? 3 : 2);
+      const Timing t = timing(op);
+      const double gbps = bytes / t.median / 1e9;
+      std::vector<std::string> row = {op, fmt::format("{:.1f}", gbps),
+                                      fmt::format("{:.1f}-{:.1f}", bytes / t.max / 1e9, bytes / t.min / 1e9)};
+      Jsonl::Record rec{.bench = "elementwise", .case_name = op, .metric = "gbps", .value = gbps, .unit = "GB/s",
+                        .threads = int(threads)};
+      rec.extra["n"] = std::to_string(n);
+      if (auto it = torch_seconds.find(op); it != torch_seconds.end()) {
+        const double ref = bytes / it->second / 1e9;
+        row.push_back(fmt::format("{:.1f}", ref));
+        row.push_back(fmt::format("{:.2f}x", gbps / ref));
+        rec.baseline = torch_name;
+        rec.baseline_value = ref;
+      } else {
+        row.push_back("-");
+        row.push_back("-");
+      }
+      out.write(rec);
+      if (op == "add") {
+        const double ref = bytes / timing("stream").median / 1e9;
+        row.push_back(fmt::format("{:.1f}", ref));
+        row.push_back(fmt::format("{:.2f}x", gbps / ref));
+        Jsonl::Record st = rec;
+        st.baseline = "stream_add_loop";
+        st.baseline_value = ref;
+        out.write(st);
+      } else {
+        row.push_back("-");
+        row.push_back("-");
+      }
+      table.row(row);
+    }
+    std::fputs(table.str().c_str(), stdout);
+    const MemoryStats m = memory_stats();
+    std::printf("allocator: %lld of %lld allocations served from the cache\n", (long long)m.cache_hits,
+                (long long)m.allocations);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "elementwise: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

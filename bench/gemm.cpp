@@ -1,0 +1,148 @@
+// build/bench/gemm: matmul throughput in GFLOP/s against numpy/OpenBLAS,
+// measured side by side in one run, plus the share of this machine's measured
+// FMA peak. Square sizes from --sizes and the tiny GPT's rectangular shapes
+// (B*T = 2048 tokens, d = 128: qkv, MLP up and down, and the backward's
+// transposed products, read in place).
+//   build/bench/gemm --sizes 512,1024 --threads 2 --jsonl out.jsonl
+// A case is MxKxN ([M, K] @ [K, N]); ":tA"/":tB" marks an operand read transposed.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "tensor/cpu/gemm.h"
+#include "tensor/ops.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+struct Case {
+  std::string name;
+  int64_t M, K, N;
+  bool ta = false, tb = false;
+};
+
+Case parse_case(const std::string& text) {
+  Case c{text, 0, 0, 0};
+  const std::vector<std::string> parts = split_list(text, ':');
+  GL_CHECK(!parts.empty(), "--shapes: empty case");
+  const std::vector<int64_t> dims = parse_int_list(join(split_list(parts[0], 'x')), "--shapes");
+  GL_CHECK(dims.size() == 3 && dims[0] > 0 && dims[1] > 0 && dims[2] > 0, "--shapes: '{}' is not MxKxN", text);
+  c.M = dims[0], c.K = dims[1], c.N = dims[2];
+  for (size_t i = 1; i < parts.size(); ++i) {
+    GL_CHECK(parts[i] == "tA" || parts[i] == "tB", "--shapes: unknown flag ':{}' in '{}' (tA or tB)", parts[i], text);
+    (parts[i] == "tA" ? c.ta : c.tb) = true;
+  }
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("gemm", "GEMM throughput (GFLOP/s) against numpy/OpenBLAS, measured in the same run.");
+  std::string& sizes = cli.text("--sizes", "128,256,512,1024,2048", "square sizes n (n x n @ n x n)");
+  std::string& shapes = cli.text("--shapes", "2048x128x384,2048x128x512,2048x512x128,128x2048x384:tA,2048x384x128:tB",
+                                 "rectangular cases MxKxN[:tA][:tB]; the defaults are the tiny GPT's");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the reference)");
+  int64_t& seed = cli.integer("--seed", 0, "seed for the random operands");
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
+  std::string& dtype = cli.text("--dtype", "f32", "f32 or f64");
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the numpy reference");
+  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  cli.parse(argc, argv);
+  try {
+    if (smoke) sizes = "64", shapes = "96x33x70:tA", samples = 1, no_reference = true;
+    GL_CHECK(dtype == "f32" || dtype == "f64", "--dtype: expected f32 or f64, got '{}'", dtype);
+    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
+    const DType dt = dtype == "f32" ? DType::f32 : DType::f64;
+    set_num_threads(int(threads));
+    std::vector<Case> cases;
+    for (int64_t n : parse_int_list(sizes, "--sizes")) cases.push_back({fmt::format("{0}x{0}x{0}", n), n, n, n});
+    for (const std::string& s : split_list(shapes)) cases.push_back(parse_case(s));
+
+    const double peak = smoke ? 0 : measured_fma_peak_gflops(int(threads)) * (dt == DType::f64 ? 0.5 : 1.0);
+    std::printf("gemm: %s, %lld thread(s), micro-kernel %s, %s\n", dtype.c_str(), (long long)threads, cpu::gemm_isa(),
+                peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s", peak).c_str() : "FMA peak not measured");
+
+    // gradlab is timed twice, before and after the reference, and the samples pooled.
+    Generator gen{uint64_t(seed)};
+    std::vector<std::pair<Tensor, Tensor>> operands;
+    for (const Case& c : cases) {
+      const Tensor a_store = randn(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, gen, dt);
+      const Tensor b_store = randn(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, gen, dt);
+      operands.push_back({c.ta ? a_store.mT() : a_store, c.tb ? b_store.mT() : b_store});
+    }
+    const int half = std::max(1, int(samples + 1) / 2);
+    auto time_all = [&] {
+      std::vector<Timing> ts;
+      for (const auto& [a, b] : operands)
+        ts.push_back(time_it([&] { matmul(a, b); }, half, smoke ? 0.0 : 0.02, smoke ? 0 : 2));
+      return ts;
+    };
+    const std::vector<Timing> before = time_all();
+
+    // The reference, in one Python process.
+    std::map<std::string, double> ref_seconds;
+    std::string ref_name = "numpy", why;
+    if (!no_reference) {
+      std::vector<std::string> names;
+      for (const Case& c : cases) names.push_back(c.name);
+      const auto lines = run_python("bench/pytorch/numpy_gemm.py",
+                                    fmt::format("--cases {} --samples {} --dtype {}", join(names), samples, dtype),
+                                    int(threads), &why);
+      if (!lines) {
+        std::printf("reference skipped: %s (install python3-numpy and libopenblas0-pthread: make bench-deps)\n",
+                    why.c_str());
+      } else {
+        for (const std::string& line : *lines)
+          if (auto name = json_string(line, "case"))
+            if (auto med = json_number(line, "median")) {
+              ref_seconds[*name] = *med;
+              ref_name = "numpy-" + json_string(line, "blas").value_or("unknown");
+            }
+      }
+    }
+
+    const std::vector<Timing> after = no_reference ? std::vector<Timing>{} : time_all();
+
+    Jsonl out(jsonl);
+    Table table({"case", "GFLOP/s", "min-max", "% peak", ref_name, "ratio"});
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      const Timing t = after.empty() ? before[i] : merge(before[i], after[i]);
+      const double flops = 2.0 * double(c.M) * double(c.N) * double(c.K);
+      const double gflops = flops / t.median / 1e9;
+      std::vector<std::string> row = {c.name, fmt::format("{:.1f}", gflops),
+                                      fmt::format("{:.1f}-{:.1f}", flops / t.max / 1e9, flops / t.min / 1e9),
+                                      peak > 0 ? fmt::format("{:.0f}%", 100 * gflops / peak) : "-"};
+      Jsonl::Record rec{.bench = "gemm", .case_name = c.name, .metric = "gflops", .value = gflops, .unit = "GFLOP/s",
+                        .threads = int(threads)};
+      rec.extra["dtype"] = dtype;
+      if (auto it = ref_seconds.find(c.name); it != ref_seconds.end()) {
+        const double ref = flops / it->second / 1e9;
+        row.push_back(fmt::format("{:.1f}", ref));
+        row.push_back(fmt::format("{:.2f}x", gflops / ref));
+        rec.baseline = ref_name;
+        rec.baseline_value = ref;
+      } else {
+        row.push_back("-");
+        row.push_back("-");
+      }
+      table.row(row);
+      out.write(rec);
+      if (peak > 0) {
+        out.write({.bench = "gemm", .case_name = c.name, .metric = "percent_of_peak", .value = 100 * gflops / peak,
+                   .unit = "%", .threads = int(threads)});
+      }
+    }
+    std::fputs(table.str().c_str(), stdout);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "gemm: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,57 @@
+"""Elementwise reference for build/bench/elementwise: PyTorch's allocating
+ops (a + b, a * b, exp(a), gelu(a)) on n float32 values, timed like the
+gradlab side (warm-up, samples of at least --min-sample-seconds, min / median
+/ max per call). One JSON line per op on stdout.
+
+  python3 elementwise.py --n 16777216 --threads 1 --ops add,mul,exp,gelu"""
+import argparse
+import json
+import time
+
+import torch
+
+
+def time_it(fn, samples, min_seconds, warmup=2):
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-9)
+    calls = max(1, int(min_seconds / one))
+    per_call = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        per_call.append((time.perf_counter() - start) / calls)
+    per_call.sort()
+    n = len(per_call)
+    median = per_call[n // 2] if n % 2 else 0.5 * (per_call[n // 2 - 1] + per_call[n // 2])
+    return per_call[0], median, per_call[-1]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=1 << 24)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--ops", default="add,mul,exp,gelu")
+    p.add_argument("--samples", type=int, default=7)
+    p.add_argument("--min-sample-seconds", type=float, default=0.05)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(args.n, generator=g)
+    b = torch.randn(args.n, generator=g)
+    ops = {
+        "add": lambda: a + b,
+        "mul": lambda: a * b,
+        "exp": lambda: torch.exp(a),
+        "gelu": lambda: torch.nn.functional.gelu(a),
+    }
+    for name in args.ops.split(","):
+        lo, med, hi = time_it(ops[name], args.samples, args.min_sample_seconds)
+        print(json.dumps({"case": name, "min": lo, "median": med, "max": hi, "torch": torch.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

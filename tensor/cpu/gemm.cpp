@@ -1,0 +1,249 @@
+// Packed, cache-blocked GEMM (the BLIS scheme). For each NC-wide panel of
+// columns and each KC-deep slice of K:
+//   1. pack B[kc, nc] into NR-wide micro-panels, k-major (shared by all threads);
+//   2. each thread takes a range of rows (or of columns, when C is wide and
+//      short), packs A[mc, kc] blocks into MR-tall micro-panels, and
+//   3. runs the MR x NR micro-kernel over every (micro-panel of A, of B) pair.
+// The micro-kernel holds an MR x NR tile of C in vector registers and, for each
+// k, does MR * NR/L fused multiply-adds from one broadcast of A and NR/L loads
+// of B. It is written once with GCC vector extensions; the vector width (and so
+// AVX-512, AVX2 or SSE code) is chosen at compile time by -march. Each element
+// of C is computed by one thread in a fixed order, so results do not depend on
+// the thread count.
+#include "tensor/cpu/gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "tensor/allocator.h"
+#include "tensor/parallel.h"
+
+namespace gradlab::cpu {
+
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr int kMR = 6, kNV = 4;  // 6 x 64 f32 tile: 24 accumulators of the 32 zmm registers
+const char* const kIsa = "avx512";
+#elif defined(__AVX2__)
+constexpr int kVecBytes = 32;
+constexpr int kMR = 6, kNV = 2;  // 6 x 16 f32: 12 of the 16 ymm registers
+const char* const kIsa = "avx2";
+#else
+constexpr int kVecBytes = 16;
+constexpr int kMR = 4, kNV = 2;
+const char* const kIsa = "portable";
+#endif
+
+constexpr int64_t kKC = 256;  // depth of a packed slice: an A micro-panel stays in L1
+constexpr int64_t kMC = 120;  // rows of a packed A block (MC x KC stays in L2)
+constexpr int64_t kNC = 4096; // columns of a packed B panel (KC x NC stays in L3)
+constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
+
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVecBytes)));                       // aligned
+  typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T))));
+  static constexpr int lanes = kVecBytes / int(sizeof(T));
+  static constexpr int NR = kNV * lanes;
+};
+
+// Tile of C += A (MR x kc) * Bp (kc x NR, packed). A is packed (Ap[k * MR + i],
+// lda unused) or read in place from row-major memory (A[i * lda + k]); rows
+// past mr are clamped to the last valid one, whose results are discarded. C is
+// written only in its top-left mr x nr corner; `add` adds to C instead of
+// overwriting it.
+template <class T, bool kPackedA>
+void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
+                  int mr, int nr, bool add) {
+  using V = typename Vec<T>::type;
+  using UV = typename Vec<T>::unaligned;
+  constexpr int L = Vec<T>::lanes, NR = Vec<T>::NR;
+  const T* row[kMR];
+  for (int i = 0; i < kMR; ++i) row[i] = kPackedA ? A + i : A + std::min(i, mr - 1) * lda;
+  constexpr int64_t ks = kPackedA ? kMR : 1;  // step between consecutive k
+  V c[kMR][kNV];
+  for (int i = 0; i < kMR; ++i)
+    for (int j = 0; j < kNV; ++j) c[i][j] = V{};
+  for (int64_t k = 0; k < kc; ++k) {
+    V b[kNV];
+#pragma GCC unroll 8
+    for (int j = 0; j < kNV; ++j) b[j] = *reinterpret_cast<const V*>(Bp + k * NR + j * L);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const T a = row[i][k * ks];
+#pragma GCC unroll 8
+      for (int j = 0; j < kNV; ++j) c[i][j] += a * b[j];
+    }
+  }
+  if (mr == kMR && nr == NR) {
+    for (int i = 0; i < kMR; ++i)
+      for (int j = 0; j < kNV; ++j) {
+        UV* dst = reinterpret_cast<UV*>(C + i * ldc + j * L);
+        *dst = add ? *dst + c[i][j] : c[i][j];
+      }
+    return;
+  }
+  alignas(64) T tile[kMR * NR];
+  for (int i = 0; i < kMR; ++i)
+    for (int j = 0; j < kNV; ++j) *reinterpret_cast<V*>(tile + i * NR + j * L) = c[i][j];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) C[i * ldc + j] = add ? C[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+// Packs rows [0, mc) x depth [0, kc) of A into MR-tall micro-panels:
+// Ap[p * MR * kc + k * MR + i] = A[p * MR + i, k], zero past mc.
+template <class T>
+void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* Ap) {
+  for (int64_t p = 0; p < mc; p += kMR) {
+    const int rows = int(std::min<int64_t>(kMR, mc - p));
+    T* dst = Ap + p * kc;
+    const T* src = A + p * rs;
+    if (rows == kMR && cs == 1) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = src[i * rs + k];
+    } else if (rows == kMR && rs == 1) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = src[k * cs + i];
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < kMR; ++i) dst[k * kMR + i] = i < rows ? src[i * rs + k * cs] : T(0);
+    }
+  }
+}
+
+// Packs one NR-wide micro-panel of B (depth kc, width nr <= NR):
+// Bp[k * NR + j] = B[k, j], zero past nr.
+template <class T>
+void pack_b_panel(int64_t kc, int64_t nr, const T* B, int64_t rs, int64_t cs, T* Bp) {
+  constexpr int NR = Vec<T>::NR;
+  if (nr == NR && cs == 1) {
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(Bp + k * NR, B + k * rs, sizeof(T) * NR);
+  } else if (nr == NR && rs == 1) {
+    for (int j = 0; j < NR; ++j)
+      for (int64_t k = 0; k < kc; ++k) Bp[k * NR + j] = B[j * cs + k];
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int j = 0; j < NR; ++j) Bp[k * NR + j] = j < nr ? B[k * rs + j * cs] : T(0);
+  }
+}
+
+// Per-thread packing buffer for A blocks, 64-byte aligned, grown on demand.
+template <class T>
+T* a_buffer() {
+  struct Buffer {
+    void* ptr = nullptr;
+    ~Buffer() { std::free(ptr); }
+  };
+  static thread_local Buffer buf;
+  if (buf.ptr == nullptr) buf.ptr = std::aligned_alloc(64, sizeof(T) * size_t(kMC + kMR) * kKC);
+  return static_cast<T*>(buf.ptr);
+}
+
+template <class T>
+void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B,
+                 T* C, int64_t ldc, bool accumulate, T* Bp) {
+  constexpr int NR = Vec<T>::NR;
+  T* Ap = a_buffer<T>();
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = std::min(kNC, N - jc);
+    const int64_t panels = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      const bool add = accumulate || pc > 0;
+      // 1. pack B[pc:pc+kc, jc:jc+nc], panels shared out among threads
+      for (int64_t p = panels * t / nt; p < panels * (t + 1) / nt; ++p)
+        pack_b_panel(kc, std::min<int64_t>(NR, nc - p * NR),
+                     B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride,
+                     B.col_stride, Bp + p * NR * kc);
+      if (nt > 1) {
+#pragma omp barrier
+      }
+      // 2. this thread's rows and columns: split the longer way in whole micro-tiles
+      const int64_t row_units = (M + kMR - 1) / kMR;
+      int64_t r0 = 0, r1 = M, c0 = 0, c1 = panels;
+      if (row_units >= panels) {
+        r0 = std::min(M, row_units * t / nt * kMR);
+        r1 = std::min(M, row_units * (t + 1) / nt * kMR);
+      } else {
+        c0 = panels * t / nt;
+        c1 = panels * (t + 1) / nt;
+      }
+      // 3. micro-kernels; a row-major A is read in place, anything else packed
+      const bool pack = A.col_stride != 1;
+      for (int64_t ic = r0; ic < r1; ic += kMC) {
+        const int64_t mc = std::min(kMC, r1 - ic);
+        const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
+        if (pack) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, Ap);
+        for (int64_t p = c0; p < c1; ++p) {
+          const int nr = int(std::min<int64_t>(NR, nc - p * NR));
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int mr = int(std::min<int64_t>(kMR, mc - ir));
+            T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
+            if (pack)
+              micro_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + p * NR * kc, c_tile, ldc, mr, nr, add);
+            else
+              micro_kernel<T, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * NR * kc, c_tile, ldc, mr,
+                                     nr, add);
+          }
+        }
+      }
+      if (nt > 1) {
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+          bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, T(0));
+    return;
+  }
+  constexpr int NR = Vec<T>::NR;
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  const int64_t tiles = std::max((M + kMR - 1) / kMR, (std::min(N, kNC) + NR - 1) / NR);
+  int threads = (flops < kParallelFlops || omp_in_parallel()) ? 1 : num_threads();
+  threads = int(std::min<int64_t>(threads, tiles));
+  const int64_t panel_cols = (std::min(N, kNC) + NR - 1) / NR * NR;
+  const size_t bp_bytes = sizeof(T) * size_t(panel_cols * std::min(K, kKC));
+  T* Bp = static_cast<T*>(device_alloc(Device::cpu, bp_bytes));
+  if (threads <= 1) {
+    gemm_thread<T>(0, 1, M, N, K, A, B, C, ldc, accumulate, Bp);
+  } else {
+#pragma omp parallel num_threads(threads)
+    gemm_thread<T>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp);
+  }
+  device_free(Device::cpu, Bp, bp_bytes);
+}
+
+template <class T>
+void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C,
+                    int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = accumulate ? double(C[i * ldc + j]) : 0.0;
+      for (int64_t k = 0; k < K; ++k)
+        s += double(A.data[i * A.row_stride + k * A.col_stride]) * double(B.data[k * B.row_stride + j * B.col_stride]);
+      C[i * ldc + j] = T(s);
+    }
+}
+
+const char* gemm_isa() { return kIsa; }
+
+template void gemm<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool);
+template void gemm_reference<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool);
+template void gemm_reference<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool);
+
+}  // namespace gradlab::cpu

@@ -1,0 +1,33 @@
+// The CPU kernels, one function per entry of the Backend table (tensor/backend.h,
+// which states each kernel's contract). tensor/cpu/backend.cpp puts them in the table.
+#pragma once
+
+#include <span>
+
+#include "tensor/backend.h"
+
+namespace gradlab::cpu {
+
+// The CPU table (tensor/cpu/backend.cpp).
+extern const Backend kBackend;
+
+void copy(const Tensor& src, const Tensor& dst);
+void fill(const Tensor& dst, double value);
+void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out);
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+void reduce(ReduceOp op, const Tensor& x, std::span<const int> axes, const Tensor& out);
+void arg_reduce(ArgReduceOp op, const Tensor& x, int axis, const Tensor& out);
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+void softmax(const Tensor& x, int axis, bool log, const Tensor& out);
+void gather(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
+void scatter_add(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
+void index_select(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
+void cumsum(const Tensor& x, int axis, const Tensor& out);
+void sort(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices);
+void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
+          const Tensor& indices);
+void random(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out);
+
+}  // namespace gradlab::cpu

@@ -1,0 +1,146 @@
+// CPU reductions: sum, max, min over any set of axes, and argmax/argmin along
+// one. The input is made contiguous and its axes grouped into alternating runs
+// of kept and reduced axes; each reduced run is then one [outer, R, inner]
+// reduction. Two loop shapes cover everything: inner == 1 reduces contiguous
+// rows with several independent accumulators (vectorised); inner > 1 folds
+// rows of R into a tile of accumulators (vectorised across inner). f32 sums
+// accumulate in f64.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tensor/cpu/kernels.h"
+#include "tensor/cpu/row_reduce.h"
+#include "tensor/parallel.h"
+
+namespace gradlab::cpu {
+
+namespace {
+
+// out[o, i] = reduce over r of x[o, r, i], for a contiguous [outer, R, inner] x.
+template <class T, class Op>
+void reduce_run(const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
+  using Acc = typename Op::Acc;
+  if (inner == 1) {
+    if (outer == 1 && R > kGrainElementwise && num_threads() > 1) {
+      // One long row: a partial per thread, combined in thread order.
+      std::vector<Acc> partial(static_cast<size_t>(num_threads()), Op::init());
+      parallel_for(R, kGrainElementwise, [&](int64_t b, int64_t e) {
+        partial[size_t(omp_get_thread_num())] = reduce_row<T, Op>(x + b, e - b);
+      });
+      Acc total = Op::init();
+      for (Acc p : partial) total = Op::combine(total, p);
+      out[0] = T(total);
+      return;
+    }
+    const int64_t grain = std::max<int64_t>(1, kGrainElementwise / std::max<int64_t>(R, 1));
+    parallel_for(outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) out[o] = T(reduce_row<T, Op>(x + o * R, R));
+    });
+    return;
+  }
+  // inner > 1: fold rows into a tile of accumulators.
+  constexpr int64_t kTile = 256;
+  const int64_t tiles = (inner + kTile - 1) / kTile;
+  const int64_t grain = std::max<int64_t>(1, kGrainElementwise / std::max<int64_t>(R * std::min(inner, kTile), 1));
+  parallel_for(outer * tiles, grain, [&](int64_t b, int64_t e) {
+    Acc acc[kTile];
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t o = job / tiles, i0 = (job % tiles) * kTile;
+      const int64_t w = std::min(kTile, inner - i0);
+      for (int64_t i = 0; i < w; ++i) acc[i] = Op::init();
+      const T* base = x + o * R * inner + i0;
+      for (int64_t r = 0; r < R; ++r) {
+        const T* row = base + r * inner;
+        for (int64_t i = 0; i < w; ++i) acc[i] = Op::combine(acc[i], Acc(row[i]));
+      }
+      T* dst = out + o * inner + i0;
+      for (int64_t i = 0; i < w; ++i) dst[i] = T(acc[i]);
+    }
+  });
+}
+
+template <class T>
+void reduce_run_op(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
+  switch (op) {
+    case ReduceOp::sum: return reduce_run<T, SumOp<T>>(x, out, outer, R, inner);
+    case ReduceOp::max: return reduce_run<T, MaxOp<T>>(x, out, outer, R, inner);
+    case ReduceOp::min: return reduce_run<T, MinOp<T>>(x, out, outer, R, inner);
+  }
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Tensor& out) {
+  const Tensor x = x_in.contiguous();
+  // Runs of consecutive kept / reduced axes, outermost first; size-1 axes vanish.
+  bool reduced[kMaxDims] = {};
+  for (int a : axes) reduced[a] = true;
+  std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced)
+  for (int i = 0; i < x.dim(); ++i) {
+    if (x.shape()[i] == 1) continue;
+    if (!runs.empty() && runs.back().second == reduced[i])
+      runs.back().first *= x.shape()[i];
+    else
+      runs.push_back({x.shape()[i], reduced[i]});
+  }
+  dispatch_numeric(x.dtype(), "reduce", [&](auto tag) {
+    using T = decltype(tag);
+    if (x.numel() == 0) {  // only sum reaches here with no elements: all zeros
+      fill(out, 0.0);
+      return;
+    }
+    Tensor src = x;
+    std::vector<std::pair<int64_t, bool>> cur = runs;
+    // Reduce the innermost reduced run first, until none is left.
+    for (;;) {
+      int r = -1;
+      for (int i = int(cur.size()) - 1; i >= 0; --i)
+        if (cur[size_t(i)].second) { r = i; break; }
+      if (r < 0) break;
+      int64_t outer = 1, inner = 1;
+      for (int i = 0; i < r; ++i) outer *= cur[size_t(i)].first;
+      for (size_t i = size_t(r) + 1; i < cur.size(); ++i) inner *= cur[i].first;
+      const int64_t R = cur[size_t(r)].first;
+      cur.erase(cur.begin() + r);
+      bool last = true;
+      for (auto& run : cur) last = last && !run.second;
+      Tensor dst = last ? out : Tensor::empty({outer * inner}, x.dtype());
+      reduce_run_op<T>(op, src.data<T>(), dst.data<T>(), outer, R, inner);
+      src = dst;
+      if (last) return;
+    }
+    copy(x, out);  // nothing to reduce: every reduced axis had size 1
+  });
+}
+
+void arg_reduce(ArgReduceOp op, const Tensor& x_in, int axis, const Tensor& out) {
+  const Tensor x = x_in.contiguous();
+  const AxisSplit s = split_at_axis(x.shape(), axis);
+  int64_t* dst = out.data<int64_t>();
+  const bool want_max = op == ArgReduceOp::argmax;
+  dispatch_numeric(x.dtype(), "argmax", [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = x.data<T>();
+    // NaN wins, as in max; among equals the first index wins.
+    auto better = [want_max](T v, T best) {
+      if (v != v) return !(best != best);
+      return want_max ? v > best : v < best;
+    };
+    parallel_for(s.outer * s.inner, std::max<int64_t>(1, kGrainElementwise / std::max<int64_t>(s.n, 1)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t job = b; job < e; ++job) {
+                     const int64_t o = job / s.inner, i = job % s.inner;
+                     const T* p = src + o * s.n * s.inner + i;
+                     T best = p[0];
+                     int64_t arg = 0;
+                     for (int64_t r = 1; r < s.n; ++r)
+                       if (better(p[r * s.inner], best)) best = p[r * s.inner], arg = r;
+                     dst[job] = arg;
+                   }
+                 });
+  });
+}
+
+}  // namespace gradlab::cpu

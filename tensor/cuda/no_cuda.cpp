@@ -1,0 +1,22 @@
+// The device runtime of a build without CUDA (make CUDA=0, or no nvcc found):
+// nothing is available, and asking for a CUDA tensor says how to get one.
+#include "tensor/device.h"
+#include "tensor/error.h"
+
+namespace gradlab {
+
+namespace {
+[[noreturn]] void no_cuda() {
+  fail("CUDA tensors need a CUDA build of gradlab: this one was built without CUDA "
+       "(rebuild with `make CUDA=1` on a machine with nvcc)");
+}
+}  // namespace
+
+bool cuda_built() { return false; }
+bool cuda_available() { return false; }
+std::string cuda_device_name() { return "none (built without CUDA)"; }
+void* cuda_malloc(size_t) { no_cuda(); }
+void cuda_free(void*) {}
+void cuda_memcpy(void*, const void*, size_t, CopyKind) { no_cuda(); }
+
+}  // namespace gradlab

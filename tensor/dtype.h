@@ -1,0 +1,115 @@
+// Element types and devices. DType names the scalar type of a tensor; the
+// dispatch helpers turn a runtime DType into a compile-time C++ type so that a
+// kernel is written once as a template: dispatch_float(dt, "op", [&](auto t) {
+// using T = decltype(t); ... }).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "tensor/error.h"
+
+namespace gradlab {
+
+// f32 and f64 for values; i32 and i64 for indices and counts; b8 for masks
+// (comparisons produce b8, `where` consumes it; one byte, 0 or 1).
+enum class DType : uint8_t { f32, f64, i32, i64, b8 };
+
+enum class Device : uint8_t { cpu, cuda };
+
+constexpr size_t dtype_size(DType dt) {
+  switch (dt) {
+    case DType::f32: return 4;
+    case DType::f64: return 8;
+    case DType::i32: return 4;
+    case DType::i64: return 8;
+    case DType::b8: return 1;
+  }
+  return 0;
+}
+
+constexpr std::string_view dtype_name(DType dt) {
+  switch (dt) {
+    case DType::f32: return "f32";
+    case DType::f64: return "f64";
+    case DType::i32: return "i32";
+    case DType::i64: return "i64";
+    case DType::b8: return "b8";
+  }
+  return "?";
+}
+
+constexpr std::string_view device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+
+constexpr bool is_floating(DType dt) { return dt == DType::f32 || dt == DType::f64; }
+constexpr bool is_integral(DType dt) { return dt == DType::i32 || dt == DType::i64; }
+
+// The DType of a C++ scalar type.
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::f32; }
+template <> constexpr DType dtype_of<double>() { return DType::f64; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
+template <> constexpr DType dtype_of<bool>() { return DType::b8; }
+
+// Calls fn(T{}) with T the C++ type of dt, for floating dtypes only.
+template <class Fn>
+decltype(auto) dispatch_float(DType dt, std::string_view op, Fn&& fn) {
+  switch (dt) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return fn(double{});
+    default: fail("{}: expected a floating dtype (f32 or f64), got {}", op, dtype_name(dt));
+  }
+}
+
+// Calls fn(T{}) for the numeric dtypes f32, f64, i32, i64 (not b8).
+template <class Fn>
+decltype(auto) dispatch_numeric(DType dt, std::string_view op, Fn&& fn) {
+  switch (dt) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return fn(double{});
+    case DType::i32: return fn(int32_t{});
+    case DType::i64: return fn(int64_t{});
+    default: fail("{}: expected a numeric dtype (f32, f64, i32, i64), got {}", op, dtype_name(dt));
+  }
+}
+
+// Calls fn(T{}) for every dtype; b8 maps to bool.
+template <class Fn>
+decltype(auto) dispatch_all(DType dt, Fn&& fn) {
+  switch (dt) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return fn(double{});
+    case DType::i32: return fn(int32_t{});
+    case DType::i64: return fn(int64_t{});
+    case DType::b8: return fn(bool{});
+  }
+  fail("unknown dtype {}", static_cast<int>(dt));
+}
+
+// Calls fn(T{}) for index dtypes i32 and i64.
+template <class Fn>
+decltype(auto) dispatch_index(DType dt, std::string_view op, Fn&& fn) {
+  switch (dt) {
+    case DType::i32: return fn(int32_t{});
+    case DType::i64: return fn(int64_t{});
+    default: fail("{}: indices must be i32 or i64, got {}", op, dtype_name(dt));
+  }
+}
+
+}  // namespace gradlab
+
+template <>
+struct fmt::formatter<gradlab::DType> : gradlab::PlainFormatter {
+  auto format(gradlab::DType d, fmt::format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "{}", gradlab::dtype_name(d));
+  }
+};
+
+template <>
+struct fmt::formatter<gradlab::Device> : gradlab::PlainFormatter {
+  auto format(gradlab::Device d, fmt::format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "{}", gradlab::device_name(d));
+  }
+};

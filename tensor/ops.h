@@ -1,0 +1,158 @@
+// The public op list of gradlab's tensor library (forward only; autograd wraps
+// these). Every op follows NumPy broadcasting, accepts strided views, returns a
+// fresh contiguous tensor (views are methods on Tensor), and throws
+// gradlab::Error naming itself and the offending shapes on bad input.
+// Binary ops need equal dtypes; a C++ scalar takes the tensor's dtype.
+#pragma once
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "tensor/creation.h"
+#include "tensor/parallel.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+namespace gradlab {
+
+// ---- unary (floating dtypes; neg, abs, sign, square, relu, clamp also take integers) ----
+Tensor neg(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor gelu(const Tensor& x, bool tanh_approximation = false);  // exact (erf) by default
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+Tensor clamp(const Tensor& x, double lo, double hi);
+Tensor pow(const Tensor& x, double exponent);
+
+// ---- binary ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);  // NaN propagates
+Tensor minimum(const Tensor& a, const Tensor& b);
+
+// A scalar operand becomes a 0-d tensor of the other operand's dtype.
+Tensor scalar_like(double value, const Tensor& like);
+Tensor add(const Tensor& a, double b);
+Tensor sub(const Tensor& a, double b);
+Tensor mul(const Tensor& a, double b);
+Tensor div(const Tensor& a, double b);
+Tensor maximum(const Tensor& a, double b);
+Tensor minimum(const Tensor& a, double b);
+
+// Comparisons give b8 masks.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, double b);
+Tensor ne(const Tensor& a, double b);
+Tensor lt(const Tensor& a, double b);
+Tensor le(const Tensor& a, double b);
+Tensor gt(const Tensor& a, double b);
+Tensor ge(const Tensor& a, double b);
+// cond ? a : b, with cond a b8 mask; all three broadcast together.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+Tensor operator-(const Tensor& x);
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
+
+// ---- reductions ----
+// `axes` empty means all axes. keepdim keeps reduced axes with size 1.
+// sum of an integer or b8 tensor gives i64; mean/var/logsumexp/norm need floats.
+// max, min, mean, var, argmax, argmin refuse an empty reduction.
+using Axes = std::vector<int64_t>;
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+// Divides by N - correction (1: unbiased, as PyTorch's default; 0: population).
+Tensor var(const Tensor& x, const Axes& axes = {}, bool keepdim = false, int64_t correction = 1);
+Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+// p-norm over axes: p = 2 (default), 1, any p > 0, or INFINITY for max |x|.
+Tensor norm(const Tensor& x, double p = 2.0, const Axes& axes = {}, bool keepdim = false);
+// Index (i64) of the first max/min along one axis, or of the flattened tensor when axis is empty.
+Tensor argmax(const Tensor& x, std::optional<int64_t> axis = std::nullopt, bool keepdim = false);
+Tensor argmin(const Tensor& x, std::optional<int64_t> axis = std::nullopt, bool keepdim = false);
+
+// ---- matmul ----
+// NumPy matmul: 1-D operands gain an axis that is dropped again; batch axes
+// broadcast; transposed views are read in place without a copy.
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- along one axis ----
+Tensor softmax(const Tensor& x, int64_t axis = -1);
+Tensor log_softmax(const Tensor& x, int64_t axis = -1);
+Tensor cumsum(const Tensor& x, int64_t axis);
+// out[i][j] = x[i][index[i][j]] (axis 1): index has x's rank and, off the axis,
+// sizes no larger than x's.
+Tensor gather(const Tensor& x, int64_t axis, const Tensor& index);
+// A copy of x with src added at the positions index names along axis
+// (duplicates accumulate); index and src have the same shape.
+Tensor scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src);
+// In-place form: x[.., index, ..] += src. Returns x.
+Tensor& scatter_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor& src);
+// x with `axis` restricted to the entries of the 1-D index, in order (repeats allowed).
+Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index);
+// [..., num_classes] with a 1 at each index; index is i32 or i64.
+Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype = DType::f32);
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis = 0);
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis = 0);
+// Views of consecutive pieces along axis: of `size` each (the last may be
+// shorter), or of the given sizes, which must add up to the axis length.
+std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t axis = 0);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis = 0);
+
+// ---- ordering ----
+struct ValuesIndices {
+  Tensor values;
+  Tensor indices;  // i64
+};
+// Stable sort along axis (NaN sorts last ascending, first descending).
+ValuesIndices sort(const Tensor& x, int64_t axis = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false);
+// The k largest (or smallest) along axis, sorted; ties keep the lower index first.
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true);
+
+// ---- small dense linear algebra (f32 or f64; computed in f64 on the CPU) ----
+// Symmetric eigendecomposition by cyclic Jacobi rotations: a = V diag(w) V^T,
+// eigenvalues ascending, eigenvectors in the columns of V. Batch axes allowed.
+struct Eigh {
+  Tensor eigenvalues;   // [.., n]
+  Tensor eigenvectors;  // [.., n, n]
+};
+Eigh eigh(const Tensor& a);
+// Thin SVD by one-sided Jacobi: a [.., m, n] = U diag(S) Vh, k = min(m, n),
+// U [.., m, k], S [.., k] descending, Vh [.., k, n].
+struct Svd {
+  Tensor U, S, Vh;
+};
+Svd svd(const Tensor& a);
+
+}  // namespace gradlab

@@ -1,0 +1,107 @@
+// Random numbers from Philox4x32-10, a counter-based generator: block j of the
+// stream keyed by `seed` is philox(counter = (offset + j) as 64 bits in words
+// 0-1, words 2-3 zero; key = seed as two 32-bit words). Element i of a fresh
+// tensor reads a fixed block and word, so any backend (the CUDA one included)
+// produces the same numbers for the same (seed, offset), in any order:
+//   f32 uniform, randint: block offset + i/4, word i%4 (24 or 32 bits)
+//   f64 uniform:          block offset + i/2, words 2(i%2) and 2(i%2)+1 (53 bits)
+//   normal (Box-Muller):  pairs of uniforms from the same block give pairs of normals
+// A Generator hands out consecutive block ranges, so successive calls never reuse one.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "tensor/host_device.h"
+#include "tensor/tensor.h"
+
+namespace gradlab {
+
+// One Philox4x32-10 block: ten rounds of the multiply-xor Feistel network.
+GL_HD void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
+  uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
+  uint32_t k0 = key[0], k1 = key[1];
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) {
+      k0 += 0x9E3779B9u;  // Weyl key schedule (golden ratio, sqrt(3) - 1)
+      k1 += 0xBB67AE85u;
+    }
+    const uint64_t p0 = uint64_t(0xD2511F53u) * c0;
+    const uint64_t p1 = uint64_t(0xCD9E8D57u) * c2;
+    const uint32_t hi0 = uint32_t(p0 >> 32), lo0 = uint32_t(p0);
+    const uint32_t hi1 = uint32_t(p1 >> 32), lo1 = uint32_t(p1);
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+// The four words of stream block `block` for `seed`.
+GL_HD void philox_block(uint64_t seed, uint64_t block, uint32_t out[4]) {
+  const uint32_t counter[4] = {uint32_t(block), uint32_t(block >> 32), 0u, 0u};
+  const uint32_t key[2] = {uint32_t(seed), uint32_t(seed >> 32)};
+  philox4x32_10(counter, key, out);
+}
+
+// Owns a seed and the next unused block of its stream.
+class Generator {
+ public:
+  explicit Generator(uint64_t seed = 0) : seed_(seed) {}
+  uint64_t seed() const { return seed_; }
+  uint64_t offset() const { return offset_; }
+  void manual_seed(uint64_t seed) {
+    seed_ = seed;
+    offset_ = 0;
+  }
+  void set_offset(uint64_t offset) { offset_ = offset; }
+  // Reserves `blocks` consecutive blocks and returns the first.
+  uint64_t reserve(uint64_t blocks) {
+    const uint64_t first = offset_;
+    offset_ += blocks;
+    return first;
+  }
+
+ private:
+  uint64_t seed_;
+  uint64_t offset_ = 0;
+};
+
+// The process-wide generator used when none is passed (not thread-safe).
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
+// Uniform on [0, 1) / [lo, hi).
+Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);
+Tensor rand(const Shape& shape, DType dtype = DType::f32);
+Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype = DType::f32,
+               Device device = Device::cpu);
+// Standard normal / normal(mean, std).
+Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);
+Tensor randn(const Shape& shape, DType dtype = DType::f32);
+Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype = DType::f32,
+              Device device = Device::cpu);
+// Integers uniform on [low, high); high - low at most 2^32.
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen,
+               DType dtype = DType::i64, Device device = Device::cpu);
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::i64);
+
+// Element i's value, as every backend computes it (the CPU kernel calls these).
+GL_HD float philox_uniform_f32(uint64_t seed, uint64_t offset, int64_t i) {
+  uint32_t w[4];
+  philox_block(seed, offset + uint64_t(i) / 4, w);
+  return float(w[i % 4] >> 8) * (1.0f / 16777216.0f);
+}
+GL_HD double philox_uniform_f64(uint64_t seed, uint64_t offset, int64_t i) {
+  uint32_t w[4];
+  philox_block(seed, offset + uint64_t(i) / 2, w);
+  const int j = 2 * int(i % 2);
+  const uint64_t bits = (uint64_t(w[j]) << 32 | w[j + 1]) >> 11;
+  return double(bits) * (1.0 / 9007199254740992.0);
+}
+
+}  // namespace gradlab

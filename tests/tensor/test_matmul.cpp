@@ -1,0 +1,131 @@
+// GEMM and matmul against the plain triple loop: odd sizes around the
+// micro-tile and block edges, every transpose combination read in place,
+// accumulation, batched and broadcast matmul, 1-D operands, threading, errors.
+#include <doctest/doctest.h>
+
+#include "tensor/cpu/gemm.h"
+#include "tests/tensor/reference.h"
+
+using namespace gradlab;
+using ref::Index;
+using ref::Layout;
+
+namespace {
+
+template <class T>
+void check_gemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool accumulate, uint64_t seed) {
+  // A stored as [M, K] or, transposed, as [K, M] read through swapped strides.
+  const DType dt = dtype_of<T>();
+  const Tensor a_store = ref::make_input(ta ? Shape{K, M} : Shape{M, K}, dt, Layout::contiguous, seed);
+  const Tensor b_store = ref::make_input(tb ? Shape{N, K} : Shape{K, N}, dt, Layout::contiguous, seed + 1);
+  const cpu::MatrixView<T> A{a_store.data<T>(), ta ? 1 : K, ta ? M : 1};
+  const cpu::MatrixView<T> B{b_store.data<T>(), tb ? 1 : N, tb ? K : 1};
+  const Tensor c0 = ref::make_input({M, N}, dt, Layout::contiguous, seed + 2);
+  Tensor got = c0.clone(), want = c0.clone();
+  cpu::gemm<T>(M, N, K, A, B, got.data<T>(), N, accumulate);
+  cpu::gemm_reference<T>(M, N, K, A, B, want.data<T>(), N, accumulate);
+  const double tol = std::is_same_v<T, float> ? 1e-5 * std::sqrt(double(K) + 1) : 1e-12 * std::sqrt(double(K) + 1);
+  ref::check_close(got, {M, N}, [&](const Index& i) { return ref::read(want, i); }, tol, tol,
+                   fmt::format("gemm {} M={} N={} K={} ta={} tb={} acc={}", dtype_name(dt), M, N, K, ta, tb, accumulate));
+}
+
+}  // namespace
+
+TEST_CASE("gemm matches the triple loop on odd sizes and every transpose combination") {
+  const int64_t sizes[] = {1, 7, 33, 257};
+  uint64_t seed = 1;
+  for (int64_t M : sizes)
+    for (int64_t N : sizes)
+      for (int64_t K : {int64_t(1), int64_t(33), int64_t(300)})
+        for (int t = 0; t < 4; ++t) {
+          check_gemm<float>(M, N, K, t & 1, t & 2, false, seed++);
+          if ((M + N + K) % 3 == 0) check_gemm<double>(M, N, K, t & 1, t & 2, (t & 1) != 0, seed++);
+        }
+}
+
+TEST_CASE("gemm on n = 1000 in f32 and f64, threaded") {
+  check_gemm<float>(1000, 1000, 1000, false, false, false, 77);
+  check_gemm<float>(1000, 1000, 1000, true, true, true, 78);
+  check_gemm<double>(1000, 1000, 1000, true, false, false, 90);
+  // more columns than one packed B panel, deeper than one K slice
+  check_gemm<float>(50, 4100, 600, false, true, true, 91);
+}
+
+TEST_CASE("gemm with K = 0 zeroes or keeps C") {
+  Tensor c = ones({3, 4});
+  const float* none = nullptr;
+  cpu::gemm<float>(3, 4, 0, {none, 0, 1}, {none, 4, 1}, c.data<float>(), 4, true);
+  CHECK(c.to_vector<float>() == std::vector<float>(12, 1));
+  cpu::gemm<float>(3, 4, 0, {none, 0, 1}, {none, 4, 1}, c.data<float>(), 4, false);
+  CHECK(c.to_vector<float>() == std::vector<float>(12, 0));
+}
+
+TEST_CASE("gemm results do not depend on the thread count") {
+  const Tensor a = ref::make_input({300, 200}, DType::f32, Layout::contiguous, 5);
+  const Tensor b = ref::make_input({200, 500}, DType::f32, Layout::contiguous, 6);
+  const int threads = num_threads();
+  set_num_threads(1);
+  const std::vector<float> one = matmul(a, b).to_vector<float>();
+  set_num_threads(std::max(threads, 2));
+  const std::vector<float> many = matmul(a, b).to_vector<float>();
+  set_num_threads(threads);
+  CHECK(one == many);
+}
+
+TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
+  uint64_t seed = 300;
+  const std::pair<Shape, Shape> cases[] = {
+      {{5, 7}, {7, 3}},       {{2, 5, 7}, {2, 7, 3}}, {{2, 5, 7}, {7, 3}},        {{5, 7}, {4, 7, 3}},
+      {{3, 1, 5, 7}, {4, 7, 2}}, {{7}, {7, 3}},        {{5, 7}, {7}},              {{7}, {7}},
+      {{2, 1, 7}, {7}},       {{0, 5, 7}, {7, 3}},    {{5, 0}, {0, 3}},           {{64, 32, 16}, {64, 16, 32}},
+  };
+  for (DType dt : {DType::f32, DType::f64})
+    for (const auto& [sa, sb] : cases)
+      for (Layout la : {Layout::contiguous, Layout::transposed})
+        for (Layout lb : {Layout::contiguous, Layout::strided}) {
+          const Tensor a = ref::make_input(sa, dt, la, seed++);
+          const Tensor b = ref::make_input(sb, dt, lb, seed++);
+          const Tensor c = matmul(a, b);
+          // Reference: NumPy matmul semantics, spelled out.
+          const bool av = sa.size() == 1, bv = sb.size() == 1;
+          const int64_t K = sa[sa.size() - 1];
+          Shape ba(std::span<const int64_t>(sa.begin(), sa.end() - (av ? 1 : 2)));
+          Shape bb(std::span<const int64_t>(sb.begin(), sb.end() - (bv ? 1 : 2)));
+          Shape batch = broadcast_shapes(ba, bb, "test");
+          Shape out = batch;
+          if (!av) out.push_back(sa[sa.size() - 2]);
+          if (!bv) out.push_back(sb[sb.size() - 1]);
+          ref::check_close(
+              c, out,
+              [&](const Index& i) {
+                const Index bi(i.begin(), i.begin() + batch.size());
+                const int64_t row = av ? 0 : i[size_t(batch.size())];
+                const int64_t col = bv ? 0 : i.back();
+                Index ia = ref::broadcast_index(bi, ba), ib = ref::broadcast_index(bi, bb);
+                if (!av) ia.push_back(row);
+                ia.push_back(0);
+                ib.push_back(0);
+                if (!bv) ib.push_back(col);
+                double s = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                  ia[ia.size() - 1] = k;
+                  ib[bv ? ib.size() - 1 : ib.size() - 2] = k;
+                  s += ref::read(a, ia) * ref::read(b, ib);
+                }
+                return s;
+              },
+              dt == DType::f32 ? 1e-5 : 1e-12, dt == DType::f32 ? 1e-5 : 1e-12,
+              fmt::format("matmul {} {} @ {} {}/{}", dtype_name(dt), sa, sb, ref::layout_name(la), ref::layout_name(lb)));
+        }
+}
+
+TEST_CASE("matmul errors name the shapes") {
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})), "matmul: inner dimensions differ: [2, 3] @ [4, 5] (3 vs 4)",
+                       Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 5})),
+                       "matmul: batch shapes of [2, 2, 3] and [3, 3, 5] do not broadcast", Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({3, 2}, DType::f64)), "matmul: dtypes differ (f32 and f64)", Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}, DType::i64), zeros({3, 2}, DType::i64)), "matmul: expected f32 or f64, got i64",
+                       Error);
+  CHECK_THROWS_WITH_AS(matmul(scalar(1), zeros({3})), "matmul: operands need at least one axis, got [] and [3]", Error);
+}

@@ -1,0 +1,99 @@
+// Philox4x32-10 against Random123's published known-answer vectors; the
+// documented element-to-(block, word) mapping; determinism and stream
+// continuity of generators; and the moments of each distribution.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "tests/tensor/reference.h"
+
+using namespace gradlab;
+
+TEST_CASE("Philox4x32-10 matches the Random123 known-answer vectors") {
+  struct Kat {
+    uint32_t ctr[4], key[2], out[4];
+  };
+  // Random123 tests/kat_vectors, "philox4x32 10" lines.
+  const Kat kats[] = {
+      {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff},
+       {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0},
+       {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+  };
+  for (const Kat& k : kats) {
+    uint32_t out[4];
+    philox4x32_10(k.ctr, k.key, out);
+    for (int i = 0; i < 4; ++i) CHECK(out[i] == k.out[i]);
+  }
+}
+
+TEST_CASE("element i of a random tensor comes from its documented block and word") {
+  Generator gen(0x1234567890abcdefULL);
+  gen.set_offset(10);
+  const Tensor u = rand({9}, gen);
+  CHECK(gen.offset() == 10 + 3);  // ceil(9 / 4) blocks consumed
+  uint32_t w[4];
+  philox_block(0x1234567890abcdefULL, 10 + 1, w);  // element 5: block offset + 1, word 1
+  CHECK(u.to_vector<float>()[5] == float(w[1] >> 8) / 16777216.0f);
+  const Tensor d = rand({3}, gen, DType::f64);
+  philox_block(0x1234567890abcdefULL, 13 + 1, w);  // element 2 of f64: block offset + 1, words 0-1
+  CHECK(d.to_vector<double>()[2] == double((uint64_t(w[0]) << 32 | w[1]) >> 11) / 9007199254740992.0);
+}
+
+TEST_CASE("generators are deterministic and never reuse a block") {
+  Generator a(7), b(7), c(8);
+  const auto x = rand({8}, a).to_vector<float>();
+  CHECK(x == rand({8}, b).to_vector<float>());
+  CHECK(x != rand({8}, c).to_vector<float>());
+  // two draws of 8 continue the stream exactly like one draw of 16
+  Generator d(7);
+  const auto whole = rand({16}, d).to_vector<float>();
+  const auto next = rand({8}, a).to_vector<float>();
+  CHECK(std::equal(x.begin(), x.end(), whole.begin()));
+  CHECK(std::equal(next.begin(), next.end(), whole.begin() + 8));
+  // the default generator follows manual_seed
+  manual_seed(5);
+  const auto r1 = randn({4}).to_vector<float>();
+  manual_seed(5);
+  CHECK(r1 == randn({4}).to_vector<float>());
+  // thread count does not change the numbers
+  const int threads = num_threads();
+  Generator e(9), f(9);
+  set_num_threads(1);
+  const auto one = randn({100000}, e).to_vector<float>();
+  set_num_threads(std::max(threads, 2));
+  CHECK(one == randn({100000}, f).to_vector<float>());
+  set_num_threads(threads);
+}
+
+TEST_CASE("distributions have the right moments and ranges") {
+  Generator gen(42);
+  const int64_t n = 1 << 20;
+  for (DType dt : {DType::f32, DType::f64}) {
+    const Tensor u = rand({n}, gen, dt);
+    CHECK(min(u).item() >= 0);
+    CHECK(max(u).item() < 1);
+    CHECK(mean(u).item() == doctest::Approx(0.5).epsilon(0.005));
+    CHECK(var(u).item() == doctest::Approx(1.0 / 12).epsilon(0.01));
+    const Tensor z = randn({n}, gen, dt);
+    CHECK(std::fabs(mean(z).item()) < 0.005);
+    CHECK(var(z).item() == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(mean(pow(z, 4.0)).item() == doctest::Approx(3.0).epsilon(0.03));  // Gaussian kurtosis
+    const Tensor g = normal({n}, 3, 2, gen, dt);
+    CHECK(mean(g).item() == doctest::Approx(3.0).epsilon(0.005));
+    CHECK(std::sqrt(var(g).item()) == doctest::Approx(2.0).epsilon(0.01));
+    const Tensor v = uniform({n}, -3, -1, gen, dt);
+    CHECK(min(v).item() >= -3);
+    CHECK(max(v).item() < -1);
+  }
+  const Tensor k = randint(-2, 3, {n}, gen);
+  CHECK(k.dtype() == DType::i64);
+  CHECK(min(k).item() == -2);
+  CHECK(max(k).item() == 2);
+  for (int v = -2; v <= 2; ++v) CHECK(double(sum(eq(k, double(v))).item()) / double(n) == doctest::Approx(0.2).epsilon(0.02));
+  CHECK(randint(0, 10, {5}, gen, DType::i32).dtype() == DType::i32);
+  CHECK_THROWS_WITH_AS(randint(3, 3, {2}, gen), "randint: empty range [3, 3)", Error);
+  CHECK_THROWS_WITH_AS(rand({2}, gen, DType::i64), "uniform: dtype must be f32 or f64, got i64", Error);
+  CHECK_THROWS_WITH_AS(normal({2}, 0, -1, gen), "normal: std must be >= 0, got -1", Error);
+}
