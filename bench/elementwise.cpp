@@ -70,21 +70,13 @@ int main(int argc, char** argv) {
     };
     const std::map<std::string, Timing> before = time_all();
 
-    std::map<std::string, double> torch_seconds;
-    std::string why, torch_name = "pytorch";
+    Reference torch;
     if (!no_reference) {
-      const auto lines = run_python("bench/pytorch/elementwise.py",
-                                    fmt::format("--n {} --threads {} --ops {} --samples {}", n, threads, ops_flag, samples),
-                                    int(threads), &why);
-      if (!lines)
-        std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", why.c_str());
-      else
-        for (const std::string& line : *lines)
-          if (auto name = json_string(line, "case"))
-            if (auto med = json_number(line, "median")) {
-              torch_seconds[*name] = *med;
-              torch_name = "pytorch-" + json_string(line, "torch").value_or("?");
-            }
+      torch = run_reference("bench/pytorch/elementwise.py",
+                            fmt::format("--n {} --threads {} --ops {} --samples {}", n, threads, ops_flag, samples),
+                            int(threads));
+      if (!torch.ok)
+        std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
     }
     const std::map<std::string, Timing> after = no_reference ? before : time_all();
     auto timing = [&](const std::string& key) {
@@ -92,7 +84,7 @@ int main(int argc, char** argv) {
     };
 
     Jsonl out(jsonl);
-    Table table({"op", "GB/s", "min-max", torch_name, "ratio", "stream add", "ratio"});
+    Table table({"op", "GB/s", "min-max", torch.ok ? torch.label : "pytorch", "ratio", "stream add", "ratio"});
     for (const std::string& op : ops) {
       const bool binary = op == "add" || op == "mul";
       const double bytes = double(n) * 4.0 * (binary ? 3 : 2);
@@ -103,29 +95,15 @@ int main(int argc, char** argv) {
       Jsonl::Record rec{.bench = "elementwise", .case_name = op, .metric = "gbps", .value = gbps, .unit = "GB/s",
                         .threads = int(threads)};
       rec.extra["n"] = std::to_string(n);
-      if (auto it = torch_seconds.find(op); it != torch_seconds.end()) {
-        const double ref = bytes / it->second / 1e9;
-        row.push_back(fmt::format("{:.1f}", ref));
-        row.push_back(fmt::format("{:.2f}x", gbps / ref));
-        rec.baseline = torch_name;
-        rec.baseline_value = ref;
-      } else {
-        row.push_back("-");
-        row.push_back("-");
-      }
+      Jsonl::Record stream_rec = rec;
+      const std::optional<double> torch_seconds = torch.seconds(op);
+      add_comparison(row, rec, gbps, torch_seconds ? std::optional(bytes / *torch_seconds / 1e9) : std::nullopt,
+                     torch.label);
       out.write(rec);
-      if (op == "add") {
-        const double ref = bytes / timing("stream").median / 1e9;
-        row.push_back(fmt::format("{:.1f}", ref));
-        row.push_back(fmt::format("{:.2f}x", gbps / ref));
-        Jsonl::Record st = rec;
-        st.baseline = "stream_add_loop";
-        st.baseline_value = ref;
-        out.write(st);
-      } else {
-        row.push_back("-");
-        row.push_back("-");
-      }
+      const bool has_stream = op == "add";
+      add_comparison(row, stream_rec, gbps,
+                     has_stream ? std::optional(bytes / timing("stream").median / 1e9) : std::nullopt, "stream_add_loop");
+      if (has_stream) out.write(stream_rec);
       table.row(row);
     }
     std::fputs(table.str().c_str(), stdout);

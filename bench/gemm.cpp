@@ -86,31 +86,21 @@ int main(int argc, char** argv) {
     const std::vector<Timing> before = time_all();
 
     // The reference, in one Python process.
-    std::map<std::string, double> ref_seconds;
-    std::string ref_name = "numpy", why;
+    std::vector<std::string> names;
+    for (const Case& c : cases) names.push_back(c.name);
+    Reference ref;
     if (!no_reference) {
-      std::vector<std::string> names;
-      for (const Case& c : cases) names.push_back(c.name);
-      const auto lines = run_python("bench/pytorch/numpy_gemm.py",
-                                    fmt::format("--cases {} --samples {} --dtype {}", join(names), samples, dtype),
-                                    int(threads), &why);
-      if (!lines) {
+      ref = run_reference("bench/pytorch/numpy_gemm.py",
+                          fmt::format("--cases {} --samples {} --dtype {}", join(names), samples, dtype), int(threads));
+      if (!ref.ok)
         std::printf("reference skipped: %s (install python3-numpy and libopenblas0-pthread: make bench-deps)\n",
-                    why.c_str());
-      } else {
-        for (const std::string& line : *lines)
-          if (auto name = json_string(line, "case"))
-            if (auto med = json_number(line, "median")) {
-              ref_seconds[*name] = *med;
-              ref_name = "numpy-" + json_string(line, "blas").value_or("unknown");
-            }
-      }
+                    ref.why.c_str());
     }
 
     const std::vector<Timing> after = no_reference ? std::vector<Timing>{} : time_all();
 
     Jsonl out(jsonl);
-    Table table({"case", "GFLOP/s", "min-max", "% peak", ref_name, "ratio"});
+    Table table({"case", "GFLOP/s", "min-max", "% peak", ref.ok ? ref.label : "numpy", "ratio"});
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
       const Timing t = after.empty() ? before[i] : merge(before[i], after[i]);
@@ -122,16 +112,8 @@ int main(int argc, char** argv) {
       Jsonl::Record rec{.bench = "gemm", .case_name = c.name, .metric = "gflops", .value = gflops, .unit = "GFLOP/s",
                         .threads = int(threads)};
       rec.extra["dtype"] = dtype;
-      if (auto it = ref_seconds.find(c.name); it != ref_seconds.end()) {
-        const double ref = flops / it->second / 1e9;
-        row.push_back(fmt::format("{:.1f}", ref));
-        row.push_back(fmt::format("{:.2f}x", gflops / ref));
-        rec.baseline = ref_name;
-        rec.baseline_value = ref;
-      } else {
-        row.push_back("-");
-        row.push_back("-");
-      }
+      const std::optional<double> ref_seconds = ref.seconds(c.name);
+      add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt, ref.label);
       table.row(row);
       out.write(rec);
       if (peak > 0) {

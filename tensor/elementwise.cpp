@@ -26,14 +26,19 @@ Tensor unary_op(UnaryOp op, const Tensor& x, UnaryParams params = {}) {
   return out;
 }
 
-Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const std::string_view name = op_name(op);
+// Checks two operands of a binary op and returns their broadcast shape.
+Shape binary_shape(const Tensor& a, const Tensor& b, std::string_view name) {
   check_defined(a, name);
   check_defined(b, name);
   check_same_device(a, b, name);
   GL_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ ({} and {}); convert one with .to()", name,
            a.dtype(), b.dtype());
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  return broadcast_shapes(a.shape(), b.shape(), name);
+}
+
+Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const std::string_view name = op_name(op);
+  const Shape shape = binary_shape(a, b, name);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   kernel(&Backend::binary, a.device(), name)(op, a.expand(shape), b.expand(shape), out);
   return out;
@@ -41,12 +46,7 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor compare_op(CompareOp op, const Tensor& a, const Tensor& b) {
   const std::string_view name = op_name(op);
-  check_defined(a, name);
-  check_defined(b, name);
-  check_same_device(a, b, name);
-  GL_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ ({} and {}); convert one with .to()", name,
-           a.dtype(), b.dtype());
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  const Shape shape = binary_shape(a, b, name);
   Tensor out = Tensor::empty(shape, DType::b8, a.device());
   kernel(&Backend::compare, a.device(), name)(op, a.expand(shape), b.expand(shape), out);
   return out;

@@ -128,6 +128,41 @@ std::optional<std::vector<std::string>> run_python(const std::string& script, co
   return lines;
 }
 
+std::optional<double> Reference::seconds(const std::string& case_name) const {
+  auto it = median_seconds.find(case_name);
+  if (it == median_seconds.end()) return std::nullopt;
+  return it->second;
+}
+
+Reference run_reference(const std::string& script, const std::string& args, int threads) {
+  Reference ref;
+  const auto lines = run_python(script, args, threads, &ref.why);
+  if (!lines) return ref;
+  for (const std::string& line : *lines) {
+    const auto name = json_string(line, "case");
+    const auto median = json_number(line, "median");
+    if (!name || !median) continue;
+    ref.median_seconds[*name] = *median;
+    ref.label = json_string(line, "label").value_or("reference");
+  }
+  ref.ok = !ref.median_seconds.empty();
+  if (!ref.ok && ref.why.empty()) ref.why = script + " printed no results";
+  return ref;
+}
+
+void add_comparison(std::vector<std::string>& row, Jsonl::Record& rec, double ours, std::optional<double> ref,
+                    const std::string& label) {
+  if (!ref) {
+    row.push_back("-");
+    row.push_back("-");
+    return;
+  }
+  row.push_back(fmt::format("{:.1f}", *ref));
+  row.push_back(fmt::format("{:.2f}x", ours / *ref));
+  rec.baseline = label;
+  rec.baseline_value = *ref;
+}
+
 std::optional<double> json_number(const std::string& line, const std::string& key) {
   const std::string pat = "\"" + key + "\":";
   size_t at = line.find(pat);
@@ -165,7 +200,7 @@ double measured_fma_peak_gflops(int threads) {
   constexpr int kChains = 12;
   constexpr long kIters = 20000000;
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < 5; ++rep) {  // the best of five: a shared machine only ever slows it down
     const double start = now();
     float sink = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : sink)

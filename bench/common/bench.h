@@ -56,6 +56,23 @@ class Jsonl {
 // (with the reason in *why) when Python or the script's imports are missing.
 std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
                                                    std::string* why);
+// The medians a reference script measured (its lines, as bench/pytorch/timing.py
+// emits them: {"case", "label", "min", "median", "max"}), or why there are none.
+struct Reference {
+  bool ok = false;
+  std::string label;                             // e.g. "numpy-openblas", "pytorch-1.13.0"
+  std::map<std::string, double> median_seconds;  // per case
+  std::string why;                               // when !ok
+  std::optional<double> seconds(const std::string& case_name) const;
+};
+Reference run_reference(const std::string& script, const std::string& args, int threads);
+
+// Appends the reference figure and our/reference ratio to a table row, and
+// the baseline to the JSONL record, when the reference has this case; "-"
+// cells otherwise. `ours` and `ref` are rates (higher is better).
+void add_comparison(std::vector<std::string>& row, Jsonl::Record& rec, double ours, std::optional<double> ref,
+                    const std::string& label);
+
 // Reads "key": number from a flat JSON line (the reference scripts print such lines).
 std::optional<double> json_number(const std::string& line, const std::string& key);
 std::optional<std::string> json_string(const std::string& line, const std::string& key);

@@ -5,29 +5,10 @@ gradlab side (warm-up, samples of at least --min-sample-seconds, min / median
 
   python3 elementwise.py --n 16777216 --threads 1 --ops add,mul,exp,gelu"""
 import argparse
-import json
-import time
 
 import torch
 
-
-def time_it(fn, samples, min_seconds, warmup=2):
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-9)
-    calls = max(1, int(min_seconds / one))
-    per_call = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - start) / calls)
-    per_call.sort()
-    n = len(per_call)
-    median = per_call[n // 2] if n % 2 else 0.5 * (per_call[n // 2 - 1] + per_call[n // 2])
-    return per_call[0], median, per_call[-1]
+from timing import emit, time_it
 
 
 def main():
@@ -49,8 +30,7 @@ def main():
         "gelu": lambda: torch.nn.functional.gelu(a),
     }
     for name in args.ops.split(","):
-        lo, med, hi = time_it(ops[name], args.samples, args.min_sample_seconds)
-        print(json.dumps({"case": name, "min": lo, "median": med, "max": hi, "torch": torch.__version__}), flush=True)
+        emit(name, "pytorch-" + torch.__version__, time_it(ops[name], args.samples, args.min_sample_seconds))
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ median / max per call). One JSON line per case on stdout.
   python3 numpy_gemm.py --cases 1024x1024x1024,2048x128x384:tA --samples 7
 A case is MxKxN ([M, K] @ [K, N]); ":tA" / ":tB" read that operand transposed."""
 import argparse
-import json
-import time
 
 import numpy as np
+
+from timing import emit, time_it
 
 
 def blas_name():
@@ -21,25 +21,6 @@ def blas_name():
     if any("mkl" in lib for lib in libs):
         return "mkl"
     return "reference-blas" if libs else "unknown"
-
-
-def time_it(fn, samples, min_seconds, warmup=2):
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-9)
-    calls = max(1, int(min_seconds / one))
-    per_call = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - start) / calls)
-    per_call.sort()
-    n = len(per_call)
-    median = per_call[n // 2] if n % 2 else 0.5 * (per_call[n // 2 - 1] + per_call[n // 2])
-    return per_call[0], median, per_call[-1]
 
 
 def main():
@@ -59,8 +40,7 @@ def main():
         b = rng.standard_normal((n, k) if "tB" in flags else (k, n)).astype(dtype)
         a_op = a.T if "tA" in flags else a
         b_op = b.T if "tB" in flags else b
-        lo, med, hi = time_it(lambda: a_op @ b_op, args.samples, args.min_sample_seconds)
-        print(json.dumps({"case": case, "min": lo, "median": med, "max": hi, "blas": blas}), flush=True)
+        emit(case, "numpy-" + blas, time_it(lambda: a_op @ b_op, args.samples, args.min_sample_seconds))
 
 
 if __name__ == "__main__":
