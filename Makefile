@@ -58,10 +58,13 @@ else
 endif
 
 # ---- sources ----
-LIB_DIRS := tensor tensor/cpu
+LIB_DIRS := tensor tensor/cpu autograd
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)) $(CUDA_CPP_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libgradlab.a
+# Linked whole: ops register themselves (GL_OP, GL_GRADCHECK) from static
+# initialisers, which a plain archive link would drop with their object files.
+WHOLE_LIB := -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 
 TEST_SUITES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*.cpp))))
 TEST_SUITES := $(sort $(TEST_SUITES))
@@ -140,12 +143,12 @@ test_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.cpp))
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
 
 # ---- bench binaries ----
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
 
 bench: $(BENCH_BINS)
 

@@ -99,6 +99,25 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index) {
   return out;
 }
 
+Tensor& index_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor& src) {
+  GL_CHECK(x.defined() && index.defined() && src.defined(), "index_add_: tensor is undefined");
+  const int a = wrap_axis(axis, x.dim(), "index_add_");
+  GL_CHECK(x.dim() > 0, "index_add_: needs a tensor with at least one axis");
+  GL_CHECK(index.dim() <= 1, "index_add_: index must be 1-D, got shape {}", index.shape());
+  GL_CHECK(is_integral(index.dtype()), "index_add_: indices must be i32 or i64, got {}", index.dtype());
+  Shape want = x.shape();
+  want[a] = index.numel();
+  GL_CHECK(src.shape() == want, "index_add_: src of shape {} should be {} (the tensor's shape with {} entries on axis {})",
+           src.shape(), want, index.numel(), a);
+  GL_CHECK(src.dtype() == x.dtype(), "index_add_: src dtype {} differs from the tensor's {}", src.dtype(), x.dtype());
+  GL_CHECK(src.device() == x.device() && index.device() == x.device(), "index_add_: tensors are on different devices");
+  GL_CHECK(x.is_contiguous(), "index_add_: the tensor must be contiguous, got strides {}", x.strides());
+  if (index.numel() == 0) return x;
+  kernel(&Backend::index_add, x.device(), "index_add_")(x, a, index.reshape({index.numel()}), src);
+  x.bump_version();
+  return x;
+}
+
 Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   GL_CHECK(index.defined(), "one_hot: index is undefined");
   GL_CHECK(is_integral(index.dtype()), "one_hot: indices must be i32 or i64, got {}", index.dtype());

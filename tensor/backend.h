@@ -41,6 +41,9 @@ struct Backend {
   void (*fill)(const Tensor& dst, double value) = nullptr;
   // out = op(x); equal shapes; x and out share a dtype.
   void (*unary)(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) = nullptr;
+  // dx = dout * op'(x), from the op's input x and output y (all of one shape).
+  void (*unary_backward)(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
+                         const Tensor& dx) = nullptr;
   // out = op(a, b); a, b expanded to out's shape.
   void (*binary)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
   // out (b8) = op(a, b); a, b expanded to out's shape.
@@ -61,6 +64,8 @@ struct Backend {
   void (*scatter_add)(const Tensor& out, int axis, const Tensor& index, const Tensor& src) = nullptr;
   // out = x with axis restricted to the entries of the 1-D index.
   void (*index_select)(const Tensor& x, int axis, const Tensor& index, const Tensor& out) = nullptr;
+  // out[.., index[j], ..] += src[.., j, ..] along axis, in place; out contiguous.
+  void (*index_add)(const Tensor& out, int axis, const Tensor& index, const Tensor& src) = nullptr;
   void (*cumsum)(const Tensor& x, int axis, const Tensor& out) = nullptr;
   // Stable sort along axis; indices are i64.
   void (*sort)(const Tensor& x, int axis, bool descending, const Tensor& values,
@@ -68,6 +73,10 @@ struct Backend {
   // The k largest (or smallest) along axis, in order.
   void (*topk)(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
                const Tensor& indices) = nullptr;
+  // -- fused layers (layer_norm, attention, dropout): entries below --
+
+  // -- fused losses (cross_entropy): entries below --
+
   // Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
   // are (low, high) for uniform and randint, (mean, std) for normal.
   void (*random)(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b,

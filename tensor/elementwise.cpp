@@ -90,6 +90,18 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 }
 Tensor pow(const Tensor& x, double exponent) { return float_unary(UnaryOp::pow_scalar, x, {exponent}); }
 
+Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dout, UnaryParams params) {
+  const std::string_view name = op_name(op);
+  GL_CHECK(x.defined() && y.defined() && dout.defined(), "{} backward: tensor is undefined", name);
+  GL_CHECK(x.shape() == y.shape() && x.shape() == dout.shape(), "{} backward: shapes {}, {} and {} differ", name,
+           x.shape(), y.shape(), dout.shape());
+  GL_CHECK(x.dtype() == dout.dtype() && y.dtype() == x.dtype(), "{} backward: dtypes differ", name);
+  require_float(x, name);
+  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  kernel(&Backend::unary_backward, x.device(), name)(op, params, x, y, dout, dx);
+  return dx;
+}
+
 Tensor add(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::add, a, b); }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::sub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::mul, a, b); }

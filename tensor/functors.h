@@ -90,6 +90,68 @@ struct PowScalar {
   }
 };
 
+// ---- derivatives of the unary ops ----
+// dx = dout * f'(x), given x, the forward output y = f(x) and dout; each reads
+// whichever of x and y makes the formula cheapest and most accurate.
+struct NegGrad    { template <class T> GL_HD T operator()(T, T, T d) const { return -d; } };
+struct AbsGrad    { template <class T> GL_HD T operator()(T x, T, T d) const { return x > T(0) ? d : (x < T(0) ? -d : T(0)); } };
+struct ZeroGrad   { template <class T> GL_HD T operator()(T, T, T) const { return T(0); } };
+struct SquareGrad { template <class T> GL_HD T operator()(T x, T, T d) const { return T(2) * x * d; } };
+struct ReluGrad   { template <class T> GL_HD T operator()(T x, T, T d) const { return x > T(0) ? d : T(0); } };
+struct ExpGrad    { template <class T> GL_HD T operator()(T, T y, T d) const { return d * y; } };
+struct LogGrad    { template <class T> GL_HD T operator()(T x, T, T d) const { return d / x; } };
+struct Log1pGrad  { template <class T> GL_HD T operator()(T x, T, T d) const { return d / (T(1) + x); } };
+struct SqrtGrad   { template <class T> GL_HD T operator()(T, T y, T d) const { return d * T(0.5) / y; } };
+struct RsqrtGrad  { template <class T> GL_HD T operator()(T, T y, T d) const { return d * T(-0.5) * y * y * y; } };
+struct TanhGrad   { template <class T> GL_HD T operator()(T, T y, T d) const { return d * (T(1) - y * y); } };
+struct SigmoidGrad{ template <class T> GL_HD T operator()(T, T y, T d) const { return d * y * (T(1) - y); } };
+// silu = x s(x): s + x s (1 - s)
+struct SiluGrad {
+  template <class T> GL_HD T operator()(T x, T, T d) const {
+    const T s = sigmoid(x);
+    return d * s * (T(1) + x * (T(1) - s));
+  }
+};
+// gelu = x Phi(x): Phi(x) + x phi(x)
+struct GeluErfGrad {
+  template <class T> GL_HD T operator()(T x, T, T d) const {
+    const T cdf = T(0.5) * erfc(x * T(-0.70710678118654752));
+    const T pdf = T(0.39894228040143268) * exp(T(-0.5) * x * x);
+    return d * (cdf + x * pdf);
+  }
+};
+// gelu_tanh = x s(2u): s + 2 x u' s (1 - s), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+struct GeluTanhGrad {
+  template <class T> GL_HD T operator()(T x, T, T d) const {
+    const T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
+    const T du = T(0.79788456080286536) * (T(1) + T(0.134145) * x * x);
+    const T s = sigmoid(T(2) * u);
+    return d * (s + T(2) * x * du * s * (T(1) - s));
+  }
+};
+// softplus' = s(beta x), 1 where the forward is linear
+struct SoftplusGrad {
+  double beta, threshold;
+  template <class T> GL_HD T operator()(T x, T, T d) const {
+    const T z = T(beta) * x;
+    return z > T(threshold) ? d : d * sigmoid(z);
+  }
+};
+// clamp passes the gradient inside [lo, hi], bounds included
+struct ClampGrad {
+  double lo, hi;
+  template <class T> GL_HD T operator()(T x, T, T d) const { return (x >= T(lo) && x <= T(hi)) ? d : T(0); }
+};
+struct PowScalarGrad {
+  double p;
+  template <class T> GL_HD T operator()(T x, T, T d) const {
+    if (p == 2.0) return T(2) * x * d;
+    if (p == 1.0) return d;
+    if (p == 0.0) return T(0);
+    return d * T(p) * T(std::pow(x, T(p - 1.0)));
+  }
+};
+
 // ---- binary ----
 struct Add { template <class T> GL_HD T operator()(T a, T b) const { return a + b; } };
 struct Sub { template <class T> GL_HD T operator()(T a, T b) const { return a - b; } };

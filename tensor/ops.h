@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/backend.h"
 #include "tensor/creation.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
@@ -34,6 +35,10 @@ Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor clamp(const Tensor& x, double lo, double hi);
 Tensor pow(const Tensor& x, double exponent);
+
+// dout * f'(x) for the unary op f, given its input x and output y = f(x)
+// (the backward of each unary op, fused into one pass).
+Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dout, UnaryParams params = {});
 
 // ---- binary ----
 Tensor add(const Tensor& a, const Tensor& b);
@@ -95,6 +100,10 @@ Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
 // Divides by N - correction (1: unbiased, as PyTorch's default; 0: population).
 Tensor var(const Tensor& x, const Axes& axes = {}, bool keepdim = false, int64_t correction = 1);
 Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdim = false);
+// Sums x over the axes that broadcasting added or stretched, so that it has
+// `shape` (the gradient of broadcasting to x's shape). x's shape must be a
+// broadcast of `shape`.
+Tensor sum_to(const Tensor& x, const Shape& shape);
 // p-norm over axes: p = 2 (default), 1, any p > 0, or INFINITY for max |x|.
 Tensor norm(const Tensor& x, double p = 2.0, const Axes& axes = {}, bool keepdim = false);
 // Index (i64) of the first max/min along one axis, or of the flattened tensor when axis is empty.
@@ -120,6 +129,9 @@ Tensor scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Ten
 Tensor& scatter_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor& src);
 // x with `axis` restricted to the entries of the 1-D index, in order (repeats allowed).
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index);
+// In place: x[.., index[j], ..] += src[.., j, ..] along axis, for the 1-D index
+// (repeats accumulate); the inverse of index_select. Returns x.
+Tensor& index_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor& src);
 // [..., num_classes] with a 1 at each index; index is i32 or i64.
 Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype = DType::f32);
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis = 0);

@@ -65,6 +65,19 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdim) {
   return reduce_op(ReduceOp::sum, src, p, "sum");
 }
 
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  GL_CHECK(x.defined(), "sum_to: tensor is undefined");
+  if (x.shape() == shape) return x;
+  Shape check;
+  GL_CHECK(try_broadcast(shape, x.shape(), check) && check == x.shape(),
+           "sum_to: shape {} is not a broadcast of {}", x.shape(), shape);
+  const int lead = x.dim() - shape.size();
+  Axes axes;
+  for (int i = 0; i < x.dim(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && x.shape()[i] != 1)) axes.push_back(i);
+  return sum(x, axes, true).view(shape);
+}
+
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdim) {
   const ReducePlan p = plan_reduce(x, axes, keepdim, "mean");
   require_float(x, "mean");

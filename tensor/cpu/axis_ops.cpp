@@ -197,4 +197,31 @@ void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Te
   });
 }
 
+void index_add(const Tensor& out, int axis, const Tensor& index_in, const Tensor& src_in) {
+  const Tensor index = index_in.contiguous();
+  const Tensor src = src_in.contiguous();
+  const AxisSplit s = split_at_axis(out.shape(), axis);
+  const int64_t m = index.numel();
+  dispatch_numeric(out.dtype(), "index_add", [&](auto tag) {
+    using T = decltype(tag);
+    dispatch_index(index.dtype(), "index_add", [&](auto itag) {
+      using I = decltype(itag);
+      const I* idx = index.data<I>();
+      check_indices(idx, m, s.n, "index_add");
+      const T* from = src.data<T>();
+      T* dst = out.data<T>();
+      // Parallel over the outer axes only: repeated indices must add serially.
+      parallel_for(s.outer, std::max<int64_t>(1, kGrainElementwise / std::max<int64_t>(m * s.inner, 1)),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t o = b; o < e; ++o)
+                       for (int64_t j = 0; j < m; ++j) {
+                         T* row = dst + (o * s.n + wrap_index(idx[j], s.n)) * s.inner;
+                         const T* add = from + (o * m + j) * s.inner;
+                         for (int64_t i = 0; i < s.inner; ++i) row[i] += add[i];
+                       }
+                   });
+    });
+  });
+}
+
 }  // namespace gradlab::cpu

@@ -8,6 +8,7 @@ const Backend kBackend = {
     .copy = copy,
     .fill = fill,
     .unary = unary,
+    .unary_backward = unary_backward,
     .binary = binary,
     .compare = compare,
     .where = where,
@@ -18,9 +19,14 @@ const Backend kBackend = {
     .gather = gather,
     .scatter_add = scatter_add,
     .index_select = index_select,
+    .index_add = index_add,
     .cumsum = cumsum,
     .sort = sort,
     .topk = topk,
+    // -- fused layers (layer_norm, attention, dropout): entries below --
+
+    // -- fused losses (cross_entropy): entries below --
+
     .random = random,
 };
 

@@ -186,6 +186,47 @@ void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) {
   });
 }
 
+void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
+                    const Tensor& dx) {
+  dispatch_float(x.dtype(), op_name(op), [&](auto tag) {
+    using T = decltype(tag);
+    auto go = [&](auto f) {
+      parallel_runs<4>({&dx, &x, &y, &dout}, kGrainTranscendental, [&](char* const* p, int64_t n, const int64_t* s) {
+        constexpr int64_t e = sizeof(T);
+        if (s[0] == e && s[1] == e && s[2] == e && s[3] == e) {
+          T* out = reinterpret_cast<T*>(p[0]);
+          const T *xs = reinterpret_cast<const T*>(p[1]), *ys = reinterpret_cast<const T*>(p[2]),
+                  *ds = reinterpret_cast<const T*>(p[3]);
+          for (int64_t i = 0; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
+        } else {
+          for (int64_t i = 0; i < n; ++i)
+            *at<T>(p[0], i, s[0]) = f(*at<const T>(p[1], i, s[1]), *at<const T>(p[2], i, s[2]), *at<const T>(p[3], i, s[3]));
+        }
+      });
+    };
+    switch (op) {
+      case UnaryOp::neg: return go(fn::NegGrad{});
+      case UnaryOp::abs: return go(fn::AbsGrad{});
+      case UnaryOp::sign: return go(fn::ZeroGrad{});
+      case UnaryOp::exp: return go(fn::ExpGrad{});
+      case UnaryOp::log: return go(fn::LogGrad{});
+      case UnaryOp::log1p: return go(fn::Log1pGrad{});
+      case UnaryOp::sqrt: return go(fn::SqrtGrad{});
+      case UnaryOp::rsqrt: return go(fn::RsqrtGrad{});
+      case UnaryOp::square: return go(fn::SquareGrad{});
+      case UnaryOp::tanh: return go(fn::TanhGrad{});
+      case UnaryOp::sigmoid: return go(fn::SigmoidGrad{});
+      case UnaryOp::relu: return go(fn::ReluGrad{});
+      case UnaryOp::gelu_tanh: return go(fn::GeluTanhGrad{});
+      case UnaryOp::gelu_erf: return go(fn::GeluErfGrad{});
+      case UnaryOp::silu: return go(fn::SiluGrad{});
+      case UnaryOp::softplus: return go(fn::SoftplusGrad{params.a, params.b});
+      case UnaryOp::clamp: return go(fn::ClampGrad{params.a, params.b});
+      case UnaryOp::pow_scalar: return go(fn::PowScalarGrad{params.a});
+    }
+  });
+}
+
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_numeric(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);

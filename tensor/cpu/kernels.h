@@ -14,6 +14,8 @@ extern const Backend kBackend;
 void copy(const Tensor& src, const Tensor& dst);
 void fill(const Tensor& dst, double value);
 void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out);
+void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
+                    const Tensor& dx);
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
@@ -24,10 +26,15 @@ void softmax(const Tensor& x, int axis, bool log, const Tensor& out);
 void gather(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
 void scatter_add(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
 void index_select(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
+void index_add(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
 void cumsum(const Tensor& x, int axis, const Tensor& out);
 void sort(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices);
 void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
           const Tensor& indices);
+// -- fused layers (layer_norm, attention, dropout): kernels below --
+
+// -- fused losses (cross_entropy): kernels below --
+
 void random(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out);
 
 }  // namespace gradlab::cpu

@@ -1,0 +1,154 @@
+// The backward pass. From the root's node, a depth-first walk (iterative, so
+// long chains cannot overflow the stack) orders the reachable nodes so that
+// every node comes after all the nodes that consume its output; walking that
+// order, each node runs its hooks, checks that the tensors it saved are
+// unchanged, calls its backward function, and adds each input's gradient
+// into the pending gradient of that input's node. Leaf accumulator nodes add
+// into the leaf's grad. Unless the graph is retained, each node frees its
+// saved tensors and its links as soon as it has run.
+#include <algorithm>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "tensor/ops.h"
+
+namespace gradlab {
+
+namespace {
+
+// Nodes reachable from root, each after every node that feeds gradient into it
+// (reverse topological order of the data flow). The list holds owning
+// pointers: releasing a node's links during the pass must not free a node
+// that is still to run.
+std::vector<std::shared_ptr<Node>> backward_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> post;  // post-order: inputs before consumers
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->next.size()) {
+      const std::shared_ptr<Node>& child = node->next[next++].node;
+      if (child != nullptr && seen.insert(child.get()).second) stack.push_back({child, 0});
+      continue;
+    }
+    post.push_back(std::move(node));
+    stack.pop_back();
+  }
+  std::reverse(post.begin(), post.end());
+  return post;
+}
+
+Tensor accumulate(const Tensor& sum, const Tensor& g) { return sum.defined() ? add(sum, g) : g; }
+
+Tensor run_hooks(const std::vector<std::pair<int, GradHook>>& hooks, Tensor g, std::string_view where) {
+  for (const auto& [id, hook] : hooks) {
+    Tensor replaced = hook(g);
+    if (!replaced.defined()) continue;
+    GL_CHECK(replaced.shape() == g.shape(), "backward hook on {}: returned a gradient of shape {} for one of shape {}",
+             where, replaced.shape(), g.shape());
+    g = std::move(replaced);
+  }
+  return g;
+}
+
+void accumulate_into_leaf(Node& acc, const Tensor& g_in) {
+  VarImpl& leaf = *acc.leaf;
+  const Tensor g = run_hooks(leaf.hooks, g_in, "a leaf");
+  // The first gradient is copied: an op's backward may hand the same tensor
+  // to several inputs, and a leaf's grad must be its own.
+  leaf.grad = leaf.grad.defined() ? add(leaf.grad, g) : g.clone();
+}
+
+void release(Node& node) {
+  node.released = true;
+  node.saved.clear();
+  node.saved.shrink_to_fit();
+  node.backward = nullptr;
+  node.next.clear();
+  node.next.shrink_to_fit();
+}
+
+void run_node(Node& node, bool retain_graph) {
+  Tensor g = std::move(node.pending_grad);
+  node.pending_grad = Tensor();
+  if (node.leaf) {
+    accumulate_into_leaf(node, g);
+    return;
+  }
+  GL_CHECK(!node.released,
+           "backward through '{}' a second time: its graph was freed by the first backward "
+           "(pass retain_graph = true to the first one)",
+           node.op->name);
+  g = run_hooks(node.hooks, std::move(g), node.op->name);
+  if (auto out = node.output.lock(); out && out->retains_grad) out->grad = accumulate(out->grad, g);
+  for (size_t i = 0; i < node.saved.size(); ++i)
+    GL_CHECK(node.saved[i].version() == node.saved_versions[i],
+             "{}: a tensor it saved for backward (saved tensor {}, shape {}) was modified in place after the "
+             "forward pass (version {} now, {} when saved); compute the gradient before changing it, or clone it",
+             node.op->name, i, node.saved[i].shape(), node.saved[i].version(), node.saved_versions[i]);
+  std::vector<bool> needs(node.next.size());
+  bool any = false;
+  for (size_t i = 0; i < node.next.size(); ++i) {
+    needs[i] = node.next[i].node != nullptr;
+    any = any || needs[i];
+  }
+  if (any) {
+    const GradContext ctx{g, node.saved, node.input_shapes, needs};
+    const std::vector<Tensor> grads = node.backward(ctx);
+    GL_CHECK(grads.size() == node.next.size(), "{} backward: returned {} gradients for {} inputs", node.op->name,
+             grads.size(), node.next.size());
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (!needs[i] || !grads[i].defined()) continue;
+      GL_CHECK(grads[i].shape() == node.input_shapes[i],
+               "{} backward: gradient of shape {} for input {} of shape {}", node.op->name, grads[i].shape(), i,
+               node.input_shapes[i]);
+      Node& into = *node.next[i].node;
+      into.pending_grad = accumulate(into.pending_grad, grads[i]);
+    }
+  }
+  if (!retain_graph) release(node);
+}
+
+}  // namespace
+
+void Var::backward(const Tensor& cotangent, bool retain_graph) const {
+  GL_CHECK(impl_ != nullptr, "backward: the Var is undefined");
+  const Tensor& value = impl_->value;
+  GL_CHECK(impl_->requires_grad,
+           "backward: this Var does not require a gradient (no input of the ops that made it requires one)");
+  Tensor seed = cotangent;
+  if (!seed.defined()) {
+    GL_CHECK(value.numel() == 1,
+             "backward: called on a Var of shape {} without a cotangent; only a single-element Var (a loss) can "
+             "start backward on its own",
+             value.shape());
+    seed = ones_like(value);
+  } else {
+    GL_CHECK(seed.shape() == value.shape(), "backward: cotangent of shape {} for a Var of shape {}", seed.shape(),
+             value.shape());
+    GL_CHECK(seed.dtype() == value.dtype(), "backward: cotangent of dtype {} for a Var of dtype {}", seed.dtype(),
+             value.dtype());
+  }
+  if (!impl_->node) {  // a leaf: its gradient is the cotangent
+    Node acc;
+    acc.leaf = impl_;
+    accumulate_into_leaf(acc, seed);
+    return;
+  }
+  const std::shared_ptr<Node>& root = impl_->node;
+  GL_CHECK(!root->released,
+           "backward through '{}' a second time: its graph was freed by the first backward "
+           "(pass retain_graph = true to the first one)",
+           root->op->name);
+  const std::vector<std::shared_ptr<Node>> order = backward_order(root);
+  root->pending_grad = seed;
+  try {
+    for (const auto& node : order)
+      if (node->pending_grad.defined()) run_node(*node, retain_graph);
+  } catch (...) {
+    for (const auto& node : order) node->pending_grad = Tensor();  // leave the graph clean for another try
+    throw;
+  }
+}
+
+}  // namespace gradlab
