@@ -154,13 +154,13 @@ bench: $(BENCH_BINS)
 
 # Re-measures the figures recorded in bench/results/ and README.md (a few
 # minutes; run it on an otherwise idle machine).
+RESULT_BENCHES := gemm elementwise autograd_overhead
 bench-results: $(BENCH_BINS) bench-deps
 	@mkdir -p bench/results
-	rm -f bench/results/gemm.jsonl bench/results/elementwise.jsonl
-	set -e; for t in 1 2; do \
-	  $(BUILD)/bench/gemm --threads $$t --jsonl bench/results/gemm.jsonl | tee bench/results/gemm_$${t}thread.txt; \
-	  $(BUILD)/bench/elementwise --threads $$t --jsonl bench/results/elementwise.jsonl | tee bench/results/elementwise_$${t}thread.txt; \
-	done
+	rm -f $(foreach b,$(RESULT_BENCHES),bench/results/$(b).jsonl)
+	set -e; for t in 1 2; do for b in $(RESULT_BENCHES); do \
+	  $(BUILD)/bench/$$b --threads $$t --jsonl bench/results/$$b.jsonl | tee bench/results/$${b}_$${t}thread.txt; \
+	done; done
 
 # ---- running ----
 test: $(TEST_BINS) $(BENCH_BINS)

@@ -45,6 +45,13 @@ struct Edge {
 };
 
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Frees the chain of nodes only this one keeps alive without recursing, so
+  // that dropping a graph of a million ops cannot overflow the stack.
+  ~Node();
+
   const OpInfo* op = nullptr;
   std::vector<Edge> next;                 // one per input
   std::vector<Tensor> saved;              // kept for backward

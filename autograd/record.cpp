@@ -18,6 +18,19 @@ thread_local uint64_t g_sequence = 0;
 OpInfo::OpInfo(const char* n, const char* f) : name(n), file(f) { registry().push_back(this); }
 const std::vector<const OpInfo*>& op_registry() { return registry(); }
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> doomed;
+  for (Edge& e : next)
+    if (e.node) doomed.push_back(std::move(e.node));
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    if (n.use_count() == 1)  // we hold the last reference: take its children before it goes
+      for (Edge& e : n->next)
+        if (e.node) doomed.push_back(std::move(e.node));
+  }
+}
+
 int add_forward_hook(ForwardHook hook) {
   static int id = 0;
   g_forward_hooks.push_back({++id, std::move(hook)});

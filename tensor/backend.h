@@ -74,8 +74,33 @@ struct Backend {
   void (*topk)(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
                const Tensor& indices) = nullptr;
   // -- fused layers (layer_norm, attention, dropout): entries below --
+  // Over the last axis of x [rows, C] (contiguous): y = (x - mean) rstd w + b,
+  // mean and rstd [rows]; weight and bias [C] contiguous or undefined.
+  void (*layer_norm)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                     const Tensor& mean, const Tensor& rstd) = nullptr;
+  // dx [rows, C], dweight and dbias [C] from dy and x [rows, C] (contiguous).
+  void (*layer_norm_backward)(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                              const Tensor& rstd, const Tensor& dx, const Tensor& dweight,
+                              const Tensor& dbias) = nullptr;
+  // out [B, H, T, D] and lse [B, H, T] (contiguous) from q, k, v [B, H, T, D]
+  // (any strides); key_mask [B, T] b8 contiguous or undefined.
+  void (*attention)(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& key_mask,
+                    const Tensor& out, const Tensor& lse) = nullptr;
+  // dq, dk, dv [B, H, T, D] (contiguous) from dout and out [B, H, T, D] (any
+  // strides) and lse [B, H, T] (contiguous), recomputing the probabilities.
+  void (*attention_backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask,
+                             const Tensor& dq, const Tensor& dk, const Tensor& dv) = nullptr;
+  // out = x * (u >= p) / (1 - p), u from Philox (seed, offset); x and out contiguous.
+  void (*dropout)(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) = nullptr;
 
   // -- fused losses (cross_entropy): entries below --
+  // Rows of logits [N, C] against target [N] (i64, < C; negative = ignored):
+  // lse [N] = log sum exp of each row, loss [N] = lse - logits[target] (0 if ignored).
+  void (*cross_entropy)(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse) = nullptr;
+  // dlogits [N, C] = (exp(logits - lse) - onehot(target)) * dloss [N]; zero rows if ignored.
+  void (*cross_entropy_backward)(const Tensor& logits, const Tensor& target, const Tensor& lse, const Tensor& dloss,
+                                 const Tensor& dlogits) = nullptr;
 
   // Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
   // are (low, high) for uniform and randint, (mean, std) for normal.

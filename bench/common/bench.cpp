@@ -163,6 +163,19 @@ void add_comparison(std::vector<std::string>& row, Jsonl::Record& rec, double ou
   rec.baseline_value = *ref;
 }
 
+void add_comparison_lower_is_better(std::vector<std::string>& row, Jsonl::Record& rec, double ours,
+                                    std::optional<double> ref, const std::string& label, int decimals) {
+  if (!ref) {
+    row.push_back("-");
+    row.push_back("-");
+    return;
+  }
+  row.push_back(fmt::format("{:.{}f}", *ref, decimals));
+  row.push_back(fmt::format("{:.2f}x", ours / *ref));
+  rec.baseline = label;
+  rec.baseline_value = *ref;
+}
+
 std::optional<double> json_number(const std::string& line, const std::string& key) {
   const std::string pat = "\"" + key + "\":";
   size_t at = line.find(pat);

@@ -72,6 +72,12 @@ Reference run_reference(const std::string& script, const std::string& args, int 
 // cells otherwise. `ours` and `ref` are rates (higher is better).
 void add_comparison(std::vector<std::string>& row, Jsonl::Record& rec, double ours, std::optional<double> ref,
                     const std::string& label);
+// The same for a lower-is-better figure (a time, microseconds per op): the
+// ratio is still ours / reference, as in the JSONL record, so here a ratio
+// below 1 means gradlab is ahead (say so in the table header). The reference
+// cell shows `decimals` digits after the point.
+void add_comparison_lower_is_better(std::vector<std::string>& row, Jsonl::Record& rec, double ours,
+                                    std::optional<double> ref, const std::string& label, int decimals = 2);
 
 // Reads "key": number from a flat JSON line (the reference scripts print such lines).
 std::optional<double> json_number(const std::string& line, const std::string& key);

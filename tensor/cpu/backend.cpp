@@ -24,8 +24,15 @@ const Backend kBackend = {
     .sort = sort,
     .topk = topk,
     // -- fused layers (layer_norm, attention, dropout): entries below --
+    .layer_norm = layer_norm,
+    .layer_norm_backward = layer_norm_backward,
+    .attention = attention,
+    .attention_backward = attention_backward,
+    .dropout = dropout,
 
     // -- fused losses (cross_entropy): entries below --
+    .cross_entropy = cross_entropy,
+    .cross_entropy_backward = cross_entropy_backward,
 
     .random = random,
 };

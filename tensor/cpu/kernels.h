@@ -32,8 +32,21 @@ void sort(const Tensor& x, int axis, bool descending, const Tensor& values, cons
 void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
           const Tensor& indices);
 // -- fused layers (layer_norm, attention, dropout): kernels below --
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                const Tensor& mean, const Tensor& rstd);
+void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                         const Tensor& rstd, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& key_mask,
+               const Tensor& out, const Tensor& lse);
+void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                        const Tensor& lse, bool causal, const Tensor& key_mask, const Tensor& dq, const Tensor& dk,
+                        const Tensor& dv);
+void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 
 // -- fused losses (cross_entropy): kernels below --
+void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse);
+void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse, const Tensor& dloss,
+                            const Tensor& dlogits);
 
 void random(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out);
 

@@ -1,0 +1,233 @@
+// Hessian-vector products by central differences of gradients, and the two
+// inverse-HVP solvers built on them: conjugate gradients and the LiSSA
+// recursion. Lists of tensors are vectors here: the helpers below add, scale
+// and dot them element by element of the list.
+#include "autograd/hvp.h"
+
+#include <cmath>
+#include <limits>
+
+#include "autograd/node.h"
+#include "tensor/ops.h"
+
+namespace gradlab {
+
+namespace {
+
+using Tensors = std::vector<Tensor>;
+
+// <a, b> summed over the list, accumulated in f64.
+double dot(const Tensors& a, const Tensors& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += sum(mul(a[i].to(DType::f64), b[i].to(DType::f64))).item<double>();
+  return s;
+}
+double norm2(const Tensors& a) { return std::sqrt(dot(a, a)); }
+
+// a + alpha b, element by element of the list.
+Tensors axpy(const Tensors& a, double alpha, const Tensors& b) {
+  Tensors out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = add(a[i], mul(b[i], alpha));
+  return out;
+}
+Tensors scaled(const Tensors& a, double alpha) {
+  Tensors out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = mul(a[i], alpha);
+  return out;
+}
+
+// The unit roundoff of a floating dtype: half the gap between 1 and the next number.
+double unit_roundoff(DType dt) {
+  return dt == DType::f32 ? std::numeric_limits<float>::epsilon() / 2 : std::numeric_limits<double>::epsilon() / 2;
+}
+
+void check_params_and_v(const std::vector<Var>& params, const Tensors& v) {
+  GL_CHECK(!params.empty(), "hvp: no parameters given");
+  GL_CHECK(v.size() == params.size(), "hvp: {} direction tensors for {} parameters (one per parameter)", v.size(),
+           params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Var& p = params[i];
+    GL_CHECK(p.defined(), "hvp: parameter {} is an undefined Var", i);
+    GL_CHECK(p.is_leaf(), "hvp: parameter {} (shape {}) was made by '{}'; only leaf Vars can be perturbed", i,
+             p.shape(), p.node()->op->name);
+    GL_CHECK(p.requires_grad(), "hvp: parameter {} (shape {}) does not require a gradient", i, p.shape());
+    for (size_t j = 0; j < i; ++j)
+      GL_CHECK(params[j].impl() != p.impl(), "hvp: parameters {} and {} are the same Var", j, i);
+    GL_CHECK(v[i].defined(), "hvp: direction {} is an undefined tensor", i);
+    GL_CHECK(v[i].shape() == p.shape(), "hvp: direction {} has shape {} but parameter {} has shape {}", i, v[i].shape(),
+             i, p.shape());
+    GL_CHECK(v[i].dtype() == p.dtype(), "hvp: direction {} has dtype {} but parameter {} has dtype {}", i, v[i].dtype(),
+             i, p.dtype());
+    GL_CHECK(v[i].device() == p.device(), "hvp: direction {} is on {} but parameter {} is on {}", i,
+             device_name(v[i].device()), i, device_name(p.device()));
+  }
+}
+
+// The gradient of loss_fn() with respect to params at their current values
+// (zeros for a param the loss does not reach).
+Tensors gradient(const std::function<Var()>& loss_fn, const std::vector<Var>& params) {
+  for (const Var& p : params) p.zero_grad();
+  Var loss;
+  {
+    EnableGradGuard recording;
+    loss = loss_fn();
+  }
+  GL_CHECK(loss.defined(), "hvp: loss_fn returned an undefined Var");
+  GL_CHECK(loss.numel() == 1, "hvp: loss_fn returned a Var of shape {}; it must return one element (a loss)",
+           loss.shape());
+  GL_CHECK(loss.requires_grad(), "hvp: the loss does not depend on any parameter that requires a gradient");
+  loss.backward();
+  Tensors g(params.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    g[i] = params[i].grad().defined() ? params[i].grad() : zeros_like(params[i].value());
+  return g;
+}
+
+}  // namespace
+
+double hvp_default_eps(const std::vector<Var>& params, const Tensors& v) {
+  check_params_and_v(params, v);
+  double u = 0;
+  Tensors theta(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    u = std::max(u, unit_roundoff(params[i].dtype()));
+    theta[i] = params[i].value();
+  }
+  const double v_norm = norm2(v);
+  if (v_norm == 0) return 0;
+  return std::cbrt(u) * (1 + norm2(theta)) / v_norm;
+}
+
+Tensors hvp(const std::function<Var()>& loss_fn, const std::vector<Var>& params, const Tensors& v, double eps) {
+  check_params_and_v(params, v);
+  GL_CHECK(std::isfinite(eps) && eps >= 0, "hvp: eps must be finite and >= 0 (0 chooses it), got {}", eps);
+  if (eps == 0) eps = hvp_default_eps(params, v);
+  if (eps == 0) {  // v = 0, so H v = 0
+    Tensors zero(v.size());
+    for (size_t i = 0; i < v.size(); ++i) zero[i] = zeros_like(v[i]);
+    return zero;
+  }
+
+  // What must come back exactly: the values (copied) and the grads (their
+  // tensors: backward replaces a leaf's grad rather than writing into it).
+  Tensors theta(params.size()), saved_grads(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    theta[i] = params[i].value().clone();
+    saved_grads[i] = params[i].grad();
+  }
+  auto restore = [&] {
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor value = params[i].value();  // a handle onto the param's storage
+      value.copy_(theta[i]);
+      params[i].set_grad(saved_grads[i]);
+    }
+  };
+  auto gradient_at = [&](double step) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor value = params[i].value();
+      value.copy_(add(theta[i], mul(v[i], step)));
+    }
+    return gradient(loss_fn, params);
+  };
+
+  Tensors plus, minus;
+  try {
+    plus = gradient_at(eps);
+    minus = gradient_at(-eps);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+  // (g+ - g-) / (2 eps)
+  return scaled(axpy(plus, -1.0, minus), 1.0 / (2 * eps));
+}
+
+namespace {
+
+void check_solver_input(const char* solver, const Tensors& b, double lambda) {
+  GL_CHECK(!b.empty(), "{}: b is an empty list", solver);
+  for (size_t i = 0; i < b.size(); ++i) {
+    GL_CHECK(b[i].defined(), "{}: b[{}] is an undefined tensor", solver, i);
+    GL_CHECK(is_floating(b[i].dtype()), "{}: b[{}] has dtype {}; expected f32 or f64", solver, i, b[i].dtype());
+  }
+  GL_CHECK(std::isfinite(lambda) && lambda >= 0, "{}: lambda must be finite and >= 0, got {}", solver, lambda);
+}
+
+// (H + lambda I) x, checking that the operator kept the shapes.
+Tensors apply(const char* solver, const HvpOperator& hvp, const Tensors& x, double lambda) {
+  Tensors hx = hvp(x);
+  GL_CHECK(hx.size() == x.size(), "{}: the operator returned {} tensors for {} (it must keep the list's length)",
+           solver, hx.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    GL_CHECK(hx[i].defined(), "{}: the operator returned an undefined tensor {}", solver, i);
+    GL_CHECK(hx[i].shape() == x[i].shape() && hx[i].dtype() == x[i].dtype(),
+             "{}: the operator returned tensor {} of shape {} and dtype {} for one of shape {} and dtype {}", solver, i,
+             hx[i].shape(), hx[i].dtype(), x[i].shape(), x[i].dtype());
+  }
+  return lambda == 0 ? hx : axpy(hx, lambda, x);
+}
+
+}  // namespace
+
+Tensors conjugate_gradient(const HvpOperator& hvp, const Tensors& b, double lambda, int max_iters, double tol,
+                           SolveReport* report) {
+  check_solver_input("conjugate_gradient", b, lambda);
+  GL_CHECK(max_iters >= 0, "conjugate_gradient: max_iters must be >= 0, got {}", max_iters);
+  GL_CHECK(tol >= 0, "conjugate_gradient: tol must be >= 0, got {}", tol);
+  // Hestenes-Stiefel CG from x = 0: r = b - A x, p the A-conjugate direction.
+  Tensors x(b.size());
+  for (size_t i = 0; i < b.size(); ++i) x[i] = zeros_like(b[i]);
+  Tensors r = b, p = b;
+  const double b_norm = norm2(b);
+  double rr = b_norm * b_norm;
+  int it = 0;
+  while (it < max_iters && std::sqrt(rr) > tol * b_norm) {
+    const Tensors ap = apply("conjugate_gradient", hvp, p, lambda);
+    const double pap = dot(p, ap);
+    GL_CHECK(pap > 0,
+             "conjugate_gradient: direction of non-positive curvature (p^T (H + lambda I) p = {:.3g} at iteration "
+             "{}, lambda = {}); H + lambda I must be positive definite, so raise lambda",
+             pap, it, lambda);
+    const double alpha = rr / pap;
+    x = axpy(x, alpha, p);
+    r = axpy(r, -alpha, ap);
+    const double rr_next = dot(r, r);
+    p = axpy(r, rr_next / rr, p);
+    rr = rr_next;
+    ++it;
+  }
+  if (report != nullptr) {
+    report->iterations = it;
+    report->residual_norm = std::sqrt(rr);
+    report->relative_residual = b_norm > 0 ? std::sqrt(rr) / b_norm : 0;
+    report->converged = std::sqrt(rr) <= tol * b_norm;
+  }
+  return x;
+}
+
+Tensors lissa(const HvpOperator& hvp, const Tensors& b, double lambda, double scale, int depth, int repeats,
+              SolveReport* report) {
+  check_solver_input("lissa", b, lambda);
+  GL_CHECK(std::isfinite(scale) && scale > 0,
+           "lissa: scale must be positive (larger than the top eigenvalue of H + lambda I), got {}", scale);
+  GL_CHECK(depth >= 1, "lissa: depth must be >= 1, got {}", depth);
+  GL_CHECK(repeats >= 1, "lissa: repeats must be >= 1, got {}", repeats);
+  Tensors total;
+  for (int rep = 0; rep < repeats; ++rep) {
+    Tensors x = b;
+    for (int j = 0; j < depth; ++j) {
+      // x_j = b + x_{j-1} - (H + lambda I) x_{j-1} / scale
+      const Tensors ax = apply("lissa", hvp, x, lambda);
+      x = axpy(axpy(b, 1.0, x), -1.0 / scale, ax);
+    }
+    total = rep == 0 ? x : axpy(total, 1.0, x);
+  }
+  if (report != nullptr) {
+    *report = SolveReport{};
+    report->iterations = depth;
+  }
+  return scaled(total, 1.0 / (scale * repeats));
+}
+
+}  // namespace gradlab

@@ -1,0 +1,166 @@
+// build/bench/autograd_overhead: what autograd costs per op when the ops are
+// small. A chain of --ops ops on --size x --size f32 tensors (h*w, h+b, tanh,
+// sigmoid, repeated), summed and differentiated, in microseconds per op against
+// PyTorch running the same chain; plus the forward alone, recording and not.
+// Then checks that backward frees each graph (allocator bytes in use).
+//   build/bench/autograd_overhead --threads 1 --jsonl out.jsonl
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "autograd/ops.h"
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "tensor/allocator.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+// The leaves of the chain: an input x and two parameters w, b, all requiring grad.
+struct Chain {
+  Var x, w, b;
+  int64_t ops;
+
+  // h = x, then for i < ops: h*w, h+b, tanh(h), sigmoid(h) in turn; sum(h).
+  Var loss() const {
+    Var h = x;
+    for (int64_t i = 0; i < ops; ++i) {
+      switch (i % 4) {
+        case 0:
+          h = h * w;
+          break;
+        case 1:
+          h = h + b;
+          break;
+        case 2:
+          h = tanh(h);
+          break;
+        default:
+          h = sigmoid(h);
+          break;
+      }
+    }
+    return sum(h);
+  }
+  // One training-style call: fresh grads, a fresh graph, forward and backward.
+  void forward_backward() const {
+    x.zero_grad(), w.zero_grad(), b.zero_grad();
+    loss().backward();
+  }
+};
+
+const char* const kCases[] = {"chain_fwd_bwd", "chain_fwd_record", "chain_fwd_nograd"};
+
+std::string mib(int64_t bytes) { return fmt::format("{:.3f} MiB", double(bytes) / (1 << 20)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("autograd_overhead",
+          "Microseconds per op of a chain of small ops, forward + backward and forward alone, against PyTorch.");
+  int64_t& ops = cli.integer("--ops", 1000, "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)");
+  int64_t& size = cli.integer("--size", 64, "the tensors are size x size f32");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)");
+  int64_t& seed = cli.integer("--seed", 0, "seed for x, w and b");
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");
+  cli.parse(argc, argv);
+  try {
+    if (smoke) ops = 20, samples = 1, no_reference = true;
+    GL_CHECK(ops >= 1, "--ops: must be >= 1, got {}", ops);
+    GL_CHECK(size >= 1, "--size: must be >= 1, got {}", size);
+    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
+    GL_CHECK(samples >= 1, "--samples: must be >= 1, got {}", samples);
+    set_num_threads(int(threads));
+    std::printf("autograd_overhead: %lld ops on [%lld, %lld] f32, %lld thread(s)\n", (long long)ops, (long long)size,
+                (long long)size, (long long)threads);
+
+    Generator gen{uint64_t(seed)};
+    const Chain chain{Var::leaf(randn({size, size}, gen)), Var::leaf(randn({size, size}, gen)),
+                      Var::leaf(randn({size, size}, gen)), ops};
+    std::map<std::string, std::function<void()>> fns = {
+        {"chain_fwd_bwd", [&] { chain.forward_backward(); }},
+        {"chain_fwd_record", [&] { chain.loss(); }},  // the graph is built, then dropped
+        {"chain_fwd_nograd",
+         [&] {
+           NoGradGuard no_grad;
+           chain.loss();
+         }},
+    };
+
+    // gradlab is timed before and after the PyTorch run, and the samples
+    // pooled, so that a slow spell of a shared machine weighs on both sides.
+    const double min_sample = smoke ? 0.0 : 0.05;
+    const int warmup = smoke ? 0 : 2;
+    const int half = std::max(1, int(samples + 1) / 2);
+    auto time_all = [&] {
+      std::map<std::string, Timing> ts;
+      for (const char* c : kCases) ts[c] = time_it(fns.at(c), half, min_sample, warmup);
+      return ts;
+    };
+    const std::map<std::string, Timing> before = time_all();
+    Reference torch;
+    if (!no_reference) {
+      torch =
+          run_reference("bench/pytorch/autograd_overhead.py",
+                        fmt::format("--ops {} --size {} --threads {} --seed {} --samples {} --min-sample-seconds {}",
+                                    ops, size, threads, seed, samples, min_sample),
+                        int(threads));
+      if (!torch.ok)
+        std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
+    }
+    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+
+    Jsonl out(jsonl);
+    const std::string ref_name = torch.ok ? torch.label : "pytorch";
+    Table table({"case", "us/op", "min-max", ref_name + " us/op", "ours/ref (lower is better)"});
+    const double per_op_us = 1e6 / double(ops);
+    for (const char* c : kCases) {
+      const Timing t = no_reference ? before.at(c) : merge(before.at(c), after.at(c));
+      const double us = t.median * per_op_us;
+      std::vector<std::string> row = {c, fmt::format("{:.2f}", us),
+                                      fmt::format("{:.2f}-{:.2f}", t.min * per_op_us, t.max * per_op_us)};
+      Jsonl::Record rec{.bench = "autograd_overhead",
+                        .case_name = c,
+                        .metric = "us_per_op",
+                        .value = us,
+                        .unit = "us",
+                        .threads = int(threads)};
+      rec.extra["ops"] = std::to_string(ops);
+      rec.extra["size"] = std::to_string(size);
+      const std::optional<double> ref_seconds = torch.seconds(c);
+      add_comparison_lower_is_better(row, rec, us, ref_seconds ? std::optional(*ref_seconds * per_op_us) : std::nullopt,
+                                     torch.label);
+      out.write(rec);
+      table.row(row);
+    }
+    std::fputs(table.str().c_str(), stdout);
+
+    // Each backward frees its graph, and a graph that is never differentiated
+    // is freed with its last Var: the bytes in use must not grow over many calls.
+    // The peak of one call shows what the graph holds while it lives.
+    bool freed = true;
+    for (const char* c : {"chain_fwd_bwd", "chain_fwd_record"}) {
+      const MemoryStats start = memory_stats();
+      reset_peak_memory();
+      for (int i = 0; i < 200; ++i) fns.at(c)();
+      const MemoryStats end = memory_stats();
+      std::printf("memory, %s x 200: in use %s before, %s after (%+lld bytes); peak %s\n", c,
+                  mib(start.in_use_bytes).c_str(), mib(end.in_use_bytes).c_str(),
+                  (long long)(end.in_use_bytes - start.in_use_bytes), mib(end.peak_bytes).c_str());
+      freed = freed && end.in_use_bytes <= start.in_use_bytes;
+    }
+    if (!freed) {
+      std::fprintf(stderr, "autograd_overhead: the bytes in use grew over 200 calls: a graph is not freed\n");
+      return 1;
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "autograd_overhead: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

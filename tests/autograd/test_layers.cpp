@@ -1,0 +1,150 @@
+// The differentiable layers on hand-worked cases: layer_norm of [1, 2, 3],
+// attention over one key or uniform scores, embedding gradients of repeated
+// indices, dropout in eval mode and with one mask for forward and backward;
+// and the autograd ops against the tensor kernels they wrap.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "tensor/fused_layers.h"
+
+using namespace gradlab;
+
+namespace {
+std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
+std::vector<double> values(const Var& v) { return v.value().to_vector<double>(); }
+}  // namespace
+
+TEST_CASE("layer_norm on hand-worked rows") {
+  // mean 2, biased variance 2/3: (x - 2) * sqrt(3/2)
+  const Var y = layer_norm(Var(tensor({1, 2, 3}, {1, 3}, DType::f64)), Var(), Var(), 0.0);
+  const std::vector<double> v = values(y);
+  CHECK(v[0] == doctest::Approx(-1.2247448714));
+  CHECK(v[1] == doctest::Approx(0.0));
+  CHECK(v[2] == doctest::Approx(1.2247448714));
+  // weight 2 and bias 1 give 2 y + 1
+  const Var w = Var::leaf(full({3}, 2.0, DType::f64)), b = Var::leaf(full({3}, 1.0, DType::f64));
+  const Var x = Var::leaf(tensor({1, 2, 3, 4, 4, 4}, {2, 3}, DType::f64));
+  const Var z = layer_norm(x, w, b, 1e-12);
+  const std::vector<double> zv = values(z);
+  CHECK(zv[0] == doctest::Approx(2 * -1.2247448714 + 1));
+  CHECK(zv[4] == doctest::Approx(1.0));  // a constant row normalises to 0
+  // d sum(y) / d bias = rows; d sum(y) / d weight = xhat summed over rows
+  // (the constant row adds 0); d sum(y) / dx = 0 (a row of xhat sums to 0 whatever x is)
+  sum(z).backward();
+  for (double g : values(b.grad())) CHECK(g == doctest::Approx(2.0));
+  const std::vector<double> dw = values(w.grad());
+  CHECK(dw[0] == doctest::Approx(-1.2247448714));
+  CHECK(std::fabs(dw[1]) < 1e-12);
+  CHECK(dw[2] == doctest::Approx(1.2247448714));
+  for (double g : values(x.grad().select(0, 0))) CHECK(std::fabs(g) < 1e-9);
+}
+
+TEST_CASE("layer_norm Var matches the tensor kernel, forward and backward") {
+  Generator gen(3);
+  const Tensor xt = randn({4, 2, 9}, gen), wt = randn({9}, gen), bt = randn({9}, gen), dy = randn({4, 2, 9}, gen);
+  const Var x = Var::leaf(xt), w = Var::leaf(wt), b = Var::leaf(bt);
+  const Var y = layer_norm(x, w, b, 1e-3);
+  const LayerNormForward f = layer_norm_forward(xt, wt, bt, 1e-3);
+  CHECK(values(y) == values(f.y));
+  y.backward(dy);
+  const LayerNormGrads g = layer_norm_backward(dy, xt, wt, f.mean, f.rstd);
+  CHECK(values(x.grad()) == values(g.dx));
+  CHECK(values(w.grad()) == values(g.dweight));
+  CHECK(values(b.grad()) == values(g.dbias));
+  // without bias, with a constant x: only the weight gets a gradient
+  w.zero_grad();
+  const Var c = layer_norm(Var(xt), w, Var(), 1e-3);
+  CHECK(values(c) == values(layer_norm_forward(xt, wt, Tensor(), 1e-3).y));
+  sum(c).backward();
+  CHECK(values(w.grad()) == values(layer_norm_backward(ones_like(xt), xt, wt, f.mean, f.rstd).dweight));
+}
+
+TEST_CASE("attention on hand-worked cases") {
+  Generator gen(5);
+  // One key: the softmax is 1, so the output is v and q, k get no gradient.
+  const Var q = Var::leaf(randn({2, 2, 1, 3}, gen, DType::f64)), k = Var::leaf(randn({2, 2, 1, 3}, gen, DType::f64));
+  const Var v = Var::leaf(randn({2, 2, 1, 3}, gen, DType::f64));
+  const Var out = attention(q, k, v, true);
+  CHECK(values(out) == values(v));
+  sum(out).backward();
+  for (double g : values(q.grad())) CHECK(std::fabs(g) < 1e-15);
+  for (double g : values(k.grad())) CHECK(std::fabs(g) < 1e-15);
+  for (double g : values(v.grad())) CHECK(g == doctest::Approx(1.0));
+  // q = 0 makes every score equal: causal query i averages v[0..i].
+  const Tensor vt = tensor({1, 10, 2, 20, 3, 30, 4, 40}, {1, 1, 4, 2}, DType::f64);
+  const Tensor zero = zeros({1, 1, 4, 2}, DType::f64);
+  const std::vector<double> avg =
+      values(attention(Var(zero), Var(randn({1, 1, 4, 2}, gen, DType::f64)), Var(vt), true));
+  const std::vector<double> want = {1, 10, 1.5, 15, 2, 20, 2.5, 25};
+  for (size_t i = 0; i < want.size(); ++i) CHECK(avg[i] == doctest::Approx(want[i]));
+  // A key mask hides keys 1 and 2: the last query averages keys 0 and 3.
+  const Tensor mask = ne(tensor({1, 0, 0, 1}, {1, 4}), 0.0);
+  const std::vector<double> masked = values(attention(Var(zero), Var(zero), Var(vt), false, mask));
+  CHECK(masked[6] == doctest::Approx(2.5));
+  CHECK(masked[7] == doctest::Approx(25.0));
+}
+
+TEST_CASE("attention Var matches the tensor kernel; a fully masked query gets zero gradients") {
+  Generator gen(7);
+  const Shape shape{2, 2, 6, 4};
+  const Tensor qt = randn(shape, gen), kt = randn(shape, gen), vt = randn(shape, gen), dout = randn(shape, gen);
+  const Tensor mask = ne(tensor({0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1}, {2, 6}), 0.0);
+  const Var q = Var::leaf(qt), k = Var::leaf(kt), v = Var::leaf(vt);
+  const Var out = attention(q, k, v, true, mask);
+  const AttentionForward f = attention_forward(qt, kt, vt, true, mask);
+  CHECK(values(out) == values(f.out));
+  out.backward(dout);
+  const AttentionGrads g = attention_backward(dout, qt, kt, vt, f.out, f.lse, true, mask);
+  CHECK(values(q.grad()) == values(g.dq));
+  CHECK(values(k.grad()) == values(g.dk));
+  CHECK(values(v.grad()) == values(g.dv));
+  // batch 0 hides key 0: its query 0 (each head) outputs zeros and its q gets no gradient
+  for (int64_t h = 0; h < 2; ++h) {
+    for (double o : values(out.value().select(0, 0).select(0, h).select(0, 0))) CHECK(o == 0.0);
+    for (double d : values(q.grad().select(0, 0).select(0, h).select(0, 0))) CHECK(d == 0.0);
+  }
+  for (const Tensor& t : {q.grad(), k.grad(), v.grad()})
+    for (double e : values(t)) CHECK(std::isfinite(e));
+}
+
+TEST_CASE("embedding picks rows and accumulates the gradient of repeated indices") {
+  const Var w = Var::leaf(arange(0, 12, 1, DType::f64).view({4, 3}));
+  const Tensor idx = from_vector(std::vector<int64_t>{1, 1, 3, 0, 1, 2}, {2, 3});
+  const Var e = embedding(idx, w);
+  CHECK(e.shape() == Shape{2, 3, 3});
+  CHECK(values(e.value().select(0, 0).select(0, 2)) == std::vector<double>{9, 10, 11});
+  sum(e).backward();
+  // row 1 is used three times, rows 0, 2, 3 once each
+  CHECK(values(w.grad()) == std::vector<double>{1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1});
+  CHECK_THROWS_WITH_AS(embedding(tensor({1, 2}), w), "embedding: indices must be i32 or i64, got f32", Error);
+  CHECK_THROWS_AS(embedding(from_vector(std::vector<int64_t>{4}), w), Error);  // out of range
+}
+
+TEST_CASE("dropout: eval mode is the identity; forward and backward share one mask") {
+  Generator gen(11);
+  const Var x = Var::leaf(uniform({1000}, 0.5, 1.5, gen));
+  CHECK(dropout(x, 0.5, gen, false).impl() == x.impl());
+  CHECK(dropout(x, 0.0, gen).impl() == x.impl());
+  CHECK_THROWS_WITH_AS(dropout(x, 1.0, gen), "dropout: p must be in [0, 1), got 1", Error);
+
+  Generator g(3);
+  g.set_offset(40);
+  const Var y = dropout(x, 0.3, g);
+  CHECK(g.offset() == 40 + 250);  // 1000 f32 elements, 4 a block
+  // the same values as the tensor kernel with (seed, offset) = (3, 40)
+  CHECK(values(y) == values(dropout(x.value(), 0.3, 3, 40)));
+  y.backward(ones_like(y.value()));
+  const std::vector<double> xv = values(x), yv = values(y), gv = values(x.grad());
+  int dropped = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    dropped += yv[i] == 0;
+    // dy/dx is y/x: 1/(1-p) where kept, 0 where dropped
+    CHECK(gv[i] == doctest::Approx(yv[i] / xv[i]));
+  }
+  CHECK(dropped > 200);
+  CHECK(dropped < 400);
+  // the next call draws fresh blocks, so another mask
+  CHECK(values(dropout(x, 0.3, g)) != yv);
+}
