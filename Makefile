@@ -58,7 +58,7 @@ else
 endif
 
 # ---- sources ----
-LIB_DIRS := tensor tensor/cpu autograd
+LIB_DIRS := tensor tensor/cpu autograd nn optim
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)) $(CUDA_CPP_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libgradlab.a

@@ -25,6 +25,38 @@ Var matmul(const Var& a, const Var& b) {
   });
 }
 
+// y = x W^T + b over the last axis of x [.., in], with weight [out, in] and
+// bias [out] (or undefined): a Linear layer as one node. The batch axes are
+// flattened, so each gradient is one GEMM: dx = dy W, dW = dy^T x, db = sum dy.
+GL_OP(kLinear, "linear");
+
+Var linear(const Var& x, const Var& weight, const Var& bias) {
+  GL_CHECK(x.defined() && weight.defined(), "linear: x or weight is undefined");
+  GL_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got shape {}", weight.shape());
+  GL_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x of shape {} does not end in in = {} (weight {})",
+           x.shape(), weight.size(1), weight.shape());
+  GL_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, "linear: bias of shape {} should be [{}]",
+           bias.defined() ? bias.shape() : Shape{}, weight.size(0));
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const Tensor x2 = x.value().reshape({-1, in});
+  Tensor y2 = matmul(x2, weight.value().mT());
+  if (bias.defined()) y2 = add(y2, bias.value());
+  Shape shape = x.shape();
+  shape[shape.size() - 1] = out;
+  return record(kLinear, y2.view(shape), {x, weight, bias}, {x2, weight.value()},
+                [in, out](const GradContext& g) -> std::vector<Tensor> {
+                  const Tensor dy = g.dout.reshape({-1, out});
+                  const Tensor& xs = g.saved[0];
+                  const Tensor& w = g.saved[1];
+                  return {g.need(0) ? matmul(dy, w).view(g.shapes[0]) : Tensor(),
+                          g.need(1) ? matmul(dy.mT(), xs) : Tensor(), g.need(2) ? sum(dy, {0}) : Tensor()};
+                });
+}
+
+GL_GRADCHECK(kLinear, "with bias, 3-D input", {{{2, 3, 4}}, {{5, 4}}, {{5}}},
+             [](const Vars& x) { return linear(x[0], x[1], x[2]); });
+GL_GRADCHECK(kLinear, "without bias", {{{3, 4}}, {{2, 4}}}, [](const Vars& x) { return linear(x[0], x[1], Var()); });
+
 GL_GRADCHECK(kMatmul, "2-D", {{{3, 4}}, {{4, 5}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
 GL_GRADCHECK(kMatmul, "batch broadcast", {{{2, 1, 3, 4}}, {{3, 4, 2}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
 GL_GRADCHECK(kMatmul, "vector @ matrix", {{{4}}, {{2, 4, 3}}}, [](const Vars& x) { return matmul(x[0], x[1]); });

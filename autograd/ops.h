@@ -68,6 +68,9 @@ Var norm(const Var& x, double p = 2.0, const Axes& axes = {}, bool keepdim = fal
 
 // ---- matmul (autograd/matmul.cpp) ----
 Var matmul(const Var& a, const Var& b);
+// x W^T + b over the last axis of x [.., in]: weight [out, in], bias [out] or
+// undefined. One node (a Linear layer), each gradient one GEMM.
+Var linear(const Var& x, const Var& weight, const Var& bias);
 
 // ---- views and joins (autograd/shape.cpp); gradients flow back through the view ----
 Var reshape(const Var& x, const Shape& shape);
@@ -104,7 +107,7 @@ VarIndices topk(const Var& x, int64_t k, int64_t axis = -1, bool largest = true)
 enum class Reduction { mean, sum, none };
 struct CrossEntropyOptions {
   int64_t ignore_index = -100;  // targets equal to it contribute nothing
-  Tensor mask;                  // optional [..] weights (f32/f64) or b8 keep-mask, target's shape
+  Tensor mask{};                // optional [..] weights (f32/f64) or b8 keep-mask, target's shape
   Reduction reduction = Reduction::mean;  // mean: over the kept (weighted) targets
 };
 // log_softmax over the last axis of logits [.., C] plus negative log-likelihood

@@ -7,8 +7,8 @@
 //   loss.backward();                           // w.grad() now holds dloss/dw
 //
 // A Tensor converts to a constant Var (requires_grad false), so constants mix
-// freely with Vars in ops. Gradients accumulate across uses and across
-// backward calls until zero_grad().
+// freely with Vars in ops; a call on Tensors alone still picks the tensor op.
+// Gradients accumulate across uses and across backward calls until zero_grad().
 #pragma once
 
 #include <functional>
@@ -29,7 +29,7 @@ using GradHook = std::function<Tensor(const Tensor& grad)>;
 class Var {
  public:
   Var() = default;
-  Var(Tensor value, bool requires_grad = false);  // NOLINT: a Tensor is a constant Var
+  Var(Tensor value, bool requires_grad = false);  // NOLINT(google-explicit-constructor): a constant
   // A leaf that requires a gradient (a parameter).
   static Var leaf(Tensor value) { return Var(std::move(value), true); }
 

@@ -94,6 +94,19 @@ struct Backend {
   // out = x * (u >= p) / (1 - p), u from Philox (seed, offset); x and out contiguous.
   void (*dropout)(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) = nullptr;
 
+  // -- optimisers (adam): entries below --
+  // The scalars of one Adam step (tensor/optim_kernels.h gives the formulas).
+  struct AdamHyperparams {
+    double lr, beta1, beta2, eps, weight_decay;
+    bool decoupled;  // AdamW: p *= 1 - lr wd first; Adam: g += wd p (L2)
+    int64_t step;    // t >= 1, for the bias corrections 1 - beta^t
+  };
+  // One Adam(W) step over a whole parameter list in one pass: params[i], m[i],
+  // v[i] updated in place from grads[i]; all four of one shape and dtype (f32
+  // or f64), contiguous; the lists of equal length.
+  void (*adam_step)(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
+                    std::span<const Tensor> v, const AdamHyperparams& h) = nullptr;
+
   // -- fused losses (cross_entropy): entries below --
   // Rows of logits [N, C] against target [N] (i64, < C; negative = ignored):
   // lse [N] = log sum exp of each row, loss [N] = lse - logits[target] (0 if ignored).

@@ -30,6 +30,9 @@ const Backend kBackend = {
     .attention_backward = attention_backward,
     .dropout = dropout,
 
+    // -- optimisers (adam): entries below --
+    .adam_step = adam_step,
+
     // -- fused losses (cross_entropy): entries below --
     .cross_entropy = cross_entropy,
     .cross_entropy_backward = cross_entropy_backward,

@@ -43,6 +43,10 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
                         const Tensor& dv);
 void dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
 
+// -- optimisers (adam): kernels below --
+void adam_step(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
+               std::span<const Tensor> v, const Backend::AdamHyperparams& h);
+
 // -- fused losses (cross_entropy): kernels below --
 void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse);
 void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse, const Tensor& dloss,

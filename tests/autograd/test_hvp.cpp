@@ -51,7 +51,7 @@ struct Logistic {
   Var loss(const Tensor& rows = Tensor()) const {
     const Tensor Xs = rows.defined() ? index_select(X, 0, rows) : X;
     const Tensor ys = rows.defined() ? index_select(y, 0, rows) : y;
-    const Var margin = (matmul(Xs, w) + c) * Var(ys);
+    const Var margin = (matmul(Var(Xs), w) + c) * Var(ys);
     return mean(softplus(-margin)) + (0.5 * lambda) * (sum(w * w) + sum(c * c));
   }
 

@@ -1,0 +1,181 @@
+// build/bench/models: training and inference throughput of DESIGN.md's three
+// reference models against PyTorch (bench/pytorch/models.py, the same
+// configurations), measured in the same run:
+//   gpt_train   GPT V64 T64 D128 H4 L2 B32, cross-entropy, AdamW lr 3e-4   (tokens/s)
+//   gpt_infer   the same GPT, forward only                                (tokens/s)
+//   mlp_train   MLP 64-256-256-64 ReLU, batch 256, MSE, Adam               (steps/s)
+//   ppo_update  actor 4-64-64-2 and critic 4-64-64-1 tanh, minibatch 2048,
+//               clipped surrogate, value loss, entropy bonus, grad clip 0.5, Adam (updates/s)
+//   build/bench/models --threads 1 --jsonl out.jsonl
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "nn/gpt.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+struct Case {
+  std::string name, metric, unit;
+  double work_per_call;  // tokens or steps
+  std::function<void()> fn;
+};
+
+// The GPT cases share one model.
+struct GptCase {
+  explicit GptCase(uint64_t seed, int64_t batch)
+      : gen(seed),
+        model({.vocab = 64, .context = 64, .d_model = 128, .heads = 4, .layers = 2}, gen),
+        opt(model.parameters(), {.lr = 3e-4}),
+        idx(randint(0, 64, {batch, 64}, gen)),
+        target(randint(0, 64, {batch, 64}, gen)) {}
+  void train() {
+    const Var loss = cross_entropy(model(idx), target);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  void infer() {
+    NoGradGuard guard;
+    model(idx);
+  }
+  Generator gen;
+  nn::GPT model;
+  optim::AdamW opt;
+  Tensor idx, target;
+};
+
+struct MlpCase {
+  explicit MlpCase(uint64_t seed)
+      : gen(seed),
+        model({64, 256, 256, 64}, gen, {.activation = nn::Activation::relu}),
+        opt(model.parameters(), {.lr = 1e-3}),
+        x(randn({256, 64}, gen)),
+        y(randn({256, 64}, gen)) {}
+  void step() {
+    const Var loss = mse(model(Var(x)), Var(y));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  Generator gen;
+  nn::MLP model;
+  optim::Adam opt;
+  Tensor x, y;
+};
+
+// PPO's update, exactly as bench/pytorch/models.py writes it.
+struct PpoCase {
+  static std::vector<Var> both(const nn::MLP& a, const nn::MLP& c) {
+    std::vector<Var> p = a.parameters();
+    for (const Var& v : c.parameters()) p.push_back(v);
+    return p;
+  }
+  explicit PpoCase(uint64_t seed)
+      : gen(seed),
+        actor({4, 64, 64, 2}, gen, {.activation = nn::Activation::tanh}),
+        critic({4, 64, 64, 1}, gen, {.activation = nn::Activation::tanh}),
+        params(both(actor, critic)),
+        opt(params, {.lr = 3e-4, .eps = 1e-5}),
+        obs(randn({2048, 4}, gen)),
+        actions(randint(0, 2, {2048, 1}, gen)),
+        advantages(randn({2048}, gen)),
+        returns(randn({2048}, gen)) {
+    old_logp = gather(log_softmax(randn({2048, 2}, gen), -1), 1, actions).squeeze(1);
+  }
+  void update() {
+    const Var logp_all = log_softmax(actor(Var(obs)), -1);
+    const Var logp = squeeze(gather(logp_all, 1, actions), 1);
+    const Var entropy_bonus = mean(-sum(exp(logp_all) * logp_all, {-1}));
+    const Tensor adv = div(sub(advantages, mean(advantages)), add(sqrt(var(advantages)), 1e-8));
+    const Var ratio = exp(logp - Var(old_logp));
+    const Var pg_loss = mean(maximum(-Var(adv) * ratio, -Var(adv) * clamp(ratio, 0.8, 1.2)));
+    const Var v_loss = 0.5 * mean(square(squeeze(critic(Var(obs)), 1) - Var(returns)));
+    const Var loss = pg_loss + v_loss - 0.01 * entropy_bonus;
+    opt.zero_grad();
+    loss.backward();
+    optim::clip_grad_norm(params, 0.5);
+    opt.step();
+  }
+  Generator gen;
+  nn::MLP actor, critic;
+  std::vector<Var> params;
+  optim::Adam opt;
+  Tensor obs, actions, advantages, returns, old_logp;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("models", "Training and inference throughput of the reference models against PyTorch, in one run.");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)");
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
+  int64_t& samples = cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)");
+  std::string& cases_flag = cli.text("--cases", "gpt_train,gpt_infer,mlp_train,ppo_update", "cases to run");
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke = cli.flag("--smoke", "one call of each case at a tiny batch (no reference)");
+  cli.parse(argc, argv);
+  try {
+    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
+    set_num_threads(int(threads));
+    if (smoke) samples = 1, no_reference = true;
+    const std::vector<std::string> names = split_list(cases_flag);
+    GptCase gpt(uint64_t(seed), smoke ? 2 : 32);
+    MlpCase mlp{uint64_t(seed)};
+    PpoCase ppo{uint64_t(seed)};
+    std::vector<Case> cases;
+    for (const std::string& n : names) {
+      if (n == "gpt_train") cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.train(); }});
+      else if (n == "gpt_infer") cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.infer(); }});
+      else if (n == "mlp_train") cases.push_back({n, "steps_per_s", "steps/s", 1.0, [&] { mlp.step(); }});
+      else if (n == "ppo_update") cases.push_back({n, "steps_per_s", "updates/s", 1.0, [&] { ppo.update(); }});
+      else fail("--cases: unknown case '{}' (gpt_train, gpt_infer, mlp_train, ppo_update)", n);
+    }
+    std::printf("models: %lld thread(s)\n", (long long)threads);
+    const int half = std::max(1, int(samples + 1) / 2);
+    const double min_sample = smoke ? 0.0 : 0.2;
+    auto time_all = [&] {
+      std::vector<Timing> ts;
+      for (const Case& c : cases) ts.push_back(time_it(c.fn, half, min_sample, smoke ? 0 : 2));
+      return ts;
+    };
+    const std::vector<Timing> before = time_all();
+    Reference ref;
+    if (!no_reference) {
+      ref = run_reference("bench/pytorch/models.py", fmt::format("--threads {} --cases {} --samples {}", threads,
+                                                                 join(names), samples),
+                          int(threads));
+      if (!ref.ok) std::printf("PyTorch reference skipped: %s (make bench-deps)\n", ref.why.c_str());
+    }
+    const std::vector<Timing> after = no_reference ? before : time_all();
+
+    Jsonl out(jsonl);
+    Table table({"case", "rate", "unit", "min-max", ref.ok ? ref.label : "pytorch", "ratio"});
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      const Timing t = no_reference ? before[i] : merge(before[i], after[i]);
+      const double rate = c.work_per_call / t.median;
+      std::vector<std::string> row = {c.name, fmt::format("{:.0f}", rate), c.unit,
+                                      fmt::format("{:.0f}-{:.0f}", c.work_per_call / t.max, c.work_per_call / t.min)};
+      Jsonl::Record rec{.bench = "models", .case_name = c.name, .metric = c.metric, .value = rate, .unit = c.unit,
+                        .threads = int(threads)};
+      const std::optional<double> ref_seconds = ref.seconds(c.name);
+      add_comparison(row, rec, rate, ref_seconds ? std::optional(c.work_per_call / *ref_seconds) : std::nullopt, ref.label);
+      out.write(rec);
+      table.row(row);
+    }
+    std::fputs(table.str().c_str(), stdout);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "models: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,158 @@
+// GPT: embeddings, blocks, heads, scoring and generation.
+#include "nn/gpt.h"
+
+namespace gradlab::nn {
+
+GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
+  GL_CHECK(c.vocab > 0 && c.context > 0 && c.d_model > 0 && c.layers >= 0,
+           "GPT: sizes must be positive (vocab {}, context {}, d_model {}, layers {})", c.vocab, c.context, c.d_model,
+           c.layers);
+  GL_CHECK(c.heads > 0 && c.d_model % c.heads == 0, "GPT: d_model {} is not a multiple of heads {}", c.d_model, c.heads);
+  token_embedding = register_module(
+      "token_embedding", std::make_shared<Embedding>(c.vocab, c.d_model, gen, c.embedding_std, c.dtype));
+  position_embedding = register_module(
+      "position_embedding", std::make_shared<Embedding>(c.context, c.d_model, gen, c.embedding_std, c.dtype));
+  auto list = register_module("blocks", std::make_shared<ModuleList>());
+  for (int64_t l = 0; l < c.layers; ++l)
+    blocks.push_back(
+        list->push_back(std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype)));
+  ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.d_model, 1e-5, c.dtype));
+  head = register_module("head",
+                         std::make_shared<Linear>(c.d_model, c.vocab, gen, LinearOptions{.bias = false, .dtype = c.dtype}));
+  const LinearOptions scalar{.bias = true, .dtype = c.dtype};
+  if (c.value_head) value_head = register_module("value_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
+  if (c.reward_head) reward_head = register_module("reward_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
+}
+
+void GPT::check_tokens(const Tensor& idx, int64_t start, std::string_view op) const {
+  GL_CHECK(idx.defined() && idx.dim() == 2 && is_integral(idx.dtype()), "{}: expected token ids [B, T] (i32/i64), got {}",
+           op, idx.defined() ? fmt::format("{} {}", idx.shape(), idx.dtype()) : "undefined");
+  GL_CHECK(start + idx.size(1) <= config_.context, "{}: {} tokens (after {} cached) exceed the context of {}", op,
+           idx.size(1), start, config_.context);
+  if (idx.numel() > 0) {
+    const int64_t lo = min(idx).item<int64_t>(), hi = max(idx).item<int64_t>();
+    GL_CHECK(lo >= 0 && hi < config_.vocab, "{}: token {} is outside the vocabulary [0, {})", op, lo < 0 ? lo : hi,
+             config_.vocab);
+  }
+}
+
+Var GPT::embed(const Tensor& idx, int64_t start) const {
+  const Tensor pos = arange(double(start), double(start + idx.size(1)), 1, DType::i64);
+  return token_embedding->forward(idx) + position_embedding->forward(pos);  // [B, T, C] + [T, C]
+}
+
+Var GPT::hidden(const Tensor& idx) const {
+  check_tokens(idx, 0, "GPT");
+  Var x = embed(idx, 0);
+  for (const auto& b : blocks) x = b->forward(x);
+  return ln_f->forward(x);
+}
+
+Var GPT::forward(const Tensor& idx) const { return head->forward(hidden(idx)); }
+
+Var GPT::values(const Tensor& idx) const {
+  GL_CHECK(value_head != nullptr, "GPT::values: the model has no value head (GPTConfig::value_head)");
+  const Var v = value_head->forward(hidden(idx));  // [B, T, 1]
+  return squeeze(v, -1);
+}
+
+Var GPT::rewards(const Tensor& idx, const Tensor& last_index) const {
+  GL_CHECK(reward_head != nullptr, "GPT::rewards: the model has no reward head (GPTConfig::reward_head)");
+  const Var h = hidden(idx);  // [B, T, C]
+  const int64_t B = idx.size(0), T = idx.size(1), C = config_.d_model;
+  Tensor last = last_index.defined() ? last_index.to(DType::i64) : full({B}, double(T - 1), DType::i64);
+  GL_CHECK(last.shape() == Shape{B}, "GPT::rewards: last_index of shape {} should be [{}]", last.shape(), B);
+  const Tensor index = last.view({B, 1, 1}).expand({B, 1, C}).contiguous();
+  const Var at_last = squeeze(gather(h, 1, index), 1);     // [B, C]
+  return squeeze(reward_head->forward(at_last), -1);       // [B]
+}
+
+Var GPT::token_logprobs(const Tensor& idx) const {
+  GL_CHECK(idx.dim() == 2 && idx.size(1) >= 2, "token_logprobs: need token ids [B, T] with T >= 2, got {}", idx.shape());
+  const int64_t T = idx.size(1);
+  const Var logits = slice(forward(idx), 1, 0, T - 1);  // predictions for positions 1..T-1
+  const Tensor targets = idx.slice(1, 1, T).to(DType::i64);
+  // log p = -cross_entropy per token (the fused log-softmax + NLL).
+  return -cross_entropy(logits, targets, {.reduction = Reduction::none});
+}
+
+GPT::SequenceLogprob GPT::sequence_logprob(const Tensor& idx, const Tensor& response_mask) const {
+  GL_CHECK(response_mask.defined() && response_mask.shape() == idx.shape(),
+           "sequence_logprob: response_mask of shape {} should match the tokens {}",
+           response_mask.defined() ? response_mask.shape() : Shape{}, idx.shape());
+  const Var lp = token_logprobs(idx);
+  const Tensor mask = response_mask.slice(1, 1, idx.size(1)).to(lp.dtype());
+  const Var total = sum(lp * Var(mask), {1});
+  const Tensor count = maximum(sum(mask, {1}), 1.0);
+  return {total, total / Var(count)};
+}
+
+Tensor GPT::forward_cached(const Tensor& idx, KVCache& cache) const {
+  NoGradGuard guard;
+  check_tokens(idx, cache.length, "GPT::forward_cached");
+  if (cache.k.empty()) {
+    cache.k.resize(blocks.size());
+    cache.v.resize(blocks.size());
+  }
+  Tensor x = embed(idx, cache.length).value();
+  for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l]);
+  cache.length += idx.size(1);
+  return head->forward(ln_f->forward(Var(x))).value();
+}
+
+Tensor top_k_filter(const Tensor& logits, int64_t k) {
+  GL_CHECK(logits.dim() == 2, "top_k_filter: expected logits [B, V], got {}", logits.shape());
+  if (k <= 0 || k >= logits.size(1)) return logits;
+  const Tensor kth = topk(logits, k, 1).values.narrow(1, k - 1, 1);  // [B, 1]
+  return where(lt(logits, kth), full({}, -INFINITY, logits.dtype()), logits);
+}
+
+Tensor sample_categorical(const Tensor& probs, Generator& gen) {
+  GL_CHECK(probs.dim() == 2 && probs.size(1) > 0, "sample_categorical: expected probabilities [B, V], got {}",
+           probs.shape());
+  const int64_t B = probs.size(0), V = probs.size(1);
+  const Tensor u = rand({B, 1}, gen, DType::f64);
+  const Tensor cdf = cumsum(probs.to(DType::f64), 1);
+  // The first index whose cumulative probability exceeds u (the last one if rounding leaves none).
+  const Tensor above = gt(cdf, mul(u, cdf.narrow(1, V - 1, 1)));
+  return argmax(above.to(DType::i32), 1);
+}
+
+Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& gen, const GenerateOptions& o) const {
+  NoGradGuard guard;
+  check_tokens(prompt, 0, "generate");
+  GL_CHECK(prompt.size(1) >= 1, "generate: the prompt needs at least one token");
+  GL_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
+  GL_CHECK(o.greedy || o.temperature > 0, "generate: temperature must be positive, got {}", o.temperature);
+  const int64_t B = prompt.size(0);
+  Tensor tokens = prompt.to(DType::i64);
+  Tensor done = zeros({B}, DType::b8);
+  KVCache cache;
+  Tensor logits;  // [B, V] of the last position
+  for (int64_t step = 0; step < max_new_tokens; ++step) {
+    const int64_t T = tokens.size(1);
+    if (o.use_cache && T <= config_.context) {
+      const Tensor fresh = step == 0 ? tokens : tokens.narrow(1, T - 1, 1);
+      logits = forward_cached(fresh, cache).select(1, -1);
+    } else {  // no cache, or past the context: recompute over the last `context` tokens
+      const int64_t start = std::max<int64_t>(0, T - config_.context);
+      logits = forward(tokens.slice(1, start, T)).value().select(1, -1);
+    }
+    Tensor next;
+    if (o.greedy) {
+      next = argmax(logits, 1);
+    } else {
+      const Tensor scaled = top_k_filter(div(logits, o.temperature), o.top_k);
+      next = sample_categorical(softmax(scaled, 1), gen);
+    }
+    if (o.stop_token >= 0) {
+      next = where(done, full({}, double(o.stop_token), DType::i64), next);
+      done = ne(add(done.to(DType::i64), eq(next, double(o.stop_token)).to(DType::i64)), 0.0);
+    }
+    tokens = concat({tokens, next.view({B, 1})}, 1);
+    if (o.stop_token >= 0 && min(done.to(DType::i64)).item<int64_t>() == 1) break;
+  }
+  return tokens;
+}
+
+}  // namespace gradlab::nn

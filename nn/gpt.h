@@ -1,0 +1,85 @@
+// GPT: a small decoder-only transformer. Learned token and position
+// embeddings, pre-LN blocks, a final LayerNorm and an untied head without
+// bias; optional scalar heads for values (per token) and rewards (on a
+// sequence's last token). Scores sequences (log-probabilities of a response
+// given its prompt) and generates with temperature, top-k or greedy decoding
+// over a key/value cache.
+#pragma once
+
+#include "nn/transformer.h"
+
+namespace gradlab::nn {
+
+struct GPTConfig {
+  int64_t vocab = 64;
+  int64_t context = 64;  // longest sequence
+  int64_t d_model = 128;
+  int64_t heads = 4;
+  int64_t layers = 2;
+  double dropout = 0.0;
+  bool value_head = false;   // a scalar per token
+  bool reward_head = false;  // a scalar per sequence, read at its last token
+  double embedding_std = 0.02;
+  uint64_t seed = 0;  // dropout streams
+  DType dtype = DType::f32;
+};
+
+struct GenerateOptions {
+  double temperature = 1.0;
+  int64_t top_k = 0;        // 0: the whole vocabulary
+  bool greedy = false;      // argmax, ignoring temperature and top_k
+  bool use_cache = true;    // decode with a key/value cache
+  int64_t stop_token = -1;  // >= 0: a row ends at this token (then pads with it)
+};
+
+class GPT : public Module {
+ public:
+  GPT(const GPTConfig& config, Generator& gen);
+
+  // Logits [B, T, vocab] of token ids [B, T] (i32/i64, T <= context).
+  Var forward(const Tensor& idx) const;
+  Var operator()(const Tensor& idx) const { return forward(idx); }
+  // Final hidden states [B, T, d_model] (after the last LayerNorm).
+  Var hidden(const Tensor& idx) const;
+  // The value head on every position: [B, T].
+  Var values(const Tensor& idx) const;
+  // The reward head at each row's last token: [B]. last_index [B] (i64) picks
+  // the last real token of padded rows; undefined means position T - 1.
+  Var rewards(const Tensor& idx, const Tensor& last_index = Tensor()) const;
+
+  // log p(idx[:, t+1] | idx[:, :t+1]) for t < T - 1: [B, T - 1].
+  Var token_logprobs(const Tensor& idx) const;
+  // Log-probability of the response tokens, summed and averaged per token;
+  // response_mask [B, T] (b8 or 0/1 floats) marks them (position 0 is never
+  // predicted and is ignored).
+  struct SequenceLogprob {
+    Var sum;   // [B]
+    Var mean;  // [B]
+  };
+  SequenceLogprob sequence_logprob(const Tensor& idx, const Tensor& response_mask) const;
+
+  // Appends up to max_new_tokens sampled tokens to prompt [B, Tp]: [B, Tp + n].
+  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, Generator& gen, const GenerateOptions& options = {}) const;
+  // Logits [B, Tn, vocab] of new tokens after those in the cache (no gradients).
+  Tensor forward_cached(const Tensor& idx, KVCache& cache) const;
+
+  const GPTConfig& config() const { return config_; }
+
+  std::shared_ptr<Embedding> token_embedding, position_embedding;
+  std::vector<std::shared_ptr<Block>> blocks;
+  std::shared_ptr<LayerNorm> ln_f;
+  std::shared_ptr<Linear> head;                     // d_model -> vocab, no bias
+  std::shared_ptr<Linear> value_head, reward_head;  // d_model -> 1, when configured
+
+ private:
+  Var embed(const Tensor& idx, int64_t start) const;
+  void check_tokens(const Tensor& idx, int64_t start, std::string_view op) const;
+  GPTConfig config_;
+};
+
+// Draws one index per row of probabilities [B, V] (rows sum to 1): [B] i64.
+Tensor sample_categorical(const Tensor& probs, Generator& gen);
+// Keeps the k largest logits of each row of [B, V] and sets the rest to -inf.
+Tensor top_k_filter(const Tensor& logits, int64_t k);
+
+}  // namespace gradlab::nn

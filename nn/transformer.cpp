@@ -1,0 +1,77 @@
+// Causal self-attention and the pre-LN block.
+#include "nn/transformer.h"
+
+#include <cmath>
+
+#include "tensor/fused_layers.h"
+
+namespace gradlab::nn {
+
+CausalSelfAttention::CausalSelfAttention(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed,
+                                         DType dtype)
+    : heads_(heads) {
+  GL_CHECK(heads > 0 && d_model % heads == 0, "CausalSelfAttention: d_model {} is not a multiple of heads {}", d_model,
+           heads);
+  const LinearOptions o{.bias = true, .dtype = dtype};
+  qkv = register_module("qkv", std::make_shared<Linear>(d_model, 3 * d_model, gen, o));
+  proj = register_module("proj", std::make_shared<Linear>(d_model, d_model, gen, o));
+  resid_dropout_ = register_module("resid_dropout", std::make_shared<Dropout>(dropout, seed));
+}
+
+Var CausalSelfAttention::forward(const Var& x) const {
+  GL_CHECK(x.dim() == 3, "CausalSelfAttention: expected x [B, T, C], got {}", x.shape());
+  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), Dh = C / heads_;
+  // [B, T, 3C] -> [3, B, H, T, Dh]: q, k and v are strided views, read in place.
+  const Var split = permute(reshape(qkv->forward(x), {B, T, 3, heads_, Dh}), {2, 0, 3, 1, 4});
+  const Var y = attention(select(split, 0, 0), select(split, 0, 1), select(split, 0, 2), /*causal=*/true);
+  const Var merged = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});
+  return resid_dropout_->forward(proj->forward(merged));
+}
+
+Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
+  NoGradGuard guard;
+  const int64_t B = x.size(0), Tn = x.size(1), C = x.size(2), Dh = C / heads_;
+  const Tensor s = qkv->forward(Var(x)).value().view({B, Tn, 3, heads_, Dh}).permute({2, 0, 3, 1, 4});
+  const Tensor q = s.select(0, 0), k = s.select(0, 1).contiguous(), v = s.select(0, 2).contiguous();
+  const int64_t L = k_cache.defined() ? k_cache.size(2) : 0;
+  k_cache = L == 0 ? k : concat({k_cache, k}, 2);
+  v_cache = L == 0 ? v : concat({v_cache, v}, 2);
+  Tensor y;
+  if (L == 0) {
+    y = attention_forward(q, k, v, /*causal=*/true).out;
+  } else {
+    // New token i (at position L + i) sees cached and new keys j <= L + i.
+    Tensor scores = mul(matmul(q, k_cache.mT()), 1.0 / std::sqrt(double(Dh)));  // [B, H, Tn, L + Tn]
+    if (Tn > 1) {
+      const Tensor j = arange(0, double(L + Tn), 1, DType::i64).view({1, L + Tn});
+      const Tensor i = arange(double(L), double(L + Tn), 1, DType::i64).view({Tn, 1});
+      scores = where(gt(j, i), full({}, -INFINITY, scores.dtype()), scores);
+    }
+    y = matmul(softmax(scores, -1), v_cache);
+  }
+  const Tensor merged = y.permute({0, 2, 1, 3}).reshape({B, Tn, C});
+  return proj->forward(Var(merged)).value();
+}
+
+Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed, DType dtype) {
+  const LinearOptions o{.bias = true, .dtype = dtype};
+  ln1 = register_module("ln1", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));
+  attn = register_module("attn", std::make_shared<CausalSelfAttention>(d_model, heads, gen, dropout, seed, dtype));
+  ln2 = register_module("ln2", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));
+  fc = register_module("fc", std::make_shared<Linear>(d_model, 4 * d_model, gen, o));
+  fc_out = register_module("fc_out", std::make_shared<Linear>(4 * d_model, d_model, gen, o));
+  mlp_dropout_ = register_module("mlp_dropout", std::make_shared<Dropout>(dropout, seed + 1));
+}
+
+Var Block::forward(const Var& x) const {
+  const Var h = x + attn->forward(ln1->forward(x));
+  return h + mlp_dropout_->forward(fc_out->forward(gelu(fc->forward(ln2->forward(h)))));
+}
+
+Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
+  NoGradGuard guard;
+  const Tensor h = add(x, attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache));
+  return add(h, fc_out->forward(gelu(fc->forward(ln2->forward(Var(h))))).value());
+}
+
+}  // namespace gradlab::nn

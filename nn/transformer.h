@@ -1,0 +1,50 @@
+// The pieces of a small GPT: causal self-attention with a fused qkv Linear
+// (and a key/value cache for generation), and the pre-LN transformer Block:
+// x + attn(ln1(x)), then x + mlp(ln2(x)) with a 4x MLP and exact GELU.
+#pragma once
+
+#include "nn/layers.h"
+
+namespace gradlab::nn {
+
+// Keys and values of the tokens seen so far, per layer, for incremental
+// decoding (no gradients): k[l], v[l] are [B, H, L, D/H] with L = length.
+struct KVCache {
+  std::vector<Tensor> k, v;
+  int64_t length = 0;
+};
+
+class CausalSelfAttention : public Module {
+ public:
+  CausalSelfAttention(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
+                      DType dtype = DType::f32);
+  // x [B, T, C] -> [B, T, C], each position attending to itself and earlier ones.
+  Var forward(const Var& x) const;
+  // The same for new tokens x [B, Tn, C] (no gradients), extending the cache:
+  // new token i attends to every cached token and to new tokens j <= i.
+  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
+
+  std::shared_ptr<Linear> qkv;   // C -> 3C: queries, keys, values
+  std::shared_ptr<Linear> proj;  // C -> C
+
+ private:
+  int64_t heads_;
+  std::shared_ptr<Dropout> resid_dropout_;
+};
+
+class Block : public Module {
+ public:
+  Block(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
+        DType dtype = DType::f32);
+  Var forward(const Var& x) const;
+  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
+
+  std::shared_ptr<LayerNorm> ln1, ln2;
+  std::shared_ptr<CausalSelfAttention> attn;
+  std::shared_ptr<Linear> fc, fc_out;  // C -> 4C -> C
+
+ private:
+  std::shared_ptr<Dropout> mlp_dropout_;
+};
+
+}  // namespace gradlab::nn

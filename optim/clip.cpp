@@ -1,0 +1,43 @@
+// Gradient clipping by total norm and by value (see optim/clip.h). The
+// gradients are written in place through their tensors.
+#include "optim/clip.h"
+
+#include <cmath>
+
+#include "tensor/ops.h"
+
+namespace gradlab::optim {
+
+double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
+  GL_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm: max_norm must be finite and > 0, got {}",
+           max_norm);
+  double sum_sq = 0;
+  for (const Var& p : params) {
+    GL_CHECK(p.defined(), "clip_grad_norm: got an undefined Var");
+    const Tensor& g = p.grad();
+    if (g.defined() && g.numel() > 0) sum_sq += sum(square(g.to(DType::f64))).item();
+  }
+  const double norm = std::sqrt(sum_sq);
+  if (std::isfinite(norm) && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    NoGradGuard no_grad;
+    for (const Var& p : params) {
+      Tensor g = p.grad();
+      if (g.defined()) g.copy_(g * scale);
+    }
+  }
+  return norm;
+}
+
+void clip_grad_value(const std::vector<Var>& params, double clip_value) {
+  GL_CHECK(std::isfinite(clip_value) && clip_value > 0, "clip_grad_value: clip_value must be finite and > 0, got {}",
+           clip_value);
+  NoGradGuard no_grad;
+  for (const Var& p : params) {
+    GL_CHECK(p.defined(), "clip_grad_value: got an undefined Var");
+    Tensor g = p.grad();
+    if (g.defined()) g.copy_(clamp(g, -clip_value, clip_value));
+  }
+}
+
+}  // namespace gradlab::optim

@@ -1,0 +1,125 @@
+// The GPT: shapes, gradients at a tiny size, scoring (token and sequence
+// log-probabilities), value and reward heads, the key/value cache against a
+// full forward, generation with and without the cache, sampling, and errors.
+#include <doctest/doctest.h>
+
+#include "nn/gpt.h"
+#include "tests/nn/module_check.h"
+
+using namespace gradlab;
+using namespace gradlab::nn;
+
+namespace {
+GPTConfig tiny(DType dtype = DType::f64) {
+  return {.vocab = 7, .context = 8, .d_model = 8, .heads = 2, .layers = 2, .value_head = true, .reward_head = true,
+          .embedding_std = 0.5, .dtype = dtype};
+}
+Tensor tokens(std::vector<int64_t> v, int64_t B) { return from_vector(v, {B, int64_t(v.size()) / B}); }
+}  // namespace
+
+TEST_CASE("GPT logits, parameter names and gradients") {
+  Generator gen(1);
+  GPT gpt(tiny(), gen);
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1, 2, 3}, 2);
+  const Var logits = gpt(idx);
+  CHECK(logits.shape() == Shape{2, 5, 7});
+  CHECK(gpt.named_parameters()[0].first == "token_embedding.weight");
+  CHECK(gpt.named_parameters()[2].first == "blocks.0.ln1.weight");
+  const Tensor target = tokens({2, 3, 4, 5, 6, 1, 2, 3, 4, 5}, 2);
+  nn_test::check_module_gradients(gpt, [&] { return cross_entropy(gpt(idx), target) + sum(gpt.values(idx)); });
+}
+
+TEST_CASE("token and sequence log-probabilities") {
+  Generator gen(2);
+  GPT gpt(tiny(), gen);
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1}, 2);
+  const Tensor lp = gpt.token_logprobs(idx).value();
+  CHECK(lp.shape() == Shape{2, 3});
+  const Tensor ls = log_softmax(gpt(idx).value(), -1);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 0; t < 3; ++t) {
+      const int64_t next = idx.to_vector<int64_t>()[size_t(b * 4 + t + 1)];
+      CHECK(lp.to_vector<double>()[size_t(b * 3 + t)] ==
+            doctest::Approx(ls.select(0, b).select(0, t).to_vector<double>()[size_t(next)]).epsilon(1e-12));
+    }
+  // response = the last two tokens of each row
+  const Tensor mask = tokens({0, 0, 1, 1, 0, 0, 1, 1}, 2);
+  const GPT::SequenceLogprob s = gpt.sequence_logprob(idx, mask);
+  const std::vector<double> l = lp.to_vector<double>();
+  CHECK(s.sum.value().to_vector<double>()[0] == doctest::Approx(l[1] + l[2]));
+  CHECK(s.mean.value().to_vector<double>()[1] == doctest::Approx((l[4] + l[5]) / 2));
+}
+
+TEST_CASE("value and reward heads") {
+  Generator gen(3);
+  GPT gpt(tiny(), gen);
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6}, 2);
+  CHECK(gpt.values(idx).shape() == Shape{2, 3});
+  const Tensor r = gpt.rewards(idx).value();
+  CHECK(r.shape() == Shape{2});
+  // the reward reads the last real token: padding after it changes nothing
+  const Tensor padded = tokens({1, 2, 3, 0, 4, 5, 6, 0}, 2);
+  const Tensor rp = gpt.rewards(padded, from_vector(std::vector<int64_t>{2, 2})).value();
+  CHECK(max(abs(rp - r)).item() < 1e-12);
+  GPT plain({.vocab = 7, .context = 8, .d_model = 8, .heads = 2, .layers = 1}, gen);
+  CHECK_THROWS_WITH_AS(plain.values(idx), "GPT::values: the model has no value head (GPTConfig::value_head)", Error);
+}
+
+TEST_CASE("the key/value cache reproduces the full forward") {
+  Generator gen(4);
+  GPT gpt(tiny(), gen);
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 6, 5, 4, 3, 2}, 2);
+  const Tensor full = gpt(idx).value();
+  KVCache cache;
+  const Tensor a = gpt.forward_cached(idx.narrow(1, 0, 3), cache);  // prefill 3
+  const Tensor b = gpt.forward_cached(idx.narrow(1, 3, 1), cache);  // then one at a time
+  const Tensor c = gpt.forward_cached(idx.narrow(1, 4, 2), cache);  // or two
+  CHECK(cache.length == 6);
+  CHECK(max(abs(concat({a, b, c}, 1) - full)).item() < 1e-12);
+}
+
+TEST_CASE("generation with the cache equals generation without it") {
+  Generator init(5);
+  GPT gpt(tiny(DType::f32), init);
+  const Tensor prompt = tokens({1, 2, 3, 4}, 2);
+  for (bool greedy : {true, false}) {
+    Generator g1(9), g2(9);
+    GenerateOptions o{.temperature = 0.8, .top_k = 4, .greedy = greedy};
+    o.use_cache = true;
+    const Tensor with = gpt.generate(prompt, 12, g1, o);  // 2 + 12 > context 8: falls back past the context
+    o.use_cache = false;
+    const Tensor without = gpt.generate(prompt, 12, g2, o);
+    CHECK(with.shape() == Shape{2, 14});
+    CHECK(with.to_vector<int64_t>() == without.to_vector<int64_t>());
+    CHECK(min(with).item() >= 0);
+    CHECK(max(with).item() < 7);
+  }
+  // a stop token ends a row; later positions repeat it
+  Generator g3(1);
+  const Tensor stopped = gpt.generate(prompt, 6, g3, {.greedy = true, .stop_token = 0});
+  CHECK(stopped.size(1) <= 8);
+}
+
+TEST_CASE("sampling and top-k") {
+  const Tensor probs = tensor({0.1, 0.2, 0.7, 0.5, 0.5, 0.0}, {2, 3}, DType::f64);
+  Generator gen(3);
+  std::vector<int> counts(3, 0);
+  const int n = 20000;
+  const Tensor many = sample_categorical(probs.narrow(0, 0, 1).expand({n, 3}).contiguous(), gen);
+  for (int64_t v : many.to_vector<int64_t>()) ++counts[size_t(v)];
+  CHECK(counts[0] / double(n) == doctest::Approx(0.1).epsilon(0.06));
+  CHECK(counts[2] / double(n) == doctest::Approx(0.7).epsilon(0.02));
+  const Tensor never = sample_categorical(probs.narrow(0, 1, 1).expand({1000, 3}).contiguous(), gen);
+  CHECK(max(never).item() <= 1);  // a zero-probability class is never drawn
+  const Tensor f = top_k_filter(tensor({1, 5, 3, 4}, {1, 4}), 2);
+  CHECK(f.to_vector<float>() == std::vector<float>{-INFINITY, 5, -INFINITY, 4});
+}
+
+TEST_CASE("GPT errors name the problem") {
+  Generator gen(6);
+  GPT gpt(tiny(), gen);
+  CHECK_THROWS_WITH_AS(gpt(tokens({1, 2, 3, 7}, 1)), "GPT: token 7 is outside the vocabulary [0, 7)", Error);
+  CHECK_THROWS_WITH_AS(gpt(zeros({1, 9}, DType::i64)), "GPT: 9 tokens (after 0 cached) exceed the context of 8", Error);
+  CHECK_THROWS_WITH_AS(gpt(zeros({2}, DType::i64)), "GPT: expected token ids [B, T] (i32/i64), got [2] i64", Error);
+  CHECK_THROWS_WITH_AS(GPT({.d_model = 10, .heads = 3}, gen), "GPT: d_model 10 is not a multiple of heads 3", Error);
+}

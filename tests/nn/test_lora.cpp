@@ -1,0 +1,85 @@
+// LoRALinear: starts equal to its base, only the adapters learn, merge and
+// unmerge keep the output, and K adapters in one pass equal K separate passes.
+#include <doctest/doctest.h>
+
+#include "nn/lora.h"
+#include "tests/nn/module_check.h"
+
+using namespace gradlab;
+using namespace gradlab::nn;
+
+TEST_CASE("a fresh LoRA layer equals its base, and only the adapters get gradients") {
+  Generator gen(1);
+  auto base = std::make_shared<Linear>(6, 4, gen, LinearOptions{.dtype = DType::f64});
+  LoRALinear lora(base, gen, {.rank = 2, .alpha = 4});
+  const Tensor x = randn({3, 6}, gen, DType::f64);
+  CHECK(max(abs(lora(Var(x)).value() - base->forward(Var(x)).value())).item() == 0);  // B starts at zero
+  CHECK(lora.parameter_count(true) == 2 * 6 + 4 * 2);
+  CHECK_FALSE(base->weight.requires_grad());
+  const Tensor w_before = base->weight.value().clone();
+  // one SGD step by hand
+  sum(square(lora(Var(x)))).backward();
+  CHECK_FALSE(base->weight.grad().defined());
+  REQUIRE(lora.B.grad().defined());
+  {
+    NoGradGuard guard;
+    for (const Var& p : lora.trainable_parameters()) {
+      Tensor v = p.value();
+      v.copy_(sub(v, mul(p.grad(), 0.1)));
+    }
+  }
+  CHECK(max(abs(base->weight.value() - w_before)).item() == 0);
+  CHECK(max(abs(lora.B.value())).item() > 0);
+  // gradients of the adapters at a non-zero B
+  nn_test::check_module_gradients(lora, [&] { return sum(tanh(lora(Var(x)))); });
+}
+
+TEST_CASE("merge and unmerge keep the output") {
+  Generator gen(2);
+  auto base = std::make_shared<Linear>(5, 3, gen, LinearOptions{.dtype = DType::f64});
+  LoRALinear lora(base, gen, {.rank = 2, .alpha = 8});
+  {
+    NoGradGuard guard;
+    Tensor b = lora.B.value();
+    b.copy_(randn(b.shape(), gen, DType::f64));
+  }
+  const Tensor x = randn({4, 5}, gen, DType::f64);
+  const Tensor before = lora(Var(x)).value();
+  const Tensor w0 = base->weight.value().clone();
+  lora.merge();
+  CHECK(lora.merged());
+  CHECK(max(abs(base->forward(Var(x)).value() - before)).item() < 1e-12);
+  CHECK(max(abs(lora(Var(x)).value() - before)).item() < 1e-12);
+  lora.unmerge();
+  CHECK(max(abs(base->weight.value() - w0)).item() < 1e-12);
+  CHECK(max(abs(lora(Var(x)).value() - before)).item() < 1e-12);
+  CHECK_THROWS_WITH_AS(lora.unmerge(), "LoRALinear::unmerge: not merged", Error);
+}
+
+TEST_CASE("K adapters in one pass equal K separate passes") {
+  Generator gen(3);
+  auto base = std::make_shared<Linear>(5, 3, gen, LinearOptions{.dtype = DType::f64});
+  const int64_t K = 4;
+  LoRALinear ens(base, gen, {.rank = 2, .alpha = 2, .adapters = K});
+  {
+    NoGradGuard guard;
+    Tensor b = ens.B.value();
+    b.copy_(randn(b.shape(), gen, DType::f64));
+  }
+  const Tensor x = randn({2, 3, 5}, gen, DType::f64);
+  const Tensor shared = ens(Var(x)).value();  // [K, 2, 3, 3]
+  REQUIRE(shared.shape() == Shape{K, 2, 3, 3});
+  const Tensor own_inputs = randn({K, 2, 3, 5}, gen, DType::f64);
+  const Tensor own = ens.forward(Var(own_inputs), /*members_first=*/true).value();
+  for (int64_t k = 0; k < K; ++k) {
+    // member k alone: base(x) + scale * x A_k^T B_k^T
+    auto member = [&](const Tensor& in) {
+      return add(base->forward(Var(in)).value(),
+                 mul(matmul(matmul(in, ens.A.value().select(0, k).mT()), ens.B.value().select(0, k).mT()), ens.scale()));
+    };
+    CHECK(max(abs(shared.select(0, k) - member(x))).item() < 1e-12);
+    CHECK(max(abs(own.select(0, k) - member(own_inputs.select(0, k)))).item() < 1e-12);
+  }
+  nn_test::check_module_gradients(ens, [&] { return sum(tanh(ens(Var(x)))); });
+  CHECK_THROWS_WITH_AS(ens.merge(), "LoRALinear::merge: only one adapter can be merged, this layer has 4", Error);
+}

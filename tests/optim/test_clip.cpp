@@ -1,0 +1,65 @@
+// Gradient clipping on gradients chosen so that the norms come out whole:
+// the total norm returned, the scaling applied (or not), parameters without
+// gradients skipped, mixed dtypes, clipping by value, and the bad arguments.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "optim/clip.h"
+#include "tests/optim/optim_check.h"
+
+using namespace gradlab;
+using namespace optim_test;
+
+TEST_CASE("clip_grad_norm: returns the total norm and scales every gradient by max_norm / (norm + 1e-6)") {
+  const Var a = param({0, 0}), b = Var::leaf(tensor({0})), none = param({5});
+  set_grad(a, {3, 4});
+  b.set_grad(tensor({12}));  // f32: the norm is still summed in f64
+  // norm = sqrt(9 + 16 + 144) = 13
+  const double norm = optim::clip_grad_norm({a, b, none}, 6.5);
+  CHECK(norm == doctest::Approx(13).epsilon(1e-12));
+  const double scale = 6.5 / (13 + 1e-6);  // just under one half
+  check_values(a.grad(), {3 * scale, 4 * scale}, 1e-14, "a");
+  check_values(b.grad(), {12 * scale}, 1e-6, "b");
+  CHECK(b.grad().dtype() == DType::f32);
+  CHECK_FALSE(none.grad().defined());
+  // Now the norm is just under 6.5: nothing changes.
+  const double again = optim::clip_grad_norm({a, b, none}, 6.5);
+  CHECK(again == doctest::Approx(6.5).epsilon(1e-6));
+  CHECK(again < 6.5);
+  check_values(a.grad(), {3 * scale, 4 * scale}, 1e-14, "a unchanged");
+}
+
+TEST_CASE("clip_grad_norm: below max_norm nothing is scaled; no gradients give 0") {
+  const Var a = param({0, 0});
+  set_grad(a, {3, 4});
+  CHECK(optim::clip_grad_norm({a}, 20) == 5);
+  check_values(a.grad(), {3, 4}, 0);
+  const Var none = param({1});
+  CHECK(optim::clip_grad_norm({none}, 1) == 0);
+}
+
+TEST_CASE("clip_grad_norm: a non-finite norm is returned and the gradients are left alone") {
+  const Var a = param({0, 0});
+  set_grad(a, {INFINITY, 1});
+  CHECK(std::isinf(optim::clip_grad_norm({a}, 1)));
+  check_values(a.grad().slice(0, 1, 2), {1}, 0);
+}
+
+TEST_CASE("clip_grad_value clamps each element") {
+  const Var a = param({0, 0, 0}), none = param({1});
+  set_grad(a, {-3, 0.5, 7});
+  optim::clip_grad_value({a, none}, 1);
+  check_values(a.grad(), {-1, 0.5, 1}, 0);
+  CHECK_FALSE(none.grad().defined());
+}
+
+TEST_CASE("clipping: bad arguments") {
+  const Var a = param({1});
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm({a}, 0), "clip_grad_norm: max_norm must be finite and > 0, got 0", Error);
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm({a}, -1), "clip_grad_norm: max_norm must be finite and > 0, got -1",
+                       Error);
+  CHECK_THROWS_WITH_AS(optim::clip_grad_value({a}, NAN), "clip_grad_value: clip_value must be finite and > 0, got nan",
+                       Error);
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm({a, Var()}, 1), "clip_grad_norm: got an undefined Var", Error);
+}
