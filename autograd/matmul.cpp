@@ -32,18 +32,10 @@ GL_OP(kLinear, "linear");
 
 Var linear(const Var& x, const Var& weight, const Var& bias) {
   GL_CHECK(x.defined() && weight.defined(), "linear: x or weight is undefined");
-  GL_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got shape {}", weight.shape());
-  GL_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x of shape {} does not end in in = {} (weight {})",
-           x.shape(), weight.size(1), weight.shape());
-  GL_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, "linear: bias of shape {} should be [{}]",
-           bias.defined() ? bias.shape() : Shape{}, weight.size(0));
+  const Tensor y = linear(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor());
   const int64_t in = weight.size(1), out = weight.size(0);
-  const Tensor x2 = x.value().reshape({-1, in});
-  Tensor y2 = matmul(x2, weight.value().mT());
-  if (bias.defined()) y2 = add(y2, bias.value());
-  Shape shape = x.shape();
-  shape[shape.size() - 1] = out;
-  return record(kLinear, y2.view(shape), {x, weight, bias}, {x2, weight.value()},
+  const Tensor x2 = x.value().reshape({y.numel() / std::max<int64_t>(out, 1), in});
+  return record(kLinear, y, {x, weight, bias}, {x2, weight.value()},
                 [in, out](const GradContext& g) -> std::vector<Tensor> {
                   const Tensor dy = g.dout.reshape({-1, out});
                   const Tensor& xs = g.saved[0];

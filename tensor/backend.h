@@ -56,6 +56,8 @@ struct Backend {
   void (*arg_reduce)(ArgReduceOp op, const Tensor& x, int axis, const Tensor& out) = nullptr;
   // out [B.., M, N] = a [B.., M, K] @ b [B.., K, N]; batch axes already expanded; any strides.
   void (*matmul)(const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
+  // out [N, out] = x [N, in] weight^T (+ bias [out], contiguous, when defined); any strides for x and weight.
+  void (*linear)(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) = nullptr;
   // softmax (or log_softmax) of x along axis.
   void (*softmax)(const Tensor& x, int axis, bool log, const Tensor& out) = nullptr;
   // out[.., i, ..] = x[.., index[.., i, ..], ..] along axis; index has out's shape.

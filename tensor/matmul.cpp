@@ -40,4 +40,28 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   return out;
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  GL_CHECK(x.defined() && weight.defined(), "linear: x or weight is undefined");
+  GL_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got shape {}", weight.shape());
+  GL_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x of shape {} does not end in in = {} (weight {})",
+           x.shape(), weight.size(1), weight.shape());
+  GL_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, "linear: bias of shape {} should be [{}]",
+           bias.defined() ? bias.shape() : Shape{}, weight.size(0));
+  GL_CHECK(x.dtype() == weight.dtype() && (!bias.defined() || bias.dtype() == x.dtype()),
+           "linear: dtypes differ (x {}, weight {})", x.dtype(), weight.dtype());
+  GL_CHECK(is_floating(x.dtype()), "linear: expected f32 or f64, got {}", x.dtype());
+  GL_CHECK(x.device() == weight.device() && (!bias.defined() || bias.device() == x.device()),
+           "linear: tensors are on different devices");
+  const int64_t in = weight.size(1), n_out = weight.size(0);
+  int64_t rows = 1;  // every axis but the last (reshape cannot infer it when in = 0)
+  for (int i = 0; i + 1 < x.dim(); ++i) rows *= x.size(i);
+  const Tensor x2 = x.reshape({rows, in});
+  Tensor out = Tensor::empty({x2.size(0), n_out}, x.dtype(), x.device());
+  if (out.numel() > 0)
+    kernel(&Backend::linear, x.device(), "linear")(x2, weight, bias.defined() ? bias.contiguous() : bias, out);
+  Shape shape = x.shape();
+  shape[shape.size() - 1] = n_out;
+  return out.view(shape);
+}
+
 }  // namespace gradlab

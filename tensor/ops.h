@@ -114,6 +114,9 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> axis = std::nullopt, bool 
 // NumPy matmul: 1-D operands gain an axis that is dropped again; batch axes
 // broadcast; transposed views are read in place without a copy.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x W^T + b over the last axis of x [.., in]: weight [out, in], bias [out] or
+// undefined; the bias is added inside the GEMM, not in a second pass.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // ---- along one axis ----
 Tensor softmax(const Tensor& x, int64_t axis = -1);

@@ -58,12 +58,43 @@ std::vector<uint8_t> key_keep(const Tensor& key_mask, int64_t B, int64_t len) {
   return keep;
 }
 
+// Whether batch entry b keeps every key (then the rows take the dense path).
+std::vector<uint8_t> all_kept(const std::vector<uint8_t>& keep, int64_t B, int64_t len) {
+  std::vector<uint8_t> all(size_t(B), 1);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < len; ++j) all[size_t(b)] &= keep[size_t(b * len + j)];
+  return all;
+}
+
+constexpr int kLanes = 16;
+
+// n rounded up to whole lanes, when the row has room for it (capacity cap).
+int64_t padded(int64_t n, int64_t cap) { return std::min(cap, (n + kLanes - 1) / kLanes * kLanes); }
+
+// softmax_row for a row where every key j < visible takes part (no key mask):
+// max, exp, sum and normalisation passes, all vectorised. Entries between n and
+// the next whole lane are set to -inf first, so causal rows of any length stay
+// in the vector loops. scale > 0, so the max of the scaled scores is scale * max.
+template <class T>
+T softmax_row_dense(T* s, int64_t n_real, int64_t kend, int64_t cap, T scale) {
+  const int64_t n = padded(n_real, cap);
+  std::fill(s + n_real, s + n, -std::numeric_limits<T>::infinity());
+  const T shift = max_row(s, n) * scale;
+  for (int64_t i = 0; i < n; ++i) s[i] = fn::exp(s[i] * scale - shift);
+  const T sum = T(sum_row(s, n));
+  const T inv = T(1) / sum;
+  for (int64_t i = 0; i < n_real; ++i) s[i] *= inv;
+  std::fill(s + n_real, s + std::max(kend, n), T(0));
+  return shift + fn::log(sum);
+}
+
 // Row i of the probabilities, in place over s[0, kend): s holds q_i . k_j;
 // keys j < visible with keep[j] take part, every other entry becomes 0.
 // Returns the row's log-sum-exp of the scaled scores, -inf if no key takes part.
 template <class T>
-T softmax_row(T* s, const uint8_t* keep, int64_t visible, int64_t kend, T scale) {
+T softmax_row(T* s, const uint8_t* keep, bool all_kept, int64_t visible, int64_t kend, int64_t cap, T scale) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  if (all_kept) return softmax_row_dense(s, visible, kend, cap, scale);
   for (int64_t j = 0; j < visible; ++j) s[j] = keep[j] ? s[j] * scale : kNegInf;
   const T m = max_row(s, visible);
   if (m == kNegInf) {
@@ -93,14 +124,15 @@ double dot_row(const T* a, int64_t sa, const T* b, int64_t sb, int64_t n) {
 
 // One head forward: out [len, D] and lse [len], contiguous; S is [bs, len] scratch.
 template <class T>
-void head_forward(HeadView<T> q, HeadView<T> k, HeadView<T> v, const uint8_t* keep, bool causal, int64_t len, int64_t D,
-                  T* S, T* out, T* lse) {
+void head_forward(HeadView<T> q, HeadView<T> k, HeadView<T> v, const uint8_t* keep, bool all_kept, bool causal,
+                  int64_t len, int64_t D, T* S, T* out, T* lse) {
   const T scale = T(1.0 / std::sqrt(double(D)));
   const int64_t bs = causal ? kCausalBlock : len;
   for (int64_t i0 = 0; i0 < len; i0 += bs) {
     const int64_t i1 = std::min(len, i0 + bs), kend = causal ? i1 : len;
     gemm<T>(i1 - i0, kend, D, q.rows(i0), k.transposed(), S, len, false);  // S = q k^T
-    for (int64_t i = i0; i < i1; ++i) lse[i] = softmax_row(S + (i - i0) * len, keep, causal ? i + 1 : len, kend, scale);
+    for (int64_t i = i0; i < i1; ++i)
+      lse[i] = softmax_row(S + (i - i0) * len, keep, all_kept, causal ? i + 1 : len, kend, len, scale);
     gemm<T>(i1 - i0, D, kend, {S, len, 1}, v.rows(0), out + i0 * D, D, false);  // out = P v
   }
 }
@@ -111,7 +143,8 @@ void head_forward(HeadView<T> q, HeadView<T> k, HeadView<T> v, const uint8_t* ke
 //   dq = dS k,  dk = dS^T q,  dv = P^T dout.
 template <class T>
 void head_backward(HeadView<T> dout, HeadView<T> q, HeadView<T> k, HeadView<T> v, HeadView<T> out, const T* lse,
-                   const uint8_t* keep, bool causal, int64_t len, int64_t D, T* P, T* dS, T* dq, T* dk, T* dv) {
+                   const uint8_t* keep, bool all_kept, bool causal, int64_t len, int64_t D, T* P, T* dS, T* dq, T* dk,
+                   T* dv) {
   constexpr T kNegInf = -std::numeric_limits<T>::infinity();
   const T scale = T(1.0 / std::sqrt(double(D)));
   const int64_t bs = causal ? kCausalBlock : len;
@@ -132,10 +165,18 @@ void head_backward(HeadView<T> dout, HeadView<T> q, HeadView<T> k, HeadView<T> v
       // rowsum(P * dP) = dout_i . out_i
       const T di = T(dot_row(dout.data + i * dout.rs, dout.cs, out.data + i * out.rs, out.cs, D));
       const T l = lse[i];
-      for (int64_t j = 0; j < visible; ++j) {
-        const T pj = keep[j] ? fn::exp(p[j] * scale - l) : T(0);
-        p[j] = pj;
-        ds[j] = pj * (ds[j] - di) * scale;
+      if (all_kept) {  // up to whole lanes: the entries past `visible` are zeroed below
+        for (int64_t j = 0; j < padded(visible, len); ++j) {
+          const T pj = fn::exp(p[j] * scale - l);
+          p[j] = pj;
+          ds[j] = pj * (ds[j] - di) * scale;
+        }
+      } else {
+        for (int64_t j = 0; j < visible; ++j) {
+          const T pj = keep[j] ? fn::exp(p[j] * scale - l) : T(0);
+          p[j] = pj;
+          ds[j] = pj * (ds[j] - di) * scale;
+        }
       }
       std::fill(p + visible, p + kend, T(0));
       std::fill(ds + visible, ds + kend, T(0));
@@ -156,6 +197,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
                const Tensor& out, const Tensor& lse) {
   const int64_t B = q.shape()[0], H = q.shape()[1], len = q.shape()[2], D = q.shape()[3];
   const std::vector<uint8_t> keep = key_keep(key_mask, B, len);
+  const std::vector<uint8_t> dense = all_kept(keep, B, len);
   const int64_t heads = B * H, chunks = head_chunks(heads, len, D);
   const int64_t scratch = (causal ? std::min(kCausalBlock, len) : len) * len;
   dispatch_float(q.dtype(), "attention", [&](auto tag) {
@@ -170,8 +212,8 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
       for (int64_t c = lo; c < hi; ++c)
         for (int64_t bh = heads * c / chunks; bh < heads * (c + 1) / chunks; ++bh) {
           const int64_t b = bh / H, h = bh % H;
-          head_forward<T>(vq.at(b, h), vk.at(b, h), vv.at(b, h), keep.data() + b * len, causal, len, D,
-                          ps + c * scratch, po + bh * len * D, pl + bh * len);
+          head_forward<T>(vq.at(b, h), vk.at(b, h), vv.at(b, h), keep.data() + b * len, dense[size_t(b)] != 0, causal,
+                          len, D, ps + c * scratch, po + bh * len * D, pl + bh * len);
         }
     });
   });
@@ -182,6 +224,7 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
                         const Tensor& dv) {
   const int64_t B = q.shape()[0], H = q.shape()[1], len = q.shape()[2], D = q.shape()[3];
   const std::vector<uint8_t> keep = key_keep(key_mask, B, len);
+  const std::vector<uint8_t> dense = all_kept(keep, B, len);
   const int64_t heads = B * H, chunks = head_chunks(heads, len, D);
   const int64_t scratch = len * len;
   dispatch_float(q.dtype(), "attention_backward", [&](auto tag) {
@@ -196,8 +239,8 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
         for (int64_t bh = heads * c / chunks; bh < heads * (c + 1) / chunks; ++bh) {
           const int64_t b = bh / H, h = bh % H, o = bh * len * D;
           head_backward<T>(vdout.at(b, h), vq.at(b, h), vk.at(b, h), vv.at(b, h), vout.at(b, h), pl + bh * len,
-                           keep.data() + b * len, causal, len, D, pp + c * scratch, pds + c * scratch, pdq + o, pdk + o,
-                           pdv + o);
+                           keep.data() + b * len, dense[size_t(b)] != 0, causal, len, D, pp + c * scratch,
+                           pds + c * scratch, pdq + o, pdk + o, pdv + o);
         }
     });
   });

@@ -15,6 +15,7 @@ const Backend kBackend = {
     .reduce = reduce,
     .arg_reduce = arg_reduce,
     .matmul = matmul,
+    .linear = linear,
     .softmax = softmax,
     .gather = gather,
     .scatter_add = scatter_add,

@@ -25,17 +25,23 @@ namespace gradlab::cpu {
 
 namespace {
 
+// Two tile shapes per instruction set, MR rows x NV vectors: a wide one, and a
+// narrow one for products with few columns (attention's [T, T] x [T, D] with
+// D = 32), where the wide tile would leave half its lanes idle.
 #if defined(__AVX512F__)
 constexpr int kVecBytes = 64;
-constexpr int kMR = 6, kNV = 4;  // 6 x 64 f32 tile: 24 accumulators of the 32 zmm registers
+constexpr int kMR = 6, kNV = 4;              // 6 x 64 f32: 24 accumulators of the 32 zmm registers
+constexpr int kNarrowMR = 12, kNarrowNV = 2;  // 12 x 32 f32: also 24
 const char* const kIsa = "avx512";
 #elif defined(__AVX2__)
 constexpr int kVecBytes = 32;
 constexpr int kMR = 6, kNV = 2;  // 6 x 16 f32: 12 of the 16 ymm registers
+constexpr int kNarrowMR = 12, kNarrowNV = 1;
 const char* const kIsa = "avx2";
 #else
 constexpr int kVecBytes = 16;
 constexpr int kMR = 4, kNV = 2;
+constexpr int kNarrowMR = 8, kNarrowNV = 1;
 const char* const kIsa = "portable";
 #endif
 
@@ -49,26 +55,39 @@ struct Vec {
   typedef T type __attribute__((vector_size(kVecBytes)));                       // aligned
   typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T))));
   static constexpr int lanes = kVecBytes / int(sizeof(T));
-  static constexpr int NR = kNV * lanes;
 };
+
+// A tile shape: MR rows of C by NV vectors of columns.
+template <int MR_, int NV_>
+struct Tile {
+  static constexpr int MR = MR_, NV = NV_;
+  template <class T>
+  static constexpr int NR = NV * Vec<T>::lanes;
+};
+using WideTile = Tile<kMR, kNV>;
+using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
 
 // Tile of C += A (MR x kc) * Bp (kc x NR, packed). A is packed (Ap[k * MR + i],
 // lda unused) or read in place from row-major memory (A[i * lda + k]); rows
 // past mr are clamped to the last valid one, whose results are discarded. C is
 // written only in its top-left mr x nr corner; `add` adds to C instead of
-// overwriting it.
-template <class T, bool kPackedA>
+// overwriting it. `init` (NR values, zero-padded, or null) is added to every
+// row: the bias.
+template <class T, class Tl, bool kPackedA>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
-                  int mr, int nr, bool add) {
+                  int mr, int nr, bool add, const T* init) {
   using V = typename Vec<T>::type;
   using UV = typename Vec<T>::unaligned;
-  constexpr int L = Vec<T>::lanes, NR = Vec<T>::NR;
+  constexpr int kMR = Tl::MR, kNV = Tl::NV;
+  constexpr int L = Vec<T>::lanes, NR = Tl::template NR<T>;
   const T* row[kMR];
   for (int i = 0; i < kMR; ++i) row[i] = kPackedA ? A + i : A + std::min(i, mr - 1) * lda;
   constexpr int64_t ks = kPackedA ? kMR : 1;  // step between consecutive k
   V c[kMR][kNV];
-  for (int i = 0; i < kMR; ++i)
-    for (int j = 0; j < kNV; ++j) c[i][j] = V{};
+  for (int j = 0; j < kNV; ++j) {
+    const V start = init ? *reinterpret_cast<const V*>(init + j * L) : V{};
+    for (int i = 0; i < kMR; ++i) c[i][j] = start;
+  }
   for (int64_t k = 0; k < kc; ++k) {
     V b[kNV];
 #pragma GCC unroll 8
@@ -97,8 +116,9 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
 
 // Packs rows [0, mc) x depth [0, kc) of A into MR-tall micro-panels:
 // Ap[p * MR * kc + k * MR + i] = A[p * MR + i, k], zero past mc.
-template <class T>
+template <class T, class Tl>
 void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* Ap) {
+  constexpr int kMR = Tl::MR;
   for (int64_t p = 0; p < mc; p += kMR) {
     const int rows = int(std::min<int64_t>(kMR, mc - p));
     T* dst = Ap + p * kc;
@@ -118,14 +138,25 @@ void pack_a(int64_t mc, int64_t kc, const T* A, int64_t rs, int64_t cs, T* Ap) {
 
 // Packs one NR-wide micro-panel of B (depth kc, width nr <= NR):
 // Bp[k * NR + j] = B[k, j], zero past nr.
-template <class T>
+template <class T, class Tl>
 void pack_b_panel(int64_t kc, int64_t nr, const T* B, int64_t rs, int64_t cs, T* Bp) {
-  constexpr int NR = Vec<T>::NR;
+  constexpr int NR = Tl::template NR<T>;
   if (nr == NR && cs == 1) {
-    for (int64_t k = 0; k < kc; ++k) std::memcpy(Bp + k * NR, B + k * rs, sizeof(T) * NR);
+    for (int64_t k = 0; k < kc; ++k)  // a plain loop: vectorised in place, no call per row
+      for (int j = 0; j < NR; ++j) Bp[k * NR + j] = B[k * rs + j];
   } else if (nr == NR && rs == 1) {
+    // B is a transposed view (a Linear weight read as W^T): take 8 rows of the
+    // panel at a time, so each source row gives 8 contiguous values and the
+    // writes stay within 8 panel rows.
+    constexpr int64_t kBand = 8;
+    int64_t k0 = 0;
+    for (; k0 + kBand <= kc; k0 += kBand)
+      for (int j = 0; j < NR; ++j) {
+        const T* src = B + j * cs + k0;
+        for (int64_t kk = 0; kk < kBand; ++kk) Bp[(k0 + kk) * NR + j] = src[kk];
+      }
     for (int j = 0; j < NR; ++j)
-      for (int64_t k = 0; k < kc; ++k) Bp[k * NR + j] = B[j * cs + k];
+      for (int64_t k = k0; k < kc; ++k) Bp[k * NR + j] = B[j * cs + k];
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int j = 0; j < NR; ++j) Bp[k * NR + j] = j < nr ? B[k * rs + j * cs] : T(0);
@@ -140,14 +171,15 @@ T* a_buffer() {
     ~Buffer() { std::free(ptr); }
   };
   static thread_local Buffer buf;
-  if (buf.ptr == nullptr) buf.ptr = std::aligned_alloc(64, sizeof(T) * size_t(kMC + kMR) * kKC);
+  if (buf.ptr == nullptr) buf.ptr = std::aligned_alloc(64, sizeof(T) * size_t(kMC + kNarrowMR) * kKC);
   return static_cast<T*>(buf.ptr);
 }
 
-template <class T>
+// bias_panels: the bias zero-padded to whole NR-wide panels, or null.
+template <class T, class Tl>
 void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B,
-                 T* C, int64_t ldc, bool accumulate, T* Bp) {
-  constexpr int NR = Vec<T>::NR;
+                 T* C, int64_t ldc, bool accumulate, T* Bp, const T* bias_panels) {
+  constexpr int kMR = Tl::MR, NR = Tl::template NR<T>;
   T* Ap = a_buffer<T>();
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
@@ -157,7 +189,7 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       const bool add = accumulate || pc > 0;
       // 1. pack B[pc:pc+kc, jc:jc+nc], panels shared out among threads
       for (int64_t p = panels * t / nt; p < panels * (t + 1) / nt; ++p)
-        pack_b_panel(kc, std::min<int64_t>(NR, nc - p * NR),
+        pack_b_panel<T, Tl>(kc, std::min<int64_t>(NR, nc - p * NR),
                      B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride,
                      B.col_stride, Bp + p * NR * kc);
       if (nt > 1) {
@@ -178,17 +210,18 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       for (int64_t ic = r0; ic < r1; ic += kMC) {
         const int64_t mc = std::min(kMC, r1 - ic);
         const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
-        if (pack) pack_a(mc, kc, a_block, A.row_stride, A.col_stride, Ap);
+        if (pack) pack_a<T, Tl>(mc, kc, a_block, A.row_stride, A.col_stride, Ap);
         for (int64_t p = c0; p < c1; ++p) {
           const int nr = int(std::min<int64_t>(NR, nc - p * NR));
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int mr = int(std::min<int64_t>(kMR, mc - ir));
             T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
+            const T* init = bias_panels != nullptr && pc == 0 ? bias_panels + jc + p * NR : nullptr;
             if (pack)
-              micro_kernel<T, true>(kc, Ap + ir * kc, 0, Bp + p * NR * kc, c_tile, ldc, mr, nr, add);
+              micro_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * NR * kc, c_tile, ldc, mr, nr, add, init);
             else
-              micro_kernel<T, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * NR * kc, c_tile, ldc, mr,
-                                     nr, add);
+              micro_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * NR * kc, c_tile, ldc,
+                                         mr, nr, add, init);
           }
         }
       }
@@ -199,18 +232,10 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
   }
 }
 
-}  // namespace
-
-template <class T>
-void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
-          bool accumulate) {
-  if (M == 0 || N == 0) return;
-  if (K == 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, T(0));
-    return;
-  }
-  constexpr int NR = Vec<T>::NR;
+template <class T, class Tl>
+void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+               bool accumulate, const T* bias) {
+  constexpr int kMR = Tl::MR, NR = Tl::template NR<T>;
   const double flops = 2.0 * double(M) * double(N) * double(K);
   const int64_t tiles = std::max((M + kMR - 1) / kMR, (std::min(N, kNC) + NR - 1) / NR);
   int threads = (flops < kParallelFlops || omp_in_parallel()) ? 1 : num_threads();
@@ -218,13 +243,42 @@ void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* 
   const int64_t panel_cols = (std::min(N, kNC) + NR - 1) / NR * NR;
   const size_t bp_bytes = sizeof(T) * size_t(panel_cols * std::min(K, kKC));
   T* Bp = static_cast<T*>(device_alloc(Device::cpu, bp_bytes));
+  T* bias_panels = nullptr;
+  const size_t bias_bytes = sizeof(T) * size_t((N + NR - 1) / NR * NR);
+  if (bias != nullptr && !accumulate) {
+    bias_panels = static_cast<T*>(device_alloc(Device::cpu, bias_bytes));
+    std::fill_n(std::copy_n(bias, N, bias_panels), (N + NR - 1) / NR * NR - N, T(0));
+  }
   if (threads <= 1) {
-    gemm_thread<T>(0, 1, M, N, K, A, B, C, ldc, accumulate, Bp);
+    gemm_thread<T, Tl>(0, 1, M, N, K, A, B, C, ldc, accumulate, Bp, bias_panels);
   } else {
 #pragma omp parallel num_threads(threads)
-    gemm_thread<T>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp);
+    gemm_thread<T, Tl>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp,
+                       bias_panels);
   }
   device_free(Device::cpu, Bp, bp_bytes);
+  if (bias_panels) device_free(Device::cpu, bias_panels, bias_bytes);
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+          bool accumulate, const T* bias) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) {
+        if (bias) std::copy_n(bias, N, C + i * ldc);
+        else std::fill_n(C + i * ldc, N, T(0));
+      }
+    return;
+  }
+  // The narrow tile when the columns would fill at most one narrow panel.
+  if (N <= NarrowTile::template NR<T>)
+    gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias);
+  else
+    gemm_with<T, WideTile>(M, N, K, A, B, C, ldc, accumulate, bias);
 }
 
 template <class T>
@@ -241,8 +295,10 @@ void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView
 
 const char* gemm_isa() { return kIsa; }
 
-template void gemm<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool);
-template void gemm<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool);
+template void gemm<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool,
+                          const float*);
+template void gemm<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool,
+                           const double*);
 template void gemm_reference<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool);
 template void gemm_reference<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool);
 

@@ -16,11 +16,13 @@ struct MatrixView {
   int64_t col_stride;  // elements between consecutive columns
 };
 
-// C = A B (accumulate = false) or C += A B (accumulate = true). Uses up to
+// C = A B (accumulate = false) or C += A B (accumulate = true). With a bias
+// [N] (and accumulate = false), C = A B + bias on every row: the bias is the
+// accumulators' starting value, so it costs no extra pass. Uses up to
 // num_threads() threads unless called from inside a parallel region.
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
-          bool accumulate);
+          bool accumulate, const T* bias = nullptr);
 
 // The plain triple loop, for tests and as the readable definition.
 template <class T>

@@ -22,6 +22,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 void reduce(ReduceOp op, const Tensor& x, std::span<const int> axes, const Tensor& out);
 void arg_reduce(ArgReduceOp op, const Tensor& x, int axis, const Tensor& out);
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out);
 void softmax(const Tensor& x, int axis, bool log, const Tensor& out);
 void gather(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
 void scatter_add(const Tensor& out, int axis, const Tensor& index, const Tensor& src);

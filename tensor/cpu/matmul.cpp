@@ -40,4 +40,16 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) {
+  const int64_t N = x.size(0), in = x.size(1), n_out = weight.size(0);
+  dispatch_float(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = static_cast<const T*>(x.data_ptr());
+    const T* pw = static_cast<const T*>(weight.data_ptr());
+    // weight^T is weight read with its strides swapped: no copy.
+    gemm<T>(N, n_out, in, {px, x.stride(0), x.stride(1)}, {pw, weight.stride(1), weight.stride(0)}, out.data<T>(), n_out,
+            false, bias.defined() ? bias.data<T>() : nullptr);
+  });
+}
+
 }  // namespace gradlab::cpu

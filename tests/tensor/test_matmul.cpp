@@ -129,3 +129,30 @@ TEST_CASE("matmul errors name the shapes") {
                        Error);
   CHECK_THROWS_WITH_AS(matmul(scalar(1), zeros({3})), "matmul: operands need at least one axis, got [] and [3]", Error);
 }
+
+TEST_CASE("linear adds the bias inside the GEMM, wide and narrow tiles alike") {
+  uint64_t seed = 900;
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t n_out : {1, 7, 32, 33, 64, 130})
+      for (int64_t in : {1, 5, 300})
+        for (bool with_bias : {false, true}) {
+          const Tensor x = ref::make_input({3, 25, in}, dt, Layout::strided, seed++);
+          const Tensor w = ref::make_input({n_out, in}, dt, Layout::contiguous, seed++);
+          const Tensor b = with_bias ? ref::make_input({n_out}, dt, Layout::contiguous, seed++) : Tensor();
+          const Tensor y = linear(x, w, b);
+          REQUIRE(y.shape() == Shape{3, 25, n_out});
+          const double tol = dt == DType::f32 ? 1e-5 * std::sqrt(double(in)) : 1e-12;
+          ref::check_close(y, y.shape(),
+                           [&](const Index& i) {
+                             double s = with_bias ? ref::read(b, {i[2]}) : 0.0;
+                             for (int64_t k = 0; k < in; ++k) s += ref::read(x, {i[0], i[1], k}) * ref::read(w, {i[2], k});
+                             return s;
+                           },
+                           tol, tol, fmt::format("linear {} out {} in {} bias {}", dtype_name(dt), n_out, in, with_bias));
+        }
+  // K = 0: the bias alone
+  CHECK(linear(zeros({2, 0}), zeros({3, 0}), tensor({1, 2, 3})).to_vector<float>() == std::vector<float>{1, 2, 3, 1, 2, 3});
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 5})), "linear: x of shape [2, 4] does not end in in = 5 (weight [3, 5])",
+                       Error);
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 4}), zeros({4})), "linear: bias of shape [4] should be [3]", Error);
+}
