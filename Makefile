@@ -154,7 +154,7 @@ bench: $(BENCH_BINS)
 
 # Re-measures the figures recorded in bench/results/ and README.md (a few
 # minutes; run it on an otherwise idle machine).
-RESULT_BENCHES := gemm elementwise autograd_overhead
+RESULT_BENCHES := gemm elementwise autograd_overhead models
 bench-results: $(BENCH_BINS) bench-deps
 	@mkdir -p bench/results
 	rm -f $(foreach b,$(RESULT_BENCHES),bench/results/$(b).jsonl)

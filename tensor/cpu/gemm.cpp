@@ -142,8 +142,7 @@ template <class T, class Tl>
 void pack_b_panel(int64_t kc, int64_t nr, const T* B, int64_t rs, int64_t cs, T* Bp) {
   constexpr int NR = Tl::template NR<T>;
   if (nr == NR && cs == 1) {
-    for (int64_t k = 0; k < kc; ++k)  // a plain loop: vectorised in place, no call per row
-      for (int j = 0; j < NR; ++j) Bp[k * NR + j] = B[k * rs + j];
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(Bp + k * NR, B + k * rs, sizeof(T) * NR);
   } else if (nr == NR && rs == 1) {
     // B is a transposed view (a Linear weight read as W^T): take 8 rows of the
     // panel at a time, so each source row gives 8 contiguous values and the

@@ -1,9 +1,11 @@
 // The GPT: shapes, gradients at a tiny size, scoring (token and sequence
 // log-probabilities), value and reward heads, the key/value cache against a
-// full forward, generation with and without the cache, sampling, and errors.
+// full forward, generation with and without the cache, sampling, errors, and
+// overfitting one batch.
 #include <doctest/doctest.h>
 
 #include "nn/gpt.h"
+#include "optim/adam.h"
 #include "tests/nn/module_check.h"
 
 using namespace gradlab;
@@ -122,4 +124,20 @@ TEST_CASE("GPT errors name the problem") {
   CHECK_THROWS_WITH_AS(gpt(zeros({1, 9}, DType::i64)), "GPT: 9 tokens (after 0 cached) exceed the context of 8", Error);
   CHECK_THROWS_WITH_AS(gpt(zeros({2}, DType::i64)), "GPT: expected token ids [B, T] (i32/i64), got [2] i64", Error);
   CHECK_THROWS_WITH_AS(GPT({.d_model = 10, .heads = 3}, gen), "GPT: d_model 10 is not a multiple of heads 3", Error);
+}
+
+TEST_CASE("the GPT overfits one batch") {
+  Generator gen(7);
+  GPT gpt({.vocab = 16, .context = 16, .d_model = 32, .heads = 2, .layers = 2}, gen);
+  optim::AdamW opt(gpt.parameters(), {.lr = 3e-3, .weight_decay = 0.0});
+  const Tensor idx = randint(0, 16, {4, 16}, gen), target = randint(0, 16, {4, 16}, gen);
+  double loss = 0;
+  for (int step = 0; step < 400 && (step == 0 || loss >= 0.05); ++step) {
+    const Var l = cross_entropy(gpt(idx), target);
+    opt.zero_grad();
+    l.backward();
+    opt.step();
+    loss = l.item();
+  }
+  CHECK(loss < 0.05);
 }

@@ -1,0 +1,218 @@
+// build/bench/train_gpt: trains a character-level GPT on a text file (by
+// default a licence text every Debian system ships), shows progress (step,
+// loss, tokens/s, ETA), saves a checkpoint with its configuration and
+// tokenizer, and prints samples. With --load it samples from a checkpoint.
+//   build/bench/train_gpt --steps 1000 --out gpt.safetensors
+//   build/bench/train_gpt --load gpt.safetensors --prompt "The " --sample-tokens 500
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "nn/checkpoint.h"
+#include "nn/gpt.h"
+#include "nn/tokenizer.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "optim/schedule.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  GL_CHECK(in.good(), "--text: cannot read '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string default_text() {
+  for (const char* p : {"/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0"})
+    if (std::filesystem::exists(p)) return p;
+  fail("no default text found under /usr/share/common-licenses; pass --text FILE");
+}
+
+// The tokenizer as metadata: its bytes as comma-separated numbers (any byte
+// value survives the JSON header that way).
+std::string bytes_to_text(const std::string& bytes) {
+  std::vector<std::string> parts;
+  for (unsigned char c : bytes) parts.push_back(std::to_string(int(c)));
+  return join(parts);
+}
+std::string text_to_bytes(const std::string& text) {
+  std::string out;
+  for (int64_t v : parse_int_list(text, "tokenizer")) {
+    GL_CHECK(v >= 0 && v < 256, "tokenizer: byte {} out of range", v);
+    out.push_back(char(v));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> config_metadata(const nn::GPTConfig& c, const nn::CharTokenizer& tok) {
+  return {{"gpt.vocab", std::to_string(c.vocab)},     {"gpt.context", std::to_string(c.context)},
+          {"gpt.d_model", std::to_string(c.d_model)}, {"gpt.heads", std::to_string(c.heads)},
+          {"gpt.layers", std::to_string(c.layers)},   {"tokenizer.bytes", bytes_to_text(tok.to_string())},
+          {"format", "gradlab char GPT"}};
+}
+
+int64_t meta_int(const std::map<std::string, std::string>& m, const std::string& key) {
+  auto it = m.find(key);
+  GL_CHECK(it != m.end(), "--load: the checkpoint has no '{}' metadata (not a train_gpt checkpoint?)", key);
+  return parse_int_list(it->second, key).at(0);
+}
+
+// A batch of B windows of T + 1 consecutive tokens from data, at random offsets.
+std::pair<Tensor, Tensor> batch(const Tensor& data, int64_t B, int64_t T, Generator& gen) {
+  const Tensor starts = randint(0, data.numel() - T, {B, 1}, gen);
+  const Tensor index = add(starts, arange(0, double(T), 1, DType::i64).view({1, T}));  // [B, T]
+  const Tensor x = index_select(data, 0, index.reshape({B * T})).view({B, T});
+  const Tensor y = index_select(data, 0, add(index, 1.0).reshape({B * T})).view({B, T});
+  return {x, y};
+}
+
+double evaluate(const nn::GPT& model, const Tensor& data, int64_t B, int64_t T, int batches, Generator& gen) {
+  NoGradGuard guard;
+  double total = 0;
+  for (int i = 0; i < batches; ++i) {
+    const auto [x, y] = batch(data, B, T, gen);
+    total += cross_entropy(model(x), y).item();
+  }
+  return total / batches;
+}
+
+std::string eta(double seconds) {
+  const int s = int(seconds + 0.5);
+  return s >= 60 ? fmt::format("{}m{:02}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("train_gpt", "Train a character-level GPT on a text file, save a checkpoint, print samples.");
+  std::string& text_path = cli.text("--text", "", "training text (default: /usr/share/common-licenses/GPL-3)");
+  int64_t& steps = cli.integer("--steps", 1000, "optimiser steps");
+  int64_t& batch_size = cli.integer("--batch", 32, "sequences per step");
+  int64_t& context = cli.integer("--context", 64, "tokens per sequence");
+  int64_t& d_model = cli.integer("--d-model", 128, "model width");
+  int64_t& heads = cli.integer("--heads", 4, "attention heads");
+  int64_t& layers = cli.integer("--layers", 2, "transformer blocks");
+  double& lr = cli.real("--lr", 2e-3, "peak AdamW learning rate (linear warm-up, then cosine to 10%)");
+  double& dropout_p = cli.real("--dropout", 0.1, "dropout probability");
+  int64_t& log_every = cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads");
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights, batches and sampling");
+  std::string& out = cli.text("--out", "build/train_gpt.safetensors", "checkpoint to write");
+  std::string& load = cli.text("--load", "", "skip training: sample from this checkpoint");
+  std::string& prompt = cli.text("--prompt", "", "text to continue (default: the text's first line)");
+  int64_t& sample_tokens = cli.integer("--sample-tokens", 400, "tokens to generate");
+  double& temperature = cli.real("--temperature", 0.8, "sampling temperature");
+  int64_t& top_k = cli.integer("--top-k", 0, "sample among the k most likely tokens (0: all)");
+  std::string& jsonl = cli.text("--jsonl", "", "append the final losses and throughput to this file");
+  bool& quick = cli.flag("--quick", "a short run (300 steps)");
+  bool& smoke = cli.flag("--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
+  cli.parse(argc, argv);
+  try {
+    set_num_threads(int(threads));
+    Generator gen{uint64_t(seed)};
+    nn::CharTokenizer tok;
+    nn::GPTConfig config;
+    std::unique_ptr<nn::GPT> model;
+    std::string text;
+    if (!load.empty()) {
+      // Rebuild the model from the checkpoint's metadata, then load its weights.
+      const std::map<std::string, std::string> meta = load_safetensors(load).metadata;
+      tok = nn::CharTokenizer::from_string(text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
+      config = {.vocab = meta_int(meta, "gpt.vocab"), .context = meta_int(meta, "gpt.context"),
+                .d_model = meta_int(meta, "gpt.d_model"), .heads = meta_int(meta, "gpt.heads"),
+                .layers = meta_int(meta, "gpt.layers")};
+      model = std::make_unique<nn::GPT>(config, gen);
+      nn::load_module(*model, load);
+      std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", load.c_str(),
+                  (long long)model->parameter_count(), (long long)tok.vocab_size());
+    } else {
+      if (smoke) steps = 3, batch_size = 2, context = 16, d_model = 16, heads = 2, layers = 1, log_every = 1,
+                 sample_tokens = 20, out = out == "build/train_gpt.safetensors" ? "" : out;
+      if (quick) steps = std::min<int64_t>(steps, 300);
+      GL_CHECK(steps > 0 && batch_size > 0 && context > 1, "train_gpt: --steps, --batch must be positive and --context > 1");
+      if (text_path.empty()) text_path = default_text();
+      text = read_text(text_path);
+      GL_CHECK(int64_t(text.size()) >= 4 * (context + 1), "--text: '{}' has {} bytes, too short for --context {}",
+               text_path, text.size(), context);
+      tok = nn::CharTokenizer::build(text);
+      const std::vector<int64_t> ids = tok.encode(text);
+      const int64_t split = int64_t(ids.size()) * 9 / 10;  // the last 10% is held out
+      const Tensor train_data = from_vector(std::vector<int64_t>(ids.begin(), ids.begin() + split));
+      const Tensor val_data = from_vector(std::vector<int64_t>(ids.begin() + split, ids.end()));
+      config = {.vocab = tok.vocab_size(), .context = context, .d_model = d_model, .heads = heads, .layers = layers,
+                .dropout = dropout_p, .seed = uint64_t(seed)};
+      model = std::make_unique<nn::GPT>(config, gen);
+      std::printf("text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
+                  "tokens, %lld thread(s)\n",
+                  text_path.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
+                  (long long)steps, (long long)batch_size, (long long)context, (long long)threads);
+      optim::AdamW opt(model->parameters(), {.lr = lr, .weight_decay = 0.01});
+      const optim::CosineWithWarmup schedule(std::min<int64_t>(100, steps / 10), steps, 0.1);
+      const double start = now();
+      double smoothed = 0, last_val = 0, last_rate = 0;
+      for (int64_t step = 0; step < steps; ++step) {
+        model->train();
+        const auto [x, y] = batch(train_data, batch_size, context, gen);
+        const Var loss = cross_entropy((*model)(x), y);
+        opt.zero_grad();
+        loss.backward();
+        optim::clip_grad_norm(opt.params(), 1.0);
+        opt.set_lr(lr * schedule(opt.step_count()));
+        opt.step();
+        const double l = loss.item();
+        smoothed = step == 0 ? l : 0.95 * smoothed + 0.05 * l;
+        if ((step + 1) % log_every == 0 || step + 1 == steps) {
+          model->eval();
+          last_val = evaluate(*model, val_data, batch_size, context, 4, gen);
+          const double elapsed = now() - start;
+          last_rate = double((step + 1) * batch_size * context) / elapsed;
+          std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n", (long long)(step + 1),
+                      (long long)steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
+                      eta(elapsed / double(step + 1) * double(steps - step - 1)).c_str());
+          std::fflush(stdout);
+        }
+      }
+      if (!out.empty()) {
+        const std::filesystem::path dir = std::filesystem::path(out).parent_path();
+        if (!dir.empty()) std::filesystem::create_directories(dir);
+        nn::save_module(*model, out, config_metadata(config, tok));
+        std::printf("saved %s\n", out.c_str());
+      }
+      Jsonl log(jsonl);
+      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "train_loss", .value = smoothed, .unit = "nats",
+                 .threads = int(threads)});
+      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "val_loss", .value = last_val, .unit = "nats",
+                 .threads = int(threads)});
+      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "tokens_per_s", .value = last_rate,
+                 .unit = "tokens/s", .threads = int(threads)});
+    }
+    // Samples.
+    model->eval();
+    std::string start_text = prompt;
+    if (start_text.empty()) start_text = text.empty() ? std::string(1, tok.to_string()[0]) : text.substr(0, text.find('\n') + 1);
+    if (int64_t(start_text.size()) > config.context / 2) start_text = start_text.substr(start_text.size() - config.context / 2);
+    const std::vector<int64_t> prompt_ids = tok.encode(start_text);
+    const Tensor generated = model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), sample_tokens, gen,
+                                             {.temperature = temperature, .top_k = top_k});
+    std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", temperature,
+                top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "", tok.decode(generated.to_vector<int64_t>()).c_str());
+  } catch (const Error& e) {
+    std::fprintf(stderr, "train_gpt: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
