@@ -86,7 +86,8 @@ GL_GRADCHECK(kGelu, "", {{{4, 5}, -4, 4}}, [](const Vars& x) { return gelu(x[0])
 GL_GRADCHECK(kGeluTanh, "", {{{4, 5}, -4, 4}}, [](const Vars& x) { return gelu(x[0], true); });
 GL_GRADCHECK(kSilu, "", {{{4, 5}, -6, 6}}, [](const Vars& x) { return silu(x[0]); });
 GL_GRADCHECK(kSoftplus, "", {{{4, 5}, -6, 6}}, [](const Vars& x) { return softplus(x[0]); });
-GL_GRADCHECK(kSoftplus, "beta 2, linear region", {{{4, 5}, -6, 6}}, [](const Vars& x) { return softplus(x[0], 2.0, 3.0); });
+GL_GRADCHECK(kSoftplus, "beta 2, linear region", {{{4, 5}, -6, 6}},
+             [](const Vars& x) { return softplus(x[0], 2.0, 3.0); });
 GL_GRADCHECK(kClamp, "", {{{4, 5}, -2, 2}}, [](const Vars& x) { return clamp(x[0], -0.55, 0.45); });
 GL_GRADCHECK(kPowScalar, "", {{{3, 4}, 0.2, 3}}, [](const Vars& x) { return pow(x[0], 2.5); });
 GL_GRADCHECK(kPowScalar, "square", {{{3, 4}, -2, 2}}, [](const Vars& x) { return pow(x[0], 2.0); });

@@ -99,9 +99,8 @@ void run_node(Node& node, bool retain_graph) {
              grads.size(), node.next.size());
     for (size_t i = 0; i < grads.size(); ++i) {
       if (!needs[i] || !grads[i].defined()) continue;
-      GL_CHECK(grads[i].shape() == node.input_shapes[i],
-               "{} backward: gradient of shape {} for input {} of shape {}", node.op->name, grads[i].shape(), i,
-               node.input_shapes[i]);
+      GL_CHECK(grads[i].shape() == node.input_shapes[i], "{} backward: gradient of shape {} for input {} of shape {}",
+               node.op->name, grads[i].shape(), i, node.input_shapes[i]);
       Node& into = *node.next[i].node;
       into.pending_grad = accumulate(into.pending_grad, grads[i]);
     }

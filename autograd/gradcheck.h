@@ -25,10 +25,10 @@ struct GradInput {
 using Vars = std::vector<Var>;
 
 struct GradcheckOptions {
-  double eps = 1e-6;    // the finite-difference step
-  double atol = 1e-7;   // |analytic - numeric| <= atol + rtol * |numeric|
+  double eps = 1e-6;   // the finite-difference step
+  double atol = 1e-7;  // |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-5;
-  uint64_t seed = 0;    // inputs and cotangent
+  uint64_t seed = 0;  // inputs and cotangent
 };
 
 struct GradcheckResult {

@@ -50,7 +50,8 @@ GL_GRADCHECK(kLinear, "with bias, 3-D input", {{{2, 3, 4}}, {{5, 4}}, {{5}}},
 GL_GRADCHECK(kLinear, "without bias", {{{3, 4}}, {{2, 4}}}, [](const Vars& x) { return linear(x[0], x[1], Var()); });
 
 GL_GRADCHECK(kMatmul, "2-D", {{{3, 4}}, {{4, 5}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
-GL_GRADCHECK(kMatmul, "batch broadcast", {{{2, 1, 3, 4}}, {{3, 4, 2}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
+GL_GRADCHECK(kMatmul, "batch broadcast", {{{2, 1, 3, 4}}, {{3, 4, 2}}},
+             [](const Vars& x) { return matmul(x[0], x[1]); });
 GL_GRADCHECK(kMatmul, "vector @ matrix", {{{4}}, {{2, 4, 3}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
 GL_GRADCHECK(kMatmul, "matrix @ vector", {{{3, 4}}, {{4}}}, [](const Vars& x) { return matmul(x[0], x[1]); });
 GL_GRADCHECK(kMatmul, "vector @ vector", {{{4}}, {{4}}}, [](const Vars& x) { return matmul(x[0], x[1]); });

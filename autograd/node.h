@@ -25,14 +25,15 @@ struct OpInfo {
 };
 const std::vector<const OpInfo*>& op_registry();
 
-#define GL_OP(ident, name) static const ::gradlab::OpInfo ident{name, __FILE__}
+#define GL_OP(ident, name) \
+  static const ::gradlab::OpInfo ident { name, __FILE__ }
 
 // What an op's backward function receives.
 struct GradContext {
-  const Tensor& dout;                  // gradient of the op's output
-  const std::vector<Tensor>& saved;    // the tensors the op saved, in order
-  const std::vector<Shape>& shapes;    // each input's shape
-  const std::vector<bool>& needs;      // whether input i needs a gradient
+  const Tensor& dout;                // gradient of the op's output
+  const std::vector<Tensor>& saved;  // the tensors the op saved, in order
+  const std::vector<Shape>& shapes;  // each input's shape
+  const std::vector<bool>& needs;    // whether input i needs a gradient
   bool need(size_t i) const { return needs[i]; }
 };
 // Returns one gradient per input, shaped like that input; an undefined Tensor
@@ -53,18 +54,18 @@ struct Node {
   ~Node();
 
   const OpInfo* op = nullptr;
-  std::vector<Edge> next;                 // one per input
-  std::vector<Tensor> saved;              // kept for backward
-  std::vector<uint64_t> saved_versions;   // their versions when saved
+  std::vector<Edge> next;                // one per input
+  std::vector<Tensor> saved;             // kept for backward
+  std::vector<uint64_t> saved_versions;  // their versions when saved
   std::vector<Shape> input_shapes;
   BackwardFn backward;
   std::vector<std::pair<int, GradHook>> hooks;  // see (and may replace) the output gradient
-  std::weak_ptr<VarImpl> output;          // for retain_grad
+  std::weak_ptr<VarImpl> output;                // for retain_grad
   Shape output_shape;
   DType output_dtype = DType::f32;
-  uint64_t sequence = 0;                  // creation order
-  bool released = false;                  // saved tensors freed by a backward pass
-  std::shared_ptr<VarImpl> leaf;          // set on a leaf's accumulator node only
+  uint64_t sequence = 0;          // creation order
+  bool released = false;          // saved tensors freed by a backward pass
+  std::shared_ptr<VarImpl> leaf;  // set on a leaf's accumulator node only
 
   // scratch of the backward pass
   Tensor pending_grad;

@@ -16,8 +16,8 @@ namespace gradlab {
 
 // ---- elementwise (autograd/elementwise.cpp) ----
 Var neg(const Var& x);
-Var abs(const Var& x);    // gradient sign(x), 0 at 0
-Var sign(const Var& x);   // gradient 0
+Var abs(const Var& x);   // gradient sign(x), 0 at 0
+Var sign(const Var& x);  // gradient 0
 Var exp(const Var& x);
 Var log(const Var& x);
 Var log1p(const Var& x);
@@ -26,7 +26,7 @@ Var rsqrt(const Var& x);
 Var square(const Var& x);
 Var tanh(const Var& x);
 Var sigmoid(const Var& x);
-Var relu(const Var& x);   // gradient 0 at 0
+Var relu(const Var& x);  // gradient 0 at 0
 Var gelu(const Var& x, bool tanh_approximation = false);
 Var silu(const Var& x);
 Var softplus(const Var& x, double beta = 1.0, double threshold = 20.0);
@@ -106,8 +106,8 @@ VarIndices topk(const Var& x, int64_t k, int64_t axis = -1, bool largest = true)
 // ---- losses (autograd/losses.cpp) ----
 enum class Reduction { mean, sum, none };
 struct CrossEntropyOptions {
-  int64_t ignore_index = -100;  // targets equal to it contribute nothing
-  Tensor mask{};                // optional [..] weights (f32/f64) or b8 keep-mask, target's shape
+  int64_t ignore_index = -100;            // targets equal to it contribute nothing
+  Tensor mask{};                          // optional [..] weights (f32/f64) or b8 keep-mask, target's shape
   Reduction reduction = Reduction::mean;  // mean: over the kept (weighted) targets
 };
 // log_softmax over the last axis of logits [.., C] plus negative log-likelihood

@@ -35,9 +35,8 @@ GL_OP(kNorm, "norm");
 
 Var sum(const Var& x, const Axes& axes, bool keepdim) {
   const Shape kept = kept_shape(x.shape(), axes);
-  return record(kSum, sum(x.value(), axes, keepdim), {x}, {}, [kept](const GradContext& g) -> std::vector<Tensor> {
-    return {spread(g.dout, kept, g.shapes[0])};
-  });
+  return record(kSum, sum(x.value(), axes, keepdim), {x}, {},
+                [kept](const GradContext& g) -> std::vector<Tensor> { return {spread(g.dout, kept, g.shapes[0])}; });
 }
 
 Var mean(const Var& x, const Axes& axes, bool keepdim) {

@@ -16,9 +16,8 @@ GL_OP(kConcat, "concat");
 GL_OP(kStack, "stack");
 
 Var reshape(const Var& x, const Shape& shape) {
-  return record(kReshape, x.value().reshape(shape), {x}, {}, [](const GradContext& g) -> std::vector<Tensor> {
-    return {g.dout.reshape(g.shapes[0])};
-  });
+  return record(kReshape, x.value().reshape(shape), {x}, {},
+                [](const GradContext& g) -> std::vector<Tensor> { return {g.dout.reshape(g.shapes[0])}; });
 }
 Var flatten(const Var& x, int64_t start_axis, int64_t end_axis) {
   return reshape(x, x.value().flatten(start_axis, end_axis).shape());
@@ -31,9 +30,8 @@ Var permute(const Var& x, const Shape& axes) {
   Shape inverse;
   inverse.resize(axes.size());
   for (int i = 0; i < axes.size(); ++i) inverse[wrap_axis(axes[i], axes.size(), "permute")] = i;
-  return record(kPermute, y, {x}, {}, [inverse](const GradContext& g) -> std::vector<Tensor> {
-    return {g.dout.permute(inverse)};
-  });
+  return record(kPermute, y, {x}, {},
+                [inverse](const GradContext& g) -> std::vector<Tensor> { return {g.dout.permute(inverse)}; });
 }
 Var transpose(const Var& x, int64_t a, int64_t b) {
   Shape axes;
@@ -65,9 +63,8 @@ Var select(const Var& x, int64_t axis, int64_t index) {
 }
 
 Var expand(const Var& x, const Shape& shape) {
-  return record(kExpand, x.value().expand(shape), {x}, {}, [](const GradContext& g) -> std::vector<Tensor> {
-    return {sum_to(g.dout, g.shapes[0])};
-  });
+  return record(kExpand, x.value().expand(shape), {x}, {},
+                [](const GradContext& g) -> std::vector<Tensor> { return {sum_to(g.dout, g.shapes[0])}; });
 }
 
 Var contiguous(const Var& x) {

@@ -18,8 +18,8 @@ EnableGradGuard::~EnableGradGuard() { g_grad_enabled = previous_; }
 
 Var::Var(Tensor value, bool requires_grad) : impl_(std::make_shared<VarImpl>()) {
   GL_CHECK(value.defined(), "Var: the value is an undefined tensor");
-  GL_CHECK(!requires_grad || is_floating(value.dtype()),
-           "Var: only floating tensors can require gradients, got {}", value.dtype());
+  GL_CHECK(!requires_grad || is_floating(value.dtype()), "Var: only floating tensors can require gradients, got {}",
+           value.dtype());
   impl_->value = std::move(value);
   impl_->requires_grad = requires_grad;
 }

@@ -80,8 +80,8 @@ struct VarImpl {
   Tensor grad;
   bool requires_grad = false;
   bool retains_grad = false;
-  std::shared_ptr<Node> node;          // the op that made this Var; null for leaves
-  std::weak_ptr<Node> accumulator;     // leaves: the node that accumulates into grad
+  std::shared_ptr<Node> node;                   // the op that made this Var; null for leaves
+  std::weak_ptr<Node> accumulator;              // leaves: the node that accumulates into grad
   std::vector<std::pair<int, GradHook>> hooks;  // leaves: run before accumulating
 };
 

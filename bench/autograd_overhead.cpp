@@ -28,18 +28,10 @@ struct Chain {
     Var h = x;
     for (int64_t i = 0; i < ops; ++i) {
       switch (i % 4) {
-        case 0:
-          h = h * w;
-          break;
-        case 1:
-          h = h + b;
-          break;
-        case 2:
-          h = tanh(h);
-          break;
-        default:
-          h = sigmoid(h);
-          break;
+        case 0: h = h * w; break;
+        case 1: h = h + b; break;
+        case 2: h = tanh(h); break;
+        default: h = sigmoid(h); break;
       }
     }
     return sum(h);

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
     GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
     const std::vector<std::string> ops = split_list(ops_flag);
     for (const std::string& op : ops)
-      GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu", "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
+      GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu",
+               "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
     set_num_threads(int(threads));
     std::printf("elementwise: %lld floats, %lld thread(s)\n", (long long)n, (long long)threads);
 
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     const int warmup = smoke ? 0 : 2;
     auto op_fn = [&](const std::string& op) -> std::function<void()> {
       if (op == "add") return [&] { a + b; };
-      if (op == "mul") return [&] { a * b; };
+      if (op == "mul") return [&] { a* b; };
       if (op == "exp") return [&] { exp(a); };
       return [&] { gelu(a); };
     };
@@ -92,7 +93,11 @@ int main(int argc, char** argv) {
       const double gbps = bytes / t.median / 1e9;
       std::vector<std::string> row = {op, fmt::format("{:.1f}", gbps),
                                       fmt::format("{:.1f}-{:.1f}", bytes / t.max / 1e9, bytes / t.min / 1e9)};
-      Jsonl::Record rec{.bench = "elementwise", .case_name = op, .metric = "gbps", .value = gbps, .unit = "GB/s",
+      Jsonl::Record rec{.bench = "elementwise",
+                        .case_name = op,
+                        .metric = "gbps",
+                        .value = gbps,
+                        .unit = "GB/s",
                         .threads = int(threads)};
       rec.extra["n"] = std::to_string(n);
       Jsonl::Record stream_rec = rec;
@@ -102,7 +107,8 @@ int main(int argc, char** argv) {
       out.write(rec);
       const bool has_stream = op == "add";
       add_comparison(row, stream_rec, gbps,
-                     has_stream ? std::optional(bytes / timing("stream").median / 1e9) : std::nullopt, "stream_add_loop");
+                     has_stream ? std::optional(bytes / timing("stream").median / 1e9) : std::nullopt,
+                     "stream_add_loop");
       if (has_stream) out.write(stream_rec);
       table.row(row);
     }

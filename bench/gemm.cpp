@@ -5,13 +5,14 @@
 // transposed products, read in place).
 //   build/bench/gemm --sizes 512,1024 --threads 2 --jsonl out.jsonl
 // A case is MxKxN ([M, K] @ [K, N]); ":tA"/":tB" marks an operand read transposed.
+#include "tensor/cpu/gemm.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
-#include "tensor/cpu/gemm.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -109,16 +110,25 @@ int main(int argc, char** argv) {
       std::vector<std::string> row = {c.name, fmt::format("{:.1f}", gflops),
                                       fmt::format("{:.1f}-{:.1f}", flops / t.max / 1e9, flops / t.min / 1e9),
                                       peak > 0 ? fmt::format("{:.0f}%", 100 * gflops / peak) : "-"};
-      Jsonl::Record rec{.bench = "gemm", .case_name = c.name, .metric = "gflops", .value = gflops, .unit = "GFLOP/s",
+      Jsonl::Record rec{.bench = "gemm",
+                        .case_name = c.name,
+                        .metric = "gflops",
+                        .value = gflops,
+                        .unit = "GFLOP/s",
                         .threads = int(threads)};
       rec.extra["dtype"] = dtype;
       const std::optional<double> ref_seconds = ref.seconds(c.name);
-      add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt, ref.label);
+      add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt,
+                     ref.label);
       table.row(row);
       out.write(rec);
       if (peak > 0) {
-        out.write({.bench = "gemm", .case_name = c.name, .metric = "percent_of_peak", .value = 100 * gflops / peak,
-                   .unit = "%", .threads = int(threads)});
+        out.write({.bench = "gemm",
+                   .case_name = c.name,
+                   .metric = "percent_of_peak",
+                   .value = 100 * gflops / peak,
+                   .unit = "%",
+                   .threads = int(threads)});
       }
     }
     std::fputs(table.str().c_str(), stdout);

@@ -133,11 +133,16 @@ int main(int argc, char** argv) {
     PpoCase ppo{uint64_t(seed)};
     std::vector<Case> cases;
     for (const std::string& n : names) {
-      if (n == "gpt_train") cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.train(); }});
-      else if (n == "gpt_infer") cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.infer(); }});
-      else if (n == "mlp_train") cases.push_back({n, "steps_per_s", "steps/s", 1.0, [&] { mlp.step(); }});
-      else if (n == "ppo_update") cases.push_back({n, "steps_per_s", "updates/s", 1.0, [&] { ppo.update(); }});
-      else fail("--cases: unknown case '{}' (gpt_train, gpt_infer, mlp_train, ppo_update)", n);
+      if (n == "gpt_train")
+        cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.train(); }});
+      else if (n == "gpt_infer")
+        cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.infer(); }});
+      else if (n == "mlp_train")
+        cases.push_back({n, "steps_per_s", "steps/s", 1.0, [&] { mlp.step(); }});
+      else if (n == "ppo_update")
+        cases.push_back({n, "steps_per_s", "updates/s", 1.0, [&] { ppo.update(); }});
+      else
+        fail("--cases: unknown case '{}' (gpt_train, gpt_infer, mlp_train, ppo_update)", n);
     }
     std::printf("models: %lld thread(s)\n", (long long)threads);
     const int half = std::max(1, int(samples + 1) / 2);
@@ -150,8 +155,8 @@ int main(int argc, char** argv) {
     const std::vector<Timing> before = time_all();
     Reference ref;
     if (!no_reference) {
-      ref = run_reference("bench/pytorch/models.py", fmt::format("--threads {} --cases {} --samples {}", threads,
-                                                                 join(names), samples),
+      ref = run_reference("bench/pytorch/models.py",
+                          fmt::format("--threads {} --cases {} --samples {}", threads, join(names), samples),
                           int(threads));
       if (!ref.ok) std::printf("PyTorch reference skipped: %s (make bench-deps)\n", ref.why.c_str());
     }
@@ -165,10 +170,15 @@ int main(int argc, char** argv) {
       const double rate = c.work_per_call / t.median;
       std::vector<std::string> row = {c.name, fmt::format("{:.0f}", rate), c.unit,
                                       fmt::format("{:.0f}-{:.0f}", c.work_per_call / t.max, c.work_per_call / t.min)};
-      Jsonl::Record rec{.bench = "models", .case_name = c.name, .metric = c.metric, .value = rate, .unit = c.unit,
+      Jsonl::Record rec{.bench = "models",
+                        .case_name = c.name,
+                        .metric = c.metric,
+                        .value = rate,
+                        .unit = c.unit,
                         .threads = int(threads)};
       const std::optional<double> ref_seconds = ref.seconds(c.name);
-      add_comparison(row, rec, rate, ref_seconds ? std::optional(c.work_per_call / *ref_seconds) : std::nullopt, ref.label);
+      add_comparison(row, rec, rate, ref_seconds ? std::optional(c.work_per_call / *ref_seconds) : std::nullopt,
+                     ref.label);
       out.write(rec);
       table.row(row);
     }

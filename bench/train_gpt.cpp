@@ -59,9 +59,12 @@ std::string text_to_bytes(const std::string& text) {
 }
 
 std::map<std::string, std::string> config_metadata(const nn::GPTConfig& c, const nn::CharTokenizer& tok) {
-  return {{"gpt.vocab", std::to_string(c.vocab)},     {"gpt.context", std::to_string(c.context)},
-          {"gpt.d_model", std::to_string(c.d_model)}, {"gpt.heads", std::to_string(c.heads)},
-          {"gpt.layers", std::to_string(c.layers)},   {"tokenizer.bytes", bytes_to_text(tok.to_string())},
+  return {{"gpt.vocab", std::to_string(c.vocab)},
+          {"gpt.context", std::to_string(c.context)},
+          {"gpt.d_model", std::to_string(c.d_model)},
+          {"gpt.heads", std::to_string(c.heads)},
+          {"gpt.layers", std::to_string(c.layers)},
+          {"tokenizer.bytes", bytes_to_text(tok.to_string())},
           {"format", "gradlab char GPT"}};
 }
 
@@ -131,19 +134,24 @@ int main(int argc, char** argv) {
     if (!load.empty()) {
       // Rebuild the model from the checkpoint's metadata, then load its weights.
       const std::map<std::string, std::string> meta = load_safetensors(load).metadata;
-      tok = nn::CharTokenizer::from_string(text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
-      config = {.vocab = meta_int(meta, "gpt.vocab"), .context = meta_int(meta, "gpt.context"),
-                .d_model = meta_int(meta, "gpt.d_model"), .heads = meta_int(meta, "gpt.heads"),
+      tok = nn::CharTokenizer::from_string(
+          text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
+      config = {.vocab = meta_int(meta, "gpt.vocab"),
+                .context = meta_int(meta, "gpt.context"),
+                .d_model = meta_int(meta, "gpt.d_model"),
+                .heads = meta_int(meta, "gpt.heads"),
                 .layers = meta_int(meta, "gpt.layers")};
       model = std::make_unique<nn::GPT>(config, gen);
       nn::load_module(*model, load);
       std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", load.c_str(),
                   (long long)model->parameter_count(), (long long)tok.vocab_size());
     } else {
-      if (smoke) steps = 3, batch_size = 2, context = 16, d_model = 16, heads = 2, layers = 1, log_every = 1,
-                 sample_tokens = 20, out = out == "build/train_gpt.safetensors" ? "" : out;
+      if (smoke)
+        steps = 3, batch_size = 2, context = 16, d_model = 16, heads = 2, layers = 1, log_every = 1, sample_tokens = 20,
+        out = out == "build/train_gpt.safetensors" ? "" : out;
       if (quick) steps = std::min<int64_t>(steps, 300);
-      GL_CHECK(steps > 0 && batch_size > 0 && context > 1, "train_gpt: --steps, --batch must be positive and --context > 1");
+      GL_CHECK(steps > 0 && batch_size > 0 && context > 1,
+               "train_gpt: --steps, --batch must be positive and --context > 1");
       if (text_path.empty()) text_path = default_text();
       text = read_text(text_path);
       GL_CHECK(int64_t(text.size()) >= 4 * (context + 1), "--text: '{}' has {} bytes, too short for --context {}",
@@ -153,13 +161,19 @@ int main(int argc, char** argv) {
       const int64_t split = int64_t(ids.size()) * 9 / 10;  // the last 10% is held out
       const Tensor train_data = from_vector(std::vector<int64_t>(ids.begin(), ids.begin() + split));
       const Tensor val_data = from_vector(std::vector<int64_t>(ids.begin() + split, ids.end()));
-      config = {.vocab = tok.vocab_size(), .context = context, .d_model = d_model, .heads = heads, .layers = layers,
-                .dropout = dropout_p, .seed = uint64_t(seed)};
+      config = {.vocab = tok.vocab_size(),
+                .context = context,
+                .d_model = d_model,
+                .heads = heads,
+                .layers = layers,
+                .dropout = dropout_p,
+                .seed = uint64_t(seed)};
       model = std::make_unique<nn::GPT>(config, gen);
-      std::printf("text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
-                  "tokens, %lld thread(s)\n",
-                  text_path.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
-                  (long long)steps, (long long)batch_size, (long long)context, (long long)threads);
+      std::printf(
+          "text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
+          "tokens, %lld thread(s)\n",
+          text_path.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
+          (long long)steps, (long long)batch_size, (long long)context, (long long)threads);
       optim::AdamW opt(model->parameters(), {.lr = lr, .weight_decay = 0.01});
       const optim::CosineWithWarmup schedule(std::min<int64_t>(100, steps / 10), steps, 0.1);
       const double start = now();
@@ -180,8 +194,8 @@ int main(int argc, char** argv) {
           last_val = evaluate(*model, val_data, batch_size, context, 4, gen);
           const double elapsed = now() - start;
           last_rate = double((step + 1) * batch_size * context) / elapsed;
-          std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n", (long long)(step + 1),
-                      (long long)steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
+          std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n",
+                      (long long)(step + 1), (long long)steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
                       eta(elapsed / double(step + 1) * double(steps - step - 1)).c_str());
           std::fflush(stdout);
         }
@@ -193,23 +207,38 @@ int main(int argc, char** argv) {
         std::printf("saved %s\n", out.c_str());
       }
       Jsonl log(jsonl);
-      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "train_loss", .value = smoothed, .unit = "nats",
+      log.write({.bench = "train_gpt",
+                 .case_name = "char_gpt",
+                 .metric = "train_loss",
+                 .value = smoothed,
+                 .unit = "nats",
                  .threads = int(threads)});
-      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "val_loss", .value = last_val, .unit = "nats",
+      log.write({.bench = "train_gpt",
+                 .case_name = "char_gpt",
+                 .metric = "val_loss",
+                 .value = last_val,
+                 .unit = "nats",
                  .threads = int(threads)});
-      log.write({.bench = "train_gpt", .case_name = "char_gpt", .metric = "tokens_per_s", .value = last_rate,
-                 .unit = "tokens/s", .threads = int(threads)});
+      log.write({.bench = "train_gpt",
+                 .case_name = "char_gpt",
+                 .metric = "tokens_per_s",
+                 .value = last_rate,
+                 .unit = "tokens/s",
+                 .threads = int(threads)});
     }
     // Samples.
     model->eval();
     std::string start_text = prompt;
-    if (start_text.empty()) start_text = text.empty() ? std::string(1, tok.to_string()[0]) : text.substr(0, text.find('\n') + 1);
-    if (int64_t(start_text.size()) > config.context / 2) start_text = start_text.substr(start_text.size() - config.context / 2);
+    if (start_text.empty())
+      start_text = text.empty() ? std::string(1, tok.to_string()[0]) : text.substr(0, text.find('\n') + 1);
+    if (int64_t(start_text.size()) > config.context / 2)
+      start_text = start_text.substr(start_text.size() - config.context / 2);
     const std::vector<int64_t> prompt_ids = tok.encode(start_text);
-    const Tensor generated = model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), sample_tokens, gen,
-                                             {.temperature = temperature, .top_k = top_k});
+    const Tensor generated = model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), sample_tokens,
+                                             gen, {.temperature = temperature, .top_k = top_k});
     std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", temperature,
-                top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "", tok.decode(generated.to_vector<int64_t>()).c_str());
+                top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "",
+                tok.decode(generated.to_vector<int64_t>()).c_str());
   } catch (const Error& e) {
     std::fprintf(stderr, "train_gpt: %s\n", e.what());
     return 1;

@@ -14,7 +14,8 @@
 namespace gradlab::nn {
 
 // Atomically writes module.state_dict() and metadata to path.
-void save_module(const Module& module, const std::string& path, const std::map<std::string, std::string>& metadata = {});
+void save_module(const Module& module, const std::string& path,
+                 const std::map<std::string, std::string>& metadata = {});
 
 // Reads path into module (every name must match both ways, with equal shapes
 // and dtypes) and returns the file's metadata.

@@ -7,26 +7,28 @@ GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
   GL_CHECK(c.vocab > 0 && c.context > 0 && c.d_model > 0 && c.layers >= 0,
            "GPT: sizes must be positive (vocab {}, context {}, d_model {}, layers {})", c.vocab, c.context, c.d_model,
            c.layers);
-  GL_CHECK(c.heads > 0 && c.d_model % c.heads == 0, "GPT: d_model {} is not a multiple of heads {}", c.d_model, c.heads);
-  token_embedding = register_module(
-      "token_embedding", std::make_shared<Embedding>(c.vocab, c.d_model, gen, c.embedding_std, c.dtype));
+  GL_CHECK(c.heads > 0 && c.d_model % c.heads == 0, "GPT: d_model {} is not a multiple of heads {}", c.d_model,
+           c.heads);
+  token_embedding = register_module("token_embedding",
+                                    std::make_shared<Embedding>(c.vocab, c.d_model, gen, c.embedding_std, c.dtype));
   position_embedding = register_module(
       "position_embedding", std::make_shared<Embedding>(c.context, c.d_model, gen, c.embedding_std, c.dtype));
   auto list = register_module("blocks", std::make_shared<ModuleList>());
   for (int64_t l = 0; l < c.layers; ++l)
-    blocks.push_back(
-        list->push_back(std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype)));
+    blocks.push_back(list->push_back(
+        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype)));
   ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.d_model, 1e-5, c.dtype));
-  head = register_module("head",
-                         std::make_shared<Linear>(c.d_model, c.vocab, gen, LinearOptions{.bias = false, .dtype = c.dtype}));
+  head = register_module(
+      "head", std::make_shared<Linear>(c.d_model, c.vocab, gen, LinearOptions{.bias = false, .dtype = c.dtype}));
   const LinearOptions scalar{.bias = true, .dtype = c.dtype};
   if (c.value_head) value_head = register_module("value_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
   if (c.reward_head) reward_head = register_module("reward_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
 }
 
 void GPT::check_tokens(const Tensor& idx, int64_t start, std::string_view op) const {
-  GL_CHECK(idx.defined() && idx.dim() == 2 && is_integral(idx.dtype()), "{}: expected token ids [B, T] (i32/i64), got {}",
-           op, idx.defined() ? fmt::format("{} {}", idx.shape(), idx.dtype()) : "undefined");
+  GL_CHECK(idx.defined() && idx.dim() == 2 && is_integral(idx.dtype()),
+           "{}: expected token ids [B, T] (i32/i64), got {}", op,
+           idx.defined() ? fmt::format("{} {}", idx.shape(), idx.dtype()) : "undefined");
   GL_CHECK(start + idx.size(1) <= config_.context, "{}: {} tokens (after {} cached) exceed the context of {}", op,
            idx.size(1), start, config_.context);
   if (idx.numel() > 0) {
@@ -63,12 +65,13 @@ Var GPT::rewards(const Tensor& idx, const Tensor& last_index) const {
   Tensor last = last_index.defined() ? last_index.to(DType::i64) : full({B}, double(T - 1), DType::i64);
   GL_CHECK(last.shape() == Shape{B}, "GPT::rewards: last_index of shape {} should be [{}]", last.shape(), B);
   const Tensor index = last.view({B, 1, 1}).expand({B, 1, C}).contiguous();
-  const Var at_last = squeeze(gather(h, 1, index), 1);     // [B, C]
-  return squeeze(reward_head->forward(at_last), -1);       // [B]
+  const Var at_last = squeeze(gather(h, 1, index), 1);  // [B, C]
+  return squeeze(reward_head->forward(at_last), -1);    // [B]
 }
 
 Var GPT::token_logprobs(const Tensor& idx) const {
-  GL_CHECK(idx.dim() == 2 && idx.size(1) >= 2, "token_logprobs: need token ids [B, T] with T >= 2, got {}", idx.shape());
+  GL_CHECK(idx.dim() == 2 && idx.size(1) >= 2, "token_logprobs: need token ids [B, T] with T >= 2, got {}",
+           idx.shape());
   const int64_t T = idx.size(1);
   const Var logits = slice(forward(idx), 1, 0, T - 1);  // predictions for positions 1..T-1
   const Tensor targets = idx.slice(1, 1, T).to(DType::i64);

@@ -59,7 +59,8 @@ class GPT : public Module {
   SequenceLogprob sequence_logprob(const Tensor& idx, const Tensor& response_mask) const;
 
   // Appends up to max_new_tokens sampled tokens to prompt [B, Tp]: [B, Tp + n].
-  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, Generator& gen, const GenerateOptions& options = {}) const;
+  Tensor generate(const Tensor& prompt, int64_t max_new_tokens, Generator& gen,
+                  const GenerateOptions& options = {}) const;
   // Logits [B, Tn, vocab] of new tokens after those in the cache (no gradients).
   Tensor forward_cached(const Tensor& idx, KVCache& cache) const;
 

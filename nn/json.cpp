@@ -16,20 +16,13 @@ namespace gradlab {
 
 std::string_view json_kind_name(Json::Kind kind) {
   switch (kind) {
-    case Json::Kind::null:
-      return "null";
-    case Json::Kind::boolean:
-      return "boolean";
-    case Json::Kind::integer:
-      return "integer";
-    case Json::Kind::number:
-      return "number";
-    case Json::Kind::string:
-      return "string";
-    case Json::Kind::array:
-      return "array";
-    case Json::Kind::object:
-      return "object";
+    case Json::Kind::null: return "null";
+    case Json::Kind::boolean: return "boolean";
+    case Json::Kind::integer: return "integer";
+    case Json::Kind::number: return "number";
+    case Json::Kind::string: return "string";
+    case Json::Kind::array: return "array";
+    case Json::Kind::object: return "object";
   }
   return "?";
 }
@@ -88,27 +81,13 @@ void write_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
       default:
         if (c < 0x20)
           out += fmt::format("\\u{:04x}", c);
@@ -122,15 +101,9 @@ void write_string(std::string& out, std::string_view s) {
 
 void write_value(std::string& out, const Json& v) {
   switch (v.kind()) {
-    case Json::Kind::null:
-      out += "null";
-      break;
-    case Json::Kind::boolean:
-      out += v.as_bool() ? "true" : "false";
-      break;
-    case Json::Kind::integer:
-      out += fmt::format("{}", v.as_int());
-      break;
+    case Json::Kind::null: out += "null"; break;
+    case Json::Kind::boolean: out += v.as_bool() ? "true" : "false"; break;
+    case Json::Kind::integer: out += fmt::format("{}", v.as_int()); break;
     case Json::Kind::number: {
       const double d = v.as_double();
       GL_CHECK(std::isfinite(d), "json: cannot write the non-finite number {}", d);
@@ -139,9 +112,7 @@ void write_value(std::string& out, const Json& v) {
       out += text;
       break;
     }
-    case Json::Kind::string:
-      write_string(out, v.as_string());
-      break;
+    case Json::Kind::string: write_string(out, v.as_string()); break;
     case Json::Kind::array: {
       out.push_back('[');
       bool first = true;
@@ -211,21 +182,12 @@ class Parser {
   Json parse_value(int depth) {
     if (at_end()) error(pos_, "expected a value, found end of input");
     switch (s_[pos_]) {
-      case '{':
-        return parse_object(depth + 1);
-      case '[':
-        return parse_array(depth + 1);
-      case '"':
-        return Json(parse_string());
-      case 't':
-        parse_literal("true");
-        return Json(true);
-      case 'f':
-        parse_literal("false");
-        return Json(false);
-      case 'n':
-        parse_literal("null");
-        return Json();
+      case '{': return parse_object(depth + 1);
+      case '[': return parse_array(depth + 1);
+      case '"': return Json(parse_string());
+      case 't': parse_literal("true"); return Json(true);
+      case 'f': parse_literal("false"); return Json(false);
+      case 'n': parse_literal("null"); return Json();
       default:
         if (s_[pos_] == '-' || is_digit(s_[pos_])) return parse_number();
         error(pos_, "expected a value, found {}", describe(pos_));
@@ -354,34 +316,16 @@ class Parser {
     if (at_end()) error(string_start, "unterminated string");
     const char c = s_[pos_++];
     switch (c) {
-      case '"':
-        out.push_back('"');
-        return;
-      case '\\':
-        out.push_back('\\');
-        return;
-      case '/':
-        out.push_back('/');
-        return;
-      case 'b':
-        out.push_back('\b');
-        return;
-      case 'f':
-        out.push_back('\f');
-        return;
-      case 'n':
-        out.push_back('\n');
-        return;
-      case 'r':
-        out.push_back('\r');
-        return;
-      case 't':
-        out.push_back('\t');
-        return;
-      case 'u':
-        break;
-      default:
-        error(at, "bad escape character {} after '\\'", describe(at + 1));
+      case '"': out.push_back('"'); return;
+      case '\\': out.push_back('\\'); return;
+      case '/': out.push_back('/'); return;
+      case 'b': out.push_back('\b'); return;
+      case 'f': out.push_back('\f'); return;
+      case 'n': out.push_back('\n'); return;
+      case 'r': out.push_back('\r'); return;
+      case 't': out.push_back('\t'); return;
+      case 'u': break;
+      default: error(at, "bad escape character {} after '\\'", describe(at + 1));
     }
     uint32_t cp = parse_hex4(at);
     if (cp >= 0xDC00 && cp <= 0xDFFF) error(at, "lone low surrogate \\u{:04X}", cp);

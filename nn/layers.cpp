@@ -49,7 +49,8 @@ MLP::MLP(const std::vector<int64_t>& sizes, Generator& gen, MLPOptions options) 
            "MLP: unknown init '{}' (default, orthogonal, xavier, kaiming)", options.init);
   auto list = register_module("layers", std::make_shared<ModuleList>());
   for (size_t i = 0; i + 1 < sizes.size(); ++i) {
-    auto layer = std::make_shared<Linear>(sizes[i], sizes[i + 1], gen, LinearOptions{.bias = true, .dtype = options.dtype});
+    auto layer =
+        std::make_shared<Linear>(sizes[i], sizes[i + 1], gen, LinearOptions{.bias = true, .dtype = options.dtype});
     const bool last = i + 2 == sizes.size();
     const Shape wshape{sizes[i + 1], sizes[i]};
     Tensor w;

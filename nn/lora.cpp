@@ -37,7 +37,7 @@ Var LoRALinear::forward(const Var& x, bool members_first) const {
   out_shape[out_shape.size() - 1] = out;
   if (!members_first) out_shape.insert(0, K);
   const Var x3 = reshape(x, {Kx, -1, in});
-  const Var y = base->forward(x3);                                              // [Kx, M, out], computed once
+  const Var y = base->forward(x3);  // [Kx, M, out], computed once
   const Var low = matmul(matmul(dropout_->forward(x3), transpose(A, 1, 2)), transpose(B, 1, 2));  // [K, M, out]
   return reshape(y + low * scale(), out_shape);
 }

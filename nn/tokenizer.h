@@ -20,12 +20,12 @@ class CharTokenizer {
   static CharTokenizer from_string(const std::string& chars);
 
   std::vector<int64_t> encode(const std::string& text) const;  // throws on a byte not in the vocabulary
-  std::string decode(const std::vector<int64_t>& ids) const;    // throws on an id out of range
+  std::string decode(const std::vector<int64_t>& ids) const;   // throws on an id out of range
   int64_t vocab_size() const { return int64_t(chars_.size()); }
   const std::string& to_string() const { return chars_; }
 
  private:
-  std::string chars_;  // id -> byte
+  std::string chars_;        // id -> byte
   int16_t index_[256] = {};  // byte -> id + 1 (0: absent)
 };
 
@@ -39,7 +39,7 @@ class WordVocab {
   static WordVocab from_string(const std::string& words);  // one word per line, as to_string() writes
 
   std::vector<int64_t> encode(const std::string& text) const;  // unknown words map to <unk>
-  std::string decode(const std::vector<int64_t>& ids) const;    // words joined by spaces; stops at <eos>
+  std::string decode(const std::vector<int64_t>& ids) const;   // words joined by spaces; stops at <eos>
   int64_t id(const std::string& word) const;                   // <unk>'s id when absent
   const std::string& word(int64_t id) const;                   // throws when out of range
   int64_t size() const { return int64_t(words_.size()); }

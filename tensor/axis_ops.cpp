@@ -23,14 +23,13 @@ Tensor softmax_op(const Tensor& x, int64_t axis, bool log, std::string_view name
 void check_index_tensor(const Tensor& x, int axis, const Tensor& index, std::string_view op) {
   GL_CHECK(index.defined(), "{}: index is undefined", op);
   GL_CHECK(is_integral(index.dtype()), "{}: indices must be i32 or i64, got {}", op, index.dtype());
-  GL_CHECK(index.device() == x.device(), "{}: index is on {} but the tensor is on {}", op,
-           index.device(), x.device());
-  GL_CHECK(index.dim() == x.dim(), "{}: index of shape {} must have the rank of the tensor's shape {}",
-           op, index.shape(), x.shape());
+  GL_CHECK(index.device() == x.device(), "{}: index is on {} but the tensor is on {}", op, index.device(), x.device());
+  GL_CHECK(index.dim() == x.dim(), "{}: index of shape {} must have the rank of the tensor's shape {}", op,
+           index.shape(), x.shape());
   for (int d = 0; d < x.dim(); ++d)
     GL_CHECK(d == axis || index.shape()[d] <= x.shape()[d],
-             "{}: index of shape {} is larger than the tensor's shape {} off axis {}", op, index.shape(),
-             x.shape(), axis);
+             "{}: index of shape {} is larger than the tensor's shape {} off axis {}", op, index.shape(), x.shape(),
+             axis);
 }
 
 }  // namespace
@@ -64,12 +63,10 @@ Tensor& scatter_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor&
   GL_CHECK(x.defined() && src.defined(), "scatter_add: tensor is undefined");
   const int a = wrap_axis(axis, x.dim(), "scatter_add");
   check_index_tensor(x, a, index, "scatter_add");
-  GL_CHECK(src.shape() == index.shape(), "scatter_add: src of shape {} must match index of shape {}",
-           src.shape(), index.shape());
-  GL_CHECK(src.dtype() == x.dtype(), "scatter_add: src dtype {} differs from the tensor's {}", src.dtype(),
-           x.dtype());
-  GL_CHECK(src.device() == x.device(), "scatter_add: src is on {} but the tensor is on {}", src.device(),
-           x.device());
+  GL_CHECK(src.shape() == index.shape(), "scatter_add: src of shape {} must match index of shape {}", src.shape(),
+           index.shape());
+  GL_CHECK(src.dtype() == x.dtype(), "scatter_add: src dtype {} differs from the tensor's {}", src.dtype(), x.dtype());
+  GL_CHECK(src.device() == x.device(), "scatter_add: src is on {} but the tensor is on {}", src.device(), x.device());
   GL_CHECK(!has_internal_overlap(x), "scatter_add: tensor of shape {} has overlapping elements", x.shape());
   if (index.numel() == 0) return x;
   kernel(&Backend::scatter_add, x.device(), "scatter_add")(x, a, index, src);
@@ -88,8 +85,8 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& index) {
   const int a = wrap_axis(axis, x.dim(), "index_select");
   GL_CHECK(index.dim() <= 1, "index_select: index must be 1-D, got shape {}", index.shape());
   GL_CHECK(is_integral(index.dtype()), "index_select: indices must be i32 or i64, got {}", index.dtype());
-  GL_CHECK(index.device() == x.device(), "index_select: index is on {} but the tensor is on {}",
-           index.device(), x.device());
+  GL_CHECK(index.device() == x.device(), "index_select: index is on {} but the tensor is on {}", index.device(),
+           x.device());
   GL_CHECK(x.dim() > 0, "index_select: needs a tensor with at least one axis");
   Shape shape = x.shape();
   shape[a] = index.numel();
@@ -107,8 +104,9 @@ Tensor& index_add_(Tensor& x, int64_t axis, const Tensor& index, const Tensor& s
   GL_CHECK(is_integral(index.dtype()), "index_add_: indices must be i32 or i64, got {}", index.dtype());
   Shape want = x.shape();
   want[a] = index.numel();
-  GL_CHECK(src.shape() == want, "index_add_: src of shape {} should be {} (the tensor's shape with {} entries on axis {})",
-           src.shape(), want, index.numel(), a);
+  GL_CHECK(src.shape() == want,
+           "index_add_: src of shape {} should be {} (the tensor's shape with {} entries on axis {})", src.shape(),
+           want, index.numel(), a);
   GL_CHECK(src.dtype() == x.dtype(), "index_add_: src dtype {} differs from the tensor's {}", src.dtype(), x.dtype());
   GL_CHECK(src.device() == x.device() && index.device() == x.device(), "index_add_: tensors are on different devices");
   GL_CHECK(x.is_contiguous(), "index_add_: the tensor must be contiguous, got strides {}", x.strides());
@@ -128,8 +126,7 @@ Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   const int64_t n = index.numel();
   if (n == 0) return out;
   const int64_t lo = min(index).item<int64_t>(), hi = max(index).item<int64_t>();
-  GL_CHECK(lo >= 0 && hi < num_classes, "one_hot: index {} is outside [0, {})", lo < 0 ? lo : hi,
-           num_classes);
+  GL_CHECK(lo >= 0 && hi < num_classes, "one_hot: index {} is outside [0, {})", lo < 0 ? lo : hi, num_classes);
   Tensor rows = out.view({n, num_classes});
   scatter_add_(rows, 1, index.reshape({n, 1}), ones({n, 1}, dtype, index.device()));
   return out;

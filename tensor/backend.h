@@ -13,8 +13,24 @@
 namespace gradlab {
 
 enum class UnaryOp {
-  neg, abs, sign, exp, log, log1p, sqrt, rsqrt, square, tanh, sigmoid, relu,
-  gelu_tanh, gelu_erf, silu, softplus, clamp, pow_scalar,
+  neg,
+  abs,
+  sign,
+  exp,
+  log,
+  log1p,
+  sqrt,
+  rsqrt,
+  square,
+  tanh,
+  sigmoid,
+  relu,
+  gelu_tanh,
+  gelu_erf,
+  silu,
+  softplus,
+  clamp,
+  pow_scalar,
 };
 // Parameters of the unary ops that take them: clamp (a = lo, b = hi), pow_scalar
 // (a = exponent), softplus (a = beta, b = threshold).
@@ -70,8 +86,7 @@ struct Backend {
   void (*index_add)(const Tensor& out, int axis, const Tensor& index, const Tensor& src) = nullptr;
   void (*cumsum)(const Tensor& x, int axis, const Tensor& out) = nullptr;
   // Stable sort along axis; indices are i64.
-  void (*sort)(const Tensor& x, int axis, bool descending, const Tensor& values,
-               const Tensor& indices) = nullptr;
+  void (*sort)(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices) = nullptr;
   // The k largest (or smallest) along axis, in order.
   void (*topk)(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
                const Tensor& indices) = nullptr;
@@ -90,9 +105,9 @@ struct Backend {
                     const Tensor& out, const Tensor& lse) = nullptr;
   // dq, dk, dv [B, H, T, D] (contiguous) from dout and out [B, H, T, D] (any
   // strides) and lse [B, H, T] (contiguous), recomputing the probabilities.
-  void (*attention_backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                             const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask,
-                             const Tensor& dq, const Tensor& dk, const Tensor& dv) = nullptr;
+  void (*attention_backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                             const Tensor& lse, bool causal, const Tensor& key_mask, const Tensor& dq, const Tensor& dk,
+                             const Tensor& dv) = nullptr;
   // out = x * (u >= p) / (1 - p), u from Philox (seed, offset); x and out contiguous.
   void (*dropout)(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) = nullptr;
 
@@ -119,8 +134,7 @@ struct Backend {
 
   // Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
   // are (low, high) for uniform and randint, (mean, std) for normal.
-  void (*random)(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b,
-                 const Tensor& out) = nullptr;
+  void (*random)(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out) = nullptr;
 };
 
 // The table for a device. Throws when the device is unavailable (a build

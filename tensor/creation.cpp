@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-
 namespace gradlab {
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
@@ -60,8 +59,8 @@ Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape_in, Device device) {
   const Shape shape = shape_in.empty() ? Shape{int64_t(values.size())} : shape_in;
-  GL_CHECK(shape.numel() == int64_t(values.size()), "from_vector: {} values do not fill shape {}",
-           values.size(), shape);
+  GL_CHECK(shape.numel() == int64_t(values.size()), "from_vector: {} values do not fill shape {}", values.size(),
+           shape);
   Tensor host = Tensor::empty(shape, dtype_of<T>(), Device::cpu);
   if (!values.empty()) std::memcpy(host.data_ptr(), values.data(), values.size() * sizeof(T));
   return host.to(device);

@@ -46,12 +46,28 @@ constexpr bool is_floating(DType dt) { return dt == DType::f32 || dt == DType::f
 constexpr bool is_integral(DType dt) { return dt == DType::i32 || dt == DType::i64; }
 
 // The DType of a C++ scalar type.
-template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<double>() { return DType::f64; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
-template <> constexpr DType dtype_of<bool>() { return DType::b8; }
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::f64;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::i64;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::b8;
+}
 
 // Calls fn(T{}) with T the C++ type of dt, for floating dtypes only.
 template <class Fn>

@@ -9,13 +9,10 @@ namespace gradlab {
 
 namespace {
 
-void check_defined(const Tensor& t, std::string_view op) {
-  GL_CHECK(t.defined(), "{}: tensor is undefined", op);
-}
+void check_defined(const Tensor& t, std::string_view op) { GL_CHECK(t.defined(), "{}: tensor is undefined", op); }
 
 void check_same_device(const Tensor& a, const Tensor& b, std::string_view op) {
-  GL_CHECK(a.device() == b.device(), "{}: tensors are on different devices ({} and {})", op,
-           a.device(), b.device());
+  GL_CHECK(a.device() == b.device(), "{}: tensors are on different devices ({} and {})", op, a.device(), b.device());
 }
 
 Tensor unary_op(UnaryOp op, const Tensor& x, UnaryParams params = {}) {
@@ -31,8 +28,7 @@ Shape binary_shape(const Tensor& a, const Tensor& b, std::string_view name) {
   check_defined(a, name);
   check_defined(b, name);
   check_same_device(a, b, name);
-  GL_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ ({} and {}); convert one with .to()", name,
-           a.dtype(), b.dtype());
+  GL_CHECK(a.dtype() == b.dtype(), "{}: dtypes differ ({} and {}); convert one with .to()", name, a.dtype(), b.dtype());
   return broadcast_shapes(a.shape(), b.shape(), name);
 }
 

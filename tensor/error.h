@@ -28,7 +28,7 @@ struct PlainFormatter {
 }  // namespace gradlab
 
 // GL_CHECK(cond, "op: what went wrong {}", value): throw gradlab::Error unless cond.
-#define GL_CHECK(cond, ...)                   \
-  do {                                        \
+#define GL_CHECK(cond, ...)                    \
+  do {                                         \
     if (!(cond)) ::gradlab::fail(__VA_ARGS__); \
   } while (0)

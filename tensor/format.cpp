@@ -6,11 +6,10 @@ namespace gradlab {
 
 namespace {
 
-constexpr int64_t kEdge = 3;       // entries kept at each end of a long axis
+constexpr int64_t kEdge = 3;        // entries kept at each end of a long axis
 constexpr int64_t kAbbreviate = 8;  // axes longer than this are abbreviated
 
-void format_values(const Tensor& t, const std::vector<double>& v, int axis, int64_t base,
-                   std::string& out) {
+void format_values(const Tensor& t, const std::vector<double>& v, int axis, int64_t base, std::string& out) {
   if (t.dim() == 0) {
     out += fmt::format("{:.6g}", v[0]);
     return;

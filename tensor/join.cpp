@@ -16,12 +16,12 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     const Tensor& x = xs[k];
     GL_CHECK(x.defined(), "concat: tensor {} is undefined", k);
     GL_CHECK(x.dtype() == first.dtype() && x.device() == first.device(),
-             "concat: tensor {} is {} on {}, tensor 0 is {} on {}", k, x.dtype(), x.device(),
-             first.dtype(), first.device());
+             "concat: tensor {} is {} on {}, tensor 0 is {} on {}", k, x.dtype(), x.device(), first.dtype(),
+             first.device());
     bool same = x.dim() == first.dim();
     for (int d = 0; same && d < x.dim(); ++d) same = d == a || x.shape()[d] == first.shape()[d];
-    GL_CHECK(same, "concat: tensor {} has shape {}, which does not match {} off axis {}", k, x.shape(),
-             first.shape(), a);
+    GL_CHECK(same, "concat: tensor {} has shape {}, which does not match {} off axis {}", k, x.shape(), first.shape(),
+             a);
     shape[a] += x.shape()[a];
   }
   Tensor out = Tensor::empty(shape, first.dtype(), first.device());
@@ -40,8 +40,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   const int a = wrap_axis(axis, xs[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
   for (size_t k = 0; k < xs.size(); ++k) {
-    GL_CHECK(xs[k].defined() && xs[k].shape() == xs[0].shape(),
-             "stack: tensor {} has shape {}, tensor 0 has {}", k,
+    GL_CHECK(xs[k].defined() && xs[k].shape() == xs[0].shape(), "stack: tensor {} has shape {}, tensor 0 has {}", k,
              xs[k].defined() ? xs[k].shape() : Shape{}, xs[0].shape());
     expanded.push_back(xs[k].unsqueeze(a));
   }
@@ -56,8 +55,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     GL_CHECK(s >= 0, "split: negative size {}", s);
     total += s;
   }
-  GL_CHECK(total == x.shape()[a], "split: sizes add up to {}, but axis {} of shape {} has {}", total, a,
-           x.shape(), x.shape()[a]);
+  GL_CHECK(total == x.shape()[a], "split: sizes add up to {}, but axis {} of shape {} has {}", total, a, x.shape(),
+           x.shape()[a]);
   std::vector<Tensor> parts;
   int64_t at = 0;
   for (int64_t s : sizes) {

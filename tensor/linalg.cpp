@@ -128,7 +128,8 @@ void jacobi_svd_tall(const std::vector<double>& a, int64_t m, int64_t n, double*
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return norms[size_t(x)] > norms[size_t(y)]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t x, int64_t y) { return norms[size_t(x)] > norms[size_t(y)]; });
   const double tiny = norms[size_t(order[0])] * 1e-300 + 1e-300;
   std::vector<double> Ucols(size_t(n * m));  // columns of U as rows
   for (int64_t j = 0; j < n; ++j) {
@@ -182,8 +183,7 @@ Shape with_tail(const Tensor& a, std::initializer_list<int64_t> tail) {
 Eigh eigh(const Tensor& a) {
   GL_CHECK(a.defined(), "eigh: tensor is undefined");
   GL_CHECK(is_floating(a.dtype()), "eigh: expected f32 or f64, got {}", a.dtype());
-  GL_CHECK(a.dim() >= 2 && a.size(-1) == a.size(-2), "eigh: expected square matrices [.., n, n], got {}",
-           a.shape());
+  GL_CHECK(a.dim() >= 2 && a.size(-1) == a.size(-2), "eigh: expected square matrices [.., n, n], got {}", a.shape());
   const int64_t n = a.size(-1), batch = batch_count(a);
   const std::vector<double> values = a.to_vector<double>();
   check_finite(values, "eigh");

@@ -6,12 +6,12 @@ namespace gradlab {
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   GL_CHECK(a_in.defined() && b_in.defined(), "matmul: tensor is undefined");
-  GL_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: operands need at least one axis, got {} and {}",
-           a_in.shape(), b_in.shape());
+  GL_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: operands need at least one axis, got {} and {}", a_in.shape(),
+           b_in.shape());
   GL_CHECK(a_in.dtype() == b_in.dtype(), "matmul: dtypes differ ({} and {})", a_in.dtype(), b_in.dtype());
   GL_CHECK(is_floating(a_in.dtype()), "matmul: expected f32 or f64, got {}", a_in.dtype());
-  GL_CHECK(a_in.device() == b_in.device(), "matmul: tensors are on different devices ({} and {})",
-           a_in.device(), b_in.device());
+  GL_CHECK(a_in.device() == b_in.device(), "matmul: tensors are on different devices ({} and {})", a_in.device(),
+           b_in.device());
   // A 1-D left operand is a row [1, K]; a 1-D right operand a column [K, 1].
   const bool a_vec = a_in.dim() == 1, b_vec = b_in.dim() == 1;
   const Tensor a = a_vec ? a_in.unsqueeze(0) : a_in;
@@ -22,8 +22,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Shape batch_a(std::span<const int64_t>(a.shape().begin(), a.shape().end() - 2));
   Shape batch_b(std::span<const int64_t>(b.shape().begin(), b.shape().end() - 2));
   Shape batch;
-  GL_CHECK(try_broadcast(batch_a, batch_b, batch), "matmul: batch shapes of {} and {} do not broadcast",
-           a_in.shape(), b_in.shape());
+  GL_CHECK(try_broadcast(batch_a, batch_b, batch), "matmul: batch shapes of {} and {} do not broadcast", a_in.shape(),
+           b_in.shape());
   Shape shape_a = batch, shape_b = batch, shape_out = batch;
   shape_a.push_back(M);
   shape_a.push_back(K);

@@ -141,7 +141,9 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis = 0);
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis = 0);
 // concat({a, b}) and stack({a, b}) with tensors (braced lists would otherwise
 // be ambiguous with the Var overloads of autograd/ops.h).
-inline Tensor concat(std::initializer_list<Tensor> xs, int64_t axis = 0) { return concat(std::vector<Tensor>(xs), axis); }
+inline Tensor concat(std::initializer_list<Tensor> xs, int64_t axis = 0) {
+  return concat(std::vector<Tensor>(xs), axis);
+}
 inline Tensor stack(std::initializer_list<Tensor> xs, int64_t axis = 0) { return stack(std::vector<Tensor>(xs), axis); }
 // Views of consecutive pieces along axis: of `size` each (the last may be
 // shorter), or of the given sizes, which must add up to the axis length.

@@ -7,7 +7,7 @@
 namespace gradlab {
 
 Generator& default_generator() {
-  static Generator gen(0);
+  thread_local Generator gen(0);  // one per thread: parallel runs stay reproducible
   return gen;
 }
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
@@ -21,8 +21,8 @@ uint64_t blocks_for(int64_t n, DType dtype) {
   return uint64_t((n + per_block - 1) / per_block);
 }
 
-Tensor random_tensor(RandomKind kind, const Shape& shape, double a, double b, Generator& gen,
-                     DType dtype, Device device, std::string_view op) {
+Tensor random_tensor(RandomKind kind, const Shape& shape, double a, double b, Generator& gen, DType dtype,
+                     Device device, std::string_view op) {
   Tensor out = Tensor::empty(shape, dtype, device);
   const uint64_t offset = gen.reserve(blocks_for(out.numel(), dtype));
   if (out.numel() > 0) kernel(&Backend::random, device, op)(kind, gen.seed(), offset, a, b, out);
@@ -54,14 +54,13 @@ Tensor randn(const Shape& shape, DType dtype) { return randn(shape, default_gene
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DType dtype, Device device) {
   GL_CHECK(is_integral(dtype), "randint: dtype must be i32 or i64, got {}", dtype_name(dtype));
   GL_CHECK(low < high, "randint: empty range [{}, {})", low, high);
-  GL_CHECK(uint64_t(high - low) <= (uint64_t(1) << 32), "randint: range [{}, {}) is wider than 2^32",
-           low, high);
+  GL_CHECK(uint64_t(high - low) <= (uint64_t(1) << 32), "randint: range [{}, {}) is wider than 2^32", low, high);
   // Integers use one word each, like f32.
   Tensor out = Tensor::empty(shape, dtype, device);
   const uint64_t offset = gen.reserve(blocks_for(out.numel(), DType::f32));
   if (out.numel() > 0)
-    kernel(&Backend::random, device, "randint")(RandomKind::randint, gen.seed(), offset, double(low),
-                                                double(high), out);
+    kernel(&Backend::random, device, "randint")(RandomKind::randint, gen.seed(), offset, double(low), double(high),
+                                                out);
   return out;
 }
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {

@@ -71,7 +71,8 @@ class Generator {
   uint64_t offset_ = 0;
 };
 
-// The process-wide generator used when none is passed (not thread-safe).
+// The generator used when none is passed: one per thread, seeded 0 until
+// manual_seed, so that runs on parallel threads do not share a stream.
 Generator& default_generator();
 void manual_seed(uint64_t seed);
 
@@ -86,8 +87,8 @@ Tensor randn(const Shape& shape, DType dtype = DType::f32);
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype = DType::f32,
               Device device = Device::cpu);
 // Integers uniform on [low, high); high - low at most 2^32.
-Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen,
-               DType dtype = DType::i64, Device device = Device::cpu);
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DType dtype = DType::i64,
+               Device device = Device::cpu);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::i64);
 
 // Element i's value, as every backend computes it (the CPU kernel calls these).

@@ -69,8 +69,8 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   GL_CHECK(x.defined(), "sum_to: tensor is undefined");
   if (x.shape() == shape) return x;
   Shape check;
-  GL_CHECK(try_broadcast(shape, x.shape(), check) && check == x.shape(),
-           "sum_to: shape {} is not a broadcast of {}", x.shape(), shape);
+  GL_CHECK(try_broadcast(shape, x.shape(), check) && check == x.shape(), "sum_to: shape {} is not a broadcast of {}",
+           x.shape(), shape);
   const int lead = x.dim() - shape.size();
   Axes axes;
   for (int i = 0; i < x.dim(); ++i)

@@ -62,15 +62,12 @@ class Shape {
     return p;
   }
 
-  friend bool operator==(const Shape& a, const Shape& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
-  }
+  friend bool operator==(const Shape& a, const Shape& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
  private:
   template <class It>
   void assign(It first, It last) {
-    GL_CHECK(last - first <= kMaxDims, "shape: at most {} dimensions are supported, got {}",
-             kMaxDims, last - first);
+    GL_CHECK(last - first <= kMaxDims, "shape: at most {} dimensions are supported, got {}", kMaxDims, last - first);
     n_ = 0;
     for (; first != last; ++first) d_[n_++] = *first;
   }
@@ -107,9 +104,12 @@ struct AxisSplit {
 inline AxisSplit split_at_axis(const Shape& shape, int axis) {
   AxisSplit s;
   for (int i = 0; i < shape.size(); ++i) {
-    if (i < axis) s.outer *= shape[i];
-    else if (i == axis) s.n = shape[i];
-    else s.inner *= shape[i];
+    if (i < axis)
+      s.outer *= shape[i];
+    else if (i == axis)
+      s.n = shape[i];
+    else
+      s.inner *= shape[i];
   }
   return s;
 }

@@ -14,8 +14,7 @@ namespace gradlab {
 Storage::Storage(size_t n, Device d) : data(device_alloc(d, n)), nbytes(n), device(d) {}
 Storage::~Storage() { device_free(device, data, nbytes); }
 
-Tensor::Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides,
-               int64_t offset, DType dtype)
+Tensor::Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides, int64_t offset, DType dtype)
     : storage_(std::move(storage)), shape_(shape), strides_(strides), offset_(offset), dtype_(dtype) {}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
@@ -74,12 +73,11 @@ Shape infer_size(Shape shape, int64_t numel, std::string_view op, const Shape& f
     }
   }
   if (infer >= 0) {
-    GL_CHECK(known != 0 && numel % known == 0, "{}: cannot view shape {} ({} elements) as {}", op,
-             from, numel, shape);
+    GL_CHECK(known != 0 && numel % known == 0, "{}: cannot view shape {} ({} elements) as {}", op, from, numel, shape);
     shape[infer] = numel / known;
   }
-  GL_CHECK(shape.numel() == numel, "{}: cannot view shape {} ({} elements) as {} ({} elements)", op,
-           from, numel, shape, shape.numel());
+  GL_CHECK(shape.numel() == numel, "{}: cannot view shape {} ({} elements) as {} ({} elements)", op, from, numel, shape,
+           shape.numel());
   return shape;
 }
 
@@ -121,16 +119,15 @@ Tensor Tensor::view(const Shape& shape_in) const {
   const Shape shape = infer_size(shape_in, numel(), "view", shape_);
   Shape strides;
   GL_CHECK(view_strides(shape_, strides_, shape, strides),
-           "view: shape {} with strides {} cannot be viewed as {} without a copy (use reshape)",
-           shape_, strides_, shape);
+           "view: shape {} with strides {} cannot be viewed as {} without a copy (use reshape)", shape_, strides_,
+           shape);
   return Tensor(storage_, shape, strides, offset_, dtype_);
 }
 
 Tensor Tensor::reshape(const Shape& shape_in) const {
   const Shape shape = infer_size(shape_in, numel(), "reshape", shape_);
   Shape strides;
-  if (view_strides(shape_, strides_, shape, strides))
-    return Tensor(storage_, shape, strides, offset_, dtype_);
+  if (view_strides(shape_, strides_, shape, strides)) return Tensor(storage_, shape, strides, offset_, dtype_);
   return clone().view(shape);
 }
 
@@ -194,8 +191,7 @@ Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
 Tensor Tensor::select(int64_t axis, int64_t index) const {
   const int a = wrap_axis(axis, dim(), "select");
   const int64_t n = shape_[a];
-  GL_CHECK(index >= -n && index < n, "select: index {} is out of range for axis {} of shape {}", index,
-           a, shape_);
+  GL_CHECK(index >= -n && index < n, "select: index {} is out of range for axis {} of shape {}", index, a, shape_);
   if (index < 0) index += n;
   Shape shape = shape_, strides = strides_;
   shape.erase(a);
@@ -204,8 +200,7 @@ Tensor Tensor::select(int64_t axis, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& target) const {
-  GL_CHECK(target.size() >= dim(), "expand: cannot expand shape {} to fewer dimensions {}", shape_,
-           target);
+  GL_CHECK(target.size() >= dim(), "expand: cannot expand shape {} to fewer dimensions {}", shape_, target);
   const int lead = target.size() - dim();
   Shape shape, strides;
   for (int i = 0; i < target.size(); ++i) {
@@ -289,8 +284,8 @@ Tensor Tensor::to(Device target) const {
 Tensor& Tensor::copy_(const Tensor& src) {
   GL_CHECK(defined() && src.defined(), "copy_: tensor is undefined");
   GL_CHECK(!has_internal_overlap(*this),
-           "copy_: destination of shape {} and strides {} has overlapping elements (an expanded view)",
-           shape_, strides_);
+           "copy_: destination of shape {} and strides {} has overlapping elements (an expanded view)", shape_,
+           strides_);
   Shape out;
   GL_CHECK(try_broadcast(src.shape(), shape_, out) && out == shape_,
            "copy_: source of shape {} does not broadcast to destination shape {}", src.shape(), shape_);

@@ -33,8 +33,7 @@ struct Storage {
 class Tensor {
  public:
   Tensor() = default;
-  Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides, int64_t offset,
-         DType dtype);
+  Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape& strides, int64_t offset, DType dtype);
 
   // A fresh, uninitialised, contiguous tensor.
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu);
@@ -60,8 +59,7 @@ class Tensor {
   // Pointer to the first element; checks that T matches the dtype.
   template <class T>
   T* data() const {
-    GL_CHECK(dtype_of<T>() == dtype_, "data<{}>: tensor has dtype {}", dtype_name(dtype_of<T>()),
-             dtype_name(dtype_));
+    GL_CHECK(dtype_of<T>() == dtype_, "data<{}>: tensor has dtype {}", dtype_name(dtype_of<T>()), dtype_name(dtype_));
     return static_cast<T*>(data_ptr());
   }
   void* data_ptr() const;
@@ -75,7 +73,7 @@ class Tensor {
   std::vector<T> to_vector() const;
 
   // ---- views (no copy) ----
-  Tensor view(const Shape& shape) const;  // one -1 is inferred; throws if strides forbid it
+  Tensor view(const Shape& shape) const;     // one -1 is inferred; throws if strides forbid it
   Tensor reshape(const Shape& shape) const;  // a view when strides allow, otherwise a copy
   Tensor flatten(int64_t start_axis = 0, int64_t end_axis = -1) const;
   Tensor permute(const Shape& axes) const;
@@ -85,11 +83,11 @@ class Tensor {
   Tensor slice(int64_t axis, int64_t start, int64_t end, int64_t step = 1) const;
   Tensor narrow(int64_t axis, int64_t start, int64_t length) const;  // strict bounds
   Tensor select(int64_t axis, int64_t index) const;                  // drops the axis
-  Tensor expand(const Shape& shape) const;  // -1 keeps a size; new axes on the left
+  Tensor expand(const Shape& shape) const;                           // -1 keeps a size; new axes on the left
   Tensor broadcast_to(const Shape& shape) const { return expand(shape); }
-  Tensor squeeze() const;               // drops every size-1 axis
-  Tensor squeeze(int64_t axis) const;   // drops this axis, which must have size 1
-  Tensor unsqueeze(int64_t axis) const; // inserts a size-1 axis
+  Tensor squeeze() const;                // drops every size-1 axis
+  Tensor squeeze(int64_t axis) const;    // drops this axis, which must have size 1
+  Tensor unsqueeze(int64_t axis) const;  // inserts a size-1 axis
 
   // ---- copies ----
   Tensor contiguous() const;  // *this when already contiguous

@@ -78,9 +78,9 @@ std::string quoted(const std::string& s) {
 
 void Jsonl::write(const Record& r) {
   if (path_.empty()) return;
-  std::string line = fmt::format("{{\"bench\":{},\"case\":{},\"metric\":{},\"value\":{:.6g},\"unit\":{},\"threads\":{}",
-                                 quoted(r.bench), quoted(r.case_name), quoted(r.metric), r.value, quoted(r.unit),
-                                 r.threads);
+  std::string line =
+      fmt::format("{{\"bench\":{},\"case\":{},\"metric\":{},\"value\":{:.6g},\"unit\":{},\"threads\":{}",
+                  quoted(r.bench), quoted(r.case_name), quoted(r.metric), r.value, quoted(r.unit), r.threads);
   if (!r.baseline.empty())
     line += fmt::format(",\"baseline\":{},\"baseline_value\":{:.6g},\"ratio\":{:.4g}", quoted(r.baseline),
                         r.baseline_value, r.baseline_value != 0 ? r.value / r.baseline_value : 0.0);
@@ -99,10 +99,10 @@ std::optional<std::vector<std::string>> run_python(const std::string& script, co
     return std::nullopt;
   }
   const std::string path = repo_root() + "/" + script;
-  const std::string cmd =
-      fmt::format("OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} OMP_WAIT_POLICY=PASSIVE "
-                  "{1} {2} {3} 2>&1",
-                  threads, python, path, args);
+  const std::string cmd = fmt::format(
+      "OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} OMP_WAIT_POLICY=PASSIVE "
+      "{1} {2} {3} 2>&1",
+      threads, python, path, args);
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) {
     if (why) *why = "could not start python3";

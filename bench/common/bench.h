@@ -22,8 +22,7 @@ struct Timing {
 
 // Times fn: warm-up calls first, then `samples` samples, each repeating fn
 // enough times to last at least min_sample_seconds.
-Timing time_it(const std::function<void()>& fn, int samples = 7, double min_sample_seconds = 0.02,
-               int warmup = 2);
+Timing time_it(const std::function<void()>& fn, int samples = 7, double min_sample_seconds = 0.02, int warmup = 2);
 // min/median/max of a list of per-call seconds.
 Timing summarize(std::vector<double> seconds);
 // The samples of two timings of the same thing taken at different moments,

@@ -1,13 +1,12 @@
 // Command-line flags: declaration, parsing, usage text.
 #include "bench/common/cli.h"
 
-#include "bench/common/bench.h"
-
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
 
+#include "bench/common/bench.h"
 #include "tensor/error.h"
 
 namespace gradlab::bench {

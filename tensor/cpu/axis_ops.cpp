@@ -45,8 +45,7 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t w, bool
     for (int64_t i = 0; i < w; ++i) s[i] += double(y[r * inner + i] = fn::exp(x[r * inner + i] - m[i]));
   for (int64_t i = 0; i < w; ++i) m[i] = log ? m[i] + T(std::log(s[i])) : T(1.0 / s[i]);
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t i = 0; i < w; ++i)
-      y[r * inner + i] = log ? x[r * inner + i] - m[i] : y[r * inner + i] * m[i];
+    for (int64_t i = 0; i < w; ++i) y[r * inner + i] = log ? x[r * inner + i] - m[i] : y[r * inner + i] * m[i];
 }
 
 // Indices are checked in one serial pass before any parallel loop, since an
@@ -54,8 +53,7 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t w, bool
 template <class I>
 void check_indices(const I* idx, int64_t count, int64_t n, std::string_view op) {
   for (int64_t j = 0; j < count; ++j)
-    GL_CHECK(idx[j] >= -n && idx[j] < n, "{}: index {} is out of range for an axis of size {}", op,
-             int64_t(idx[j]), n);
+    GL_CHECK(idx[j] >= -n && idx[j] < n, "{}: index {} is out of range for an axis of size {}", op, int64_t(idx[j]), n);
 }
 template <class I>
 int64_t wrap_index(I raw, int64_t n) {

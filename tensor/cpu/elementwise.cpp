@@ -2,10 +2,9 @@
 // compare and where. Each runs through the strided loop engine (cpu/loop.h);
 // the inner loops have fast paths for contiguous and scalar (stride-0)
 // operands, which the compiler vectorises, and a general strided path.
-#include "tensor/cpu/kernels.h"
-
 #include <cstring>
 
+#include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loop.h"
 #include "tensor/functors.h"
 
@@ -62,16 +61,17 @@ void run_unary(const Tensor& x, const Tensor& out, int64_t grain, F f) {
 
 template <class Out, class In, class F>
 void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, int64_t grain, F f) {
-  parallel_runs<3>({&out, &a, &b}, grain, [&](char* const* p, int64_t n, const int64_t* s) {
-    binary_run<Out, In>(p, n, s, f);
-  });
+  parallel_runs<3>({&out, &a, &b}, grain,
+                   [&](char* const* p, int64_t n, const int64_t* s) { binary_run<Out, In>(p, n, s, f); });
 }
 
 // Conversion between element types; b8 reads as 0/1 and writes x != 0.
 template <class To, class From>
 To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else return static_cast<To>(v);
+  if constexpr (std::is_same_v<To, bool>)
+    return v != From(0);
+  else
+    return static_cast<To>(v);
 }
 
 // Copy where the destination runs along loop axis 0 but the source runs along
@@ -117,8 +117,7 @@ bool copy_transposed(const Tensor& src, const Tensor& dst) {
 }  // namespace
 
 void copy(const Tensor& src, const Tensor& dst) {
-  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() &&
-      src.shape() == dst.shape()) {
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.shape() == dst.shape()) {
     const int64_t bytes = src.numel() * int64_t(src.itemsize());
     char* d = static_cast<char*>(dst.data_ptr());
     const char* s = static_cast<const char*>(src.data_ptr());
@@ -200,7 +199,8 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
           for (int64_t i = 0; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
         } else {
           for (int64_t i = 0; i < n; ++i)
-            *at<T>(p[0], i, s[0]) = f(*at<const T>(p[1], i, s[1]), *at<const T>(p[2], i, s[2]), *at<const T>(p[3], i, s[3]));
+            *at<T>(p[0], i, s[0]) =
+                f(*at<const T>(p[1], i, s[1]), *at<const T>(p[2], i, s[2]), *at<const T>(p[3], i, s[3]));
         }
       });
     };
@@ -268,13 +268,11 @@ void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    parallel_runs<4>({&out, &cond, &a, &b}, kGrainElementwise,
-                     [&](char* const* p, int64_t n, const int64_t* s) {
-                       for (int64_t i = 0; i < n; ++i)
-                         *at<T>(p[0], i, s[0]) =
-                             *at<const bool>(p[1], i, s[1]) ? *at<const T>(p[2], i, s[2])
-                                                            : *at<const T>(p[3], i, s[3]);
-                     });
+    parallel_runs<4>({&out, &cond, &a, &b}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* s) {
+      for (int64_t i = 0; i < n; ++i)
+        *at<T>(p[0], i, s[0]) =
+            *at<const bool>(p[1], i, s[1]) ? *at<const T>(p[2], i, s[2]) : *at<const T>(p[3], i, s[3]);
+    });
   });
 }
 

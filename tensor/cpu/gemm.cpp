@@ -30,7 +30,7 @@ namespace {
 // D = 32), where the wide tile would leave half its lanes idle.
 #if defined(__AVX512F__)
 constexpr int kVecBytes = 64;
-constexpr int kMR = 6, kNV = 4;              // 6 x 64 f32: 24 accumulators of the 32 zmm registers
+constexpr int kMR = 6, kNV = 4;               // 6 x 64 f32: 24 accumulators of the 32 zmm registers
 constexpr int kNarrowMR = 12, kNarrowNV = 2;  // 12 x 32 f32: also 24
 const char* const kIsa = "avx512";
 #elif defined(__AVX2__)
@@ -45,14 +45,14 @@ constexpr int kNarrowMR = 8, kNarrowNV = 1;
 const char* const kIsa = "portable";
 #endif
 
-constexpr int64_t kKC = 256;  // depth of a packed slice: an A micro-panel stays in L1
-constexpr int64_t kMC = 120;  // rows of a packed A block (MC x KC stays in L2)
-constexpr int64_t kNC = 4096; // columns of a packed B panel (KC x NC stays in L3)
+constexpr int64_t kKC = 256;            // depth of a packed slice: an A micro-panel stays in L1
+constexpr int64_t kMC = 120;            // rows of a packed A block (MC x KC stays in L2)
+constexpr int64_t kNC = 4096;           // columns of a packed B panel (KC x NC stays in L3)
 constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
 
 template <class T>
 struct Vec {
-  typedef T type __attribute__((vector_size(kVecBytes)));                       // aligned
+  typedef T type __attribute__((vector_size(kVecBytes)));  // aligned
   typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T))));
   static constexpr int lanes = kVecBytes / int(sizeof(T));
 };
@@ -62,7 +62,7 @@ template <int MR_, int NV_>
 struct Tile {
   static constexpr int MR = MR_, NV = NV_;
   template <class T>
-  static constexpr int NR = NV * Vec<T>::lanes;
+  static constexpr int NR = NV* Vec<T>::lanes;
 };
 using WideTile = Tile<kMR, kNV>;
 using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
@@ -74,8 +74,8 @@ using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
 // overwriting it. `init` (NR values, zero-padded, or null) is added to every
 // row: the bias.
 template <class T, class Tl, bool kPackedA>
-void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc,
-                  int mr, int nr, bool add, const T* init) {
+void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc, int mr,
+                  int nr, bool add, const T* init) {
   using V = typename Vec<T>::type;
   using UV = typename Vec<T>::unaligned;
   constexpr int kMR = Tl::MR, kNV = Tl::NV;
@@ -176,8 +176,8 @@ T* a_buffer() {
 
 // bias_panels: the bias zero-padded to whole NR-wide panels, or null.
 template <class T, class Tl>
-void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B,
-                 T* C, int64_t ldc, bool accumulate, T* Bp, const T* bias_panels) {
+void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+                 bool accumulate, T* Bp, const T* bias_panels) {
   constexpr int kMR = Tl::MR, NR = Tl::template NR<T>;
   T* Ap = a_buffer<T>();
   for (int64_t jc = 0; jc < N; jc += kNC) {
@@ -189,8 +189,8 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       // 1. pack B[pc:pc+kc, jc:jc+nc], panels shared out among threads
       for (int64_t p = panels * t / nt; p < panels * (t + 1) / nt; ++p)
         pack_b_panel<T, Tl>(kc, std::min<int64_t>(NR, nc - p * NR),
-                     B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride,
-                     B.col_stride, Bp + p * NR * kc);
+                            B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride, B.col_stride,
+                            Bp + p * NR * kc);
       if (nt > 1) {
 #pragma omp barrier
       }
@@ -232,8 +232,8 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
 }
 
 template <class T, class Tl>
-void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
-               bool accumulate, const T* bias) {
+void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc, bool accumulate,
+               const T* bias) {
   constexpr int kMR = Tl::MR, NR = Tl::template NR<T>;
   const double flops = 2.0 * double(M) * double(N) * double(K);
   const int64_t tiles = std::max((M + kMR - 1) / kMR, (std::min(N, kNC) + NR - 1) / NR);
@@ -252,8 +252,7 @@ void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B
     gemm_thread<T, Tl>(0, 1, M, N, K, A, B, C, ldc, accumulate, Bp, bias_panels);
   } else {
 #pragma omp parallel num_threads(threads)
-    gemm_thread<T, Tl>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp,
-                       bias_panels);
+    gemm_thread<T, Tl>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp, bias_panels);
   }
   device_free(Device::cpu, Bp, bp_bytes);
   if (bias_panels) device_free(Device::cpu, bias_panels, bias_bytes);
@@ -262,14 +261,16 @@ void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B
 }  // namespace
 
 template <class T>
-void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
-          bool accumulate, const T* bias) {
+void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc, bool accumulate,
+          const T* bias) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) {
-        if (bias) std::copy_n(bias, N, C + i * ldc);
-        else std::fill_n(C + i * ldc, N, T(0));
+        if (bias)
+          std::copy_n(bias, N, C + i * ldc);
+        else
+          std::fill_n(C + i * ldc, N, T(0));
       }
     return;
   }
@@ -281,8 +282,8 @@ void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* 
 }
 
 template <class T>
-void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C,
-                    int64_t ldc, bool accumulate) {
+void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+                    bool accumulate) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double s = accumulate ? double(C[i * ldc + j]) : 0.0;
@@ -298,7 +299,9 @@ template void gemm<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixVi
                           const float*);
 template void gemm<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool,
                            const double*);
-template void gemm_reference<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t, bool);
-template void gemm_reference<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*, int64_t, bool);
+template void gemm_reference<float>(int64_t, int64_t, int64_t, MatrixView<float>, MatrixView<float>, float*, int64_t,
+                                    bool);
+template void gemm_reference<double>(int64_t, int64_t, int64_t, MatrixView<double>, MatrixView<double>, double*,
+                                     int64_t, bool);
 
 }  // namespace gradlab::cpu

@@ -21,13 +21,13 @@ struct MatrixView {
 // accumulators' starting value, so it costs no extra pass. Uses up to
 // num_threads() threads unless called from inside a parallel region.
 template <class T>
-void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
-          bool accumulate, const T* bias = nullptr);
+void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc, bool accumulate,
+          const T* bias = nullptr);
 
 // The plain triple loop, for tests and as the readable definition.
 template <class T>
-void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C,
-                    int64_t ldc, bool accumulate);
+void gemm_reference(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* C, int64_t ldc,
+                    bool accumulate);
 
 // The instruction set the micro-kernel was compiled for ("avx512", "avx2", "portable").
 const char* gemm_isa();

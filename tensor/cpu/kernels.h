@@ -30,8 +30,7 @@ void index_select(const Tensor& x, int axis, const Tensor& index, const Tensor& 
 void index_add(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
 void cumsum(const Tensor& x, int axis, const Tensor& out);
 void sort(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices);
-void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
-          const Tensor& indices);
+void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values, const Tensor& indices);
 // -- fused layers (layer_norm, attention, dropout): kernels below --
 void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
                 const Tensor& mean, const Tensor& rstd);

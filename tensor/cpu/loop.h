@@ -16,9 +16,9 @@ namespace gradlab::cpu {
 
 template <int N>
 struct StridedLoop {
-  int ndim = 0;                              // at least 1 after make_loop
-  int64_t size[kMaxDims] = {};               // size[0] is the innermost axis
-  int64_t stride[N][kMaxDims] = {};          // bytes, per operand, innermost first
+  int ndim = 0;                      // at least 1 after make_loop
+  int64_t size[kMaxDims] = {};       // size[0] is the innermost axis
+  int64_t stride[N][kMaxDims] = {};  // bytes, per operand, innermost first
   char* base[N] = {};
   int64_t numel = 0;
 };
@@ -35,8 +35,7 @@ StridedLoop<N> make_loop(const std::array<const Tensor*, N>& ops) {
     int d = L.ndim;
     bool merge = d > 0;
     for (int k = 0; k < N && merge; ++k)
-      merge = ops[k]->strides()[axis] * int64_t(ops[k]->itemsize()) ==
-              L.stride[k][d - 1] * L.size[d - 1];
+      merge = ops[k]->strides()[axis] * int64_t(ops[k]->itemsize()) == L.stride[k][d - 1] * L.size[d - 1];
     if (merge) {
       L.size[d - 1] *= shape[axis];
       continue;

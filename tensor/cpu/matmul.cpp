@@ -47,8 +47,8 @@ void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Ten
     const T* px = static_cast<const T*>(x.data_ptr());
     const T* pw = static_cast<const T*>(weight.data_ptr());
     // weight^T is weight read with its strides swapped: no copy.
-    gemm<T>(N, n_out, in, {px, x.stride(0), x.stride(1)}, {pw, weight.stride(1), weight.stride(0)}, out.data<T>(), n_out,
-            false, bias.defined() ? bias.data<T>() : nullptr);
+    gemm<T>(N, n_out, in, {px, x.stride(0), x.stride(1)}, {pw, weight.stride(1), weight.stride(0)}, out.data<T>(),
+            n_out, false, bias.defined() ? bias.data<T>() : nullptr);
   });
 }
 

@@ -1,10 +1,11 @@
 // CPU random fills: element i is computed from its own Philox block and word
 // (see tensor/random.h), so the result does not depend on thread count.
+#include "tensor/random.h"
+
 #include <cmath>
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/parallel.h"
-#include "tensor/random.h"
 
 namespace gradlab::cpu {
 

@@ -97,7 +97,10 @@ void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Te
     for (;;) {
       int r = -1;
       for (int i = int(cur.size()) - 1; i >= 0; --i)
-        if (cur[size_t(i)].second) { r = i; break; }
+        if (cur[size_t(i)].second) {
+          r = i;
+          break;
+        }
       if (r < 0) break;
       int64_t outer = 1, inner = 1;
       for (int i = 0; i < r; ++i) outer *= cur[size_t(i)].first;

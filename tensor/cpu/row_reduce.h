@@ -27,8 +27,10 @@ template <class T>
 struct MaxOp {  // NaN propagates
   using Acc = T;
   static Acc init() {
-    if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::lowest();
+    if constexpr (std::is_floating_point_v<T>)
+      return -std::numeric_limits<T>::infinity();
+    else
+      return std::numeric_limits<T>::lowest();
   }
   static Acc combine(Acc a, Acc b) { return fn::Maximum{}(a, b); }
 };
@@ -36,8 +38,10 @@ template <class T>
 struct MinOp {  // NaN propagates
   using Acc = T;
   static Acc init() {
-    if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
-    else return std::numeric_limits<T>::max();
+    if constexpr (std::is_floating_point_v<T>)
+      return std::numeric_limits<T>::infinity();
+    else
+      return std::numeric_limits<T>::max();
   }
   static Acc combine(Acc a, Acc b) { return fn::Minimum{}(a, b); }
 };

@@ -39,26 +39,24 @@ bool descending(const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) 
 
 // Calls order(row) for each row and writes its first `keep` entries.
 template <class T, class Order>
-void sort_rows(const Tensor& x_in, int axis, int64_t keep, const Tensor& values, const Tensor& indices,
-               Order order) {
+void sort_rows(const Tensor& x_in, int axis, int64_t keep, const Tensor& values, const Tensor& indices, Order order) {
   const Tensor x = x_in.contiguous();
   const AxisSplit s = split_at_axis(x.shape(), axis);
   const T* src = x.data<T>();
   T* vals = values.data<T>();
   int64_t* idx = indices.data<int64_t>();
-  parallel_for(s.outer * s.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(s.n, 1)),
-               [&](int64_t b, int64_t e) {
-                 std::vector<std::pair<T, int64_t>> row(static_cast<size_t>(s.n));
-                 for (int64_t job = b; job < e; ++job) {
-                   const int64_t o = job / s.inner, i = job % s.inner;
-                   for (int64_t r = 0; r < s.n; ++r) row[size_t(r)] = {src[(o * s.n + r) * s.inner + i], r};
-                   order(row);
-                   for (int64_t r = 0; r < keep; ++r) {
-                     vals[(o * keep + r) * s.inner + i] = row[size_t(r)].first;
-                     idx[(o * keep + r) * s.inner + i] = row[size_t(r)].second;
-                   }
-                 }
-               });
+  parallel_for(s.outer * s.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(s.n, 1)), [&](int64_t b, int64_t e) {
+    std::vector<std::pair<T, int64_t>> row(static_cast<size_t>(s.n));
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t o = job / s.inner, i = job % s.inner;
+      for (int64_t r = 0; r < s.n; ++r) row[size_t(r)] = {src[(o * s.n + r) * s.inner + i], r};
+      order(row);
+      for (int64_t r = 0; r < keep; ++r) {
+        vals[(o * keep + r) * s.inner + i] = row[size_t(r)].first;
+        idx[(o * keep + r) * s.inner + i] = row[size_t(r)].second;
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -67,8 +65,10 @@ void sort(const Tensor& x, int axis, bool descending_order, const Tensor& values
   dispatch_numeric(x.dtype(), "sort", [&](auto tag) {
     using T = decltype(tag);
     sort_rows<T>(x, axis, x.shape()[axis], values, indices, [&](std::vector<std::pair<T, int64_t>>& row) {
-      if (descending_order) std::stable_sort(row.begin(), row.end(), descending<T>);
-      else std::stable_sort(row.begin(), row.end(), ascending<T>);
+      if (descending_order)
+        std::stable_sort(row.begin(), row.end(), descending<T>);
+      else
+        std::stable_sort(row.begin(), row.end(), ascending<T>);
     });
   });
 }
@@ -78,8 +78,10 @@ void topk(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& valu
     using T = decltype(tag);
     sort_rows<T>(x, axis, k, values, indices, [&](std::vector<std::pair<T, int64_t>>& row) {
       // Comparators are total orders (index breaks ties), so partial_sort is deterministic.
-      if (largest) std::partial_sort(row.begin(), row.begin() + k, row.end(), descending<T>);
-      else std::partial_sort(row.begin(), row.begin() + k, row.end(), ascending<T>);
+      if (largest)
+        std::partial_sort(row.begin(), row.begin() + k, row.end(), descending<T>);
+      else
+        std::partial_sort(row.begin(), row.begin() + k, row.end(), ascending<T>);
     });
   });
 }

@@ -7,8 +7,9 @@ namespace gradlab {
 
 namespace {
 [[noreturn]] void no_cuda() {
-  fail("CUDA tensors need a CUDA build of gradlab: this one was built without CUDA "
-       "(rebuild with `make CUDA=1` on a machine with nvcc)");
+  fail(
+      "CUDA tensors need a CUDA build of gradlab: this one was built without CUDA "
+      "(rebuild with `make CUDA=1` on a machine with nvcc)");
 }
 }  // namespace
 

@@ -8,12 +8,11 @@
 #include "tensor/device.h"
 #include "tensor/error.h"
 
-#define GL_CUDA_CHECK(call)                                                               \
-  do {                                                                                    \
-    cudaError_t err_ = (call);                                                            \
-    if (err_ != cudaSuccess)                                                              \
-      ::gradlab::fail("CUDA error at {}:{}: {} ({})", __FILE__, __LINE__,                 \
-                      cudaGetErrorString(err_), #call);                                   \
+#define GL_CUDA_CHECK(call)                                                                                 \
+  do {                                                                                                      \
+    cudaError_t err_ = (call);                                                                              \
+    if (err_ != cudaSuccess)                                                                                \
+      ::gradlab::fail("CUDA error at {}:{}: {} ({})", __FILE__, __LINE__, cudaGetErrorString(err_), #call); \
   } while (0)
 
 namespace gradlab {

@@ -51,12 +51,12 @@ TEST_CASE("a freed graph refuses a second backward") {
 
 TEST_CASE("gradients through a shared subgraph and a constant") {
   const Var a = Var::leaf(t64({2}));
-  const Var b = a * a;     // 4
-  const Var c = b * a;     // 8: dc/da = 3a^2 = 12
-  const Var d = b + c;     // dd/da = 2a + 3a^2 = 16
+  const Var b = a * a;  // 4
+  const Var c = b * a;  // 8: dc/da = 3a^2 = 12
+  const Var d = b + c;  // dd/da = 2a + 3a^2 = 16
   d.backward(t64({1}));
   CHECK(vals(a.grad()) == std::vector<double>{16});
-  const Var k(t64({5}));   // a constant
+  const Var k(t64({5}));  // a constant
   CHECK_FALSE(k.requires_grad());
   const Var e = Var::leaf(t64({1})) * k;
   CHECK(e.requires_grad());

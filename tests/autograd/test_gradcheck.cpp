@@ -20,7 +20,8 @@ TEST_CASE("every differentiable op has a gradcheck spec") {
     CHECK_MESSAGE(covered.count(op) == 1,
                   "op '" << std::string(op->name) << "' (" << std::string(op->file) << ") has no GL_GRADCHECK spec");
   std::set<std::string> names;
-  for (const OpInfo* op : op_registry()) CHECK_MESSAGE(names.insert(op->name).second, "op name '" << std::string(op->name) << "' is used twice");
+  for (const OpInfo* op : op_registry())
+    CHECK_MESSAGE(names.insert(op->name).second, "op name '" << std::string(op->name) << "' is used twice");
 }
 
 TEST_CASE("every gradcheck spec passes") {

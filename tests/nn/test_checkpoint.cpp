@@ -45,9 +45,9 @@ TEST_CASE("loading a checkpoint of another shape is refused and leaves the model
   save_module(small, path);
   const NamedTensors before = wide.state_dict();
   const std::vector<float> w0 = before[0].second.to_vector<float>();
-  CHECK_THROWS_WITH_AS(load_module(wide, path),
-                       doctest::Contains("'token_embedding.weight' has shape [11, 8] in the state but [11, 16] in the model"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      load_module(wide, path),
+      doctest::Contains("'token_embedding.weight' has shape [11, 8] in the state but [11, 16] in the model"), Error);
   CHECK(wide.state_dict()[0].second.to_vector<float>() == w0);
   CHECK_THROWS_WITH_AS(load_module(deeper, path), doctest::Contains("'blocks.1.ln1.weight' is missing from the state"),
                        Error);

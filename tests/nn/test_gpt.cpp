@@ -13,8 +13,15 @@ using namespace gradlab::nn;
 
 namespace {
 GPTConfig tiny(DType dtype = DType::f64) {
-  return {.vocab = 7, .context = 8, .d_model = 8, .heads = 2, .layers = 2, .value_head = true, .reward_head = true,
-          .embedding_std = 0.5, .dtype = dtype};
+  return {.vocab = 7,
+          .context = 8,
+          .d_model = 8,
+          .heads = 2,
+          .layers = 2,
+          .value_head = true,
+          .reward_head = true,
+          .embedding_std = 0.5,
+          .dtype = dtype};
 }
 Tensor tokens(std::vector<int64_t> v, int64_t B) { return from_vector(v, {B, int64_t(v.size()) / B}); }
 }  // namespace

@@ -74,8 +74,9 @@ TEST_CASE("K adapters in one pass equal K separate passes") {
   for (int64_t k = 0; k < K; ++k) {
     // member k alone: base(x) + scale * x A_k^T B_k^T
     auto member = [&](const Tensor& in) {
-      return add(base->forward(Var(in)).value(),
-                 mul(matmul(matmul(in, ens.A.value().select(0, k).mT()), ens.B.value().select(0, k).mT()), ens.scale()));
+      return add(
+          base->forward(Var(in)).value(),
+          mul(matmul(matmul(in, ens.A.value().select(0, k).mT()), ens.B.value().select(0, k).mT()), ens.scale()));
     };
     CHECK(max(abs(shared.select(0, k) - member(x))).item() < 1e-12);
     CHECK(max(abs(own.select(0, k) - member(own_inputs.select(0, k)))).item() < 1e-12);

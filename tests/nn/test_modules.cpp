@@ -82,12 +82,13 @@ TEST_CASE("initialisers have the right scale") {
   CHECK(max(abs(matmul(q.mT(), q) - mul(eye(4, 4, DType::f64), 4.0))).item() < 1e-10);
   const Tensor w = orthogonal({3, 5}, gen, 1.0, DType::f64);  // wide: orthonormal rows
   CHECK(max(abs(matmul(w, w.mT()) - eye(3, 3, DType::f64))).item() < 1e-10);
-  MLP ppo({4, 64, 2}, gen, {.activation = Activation::tanh, .init = "orthogonal", .gain = std::sqrt(2.0), .output_gain = 0.01});
+  MLP ppo({4, 64, 2}, gen,
+          {.activation = Activation::tanh, .init = "orthogonal", .gain = std::sqrt(2.0), .output_gain = 0.01});
   const Tensor w0 = ppo.layers()[0]->weight.value().to(DType::f64);
   CHECK(max(abs(matmul(w0.mT(), w0) - mul(eye(4, 4, DType::f64), 2.0))).item() < 1e-5);
   CHECK(max(abs(ppo.layers()[0]->bias.value())).item() == 0);
-  CHECK_THROWS_WITH_AS(MLP({2, 2}, gen, {.init = "magic"}), "MLP: unknown init 'magic' (default, orthogonal, xavier, kaiming)",
-                       Error);
+  CHECK_THROWS_WITH_AS(MLP({2, 2}, gen, {.init = "magic"}),
+                       "MLP: unknown init 'magic' (default, orthogonal, xavier, kaiming)", Error);
 }
 
 TEST_CASE("Linear computes x W^T + b, calls its hooks, and has correct gradients") {
@@ -113,8 +114,8 @@ TEST_CASE("Linear computes x W^T + b, calls its hooks, and has correct gradients
   Linear nobias(4, 2, gen, {.bias = false, .dtype = DType::f64});
   CHECK(nobias.named_parameters().size() == 1);
   nn_test::check_module_gradients(nobias, [&] { return sum(square(nobias(Var(x)))); });
-  CHECK_THROWS_WITH_AS(lin(Var(zeros({2, 5}, DType::f64))), "linear: x of shape [2, 5] does not end in in = 4 (weight [3, 4])",
-                       Error);
+  CHECK_THROWS_WITH_AS(lin(Var(zeros({2, 5}, DType::f64))),
+                       "linear: x of shape [2, 5] does not end in in = 4 (weight [3, 4])", Error);
 }
 
 TEST_CASE("Embedding, LayerNorm and MLP gradients") {
@@ -152,5 +153,6 @@ TEST_CASE("causal self-attention ignores the future and has correct gradients") 
   nn_test::check_module_gradients(attn, [&] { return sum(tanh(attn.forward(Var(x)))); });
   Block block(8, 2, gen, 0.0, 0, DType::f64);
   nn_test::check_module_gradients(block, [&] { return sum(tanh(block.forward(Var(x)))); });
-  CHECK_THROWS_WITH_AS(CausalSelfAttention(10, 3, gen), "CausalSelfAttention: d_model 10 is not a multiple of heads 3", Error);
+  CHECK_THROWS_WITH_AS(CausalSelfAttention(10, 3, gen), "CausalSelfAttention: d_model 10 is not a multiple of heads 3",
+                       Error);
 }

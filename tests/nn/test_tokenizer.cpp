@@ -16,7 +16,8 @@ TEST_CASE("the char tokenizer round-trips its corpus") {
   CHECK(ids == std::vector<int64_t>{5, 4, 6, 6, 7});  // h e l l o
   CHECK(t.decode(t.encode(text)) == text);
   CHECK(CharTokenizer::from_string(t.to_string()).encode(text) == t.encode(text));
-  CHECK_THROWS_WITH_AS(t.encode("help"), "CharTokenizer::encode: byte 112 at position 3 is not in the vocabulary", Error);
+  CHECK_THROWS_WITH_AS(t.encode("help"), "CharTokenizer::encode: byte 112 at position 3 is not in the vocabulary",
+                       Error);
   CHECK_THROWS_WITH_AS(t.decode({10}), "CharTokenizer::decode: id 10 is outside [0, 10)", Error);
 }
 
@@ -30,5 +31,6 @@ TEST_CASE("the word vocabulary keeps the most frequent words") {
   CHECK(v.decode({3, 5, WordVocab::kEos, 4}) == "the cat");
   CHECK(WordVocab::from_string(v.to_string()).encode("cat sat") == v.encode("cat sat"));
   CHECK(WordVocab::build({"a a b"}, 10, 2).size() == 4);  // min_count drops b
-  CHECK_THROWS_WITH_AS(WordVocab::from_string("a\nb\n"), "WordVocab: a vocabulary starts with <pad>, <unk>, <eos>", Error);
+  CHECK_THROWS_WITH_AS(WordVocab::from_string("a\nb\n"), "WordVocab: a vocabulary starts with <pad>, <unk>, <eos>",
+                       Error);
 }

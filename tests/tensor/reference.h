@@ -67,8 +67,7 @@ inline const char* layout_name(Layout l) {
 // A tensor of `shape` with values uniform in [lo, hi), laid out as asked:
 // transposed is the reversed-axes view of a contiguous tensor; strided takes
 // every second element of the last axis of a twice-as-long tensor.
-inline Tensor make_input(const Shape& shape, DType dtype, Layout layout, uint64_t seed, double lo = -2,
-                         double hi = 2) {
+inline Tensor make_input(const Shape& shape, DType dtype, Layout layout, uint64_t seed, double lo = -2, double hi = 2) {
   gradlab::Generator gen(seed);
   auto values = [&](const Shape& s) {
     if (gradlab::is_floating(dtype)) return gradlab::uniform(s, lo, hi, gen, dtype);
@@ -92,17 +91,20 @@ inline Tensor make_input(const Shape& shape, DType dtype, Layout layout, uint64_
 // with NaN matching NaN and infinities matching exactly.
 inline void check_close(const Tensor& got, const Shape& shape, const std::function<double(const Index&)>& want,
                         double rtol, double atol, const std::string& what) {
-  REQUIRE_MESSAGE(got.shape() == shape, what << ": shape " << fmt::format("{}", got.shape()) << " != "
-                                             << fmt::format("{}", shape));
+  REQUIRE_MESSAGE(got.shape() == shape,
+                  what << ": shape " << fmt::format("{}", got.shape()) << " != " << fmt::format("{}", shape));
   int bad = 0;
   double worst = 0;
   std::string first;
   for (const Index& idx : all_indices(shape)) {
     const double g = read(got, idx), w = want(idx);
     bool ok;
-    if (std::isnan(w)) ok = std::isnan(g);
-    else if (std::isinf(w)) ok = g == w;
-    else ok = std::fabs(g - w) <= atol + rtol * std::fabs(w);
+    if (std::isnan(w))
+      ok = std::isnan(g);
+    else if (std::isinf(w))
+      ok = g == w;
+    else
+      ok = std::fabs(g - w) <= atol + rtol * std::fabs(w);
     if (!ok) {
       worst = std::max(worst, std::fabs(g - w));
       if (bad++ < 3) first += fmt::format(" at {} got {} want {};", Shape(idx), g, w);

@@ -41,10 +41,12 @@ TEST_CASE("softmax and log_softmax along every axis") {
             for (double e : v) s += std::exp(e - m);
             return m + std::log(s);
           };
-          ref::check_close(softmax(x, axis), shape, [&](const Index& i) { return std::exp(ref::read(x, i) - lse(i)); }, tol,
-                           tol * 1e-3, fmt::format("softmax {} {} axis {}", dtype_name(dt), shape, axis));
-          ref::check_close(log_softmax(x, axis), shape, [&](const Index& i) { return ref::read(x, i) - lse(i); }, tol, tol,
-                           fmt::format("log_softmax {} {} axis {}", dtype_name(dt), shape, axis));
+          ref::check_close(
+              softmax(x, axis), shape, [&](const Index& i) { return std::exp(ref::read(x, i) - lse(i)); }, tol,
+              tol * 1e-3, fmt::format("softmax {} {} axis {}", dtype_name(dt), shape, axis));
+          ref::check_close(
+              log_softmax(x, axis), shape, [&](const Index& i) { return ref::read(x, i) - lse(i); }, tol, tol,
+              fmt::format("log_softmax {} {} axis {}", dtype_name(dt), shape, axis));
         }
   // Large inputs do not overflow; rows sum to one.
   const Tensor big = tensor({1000, 1001, 1002});
@@ -52,7 +54,8 @@ TEST_CASE("softmax and log_softmax along every axis") {
   CHECK(p[0] + p[1] + p[2] == doctest::Approx(1.0));
   CHECK(p[2] == doctest::Approx(0.665240955));
   CHECK(softmax(scalar(3.0)).item() == 1.0);
-  CHECK_THROWS_WITH_AS(softmax(zeros({2}, DType::i64)), "softmax: expected a floating dtype (f32 or f64), got i64", Error);
+  CHECK_THROWS_WITH_AS(softmax(zeros({2}, DType::i64)), "softmax: expected a floating dtype (f32 or f64), got i64",
+                       Error);
 }
 
 TEST_CASE("cumsum along every axis, floats and integers") {
@@ -60,17 +63,18 @@ TEST_CASE("cumsum along every axis, floats and integers") {
   for (DType dt : {DType::f32, DType::f64, DType::i64})
     for (int axis = 0; axis < 3; ++axis) {
       const Tensor x = ref::make_input({3, 4, 5}, dt, Layout::strided, seed++, -10, 10);
-      ref::check_close(cumsum(x, axis), x.shape(),
-                       [&](Index i) {
-                         double s = 0;
-                         const int64_t upto = i[size_t(axis)];
-                         for (int64_t r = 0; r <= upto; ++r) {
-                           i[size_t(axis)] = r;
-                           s += ref::read(x, i);
-                         }
-                         return s;
-                       },
-                       1e-6, 1e-6, fmt::format("cumsum {} axis {}", dtype_name(dt), axis));
+      ref::check_close(
+          cumsum(x, axis), x.shape(),
+          [&](Index i) {
+            double s = 0;
+            const int64_t upto = i[size_t(axis)];
+            for (int64_t r = 0; r <= upto; ++r) {
+              i[size_t(axis)] = r;
+              s += ref::read(x, i);
+            }
+            return s;
+          },
+          1e-6, 1e-6, fmt::format("cumsum {} axis {}", dtype_name(dt), axis));
     }
   CHECK(cumsum(gt(tensor({1, 0, 1, 1}), 0.5), 0).to_vector<int64_t>() == std::vector<int64_t>{1, 1, 2, 3});
 }
@@ -81,7 +85,8 @@ TEST_CASE("gather, scatter_add and index_select") {
   CHECK(gather(x, 1, idx).to_vector<float>() == std::vector<float>{12, 10, 21, 21});
   CHECK(gather(x, 0, from_vector(std::vector<int32_t>{1, 0, 1}, {1, 3})).to_vector<float>() ==
         std::vector<float>{20, 11, 22});
-  CHECK(gather(x, -1, from_vector(std::vector<int64_t>{-1, 0}, {2, 1})).to_vector<float>() == std::vector<float>{12, 20});
+  CHECK(gather(x, -1, from_vector(std::vector<int64_t>{-1, 0}, {2, 1})).to_vector<float>() ==
+        std::vector<float>{12, 20});
   // gather on a transposed view
   CHECK(gather(x.mT(), 0, from_vector(std::vector<int64_t>{2, 1}, {1, 2})).to_vector<float>() ==
         std::vector<float>{12, 21});
@@ -146,8 +151,8 @@ TEST_CASE("concat, stack and split") {
   CHECK(parts[1].storage() == x.storage());  // views
   const std::vector<Tensor> p2 = split(x.view({2, 5}), std::vector<int64_t>{1, 4}, 1);
   CHECK(p2[1].to_vector<float>() == std::vector<float>{1, 2, 3, 4, 6, 7, 8, 9});
-  CHECK_THROWS_WITH_AS(split(x, std::vector<int64_t>{3, 3}), "split: sizes add up to 6, but axis 0 of shape [10] has 10",
-                       Error);
+  CHECK_THROWS_WITH_AS(split(x, std::vector<int64_t>{3, 3}),
+                       "split: sizes add up to 6, but axis 0 of shape [10] has 10", Error);
   CHECK_THROWS_WITH_AS(concat({a, tensor({1, 2, 3}, {1, 3})}, 0),
                        "concat: tensor 1 has shape [1, 3], which does not match [2, 2] off axis 0", Error);
   CHECK_THROWS_WITH_AS(concat({a, a.to(DType::f64)}), "concat: tensor 1 is f64 on cpu, tensor 0 is f32 on cpu", Error);

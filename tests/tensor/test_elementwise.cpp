@@ -27,9 +27,7 @@ struct UnaryCase {
 };
 
 double gelu_erf_ref(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
-double gelu_tanh_ref(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
+double gelu_tanh_ref(double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }
 double softplus_ref(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 
 std::vector<UnaryCase> unary_cases() {
@@ -50,7 +48,8 @@ std::vector<UnaryCase> unary_cases() {
       {"gelu_tanh", [](const Tensor& x) { return gelu(x, true); }, gelu_tanh_ref, -6, 6},
       {"silu", [](const Tensor& x) { return silu(x); }, [](double x) { return x / (1 + std::exp(-x)); }, -8, 8},
       {"softplus", [](const Tensor& x) { return softplus(x); }, softplus_ref, -30, 30},
-      {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 1.0); }, [](double x) { return std::clamp(x, -0.5, 1.0); }, -3, 3},
+      {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 1.0); }, [](double x) { return std::clamp(x, -0.5, 1.0); },
+       -3, 3},
       {"pow3", [](const Tensor& x) { return pow(x, 3.0); }, [](double x) { return x * x * x; }, -3, 3},
       {"pow0.5", [](const Tensor& x) { return pow(x, 0.5); }, [](double x) { return std::sqrt(x); }, 0, 4},
   };
@@ -69,8 +68,9 @@ TEST_CASE("unary ops match the reference on every layout and float dtype") {
           const Tensor y = c.op(x);
           CHECK(y.dtype() == dt);
           CHECK(y.is_contiguous());
-          ref::check_close(y, shape, [&](const Index& i) { return c.want(ref::read(x, i)); }, tol(dt), tol(dt) * 1e-2,
-                           fmt::format("{} {} {} {}", c.name, dtype_name(dt), ref::layout_name(layout), shape));
+          ref::check_close(
+              y, shape, [&](const Index& i) { return c.want(ref::read(x, i)); }, tol(dt), tol(dt) * 1e-2,
+              fmt::format("{} {} {} {}", c.name, dtype_name(dt), ref::layout_name(layout), shape));
         }
 }
 
@@ -129,16 +129,19 @@ std::vector<BinaryCase> binary_cases() {
       {"sub", [](const Tensor& a, const Tensor& b) { return a - b; }, [](double a, double b) { return a - b; }, -3, 3},
       {"mul", [](const Tensor& a, const Tensor& b) { return a * b; }, [](double a, double b) { return a * b; }, -3, 3},
       {"div", [](const Tensor& a, const Tensor& b) { return a / b; }, [](double a, double b) { return a / b; }, 0.5, 3},
-      {"pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, [](double a, double b) { return std::pow(a, b); }, 0.5, 2},
-      {"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, -3, 3},
-      {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, [](double a, double b) { return std::min(a, b); }, -3, 3},
+      {"pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); },
+       [](double a, double b) { return std::pow(a, b); }, 0.5, 2},
+      {"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
+       [](double a, double b) { return std::max(a, b); }, -3, 3},
+      {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
+       [](double a, double b) { return std::min(a, b); }, -3, 3},
   };
 }
 
 // Shape pairs that broadcast, including size-0 and size-1 axes and 0-d.
 const std::pair<Shape, Shape> kBroadcastPairs[] = {
-    {{2, 3, 4}, {2, 3, 4}}, {{3, 1, 5}, {4, 5}}, {{}, {2, 3}}, {{2, 3}, {}}, {{5, 1}, {1, 6}},
-    {{1}, {7}},             {{0, 3}, {1, 3}},    {{4, 1, 2}, {3, 1}}, {{33}, {33}},
+    {{2, 3, 4}, {2, 3, 4}}, {{3, 1, 5}, {4, 5}}, {{}, {2, 3}}, {{2, 3}, {}}, {{5, 1}, {1, 6}}, {{1}, {7}},
+    {{0, 3}, {1, 3}},       {{4, 1, 2}, {3, 1}}, {{33}, {33}},
 };
 
 }  // namespace
@@ -203,14 +206,20 @@ TEST_CASE("comparisons give b8 masks and where selects with them") {
       auto B = [&](const Index& i) { return ref::read(b, ref::broadcast_index(i, sb)); };
       const Tensor m = lt(a, b);
       CHECK(m.dtype() == DType::b8);
-      ref::check_close(m, out, [&](const Index& i) { return double(A(i) < B(i)); }, 0, 0, "lt");
-      ref::check_close(le(a, b), out, [&](const Index& i) { return double(A(i) <= B(i)); }, 0, 0, "le");
-      ref::check_close(gt(a, b), out, [&](const Index& i) { return double(A(i) > B(i)); }, 0, 0, "gt");
-      ref::check_close(ge(a, b), out, [&](const Index& i) { return double(A(i) >= B(i)); }, 0, 0, "ge");
-      ref::check_close(eq(a, a), sa, [&](const Index&) { return 1.0; }, 0, 0, "eq");
-      ref::check_close(ne(a, b), out, [&](const Index& i) { return double(A(i) != B(i)); }, 0, 0, "ne");
-      ref::check_close(where(m, a, b), out, [&](const Index& i) { return A(i) < B(i) ? A(i) : B(i); }, 0, 0,
-                       "where");
+      ref::check_close(
+          m, out, [&](const Index& i) { return double(A(i) < B(i)); }, 0, 0, "lt");
+      ref::check_close(
+          le(a, b), out, [&](const Index& i) { return double(A(i) <= B(i)); }, 0, 0, "le");
+      ref::check_close(
+          gt(a, b), out, [&](const Index& i) { return double(A(i) > B(i)); }, 0, 0, "gt");
+      ref::check_close(
+          ge(a, b), out, [&](const Index& i) { return double(A(i) >= B(i)); }, 0, 0, "ge");
+      ref::check_close(
+          eq(a, a), sa, [&](const Index&) { return 1.0; }, 0, 0, "eq");
+      ref::check_close(
+          ne(a, b), out, [&](const Index& i) { return double(A(i) != B(i)); }, 0, 0, "ne");
+      ref::check_close(
+          where(m, a, b), out, [&](const Index& i) { return A(i) < B(i) ? A(i) : B(i); }, 0, 0, "where");
     }
   CHECK(gt(tensor({1, 2, 3}), 1.5).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 1});
 }
@@ -218,7 +227,8 @@ TEST_CASE("comparisons give b8 masks and where selects with them") {
 TEST_CASE("elementwise ops name themselves and the shapes in their errors") {
   const Tensor a = zeros({2, 3}), b = zeros({4});
   CHECK_THROWS_WITH_AS(a + b, "add: shapes [2, 3] and [4] do not broadcast", Error);
-  CHECK_THROWS_WITH_AS(a * zeros({2, 3}, DType::f64), "mul: dtypes differ (f32 and f64); convert one with .to()", Error);
+  CHECK_THROWS_WITH_AS(a * zeros({2, 3}, DType::f64), "mul: dtypes differ (f32 and f64); convert one with .to()",
+                       Error);
   CHECK_THROWS_WITH_AS(where(a, a, a), "where: condition must be a b8 mask, got f32", Error);
   CHECK_THROWS_WITH_AS(where(lt(a, a), a, zeros({5})), "where: shapes [2, 3] and [5] do not broadcast", Error);
   CHECK_THROWS_WITH_AS(clamp(a, 1, 0), "clamp: lower bound 1 is above upper bound 0", Error);
@@ -230,10 +240,11 @@ TEST_CASE("large elementwise ops split across threads give the same result as sm
   // 200k elements is above the parallel grain; compare with the serial reference.
   const Tensor x = ref::make_input({400, 500}, DType::f32, Layout::transposed, 7);
   const Tensor y = gelu(x) * x + 1.0;
-  ref::check_close(y, {400, 500},
-                   [&](const Index& i) {
-                     const double v = ref::read(x, i);
-                     return gelu_erf_ref(v) * v + 1;
-                   },
-                   1e-5, 1e-6, "gelu(x) * x + 1");
+  ref::check_close(
+      y, {400, 500},
+      [&](const Index& i) {
+        const double v = ref::read(x, i);
+        return gelu_erf_ref(v) * v + 1;
+      },
+      1e-5, 1e-6, "gelu(x) * x + 1");
 }

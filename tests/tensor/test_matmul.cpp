@@ -25,8 +25,9 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool accumula
   cpu::gemm<T>(M, N, K, A, B, got.data<T>(), N, accumulate);
   cpu::gemm_reference<T>(M, N, K, A, B, want.data<T>(), N, accumulate);
   const double tol = std::is_same_v<T, float> ? 1e-5 * std::sqrt(double(K) + 1) : 1e-12 * std::sqrt(double(K) + 1);
-  ref::check_close(got, {M, N}, [&](const Index& i) { return ref::read(want, i); }, tol, tol,
-                   fmt::format("gemm {} M={} N={} K={} ta={} tb={} acc={}", dtype_name(dt), M, N, K, ta, tb, accumulate));
+  ref::check_close(
+      got, {M, N}, [&](const Index& i) { return ref::read(want, i); }, tol, tol,
+      fmt::format("gemm {} M={} N={} K={} ta={} tb={} acc={}", dtype_name(dt), M, N, K, ta, tb, accumulate));
 }
 
 }  // namespace
@@ -75,9 +76,9 @@ TEST_CASE("gemm results do not depend on the thread count") {
 TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
   uint64_t seed = 300;
   const std::pair<Shape, Shape> cases[] = {
-      {{5, 7}, {7, 3}},       {{2, 5, 7}, {2, 7, 3}}, {{2, 5, 7}, {7, 3}},        {{5, 7}, {4, 7, 3}},
-      {{3, 1, 5, 7}, {4, 7, 2}}, {{7}, {7, 3}},        {{5, 7}, {7}},              {{7}, {7}},
-      {{2, 1, 7}, {7}},       {{0, 5, 7}, {7, 3}},    {{5, 0}, {0, 3}},           {{64, 32, 16}, {64, 16, 32}},
+      {{5, 7}, {7, 3}},          {{2, 5, 7}, {2, 7, 3}}, {{2, 5, 7}, {7, 3}}, {{5, 7}, {4, 7, 3}},
+      {{3, 1, 5, 7}, {4, 7, 2}}, {{7}, {7, 3}},          {{5, 7}, {7}},       {{7}, {7}},
+      {{2, 1, 7}, {7}},          {{0, 5, 7}, {7, 3}},    {{5, 0}, {0, 3}},    {{64, 32, 16}, {64, 16, 32}},
   };
   for (DType dt : {DType::f32, DType::f64})
     for (const auto& [sa, sb] : cases)
@@ -115,18 +116,19 @@ TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
                 return s;
               },
               dt == DType::f32 ? 1e-5 : 1e-12, dt == DType::f32 ? 1e-5 : 1e-12,
-              fmt::format("matmul {} {} @ {} {}/{}", dtype_name(dt), sa, sb, ref::layout_name(la), ref::layout_name(lb)));
+              fmt::format("matmul {} {} @ {} {}/{}", dtype_name(dt), sa, sb, ref::layout_name(la),
+                          ref::layout_name(lb)));
         }
 }
 
 TEST_CASE("matmul errors name the shapes") {
-  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})), "matmul: inner dimensions differ: [2, 3] @ [4, 5] (3 vs 4)",
-                       Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
+                       "matmul: inner dimensions differ: [2, 3] @ [4, 5] (3 vs 4)", Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 5})),
                        "matmul: batch shapes of [2, 2, 3] and [3, 3, 5] do not broadcast", Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({3, 2}, DType::f64)), "matmul: dtypes differ (f32 and f64)", Error);
-  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}, DType::i64), zeros({3, 2}, DType::i64)), "matmul: expected f32 or f64, got i64",
-                       Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}, DType::i64), zeros({3, 2}, DType::i64)),
+                       "matmul: expected f32 or f64, got i64", Error);
   CHECK_THROWS_WITH_AS(matmul(scalar(1), zeros({3})), "matmul: operands need at least one axis, got [] and [3]", Error);
 }
 
@@ -142,17 +144,20 @@ TEST_CASE("linear adds the bias inside the GEMM, wide and narrow tiles alike") {
           const Tensor y = linear(x, w, b);
           REQUIRE(y.shape() == Shape{3, 25, n_out});
           const double tol = dt == DType::f32 ? 1e-5 * std::sqrt(double(in)) : 1e-12;
-          ref::check_close(y, y.shape(),
-                           [&](const Index& i) {
-                             double s = with_bias ? ref::read(b, {i[2]}) : 0.0;
-                             for (int64_t k = 0; k < in; ++k) s += ref::read(x, {i[0], i[1], k}) * ref::read(w, {i[2], k});
-                             return s;
-                           },
-                           tol, tol, fmt::format("linear {} out {} in {} bias {}", dtype_name(dt), n_out, in, with_bias));
+          ref::check_close(
+              y, y.shape(),
+              [&](const Index& i) {
+                double s = with_bias ? ref::read(b, {i[2]}) : 0.0;
+                for (int64_t k = 0; k < in; ++k) s += ref::read(x, {i[0], i[1], k}) * ref::read(w, {i[2], k});
+                return s;
+              },
+              tol, tol, fmt::format("linear {} out {} in {} bias {}", dtype_name(dt), n_out, in, with_bias));
         }
   // K = 0: the bias alone
-  CHECK(linear(zeros({2, 0}), zeros({3, 0}), tensor({1, 2, 3})).to_vector<float>() == std::vector<float>{1, 2, 3, 1, 2, 3});
-  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 5})), "linear: x of shape [2, 4] does not end in in = 5 (weight [3, 5])",
+  CHECK(linear(zeros({2, 0}), zeros({3, 0}), tensor({1, 2, 3})).to_vector<float>() ==
+        std::vector<float>{1, 2, 3, 1, 2, 3});
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 5})),
+                       "linear: x of shape [2, 4] does not end in in = 5 (weight [3, 5])", Error);
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 4}), zeros({4})), "linear: bias of shape [4] should be [3]",
                        Error);
-  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({3, 4}), zeros({4})), "linear: bias of shape [4] should be [3]", Error);
 }

@@ -16,9 +16,11 @@ TEST_CASE("Philox4x32-10 matches the Random123 known-answer vectors") {
   // Random123 tests/kat_vectors, "philox4x32 10" lines.
   const Kat kats[] = {
       {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+       {0xffffffff, 0xffffffff},
        {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+       {0xa4093822, 0x299f31d0},
        {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
   };
   for (const Kat& k : kats) {
@@ -91,7 +93,8 @@ TEST_CASE("distributions have the right moments and ranges") {
   CHECK(k.dtype() == DType::i64);
   CHECK(min(k).item() == -2);
   CHECK(max(k).item() == 2);
-  for (int v = -2; v <= 2; ++v) CHECK(double(sum(eq(k, double(v))).item()) / double(n) == doctest::Approx(0.2).epsilon(0.02));
+  for (int v = -2; v <= 2; ++v)
+    CHECK(double(sum(eq(k, double(v))).item()) / double(n) == doctest::Approx(0.2).epsilon(0.02));
   CHECK(randint(0, 10, {5}, gen, DType::i32).dtype() == DType::i32);
   CHECK_THROWS_WITH_AS(randint(3, 3, {2}, gen), "randint: empty range [3, 3)", Error);
   CHECK_THROWS_WITH_AS(rand({2}, gen, DType::i64), "uniform: dtype must be f32 or f64, got i64", Error);

@@ -122,16 +122,17 @@ TEST_CASE("reductions over every subset of axes match the reference") {
             Axes axes;
             for (int d = 0; d < 3; ++d)
               if (mask >> d & 1) reduced[size_t(d)] = true, axes.push_back(d - (d == 2 ? 3 : 0));  // -1 for axis 2
-            if (mask == 0) reduced = {true, true, true};  // empty axes: all
+            if (mask == 0) reduced = {true, true, true};                                           // empty axes: all
             const Tensor x = ref::make_input(shape, dt, layout, seed++);
             const Tensor y = c.op(x, axes, keepdim);
             const Shape want_shape = keepdim ? keep_shape(shape, reduced) : drop_shape(shape, reduced);
             const double tol = dt == DType::f32 ? 2e-6 : 1e-12;
-            ref::check_close(y, want_shape,
-                             [&](const Index& i) { return c.want(slice_values(x, reduced, to_keep(i, reduced, keepdim))); },
-                             tol, tol,
-                             fmt::format("{} {} {} mask {} keepdim {}", c.name, dtype_name(dt), ref::layout_name(layout),
-                                         mask, keepdim));
+            ref::check_close(
+                y, want_shape,
+                [&](const Index& i) { return c.want(slice_values(x, reduced, to_keep(i, reduced, keepdim))); }, tol,
+                tol,
+                fmt::format("{} {} {} mask {} keepdim {}", c.name, dtype_name(dt), ref::layout_name(layout), mask,
+                            keepdim));
           }
 }
 
@@ -178,7 +179,7 @@ TEST_CASE("empty and degenerate reductions") {
   CHECK_THROWS_WITH_AS(mean(e), "mean: cannot reduce over an empty axis (tensor of shape [0, 3])", Error);
   CHECK(sum(scalar(2.5)).item() == 2.5);
   CHECK(sum(ones({4, 1, 3}), {1}).shape() == Shape{4, 3});  // size-1 axis: a copy
-  CHECK(std::isnan(var(tensor({1.0}), {}).item()));           // one value, correction 1: 0/0
+  CHECK(std::isnan(var(tensor({1.0}), {}).item()));         // one value, correction 1: 0/0
   CHECK(var(tensor({1, 2, 3, 4}), {}, false, 0).item() == doctest::Approx(1.25));
   CHECK(logsumexp(tensor({-INFINITY, -INFINITY})).item() == -INFINITY);
   CHECK(logsumexp(tensor({1000, 1000})).item() == doctest::Approx(1000 + std::log(2.0)));
@@ -211,11 +212,15 @@ TEST_CASE("argmax and argmin along an axis and over the whole tensor") {
         }
         return double(arg);
       };
-      ref::check_close(am, drop, [&](const Index& i) { return best(i, true); }, 0, 0, "argmax");
-      ref::check_close(an, keep, [&](Index i) {
-        i.erase(i.begin() + axis);
-        return best(i, false);
-      }, 0, 0, "argmin");
+      ref::check_close(
+          am, drop, [&](const Index& i) { return best(i, true); }, 0, 0, "argmax");
+      ref::check_close(
+          an, keep,
+          [&](Index i) {
+            i.erase(i.begin() + axis);
+            return best(i, false);
+          },
+          0, 0, "argmin");
     }
   CHECK(argmax(tensor({3, 9, 1, 9}), {}).item<int64_t>() == 1);  // ties: first index
   CHECK(argmin(tensor({4, 2, 8, 0, 5, 6}, {2, 3})).item<int64_t>() == 3);

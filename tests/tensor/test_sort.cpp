@@ -29,12 +29,16 @@ TEST_CASE("sort matches a stable sort of every row, with ties") {
             i[size_t(axis)] = k;
             v.push_back({ref::read(xi, i), k});
           }
-          std::stable_sort(v.begin(), v.end(), [&](auto& a, auto& b) { return desc ? a.first > b.first : a.first < b.first; });
+          std::stable_sort(v.begin(), v.end(),
+                           [&](auto& a, auto& b) { return desc ? a.first > b.first : a.first < b.first; });
           return v;
         };
-        ref::check_close(r.values, shape, [&](const Index& i) { return row(i)[size_t(i[size_t(axis)])].first; }, 0, 0, "sort values");
-        ref::check_close(r.indices, shape, [&](const Index& i) { return double(row(i)[size_t(i[size_t(axis)])].second); }, 0, 0,
-                         "sort indices");
+        ref::check_close(
+            r.values, shape, [&](const Index& i) { return row(i)[size_t(i[size_t(axis)])].first; }, 0, 0,
+            "sort values");
+        ref::check_close(
+            r.indices, shape, [&](const Index& i) { return double(row(i)[size_t(i[size_t(axis)])].second); }, 0, 0,
+            "sort indices");
       }
 }
 

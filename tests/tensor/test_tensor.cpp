@@ -90,8 +90,12 @@ TEST_CASE("view reshapes without copying when strides allow, reshape copies othe
                        Error);
   const Tensor r = p.reshape({6, 4});
   CHECK(r.storage() != base.storage());
-  ref::check_close(r, {6, 4}, [&](const Index& i) { return ref::read(p, {i[0] / 2, i[0] % 2, i[1]}); }, 0, 0,
-                   "reshape copy");
+  ref::check_close(
+      r, {6, 4},
+      [&](const Index& i) {
+        return ref::read(p, {i[0] / 2, i[0] % 2, i[1]});
+      },
+      0, 0, "reshape copy");
   CHECK_THROWS_WITH_AS(base.view({5, 5}), "view: cannot view shape [2, 3, 4] (24 elements) as [5, 5] (25 elements)",
                        Error);
   CHECK_THROWS_WITH_AS(base.view({-1, -1}), "view: only one size may be -1, got [-1, -1]", Error);
@@ -102,14 +106,16 @@ TEST_CASE("contiguous, clone, to(dtype) and copy_ move the right values") {
   const Tensor base = ref::make_input({3, 4, 5}, DType::f64, ref::Layout::transposed, 3);
   const Tensor c = base.contiguous();
   CHECK(c.is_contiguous());
-  ref::check_close(c, base.shape(), [&](const Index& i) { return ref::read(base, i); }, 0, 0, "contiguous");
+  ref::check_close(
+      c, base.shape(), [&](const Index& i) { return ref::read(base, i); }, 0, 0, "contiguous");
   CHECK(c.contiguous().storage() == c.storage());  // already contiguous: no copy
   const Tensor cl = c.clone();
   CHECK(cl.storage() != c.storage());
 
   const Tensor f = base.to(DType::f32);
   CHECK(f.dtype() == DType::f32);
-  ref::check_close(f, base.shape(), [&](const Index& i) { return double(float(ref::read(base, i))); }, 0, 0, "to f32");
+  ref::check_close(
+      f, base.shape(), [&](const Index& i) { return double(float(ref::read(base, i))); }, 0, 0, "to f32");
   const Tensor ints = tensor({-1.7, 0.2, 2.9}).to(DType::i64);
   CHECK(ints.to_vector<int64_t>() == std::vector<int64_t>{-1, 0, 2});
   const Tensor mask = tensor({0, 0.5, -2}).to(DType::b8);
@@ -129,17 +135,19 @@ TEST_CASE("contiguous, clone, to(dtype) and copy_ move the right values") {
 
   Tensor expanded = tensor({1, 2}).expand({3, 2});
   CHECK_THROWS_WITH_AS(expanded.fill_(0), "fill_: tensor of shape [3, 2] has overlapping elements", Error);
-  CHECK_THROWS_WITH_AS(dst.copy_(zeros({5})), "copy_: source of shape [5] does not broadcast to destination shape [4, 3]",
-                       Error);
+  CHECK_THROWS_WITH_AS(dst.copy_(zeros({5})),
+                       "copy_: source of shape [5] does not broadcast to destination shape [4, 3]", Error);
 }
 
 TEST_CASE("large transposed copies take the tiled path and stay exact") {
   for (DType dt : {DType::f32, DType::f64, DType::i32}) {
     const Tensor x = ref::make_input({3, 130, 70}, dt, ref::Layout::transposed, 9, -100, 100);
-    ref::check_close(x.contiguous(), x.shape(), [&](const Index& i) { return ref::read(x, i); }, 0, 0, "tiled copy");
+    ref::check_close(
+        x.contiguous(), x.shape(), [&](const Index& i) { return ref::read(x, i); }, 0, 0, "tiled copy");
     const Tensor y = arange(0, 300 * 200, 1, dt).view({300, 200}).permute({1, 0});
-    ref::check_close(y.contiguous().to(DType::f64), y.shape(), [&](const Index& i) { return double(i[1] * 200 + i[0]); },
-                     0, 0, "transpose 200x300");
+    ref::check_close(
+        y.contiguous().to(DType::f64), y.shape(), [&](const Index& i) { return double(i[1] * 200 + i[0]); }, 0, 0,
+        "transpose 200x300");
   }
 }
 
@@ -157,8 +165,8 @@ TEST_CASE("creation functions") {
   CHECK(from_vector(std::vector<int32_t>{1, 2, 3, 4}, {2, 2}).dtype() == DType::i32);
   CHECK(scalar(3.5).item() == 3.5);
   CHECK(tensor({1, 2, 3, 4, 5, 6}, {2, 3}).shape() == Shape{2, 3});
-  CHECK_THROWS_WITH_AS(from_vector(std::vector<float>{1, 2, 3}, {2, 2}), "from_vector: 3 values do not fill shape [2, 2]",
-                       Error);
+  CHECK_THROWS_WITH_AS(from_vector(std::vector<float>{1, 2, 3}, {2, 2}),
+                       "from_vector: 3 values do not fill shape [2, 2]", Error);
   CHECK_THROWS_WITH_AS(arange(0, 1, 0), "arange: need finite start, end and a non-zero step, got (0, 1, 0)", Error);
   CHECK_THROWS_WITH_AS(zeros({2, -1}), "empty: negative size in shape [2, -1]", Error);
   CHECK_THROWS_WITH_AS(zeros({2}).item(), "item: tensor of shape [2] has 2 elements, not 1", Error);

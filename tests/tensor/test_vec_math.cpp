@@ -34,8 +34,10 @@ double max_ulp_error(const std::function<float(float)>& f, const std::function<d
 }  // namespace
 
 TEST_CASE("vm::exp is within 1.5 ulp") {
-  CHECK(max_ulp_error(vm::exp, [](double x) { return std::exp(x); }, -87, 88.7) <= 1.5);
-  CHECK(max_ulp_error(vm::exp, [](double x) { return std::exp(x); }, -1, 1) <= 1.5);
+  CHECK(max_ulp_error(
+            vm::exp, [](double x) { return std::exp(x); }, -87, 88.7) <= 1.5);
+  CHECK(max_ulp_error(
+            vm::exp, [](double x) { return std::exp(x); }, -1, 1) <= 1.5);
   CHECK(vm::exp(-1e4f) == 0.f);
   CHECK(vm::exp(89.f) == std::numeric_limits<float>::infinity());
   CHECK(std::isnan(vm::exp(NAN)));
@@ -45,27 +47,36 @@ TEST_CASE("vm::exp is within 1.5 ulp") {
 }
 
 TEST_CASE("vm::expm1 is within 2.5 ulp, including near 0") {
-  CHECK(max_ulp_error(vm::expm1, [](double x) { return std::expm1(x); }, -10, 10) <= 2.5);
-  CHECK(max_ulp_error(vm::expm1, [](double x) { return std::expm1(x); }, -1e-3, 1e-3) <= 2.5);
+  CHECK(max_ulp_error(
+            vm::expm1, [](double x) { return std::expm1(x); }, -10, 10) <= 2.5);
+  CHECK(max_ulp_error(
+            vm::expm1, [](double x) { return std::expm1(x); }, -1e-3, 1e-3) <= 2.5);
 }
 
 TEST_CASE("vm::log is within 1.5 ulp, denormals included") {
-  CHECK(max_ulp_error(vm::log, [](double x) { return std::log(x); }, 1e-3, 1e3) <= 1.5);
-  CHECK(max_ulp_error(vm::log, [](double x) { return std::log(x); }, 0.5, 2.0) <= 1.5);
+  CHECK(max_ulp_error(
+            vm::log, [](double x) { return std::log(x); }, 1e-3, 1e3) <= 1.5);
+  CHECK(max_ulp_error(
+            vm::log, [](double x) { return std::log(x); }, 0.5, 2.0) <= 1.5);
   CHECK(std::fabs(vm::log(1e-40f) - std::log(double(1e-40f))) < 1e-5);
   CHECK(vm::log(0.f) == -std::numeric_limits<float>::infinity());
   CHECK(std::isnan(vm::log(-1.f)));
 }
 
 TEST_CASE("vm::log1p is within 2 ulp near 0 and away from it") {
-  CHECK(max_ulp_error(vm::log1p, [](double x) { return std::log1p(x); }, -0.999, 100) <= 2.0);
-  CHECK(max_ulp_error(vm::log1p, [](double x) { return std::log1p(x); }, -1e-4, 1e-4) <= 2.0);
-  CHECK(max_ulp_error(vm::log1p, [](double x) { return std::log1p(x); }, -1e-7, 1e-7) <= 2.0);
+  CHECK(max_ulp_error(
+            vm::log1p, [](double x) { return std::log1p(x); }, -0.999, 100) <= 2.0);
+  CHECK(max_ulp_error(
+            vm::log1p, [](double x) { return std::log1p(x); }, -1e-4, 1e-4) <= 2.0);
+  CHECK(max_ulp_error(
+            vm::log1p, [](double x) { return std::log1p(x); }, -1e-7, 1e-7) <= 2.0);
 }
 
 TEST_CASE("vm::tanh is within 3 ulp") {
-  CHECK(max_ulp_error(vm::tanh, [](double x) { return std::tanh(x); }, -12, 12) <= 3.0);
-  CHECK(max_ulp_error(vm::tanh, [](double x) { return std::tanh(x); }, -1e-3, 1e-3) <= 3.0);
+  CHECK(max_ulp_error(
+            vm::tanh, [](double x) { return std::tanh(x); }, -12, 12) <= 3.0);
+  CHECK(max_ulp_error(
+            vm::tanh, [](double x) { return std::tanh(x); }, -1e-3, 1e-3) <= 3.0);
 }
 
 TEST_CASE("vm::erfc_nonneg has relative error below 4e-7 + z^2 * 1.2e-7") {
