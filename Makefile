@@ -58,7 +58,9 @@ else
 endif
 
 # ---- sources ----
-LIB_DIRS := tensor tensor/cpu autograd nn optim
+# Every folder of library code; a folder that does not exist yet adds nothing.
+LIB_DIRS := tensor tensor/cpu autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
+            algorithms/alignment
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)) $(CUDA_CPP_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libgradlab.a
@@ -141,7 +143,8 @@ $(TEST_MAIN): tests/doctest_main.cpp $(FLAGS_STAMP) | deps
 
 test_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.cpp))
 .SECONDEXPANSION:
-$(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB)
+# Tests link the benchmarks' shared code too (tests/bench checks the runner).
+$(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB) $(BENCH_COMMON_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
 
@@ -168,12 +171,22 @@ test: $(TEST_BINS) $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b --smoke"; $$b --smoke >/dev/null; done
 	@echo "all tests passed ($(words $(TEST_BINS)) suites, $(words $(BENCH_BINS)) bench smoke runs)"
 
+# Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
+# $(BUILD)/reproduce/NAME/: tables, CSV, plots, claims.tsv) and ends with one
+# summary table of the papers' claims. A claim that does not reproduce is a
+# finding (exit 0); an experiment that breaks fails the target.
+REPRODUCE_DIR := $(BUILD)/reproduce
 reproduce: $(BENCH_BINS) bench-deps
 	@if [ -z "$(EXPERIMENTS)" ]; then \
 	  echo "No paper experiments exist yet (they arrive with the algorithm issues)."; \
-	  echo "Benchmarks: make bench, then build/bench/gemm and build/bench/elementwise (see README.md)."; \
 	else \
-	  for e in $(EXPERIMENTS); do $(BUILD)/bench/$$e --quick --out bench/results/$$e || exit 1; done; \
+	  set -e; mkdir -p $(REPRODUCE_DIR); start=$$(date +%s); \
+	  for e in $(EXPERIMENTS); do \
+	    echo "== $$e --quick"; rm -rf $(REPRODUCE_DIR)/$$e; \
+	    $(BUILD)/bench/$$e --quick --out $(REPRODUCE_DIR)/$$e --jsonl $(REPRODUCE_DIR)/$$e/$$e.jsonl; \
+	  done; \
+	  bench/reproduce_summary.sh $(REPRODUCE_DIR) $(EXPERIMENTS); \
+	  echo "total: $$(( $$(date +%s) - start )) s; outputs in $(REPRODUCE_DIR)/"; \
 	fi
 
 clean:

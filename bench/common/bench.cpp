@@ -85,6 +85,7 @@ void Jsonl::write(const Record& r) {
     line += fmt::format(",\"baseline\":{},\"baseline_value\":{:.6g},\"ratio\":{:.4g}", quoted(r.baseline),
                         r.baseline_value, r.baseline_value != 0 ? r.value / r.baseline_value : 0.0);
   for (const auto& [k, v] : r.extra) line += fmt::format(",{}:{}", quoted(k), quoted(v));
+  for (const auto& [k, v] : r.numbers) line += fmt::format(",{}:{:.6g}", quoted(k), v);
   line += "}\n";
   std::ofstream f(path_, std::ios::app);
   GL_CHECK(f.good(), "--jsonl: cannot append to {}", path_);

@@ -42,6 +42,7 @@ class Jsonl {
     std::string baseline{};  // empty: no reference measured
     double baseline_value = 0;
     std::map<std::string, std::string> extra{};  // further string fields
+    std::map<std::string, double> numbers{};     // further numeric fields
   };
   void write(const Record& r);
   bool enabled() const { return !path_.empty(); }

@@ -1,0 +1,154 @@
+// The experiment runner behind every paper's benchmark binary and behind
+// `make reproduce`: M methods x S seeds run on the cores the binary is given
+// (one run per worker thread, one OpenMP thread inside each run), then each
+// metric is aggregated across seeds as a mean with a 95% confidence interval
+// (Student t), printed as a table, written as CSV and JSONL, learning curves
+// are plotted to PNG with gnuplot (a text table when gnuplot is missing), and
+// each claim of the paper is recorded with a plain verdict in claims.tsv,
+// which `make reproduce` gathers into its summary table.
+//
+//   Cli cli("rl_baselines", "PPO, SAC and TD3 on classic control");
+//   ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
+//   cli.parse(argc, argv);
+//   Experiment ex("rl_baselines", flags);
+//   ex.add("ppo/CartPole-v1", [&](const RunContext& run) {
+//     RunResult r;
+//     ... train with run.seed, at run.budget (smoke, quick or full) ...
+//     r.curve("eval_return", env_steps, ret);   // any number of points
+//     r.metric("eval_return", final_return);
+//     return r;
+//   });
+//   ex.run();                               // all methods x seeds, with progress
+//   ex.report({"eval_return", "seconds"});  // table + CSV + JSONL + plots
+//   ex.claim("PPO solves CartPole-v1", ok, "4/5 seeds reach 475");
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/common/cli.h"
+
+namespace gradlab::bench {
+
+// How much compute a run gets: --smoke (seconds, for `make test`), --quick
+// (the `make reproduce` budget) or full (the default, for headline tables).
+enum class Budget { smoke, quick, full };
+const char* budget_name(Budget b);
+
+// The flags every experiment binary takes (DESIGN.md): --threads, --seed,
+// --seeds, --jsonl, --quick, --smoke, --out. Declare before cli.parse().
+// Without --out, results go to results/NAME under the current directory
+// (a temporary folder for --smoke, so `make test` leaves nothing behind).
+struct ExperimentFlags {
+  ExperimentFlags(Cli& cli, int full_seeds, int quick_seeds);
+  Budget budget() const;
+  int seed_count() const;  // --seeds if given, else by budget (smoke: 1)
+  int64_t& threads;
+  int64_t& seed;
+  int64_t& seeds;  // 0: by budget
+  std::string& jsonl;
+  bool& quick;
+  bool& smoke;
+  std::string& out;
+  int full_seeds, quick_seeds;
+};
+
+// What a run function is told.
+struct RunContext {
+  std::string method;
+  int seed_index = 0;  // 0 .. seeds-1
+  uint64_t seed = 0;   // --seed + seed_index: seed every generator from it
+  Budget budget = Budget::full;
+  // Scales a step count by budget: full as given, quick and smoke by the
+  // caller's choice (e.g. run.pick(500000, 100000, 2000)).
+  int64_t pick(int64_t full, int64_t quick, int64_t smoke) const;
+};
+
+// What a run returns: named scalar metrics (the final figures) and named
+// curves of (x, y) points (e.g. eval_return against environment steps).
+struct RunResult {
+  std::map<std::string, double> metrics;
+  std::map<std::string, std::vector<std::pair<double, double>>> curves;
+  void metric(const std::string& name, double value) { metrics[name] = value; }
+  void curve(const std::string& name, double x, double y) { curves[name].emplace_back(x, y); }
+};
+
+using RunFn = std::function<RunResult(const RunContext&)>;
+
+// Mean and 95% confidence half-width (Student t, n-1 degrees of freedom) of
+// the values; ci95 is 0 for a single value.
+struct Stat {
+  double mean = 0, ci95 = 0, min = 0, max = 0;
+  int n = 0;
+  std::vector<double> values;
+};
+Stat stat_of(const std::vector<double>& values);
+// The two-sided 97.5% quantile of Student's t with dof degrees of freedom.
+double t_quantile_975(int dof);
+
+class Experiment {
+ public:
+  Experiment(std::string bench_name, const ExperimentFlags& flags);
+
+  // Registers a method (the JSONL "case", e.g. "ppo/CartPole-v1"); run order
+  // is registration order. A method may be registered only once.
+  void add(const std::string& method, RunFn fn);
+
+  // Runs every method x seed on --threads worker threads, printing one
+  // progress line per finished run to stderr. Each run's wall-clock seconds
+  // become its "seconds" metric. A run that throws stops the experiment with
+  // the method, seed and message (make reproduce then fails).
+  void run();
+
+  // The runs of one method, in seed order, and the aggregate of a metric.
+  const std::vector<RunResult>& runs(const std::string& method) const;
+  Stat stat(const std::string& method, const std::string& metric) const;
+  // The values of a metric across seeds, in seed order.
+  std::vector<double> values(const std::string& method, const std::string& metric) const;
+  const std::vector<std::string>& methods() const { return order_; }
+
+  // Prints a table (method x metric, "mean ± ci95 (n)") and writes, under
+  // --out: runs.csv (method, seed, metric, value), summary.csv (method,
+  // metric, mean, ci95, n, min, max), curves.csv (method, seed, curve, x, y)
+  // and, per curve name, CURVE.png (mean and 95% band across seeds against x,
+  // one line per method) via gnuplot, or CURVE.txt when gnuplot is missing.
+  // With --jsonl, one record per method and metric with "seeds" and "ci95".
+  // `metrics` empty: every metric seen. `extra_jsonl` adds fields to the
+  // record of (method, metric), e.g. {{"ppo/CartPole-v1", "eval_return"}, {{"solved_seeds", 4}}}.
+  using ExtraFields = std::map<std::pair<std::string, std::string>, std::map<std::string, double>>;
+  void report(const std::vector<std::string>& metrics = {}, const ExtraFields& extra_jsonl = {});
+
+  // Plots y against x for one curve name with custom axis labels (report()
+  // already plots every curve against its own x; use this for an extra view,
+  // e.g. gold reward against sqrt(KL)). `methods` empty: all.
+  void plot(const std::string& curve, const std::string& file_stem, const std::string& xlabel,
+            const std::string& ylabel, const std::vector<std::string>& methods = {}) const;
+
+  // Records a claim of the paper and whether it reproduced, with the measured
+  // result in words: printed, appended to OUT/claims.tsv (experiment, claim,
+  // result, reproduced yes/no, budget), and a JSONL "claim_reproduced" record
+  // (value 1 or 0) when --jsonl is set.
+  void claim(const std::string& claim, bool reproduced, const std::string& result);
+
+  Budget budget() const { return budget_; }
+  const std::string& out_dir() const { return out_; }
+
+ private:
+  std::string bench_, out_, jsonl_;
+  Budget budget_;
+  int seeds_, threads_;
+  uint64_t base_seed_;
+  std::vector<std::string> order_;
+  std::map<std::string, RunFn> fns_;
+  std::map<std::string, std::vector<RunResult>> results_;
+  std::vector<std::vector<std::string>> claims_;  // rows of claims.tsv
+};
+
+// Formats "mean ± ci" with `decimals` digits.
+std::string format_stat(const Stat& s, int decimals = 2);
+
+}  // namespace gradlab::bench

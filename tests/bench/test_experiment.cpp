@@ -1,0 +1,145 @@
+// The experiment runner (bench/common/experiment.h): confidence intervals,
+// parallel runs that stay deterministic per seed, the files it writes, and
+// a failing run reported with its method and seed.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bench/common/experiment.h"
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string temp_dir(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("gradlab-test-" + name);
+  std::filesystem::remove_all(p);
+  return p.string();
+}
+
+// Flags as a binary would parse them from a command line.
+struct Flags {
+  Cli cli{"test_experiment", "runner test"};
+  ExperimentFlags flags{cli, 5, 3};
+  explicit Flags(std::vector<std::string> args) {
+    std::vector<char*> argv = {const_cast<char*>("test_experiment")};
+    for (auto& a : args) argv.push_back(a.data());
+    storage = std::move(args);
+    cli.parse(int(argv.size()), argv.data());
+  }
+  std::vector<std::string> storage;
+};
+
+}  // namespace
+
+TEST_CASE("stat_of: mean and Student-t 95% interval worked by hand") {
+  // values 1, 2, 3, 4: mean 2.5, sample sd sqrt(5/3), t(3) = 3.182
+  const Stat s = stat_of({1, 2, 3, 4});
+  CHECK(s.n == 4);
+  CHECK(s.mean == doctest::Approx(2.5));
+  CHECK(s.ci95 == doctest::Approx(3.182 * std::sqrt(5.0 / 3.0) / 2.0));
+  CHECK(s.min == 1);
+  CHECK(s.max == 4);
+  CHECK(stat_of({7}).ci95 == 0);
+  CHECK(stat_of({}).n == 0);
+  CHECK(t_quantile_975(1) == doctest::Approx(12.706));
+  CHECK(t_quantile_975(30) == doctest::Approx(2.042));
+  CHECK(t_quantile_975(120) == doctest::Approx(1.980).epsilon(0.002));  // tables: 1.980
+  CHECK_THROWS_AS(t_quantile_975(0), Error);
+}
+
+TEST_CASE("budget flags choose the seed count and the step budget") {
+  Flags quick({"--quick"});
+  CHECK(quick.flags.budget() == Budget::quick);
+  CHECK(quick.flags.seed_count() == 3);
+  Flags full({});
+  CHECK(full.flags.seed_count() == 5);
+  Flags smoke({"--smoke"});
+  CHECK(smoke.flags.seed_count() == 1);
+  Flags forced({"--quick", "--seeds", "7"});
+  CHECK(forced.flags.seed_count() == 7);
+  RunContext ctx;
+  ctx.budget = Budget::quick;
+  CHECK(ctx.pick(1000, 100, 10) == 100);
+}
+
+TEST_CASE("runs on parallel threads are deterministic per seed and land in seed order") {
+  const std::string out = temp_dir("runner");
+  Flags f({"--seeds", "4", "--threads", "2", "--seed", "10", "--out", out, "--jsonl", out + "/r.jsonl"});
+  Experiment ex("toy", f.flags);
+  // Each run draws from the (per-thread) default generator, which the runner seeds.
+  auto fn = [](const RunContext& run) {
+    RunResult r;
+    const double u = rand({1}, DType::f64).item<double>();
+    r.metric("draw", u);
+    r.metric("seed", double(run.seed));
+    for (int i = 0; i <= 4; ++i) r.curve("line", i, double(run.seed) * i);
+    return r;
+  };
+  ex.add("a", fn);
+  ex.add("b", fn);
+  CHECK_THROWS_AS(ex.add("a", fn), Error);
+  ex.run();
+  for (const auto& m : {"a", "b"}) {
+    const auto seeds = ex.values(m, "seed");
+    REQUIRE(seeds.size() == 4);
+    for (int i = 0; i < 4; ++i) CHECK(seeds[size_t(i)] == 10 + i);
+  }
+  // Same seed, same numbers, whichever thread ran it.
+  CHECK(ex.values("a", "draw") == ex.values("b", "draw"));
+  Generator g(11);
+  CHECK(ex.values("a", "draw")[1] == rand({1}, g, DType::f64).item<double>());
+  CHECK(ex.stat("a", "seed").mean == doctest::Approx(11.5));
+
+  ex.report({"seed", "draw"}, {{{"a", "seed"}, {{"solved_seeds", 3}}}});
+  ex.claim("seeds are counted", true, "4 seeds");
+  ex.claim("a second claim", false, "not this time");
+  const std::string summary = read_all(out + "/summary.csv");
+  CHECK(summary.find("a,seed,11.5,") != std::string::npos);
+  const std::string claims = read_all(out + "/claims.tsv");
+  CHECK(claims.find("toy\tseeds are counted\t4 seeds\tyes\tfull") != std::string::npos);
+  CHECK(claims.find("toy\ta second claim\tnot this time\tno\tfull") != std::string::npos);
+  const std::string jsonl = read_all(out + "/r.jsonl");
+  CHECK(jsonl.find("\"case\":\"a\",\"metric\":\"seed\",\"value\":11.5") != std::string::npos);
+  CHECK(jsonl.find("\"solved_seeds\":3") != std::string::npos);
+  CHECK(jsonl.find("\"metric\":\"claim_reproduced\",\"value\":0") != std::string::npos);
+  const std::string curves = read_all(out + "/curves.csv");
+  CHECK(curves.find("b,13,line,4,52") != std::string::npos);
+  // The plotted band: the mean of seeds 10..13 at x = 4 is 46.
+  const std::string dat = read_all(out + "/line.dat");
+  CHECK(dat.find("4 46 ") != std::string::npos);
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("a run that throws stops the experiment, naming the method and seed") {
+  const std::string out = temp_dir("runner-fail");
+  Flags f({"--seeds", "2", "--threads", "2", "--out", out});
+  Experiment ex("toy", f.flags);
+  ex.add("ok", [](const RunContext&) { return RunResult{}; });
+  ex.add("broken", [](const RunContext& run) -> RunResult {
+    if (run.seed_index == 1) fail("diverged at step {}", 7);
+    return RunResult{};
+  });
+  try {
+    ex.run();
+    FAIL("run() should have thrown");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("method 'broken' seed 2") != std::string::npos);
+    CHECK(msg.find("diverged at step 7") != std::string::npos);
+  }
+  std::filesystem::remove_all(out);
+}
