@@ -1,0 +1,195 @@
+// Rollout storage with GAE (rl.md §4, PPO) and the uniform replay buffer
+// (SAC, TD3); see buffers.h.
+#include "algorithms/rl/buffers.h"
+
+#include <algorithm>
+
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+namespace {
+
+std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
+
+}  // namespace
+
+Tensor random_permutation(int64_t n, Generator& gen) {
+  GL_CHECK(n > 0, "random_permutation: n must be positive, got {}", n);
+  // Sorting i.i.d. uniform keys gives every order the same probability (ties
+  // among 53-bit keys are negligible and resolved by index, stably).
+  return argsort(rand({n}, gen, DType::f64));
+}
+
+std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>& rewards,
+                                const std::vector<double>& values, const std::vector<uint8_t>& terminated,
+                                const std::vector<uint8_t>& truncated, const std::vector<double>& bootstrap,
+                                const std::vector<double>& last_values, double gamma, double lambda) {
+  const size_t TN = size_t(T * N);
+  GL_CHECK(T > 0 && N > 0, "compute_gae: T and N must be positive, got T={} N={}", T, N);
+  GL_CHECK(rewards.size() == TN && values.size() == TN && terminated.size() == TN && truncated.size() == TN &&
+               bootstrap.size() == TN && last_values.size() == size_t(N),
+           "compute_gae: expected [T, N] = {} entries per array and {} last values, got rewards {} values {} "
+           "terminated {} truncated {} bootstrap {} last_values {}",
+           TN, N, rewards.size(), values.size(), terminated.size(), truncated.size(), bootstrap.size(),
+           last_values.size());
+  std::vector<double> adv(TN, 0.0);
+  for (int64_t i = 0; i < N; ++i) {
+    double next_adv = 0;
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const size_t k = size_t(t * N + i);
+      const double next_value =
+          truncated[k] ? bootstrap[k] : (t == T - 1 ? last_values[size_t(i)] : values[size_t((t + 1) * N + i)]);
+      const bool done = terminated[k] || truncated[k];
+      // rl.md §4, GAE: delta_t = r_t + gamma V(s_{t+1}) (1 - d) - V(s_t), d = termination only
+      const double delta = rewards[k] + gamma * (terminated[k] ? 0.0 : next_value) - values[k];
+      // rl.md §4, GAE: A_t = sum_l (gamma lambda)^l delta_{t+l}, the sum ends with the episode
+      next_adv = delta + gamma * lambda * (done ? 0.0 : next_adv);
+      adv[k] = next_adv;
+    }
+  }
+  return adv;
+}
+
+// ---------------------------------------------------------------- RolloutStorage
+
+RolloutStorage::RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim)
+    : T_(num_steps), N_(num_envs), obs_dim_(obs_dim), action_dim_(action_dim) {
+  GL_CHECK(num_steps > 0 && num_envs > 0 && obs_dim > 0 && action_dim > 0,
+           "RolloutStorage: sizes must be positive, got steps {} envs {} obs_dim {} action_dim {}", num_steps, num_envs,
+           obs_dim, action_dim);
+  const size_t TN = size_t(T_ * N_);
+  obs_.assign(TN * size_t(obs_dim_), 0.0f);
+  actions_.assign(TN * size_t(action_dim_), 0.0f);
+  log_probs_.assign(TN, 0.0);
+  values_.assign(TN, 0.0);
+  rewards_.assign(TN, 0.0);
+  bootstrap_.assign(TN, 0.0);
+  terminated_.assign(TN, 0);
+  truncated_.assign(TN, 0);
+}
+
+void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, const Tensor& log_probs,
+                         const Tensor& values, const std::vector<double>& rewards,
+                         const std::vector<uint8_t>& terminated, const std::vector<uint8_t>& truncated,
+                         const std::vector<double>& bootstrap_values) {
+  GL_CHECK(t >= 0 && t < T_, "RolloutStorage::add: step {} is outside [0, {})", t, T_);
+  GL_CHECK(obs.shape() == (Shape{N_, obs_dim_}), "RolloutStorage::add: obs must be [{}, {}], got {}", N_, obs_dim_,
+           obs.shape());
+  GL_CHECK(actions.numel() == N_ * action_dim_, "RolloutStorage::add: actions must hold {} x {} values, got shape {}",
+           N_, action_dim_, actions.shape());
+  GL_CHECK(log_probs.numel() == N_ && values.numel() == N_,
+           "RolloutStorage::add: log_probs and values must be [{}], got {} and {}", N_, log_probs.shape(),
+           values.shape());
+  GL_CHECK(int64_t(rewards.size()) == N_ && int64_t(terminated.size()) == N_ && int64_t(truncated.size()) == N_,
+           "RolloutStorage::add: rewards and flags must have {} entries, got {}, {}, {}", N_, rewards.size(),
+           terminated.size(), truncated.size());
+  GL_CHECK(bootstrap_values.empty() || int64_t(bootstrap_values.size()) == N_,
+           "RolloutStorage::add: bootstrap_values must be empty or have {} entries, got {}", N_,
+           bootstrap_values.size());
+  const Tensor o = obs.to(DType::f32).contiguous();
+  std::copy_n(o.data<float>(), N_ * obs_dim_, obs_.begin() + t * N_ * obs_dim_);
+  const Tensor a = actions.to(DType::f32).contiguous();
+  std::copy_n(a.data<float>(), N_ * action_dim_, actions_.begin() + t * N_ * action_dim_);
+  const std::vector<double> lp = host(log_probs), v = host(values);
+  for (int64_t i = 0; i < N_; ++i) {
+    const size_t k = size_t(t * N_ + i);
+    log_probs_[k] = lp[size_t(i)];
+    values_[k] = v[size_t(i)];
+    rewards_[k] = rewards[size_t(i)];
+    terminated_[k] = terminated[size_t(i)];
+    truncated_[k] = truncated[size_t(i)];
+    bootstrap_[k] = bootstrap_values.empty() ? 0.0 : bootstrap_values[size_t(i)];
+    GL_CHECK(!truncated_[k] || terminated_[k] || !bootstrap_values.empty(),
+             "RolloutStorage::add: env {} truncated at step {} but no bootstrap value was given", i, t);
+  }
+}
+
+void RolloutStorage::compute_returns(const Tensor& last_values, double gamma, double lambda) {
+  GL_CHECK(last_values.numel() == N_, "RolloutStorage::compute_returns: last_values must be [{}], got {}", N_,
+           last_values.shape());
+  advantages_ =
+      compute_gae(T_, N_, rewards_, values_, terminated_, truncated_, bootstrap_, host(last_values), gamma, lambda);
+  returns_.resize(advantages_.size());
+  for (size_t k = 0; k < advantages_.size(); ++k) returns_[k] = advantages_[k] + values_[k];
+}
+
+RolloutStorage::Flat RolloutStorage::flat(bool discrete) const {
+  GL_CHECK(!advantages_.empty(), "RolloutStorage::flat: call compute_returns first");
+  const int64_t TN = T_ * N_;
+  auto f32 = [](const std::vector<double>& v) {
+    std::vector<float> f(v.begin(), v.end());
+    return from_vector(f);
+  };
+  Flat out;
+  out.obs = from_vector(obs_, {TN, obs_dim_});
+  out.actions = discrete ? from_vector(actions_, {TN}).to(DType::i64) : from_vector(actions_, {TN, action_dim_});
+  out.log_probs = f32(log_probs_);
+  out.values = f32(values_);
+  out.advantages = f32(advantages_);
+  out.returns = f32(returns_);
+  return out;
+}
+
+// ---------------------------------------------------------------- ReplayBuffer
+
+ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim)
+    : capacity_(capacity), obs_dim_(obs_dim), action_dim_(action_dim) {
+  GL_CHECK(capacity > 0 && obs_dim > 0 && action_dim > 0,
+           "ReplayBuffer: sizes must be positive, got capacity {} obs_dim {} action_dim {}", capacity, obs_dim,
+           action_dim);
+  obs_.assign(size_t(capacity * obs_dim), 0.0f);
+  next_obs_.assign(size_t(capacity * obs_dim), 0.0f);
+  actions_.assign(size_t(capacity * action_dim), 0.0f);
+  rewards_.assign(size_t(capacity), 0.0f);
+  terminated_.assign(size_t(capacity), 0.0f);
+}
+
+void ReplayBuffer::add(const std::vector<double>& obs, const std::vector<double>& action, double reward,
+                       const std::vector<double>& next_obs, bool terminated) {
+  GL_CHECK(
+      int64_t(obs.size()) == obs_dim_ && int64_t(next_obs.size()) == obs_dim_ && int64_t(action.size()) == action_dim_,
+      "ReplayBuffer::add: expected obs and next_obs of {} values and an action of {}, got {}, {} and {}", obs_dim_,
+      action_dim_, obs.size(), next_obs.size(), action.size());
+  const int64_t k = next_;
+  for (int64_t j = 0; j < obs_dim_; ++j) {
+    obs_[size_t(k * obs_dim_ + j)] = float(obs[size_t(j)]);
+    next_obs_[size_t(k * obs_dim_ + j)] = float(next_obs[size_t(j)]);
+  }
+  for (int64_t j = 0; j < action_dim_; ++j) actions_[size_t(k * action_dim_ + j)] = float(action[size_t(j)]);
+  rewards_[size_t(k)] = float(reward);
+  terminated_[size_t(k)] = terminated ? 1.0f : 0.0f;
+  next_ = (next_ + 1) % capacity_;
+  size_ = std::min(size_ + 1, capacity_);
+}
+
+ReplayBuffer::Batch ReplayBuffer::sample(int64_t batch_size, Generator& gen) const {
+  GL_CHECK(size_ > 0, "ReplayBuffer::sample: the buffer is empty");
+  GL_CHECK(batch_size > 0, "ReplayBuffer::sample: batch_size must be positive, got {}", batch_size);
+  return gather(randint(0, size_, {batch_size}, gen).to_vector<int64_t>());
+}
+
+ReplayBuffer::Batch ReplayBuffer::gather(const std::vector<int64_t>& indices) const {
+  const int64_t B = int64_t(indices.size());
+  GL_CHECK(B > 0, "ReplayBuffer::gather: no indices");
+  Batch b;
+  b.obs = Tensor::empty({B, obs_dim_});
+  b.next_obs = Tensor::empty({B, obs_dim_});
+  b.actions = Tensor::empty({B, action_dim_});
+  b.rewards = Tensor::empty({B});
+  b.terminated = Tensor::empty({B});
+  float *o = b.obs.data<float>(), *no = b.next_obs.data<float>(), *a = b.actions.data<float>();
+  float *r = b.rewards.data<float>(), *d = b.terminated.data<float>();
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t k = indices[size_t(i)];
+    GL_CHECK(k >= 0 && k < size_, "ReplayBuffer::gather: index {} is outside [0, {})", k, size_);
+    std::copy_n(obs_.begin() + k * obs_dim_, obs_dim_, o + i * obs_dim_);
+    std::copy_n(next_obs_.begin() + k * obs_dim_, obs_dim_, no + i * obs_dim_);
+    std::copy_n(actions_.begin() + k * action_dim_, action_dim_, a + i * action_dim_);
+    r[i] = rewards_[size_t(k)];
+    d[i] = terminated_[size_t(k)];
+  }
+  return b;
+}
+
+}  // namespace gradlab::rl

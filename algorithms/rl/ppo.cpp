@@ -1,0 +1,327 @@
+// PPO, one file in the manner of CleanRL's ppo.py / ppo_continuous_action.py
+// (arXiv 1707.06347; equations and constants in rl.md §4): the losses, the
+// agent (separate actor and critic MLPs with orthogonal init), the rollout
+// loop over a VectorEnv, and the update epochs over shuffled minibatches.
+#include "algorithms/rl/ppo.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "algorithms/rl/buffers.h"
+#include "envs/vector_env.h"
+#include "envs/wrappers.h"
+#include "nn/layers.h"
+#include "nn/policy.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "optim/schedule.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+PPOArgs ppo_continuous_args() {
+  PPOArgs a;
+  a.env_id = "Pendulum-v1";
+  a.total_timesteps = 1000000;
+  a.learning_rate = 3e-4;
+  a.num_envs = 1;
+  a.num_steps = 2048;
+  a.num_minibatches = 32;
+  a.update_epochs = 10;
+  a.ent_coef = 0.0;
+  a.normalize_obs = true;
+  a.normalize_reward = true;
+  return a;
+}
+
+// ---------------------------------------------------------------- losses
+
+Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef) {
+  GL_CHECK(new_log_prob.dim() == 1 && old_log_prob.shape() == new_log_prob.shape() &&
+               advantages.shape() == new_log_prob.shape(),
+           "ppo_policy_loss: new_log_prob, old_log_prob and advantages must all be [B], got {}, {} and {}",
+           new_log_prob.shape(), old_log_prob.shape(), advantages.shape());
+  GL_CHECK(clip_coef > 0, "ppo_policy_loss: clip_coef must be positive, got {}", clip_coef);
+  const Var ratio = exp(new_log_prob - old_log_prob);  // rho = pi(a|s) / pi_old(a|s)
+  const Var neg_adv = Var(neg(advantages));
+  // rl.md §4, PPO objective: E[min(rho A, clip(rho, 1 +- 0.2) A)], negated as max(-rho A, -clip(rho) A)
+  return mean(maximum(neg_adv * ratio, neg_adv * clamp(ratio, 1.0 - clip_coef, 1.0 + clip_coef)));
+}
+
+Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef,
+                   bool clip) {
+  GL_CHECK(new_values.dim() == 1 && old_values.shape() == new_values.shape() && returns.shape() == new_values.shape(),
+           "ppo_value_loss: new_values, old_values and returns must all be [B], got {}, {} and {}", new_values.shape(),
+           old_values.shape(), returns.shape());
+  const Var unclipped = square(new_values - returns);
+  if (!clip) return 0.5 * mean(unclipped);  // rl.md §4, PPO objective: 0.5 (V - R)^2
+  GL_CHECK(clip_coef > 0, "ppo_value_loss: clip_coef must be positive, got {}", clip_coef);
+  const Var clipped = Var(old_values) + clamp(new_values - old_values, -clip_coef, clip_coef);
+  // rl.md §4, PPO objective, value term with CleanRL's clipping: 0.5 max((V - R)^2, (V_clip - R)^2)
+  return 0.5 * mean(maximum(unclipped, square(clipped - returns)));
+}
+
+Tensor normalize_advantages(const Tensor& advantages) {
+  GL_CHECK(advantages.dim() == 1 && advantages.numel() >= 2,
+           "normalize_advantages: need a [B] tensor with B >= 2, got {}", advantages.shape());
+  return div(sub(advantages, mean(advantages)), add(sqrt(var(advantages)), 1e-8));
+}
+
+// ---------------------------------------------------------------- agent
+
+namespace {
+
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 log(2 pi)
+
+// CleanRL's Agent: critic and actor are separate 64-64 tanh MLPs with
+// orthogonal init (gain sqrt 2; 1 for the value output, 0.01 for the policy
+// output); a continuous actor adds a state-free log-std, initialised to 0.
+class PPOAgent : public nn::Module {
+ public:
+  PPOAgent(int64_t obs_dim, const envs::Space& actions, int64_t hidden, Generator& gen)
+      : discrete_(actions.is_discrete()), A_(actions.is_discrete() ? actions.n : actions.dim()) {
+    const auto options = [](double output_gain) {
+      return nn::MLPOptions{.activation = nn::Activation::tanh,
+                            .init = "orthogonal",
+                            .gain = std::numbers::sqrt2,
+                            .output_gain = output_gain};
+    };
+    critic = register_module(
+        "critic", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim, hidden, hidden, 1}, gen, options(1.0)));
+    actor = register_module(
+        "actor", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim, hidden, hidden, A_}, gen, options(0.01)));
+    if (!discrete_) actor_logstd = register_parameter("actor_logstd", zeros({1, A_}));
+  }
+
+  Var value(const Var& obs) const { return squeeze(critic->forward(obs), 1); }  // [N]
+  // Logits [N, A] (discrete) or the Gaussian mean [N, A] (continuous).
+  Var policy(const Var& obs) const { return actor->forward(obs); }
+
+  Var log_prob(const Var& out, const Tensor& actions) const {
+    if (discrete_) return nn::CategoricalHead::log_prob(out, actions);
+    // log N(a; mean, std^2) summed over the action dims
+    const Var z = (Var(actions) - out) * exp(-actor_logstd);
+    return sum(-0.5 * square(z) - actor_logstd - kHalfLog2Pi, {1});
+  }
+  // [N] (discrete) or [1] (continuous: the same for every state); used through its mean.
+  Var entropy(const Var& out) const {
+    if (discrete_) return nn::CategoricalHead::entropy(out);
+    return sum(actor_logstd + (0.5 + kHalfLog2Pi), {1});
+  }
+  Tensor sample(const Var& out, Generator& gen) const {
+    if (discrete_) return nn::CategoricalHead::sample(out, gen);
+    return add(out.value(), mul(exp(actor_logstd.value()), randn(out.shape(), gen)));
+  }
+  Tensor greedy(const Var& out) const { return discrete_ ? nn::CategoricalHead::mode(out) : out.value(); }
+  bool discrete() const { return discrete_; }
+  int64_t action_dim() const { return discrete_ ? 1 : A_; }
+
+  std::shared_ptr<nn::MLP> critic, actor;
+  Var actor_logstd;
+
+ private:
+  bool discrete_;
+  int64_t A_;
+};
+
+std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
+
+Tensor row_tensor(const std::vector<double>& x) {
+  std::vector<float> f(x.begin(), x.end());
+  return from_vector(f, {1, int64_t(x.size())});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- training
+
+TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
+  const int64_t N = args.num_envs, T = args.num_steps;
+  GL_CHECK(N > 0 && T > 0, "train_ppo: --num-envs and --num-steps must be positive, got {} and {}", N, T);
+  const int64_t batch_size = N * T;
+  GL_CHECK(args.num_minibatches > 0 && batch_size % args.num_minibatches == 0,
+           "train_ppo: the batch ({} envs x {} steps = {}) must split into --num-minibatches {} equal parts", N, T,
+           batch_size, args.num_minibatches);
+  const int64_t minibatch_size = batch_size / args.num_minibatches;
+  const int64_t num_iterations = args.total_timesteps / batch_size;
+  GL_CHECK(num_iterations > 0, "train_ppo: --total-timesteps {} is less than one rollout ({} steps)",
+           args.total_timesteps, batch_size);
+  GL_CHECK(args.update_epochs > 0 && args.eval_episodes > 0 && args.hidden > 0,
+           "train_ppo: --update-epochs, --eval-episodes and --hidden must be positive, got {}, {} and {}",
+           args.update_epochs, args.eval_episodes, args.hidden);
+
+  // Seeding: each random stream of the run has its own generator.
+  Generator init_gen(derive_seed(args.seed, 0)), action_gen(derive_seed(args.seed, 1)),
+      shuffle_gen(derive_seed(args.seed, 2));
+
+  // Env setup, in CleanRL's wrapper order: statistics of the raw episode first.
+  auto make_train_env = [&]() {
+    envs::EnvPtr env = make_env_or(make, args.env_id);
+    env = std::make_unique<envs::EpisodeStatistics>(std::move(env));
+    if (!env->action_space().is_discrete()) env = std::make_unique<envs::ClipAction>(std::move(env));
+    if (args.normalize_obs) env = std::make_unique<envs::NormalizeObservation>(std::move(env), 1e-8, args.obs_clip);
+    if (args.normalize_reward)
+      env = std::make_unique<envs::NormalizeReward>(std::move(env), args.gamma, 1e-8, args.reward_clip);
+    return env;
+  };
+  envs::VectorEnv vec(make_train_env, N);
+  GL_CHECK(!vec.observation_space().is_discrete(), "train_ppo({}): needs a box observation space, got {}", args.env_id,
+           vec.observation_space().str());
+  const int64_t obs_dim = vec.obs_dim();
+
+  PPOAgent agent(obs_dim, vec.action_space(), args.hidden, init_gen);
+  optim::Adam optimizer(agent.parameters(), {.lr = args.learning_rate, .eps = 1e-5});
+  const optim::LinearDecay anneal(num_iterations);
+  RolloutStorage storage(T, N, obs_dim, agent.action_dim());
+  RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
+             args.progress_seconds);
+
+  // The greedy policy on a fresh env; with observation normalisation, env 0's
+  // statistics, frozen.
+  auto evaluate = [&]() {
+    envs::EnvPtr env = make_env_or(make, args.env_id);
+    if (!env->action_space().is_discrete()) env = std::make_unique<envs::ClipAction>(std::move(env));
+    if (args.normalize_obs) {
+      auto norm = std::make_unique<envs::NormalizeObservation>(std::move(env), 1e-8, args.obs_clip);
+      norm->rms = envs::find_wrapper<envs::NormalizeObservation>(vec.env(0))->rms;
+      norm->frozen = true;
+      env = std::move(norm);
+    }
+    auto act = [&](const std::vector<double>& obs) {
+      NoGradGuard no_grad;
+      return host(agent.greedy(agent.policy(row_tensor(obs))));
+    };
+    return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
+  };
+
+  TrainResult result;
+  double recent_return = std::nan("");
+  int64_t global_step = 0;
+  Tensor next_obs = vec.reset(args.seed);
+  for (int64_t iteration = 1; iteration <= num_iterations; ++iteration) {
+    // CleanRL: lr = (1 - (iteration - 1) / num_iterations) lr0
+    if (args.anneal_lr) optimizer.set_lr(args.learning_rate * anneal(iteration - 1));
+
+    // ---- rollout: T steps of N envs, acting under no_grad ----
+    for (int64_t t = 0; t < T; ++t) {
+      global_step += N;
+      const Tensor obs = next_obs;
+      Tensor action, log_prob, value;
+      {
+        NoGradGuard no_grad;
+        const Var out = agent.policy(obs);
+        action = agent.sample(out, action_gen);
+        log_prob = agent.log_prob(out, action).value();
+        value = agent.value(obs).value();
+      }
+      envs::VectorStep step = vec.step(action);
+      std::vector<uint8_t> terminated = step.terminated, truncated = step.truncated;
+      std::vector<double> bootstrap(size_t(N), 0.0);
+      for (int64_t i = 0; i < N; ++i) {
+        if (!truncated[size_t(i)] || terminated[size_t(i)]) continue;
+        if (args.bootstrap_truncation) {
+          NoGradGuard no_grad;
+          bootstrap[size_t(i)] = agent.value(row_tensor(step.final_obs[size_t(i)])).item();
+        } else {
+          terminated[size_t(i)] = 1;  // CleanRL's behaviour: a truncation ends the return like a termination
+          truncated[size_t(i)] = 0;
+        }
+      }
+      storage.add(t, obs, action, log_prob, value, step.rewards, terminated, truncated, bootstrap);
+      for (int64_t i = 0; i < N; ++i) {
+        if (!step.episodes[size_t(i)]) continue;
+        const envs::Episode& ep = *step.episodes[size_t(i)];
+        result.episode_returns.emplace_back(double(global_step), ep.episode_return);
+        recent_return = ep.episode_return;
+        log.row(global_step, {{"episodic_return", ep.episode_return}, {"episodic_length", double(ep.length)}});
+      }
+      next_obs = step.obs;
+    }
+
+    // ---- advantages: GAE over the rollout ----
+    {
+      NoGradGuard no_grad;
+      storage.compute_returns(agent.value(next_obs).value(), args.gamma, args.gae_lambda);
+    }
+    const RolloutStorage::Flat b = storage.flat(agent.discrete());
+
+    // ---- update: epochs of shuffled minibatches ----
+    double pg_loss_v = 0, v_loss_v = 0, entropy_v = 0, old_kl = 0, approx_kl = 0, clipfrac_sum = 0;
+    int64_t minibatches = 0;
+    for (int64_t epoch = 0; epoch < args.update_epochs; ++epoch) {
+      const Tensor order = random_permutation(batch_size, shuffle_gen);
+      for (int64_t start = 0; start < batch_size; start += minibatch_size) {
+        const Tensor idx = order.slice(0, start, start + minibatch_size).contiguous();
+        const Tensor mb_obs = index_select(b.obs, 0, idx), mb_actions = index_select(b.actions, 0, idx);
+        const Tensor mb_log_probs = index_select(b.log_probs, 0, idx), mb_values = index_select(b.values, 0, idx);
+        const Tensor mb_returns = index_select(b.returns, 0, idx);
+        Tensor mb_adv = index_select(b.advantages, 0, idx);
+
+        const Var out = agent.policy(mb_obs);
+        const Var new_log_prob = agent.log_prob(out, mb_actions);
+        const Var entropy = agent.entropy(out);
+        const Var new_value = agent.value(mb_obs);
+        {
+          const Tensor log_ratio = sub(new_log_prob.value(), mb_log_probs), ratio = exp(log_ratio);
+          // CleanRL's diagnostics: the naive and the unbiased KL estimate, the fraction clipped
+          old_kl += mean(neg(log_ratio)).item();
+          approx_kl = mean(sub(sub(ratio, 1.0), log_ratio)).item();
+          clipfrac_sum += mean(gt(abs(sub(ratio, 1.0)), args.clip_coef).to(DType::f32)).item();
+        }
+        if (args.norm_adv) mb_adv = normalize_advantages(mb_adv);
+        const Var pg_loss = ppo_policy_loss(new_log_prob, mb_log_probs, mb_adv, args.clip_coef);
+        const Var v_loss = ppo_value_loss(new_value, mb_values, mb_returns, args.clip_coef, args.clip_vloss);
+        const Var entropy_loss = mean(entropy);
+        // rl.md §4, PPO objective: maximise surrogate - 0.5 (V - R)^2 + 0.01 H, i.e. minimise
+        const Var loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss;
+
+        optimizer.zero_grad();
+        loss.backward();
+        optim::clip_grad_norm(optimizer.params(), args.max_grad_norm);
+        optimizer.step();
+        pg_loss_v = pg_loss.item();
+        v_loss_v = v_loss.item();
+        entropy_v = entropy_loss.item();
+        ++minibatches;
+      }
+      if (args.target_kl > 0 && approx_kl > args.target_kl) break;
+    }
+
+    // explained variance of the value predictions: 1 - Var(R - V) / Var(R)
+    const double var_returns = var(b.returns, {}, false, 0).item();
+    const double explained_var =
+        var_returns == 0 ? std::nan("") : 1.0 - var(sub(b.returns, b.values), {}, false, 0).item() / var_returns;
+    log.row(global_step, {{"learning_rate", optimizer.lr()},
+                          {"losses/value_loss", v_loss_v},
+                          {"losses/policy_loss", pg_loss_v},
+                          {"losses/entropy", entropy_v},
+                          {"losses/old_approx_kl", old_kl / double(minibatches)},
+                          {"losses/approx_kl", approx_kl},
+                          {"losses/clipfrac", clipfrac_sum / double(minibatches)},
+                          {"losses/explained_variance", explained_var},
+                          {"SPS", log.sps(global_step)}});
+    log.progress(global_step, recent_return);
+
+    const bool last = iteration == num_iterations;
+    if (args.eval_every > 0 && !last && global_step / args.eval_every != (global_step - batch_size) / args.eval_every) {
+      const double r = evaluate().mean_return;
+      result.eval_returns.emplace_back(double(global_step), r);
+      log.row(global_step, {{"eval_return", r}});
+    }
+  }
+
+  result.env_steps = global_step;
+  result.seconds = log.seconds();
+  result.sps = log.sps(global_step);
+  const Evaluation final_eval = evaluate();
+  result.final_eval_return = final_eval.mean_return;
+  result.final_eval_episode_returns = final_eval.returns;
+  result.eval_returns.emplace_back(double(global_step), final_eval.mean_return);
+  log.row(global_step, {{"eval_return", final_eval.mean_return}});
+  log.progress(global_step, recent_return, true);
+  return result;
+}
+
+}  // namespace gradlab::rl

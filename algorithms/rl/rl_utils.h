@@ -1,0 +1,79 @@
+// What PPO, SAC and TD3 share besides their storage (the counterpart of
+// CleanRL's cleanrl_utils): the result a train function returns, the
+// deterministic evaluation that ends every run, seed derivation for the
+// run's independent random streams, and RunLog, the CSV log with fixed keys
+// plus the progress line on stderr.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "envs/env.h"
+
+namespace gradlab::rl {
+
+// Builds the env a run trains or evaluates on; empty means envs::make_env(env_id).
+using EnvFactory = std::function<envs::EnvPtr()>;
+envs::EnvPtr make_env_or(const EnvFactory& factory, const std::string& env_id);
+
+// A train function's answer: the learning curves (x = environment steps) and
+// the final evaluation of the deterministic (greedy) policy.
+struct TrainResult {
+  std::vector<std::pair<double, double>> episode_returns;  // (global_step, return) of each training episode
+  std::vector<std::pair<double, double>> eval_returns;     // (global_step, mean eval return), incl. the final one
+  double final_eval_return = 0;                            // mean over eval_episodes
+  std::vector<double> final_eval_episode_returns;
+  int64_t env_steps = 0;
+  double seconds = 0;
+  double sps = 0;  // environment steps per second over the whole run (updates included)
+};
+
+// Mean return of `episodes` episodes of `act` (observation -> action) on env,
+// episode e started with reset(seed + e). Each episode must end by itself
+// (the env's own time limit); one longer than max_steps throws.
+struct Evaluation {
+  double mean_return = 0;
+  std::vector<double> returns;
+};
+Evaluation evaluate_policy(envs::Env& env, const std::function<std::vector<double>(const std::vector<double>&)>& act,
+                           int64_t episodes, uint64_t seed, int64_t max_steps = 1000000);
+
+// An independent 64-bit seed for stream `stream` of a run seeded `seed`
+// (SplitMix64 of the pair), so network init, action noise, minibatch order
+// and envs never share a Philox stream.
+uint64_t derive_seed(uint64_t seed, uint64_t stream);
+
+// A CSV log with one fixed header for every algorithm (the CleanRL keys:
+// global_step, episodic_return, episodic_length, losses/..., SPS, ...). Each
+// row sets some keys; the others are left empty. Rows are appended and
+// flushed one by one, so a killed run keeps every finished line. An empty
+// path writes nothing. The progress line goes to stderr at most every
+// `progress_seconds` (never when that is <= 0).
+class RunLog {
+ public:
+  RunLog(const std::string& csv_path, std::string run_name, int64_t total_steps, double progress_seconds = 2.0);
+  static const std::vector<std::string>& keys();
+
+  // One CSV row at global_step; every key must be one of keys().
+  void row(int64_t global_step, const std::map<std::string, double>& values);
+  // Prints "name step s/total (p%) return r SPS x ETA t" when due (or always with force).
+  void progress(int64_t global_step, double recent_return, bool force = false);
+  // Steps per second since construction.
+  double sps(int64_t global_step) const;
+  double seconds() const;
+
+ private:
+  std::ofstream csv_;
+  std::string name_;
+  int64_t total_;
+  double every_;
+  std::chrono::steady_clock::time_point start_, last_print_;
+};
+
+}  // namespace gradlab::rl

@@ -1,0 +1,277 @@
+// SAC, one file in the manner of CleanRL's sac_continuous_action.py
+// (arXiv 1801.01290, 1812.05905; equations in rl.md §4): the losses, the
+// twin soft Q networks and the squashed Gaussian actor, then the loop: act
+// (uniformly at random before learning_starts), store, and update the
+// critics every step, the actor and temperature every policy_frequency steps.
+#include "algorithms/rl/sac.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "algorithms/rl/buffers.h"
+#include "envs/vector_env.h"
+#include "nn/layers.h"
+#include "nn/policy.h"
+#include "optim/adam.h"
+#include "optim/polyak.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+// ---------------------------------------------------------------- losses
+
+Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
+                         const Tensor& next_log_prob, double alpha, double gamma) {
+  const Shape& s = rewards.shape();
+  GL_CHECK(rewards.dim() == 1 && terminated.shape() == s && next_q1.shape() == s && next_q2.shape() == s &&
+               next_log_prob.shape() == s,
+           "sac_critic_target: all inputs must be [B] = {}, got terminated {} next_q1 {} next_q2 {} next_log_prob {}",
+           s, terminated.shape(), next_q1.shape(), next_q2.shape(), next_log_prob.shape());
+  // rl.md §4, SAC critic target: min_j Q'_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s')
+  const Tensor soft_value = sub(minimum(next_q1, next_q2), mul(next_log_prob, alpha));
+  // rl.md §4, SAC critic target: y = r + gamma (1 - d) soft_value
+  return add(rewards, mul(mul(sub(ones_like(terminated), terminated), gamma), soft_value));
+}
+
+Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double target_entropy) {
+  GL_CHECK(log_alpha.numel() == 1, "sac_temperature_loss: log_alpha must hold one value, got shape {}",
+           log_alpha.shape());
+  GL_CHECK(log_prob.dim() == 1, "sac_temperature_loss: log_prob must be [B], got {}", log_prob.shape());
+  // rl.md §4, SAC temperature loss: -alpha (log pi + H_target), H_target = -|A|
+  return mean(-exp(reshape(log_alpha, {1})) * Var(add(log_prob, target_entropy)));
+}
+
+Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alpha) {
+  GL_CHECK(log_prob.dim() == 1 && q1.shape() == log_prob.shape() && q2.shape() == log_prob.shape(),
+           "sac_actor_loss: log_prob, q1 and q2 must be [B], got {}, {} and {}", log_prob.shape(), q1.shape(),
+           q2.shape());
+  // rl.md §4, SAC actor loss: E[alpha log pi(a|s) - min_j Q_j(s, a)]
+  return mean(alpha * log_prob - minimum(q1, q2));
+}
+
+// ---------------------------------------------------------------- networks
+
+namespace {
+
+// Q(s, a): an MLP on [s, a] with two ReLU layers.
+class SoftQNetwork : public nn::Module {
+ public:
+  SoftQNetwork(int64_t obs_dim, int64_t action_dim, int64_t hidden, Generator& gen) {
+    net = register_module(
+        "net", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim + action_dim, hidden, hidden, 1}, gen));
+  }
+  Var forward(const Var& obs, const Var& actions) const {
+    return squeeze(net->forward(concat(std::vector<Var>{obs, actions}, 1)), 1);  // [B]
+  }
+  std::shared_ptr<nn::MLP> net;
+};
+
+// The squashed Gaussian actor: a two-layer ReLU trunk, then mean and log-std
+// heads; log-std is bounded smoothly into [log_std_min, log_std_max] (tanh).
+class Actor : public nn::Module {
+ public:
+  Actor(int64_t obs_dim, const envs::Space& actions, const SACArgs& args, Generator& gen) {
+    const int64_t A = actions.dim();
+    trunk = register_module("trunk", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim, args.hidden, args.hidden},
+                                                               gen, nn::MLPOptions{.output = nn::Activation::relu}));
+    fc_mean = register_module("fc_mean", std::make_shared<nn::Linear>(args.hidden, A, gen));
+    fc_logstd = register_module("fc_logstd", std::make_shared<nn::Linear>(args.hidden, A, gen));
+    head = register_module("head",
+                           std::make_shared<nn::TanhGaussianHead>(
+                               from_vector(actions.low), from_vector(actions.high),
+                               nn::TanhGaussianOptions{args.log_std_min, args.log_std_max, nn::LogStdBound::tanh}));
+  }
+  // rl.md §4, SAC tanh squashing: a = tanh(u) scale + bias with log pi(a) =
+  // log N(u) - sum log(1 - tanh^2 u) - sum log scale (computed by the head).
+  nn::TanhGaussianSample sample(const Var& obs, Generator& gen) const {
+    const Var h = trunk->forward(obs);
+    return head->rsample(fc_mean->forward(h), fc_logstd->forward(h), gen);
+  }
+  Var deterministic(const Var& obs) const { return head->deterministic(fc_mean->forward(trunk->forward(obs))); }
+
+  std::shared_ptr<nn::MLP> trunk;
+  std::shared_ptr<nn::Linear> fc_mean, fc_logstd;
+  std::shared_ptr<nn::TanhGaussianHead> head;
+};
+
+std::vector<Var> joined(const std::vector<Var>& a, const std::vector<Var>& b) {
+  std::vector<Var> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+Tensor row_tensor(const std::vector<double>& x) {
+  std::vector<float> f(x.begin(), x.end());
+  return from_vector(f, {1, int64_t(x.size())});
+}
+
+std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- training
+
+TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
+  GL_CHECK(args.total_timesteps > 0 && args.batch_size > 0 && args.buffer_size > 0 && args.policy_frequency > 0 &&
+               args.target_network_frequency > 0 && args.hidden > 0 && args.eval_episodes > 0,
+           "train_sac: --total-timesteps, --batch-size, --buffer-size, --policy-frequency, "
+           "--target-network-frequency, --hidden and --eval-episodes must be positive");
+  GL_CHECK(args.tau >= 0 && args.tau <= 1, "train_sac: --tau must be in [0, 1], got {}", args.tau);
+
+  // Seeding: one generator per random stream of the run.
+  Generator init_gen(derive_seed(args.seed, 0)), policy_gen(derive_seed(args.seed, 1)),
+      sample_gen(derive_seed(args.seed, 2)), explore_gen(derive_seed(args.seed, 4));
+
+  envs::VectorEnv vec(
+      [&]() -> envs::EnvPtr { return std::make_unique<envs::EpisodeStatistics>(make_env_or(make, args.env_id)); }, 1);
+  const envs::Space& action_space = vec.action_space();
+  GL_CHECK(!action_space.is_discrete() && !vec.observation_space().is_discrete(),
+           "train_sac({}): needs box observation and action spaces, got {} and {}", args.env_id,
+           vec.observation_space().str(), action_space.str());
+  const int64_t obs_dim = vec.obs_dim(), A = action_space.dim();
+
+  Actor actor(obs_dim, action_space, args, init_gen);
+  SoftQNetwork qf1(obs_dim, A, args.hidden, init_gen), qf2(obs_dim, A, args.hidden, init_gen);
+  SoftQNetwork qf1_target(obs_dim, A, args.hidden, init_gen), qf2_target(obs_dim, A, args.hidden, init_gen);
+  qf1_target.load_state_dict(qf1.state_dict());
+  qf2_target.load_state_dict(qf2.state_dict());
+  qf1_target.freeze();
+  qf2_target.freeze();
+  optim::Adam q_optimizer(joined(qf1.parameters(), qf2.parameters()), {.lr = args.q_lr});
+  optim::Adam actor_optimizer(actor.parameters(), {.lr = args.policy_lr});
+
+  // Automatic entropy tuning (rl.md §4): target entropy -|A|.
+  const double target_entropy = -double(A);
+  const Var log_alpha = Var::leaf(zeros({1}));
+  optim::Adam alpha_optimizer({log_alpha}, {.lr = args.q_lr});
+  double alpha = args.autotune ? std::exp(log_alpha.item()) : args.alpha;
+
+  ReplayBuffer rb(args.buffer_size, obs_dim, A);
+  RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
+             args.progress_seconds);
+
+  auto evaluate = [&]() {
+    envs::EnvPtr env = make_env_or(make, args.env_id);
+    auto act = [&](const std::vector<double>& obs) {
+      NoGradGuard no_grad;
+      return host(actor.deterministic(row_tensor(obs)).value());
+    };
+    return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
+  };
+
+  TrainResult result;
+  double recent_return = std::nan("");
+  Tensor obs = vec.reset(args.seed);
+  for (int64_t global_step = 0; global_step < args.total_timesteps; ++global_step) {
+    // ---- act ----
+    std::vector<double> action(static_cast<size_t>(A));
+    if (global_step < args.learning_starts) {
+      const std::vector<double> u = rand({A}, explore_gen, DType::f64).to_vector<double>();
+      for (int64_t j = 0; j < A; ++j)
+        action[size_t(j)] =
+            action_space.low[size_t(j)] + (action_space.high[size_t(j)] - action_space.low[size_t(j)]) * u[size_t(j)];
+    } else {
+      NoGradGuard no_grad;
+      action = host(actor.sample(obs, policy_gen).action.value());
+    }
+    envs::VectorStep step = vec.step(std::vector<std::vector<double>>{action});
+    if (step.episodes[0]) {
+      const envs::Episode& ep = *step.episodes[0];
+      result.episode_returns.emplace_back(double(global_step + 1), ep.episode_return);
+      recent_return = ep.episode_return;
+      log.row(global_step + 1, {{"episodic_return", ep.episode_return}, {"episodic_length", double(ep.length)}});
+    }
+    // The true next observation (the final one where the episode ended); only
+    // termination stops the bootstrap.
+    const std::vector<double> real_next_obs = step.done(0) ? step.final_obs[0] : host(step.obs);
+    rb.add(host(obs), action, step.rewards[0], real_next_obs, step.terminated[0]);
+    obs = step.obs;
+
+    // ---- learn ----
+    if (global_step >= args.learning_starts) {
+      const ReplayBuffer::Batch data = rb.sample(args.batch_size, sample_gen);
+      Tensor target;
+      {
+        NoGradGuard no_grad;
+        const nn::TanhGaussianSample next = actor.sample(data.next_obs, policy_gen);
+        target = sac_critic_target(
+            data.rewards, data.terminated, qf1_target.forward(data.next_obs, next.action).value(),
+            qf2_target.forward(data.next_obs, next.action).value(), next.log_prob.value(), alpha, args.gamma);
+      }
+      const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
+      const Var qf1_loss = mse(q1, target), qf2_loss = mse(q2, target);
+      const Var qf_loss = qf1_loss + qf2_loss;  // rl.md §4, SAC: both critics regress on the shared target y
+      q_optimizer.zero_grad();
+      qf_loss.backward();
+      q_optimizer.step();
+
+      double actor_loss_v = std::nan(""), alpha_loss_v = std::nan("");
+      if (global_step % args.policy_frequency == 0) {
+        // Delayed actor updates, as many as the steps skipped (CleanRL's TD3-style compensation).
+        for (int64_t k = 0; k < args.policy_frequency; ++k) {
+          qf1.freeze();  // the actor's gradient flows through Q's input, not into Q's weights
+          qf2.freeze();
+          const nn::TanhGaussianSample pi = actor.sample(data.obs, policy_gen);
+          const Var actor_loss =
+              sac_actor_loss(pi.log_prob, qf1.forward(data.obs, pi.action), qf2.forward(data.obs, pi.action), alpha);
+          actor_optimizer.zero_grad();
+          actor_loss.backward();
+          actor_optimizer.step();
+          qf1.unfreeze();
+          qf2.unfreeze();
+          actor_loss_v = actor_loss.item();
+          if (args.autotune) {
+            Tensor log_prob;
+            {
+              NoGradGuard no_grad;
+              log_prob = actor.sample(data.obs, policy_gen).log_prob.value();
+            }
+            const Var alpha_loss = sac_temperature_loss(log_alpha, log_prob, target_entropy);
+            alpha_optimizer.zero_grad();
+            alpha_loss.backward();
+            alpha_optimizer.step();
+            alpha = std::exp(log_alpha.item());
+            alpha_loss_v = alpha_loss.item();
+          }
+        }
+      }
+      // Target networks: Polyak averaging, target = (1 - tau) target + tau online.
+      if (global_step % args.target_network_frequency == 0) {
+        optim::polyak_update(qf1_target.parameters(), qf1.parameters(), args.tau);
+        optim::polyak_update(qf2_target.parameters(), qf2.parameters(), args.tau);
+      }
+      if (global_step % 100 == 0) {
+        std::map<std::string, double> row = {{"losses/qf1_values", mean(q1.value()).item()},
+                                             {"losses/qf2_values", mean(q2.value()).item()},
+                                             {"losses/qf1_loss", qf1_loss.item()},
+                                             {"losses/qf2_loss", qf2_loss.item()},
+                                             {"losses/qf_loss", qf_loss.item() / 2.0},
+                                             {"losses/alpha", alpha},
+                                             {"SPS", log.sps(global_step + 1)}};
+        if (!std::isnan(actor_loss_v)) row["losses/actor_loss"] = actor_loss_v;
+        if (!std::isnan(alpha_loss_v)) row["losses/alpha_loss"] = alpha_loss_v;
+        log.row(global_step + 1, row);
+      }
+    }
+    log.progress(global_step + 1, recent_return);
+    if (args.eval_every > 0 && (global_step + 1) % args.eval_every == 0 && global_step + 1 < args.total_timesteps) {
+      const double r = evaluate().mean_return;
+      result.eval_returns.emplace_back(double(global_step + 1), r);
+      log.row(global_step + 1, {{"eval_return", r}});
+    }
+  }
+
+  result.env_steps = args.total_timesteps;
+  result.seconds = log.seconds();
+  result.sps = log.sps(args.total_timesteps);
+  const Evaluation final_eval = evaluate();
+  result.final_eval_return = final_eval.mean_return;
+  result.final_eval_episode_returns = final_eval.returns;
+  result.eval_returns.emplace_back(double(args.total_timesteps), final_eval.mean_return);
+  log.row(args.total_timesteps, {{"eval_return", final_eval.mean_return}});
+  log.progress(args.total_timesteps, recent_return, true);
+  return result;
+}
+
+}  // namespace gradlab::rl
