@@ -1,0 +1,125 @@
+// DPO, cDPO and IPO on labelled preference pairs (equations in dpo.h).
+#include "algorithms/alignment/dpo.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "tensor/error.h"
+
+namespace gradlab::alignment {
+
+const char* preference_loss_name(PreferenceLoss l) {
+  switch (l) {
+    case PreferenceLoss::dpo: return "dpo";
+    case PreferenceLoss::cdpo: return "cdpo";
+    case PreferenceLoss::ipo: return "ipo";
+  }
+  return "?";
+}
+
+Var dpo_loss(const Var& policy_chosen, const Var& policy_rejected, const Tensor& ref_chosen, const Tensor& ref_rejected,
+             const DPOConfig& c) {
+  GL_CHECK(policy_chosen.dim() == 1 && policy_chosen.shape() == policy_rejected.shape() &&
+               ref_chosen.shape() == policy_chosen.shape() && ref_rejected.shape() == policy_chosen.shape(),
+           "dpo_loss: expected four [B] log-probs, got {} {} {} {}", policy_chosen.shape(), policy_rejected.shape(),
+           ref_chosen.shape(), ref_rejected.shape());
+  GL_CHECK(c.beta > 0, "dpo_loss: beta must be positive, got {}", c.beta);
+  // h = (log pi(y_w) - log pi_ref(y_w)) - (log pi(y_l) - log pi_ref(y_l))
+  const Var h = (policy_chosen - Var(ref_chosen)) - (policy_rejected - Var(ref_rejected));
+  switch (c.loss) {
+    case PreferenceLoss::dpo: return -mean(log_sigmoid(c.beta * h));  // DPO: -log sigma(beta h)
+    case PreferenceLoss::cdpo: {
+      const double eps = c.label_smoothing;
+      GL_CHECK(eps >= 0 && eps < 0.5, "dpo_loss: cDPO label_smoothing must be in [0, 0.5), got {}", eps);
+      // cDPO: -(1 - eps) log sigma(beta h) - eps log sigma(-beta h)
+      return -mean((1 - eps) * log_sigmoid(c.beta * h) + eps * log_sigmoid(-c.beta * h));
+    }
+    case PreferenceLoss::ipo: return mean(square(h - 1.0 / (2.0 * c.beta)));  // IPO: (h - 1/(2 beta))^2
+  }
+  fail("dpo_loss: unknown loss {}", int(c.loss));
+}
+
+namespace {
+
+// log pi(y|x) of chosen rows [0, n) and rejected rows [n, 2n), summed or per-token mean.
+Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, const std::vector<Tokens>& chosen,
+                  const std::vector<Tokens>& rejected, bool mean_logprob) {
+  std::vector<Tokens> x = prompts, y = chosen;
+  x.insert(x.end(), prompts.begin(), prompts.end());
+  y.insert(y.end(), rejected.begin(), rejected.end());
+  const SequenceBatch b = make_batch(x, y);
+  const nn::GPT::SequenceLogprob lp = model.sequence_logprob(b.tokens, b.response_mask);
+  return mean_logprob ? lp.mean : lp.sum;
+}
+
+}  // namespace
+
+DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
+                     const DPOConfig& c, Generator& gen) {
+  GL_CHECK(!pairs.empty() && c.epochs >= 0 && c.batch_size >= 1, "train_dpo: {} pairs, epochs {}, batch_size {}",
+           pairs.size(), c.epochs, c.batch_size);
+  const int64_t N = int64_t(pairs.size());
+  // The reference log-probs never change: compute them once.
+  std::vector<double> ref_c(static_cast<size_t>(N)), ref_r(static_cast<size_t>(N));
+  {
+    NoGradGuard no_grad;
+    for (int64_t s = 0; s < N; s += 256) {
+      const int64_t e = std::min(N, s + 256);
+      std::vector<Tokens> x, yc, yr;
+      for (int64_t i = s; i < e; ++i) {
+        x.push_back(pairs[size_t(i)].prompt);
+        yc.push_back(pairs[size_t(i)].chosen);
+        yr.push_back(pairs[size_t(i)].rejected);
+      }
+      const auto lp = pair_logprobs(reference, x, yc, yr, c.mean_logprob).value().to(DType::f64).to_vector<double>();
+      for (int64_t i = s; i < e; ++i) {
+        ref_c[size_t(i)] = lp[size_t(i - s)];
+        ref_r[size_t(i)] = lp[size_t(i - s + (e - s))];
+      }
+    }
+  }
+  optim::AdamW opt(policy.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
+  DPOHistory h;
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  policy.train();
+  for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
+    for (size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[size_t(envs::preference::uniform_int(int64_t(i), gen))]);
+    double loss_sum = 0, right = 0, margin = 0;
+    for (int64_t s = 0; s < N; s += c.batch_size) {
+      const int64_t e = std::min(N, s + c.batch_size), n = e - s;
+      std::vector<Tokens> x, yc, yr;
+      std::vector<float> rc, rr;
+      for (int64_t k = s; k < e; ++k) {
+        const PreferencePair& p = pairs[size_t(order[size_t(k)])];
+        x.push_back(p.prompt);
+        yc.push_back(p.chosen);
+        yr.push_back(p.rejected);
+        rc.push_back(float(ref_c[size_t(order[size_t(k)])]));
+        rr.push_back(float(ref_r[size_t(order[size_t(k)])]));
+      }
+      const Var lp = pair_logprobs(policy, x, yc, yr, c.mean_logprob);
+      const Var pc = narrow(lp, 0, 0, n), pr = narrow(lp, 0, n, n);
+      const Tensor tc = from_vector(rc, {n}).to(lp.dtype()), tr = from_vector(rr, {n}).to(lp.dtype());
+      const Var loss = dpo_loss(pc, pr, tc, tr, c);
+      opt.zero_grad();
+      loss.backward();
+      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+      opt.step();
+      const Tensor hv = sub(sub(pc.value(), tc), sub(pr.value(), tr));
+      loss_sum += loss.item() * double(n);
+      right += sum(gt(hv, 0.0)).item();
+      margin += c.beta * sum(hv).item();
+    }
+    h.loss.push_back(loss_sum / double(N));
+    h.reward_accuracy.push_back(right / double(N));
+    h.margin.push_back(margin / double(N));
+  }
+  policy.eval();
+  return h;
+}
+
+}  // namespace gradlab::alignment

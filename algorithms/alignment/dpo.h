@@ -1,0 +1,49 @@
+// Direct Preference Optimisation and two variants (alignment.md, "Public
+// baselines"; Rafailov et al. 2023; cDPO: Mitchell 2023; IPO: Azar et al. 2023).
+// With Delta = log pi_theta(y|x) - log pi_ref(y|x) and h = Delta_w - Delta_l:
+//   DPO:  L = -log sigmoid(beta h)
+//   cDPO: L = -(1 - eps) log sigmoid(beta h) - eps log sigmoid(-beta h)   (label smoothing eps)
+//   IPO:  L = (h - 1 / (2 beta))^2
+// Log-probabilities are summed over the response tokens, or averaged per
+// token when mean_logprob is set (the COPR/COPF convention).
+#pragma once
+
+#include <vector>
+
+#include "algorithms/alignment/sequences.h"
+#include "envs/preference/datasets.h"
+
+namespace gradlab::alignment {
+
+using envs::preference::PreferencePair;
+
+enum class PreferenceLoss { dpo, cdpo, ipo };
+const char* preference_loss_name(PreferenceLoss l);
+
+struct DPOConfig {
+  PreferenceLoss loss = PreferenceLoss::dpo;
+  double beta = 0.1;
+  double label_smoothing = 0.1;  // cDPO's eps, in [0, 0.5)
+  bool mean_logprob = false;
+  int64_t epochs = 3;
+  int64_t batch_size = 64;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;
+};
+
+// The batch mean of the configured loss from policy log-probs (differentiable,
+// [B]) and reference log-probs ([B], constants).
+Var dpo_loss(const Var& policy_chosen, const Var& policy_rejected, const Tensor& ref_chosen, const Tensor& ref_rejected,
+             const DPOConfig& config);
+
+struct DPOHistory {
+  std::vector<double> loss;             // per epoch
+  std::vector<double> reward_accuracy;  // fraction of pairs with h > 0, per epoch (against the labels)
+  std::vector<double> margin;           // mean beta h, per epoch
+};
+// Trains the policy on the labelled pairs against the frozen reference.
+DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
+                     const DPOConfig& config, Generator& gen);
+
+}  // namespace gradlab::alignment

@@ -1,0 +1,312 @@
+// align_baselines: the alignment baselines in the preference world (issue 7;
+// alignment.md "Shared miniature testbed" and "Public baselines"). Per seed:
+// SFT on the pretraining corpus gives pi_ref; then
+//   rm        a Bradley-Terry reward model on SFT sample pairs with 10% label noise: held-out accuracy vs gold
+//   dpo/cdpo/ipo  preference optimisation on the same kind of pairs: gold reward, win rate vs SFT, KL, distinct-2
+//   ppo_rlhf  PPO-RLHF against a reward model like rm's (KL penalty 0.05): the same metrics
+//   overopt   PPO against a proxy reward model trained on few noisy pairs, with a tiny KL penalty: the gold
+//             reward peaks then falls while the proxy keeps rising (gold and proxy plotted against sqrt(KL))
+// The gold reward is target_count (a prompt-dependent target noun, rewarded up to 2 mentions, penalised past
+// them and for repeats). Every policy is evaluated on held-out prompts with one sample per prompt.
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "algorithms/alignment/dpo.h"
+#include "algorithms/alignment/evaluation.h"
+#include "algorithms/alignment/ppo_rlhf.h"
+#include "algorithms/alignment/reward_model.h"
+#include "algorithms/alignment/sft.h"
+#include "bench/common/experiment.h"
+
+using namespace gradlab;
+using namespace gradlab::alignment;
+namespace pref = gradlab::envs::preference;
+using bench::RunContext;
+using bench::RunFn;
+using bench::RunResult;
+
+namespace {
+
+constexpr pref::RewardKind kGold = pref::RewardKind::target_count;
+constexpr int64_t kResponseLen = 8;
+
+// The reward model's training: enough AdamW steps for the trunk to learn to count the target noun.
+alignment::RewardTrainConfig kRewardTrain(const RunContext& run) {
+  return {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3};
+}
+
+nn::GPTConfig policy_config(bool value_head = false) {
+  return {.vocab = pref::vocab_size(), .context = 12, .d_model = 64, .heads = 4, .layers = 2, .value_head = value_head};
+}
+
+std::vector<Tokens> sample_prompts(int64_t n, Generator& gen) {
+  std::vector<Tokens> p;
+  for (int64_t i = 0; i < n; ++i) p.push_back(pref::sample_prompt({}, gen));
+  return p;
+}
+
+// SFT and the held-out prompts of one seed, computed once and shared by the methods of that seed.
+struct SeedWorld {
+  std::shared_ptr<nn::GPT> sft;
+  std::vector<Tokens> heldout;
+  double sft_final_loss = 0;
+};
+
+class WorldCache {
+ public:
+  std::shared_ptr<const SeedWorld> get(const RunContext& run) {
+    std::shared_ptr<Slot> slot;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& s = slots_[run.seed];
+      if (!s) s = std::make_shared<Slot>();
+      slot = s;
+    }
+    std::call_once(slot->once, [&] { slot->world = build(run); });
+    return slot->world;
+  }
+
+ private:
+  struct Slot {
+    std::once_flag once;
+    std::shared_ptr<const SeedWorld> world;
+  };
+  static std::shared_ptr<const SeedWorld> build(const RunContext& run) {
+    auto w = std::make_shared<SeedWorld>();
+    Generator gen(run.seed * 1000 + 1);
+    const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
+    w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
+    const auto losses =
+        train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
+    w->sft_final_loss = losses.back();
+    Generator held(run.seed * 1000 + 2);
+    w->heldout = sample_prompts(run.pick(512, 256, 32), held);
+    return w;
+  }
+  std::mutex mu_;
+  std::map<uint64_t, std::shared_ptr<Slot>> slots_;
+};
+WorldCache g_worlds;
+
+// n labelled pairs of two SFT samples per prompt (ties in gold dropped), with label noise.
+std::vector<PreferencePair> sft_pairs(const nn::GPT& sft, int64_t n, double noise, Generator& gen) {
+  std::vector<PreferencePair> pairs;
+  const pref::LabelConfig label{.reward = kGold, .noise = noise};
+  for (int guard = 0; int64_t(pairs.size()) < n && guard < 1000; ++guard) {
+    const auto x = sample_prompts(256, gen);
+    const auto y1 = sample_responses(sft, x, kResponseLen, gen), y2 = sample_responses(sft, x, kResponseLen, gen);
+    for (size_t i = 0; i < x.size() && int64_t(pairs.size()) < n; ++i) {
+      PreferencePair p;
+      if (pref::label_pair(x[i], y1[i], y2[i], label, gen, p)) pairs.push_back(std::move(p));
+    }
+  }
+  return pairs;
+}
+
+void record_eval(RunResult& r, const PolicyEval& e) {
+  r.metric("gold_reward", e.gold);
+  r.metric("sft_gold_reward", e.sft_gold);
+  r.metric("gold_gain_over_sft", e.gold - e.sft_gold);
+  r.metric("winrate_vs_sft", e.winrate_vs_sft);
+  r.metric("kl", e.kl);
+  r.metric("distinct2", e.distinct2);
+  r.metric("entropy", e.entropy);
+}
+
+RunResult run_rm(const RunContext& run) {
+  const auto w = g_worlds.get(run);
+  Generator gen(run.seed * 1000 + 10);
+  const auto train = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
+  const auto held = sft_pairs(*w->sft, run.pick(1000, 500, 32), 0.0, gen);
+  RewardModel rm(policy_config(), gen);
+  rm.init_trunk_from(*w->sft);
+  const auto h = train_reward_model(rm, train, kRewardTrain(run), gen);
+  RunResult r;
+  for (size_t e = 0; e < h.loss.size(); ++e) r.curve("rm_loss", double(e + 1), h.loss[e]);
+  r.metric("heldout_acc", accuracy_vs_gold(rm, held));
+  r.metric("train_label_acc", h.label_accuracy.back());
+  r.metric("measured_label_noise", pref::measured_error_rate(train));
+  r.metric("sft_loss", w->sft_final_loss);
+  return r;
+}
+
+RunFn make_dpo(PreferenceLoss loss) {
+  return [loss](const RunContext& run) {
+    const auto w = g_worlds.get(run);
+    Generator gen(run.seed * 1000 + 20);
+    const auto pairs = sft_pairs(*w->sft, run.pick(2000, 1500, 64), 0.10, gen);
+    auto policy = clone_gpt(*w->sft);
+    const auto ref = clone_gpt(*w->sft);
+    DPOConfig cfg{.loss = loss, .beta = 0.1, .label_smoothing = 0.1, .epochs = run.pick(4, 3, 1), .lr = 5e-4};
+    if (loss == PreferenceLoss::ipo) cfg.beta = 0.5;  // IPO's margin target 1/(2 beta) = 1 nat
+    const DPOHistory h = train_dpo(*policy, *ref, pairs, cfg, gen);
+    RunResult r;
+    for (size_t e = 0; e < h.loss.size(); ++e) r.curve("dpo_loss", double(e + 1), h.loss[e]);
+    Generator eval_gen(run.seed * 1000 + 99);
+    record_eval(r, evaluate_policy(*policy, *ref, w->heldout, kGold, kResponseLen, eval_gen));
+    r.metric("train_margin", h.margin.back());
+    return r;
+  };
+}
+
+// Runs PPO-RLHF from SFT against `reward`, logging gold, proxy and KL per iteration.
+struct PPOOutcome {
+  std::vector<PPOIterationStats> history;
+  std::shared_ptr<nn::GPT> policy;
+};
+PPOOutcome run_ppo(const SeedWorld& w, const RewardFn& reward, const PPORLHFConfig& cfg, int64_t iterations,
+                   uint64_t seed) {
+  Generator gen(seed);
+  auto policy = clone_gpt(*w.sft);
+  const auto ref = clone_gpt(*w.sft);
+  auto critic = std::make_shared<nn::GPT>(policy_config(true), gen);
+  {  // the critic's trunk starts from SFT too
+    nn::NamedTensors trunk;
+    for (auto& [name, t] : w.sft->state_dict())
+      if (name.rfind("head.", 0) != 0) trunk.emplace_back(name, t);
+    critic->load_state_dict(trunk, false);
+  }
+  PPORLHF ppo(policy, ref, critic, reward, cfg, seed + 1);
+  ppo.set_gold(
+      [](const std::vector<Tokens>& x, const std::vector<Tokens>& y) { return pref::gold_rewards(kGold, x, y); });
+  Generator prompt_gen(seed + 2);
+  PPOOutcome out;
+  out.history = ppo.train(iterations, [&](int64_t n) { return sample_prompts(n, prompt_gen); });
+  out.policy = policy;
+  return out;
+}
+
+// Moving average of the last `k` values of a series (the curves are per-rollout, noisy).
+std::vector<double> smooth(const std::vector<double>& v, size_t k) {
+  std::vector<double> out;
+  double s = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    s += v[i];
+    if (i >= k) s -= v[i - k];
+    out.push_back(s / double(std::min(i + 1, k)));
+  }
+  return out;
+}
+
+void record_ppo_curves(RunResult& r, const std::vector<PPOIterationStats>& h) {
+  std::vector<double> gold, proxy, kl;
+  for (const auto& s : h) {
+    gold.push_back(s.gold);
+    proxy.push_back(s.reward);
+    kl.push_back(std::max(0.0, s.kl));
+  }
+  const auto g = smooth(gold, 8), p = smooth(proxy, 8), k = smooth(kl, 8);
+  for (size_t i = 0; i < h.size(); ++i) {
+    r.curve("gold_vs_iteration", double(i), g[i]);
+    r.curve("proxy_vs_iteration", double(i), p[i]);
+    r.curve("kl_vs_iteration", double(i), k[i]);
+    r.curve("gold_vs_sqrt_kl", std::sqrt(k[i]), g[i]);
+    r.curve("proxy_vs_sqrt_kl", std::sqrt(k[i]), p[i]);
+  }
+}
+
+RunResult run_ppo_rlhf(const RunContext& run) {
+  const auto w = g_worlds.get(run);
+  Generator gen(run.seed * 1000 + 30);
+  const auto pairs = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
+  RewardModel rm(policy_config(), gen);
+  rm.init_trunk_from(*w->sft);
+  train_reward_model(rm, pairs, kRewardTrain(run), gen);
+  const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
+  const auto out = run_ppo(*w, rm.reward_fn(), cfg, run.pick(150, 50, 3), run.seed * 1000 + 31);
+  RunResult r;
+  record_ppo_curves(r, out.history);
+  Generator eval_gen(run.seed * 1000 + 99);
+  record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));
+  return r;
+}
+
+RunResult run_overopt(const RunContext& run) {
+  const auto w = g_worlds.get(run);
+  Generator gen(run.seed * 1000 + 40);
+  // The proxy: few noisy pairs, so it learns "more target nouns is better" and never sees the penalty.
+  const auto pairs = sft_pairs(*w->sft, run.pick(200, 200, 32), 0.20, gen);
+  RewardModel proxy(policy_config(), gen);
+  proxy.init_trunk_from(*w->sft);
+  train_reward_model(proxy, pairs, {.epochs = run.pick(10, 10, 1), .batch_size = 32, .lr = 1e-3}, gen);
+  const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.002, .lr = 1e-3};
+  const auto out = run_ppo(*w, proxy.reward_fn(), cfg, run.pick(200, 70, 3), run.seed * 1000 + 41);
+  RunResult r;
+  record_ppo_curves(r, out.history);
+  std::vector<double> gold, proxy_r;
+  for (const auto& s : out.history) {
+    gold.push_back(s.gold);
+    proxy_r.push_back(s.reward);
+  }
+  const auto g = smooth(gold, 8), p = smooth(proxy_r, 8);
+  const size_t peak = size_t(std::max_element(g.begin(), g.end()) - g.begin());
+  // Drop from the peak, relative to the peak's gain over the start (SFT): 1 = back to SFT level.
+  const double gain = g[peak] - g.front();
+  r.metric("gold_peak", g[peak]);
+  r.metric("gold_final", g.back());
+  r.metric("gold_start", g.front());
+  r.metric("gold_drop_from_peak", gain > 1e-9 ? (g[peak] - g.back()) / std::abs(g[peak]) : 0.0);
+  r.metric("proxy_rise_after_gold_peak", p.back() - p[peak]);
+  r.metric("kl_final", out.history.back().kl);
+  Generator eval_gen(run.seed * 1000 + 99);
+  record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Cli cli("align_baselines",
+                 "SFT, reward model, DPO (cDPO, IPO) and PPO-RLHF in the preference world, and "
+                 "reward over-optimisation against a proxy reward model");
+  bench::ExperimentFlags flags(cli, /*full_seeds=*/3, /*quick_seeds=*/3);
+  cli.parse(argc, argv);
+  bench::Experiment ex("align_baselines", flags);
+  ex.add("rm", run_rm);
+  ex.add("dpo", make_dpo(PreferenceLoss::dpo));
+  ex.add("cdpo", make_dpo(PreferenceLoss::cdpo));
+  ex.add("ipo", make_dpo(PreferenceLoss::ipo));
+  ex.add("ppo_rlhf", run_ppo_rlhf);
+  ex.add("overopt", run_overopt);
+  ex.run();
+  ex.report({"heldout_acc", "winrate_vs_sft", "gold_reward", "sft_gold_reward", "kl", "distinct2", "entropy",
+             "gold_drop_from_peak", "gold_peak", "gold_final", "proxy_rise_after_gold_peak", "measured_label_noise",
+             "seconds"});
+  ex.plot("gold_vs_sqrt_kl", "overopt_gold_vs_sqrt_kl", "sqrt(KL(pi || pi_sft)) [sqrt nats]", "gold reward",
+          {"overopt", "ppo_rlhf"});
+  ex.plot("proxy_vs_sqrt_kl", "overopt_proxy_vs_sqrt_kl", "sqrt(KL(pi || pi_sft)) [sqrt nats]",
+          "reward being optimised (proxy RM)", {"overopt", "ppo_rlhf"});
+
+  auto fmt_values = [&](const std::string& m, const std::string& metric) {
+    std::string s;
+    for (double v : ex.values(m, metric)) s += fmt::format("{}{:.3f}", s.empty() ? "" : ", ", v);
+    return s;
+  };
+  const bench::Stat acc = ex.stat("rm", "heldout_acc");
+  ex.claim("reward model: >= 85% held-out accuracy against gold, trained with 10% label noise", acc.mean >= 0.85,
+           fmt::format("heldout_acc {} (seeds: {})", bench::format_stat(acc, 3), fmt_values("rm", "heldout_acc")));
+  const bench::Stat win = ex.stat("dpo", "winrate_vs_sft");
+  ex.claim(
+      "DPO: win rate against SFT >= 70% under the gold reward", win.mean >= 0.70,
+      fmt::format("winrate_vs_sft {} (seeds: {})", bench::format_stat(win, 3), fmt_values("dpo", "winrate_vs_sft")));
+  const bench::Stat gain = ex.stat("ppo_rlhf", "gold_gain_over_sft");
+  const auto gains = ex.values("ppo_rlhf", "gold_gain_over_sft");
+  const bool all_up = std::all_of(gains.begin(), gains.end(), [](double g) { return g > 0; });
+  ex.claim(
+      "PPO-RLHF raises the gold reward over SFT", gain.mean > 0 && all_up,
+      fmt::format("gold {} vs SFT {} (gain per seed: {})", bench::format_stat(ex.stat("ppo_rlhf", "gold_reward"), 3),
+                  bench::format_stat(ex.stat("ppo_rlhf", "sft_gold_reward"), 3),
+                  fmt_values("ppo_rlhf", "gold_gain_over_sft")));
+  const bench::Stat drop = ex.stat("overopt", "gold_drop_from_peak");
+  const bench::Stat rise = ex.stat("overopt", "proxy_rise_after_gold_peak");
+  ex.claim(
+      "over-optimisation: the gold reward peaks then drops >= 10% while the proxy reward rises",
+      drop.mean >= 0.10 && rise.mean > 0,
+      fmt::format("gold drop from peak {} (seeds: {}); proxy change after the gold peak {}; gold peak {} -> final {}",
+                  bench::format_stat(drop, 3), fmt_values("overopt", "gold_drop_from_peak"),
+                  bench::format_stat(rise, 3), bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
+                  bench::format_stat(ex.stat("overopt", "gold_final"), 3)));
+  return 0;
+}
