@@ -1,0 +1,94 @@
+// The ensemble penalties (UP-RLHF's centred std with its running mean, the
+// plain std form, UWO, WCO, the plain mean) and the AUROC and ECE figures, on
+// numbers worked out by hand.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "algorithms/alignment/up_rlhf_metrics.h"
+#include "algorithms/alignment/up_rlhf_penalty.h"
+#include "tensor/creation.h"
+#include "tensor/ops.h"
+
+using namespace gradlab;
+using namespace gradlab::alignment;
+
+namespace {
+// K = 3 members, B = 2 samples: sample 0 has rewards 1, 3, 5 (mean 3,
+// population variance 8/3), sample 1 has 2, 2, 2 (mean 2, variance 0).
+Tensor hand_rewards() { return tensor({1, 2, 3, 2, 5, 2}, {3, 2}, DType::f64); }
+const double kStd = std::sqrt(8.0 / 3.0);
+
+void check_values(const Tensor& got, std::vector<double> want) {
+  REQUIRE(got.numel() == int64_t(want.size()));
+  const std::vector<double> v = got.to(DType::f64).to_vector<double>();
+  for (size_t i = 0; i < want.size(); ++i) CHECK(v[i] == doctest::Approx(want[i]).epsilon(1e-12));
+}
+}  // namespace
+
+TEST_CASE("uncertainty is the population std (or variance) over members") {
+  check_values(ensemble_uncertainty(hand_rewards()), {kStd, 0});
+  check_values(ensemble_uncertainty(hand_rewards(), UncertaintyMeasure::variance), {8.0 / 3, 0});
+  CHECK(ensemble_uncertainty(hand_rewards().to(DType::f32)).dtype() == DType::f32);
+  CHECK_THROWS_AS(ensemble_uncertainty(tensor({1, 2, 3})), Error);  // not [K, B]
+}
+
+TEST_CASE("mean, WCO, UWO and the plain std penalty") {
+  PenalizedReward mean_reward({.kind = PenaltyKind::mean});
+  check_values(mean_reward(hand_rewards()), {3, 2});
+  PenalizedReward wco({.kind = PenaltyKind::wco});
+  check_values(wco(hand_rewards()), {1, 2});
+  PenalizedReward uwo(uwo_penalty(0.5));  // mean - 0.5 variance
+  check_values(uwo(hand_rewards()), {3 - 0.5 * 8.0 / 3, 2});
+  check_values(uwo(hand_rewards()), {3 - 0.5 * 8.0 / 3, 2});                                  // no state
+  PenalizedReward plain({.kind = PenaltyKind::uncertainty, .lambda = 2, .centered = false});  // mean - 2 std
+  check_values(plain(hand_rewards()), {3 - 2 * kStd, 2});
+  CHECK(plain.samples_seen() == 0);
+}
+
+TEST_CASE("UP-RLHF's centred penalty keeps the running mean of u over every sample seen") {
+  PenalizedReward up(up_rlhf_penalty(1.0));
+  // Batch 1: u = (sqrt(8/3), 0), u_bar = sqrt(8/3) / 2.
+  check_values(up(hand_rewards()), {3 - (kStd - kStd / 2), 2 - (0 - kStd / 2)});
+  CHECK(up.running_uncertainty() == doctest::Approx(kStd / 2));
+  CHECK(up.samples_seen() == 2);
+  // Batch 2: one sample with rewards 0, 2, 4 (mean 2, u = sqrt(8/3)); u_bar over
+  // all three samples = 2 sqrt(8/3) / 3.
+  const Tensor second = tensor({0, 2, 4}, {3, 1}, DType::f64);
+  check_values(up(second), {2 - (kStd - 2 * kStd / 3)});
+  CHECK(up.running_uncertainty() == doctest::Approx(2 * kStd / 3));
+  CHECK(up.samples_seen() == 3);
+  // lambda scales the penalty; the variance measure centres the variance.
+  PenalizedReward up_var({.kind = PenaltyKind::uncertainty, .lambda = 3, .measure = UncertaintyMeasure::variance});
+  check_values(up_var(hand_rewards()), {3 - 3 * (8.0 / 3 - 4.0 / 3), 2 - 3 * (0 - 4.0 / 3)});
+  CHECK_THROWS_AS(PenalizedReward({.lambda = -1}), Error);
+  CHECK_THROWS_AS(penalty_kind_from_string("median"), Error);
+}
+
+TEST_CASE("AUROC on hand-worked cases") {
+  // 0.9 and 0.8 beat both negatives, 0.4 beats only 0.3: 5 of 6 pairs.
+  CHECK(auroc({0.9, 0.8, 0.4}, {0.5, 0.3}) == doctest::Approx(5.0 / 6));
+  // A tie counts one half: (0.5 + 1) / 2.
+  CHECK(auroc({1, 2}, {1}) == doctest::Approx(0.75));
+  CHECK(auroc({1, 1, 1}, {1, 1}) == doctest::Approx(0.5));
+  CHECK(auroc({0, 1}, {2, 3}) == doctest::Approx(0.0));
+  CHECK(auroc({2, 3}, {0, 1, 1}) == doctest::Approx(1.0));
+  CHECK_THROWS_AS(auroc({}, {1}), Error);
+}
+
+TEST_CASE("ECE: 15 bins, the largest margin mapped to 0.99") {
+  // s = ln(99) / 2: margins 2, -1, 1, 0 give p = 0.99, 1/(1+sqrt 99),
+  // sqrt 99/(1+sqrt 99) and 0.5, each alone in its bin (14, 1, 13, 7);
+  // labels 1, 0, 0, 1: ECE = (0.01 + 0.0913 + 0.9087 + 0.5) / 4 = 0.3775.
+  const Calibration c = preference_calibration({2, -1, 1, 0}, {true, false, false, true});
+  CHECK(c.scale == doctest::Approx(std::log(99.0) / 2));
+  CHECK(c.ece == doctest::Approx(0.3775).epsilon(1e-12));
+  CHECK(c.accuracy == doctest::Approx(0.625));  // right, right, wrong, a tie
+  // Two pairs in one bin: mean p 0.99 against mean label 0.5.
+  CHECK(preference_calibration({1, 1}, {true, false}).ece == doctest::Approx(0.49));
+  // Perfectly calibrated in one bin: p = 0.5 and half the labels say a.
+  const Calibration flat = preference_calibration({0, 0}, {true, false});
+  CHECK(flat.ece == doctest::Approx(0.0));
+  CHECK(flat.scale == 0);
+  CHECK_THROWS_AS(preference_calibration({1}, {true, false}), Error);
+}
