@@ -1,0 +1,58 @@
+// DyMeCu (rl.md §2): two online learners, an EMA memory, the learner gap as curiosity.
+#include "algorithms/rl/curiosity/dymecu.h"
+
+namespace gradlab::rl::curiosity {
+
+DyMeCu::DyMeCu(CuriosityOptions o, uint64_t seed)
+    : LearnedIntrinsicReward(o, seed),
+      encoder1({o.obs_dim, o.hidden, o.feature_dim}, gen_),
+      encoder2({o.obs_dim, o.hidden, o.feature_dim}, gen_),
+      memory({o.obs_dim, o.hidden, o.feature_dim}, gen_),
+      predictor1({o.feature_dim + o.n_actions, o.hidden, o.feature_dim}, gen_),
+      predictor2({o.feature_dim + o.n_actions, o.hidden, o.feature_dim}, gen_) {
+  GL_CHECK(o.dymecu_tau >= 0 && o.dymecu_tau <= 1, "dymecu: tau must be in [0, 1], got {}", o.dymecu_tau);
+  memory.freeze();
+  grow_memory(0.0);  // the memory starts at the learners' average
+  std::vector<Var> params;
+  for (const nn::MLP* m : {&encoder1, &encoder2, &predictor1, &predictor2})
+    for (const Var& p : m->parameters()) params.push_back(p);
+  set_parameters(std::move(params));
+}
+
+Var DyMeCu::prediction(int k, const TransitionBatch& b) const {
+  const nn::MLP& enc = k == 1 ? encoder1 : encoder2;
+  const nn::MLP& pred = k == 1 ? predictor1 : predictor2;
+  return normalize_rows(pred(concat({enc(b.obs), Var(one_hot(b.actions, options_.n_actions))}, 1)));
+}
+
+Tensor DyMeCu::memory_target(const TransitionBatch& b) const {
+  NoGradGuard no_grad;
+  return normalize_rows(memory(b.next_obs)).value();  // sg(n(z_xi(s')))
+}
+
+void DyMeCu::grow_memory(double tau) {
+  NoGradGuard no_grad;
+  const std::vector<Var> xi = memory.parameters(), t1 = encoder1.parameters(), t2 = encoder2.parameters();
+  for (size_t i = 0; i < xi.size(); ++i) {
+    Tensor v = xi[i].value();
+    v.copy_(v * tau + (t1[i].value() + t2[i].value()) * (0.5 * (1 - tau)));  // rl.md §2: memory growth by EMA
+  }
+}
+
+Tensor DyMeCu::reward(const TransitionBatch& b) {
+  check_batch(b, options_, "dymecu");
+  NoGradGuard no_grad;
+  const Tensor p1 = prediction(1, b).value(), p2 = prediction(2, b).value();
+  if (options_.dymecu_memory_gap) {
+    const Tensor m = memory_target(b);
+    return (sum(square(p1 - m), {1}) + sum(square(p2 - m), {1})) * 0.5;  // mean_k ||n(q_k) - n(z_xi(s'))||^2
+  }
+  return sum(square(p1 - p2), {1});  // rl.md §2: r^i = ||n(q_1) - n(q_2)||^2, the learner gap
+}
+
+Var DyMeCu::loss(const TransitionBatch& b) {
+  const Var m(memory_target(b));
+  return mean(sum(square(prediction(1, b) - m), {1})) + mean(sum(square(prediction(2, b) - m), {1}));  // L_1 + L_2
+}
+
+}  // namespace gradlab::rl::curiosity

@@ -1,0 +1,36 @@
+// ICM (rl.md §4): inverse and forward models on a learned encoder.
+#include "algorithms/rl/curiosity/icm.h"
+
+namespace gradlab::rl::curiosity {
+
+ICM::ICM(CuriosityOptions o, uint64_t seed)
+    : LearnedIntrinsicReward(o, seed),
+      encoder({o.obs_dim, o.hidden, o.feature_dim}, gen_),
+      inverse_model({2 * o.feature_dim, o.hidden, o.n_actions}, gen_),
+      forward_model({o.feature_dim + o.n_actions, o.hidden, o.feature_dim}, gen_) {
+  std::vector<Var> params = encoder.parameters();
+  for (const Var& p : inverse_model.parameters()) params.push_back(p);
+  for (const Var& p : forward_model.parameters()) params.push_back(p);
+  set_parameters(std::move(params));
+}
+
+Var ICM::forward_error(const TransitionBatch& b) const {
+  const Var phi = encoder(b.obs).detach(), phi_next = encoder(b.next_obs).detach();
+  const Var pred = forward_model(concat({phi, Var(one_hot(b.actions, options_.n_actions))}, 1));
+  return 0.5 * sum(square(pred - phi_next), {1});  // rl.md §4, ICM: 1/2 ||f(phi(s), a) - phi(s')||^2
+}
+
+Tensor ICM::reward(const TransitionBatch& b) {
+  check_batch(b, options_, "icm");
+  NoGradGuard no_grad;
+  return (options_.icm_eta * forward_error(b)).value();  // r^i = (eta / 2) ||.||^2
+}
+
+Var ICM::loss(const TransitionBatch& b) {
+  const Var logits = inverse_model(concat({encoder(b.obs), encoder(b.next_obs)}, 1));
+  const Var inverse_loss = cross_entropy(logits, b.actions);
+  const Var forward_loss = mean(forward_error(b));
+  return (1 - options_.icm_beta) * inverse_loss + options_.icm_beta * forward_loss;  // rl.md §4, ICM loss
+}
+
+}  // namespace gradlab::rl::curiosity

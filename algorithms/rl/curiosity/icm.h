@@ -1,0 +1,33 @@
+// ICM, the Intrinsic Curiosity Module (Pathak et al. 2017; rl.md §4): an
+// encoder phi trained by an inverse model (predict a from phi(s), phi(s')) and a
+// forward model f(phi(s), a) ~ phi(s'); the curiosity is the forward error.
+//   loss = (1 - beta) L_inv + beta * 1/2 ||f(phi(s), a) - phi(s')||^2,  beta = 0.2
+//   r^i  = (eta / 2) ||f(phi(s), a) - phi(s')||^2
+// Choice made here (the paper's code lets the forward loss reach phi): the
+// forward loss sees phi(s) and phi(s') with their gradients stopped, so phi is
+// shaped by the inverse model alone, the features "that the agent controls".
+#pragma once
+
+#include "algorithms/rl/curiosity/intrinsic.h"
+#include "nn/layers.h"
+
+namespace gradlab::rl::curiosity {
+
+class ICM : public LearnedIntrinsicReward {
+ public:
+  ICM(CuriosityOptions options, uint64_t seed);
+  std::string name() const override { return "icm"; }
+  Tensor reward(const TransitionBatch& batch) override;
+
+  // Per-row forward error 1/2 ||f(phi(s), a) - phi(s')||^2: [N].
+  Var forward_error(const TransitionBatch& batch) const;
+
+  nn::MLP encoder;        // D -> hidden -> F
+  nn::MLP inverse_model;  // 2F -> hidden -> A (logits)
+  nn::MLP forward_model;  // F + A -> hidden -> F
+
+ protected:
+  Var loss(const TransitionBatch& batch) override;
+};
+
+}  // namespace gradlab::rl::curiosity

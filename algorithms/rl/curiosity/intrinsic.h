@@ -1,0 +1,118 @@
+// The common interface of gradlab's curiosity modules: an IntrinsicReward
+// scores a batch of transitions (s, a, s') with a novelty bonus r^i and trains
+// its own networks on such batches. PPO with curiosity (ppo_curiosity.h) calls
+// reward() on each rollout, normalises it (normalization.h) and then update().
+// Methods: ICM, RND, Disagreement, APT (rl.md §4), TI (rl.md §3), DyMeCu (rl.md §2).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "optim/adam.h"
+
+namespace gradlab::rl::curiosity {
+
+// N transitions: observations [N, D] f32, discrete actions [N] i64 in [0, A),
+// next observations [N, D] f32 (the true final observation at episode ends).
+struct TransitionBatch {
+  Tensor obs;
+  Tensor actions;
+  Tensor next_obs;
+  int64_t size() const { return obs.size(0); }
+};
+
+// Sizes and optimiser settings shared by every module (each module reads the
+// fields it needs; the method-specific ones are grouped by method).
+struct CuriosityOptions {
+  int64_t obs_dim = 0;    // D
+  int64_t n_actions = 0;  // A
+  int64_t hidden = 64;    // width of every hidden layer
+  int64_t feature_dim = 16;
+  double lr = 1e-3;
+  int64_t epochs = 1;       // passes over each update() batch
+  int64_t minibatches = 4;  // per pass
+  // ICM (rl.md §4): loss (1 - beta) L_inv + beta L_fwd; reward (eta / 2) ||f(phi(s), a) - phi(s')||^2.
+  double icm_beta = 0.2;
+  double icm_eta = 1.0;
+  // RND (rl.md §4): the predictor trains on this fraction of each batch;
+  // observations are normalised by running statistics and clipped to +-5.
+  double rnd_update_proportion = 0.25;
+  bool rnd_normalize_obs = true;
+  // Disagreement (rl.md §4): K forward models.
+  int64_t ensemble_size = 5;
+  // TI (rl.md §3): K snapshots, one every snapshot_interval gradient steps;
+  // variational weights w = softmax(-loss_k / T) or uniform 1/K; optional
+  // Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))).
+  int64_t ti_snapshots = 5;
+  int64_t ti_snapshot_interval = 8;
+  bool ti_variational = true;
+  double ti_temperature = 0.1;
+  bool ti_frobenius_normalize = false;
+  // DyMeCu (rl.md §2): memory EMA rate tau; reward = gap between the two
+  // learners, or (memory_gap) the mean learner-vs-memory discrepancy.
+  double dymecu_tau = 0.99;
+  bool dymecu_memory_gap = false;
+  // APT (rl.md §4): k of the k-nearest-neighbour distance within the batch.
+  int64_t apt_k = 10;
+};
+
+class IntrinsicReward {
+ public:
+  virtual ~IntrinsicReward() = default;
+  virtual std::string name() const = 0;
+  // The raw intrinsic reward of every transition: [N] f32, computed without a
+  // graph. Not yet normalised (the trainer divides by the running std).
+  virtual Tensor reward(const TransitionBatch& batch) = 0;
+  // Trains the module's networks on the batch (options.epochs passes of
+  // options.minibatches minibatches); returns the mean loss of the last pass.
+  virtual double update(const TransitionBatch& batch) = 0;
+};
+
+// "icm", "rnd", "disagreement", "apt", "ti", "ti_uniform" (TI with uniform
+// snapshot weights), "dymecu"; throws gradlab::Error listing them otherwise.
+std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method, CuriosityOptions options,
+                                                       uint64_t seed);
+std::vector<std::string> intrinsic_reward_names();
+
+// ---- helpers shared by the modules (intrinsic.cpp) ----
+// [obs, one_hot(action)]: [N, D + A] f32.
+Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_actions);
+// Rows scaled to unit L2 norm, x / max(||x||, 1e-8): [N, d] -> [N, d].
+Var normalize_rows(const Var& x);
+// A random permutation of 0..n-1 split into `parts` nearly equal index tensors (i64).
+std::vector<Tensor> minibatch_indices(int64_t n, int64_t parts, Generator& gen);
+// The rows `index` of every tensor of the batch.
+TransitionBatch select_rows(const TransitionBatch& batch, const Tensor& index);
+void check_batch(const TransitionBatch& batch, const CuriosityOptions& options, const std::string& who);
+
+}  // namespace gradlab::rl::curiosity
+
+namespace gradlab::rl::curiosity {
+
+// The training loop every learned module shares: epochs x minibatches of
+// loss(minibatch), backward, Adam step, then after_step() (TI takes its
+// snapshots there, DyMeCu grows its memory).
+class LearnedIntrinsicReward : public IntrinsicReward {
+ public:
+  double update(const TransitionBatch& batch) override;
+  int64_t gradient_steps() const { return steps_; }
+
+ protected:
+  LearnedIntrinsicReward(CuriosityOptions options, uint64_t seed);
+  // The training loss of a minibatch (a scalar with a graph to the parameters).
+  virtual Var loss(const TransitionBatch& batch) = 0;
+  virtual void after_step() {}
+  // Builds the optimiser over these parameters (call once, at the end of the constructor).
+  void set_parameters(std::vector<Var> params);
+
+  CuriosityOptions options_;
+  Generator gen_;  // initial weights, minibatch order, masks
+
+ private:
+  std::unique_ptr<optim::Adam> adam_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace gradlab::rl::curiosity

@@ -1,0 +1,207 @@
+// PPO with curiosity (rl.md §4: PPO, RND's two value heads and normalisation).
+#include "algorithms/rl/curiosity/ppo_curiosity.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "algorithms/rl/buffers.h"
+#include "algorithms/rl/ppo.h"
+#include "algorithms/rl/rl_utils.h"
+#include "optim/clip.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl::curiosity {
+
+namespace {
+
+nn::MLPOptions tanh_orthogonal(double output_gain, nn::Activation output = nn::Activation::none) {
+  nn::MLPOptions o;
+  o.activation = nn::Activation::tanh;
+  o.output = output;
+  o.init = "orthogonal";
+  o.output_gain = output_gain;
+  return o;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::vector<double> to_doubles(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
+
+}  // namespace
+
+PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs args)
+    : init_gen_(derive_seed(args.seed, 1)),
+      actor({obs_dim, args.hidden, args.hidden, n_actions}, init_gen_, tanh_orthogonal(0.01)),
+      critic_torso({obs_dim, args.hidden, args.hidden}, init_gen_,
+                   tanh_orthogonal(std::sqrt(2.0), nn::Activation::tanh)),
+      value_ext(args.hidden, init_gen_, {.orthogonal_gain = 1.0}),
+      value_int(args.hidden, init_gen_, {.orthogonal_gain = 1.0}),
+      args_(args),
+      obs_dim_(obs_dim),
+      n_actions_(n_actions),
+      gen_(derive_seed(args.seed, 5)) {
+  GL_CHECK(args.num_envs >= 1 && args.num_steps >= 1, "ppo_curiosity: num_envs and num_steps must be >= 1, got {} {}",
+           args.num_envs, args.num_steps);
+  GL_CHECK(args.num_minibatches >= 1 && args.num_minibatches <= args.num_envs * args.num_steps,
+           "ppo_curiosity: num_minibatches must be in [1, {}], got {}", args.num_envs * args.num_steps,
+           args.num_minibatches);
+  if (args.method != "none") {
+    args_.curiosity.obs_dim = obs_dim;
+    args_.curiosity.n_actions = n_actions;
+    intrinsic_ = make_intrinsic_reward(args.method, args_.curiosity, derive_seed(args.seed, 6));
+  }
+  std::vector<Var> params = actor.parameters();
+  for (const nn::Module* m : std::vector<const nn::Module*>{&critic_torso, &value_ext, &value_int})
+    for (const Var& p : m->parameters()) params.push_back(p);
+  adam_ = std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = args.learning_rate, .eps = 1e-5});
+}
+
+Tensor PPOCuriosity::act(const Tensor& obs, bool greedy) {
+  NoGradGuard no_grad;
+  const Var logits = actor(obs);
+  return greedy ? nn::CategoricalHead::mode(logits) : nn::CategoricalHead::sample(logits, gen_);
+}
+
+TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env_seed) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t N = args_.num_envs, T = args_.num_steps, D = obs_dim_;
+  GL_CHECK(vec.num_envs() == N && vec.obs_dim() == D && vec.action_space().is_discrete() &&
+               vec.action_space().n == n_actions_,
+           "ppo_curiosity: the vector env has {} envs, obs dim {}, actions {}; the agent wants {} envs, obs dim {}, "
+           "Discrete({})",
+           vec.num_envs(), vec.obs_dim(), vec.action_space().str(), N, D, n_actions_);
+  if (!int_filter_) int_filter_ = std::make_unique<RewardForwardFilter>(N, args_.gamma_int);
+  TrainStats stats;
+  const int64_t rollouts = (steps + N * T - 1) / (N * T);
+  Tensor obs = vec.reset(env_seed);
+  std::vector<double> running_return(size_t(N), 0.0);
+
+  for (int64_t rollout = 0; rollout < rollouts; ++rollout) {
+    if (args_.anneal_lr) adam_->set_lr(args_.learning_rate * (1.0 - double(rollout) / double(rollouts)));
+    // ---- collect T steps of N envs (row t N + i) ----
+    std::vector<Tensor> obs_rows, next_rows, action_rows;
+    std::vector<double> logp(size_t(T * N)), v_ext(size_t(T * N)), v_int(size_t(T * N)), r_ext(size_t(T * N));
+    std::vector<uint8_t> terminated(size_t(T * N)), truncated(size_t(T * N));
+    std::vector<double> bootstrap(size_t(T * N), 0.0);
+    for (int64_t t = 0; t < T; ++t) {
+      Tensor actions;
+      {
+        NoGradGuard no_grad;
+        const Var logits = actor(obs);
+        actions = nn::CategoricalHead::sample(logits, gen_);
+        const std::vector<double> lp = to_doubles(nn::CategoricalHead::log_prob(logits, actions).value());
+        const Var h = critic_torso(obs);
+        const std::vector<double> ve = to_doubles(value_ext(h).value()), vi = to_doubles(value_int(h).value());
+        for (int64_t i = 0; i < N; ++i) {
+          logp[size_t(t * N + i)] = lp[size_t(i)];
+          v_ext[size_t(t * N + i)] = ve[size_t(i)];
+          v_int[size_t(t * N + i)] = vi[size_t(i)];
+        }
+      }
+      const envs::VectorStep step = vec.step(actions);
+      // The true next observation of each transition: the final one where an episode ended.
+      Tensor next = step.obs.clone();
+      std::vector<int64_t> trunc_rows;
+      for (int64_t i = 0; i < N; ++i) {
+        const size_t k = size_t(t * N + i);
+        r_ext[k] = args_.use_extrinsic ? step.rewards[size_t(i)] : 0.0;
+        terminated[k] = step.terminated[size_t(i)];
+        truncated[k] = step.truncated[size_t(i)] && !step.terminated[size_t(i)];
+        running_return[size_t(i)] += step.rewards[size_t(i)];
+        if (step.done(i)) {
+          next.select(0, i).copy_(from_vector(step.final_obs[size_t(i)], {D}));
+          stats.episodes.push_back({stats.env_steps + (t + 1) * N, running_return[size_t(i)]});
+          running_return[size_t(i)] = 0;
+          if (truncated[k]) trunc_rows.push_back(i);
+        }
+      }
+      if (!trunc_rows.empty()) {  // V_e(final obs) bootstraps through a time limit
+        NoGradGuard no_grad;
+        const Tensor idx = from_vector(trunc_rows, {int64_t(trunc_rows.size())});
+        const std::vector<double> vb = to_doubles(value_ext(critic_torso(index_select(next, 0, idx))).value());
+        for (size_t j = 0; j < trunc_rows.size(); ++j) bootstrap[size_t(t * N + trunc_rows[j])] = vb[j];
+      }
+      obs_rows.push_back(obs);
+      next_rows.push_back(next);
+      action_rows.push_back(actions);
+      obs = step.obs;
+    }
+    stats.env_steps += T * N;
+    const Tensor flat_obs = concat(obs_rows, 0), flat_next = concat(next_rows, 0);
+    const Tensor flat_actions = concat(action_rows, 0).to(DType::i64);
+
+    // ---- intrinsic rewards, normalised by the running std of the intrinsic return ----
+    std::vector<double> r_int(size_t(T * N), 0.0);
+    const TransitionBatch batch{flat_obs, flat_actions, flat_next};
+    if (intrinsic_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      r_int = to_doubles(intrinsic_->reward(batch));
+      stats.curiosity_seconds += seconds_since(t0);
+      double m = 0;
+      for (double r : r_int) m += r / double(r_int.size());
+      stats.mean_intrinsic_raw = m;
+      if (args_.normalize_intrinsic) normalize_intrinsic_rewards(r_int, T, N, *int_filter_, int_return_stats_);
+    }
+
+    // ---- two GAE streams (rl.md §4): extrinsic episodic, intrinsic non-episodic ----
+    std::vector<double> last_ext, last_int;
+    {
+      NoGradGuard no_grad;
+      const Var h = critic_torso(obs);
+      last_ext = to_doubles(value_ext(h).value());
+      last_int = to_doubles(value_int(h).value());
+    }
+    const std::vector<double> adv_ext =
+        compute_gae(T, N, r_ext, v_ext, terminated, truncated, bootstrap, last_ext, args_.gamma_ext, args_.gae_lambda);
+    const std::vector<uint8_t> never(size_t(T * N), 0);
+    const std::vector<double> adv_int =
+        compute_gae(T, N, r_int, v_int, never, never, bootstrap, last_int, args_.gamma_int, args_.gae_lambda);
+    std::vector<double> adv(size_t(T * N)), ret_ext(size_t(T * N)), ret_int(size_t(T * N));
+    for (size_t k = 0; k < adv.size(); ++k) {
+      adv[k] = args_.ext_coef * adv_ext[k] + (intrinsic_ ? args_.int_coef * adv_int[k] : 0.0);  // A = 2 A_e + A_i
+      ret_ext[k] = adv_ext[k] + v_ext[k];
+      ret_int[k] = adv_int[k] + v_int[k];
+    }
+    const Tensor t_adv = from_vector(adv, {T * N}).to(DType::f32), t_logp = from_vector(logp, {T * N}).to(DType::f32);
+    const Tensor t_ret_e = from_vector(ret_ext, {T * N}).to(DType::f32);
+    const Tensor t_ret_i = from_vector(ret_int, {T * N}).to(DType::f32);
+    const Tensor t_v_e = from_vector(v_ext, {T * N}).to(DType::f32), t_v_i = from_vector(v_int, {T * N}).to(DType::f32);
+
+    // ---- the curiosity module learns from the same rollout ----
+    if (intrinsic_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      intrinsic_->update(batch);
+      stats.curiosity_seconds += seconds_since(t0);
+    }
+
+    // ---- PPO epochs (rl.md §4, PPO objective) ----
+    for (int64_t epoch = 0; epoch < args_.update_epochs; ++epoch) {
+      for (const Tensor& idx : minibatch_indices(T * N, args_.num_minibatches, gen_)) {
+        const Tensor mb_obs = index_select(flat_obs, 0, idx);
+        const Var logits = actor(mb_obs);
+        const Var new_logp = nn::CategoricalHead::log_prob(logits, index_select(flat_actions, 0, idx));
+        const Tensor mb_adv = normalize_advantages(index_select(t_adv, 0, idx));
+        const Var pg_loss = ppo_policy_loss(new_logp, index_select(t_logp, 0, idx), mb_adv, args_.clip_coef);
+        const Var ent = mean(nn::CategoricalHead::entropy(logits));
+        const Var h = critic_torso(mb_obs);
+        Var v_loss = ppo_value_loss(value_ext(h), index_select(t_v_e, 0, idx), index_select(t_ret_e, 0, idx),
+                                    args_.clip_coef, false);
+        if (intrinsic_)
+          v_loss = v_loss + ppo_value_loss(value_int(h), index_select(t_v_i, 0, idx), index_select(t_ret_i, 0, idx),
+                                           args_.clip_coef, false);
+        const Var loss = pg_loss - args_.ent_coef * ent + args_.vf_coef * v_loss;
+        adam_->zero_grad();
+        loss.backward();
+        optim::clip_grad_norm(adam_->params(), args_.max_grad_norm);
+        adam_->step();
+      }
+    }
+    ++updates_done_;
+  }
+  stats.seconds = seconds_since(start);
+  return stats;
+}
+
+}  // namespace gradlab::rl::curiosity

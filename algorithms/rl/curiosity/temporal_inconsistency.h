@@ -1,0 +1,54 @@
+// TI, self-supervised exploration via temporal inconsistency (Gao et al. 2022,
+// arXiv 2208.11361; rl.md §3). One predictor f_theta(s, a) is trained; every M
+// gradient steps a copy of theta enters a FIFO of K snapshots (no other
+// training, hence "no extra training cost"). For each transition the
+// snapshots' normalised predictions form P [K, d] with rows w_k n(f_theta_k(s, a)),
+// and the curiosity is the nuclear norm
+//   r^i = ||P||_* = sum_i sigma_i(P)          (rl.md §3)
+// from the K x K Gram matrix and the Jacobi eigensolver (nuclear_norm.h).
+// With unit rows, sqrt(K) <= ||P||_* <= sqrt(K min(K, d)): the minimum when the
+// snapshots agree (rank one), larger as they disagree over time.
+// Reconstructed (rl.md §3 and §7 mark them [recon]; the paper's text was not
+// available): the predictor is a latent forward model whose target is a fixed
+// random embedding g(s') (as RND's target), trained with the normalised loss
+// ||n(f(s, a)) - n(g(s'))||^2; K = 5 and M = 8 gradient steps; the
+// variational weights w = softmax(-l_k / T), l_k the snapshot's prediction
+// loss on the current batch (flag ti_variational; the ablation is w = 1/K);
+// the optional Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))) as in
+// the same group's NNM. Until K snapshots exist, the filled ones are used.
+#pragma once
+
+#include "algorithms/rl/curiosity/intrinsic.h"
+#include "nn/ensemble.h"
+
+namespace gradlab::rl::curiosity {
+
+class TemporalInconsistency : public LearnedIntrinsicReward {
+ public:
+  TemporalInconsistency(CuriosityOptions options, uint64_t seed);
+  std::string name() const override { return options_.ti_variational ? "ti" : "ti_uniform"; }
+  Tensor reward(const TransitionBatch& batch) override;
+
+  // Copies the predictor's current weights into the FIFO (the oldest leaves when full).
+  void take_snapshot();
+  int64_t snapshot_count() const { return filled_; }
+  // The weighted prediction matrices P [N, k, d] of the k filled snapshots, and the weights w [k].
+  struct Predictions {
+    Tensor P;
+    Tensor weights;
+  };
+  Predictions predictions(const TransitionBatch& batch) const;
+
+  nn::MLP predictor;          // D + A -> hidden -> hidden -> d
+  nn::MLP target;             // D -> hidden -> d, fixed random embedding of s'
+  nn::EnsembleMLP snapshots;  // K frozen copies of the predictor, a FIFO by slot
+
+ protected:
+  Var loss(const TransitionBatch& batch) override;
+  void after_step() override;
+
+ private:
+  int64_t filled_ = 0, next_slot_ = 0;
+};
+
+}  // namespace gradlab::rl::curiosity
