@@ -18,6 +18,9 @@ ifeq ($(SANITIZE),1)
   BUILD ?= build-sanitize
   OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   SAN_LD := -fsanitize=address,undefined
+  # Learning tests (whole training runs, named "... [slow]") take minutes at
+  # -O1 under the sanitizers; they run in the optimised build only.
+  TEST_ARGS ?= '--test-case-exclude=*[slow]*'
 else
   BUILD ?= build
   OPT := -O3 -g1
@@ -167,7 +170,7 @@ bench-results: $(BENCH_BINS) bench-deps
 
 # ---- running ----
 test: $(TEST_BINS) $(BENCH_BINS)
-	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --no-intro; done
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --no-intro $(TEST_ARGS); done
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b --smoke"; $$b --smoke >/dev/null; done
 	@echo "all tests passed ($(words $(TEST_BINS)) suites, $(words $(BENCH_BINS)) bench smoke runs)"
 
