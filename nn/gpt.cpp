@@ -39,7 +39,7 @@ void GPT::check_tokens(const Tensor& idx, int64_t start, std::string_view op) co
 }
 
 Var GPT::embed(const Tensor& idx, int64_t start) const {
-  const Tensor pos = arange(double(start), double(start + idx.size(1)), 1, DType::i64);
+  const Tensor pos = arange(double(start), double(start + idx.size(1)), 1, DType::i64, idx.device());
   return token_embedding->forward(idx) + position_embedding->forward(pos);  // [B, T, C] + [T, C]
 }
 

@@ -1,5 +1,6 @@
 // The device runtime of a build without CUDA (make CUDA=0, or no nvcc found):
 // nothing is available, and asking for a CUDA tensor says how to get one.
+#include "tensor/cuda/tiled_gemm.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 
@@ -19,5 +20,9 @@ std::string cuda_device_name() { return "none (built without CUDA)"; }
 void* cuda_malloc(size_t) { no_cuda(); }
 void cuda_free(void*) {}
 void cuda_memcpy(void*, const void*, size_t, CopyKind) { no_cuda(); }
+void cuda_synchronize() {}
+void cuda_allow_tf32(bool) {}
+bool cuda_tf32_allowed() { return false; }
+void cuda_tiled_gemm(const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 
 }  // namespace gradlab

@@ -1,21 +1,110 @@
 // The device runtime of a CUDA build: checked cudaMalloc, cudaFree and
-// cudaMemcpy on the default stream. Host code only, so g++ compiles it against
-// the CUDA runtime headers. Every CUDA call is checked; a failure raises
-// gradlab::Error with the file, line and CUDA's error string. The CUDA kernels
-// themselves (.cu files, built by nvcc) register their table with the backend.
+// cudaMemcpy on the one stream, the cuBLAS handle, and the error reporting
+// that every CUDA file uses (tensor/cuda/check.h). Host code only, so g++
+// compiles it against the CUDA runtime headers. Every CUDA call is checked; a
+// failure raises gradlab::Error with the file, line and CUDA's error string.
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
+
+#include "tensor/cuda/check.h"
+#include "tensor/cuda/error_slot.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 
-#define GL_CUDA_CHECK(call)                                                                                 \
-  do {                                                                                                      \
-    cudaError_t err_ = (call);                                                                              \
-    if (err_ != cudaSuccess)                                                                                \
-      ::gradlab::fail("CUDA error at {}:{}: {} ({})", __FILE__, __LINE__, cudaGetErrorString(err_), #call); \
-  } while (0)
-
 namespace gradlab {
+
+namespace cuda {
+
+void raise_cuda_error(cudaError_t err, const char* file, int line, const char* call) {
+  cudaGetLastError();  // clear a non-sticky error so that the process can go on
+  fail("CUDA error at {}:{}: {} ({}) in {}", file, line, cudaGetErrorString(err), cudaGetErrorName(err), call);
+}
+
+namespace {
+const char* cublas_status_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+    default: return "unknown cuBLAS status";
+  }
+}
+
+bool sync_after_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("GRADLAB_CUDA_SYNC");
+    return v != nullptr && std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
+bool g_tf32 = false;
+}  // namespace
+
+void raise_cublas_error(cublasStatus_t status, const char* file, int line, const char* call) {
+  fail("cuBLAS error at {}:{}: {} ({}) in {}", file, line, cublas_status_name(status), int(status), call);
+}
+
+void check_launch(const char* file, int line, const char* kernel) {
+  const cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess)
+    fail("CUDA error at {}:{}: launching {}: {} ({})", file, line, kernel, cudaGetErrorString(err),
+         cudaGetErrorName(err));
+  if (sync_after_launch()) {
+    const cudaError_t done = cudaStreamSynchronize(stream());
+    if (done != cudaSuccess)
+      fail("CUDA error at {}:{}: running {}: {} ({})", file, line, kernel, cudaGetErrorString(done),
+           cudaGetErrorName(done));
+  }
+}
+
+cublasHandle_t cublas_handle() {
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    GL_CUBLAS_CHECK(cublasCreate(&h));
+    GL_CUBLAS_CHECK(cublasSetStream(h, stream()));
+    return h;  // kept for the life of the process (destroying it at exit races the driver's teardown)
+  }();
+  GL_CUBLAS_CHECK(cublasSetMathMode(handle, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  return handle;
+}
+
+// ---- the error slot: [flag, bad value, position] in device memory ----
+namespace {
+int64_t* g_slot = nullptr;
+}
+int64_t* error_slot() {
+  if (g_slot == nullptr) {
+    void* p = nullptr;
+    GL_CUDA_CHECK(cudaMalloc(&p, 3 * sizeof(int64_t)));
+    GL_CUDA_CHECK(cudaMemset(p, 0, 3 * sizeof(int64_t)));
+    g_slot = static_cast<int64_t*>(p);
+  }
+  return g_slot;
+}
+bool take_error_slot(int64_t& value, int64_t& position) {
+  int64_t host[3] = {};
+  GL_CUDA_CHECK(cudaMemcpy(host, error_slot(), sizeof host, cudaMemcpyDeviceToHost));
+  if (host[0] == 0) return false;
+  GL_CUDA_CHECK(cudaMemset(g_slot, 0, 3 * sizeof(int64_t)));
+  value = host[1];
+  position = host[2];
+  return true;
+}
+
+void set_tf32(bool on) { g_tf32 = on; }
+bool tf32() { return g_tf32; }
+
+}  // namespace cuda
 
 bool cuda_built() { return true; }
 
@@ -38,7 +127,12 @@ std::string cuda_device_name() {
 void* cuda_malloc(size_t nbytes) {
   GL_CHECK(cuda_available(), "CUDA tensor requested, but no GPU is present on this machine");
   void* ptr = nullptr;
-  GL_CUDA_CHECK(cudaMalloc(&ptr, nbytes));
+  const cudaError_t err = cudaMalloc(&ptr, nbytes);
+  if (err == cudaErrorMemoryAllocation) {  // the caching allocator frees its cache and retries once
+    cudaGetLastError();
+    return nullptr;
+  }
+  GL_CUDA_CHECK(err);
   return ptr;
 }
 
@@ -50,5 +144,12 @@ void cuda_memcpy(void* dst, const void* src, size_t nbytes, CopyKind kind) {
                                                               : cudaMemcpyDeviceToDevice;
   GL_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, k));
 }
+
+void cuda_synchronize() {
+  if (cuda_available()) GL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+void cuda_allow_tf32(bool on) { cuda::set_tf32(on); }
+bool cuda_tf32_allowed() { return cuda::tf32(); }
 
 }  // namespace gradlab

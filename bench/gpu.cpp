@@ -1,0 +1,170 @@
+// build/bench/gpu: the CUDA backend's figures, each against its reference in
+// the same run on the same GPU (issue 5):
+//   gemm_cublas      f32 GEMM n x n x n through matmul (cuBLAS), GFLOP/s
+//   gemm_tiled       the hand-written tiled kernel (tensor/cuda/tiled_gemm.cu), as % of cuBLAS
+//   elementwise_add  c = a + b (allocating), GB/s, against the device's copy bandwidth (clone)
+//   gpt_train_small  GPT V64 T64 D128 H4 L2 B32 AdamW step, tokens/s, against PyTorch
+//   gpt_train_gpt2s  GPT V50257 T1024 D768 H12 L12 B8 AdamW step, tokens/s, against PyTorch
+// PyTorch runs bench/pytorch/gpu_models.py with the same configs on the same GPU.
+// TF32 is off on both sides unless --tf32. Without a GPU it prints why and exits 0.
+//   build/bench/gpu --jsonl bench/results/gpu/gpu.jsonl
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "nn/gpt.h"
+#include "optim/adam.h"
+#include "tensor/cuda/tiled_gemm.h"
+#include "tensor/device.h"
+#include "tensor/ops.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+// Times fn on the GPU: each call is followed by a synchronise, so the time is the kernels'.
+Timing time_gpu(const std::function<void()>& fn, int samples, double min_seconds) {
+  return time_it(
+      [&] {
+        fn();
+        cuda_synchronize();
+      },
+      samples, min_seconds, 2);
+}
+
+struct GptConfigCase {
+  std::string name;
+  nn::GPTConfig config;
+  int64_t batch;
+};
+
+// Moves every parameter of a module to the GPU in place; returns them.
+std::vector<Var> to_cuda(const nn::Module& m) {
+  for (const Var& p : m.parameters()) p.impl()->value = p.value().to(Device::cuda);
+  return m.parameters();
+}
+
+// One AdamW training step of a GPT on CUDA.
+struct GptTrain {
+  GptTrain(const nn::GPTConfig& c, int64_t batch, uint64_t seed)
+      : gen(seed), model(c, gen), opt(to_cuda(model), {.lr = 3e-4}) {
+    idx = randint(0, c.vocab, {batch, c.context}, gen).to(Device::cuda);
+    target = randint(0, c.vocab, {batch, c.context}, gen).to(Device::cuda);
+  }
+  void step() {
+    const Var loss = cross_entropy(model(idx), target);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  Generator gen;
+  nn::GPT model;
+  optim::AdamW opt;
+  Tensor idx, target;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("gpu", "CUDA backend figures (GEMM, elementwise bandwidth, GPT training) against cuBLAS, copy and PyTorch.");
+  int64_t& n = cli.integer("--gemm-n", 4096, "GEMM size n (n x n x n)");
+  int64_t& elems = cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case");
+  int64_t& samples = cli.integer("--samples", 5, "timed samples per case");
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
+  std::string& cases_flag =
+      cli.text("--cases", "gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s", "cases to run");
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& tf32 = cli.flag("--tf32", "allow TF32 tensor cores for f32 GEMMs (on both sides)");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  cli.parse(argc, argv);
+  try {
+    if (!cuda_available()) {
+      std::printf("gpu: skipped: no CUDA device (%s)\n", cuda_device_name().c_str());
+      return 0;
+    }
+    if (smoke) n = 256, elems = 1 << 16, samples = 1, no_reference = true;
+    const std::vector<std::string> cases = split_list(cases_flag);
+    cuda_allow_tf32(tf32);
+    const std::string device = cuda_device_name();
+    std::printf("gpu: %s, TF32 %s\n", device.c_str(), tf32 ? "on" : "off");
+    Jsonl out(jsonl);
+    Table table({"case", "gradlab", "unit", "reference", "ref value", "ratio"});
+    const double min_seconds = smoke ? 0.0 : 0.2;
+    auto record = [&](const std::string& name, const std::string& metric, double value, const std::string& unit,
+                      const std::string& baseline, double baseline_value) {
+      Jsonl::Record r{.bench = "gpu", .case_name = name, .metric = metric, .value = value, .unit = unit};
+      r.extra["device"] = device;
+      r.extra["tf32"] = tf32 ? "on" : "off";
+      if (!baseline.empty()) {
+        r.baseline = baseline;
+        r.baseline_value = baseline_value;
+      }
+      out.write(r);
+      table.row({name, fmt::format("{:.1f}", value), unit, baseline.empty() ? "-" : baseline,
+                 baseline.empty() ? "-" : fmt::format("{:.1f}", baseline_value),
+                 baseline.empty() ? "-" : fmt::format("{:.3f}", value / baseline_value)});
+    };
+    auto wants = [&](const std::string& c) { return std::find(cases.begin(), cases.end(), c) != cases.end(); };
+    Generator gen{uint64_t(seed)};
+    double cublas_gflops = 0;
+    if (wants("gemm_cublas") || wants("gemm_tiled")) {
+      const Tensor a = randn({n, n}, gen, DType::f32, Device::cuda), b = randn({n, n}, gen, DType::f32, Device::cuda);
+      const double flops = 2.0 * double(n) * double(n) * double(n);
+      const Timing tc = time_gpu([&] { matmul(a, b); }, int(samples), min_seconds);
+      cublas_gflops = flops / tc.median / 1e9;
+      record("gemm_cublas", "gflops", cublas_gflops, "GFLOP/s", "", 0);
+      if (wants("gemm_tiled")) {
+        const Tensor c = Tensor::empty({n, n}, DType::f32, Device::cuda);
+        cuda_tiled_gemm(a, b, c);
+        const Tensor ref = matmul(a, b);
+        const double err = max(abs(c - ref)).item() / std::max(1e-30, max(abs(ref)).item());
+        GL_CHECK(err < (tf32 ? 1e-2 : 1e-4), "gemm_tiled: result differs from cuBLAS by {} (relative)", err);
+        const Timing tt = time_gpu([&] { cuda_tiled_gemm(a, b, c); }, int(samples), min_seconds);
+        record("gemm_tiled", "gflops", flops / tt.median / 1e9, "GFLOP/s", "cublas", cublas_gflops);
+      }
+    }
+    if (wants("elementwise_add")) {
+      const Tensor a = rand({elems}, gen, DType::f32, Device::cuda), b = rand({elems}, gen, DType::f32, Device::cuda);
+      const double bytes_add = 3.0 * 4.0 * double(elems), bytes_copy = 2.0 * 4.0 * double(elems);
+      const Timing tcopy = time_gpu([&] { a.clone(); }, int(samples), min_seconds);
+      const Timing tadd = time_gpu([&] { add(a, b); }, int(samples), min_seconds);
+      record("elementwise_add", "gb_per_s", bytes_add / tadd.median / 1e9, "GB/s", "device-copy",
+             bytes_copy / tcopy.median / 1e9);
+    }
+    // The PyTorch reference, in one run for both GPT configs.
+    Reference ref;
+    std::vector<GptConfigCase> gpts;
+    if (wants("gpt_train_small"))
+      gpts.push_back({"gpt_train_small", {.vocab = 64, .context = 64, .d_model = 128, .heads = 4, .layers = 2}, 32});
+    if (wants("gpt_train_gpt2s"))
+      gpts.push_back(
+          {"gpt_train_gpt2s", {.vocab = 50257, .context = 1024, .d_model = 768, .heads = 12, .layers = 12}, 8});
+    if (smoke)
+      for (auto& g : gpts)
+        g.config.context = 16, g.config.layers = 1, g.config.vocab = 64, g.config.d_model = 64, g.config.heads = 2,
+        g.batch = 2;
+    if (!gpts.empty() && !no_reference) {
+      std::string names;
+      for (const auto& g : gpts) names += (names.empty() ? "" : ",") + g.name;
+      ref = run_reference(repo_root() + "/bench/pytorch/gpu_models.py",
+                          fmt::format("--cases {} --samples {}{}", names, samples, tf32 ? " --tf32" : ""), 1);
+      if (!ref.ok) std::printf("PyTorch reference unavailable: %s\n", ref.why.c_str());
+    }
+    for (const auto& g : gpts) {
+      GptTrain run(g.config, g.batch, uint64_t(seed));
+      const Timing t = time_gpu([&] { run.step(); }, int(samples), min_seconds);
+      const double tokens = double(g.batch * g.config.context);
+      const std::optional<double> rs = ref.ok ? ref.seconds(g.name) : std::nullopt;
+      record(g.name, "tokens_per_s", tokens / t.median, "tokens/s", rs ? ref.label : "", rs ? tokens / *rs : 0);
+    }
+    std::printf("%s", table.str().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpu: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One command for a machine with a GPU: builds gradlab with CUDA, runs the CUDA
+# parity tests (tests/cuda) and the GPU benchmarks (build/bench/gpu, against
+# cuBLAS, the device's copy bandwidth and PyTorch on the same GPU), and prints
+# a summary. Sized for under 8 minutes on one H100 (16 cores).
+#   bench/gpu_check.sh                 # outputs in bench/results/gpu/
+#   CUDA_ARCHS="80 90" bench/gpu_check.sh   # default: the present GPU's architecture only
+#   GPU_CHECK_QUICK=1 bench/gpu_check.sh    # skip the GPT-2-small-shaped benchmark
+set -uo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+OUT=${OUT_DIR:-bench/results/gpu}
+BUILD=${BUILD:-build-gpu}
+mkdir -p "$OUT"
+log() { echo "== $*"; }
+
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "gpu_check: no GPU visible (nvidia-smi); nothing to do"
+  exit 1
+fi
+nvidia-smi -L | tee "$OUT/device.txt"
+if [ -z "${CUDA_ARCHS:-}" ]; then
+  CUDA_ARCHS=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
+fi
+log "build ($BUILD, CUDA_ARCHS=$CUDA_ARCHS, $(nproc) jobs)"
+# Only the library folders the CUDA backend needs (other folders may hold work in progress).
+if ! make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" \
+    LIB_DIRS="tensor tensor/cpu autograd nn optim" "$BUILD/tests/cuda" "$BUILD/bench/gpu" >"$OUT/build.log" 2>&1; then
+  tail -40 "$OUT/build.log"
+  echo "gpu_check: BUILD FAILED (full log in $OUT/build.log)"
+  exit 1
+fi
+build_s=$(( $(date +%s) - start ))
+
+log "CUDA parity tests"
+t0=$(date +%s)
+# Synchronise after every kernel so that a fault names the kernel that caused it.
+GRADLAB_CUDA_SYNC=1 timeout 300 "$BUILD/tests/cuda" --no-intro 2>&1 | tee "$OUT/tests.txt"
+test_rc=${PIPESTATUS[0]}
+tests_s=$(( $(date +%s) - t0 ))
+
+log "GPU benchmarks"
+t0=$(date +%s)
+rm -f "$OUT/gpu.jsonl"
+cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s"
+[ "${GPU_CHECK_QUICK:-0}" = 1 ] && cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small"
+timeout 240 "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
+bench_rc=${PIPESTATUS[0]}
+bench_s=$(( $(date +%s) - t0 ))
+echo "build/bench/gpu --cases $cases --jsonl $OUT/gpu.jsonl (after bench/gpu_check.sh's build)" >"$OUT/COMMAND"
+
+echo
+echo "================ gpu_check summary ================"
+echo "device:     $(head -1 "$OUT/device.txt")"
+echo "build:      ok (${build_s}s, sm_${CUDA_ARCHS})"
+echo "tests:      $(grep -E '^\[doctest\] (test cases|assertions)' "$OUT/tests.txt" | tr '\n' ' ') (exit $test_rc, ${tests_s}s)"
+grep -E 'GPT losses cpu/cuda|specs compared' "$OUT/tests.txt" | sed 's/^/            /' | cut -c1-300
+echo "benchmarks: exit $bench_rc (${bench_s}s); table:"
+sed -n '/^case/,$p' "$OUT/bench.txt" | sed 's/^/            /'
+echo "outputs:    $OUT/ (tests.txt, bench.txt, gpu.jsonl, build.log)"
+echo "total:      $(( $(date +%s) - start ))s"
+[ "$test_rc" = 0 ] && [ "$bench_rc" = 0 ]

@@ -1,0 +1,260 @@
+// CUDA elementwise kernels: copy (with dtype conversion), fill, unary, its
+// backward, binary, compare and where. One thread per element (grid-stride);
+// the arithmetic is the functors of tensor/functors.h, shared with the CPU
+// kernels, so each op has one definition. Operands of any strides go through
+// the Indexer; when every operand is contiguous the kernel indexes directly.
+#include "tensor/cuda/common.cuh"
+#include "tensor/cuda/kernels.h"
+
+namespace gradlab::cuda {
+
+namespace {
+
+// Conversion between element types; b8 reads as 0/1 and writes x != 0.
+template <class To, class From>
+__device__ __forceinline__ To convert(From v) {
+  if constexpr (std::is_same_v<To, bool>)
+    return v != From(0);
+  else
+    return static_cast<To>(v);
+}
+
+// out[i] = f(in[i]) for operands described by L (out first).
+template <class Out, class In, class F>
+__global__ void map1(Indexer<2> L, int64_t n, Out* out, const In* in, F f) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  if (L.contiguous) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) out[i] = f(in[i]);
+    return;
+  }
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    int64_t o[2];
+    L.offsets(i, o);
+    out[o[0]] = f(in[o[1]]);
+  }
+}
+
+// out[i] = f(a[i], b[i]).
+template <class Out, class In, class F>
+__global__ void map2(Indexer<3> L, int64_t n, Out* out, const In* a, const In* b, F f) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  if (L.contiguous) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) out[i] = f(a[i], b[i]);
+    return;
+  }
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    int64_t o[3];
+    L.offsets(i, o);
+    out[o[0]] = f(a[o[1]], b[o[2]]);
+  }
+}
+
+// out[i] = f(a[i], b[i], c[i]).
+template <class Out, class A, class B, class C, class F>
+__global__ void map3(Indexer<4> L, int64_t n, Out* out, const A* a, const B* b, const C* c, F f) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  if (L.contiguous) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) out[i] = f(a[i], b[i], c[i]);
+    return;
+  }
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    int64_t o[4];
+    L.offsets(i, o);
+    out[o[0]] = f(a[o[1]], b[o[2]], c[o[3]]);
+  }
+}
+
+template <class T>
+__global__ void fill_kernel(Indexer<1> L, int64_t n, T* out, T v) {
+  const int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    if (L.contiguous) {
+      out[i] = v;
+    } else {
+      int64_t o[1];
+      L.offsets(i, o);
+      out[o[0]] = v;
+    }
+  }
+}
+
+template <class Out, class In, class F>
+void launch_map1(const Tensor& in, const Tensor& out, F f) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const Indexer<2> L = make_indexer<2>({&out, &in});
+  map1<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<Out>(out), ptr<const In>(in), f);
+  GL_CUDA_LAUNCHED("map1");
+}
+
+template <class Out, class In, class F>
+void launch_map2(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const Indexer<3> L = make_indexer<3>({&out, &a, &b});
+  map2<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<Out>(out), ptr<const In>(a), ptr<const In>(b), f);
+  GL_CUDA_LAUNCHED("map2");
+}
+
+template <class Out, class A, class B, class C, class F>
+void launch_map3(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out, F f) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const Indexer<4> L = make_indexer<4>({&out, &a, &b, &c});
+  map3<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<Out>(out), ptr<const A>(a), ptr<const B>(b),
+                                                           ptr<const C>(c), f);
+  GL_CUDA_LAUNCHED("map3");
+}
+
+template <class To, class From>
+struct Convert {
+  __device__ To operator()(From v) const { return convert<To>(v); }
+};
+template <class T>
+struct Select {
+  __device__ T operator()(bool c, T a, T b) const { return c ? a : b; }
+};
+
+}  // namespace
+
+void copy(const Tensor& src, const Tensor& dst) {
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.shape() == dst.shape()) {
+    GL_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), size_t(n) * src.itemsize(), cudaMemcpyDeviceToDevice,
+                                  stream()));
+    return;
+  }
+  dispatch_all(dst.dtype(), [&](auto to_tag) {
+    using To = decltype(to_tag);
+    dispatch_all(src.dtype(), [&](auto from_tag) {
+      using From = decltype(from_tag);
+      launch_map1<To, From>(src, dst, Convert<To, From>{});
+    });
+  });
+}
+
+void fill(const Tensor& dst, double value) {
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  dispatch_all(dst.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    if constexpr (std::is_same_v<T, bool>)
+      v = value != 0.0;
+    else
+      v = static_cast<T>(value);
+    const Indexer<1> L = make_indexer<1>({&dst});
+    fill_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<T>(dst), v);
+    GL_CUDA_LAUNCHED("fill");
+  });
+}
+
+void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) {
+  dispatch_numeric(x.dtype(), op_name(op), [&](auto tag) {
+    using T = decltype(tag);
+    auto go = [&](auto f) { launch_map1<T, T>(x, out, f); };
+    switch (op) {  // ops valid on integers
+      case UnaryOp::neg: return go(fn::Neg{});
+      case UnaryOp::abs: return go(fn::Abs{});
+      case UnaryOp::sign: return go(fn::Sign{});
+      case UnaryOp::square: return go(fn::Square{});
+      case UnaryOp::relu: return go(fn::Relu{});
+      case UnaryOp::clamp: return go(fn::Clamp{params.a, params.b});
+      default: break;
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+      switch (op) {
+        case UnaryOp::exp: return go(fn::Exp{});
+        case UnaryOp::log: return go(fn::Log{});
+        case UnaryOp::log1p: return go(fn::Log1p{});
+        case UnaryOp::sqrt: return go(fn::Sqrt{});
+        case UnaryOp::rsqrt: return go(fn::Rsqrt{});
+        case UnaryOp::tanh: return go(fn::Tanh{});
+        case UnaryOp::sigmoid: return go(fn::Sigmoid{});
+        case UnaryOp::gelu_tanh: return go(fn::GeluTanh{});
+        case UnaryOp::gelu_erf: return go(fn::GeluErf{});
+        case UnaryOp::silu: return go(fn::Silu{});
+        case UnaryOp::softplus: return go(fn::Softplus{params.a, params.b});
+        case UnaryOp::pow_scalar: return go(fn::PowScalar{params.a});
+        default: break;
+      }
+    }
+    fail("{}: not defined for dtype {}", op_name(op), x.dtype());
+  });
+}
+
+void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
+                    const Tensor& dx) {
+  dispatch_float(x.dtype(), op_name(op), [&](auto tag) {
+    using T = decltype(tag);
+    auto go = [&](auto f) { launch_map3<T, T, T, T>(x, y, dout, dx, f); };
+    switch (op) {
+      case UnaryOp::neg: return go(fn::NegGrad{});
+      case UnaryOp::abs: return go(fn::AbsGrad{});
+      case UnaryOp::sign: return go(fn::ZeroGrad{});
+      case UnaryOp::exp: return go(fn::ExpGrad{});
+      case UnaryOp::log: return go(fn::LogGrad{});
+      case UnaryOp::log1p: return go(fn::Log1pGrad{});
+      case UnaryOp::sqrt: return go(fn::SqrtGrad{});
+      case UnaryOp::rsqrt: return go(fn::RsqrtGrad{});
+      case UnaryOp::square: return go(fn::SquareGrad{});
+      case UnaryOp::tanh: return go(fn::TanhGrad{});
+      case UnaryOp::sigmoid: return go(fn::SigmoidGrad{});
+      case UnaryOp::relu: return go(fn::ReluGrad{});
+      case UnaryOp::gelu_tanh: return go(fn::GeluTanhGrad{});
+      case UnaryOp::gelu_erf: return go(fn::GeluErfGrad{});
+      case UnaryOp::silu: return go(fn::SiluGrad{});
+      case UnaryOp::softplus: return go(fn::SoftplusGrad{params.a, params.b});
+      case UnaryOp::clamp: return go(fn::ClampGrad{params.a, params.b});
+      case UnaryOp::pow_scalar: return go(fn::PowScalarGrad{params.a});
+    }
+  });
+}
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_numeric(a.dtype(), op_name(op), [&](auto tag) {
+    using T = decltype(tag);
+    auto go = [&](auto f) { launch_map2<T, T>(a, b, out, f); };
+    switch (op) {
+      case BinaryOp::add: return go(fn::Add{});
+      case BinaryOp::sub: return go(fn::Sub{});
+      case BinaryOp::mul: return go(fn::Mul{});
+      case BinaryOp::maximum: return go(fn::Maximum{});
+      case BinaryOp::minimum: return go(fn::Minimum{});
+      default: break;
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+      switch (op) {
+        case BinaryOp::div: return go(fn::Div{});
+        case BinaryOp::pow: return go(fn::Pow{});
+        default: break;
+      }
+    }
+    fail("{}: not defined for dtype {}", op_name(op), a.dtype());
+  });
+}
+
+void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    auto go = [&](auto f) { launch_map2<bool, T>(a, b, out, f); };
+    switch (op) {
+      case CompareOp::eq: return go(fn::Eq{});
+      case CompareOp::ne: return go(fn::Ne{});
+      case CompareOp::lt: return go(fn::Lt{});
+      case CompareOp::le: return go(fn::Le{});
+      case CompareOp::gt: return go(fn::Gt{});
+      case CompareOp::ge: return go(fn::Ge{});
+    }
+  });
+}
+
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  dispatch_all(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    launch_map3<T, bool, T, T>(cond, a, b, out, Select<T>{});
+  });
+}
+
+}  // namespace gradlab::cuda
