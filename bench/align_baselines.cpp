@@ -1,9 +1,10 @@
 // align_baselines: the alignment baselines in the preference world (issue 7;
 // alignment.md "Shared miniature testbed" and "Public baselines"). Per seed:
 // SFT on the pretraining corpus gives pi_ref; then
-//   rm        a Bradley-Terry reward model on SFT sample pairs with 10% label noise: held-out accuracy vs gold
+//   rm        a Bradley-Terry reward model (summed per-token head, fresh trunk) on SFT sample pairs with 10%
+//             label noise: held-out accuracy vs gold
 //   dpo/cdpo/ipo  preference optimisation on the same kind of pairs: gold reward, win rate vs SFT, KL, distinct-2
-//   ppo_rlhf  PPO-RLHF against a reward model like rm's (KL penalty 0.05): the same metrics
+//   ppo_rlhf  PPO-RLHF against a last-token reward model on an SFT trunk (KL penalty 0.1): the same metrics
 //   overopt   PPO against a proxy reward model trained on few noisy pairs, with a tiny KL penalty: the gold
 //             reward peaks then falls while the proxy keeps rising (gold and proxy plotted against sqrt(KL))
 // The gold reward is target_count (a prompt-dependent target noun, rewarded up to 2 mentions, penalised past
@@ -32,10 +33,21 @@ namespace {
 constexpr pref::RewardKind kGold = pref::RewardKind::target_count;
 constexpr int64_t kResponseLen = 8;
 
-// The reward model's training: enough AdamW steps for the trunk to learn to count the target noun.
+// The reward model's training: a few epochs over many pairs. More epochs fit the label noise: on seed 1 with
+// 3000 pairs the held-out accuracy is 0.82, 0.99, 0.98, 0.97 after epochs 1-4 and falls to 0.90 by epoch 12.
 alignment::RewardTrainConfig kRewardTrain(const RunContext& run) {
-  return {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3};
+  return {.epochs = run.pick(4, 4, 1), .batch_size = 64, .lr = 2e-3};
 }
+int64_t reward_pairs(const RunContext& run) { return run.pick(3000, 3000, 64); }
+
+// The reward model of rm: per-token scores summed over the response (the gold reward counts
+// target nouns, an additive quantity) on a freshly initialised trunk. Measured on seed 1 at the quick budget
+// (1500 pairs, 10% noise, 10 epochs): last token + SFT trunk 0.73 held-out accuracy, token_sum + SFT trunk
+// 0.71, last token + fresh trunk 0.82, token_sum + fresh trunk 0.90; the SFT trunk lets the model memorise the
+// noisy pairs (train label accuracy 0.97 > 0.90, the noise ceiling) instead of learning the count. With 3000
+// pairs and 3-4 epochs (below): token_sum + fresh trunk 0.98 (seeds 1, 2), last token + fresh trunk 0.87/0.84,
+// token_sum + SFT trunk 0.86 (seed 1). See algorithms/alignment/README.md.
+const alignment::RewardModelOptions kRewardModel{.pooling = alignment::RewardPooling::token_sum};
 
 nn::GPTConfig policy_config(bool value_head = false) {
   return {.vocab = pref::vocab_size(), .context = 12, .d_model = 64, .heads = 4, .layers = 2, .value_head = value_head};
@@ -118,10 +130,9 @@ void record_eval(RunResult& r, const PolicyEval& e) {
 RunResult run_rm(const RunContext& run) {
   const auto w = g_worlds.get(run);
   Generator gen(run.seed * 1000 + 10);
-  const auto train = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
+  const auto train = sft_pairs(*w->sft, reward_pairs(run), 0.10, gen);
   const auto held = sft_pairs(*w->sft, run.pick(1000, 500, 32), 0.0, gen);
-  RewardModel rm(policy_config(), gen);
-  rm.init_trunk_from(*w->sft);
+  RewardModel rm(policy_config(), gen, kRewardModel);
   const auto h = train_reward_model(rm, train, kRewardTrain(run), gen);
   RunResult r;
   for (size_t e = 0; e < h.loss.size(); ++e) r.curve("rm_loss", double(e + 1), h.loss[e]);
@@ -210,10 +221,14 @@ void record_ppo_curves(RunResult& r, const std::vector<PPOIterationStats>& h) {
 RunResult run_ppo_rlhf(const RunContext& run) {
   const auto w = g_worlds.get(run);
   Generator gen(run.seed * 1000 + 30);
+  // The first reward-model recipe (last-token head, SFT trunk, many epochs; ~0.66-0.75 held-out accuracy):
+  // PPO against rm's summed-head model (0.96) rose faster in gold (1.22 at iteration 30 on seed 1, --quick)
+  // but then over-optimised it (0.77 at the end, proxy still rising: the sum extrapolates past the gold
+  // reward's cap of 2 mentions), so this baseline keeps the recipe its recorded figures used.
   const auto pairs = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
   RewardModel rm(policy_config(), gen);
   rm.init_trunk_from(*w->sft);
-  train_reward_model(rm, pairs, kRewardTrain(run), gen);
+  train_reward_model(rm, pairs, {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3}, gen);
   const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
   const auto out = run_ppo(*w, rm.reward_fn(), cfg, run.pick(150, 50, 3), run.seed * 1000 + 31);
   RunResult r;

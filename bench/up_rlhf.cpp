@@ -44,7 +44,8 @@ struct Settings {
   int64_t corpus = 3000, rm_pairs = 1000, test_pairs = 400, eval_prompts = 128;
   double label_noise = 0.1, bt_beta = 0.0;
   // reward models
-  int64_t rm_epochs = 6;
+  int64_t rm_epochs = 3;
+  bool rm_trunk_from_sft = false;  // a fresh trunk overfits the noisy labels less than the SFT one
   double rm_lr = 1e-3;
   int64_t members = 5, rank = 4, ens_epochs = 3;
   double ens_lr = 3e-3, alpha = 0.1;
@@ -165,9 +166,12 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   const int64_t n_pairs = run.pick(s.rm_pairs, s.rm_pairs, 64), n_test = run.pick(s.test_pairs, s.test_pairs, 64);
   const auto train_pairs = sft_pairs(sft, n_pairs, label, gen);
   const auto test_pairs = sft_pairs(sft, n_test, label, gen);
-  // The single reward model, trunk from the SFT policy: also the ensembles' frozen trunk.
+  // The single reward model (also the ensembles' frozen trunk): a fresh trunk by default, since
+  // starting from the SFT policy made the reward model fit the flipped labels sooner (see
+  // algorithms/alignment/README.md, "The reward model: what makes it accurate"); few epochs, as
+  // held-out accuracy peaks early and then falls while the model memorises the label noise.
   RewardModel rm(a.rm_config, gen);
-  rm.init_trunk_from(sft);
+  if (s.rm_trunk_from_sft) rm.init_trunk_from(sft);
   train_reward_model(rm, train_pairs,
                      {.epochs = run.pick(s.rm_epochs, s.rm_epochs, 1), .batch_size = 32, .lr = s.rm_lr}, gen);
   a.single_rm = snapshot(*rm.model);
@@ -398,6 +402,7 @@ int main(int argc, char** argv) {
   auto& rm_pairs = cli.integer("--rm_pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from");
   auto& rm_epochs = cli.integer("--rm_epochs", s.rm_epochs, "epochs of the single reward model");
   auto& rm_lr = cli.real("--rm_lr", s.rm_lr, "learning rate of the single reward model");
+  auto& rm_trunk = cli.text("--rm_trunk", "fresh", "the reward model's trunk at the start: fresh or sft");
   auto& ens_epochs = cli.integer("--ens_epochs", s.ens_epochs, "epochs of each LoRA ensemble");
   auto& ens_lr = cli.real("--ens_lr", s.ens_lr, "learning rate of the LoRA ensembles");
   auto& ppo_iters = cli.integer("--ppo_iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)");
@@ -418,6 +423,8 @@ int main(int argc, char** argv) {
   s.rm_epochs = rm_epochs;
   s.rm_pairs = rm_pairs;
   s.rm_lr = rm_lr;
+  GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "up_rlhf: --rm_trunk must be fresh or sft, got '{}'", rm_trunk);
+  s.rm_trunk_from_sft = rm_trunk == "sft";
   s.ens_epochs = ens_epochs;
   s.ens_lr = ens_lr;
   s.ppo_iters = ppo_iters;

@@ -25,12 +25,9 @@ RewardPooling reward_pooling_from_string(const std::string& name) {
 
 const char* reward_pooling_name(RewardPooling pooling) {
   switch (pooling) {
-    case RewardPooling::last_token:
-      return "last_token";
-    case RewardPooling::token_sum:
-      return "token_sum";
-    case RewardPooling::token_mean:
-      return "token_mean";
+    case RewardPooling::last_token: return "last_token";
+    case RewardPooling::token_sum: return "token_sum";
+    case RewardPooling::token_mean: return "token_mean";
   }
   fail("reward model: unknown pooling {}", int(pooling));
 }

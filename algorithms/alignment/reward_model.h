@@ -62,7 +62,7 @@ struct RewardTrainConfig {
   double max_grad_norm = 1.0;
   // Called after every epoch with the epoch's index (from 0), e.g. to log held-out accuracy; the model is in
   // training mode during the call.
-  std::function<void(int64_t epoch)> on_epoch;
+  std::function<void(int64_t epoch)> on_epoch = nullptr;
 };
 struct RewardTrainHistory {
   std::vector<double> loss;            // mean BT loss per epoch

@@ -183,7 +183,8 @@ TEST_CASE("reward pooling: token_sum and token_mean score every response token, 
   CHECK(last.score(b).value().select(0, 0).item() ==
         doctest::Approx(s.select(0, 0).select(0, 6).item()).epsilon(1e-5));  // last_token: "." at 4 + 2
   // The "." padding after the end is not scored.
-  const auto a = summed.score({x[0]}, {pad("a cat .")}), c = summed.score({x[0]}, {pref::encode("a cat . sun moon . a")});
+  const auto a = summed.score({x[0]}, {pad("a cat .")}),
+             c = summed.score({x[0]}, {pref::encode("a cat . sun moon . a")});
   CHECK(a[0] == doctest::Approx(c[0]).epsilon(1e-6));
   CHECK(reward_pooling_from_string("token_sum") == RewardPooling::token_sum);
   CHECK(std::string(reward_pooling_name(RewardPooling::token_mean)) == "token_mean");
