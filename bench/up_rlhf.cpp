@@ -383,7 +383,8 @@ double matched_gold(const RunResult& single, double x) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The experiment; main() below turns any error into a message and exit code 1.
+int run_experiment(int argc, char** argv) {
   bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF (issue 9)");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
@@ -502,4 +503,13 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_experiment(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
 }
