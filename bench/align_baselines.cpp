@@ -272,7 +272,8 @@ RunResult run_overopt(const RunContext& run) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The experiment; main() below turns any error into a message and exit code 1.
+int run_experiment(int argc, char** argv) {
   bench::Cli cli("align_baselines",
                  "SFT, reward model, DPO (cDPO, IPO) and PPO-RLHF in the preference world, and "
                  "reward over-optimisation against a proxy reward model");
@@ -324,4 +325,13 @@ int main(int argc, char** argv) {
                   bench::format_stat(rise, 3), bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
                   bench::format_stat(ex.stat("overopt", "gold_final"), 3)));
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_experiment(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
 }

@@ -188,6 +188,8 @@ Experiment::Experiment(std::string bench_name, const ExperimentFlags& flags)
       seeds_(flags.seed_count()),
       threads_(int(std::max<int64_t>(1, flags.threads))),
       base_seed_(uint64_t(flags.seed)) {
+  GL_CHECK(flags.seeds >= 0, "{}: --seeds must be 0 (by budget) or positive, got {}", bench_, flags.seeds);
+  GL_CHECK(flags.threads >= 1, "{}: --threads must be at least 1, got {}", bench_, flags.threads);
   GL_CHECK(seeds_ >= 1, "{}: --seeds must be at least 1", bench_);
   if (out_.empty()) {
     out_ = budget_ == Budget::smoke

@@ -71,6 +71,10 @@ TEST_CASE("budget flags choose the seed count and the step budget") {
   CHECK(smoke.flags.seed_count() == 1);
   Flags forced({"--quick", "--seeds", "7"});
   CHECK(forced.flags.seed_count() == 7);
+  Flags negative({"--seeds", "-2"});
+  CHECK_THROWS_AS(Experiment("toy", negative.flags), Error);
+  Flags no_threads({"--threads", "0"});
+  CHECK_THROWS_AS(Experiment("toy", no_threads.flags), Error);
   RunContext ctx;
   ctx.budget = Budget::quick;
   CHECK(ctx.pick(1000, 100, 10) == 100);
