@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
         r.baseline_value = baseline_value;
       }
       out.write(r);
+      std::fprintf(stderr, "[gpu] %s: %.1f %s\n", name.c_str(), value, unit.c_str());
       table.row({name, fmt::format("{:.1f}", value), unit, baseline.empty() ? "-" : baseline,
                  baseline.empty() ? "-" : fmt::format("{:.1f}", baseline_value),
                  baseline.empty() ? "-" : fmt::format("{:.3f}", value / baseline_value)});
@@ -150,7 +151,7 @@ int main(int argc, char** argv) {
     if (!gpts.empty() && !no_reference) {
       std::string names;
       for (const auto& g : gpts) names += (names.empty() ? "" : ",") + g.name;
-      ref = run_reference(repo_root() + "/bench/pytorch/gpu_models.py",
+      ref = run_reference("bench/pytorch/gpu_models.py",
                           fmt::format("--cases {} --samples {}{}", names, samples, tf32 ? " --tf32" : ""), 1);
       if (!ref.ok) std::printf("PyTorch reference unavailable: %s\n", ref.why.c_str());
     }

@@ -6,6 +6,10 @@
 #   bench/gpu_check.sh                 # outputs in bench/results/gpu/
 #   CUDA_ARCHS="80 90" bench/gpu_check.sh   # default: the present GPU's architecture only
 #   GPU_CHECK_QUICK=1 bench/gpu_check.sh    # skip the GPT-2-small-shaped benchmark
+#   GPU_CHECK_PREBUILT=1 BUILD=build-gpu bench/gpu_check.sh
+#       # use $BUILD/tests/cuda and $BUILD/bench/gpu as they are (built elsewhere
+#       # with the same CUDA major version, e.g. ARCH=x86-64-v3 CUDA_ARCHS=90)
+# The PyTorch reference runs under $GRADLAB_PYTHON (default: the python3 on PATH).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -22,6 +26,19 @@ nvidia-smi -L | tee "$OUT/device.txt"
 if [ -z "${CUDA_ARCHS:-}" ]; then
   CUDA_ARCHS=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
 fi
+export GRADLAB_PYTHON=${GRADLAB_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+if [ "${GPU_CHECK_PREBUILT:-0}" = 1 ]; then
+  log "prebuilt binaries in $BUILD (no build)"
+  for b in "$BUILD/tests/cuda" "$BUILD/bench/gpu"; do
+    [ -x "$b" ] || { echo "gpu_check: GPU_CHECK_PREBUILT=1 but $b is missing"; exit 1; }
+    if ldd "$b" | grep -q "not found"; then
+      ldd "$b" | grep "not found"
+      echo "gpu_check: $b misses shared libraries (set LD_LIBRARY_PATH, or build here)"
+      exit 1
+    fi
+  done
+  echo "prebuilt" >"$OUT/build.log"
+else
 log "build ($BUILD, CUDA_ARCHS=$CUDA_ARCHS, $(nproc) jobs)"
 # Only the library folders the CUDA backend needs (other folders may hold work in progress).
 if ! make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" \
@@ -30,12 +47,13 @@ if ! make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" \
   echo "gpu_check: BUILD FAILED (full log in $OUT/build.log)"
   exit 1
 fi
+fi
 build_s=$(( $(date +%s) - start ))
 
 log "CUDA parity tests"
 t0=$(date +%s)
 # Synchronise after every kernel so that a fault names the kernel that caused it.
-GRADLAB_CUDA_SYNC=1 timeout 300 "$BUILD/tests/cuda" --no-intro 2>&1 | tee "$OUT/tests.txt"
+GRADLAB_CUDA_SYNC=1 timeout "${GPU_CHECK_TEST_TIMEOUT:-300}" "$BUILD/tests/cuda" --no-intro 2>&1 | tee "$OUT/tests.txt"
 test_rc=${PIPESTATUS[0]}
 tests_s=$(( $(date +%s) - t0 ))
 
@@ -44,7 +62,7 @@ t0=$(date +%s)
 rm -f "$OUT/gpu.jsonl"
 cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] && cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small"
-timeout 240 "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
+timeout "${GPU_CHECK_BENCH_TIMEOUT:-240}" "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
 bench_s=$(( $(date +%s) - t0 ))
 echo "build/bench/gpu --cases $cases --jsonl $OUT/gpu.jsonl (after bench/gpu_check.sh's build)" >"$OUT/COMMAND"

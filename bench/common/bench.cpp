@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -94,9 +95,12 @@ void Jsonl::write(const Record& r) {
 
 std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
                                                    std::string* why) {
-  const char* python = "/usr/bin/python3";  // Debian's python sees Debian's numpy and torch
-  if (access(python, X_OK) != 0) {
-    if (why) *why = "/usr/bin/python3 not found";
+  // Debian's python sees Debian's numpy and torch; GRADLAB_PYTHON names another
+  // (a GPU machine's own python, say).
+  const char* chosen = std::getenv("GRADLAB_PYTHON");
+  const std::string python = chosen != nullptr && *chosen != 0 ? chosen : "/usr/bin/python3";
+  if (access(python.c_str(), X_OK) != 0) {
+    if (why) *why = python + " not found (set GRADLAB_PYTHON to a python3 with the reference's packages)";
     return std::nullopt;
   }
   const std::string path = repo_root() + "/" + script;

@@ -3,7 +3,7 @@
 // {"bench", "case", "metric", "value", "unit", "threads"} plus a baseline and
 // ratio when a reference was measured in the same run; running a Python
 // reference script (Debian's python3, which sees python3-numpy and
-// python3-torch); the machine's measured FMA peak; aligned text tables.
+// python3-torch, or $GRADLAB_PYTHON); the machine's measured FMA peak; aligned text tables.
 #pragma once
 
 #include <functional>
@@ -51,7 +51,7 @@ class Jsonl {
   std::string path_;
 };
 
-// Runs `python3 script args...` with OMP_NUM_THREADS and friends set to
+// Runs `python3 script args...` (/usr/bin/python3 or $GRADLAB_PYTHON) with OMP_NUM_THREADS and friends set to
 // `threads` and OMP_WAIT_POLICY=PASSIVE, and returns its stdout lines; nullopt
 // (with the reason in *why) when Python or the script's imports are missing.
 std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,

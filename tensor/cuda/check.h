@@ -2,7 +2,8 @@
 // cuBLAS handle. GL_CUDA_CHECK(call) raises gradlab::Error with the file, the
 // line, CUDA's error string and the call's text; GL_CUDA_LAUNCHED() checks a
 // kernel launch (and, with GRADLAB_CUDA_SYNC=1 in the environment, waits for
-// the kernel so that a fault is reported at the launch that caused it).
+// the kernel so that a fault is reported at the launch that caused it; with
+// GRADLAB_CUDA_PROFILE=1, waits too and adds up the time per kernel name).
 // Host code only: included by the .cu files and by the g++-compiled runtime.
 #pragma once
 

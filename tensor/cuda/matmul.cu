@@ -79,6 +79,7 @@ void gemm_batched(cublasOperation_t opa, cublasOperation_t opb, int m, int n, in
       GL_CUBLAS_CHECK(cublasDgemmStridedBatched(h, opa, opb, m, n, k, &alpha, A, int(lda), sa, B, int(ldb), sb, &beta,
                                                 C, int(ldc), sc, int(batch)));
   }
+  GL_CUDA_LAUNCHED(batch == 1 ? "cublas gemm" : "cublas batched gemm");
 }
 
 // out [batch.., M, N] (contiguous) = (or +=, beta = 1) a [batch.., M, K] @ b [batch.., K, N].

@@ -6,8 +6,14 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/error_slot.h"
@@ -47,6 +53,56 @@ bool sync_after_launch() {
   return on;
 }
 
+// GRADLAB_CUDA_PROFILE=1: every checked launch waits for its kernel, and the
+// wall time since the previous launch finished (the host work, copies and
+// allocations before it, and the kernel itself) is added to the kernel's
+// name. The totals are printed to stderr when the process exits, largest
+// first. A coarse, dependency-free view of where a step's time goes; it
+// slows the program down (one synchronise per kernel), so time nothing else
+// while it is on.
+class LaunchProfile {
+ public:
+  static LaunchProfile* get() {
+    static LaunchProfile* profile = [] {
+      const char* v = std::getenv("GRADLAB_CUDA_PROFILE");
+      return v != nullptr && std::strcmp(v, "0") != 0 ? new LaunchProfile : nullptr;
+    }();
+    return profile;
+  }
+  void mark(const char* kernel) {
+    const auto now = std::chrono::steady_clock::now();
+    Entry& e = entries_[kernel];
+    e.seconds += std::chrono::duration<double>(now - last_).count();
+    e.count += 1;
+    last_ = now;
+  }
+
+ private:
+  struct Entry {
+    double seconds = 0;
+    long count = 0;
+  };
+  LaunchProfile() : last_(std::chrono::steady_clock::now()) {
+    std::atexit([] { get()->print(); });
+  }
+  void print() const {
+    std::vector<std::pair<std::string, Entry>> rows(entries_.begin(), entries_.end());
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    double total = 0;
+    for (const auto& r : rows) total += r.second.seconds;
+    std::fprintf(stderr,
+                 "\nGRADLAB_CUDA_PROFILE: %.3f s over %zu kernel names (time since the previous launch ended)\n", total,
+                 rows.size());
+    std::fprintf(stderr, "%-28s %10s %8s %10s %6s\n", "kernel", "seconds", "calls", "us/call", "share");
+    for (const auto& [name, e] : rows)
+      std::fprintf(stderr, "%-28s %10.4f %8ld %10.1f %5.1f%%\n", name.c_str(), e.seconds, e.count,
+                   1e6 * e.seconds / double(e.count), total > 0 ? 100.0 * e.seconds / total : 0.0);
+  }
+  std::map<std::string, Entry> entries_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 bool g_tf32 = false;
 }  // namespace
 
@@ -59,11 +115,13 @@ void check_launch(const char* file, int line, const char* kernel) {
   if (err != cudaSuccess)
     fail("CUDA error at {}:{}: launching {}: {} ({})", file, line, kernel, cudaGetErrorString(err),
          cudaGetErrorName(err));
-  if (sync_after_launch()) {
+  LaunchProfile* profile = LaunchProfile::get();
+  if (sync_after_launch() || profile != nullptr) {
     const cudaError_t done = cudaStreamSynchronize(stream());
     if (done != cudaSuccess)
       fail("CUDA error at {}:{}: running {}: {} ({})", file, line, kernel, cudaGetErrorString(done),
            cudaGetErrorName(done));
+    if (profile != nullptr) profile->mark(kernel);
   }
 }
 

@@ -28,10 +28,15 @@ inline bool have_gpu() { return gradlab::cuda_built() && gradlab::cuda_available
 
 inline gradlab::Tensor gpu(const gradlab::Tensor& t) { return t.to(gradlab::Device::cuda); }
 
-// Exactly equal values (compared as f64), for copies, sorts and random bits.
+// Exactly equal values (compared as f64; NaN equals NaN, so that a sort that
+// moves NaNs passes when they land in the same places), for copies, sorts and random bits.
 inline bool same_values(const gradlab::Tensor& a, const gradlab::Tensor& b) {
-  return a.shape() == b.shape() &&
-         a.to(gradlab::Device::cpu).to_vector<double>() == b.to(gradlab::Device::cpu).to_vector<double>();
+  if (a.shape() != b.shape()) return false;
+  const std::vector<double> x = a.to(gradlab::Device::cpu).to_vector<double>();
+  const std::vector<double> y = b.to(gradlab::Device::cpu).to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])))) return false;
+  return true;
 }
 
 // A tolerance: |cpu - cuda| <= atol + rtol |cpu| elementwise.
