@@ -41,9 +41,9 @@ struct GptConfigCase {
   int64_t batch;
 };
 
-// Moves every parameter of a module to the GPU in place; returns them.
-std::vector<Var> to_cuda(const nn::Module& m) {
-  for (const Var& p : m.parameters()) p.impl()->value = p.value().to(Device::cuda);
+// Moves a module to the GPU; returns its parameters (for the optimiser).
+std::vector<Var> to_cuda(nn::Module& m) {
+  m.to(Device::cuda);
   return m.parameters();
 }
 

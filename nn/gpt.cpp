@@ -62,7 +62,8 @@ Var GPT::rewards(const Tensor& idx, const Tensor& last_index) const {
   GL_CHECK(reward_head != nullptr, "GPT::rewards: the model has no reward head (GPTConfig::reward_head)");
   const Var h = hidden(idx);  // [B, T, C]
   const int64_t B = idx.size(0), T = idx.size(1), C = config_.d_model;
-  Tensor last = last_index.defined() ? last_index.to(DType::i64) : full({B}, double(T - 1), DType::i64);
+  Tensor last = last_index.defined() ? last_index.to(DType::i64).to(idx.device())
+                                     : full({B}, double(T - 1), DType::i64, idx.device());
   GL_CHECK(last.shape() == Shape{B}, "GPT::rewards: last_index of shape {} should be [{}]", last.shape(), B);
   const Tensor index = last.view({B, 1, 1}).expand({B, 1, C}).contiguous();
   const Var at_last = squeeze(gather(h, 1, index), 1);  // [B, C]
@@ -107,14 +108,14 @@ Tensor top_k_filter(const Tensor& logits, int64_t k) {
   GL_CHECK(logits.dim() == 2, "top_k_filter: expected logits [B, V], got {}", logits.shape());
   if (k <= 0 || k >= logits.size(1)) return logits;
   const Tensor kth = topk(logits, k, 1).values.narrow(1, k - 1, 1);  // [B, 1]
-  return where(lt(logits, kth), full({}, -INFINITY, logits.dtype()), logits);
+  return where(lt(logits, kth), full({}, -INFINITY, logits.dtype(), logits.device()), logits);
 }
 
 Tensor sample_categorical(const Tensor& probs, Generator& gen) {
   GL_CHECK(probs.dim() == 2 && probs.size(1) > 0, "sample_categorical: expected probabilities [B, V], got {}",
            probs.shape());
   const int64_t B = probs.size(0), V = probs.size(1);
-  const Tensor u = rand({B, 1}, gen, DType::f64);
+  const Tensor u = rand({B, 1}, gen, DType::f64, probs.device());  // Philox: the same numbers on either device
   const Tensor cdf = cumsum(probs.to(DType::f64), 1);
   // The first index whose cumulative probability exceeds u (the last one if rounding leaves none).
   const Tensor above = gt(cdf, mul(u, cdf.narrow(1, V - 1, 1)));
@@ -129,7 +130,7 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& ge
   GL_CHECK(o.greedy || o.temperature > 0, "generate: temperature must be positive, got {}", o.temperature);
   const int64_t B = prompt.size(0);
   Tensor tokens = prompt.to(DType::i64);
-  Tensor done = zeros({B}, DType::b8);
+  Tensor done = zeros({B}, DType::b8, prompt.device());
   KVCache cache;
   Tensor logits;  // [B, V] of the last position
   for (int64_t step = 0; step < max_new_tokens; ++step) {
@@ -149,7 +150,7 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& ge
       next = sample_categorical(softmax(scaled, 1), gen);
     }
     if (o.stop_token >= 0) {
-      next = where(done, full({}, double(o.stop_token), DType::i64), next);
+      next = where(done, full({}, double(o.stop_token), DType::i64, next.device()), next);
       done = ne(add(done.to(DType::i64), eq(next, double(o.stop_token)).to(DType::i64)), 0.0);
     }
     tokens = concat({tokens, next.view({B, 1})}, 1);

@@ -63,6 +63,15 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::to(Device device) {
+  for (auto& [name, v] : params_) {
+    v.impl()->value = v.value().to(device);
+    v.impl()->grad = Tensor();
+  }
+  for (auto& [name, t] : buffers_) t = t.to(device);
+  for (auto& [name, child] : children_) child->to(device);
+}
+
 void Module::freeze() {
   for (auto& [name, v] : named_parameters()) v.requires_grad_(false);
 }

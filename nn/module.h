@@ -2,7 +2,7 @@
 // (leaf Vars), buffers (tensors saved with the model but not trained) and
 // child modules, and answers for the whole tree: parameters with dotted names
 // ("blocks.0.attn.qkv.weight"), train/eval, freeze/unfreeze, parameter count,
-// and the state dict that checkpoints read and write.
+// moving to a device, and the state dict that checkpoints read and write.
 #pragma once
 
 #include <functional>
@@ -36,6 +36,11 @@ class Module {
   void train(bool on = true);
   void eval() { train(false); }
   bool training() const { return training_; }
+
+  // Moves every parameter (in place: the same Vars, new values; gradients are
+  // dropped) and every registered buffer of the tree to `device`. A module that
+  // keeps its own copy of a buffer moves it to its input's device on use.
+  void to(Device device);
 
   // Stop (or resume) computing gradients for every parameter in the tree.
   void freeze();

@@ -43,9 +43,9 @@ Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Ten
     // New token i (at position L + i) sees cached and new keys j <= L + i.
     Tensor scores = mul(matmul(q, k_cache.mT()), 1.0 / std::sqrt(double(Dh)));  // [B, H, Tn, L + Tn]
     if (Tn > 1) {
-      const Tensor j = arange(0, double(L + Tn), 1, DType::i64).view({1, L + Tn});
-      const Tensor i = arange(double(L), double(L + Tn), 1, DType::i64).view({Tn, 1});
-      scores = where(gt(j, i), full({}, -INFINITY, scores.dtype()), scores);
+      const Tensor j = arange(0, double(L + Tn), 1, DType::i64, x.device()).view({1, L + Tn});
+      const Tensor i = arange(double(L), double(L + Tn), 1, DType::i64, x.device()).view({Tn, 1});
+      scores = where(gt(j, i), full({}, -INFINITY, scores.dtype(), x.device()), scores);
     }
     y = matmul(softmax(scores, -1), v_cache);
   }

@@ -82,7 +82,9 @@ class Actor : public nn::Module {
     action_scale = register_buffer("action_scale", from_vector(scale));
     action_bias = register_buffer("action_bias", from_vector(bias));
   }
-  Var forward(const Var& obs) const { return head(net->forward(obs)) * action_scale + action_bias; }
+  Var forward(const Var& obs) const {
+    return head(net->forward(obs)) * action_scale.to(obs.device()) + action_bias.to(obs.device());
+  }
   std::shared_ptr<nn::MLP> net;
   nn::DeterministicHead head{1.0};
   Tensor action_scale, action_bias;

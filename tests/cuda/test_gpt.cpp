@@ -1,7 +1,8 @@
 // Model level: the same GPT, initialised identically, trained for 20 AdamW
 // steps on random tokens on the CPU and on CUDA; the CUDA losses must track the
 // CPU's step by step (f32: the GPU sums in another order, so the runs drift
-// apart by rounding only), and the final parameters must agree.
+// apart by rounding only), and the final parameters must agree. Generation on
+// CUDA (KV cache or not, greedy or sampled) picks the CPU's tokens.
 #include <doctest/doctest.h>
 
 #include "nn/gpt.h"
@@ -12,11 +13,6 @@ using namespace gradlab;
 using namespace gradlab::nn;
 
 namespace {
-// Moves every parameter of a module to `device` in place (same Vars, new values).
-void move_parameters(const Module& m, Device device) {
-  for (const Var& p : m.parameters()) p.impl()->value = p.value().to(device);
-}
-
 std::vector<double> train(GPT& gpt, Device device, const std::vector<Tensor>& batches, int steps) {
   optim::AdamW opt(gpt.trainable_parameters(), {.lr = 3e-3});
   std::vector<double> losses;
@@ -39,7 +35,7 @@ TEST_CASE("20 GPT training steps on CUDA track the CPU losses") {
   const GPTConfig config{.vocab = 64, .context = 64, .d_model = 128, .heads = 4, .layers = 2, .dtype = DType::f32};
   Generator init_cpu(5), init_gpu(5);
   GPT cpu_model(config, init_cpu), gpu_model(config, init_gpu);
-  move_parameters(gpu_model, Device::cuda);
+  gpu_model.to(Device::cuda);
   Generator data(6);
   std::vector<Tensor> batches;
   for (int i = 0; i < 4; ++i) batches.push_back(randint(0, config.vocab, {8, 65}, data));
@@ -72,9 +68,37 @@ TEST_CASE("a GPT on CUDA keeps its positions and logits on the GPU") {
   const GPTConfig config{.vocab = 32, .context = 16, .d_model = 32, .heads = 2, .layers = 1, .dtype = DType::f32};
   Generator init(1);
   GPT model(config, init);
-  move_parameters(model, Device::cuda);
+  model.to(Device::cuda);
   const Tensor prompt = cuda_test::gpu(from_vector<int64_t>({1, 2, 3, 4}, {2, 2}));
   const Var logits = model(prompt);
   CHECK(logits.value().is_cuda());
   CHECK(logits.shape() == Shape{2, 2, 32});
+}
+
+TEST_CASE("Module::to moves a GPT; generation on CUDA picks the CPU's tokens") {
+  REQUIRE_GPU_OR_SKIP();
+  // f64, so that no near-tie of two logits can round differently on the two devices.
+  const GPTConfig config{.vocab = 13, .context = 16, .d_model = 32, .heads = 4, .layers = 2, .dtype = DType::f64};
+  Generator init_cpu(5), init_gpu(5);
+  GPT cpu_model(config, init_cpu), gpu_model(config, init_gpu);
+  gpu_model.to(Device::cuda);
+  for (const auto& [name, p] : gpu_model.named_parameters()) CHECK_MESSAGE(p.value().is_cuda(), name);
+  Generator data(8);
+  const Tensor prompt = randint(0, config.vocab, {3, 4}, data);
+  for (bool greedy : {true, false})
+    for (bool cache : {true, false}) {
+      CAPTURE(greedy);
+      CAPTURE(cache);
+      const GenerateOptions o{.temperature = 0.8, .top_k = 5, .greedy = greedy, .use_cache = cache};
+      Generator sample_cpu(9), sample_gpu(9);                          // Philox: the same numbers on both devices
+      const Tensor a = cpu_model.generate(prompt, 14, sample_cpu, o);  // 18 tokens: past the context of 16
+      const Tensor b = gpu_model.generate(cuda_test::gpu(prompt), 14, sample_gpu, o);
+      CHECK(b.is_cuda());
+      CHECK(cuda_test::same_values(a, b));
+    }
+  // And back: the values are the CPU model's, bit for bit.
+  gpu_model.to(Device::cpu);
+  const auto pc = cpu_model.named_parameters(), pg = gpu_model.named_parameters();
+  for (size_t i = 0; i < pc.size(); ++i)
+    CHECK_MESSAGE(cuda_test::same_values(pc[i].second.value(), pg[i].second.value()), pc[i].first);
 }

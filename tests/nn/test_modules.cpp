@@ -1,4 +1,4 @@
-// Modules: parameter trees and names, train/eval, freeze, state dicts and
+// Modules: parameter trees and names, moving to a device, train/eval, freeze, state dicts and
 // their errors, initialisers, and each layer's output and gradients (f64
 // central differences at small sizes).
 #include <doctest/doctest.h>
@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "nn/layers.h"
+#include "tensor/device.h"
 #include "nn/transformer.h"
 #include "tests/nn/module_check.h"
 
@@ -30,6 +31,24 @@ TEST_CASE("a module tree names its parameters and counts them") {
   Block block(8, 2, gen);
   CHECK(block.named_parameters()[0].first == "ln1.weight");
   CHECK(block.named_parameters()[2].first == "attn.qkv.weight");
+}
+
+TEST_CASE("Module::to keeps the same Vars, drops their gradients, and names a missing GPU") {
+  Generator gen(0);
+  MLP mlp({3, 4, 2}, gen);
+  const std::vector<Var> before = mlp.parameters();
+  const std::vector<float> w = before[0].value().to_vector<float>();
+  sum(mlp.forward(Var(randn({5, 3}, gen)))).backward();
+  REQUIRE(before[0].grad().defined());
+  mlp.to(Device::cpu);
+  const std::vector<Var> after = mlp.parameters();
+  CHECK(after[0].impl() == before[0].impl());  // the optimiser's Vars still point at the model
+  CHECK(after[0].value().to_vector<float>() == w);
+  CHECK_FALSE(after[0].grad().defined());
+  if (!cuda_available()) {
+    CHECK_THROWS_AS(mlp.to(Device::cuda), Error);
+    CHECK(mlp.parameters()[0].value().device() == Device::cpu);  // nothing moved
+  }
 }
 
 TEST_CASE("train and eval reach every module; dropout follows") {
