@@ -164,6 +164,18 @@ Band band_of(std::vector<std::vector<std::pair<double, double>>> seeds) {
   return b;
 }
 
+// s as one single-quoted word for /bin/sh.
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";  // close the quote, an escaped quote, reopen
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 std::string gnuplot_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
@@ -261,8 +273,7 @@ void Experiment::run() {
 
 const std::vector<RunResult>& Experiment::runs(const std::string& method) const {
   auto it = results_.find(method);
-  GL_CHECK(it != results_.end(), "{}: no runs of method '{}' (run() not called, or an unknown method)", bench_,
-           method);
+  GL_CHECK(it != results_.end(), "{}: no runs of method '{}' (run() not called, or an unknown method)", bench_, method);
   return it->second;
 }
 
@@ -340,13 +351,15 @@ void Experiment::report(const std::vector<std::string>& metrics_in, const ExtraF
       for (const auto& [name, pts] : runs(m)[i].curves) {
         curve_names.insert(name);
         for (const auto& [x, y] : pts)
-          curves_csv += fmt::format("{},{},{},{},{}\n", csv_cell(m), base_seed_ + i, csv_cell(name), number(x),
-                                    number(y));
+          curves_csv +=
+              fmt::format("{},{},{},{},{}\n", csv_cell(m), base_seed_ + i, csv_cell(name), number(x), number(y));
       }
   write_file_atomic(out_ + "/curves.csv", curves_csv);
   for (const auto& name : curve_names) plot(name, safe_file_stem(name), "x", name);
   fmt::print("results written to {}/ (runs.csv, summary.csv, curves.csv{})\n", out_,
-             curve_names.empty() ? "" : have_gnuplot() ? ", *.png" : ", *.txt");
+             curve_names.empty() ? ""
+             : have_gnuplot()    ? ", *.png"
+                                 : ", *.txt");
 }
 
 void Experiment::plot(const std::string& curve, const std::string& file_stem, const std::string& xlabel,
@@ -386,22 +399,26 @@ void Experiment::plot(const std::string& curve, const std::string& file_stem, co
     write_file_atomic(out_ + "/" + file_stem + ".txt", txt);
     return;
   }
+  // The script names its files relative to its own folder and runs there, so
+  // that a results folder can be moved (into bench/results/, say) and redrawn.
   const std::string png = out_ + "/" + file_stem + ".png";
   std::string script = fmt::format(
       "set terminal pngcairo size 900,560 noenhanced\nset output {}\nset title {}\nset xlabel {}\nset ylabel {}\n"
       "set key outside right\nset grid\nset style fill transparent solid 0.18 noborder\nplot ",
-      gnuplot_quote(png + ".tmp"), gnuplot_quote(bench_ + ": " + ylabel + " (mean and 95% band over seeds)"),
+      gnuplot_quote(file_stem + ".png.tmp"), gnuplot_quote(bench_ + ": " + ylabel + " (mean and 95% band over seeds)"),
       gnuplot_quote(xlabel), gnuplot_quote(ylabel));
   for (size_t i = 0; i < bands.size(); ++i) {
     if (i) script += ", ";
-    script += fmt::format("{0} index {1} using 1:3:4 with filledcurves lc {2} notitle, "
-                          "{0} index {1} using 1:2 with lines lw 2 lc {2} title {3}",
-                          gnuplot_quote(dat), i, i + 1, gnuplot_quote(bands[i].first));
+    script += fmt::format(
+        "{0} index {1} using 1:3:4 with filledcurves lc {2} notitle, "
+        "{0} index {1} using 1:2 with lines lw 2 lc {2} title {3}",
+        gnuplot_quote(file_stem + ".dat"), i, i + 1, gnuplot_quote(bands[i].first));
   }
   script += "\n";
   const std::string gp = out_ + "/" + file_stem + ".gp";
   write_file_atomic(gp, script);
-  const std::string cmd = fmt::format("gnuplot {} 2>/dev/null", gnuplot_quote(gp));
+  const std::string cmd =
+      fmt::format("cd {} && gnuplot {} 2>/dev/null", shell_quote(out_), shell_quote(file_stem + ".gp"));
   if (std::system(cmd.c_str()) == 0) {
     std::filesystem::rename(png + ".tmp", png);
   } else {
@@ -410,8 +427,8 @@ void Experiment::plot(const std::string& curve, const std::string& file_stem, co
 }
 
 void Experiment::claim(const std::string& claim_text, bool reproduced, const std::string& result) {
-  fmt::print("claim: {}\n  result: {}\n  reproduced: {} ({} budget)\n", claim_text, result,
-             reproduced ? "yes" : "NO", budget_name(budget_));
+  fmt::print("claim: {}\n  result: {}\n  reproduced: {} ({} budget)\n", claim_text, result, reproduced ? "yes" : "NO",
+             budget_name(budget_));
   auto clean = [](std::string s) {
     for (char& c : s)
       if (c == '\t' || c == '\n') c = ' ';
