@@ -1,9 +1,9 @@
 set terminal pngcairo size 900,560 noenhanced
-set output '/tmp/rlfull/out/eval_return_CartPole-v1.png.tmp'
+set output 'eval_return_CartPole-v1.png.tmp'
 set title 'rl_baselines: eval_return/CartPole-v1 (mean and 95% band over seeds)'
 set xlabel 'x'
 set ylabel 'eval_return/CartPole-v1'
 set key outside right
 set grid
 set style fill transparent solid 0.18 noborder
-plot '/tmp/rlfull/out/eval_return_CartPole-v1.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, '/tmp/rlfull/out/eval_return_CartPole-v1.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'ppo/CartPole-v1'
+plot 'eval_return_CartPole-v1.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, 'eval_return_CartPole-v1.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'ppo/CartPole-v1'
