@@ -128,9 +128,27 @@ Tensor RewardEnsemble::last_positions(const Tensor& idx, const Tensor& last_inde
   return last;
 }
 
-Var RewardEnsemble::member_rewards(const Tensor& idx, const Tensor& last_index) const {
+Var RewardEnsemble::pool_tokens(const Var& per_token, const Tensor& mask_in) const {
+  const int64_t B = per_token.size(-2), T = per_token.size(-1);
+  GL_CHECK(mask_in.defined() && mask_in.shape() == Shape({B, T}),
+           "RewardEnsemble: {} pooling needs a response mask [{}, {}], got {}", reward_pooling_name(options_.pooling),
+           B, T, mask_in.defined() ? fmt::format("{}", mask_in.shape()) : "none (pass a SequenceBatch)");
+  const Tensor mask = mask_in.to(per_token.dtype());
+  const Var total = sum(per_token * Var(mask), {-1});  // r = sum_t mask_t s_t
+  if (options_.pooling == RewardPooling::token_sum) return total;
+  const Tensor count = sum(mask, {1});
+  GL_CHECK(B == 0 || min(count).item<double>() > 0, "RewardEnsemble: token_mean pooling: a row has no response token");
+  return total / Var(count);
+}
+
+Var RewardEnsemble::member_rewards(const Tensor& idx, const Tensor& last_index, const Tensor& mask) const {
   const Var h = hidden_states(idx, /*layer_average=*/false);  // [K, B, T, C]
   const int64_t K = options_.members, B = idx.size(0), C = h.size(3);
+  if (options_.pooling != RewardPooling::last_token) {
+    // Member k's per-token scores s_kt = w_k . h_kt + b_k [K, B, T], pooled over the response.
+    const Var per_token = sum(h * reshape(head_weight, {K, 1, 1, C}), {3}) + reshape(head_bias, {K, 1, 1});
+    return pool_tokens(per_token, mask);
+  }
   const Tensor last = last_positions(idx, last_index);
   const Tensor index = last.view({1, B, 1, 1}).expand({K, B, 1, C}).contiguous();
   const Var at_last = squeeze(gather(h, 2, index), 2);  // [K, B, C]
@@ -138,14 +156,33 @@ Var RewardEnsemble::member_rewards(const Tensor& idx, const Tensor& last_index) 
   return sum(at_last * unsqueeze(head_weight, 1), {2}) + unsqueeze(head_bias, 1);  // [K, B]
 }
 
-Var RewardEnsemble::mean_reward(const Tensor& idx, const Tensor& last_index) const {
-  if (options_.mean == EnsembleMean::members) return mean(member_rewards(idx, last_index), {0});  // Eq. 13's r_bar
-  const Var h = hidden_states(idx, /*layer_average=*/true);                                       // [B, T, C]
+Var RewardEnsemble::member_rewards(const Tensor& idx, const Tensor& last_index) const {
+  return member_rewards(idx, last_index, Tensor());
+}
+
+Var RewardEnsemble::member_rewards(const SequenceBatch& batch) const {
+  return member_rewards(batch.tokens, batch.last_index, batch.response_mask);
+}
+
+Var RewardEnsemble::mean_reward(const Tensor& idx, const Tensor& last_index, const Tensor& mask) const {
+  if (options_.mean == EnsembleMean::members)
+    return mean(member_rewards(idx, last_index, mask), {0});  // Eq. 13's r_bar
+  const Var h = hidden_states(idx, /*layer_average=*/true);   // [B, T, C]
   const int64_t B = idx.size(0), C = h.size(2);
+  // The heads are linear, so their average is the average head.
+  const Var w = mean(head_weight, {0}), b = mean(head_bias);
+  if (options_.pooling != RewardPooling::last_token) return pool_tokens(sum(h * reshape(w, {1, 1, C}), {2}) + b, mask);
   const Tensor index = last_positions(idx, last_index).view({B, 1, 1}).expand({B, 1, C}).contiguous();
   const Var at_last = squeeze(gather(h, 1, index), 1);  // [B, C]
-  // The heads are linear, so their average is the average head.
-  return sum(at_last * unsqueeze(mean(head_weight, {0}), 0), {1}) + mean(head_bias);
+  return sum(at_last * unsqueeze(w, 0), {1}) + b;
+}
+
+Var RewardEnsemble::mean_reward(const Tensor& idx, const Tensor& last_index) const {
+  return mean_reward(idx, last_index, Tensor());
+}
+
+Var RewardEnsemble::mean_reward(const SequenceBatch& batch) const {
+  return mean_reward(batch.tokens, batch.last_index, batch.response_mask);
 }
 
 Var RewardEnsemble::diversity_term() const { return diversity_term(options_.diversity); }
@@ -170,8 +207,19 @@ Var RewardEnsemble::diversity_term(DiversityNorm norm_kind) const {
   return -(total / double(loras_.size()));  // -(1/M) sum_m
 }
 
+Var RewardEnsemble::bradley_terry_loss(const SequenceBatch& chosen, const SequenceBatch& rejected) const {
+  return bradley_terry_loss(chosen.tokens, rejected.tokens, chosen.last_index, rejected.last_index,
+                            chosen.response_mask, rejected.response_mask);
+}
+
 Var RewardEnsemble::bradley_terry_loss(const Tensor& chosen, const Tensor& rejected, const Tensor& chosen_last,
                                        const Tensor& rejected_last) const {
+  return bradley_terry_loss(chosen, rejected, chosen_last, rejected_last, Tensor(), Tensor());
+}
+
+Var RewardEnsemble::bradley_terry_loss(const Tensor& chosen, const Tensor& rejected, const Tensor& chosen_last,
+                                       const Tensor& rejected_last, const Tensor& chosen_mask,
+                                       const Tensor& rejected_mask) const {
   GL_CHECK(chosen.dim() == 2 && rejected.dim() == 2 && chosen.size(0) == rejected.size(0),
            "RewardEnsemble::bradley_terry_loss: chosen {} and rejected {} should be [B, T] with the same B",
            chosen.shape(), rejected.shape());
@@ -181,10 +229,12 @@ Var RewardEnsemble::bradley_terry_loss(const Tensor& chosen, const Tensor& rejec
     // One pass over both halves.
     const Tensor idx = concat({chosen, rejected}, 0);
     const Tensor last = concat({last_positions(chosen, chosen_last), last_positions(rejected, rejected_last)}, 0);
-    const Var r = mean_reward(idx, last);
+    const Tensor mask =
+        chosen_mask.defined() && rejected_mask.defined() ? concat({chosen_mask, rejected_mask}, 0) : Tensor();
+    const Var r = mean_reward(idx, last, mask);
     margin = slice(r, 0, 0, B) - slice(r, 0, B, 2 * B);
   } else {
-    margin = mean_reward(chosen, chosen_last) - mean_reward(rejected, rejected_last);
+    margin = mean_reward(chosen, chosen_last, chosen_mask) - mean_reward(rejected, rejected_last, rejected_mask);
   }
   return -mean(log_sigmoid(margin));  // Eq. 12: -log sigma(r_bar(y_w) - r_bar(y_l))
 }

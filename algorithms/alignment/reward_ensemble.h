@@ -4,13 +4,17 @@
 // head. All K members are evaluated in one pass (nn::LoRALinear with K
 // adapters). Training is Bradley-Terry on the ensemble mean plus alpha times
 // the diversity term: minus the mean over LoRA modules of the nuclear norm of
-// the stacked A matrices [A_1; ..; A_K] (optionally scale-invariant).
+// the stacked A matrices [A_1; ..; A_K] (optionally scale-invariant). The
+// heads read the sequence as the trunk's reward model did: at the response's
+// last token, or summed (averaged) over its tokens (RewardPooling).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "algorithms/alignment/reward_model.h"
+#include "algorithms/alignment/sequences.h"
 #include "nn/gpt.h"
 #include "nn/lora.h"
 
@@ -42,6 +46,8 @@ struct RewardEnsembleOptions {
   bool train_heads = true;  // per-member reward heads, initialised from the trunk's head
   EnsembleMean mean = EnsembleMean::members;
   DiversityNorm diversity = DiversityNorm::plain;
+  // Where the member heads read the sequence: as the trunk's reward model was trained.
+  RewardPooling pooling = RewardPooling::last_token;
 };
 
 class RewardEnsemble : public nn::Module {
@@ -51,11 +57,15 @@ class RewardEnsemble : public nn::Module {
   // member starts equal to the trunk.
   RewardEnsemble(const nn::GPT& trunk, Generator& gen, const RewardEnsembleOptions& options = {});
 
-  // Member rewards [K, B] of token ids [B, T]; last_index [B] (i64) picks each
-  // row's last real token (undefined: position T - 1).
+  // Member rewards [K, B] of a batch of (prompt, response) sequences, pooled
+  // as options.pooling says (the batch's last_index or response_mask).
+  Var member_rewards(const SequenceBatch& batch) const;
+  // The same for bare token ids [B, T] under last-token pooling; last_index
+  // [B] (i64) picks each row's last real token (undefined: position T - 1).
   Var member_rewards(const Tensor& idx, const Tensor& last_index = Tensor()) const;
   // The ensemble mean [B] as options.mean says (the mean of member_rewards,
   // or Eq. 11's layer-averaged pass).
+  Var mean_reward(const SequenceBatch& batch) const;
   Var mean_reward(const Tensor& idx, const Tensor& last_index = Tensor()) const;
 
   // The diversity term -(1/M) sum_m N(A^(m)), A^(m) = [A_1; ..; A_K] of LoRA
@@ -66,6 +76,7 @@ class RewardEnsemble : public nn::Module {
 
   // -mean log sigma(r_bar(chosen) - r_bar(rejected)) over the batch (BT on the
   // ensemble mean, Eq. 12's first term).
+  Var bradley_terry_loss(const SequenceBatch& chosen, const SequenceBatch& rejected) const;
   Var bradley_terry_loss(const Tensor& chosen, const Tensor& rejected, const Tensor& chosen_last = Tensor(),
                          const Tensor& rejected_last = Tensor()) const;
 
@@ -84,6 +95,14 @@ class RewardEnsemble : public nn::Module {
   Var apply(const nn::LoRALinear& lora, const Var& x, bool layer_average) const;
   const nn::LoRALinear* lora_for(const nn::Linear* linear) const;
   Tensor last_positions(const Tensor& idx, const Tensor& last_index) const;
+  // Rewards read at the last positions or pooled over the mask [B, T] (whichever
+  // options.pooling needs; the other may be undefined).
+  Var member_rewards(const Tensor& idx, const Tensor& last_index, const Tensor& mask) const;
+  Var mean_reward(const Tensor& idx, const Tensor& last_index, const Tensor& mask) const;
+  Var bradley_terry_loss(const Tensor& chosen, const Tensor& rejected, const Tensor& chosen_last,
+                         const Tensor& rejected_last, const Tensor& chosen_mask, const Tensor& rejected_mask) const;
+  // per_token [..., B, T] summed (or averaged) over the masked positions -> [..., B].
+  Var pool_tokens(const Var& per_token, const Tensor& mask) const;
 
   RewardEnsembleOptions options_;
   std::shared_ptr<nn::GPT> trunk_;

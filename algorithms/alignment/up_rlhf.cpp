@@ -36,7 +36,7 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
     for (int64_t start = 0; start < N; start += c.batch_size) {
       const std::vector<int64_t> rows(order.begin() + start, order.begin() + std::min(N, start + c.batch_size));
       const SequenceBatch bc = take_rows(all_chosen, rows), br = take_rows(all_rejected, rows);
-      const Var bt = ens.bradley_terry_loss(bc.tokens, br.tokens, bc.last_index, br.last_index);
+      const Var bt = ens.bradley_terry_loss(bc, br);
       // Eq. 12: L = -log sigma(r_bar_w - r_bar_l) + alpha * (-(1/M) sum_m N(A^(m)))
       const Var loss = c.alpha > 0 ? bt + ens.diversity_term() * c.alpha : bt;
       opt.zero_grad();
@@ -69,7 +69,7 @@ Tensor score_members(const RewardEnsemble& ens, const std::vector<Tokens>& promp
     const std::vector<Tokens> p(prompts.begin() + start, prompts.begin() + end);
     const std::vector<Tokens> r(responses.begin() + start, responses.begin() + end);
     const SequenceBatch b = make_batch(p, r);
-    parts.push_back(ens.member_rewards(b.tokens, b.last_index).value().to(DType::f64));
+    parts.push_back(ens.member_rewards(b).value().to(DType::f64));
   }
   return parts.size() == 1 ? parts[0] : concat(parts, 1);
 }

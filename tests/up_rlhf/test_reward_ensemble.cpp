@@ -2,7 +2,8 @@
 // members in one pass equal K separate passes through merged copies of the
 // trunk, the layer-averaged pass equals the averaged merge, the diversity term
 // has its hand-worked values, and its gradient (and the whole loss's) matches
-// central differences in f64.
+// central differences in f64. Token-pooled heads match a token-pooled reward
+// model on the merged copies.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -130,6 +131,51 @@ TEST_CASE("K members in one pass equal K separate passes through merged copies")
   CHECK(max_abs_diff(layer_avg, merged_avg) < 1e-10);
   // Nonlinear layers make it differ from the mean of the members.
   CHECK(max_abs_diff(layer_avg, mean(members, {0})) > 1e-6);
+}
+
+TEST_CASE("token-pooled members sum (or average) their per-token scores over the response") {
+  Generator gen(12);
+  nn::GPT trunk(tiny_config(), gen);
+  const int64_t K = 3;
+  SequenceBatch batch;
+  batch.tokens = randint(0, 7, {3, 6}, gen, DType::i64);
+  batch.response_mask = tensor({0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1}, {3, 6}, DType::f32);  // P = 2
+  batch.last_index = tensor({4, 2, 5}, {3}, DType::i64);
+  // A reward model of the same pooling on one merged copy of the ensemble.
+  auto merged_score = [&](const RewardEnsemble& ens, const std::vector<double>& weights, RewardPooling pooling) {
+    Generator scratch(3);
+    RewardModel rm(trunk.config(), scratch, {.pooling = pooling});
+    rm.model->load_state_dict(merged_copy(ens, weights)->state_dict());
+    return rm.score(batch).value();
+  };
+  for (RewardPooling pooling : {RewardPooling::token_sum, RewardPooling::token_mean}) {
+    CAPTURE(reward_pooling_name(pooling));
+    RewardEnsemble ens(trunk, gen, {.members = K, .rank = 2, .lora_alpha = 4, .pooling = pooling});
+    randomise_b(ens, gen);
+    const Tensor members = ens.member_rewards(batch).value();
+    REQUIRE(members.shape() == Shape{K, 3});
+    for (int64_t k = 0; k < K; ++k) {
+      std::vector<double> one_hot(K, 0.0);
+      one_hot[k] = 1.0;
+      CHECK(max_abs_diff(members.select(0, k), merged_score(ens, one_hot, pooling)) < 1e-10);
+    }
+    CHECK(max_abs_diff(ens.mean_reward(batch).value(), mean(members, {0})) < 1e-12);
+    RewardEnsemble averaged(
+        trunk, gen,
+        {.members = K, .rank = 2, .lora_alpha = 4, .mean = EnsembleMean::layer_average, .pooling = pooling});
+    averaged.load_state_dict(ens.state_dict());
+    CHECK(max_abs_diff(averaged.mean_reward(batch).value(),
+                       merged_score(ens, std::vector<double>(K, 1.0 / K), pooling)) < 1e-10);
+    // Bradley-Terry on batches: -mean log sigma(r_bar(chosen) - r_bar(rejected)).
+    SequenceBatch other = batch;
+    other.tokens = randint(0, 7, {3, 6}, gen, DType::i64);
+    const Tensor margin = sub(ens.mean_reward(batch).value(), ens.mean_reward(other).value());
+    const double expected = -mean(log_sigmoid(Var(margin))).item();
+    CHECK(ens.bradley_terry_loss(batch, other).item() == doctest::Approx(expected).epsilon(1e-12));
+    // Bare token ids carry no response mask: a clear error, not a last-token reading.
+    CHECK_THROWS_WITH_AS(ens.member_rewards(batch.tokens, batch.last_index),
+                         doctest::Contains("pooling needs a response mask"), Error);
+  }
 }
 
 TEST_CASE("the diversity term on hand-worked matrices") {
