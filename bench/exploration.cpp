@@ -34,7 +34,14 @@ int main(int argc, char** argv) {
     double& ext_coef = cli.real("--ext-coef", 2.0, "weight of the extrinsic advantage (RND: 2)");
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
     double& ent_coef = cli.real("--ent-coef", 0.01, "entropy bonus");
+    int64_t& ti_interval = cli.integer("--ti-interval", 8, "TI: gradient steps between snapshots");
+    int64_t& ti_snapshots = cli.integer("--ti-snapshots", 5, "TI: snapshots K in the FIFO");
+    bool& ti_normalize =
+        cli.flag("--ti-normalize", "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
     cli.parse(argc, argv);
+    GL_CHECK(ti_interval >= 1 && ti_snapshots >= 2,
+             "exploration: --ti-interval must be >= 1 and --ti-snapshots >= 2, got {} and {}", ti_interval,
+             ti_snapshots);
 
     Experiment ex("exploration", flags);
     const std::vector<std::string> methods = split_list(methods_flag), env_names = split_list(envs_flag);
@@ -51,6 +58,9 @@ int main(int argc, char** argv) {
           spec.args.ext_coef = ext_coef;
           spec.args.learning_rate = lr;
           spec.args.ent_coef = ent_coef;
+          spec.args.curiosity.ti_snapshot_interval = ti_interval;
+          spec.args.curiosity.ti_snapshots = ti_snapshots;
+          spec.args.curiosity.ti_frobenius_normalize = ti_normalize;
           spec.make = [env_name] { return envs::make_env(env_name); };
           const bool deep_sea = env_name.rfind("DeepSea", 0) == 0;
           spec.steps =
