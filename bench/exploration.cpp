@@ -39,9 +39,8 @@ int main(int argc, char** argv) {
     bool& ti_normalize =
         cli.flag("--ti-normalize", "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
     cli.parse(argc, argv);
-    GL_CHECK(ti_interval >= 1 && ti_snapshots >= 2,
-             "exploration: --ti-interval must be >= 1 and --ti-snapshots >= 2, got {} and {}", ti_interval,
-             ti_snapshots);
+    GL_CHECK(ti_interval >= 1 && ti_snapshots >= 2, "--ti-interval must be >= 1 and --ti-snapshots >= 2, got {} and {}",
+             ti_interval, ti_snapshots);
 
     Experiment ex("exploration", flags);
     const std::vector<std::string> methods = split_list(methods_flag), env_names = split_list(envs_flag);
