@@ -11,6 +11,7 @@
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "bench/rl_front_end.h"
 #include "tensor/parallel.h"
 
 using namespace gradlab;
@@ -85,21 +86,7 @@ int main(int argc, char** argv) {
   a.log_csv = log_csv;
   try {
     const rl::TrainResult r = rl::train_ppo(a);
-    fmt::print("ppo {} seed {}: {} steps in {:.1f} s ({:.0f} SPS), greedy eval return {:.2f} over {} episodes\n",
-               a.env_id, a.seed, r.env_steps, r.seconds, r.sps, r.final_eval_return, a.eval_episodes);
-    bench::Jsonl out(jsonl);
-    out.write({.bench = "ppo",
-               .case_name = a.env_id,
-               .metric = "eval_return",
-               .value = r.final_eval_return,
-               .unit = "return",
-               .threads = int(threads)});
-    out.write({.bench = "ppo",
-               .case_name = a.env_id,
-               .metric = "SPS",
-               .value = r.sps,
-               .unit = "steps/s",
-               .threads = int(threads)});
+    bench::report_training("ppo", a.env_id, a.seed, r, "greedy", a.eval_episodes, jsonl, threads);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ppo: %s\n", e.what());
     return 1;

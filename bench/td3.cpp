@@ -10,6 +10,7 @@
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "bench/rl_front_end.h"
 #include "tensor/parallel.h"
 
 using namespace gradlab;
@@ -63,21 +64,7 @@ int main(int argc, char** argv) {
   a.log_csv = log_csv;
   try {
     const rl::TrainResult r = rl::train_td3(a);
-    fmt::print("td3 {} seed {}: {} steps in {:.1f} s ({:.0f} SPS), deterministic eval return {:.2f} over {} episodes\n",
-               a.env_id, a.seed, r.env_steps, r.seconds, r.sps, r.final_eval_return, a.eval_episodes);
-    bench::Jsonl out(jsonl);
-    out.write({.bench = "td3",
-               .case_name = a.env_id,
-               .metric = "eval_return",
-               .value = r.final_eval_return,
-               .unit = "return",
-               .threads = int(threads)});
-    out.write({.bench = "td3",
-               .case_name = a.env_id,
-               .metric = "SPS",
-               .value = r.sps,
-               .unit = "steps/s",
-               .threads = int(threads)});
+    bench::report_training("td3", a.env_id, a.seed, r, "deterministic", a.eval_episodes, jsonl, threads);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "td3: %s\n", e.what());
     return 1;

@@ -86,7 +86,9 @@ std::vector<Tokens> sample_prompts(int64_t n, Generator& gen) {
 // reward with label noise (ties dropped).
 std::vector<PreferencePair> sft_pairs(const nn::GPT& sft, int64_t n, const pref::LabelConfig& label, Generator& gen) {
   std::vector<PreferencePair> out;
-  while (int64_t(out.size()) < n) {
+  for (int round = 0; int64_t(out.size()) < n; ++round) {
+    GL_CHECK(round < 1000, "up_rlhf: {} labelled pairs wanted, {} found in 1000 rounds of SFT samples (gold ties)", n,
+             out.size());
     const std::vector<Tokens> prompts = sample_prompts(128, gen);
     const std::vector<Tokens> a = sample_responses(sft, prompts, 8, gen), b = sample_responses(sft, prompts, 8, gen);
     for (size_t i = 0; i < prompts.size() && int64_t(out.size()) < n; ++i) {
@@ -440,12 +442,18 @@ int run_experiment(int argc, char** argv) {
   s.policy_lr = policy_lr;
   for (const std::string& v : bench::split_list(sweep)) s.sweep.push_back(std::stod(v));
   GL_CHECK(!s.sweep.empty(), "up_rlhf: --kl_sweep is empty");
+  GL_CHECK(s.sweep[0] == s.kl_beta,
+           "up_rlhf: --kl_sweep must start with --kl_beta ({}), the single RM's headline run, got {}", s.kl_beta,
+           s.sweep[0]);
   diversity_norm_from_string(s.diversity);  // validate flags before any work
   kl_mode_from_string(s.kl_mode);
 
   bench::Experiment ex("up_rlhf", flags);
   AssetCache cache(s);
   const std::vector<std::string> chosen = bench::split_list(methods);
+  for (const std::string& m : chosen)
+    GL_CHECK(m == "up_rlhf" || m == "single_rm" || m == "ensemble_mean" || m == "uwo" || m == "wco",
+             "up_rlhf: --methods: unknown method '{}' (up_rlhf, single_rm, ensemble_mean, uwo, wco)", m);
   auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
   if (wanted("up_rlhf"))
     ex.add("up_rlhf",
@@ -492,13 +500,20 @@ int run_experiment(int argc, char** argv) {
                     bench::format_stat(d, 3), wins, diff.size(), bench::format_stat(gap_up, 3),
                     bench::format_stat(gap_single, 3)));
   }
-  // Claim 2: the diverse ensemble's std separates late-policy from SFT samples better.
+  // Claim 2: the diverse ensemble's std separates late-policy from SFT samples better. A seed's methods
+  // share its two ensembles, so the runs of one seed are averaged first: one difference per seed.
   {
+    std::map<size_t, std::pair<double, int>> per_seed;  // seed index -> (sum, count)
+    for (const std::string& m : ex.methods()) {
+      const auto& runs = ex.runs(m);
+      for (size_t i = 0; i < runs.size(); ++i)
+        if (runs[i].metrics.count("auroc_diverse")) {
+          per_seed[i].first += runs[i].metrics.at("auroc_diverse") - runs[i].metrics.at("auroc_plain");
+          per_seed[i].second += 1;
+        }
+    }
     std::vector<double> diff;
-    for (const std::string& m : ex.methods())
-      for (const RunResult& r : ex.runs(m))
-        if (r.metrics.count("auroc_diverse"))
-          diff.push_back(r.metrics.at("auroc_diverse") - r.metrics.at("auroc_plain"));
+    for (const auto& [seed, sum_count] : per_seed) diff.push_back(sum_count.first / sum_count.second);
     if (!diff.empty()) {
       const bench::Stat d = bench::stat_of(diff);
       std::string own;
@@ -508,8 +523,8 @@ int run_experiment(int argc, char** argv) {
                           bench::format_stat(ex.stat("ensemble_mean", "auroc"), 3));
       const bool ok = d.mean - (d.n > 1 ? d.ci95 : 0.0) > 0;  // the 95% interval above zero
       ex.claim("diversity raises the AUROC over the non-diverse ensemble", ok,
-               fmt::format("AUROC(diverse) - AUROC(plain) on the same late-policy samples, over all runs: {} "
-                           "(n={}){}",
+               fmt::format("AUROC(diverse) - AUROC(plain) on the same late-policy samples, per seed (mean of its "
+                           "runs): {} (n={}){}",
                            bench::format_stat(d, 3), d.n, own));
     }
   }

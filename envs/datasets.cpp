@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "envs/offline_toys.h"
 #include "nn/safetensors.h"
+#include "tensor/creation.h"
 #include "tensor/error.h"
 
 namespace gradlab::envs {
@@ -42,12 +42,6 @@ struct Rows {
   int64_t size() const { return int64_t(rew.size()); }
 };
 
-Tensor to_tensor(const std::vector<float>& values, const Shape& shape) {
-  Tensor t = Tensor::empty(shape, DType::f32);
-  if (!values.empty()) std::memcpy(t.data<float>(), values.data(), values.size() * sizeof(float));
-  return t;
-}
-
 std::vector<float> to_floats(const Tensor& t) { return t.contiguous().to_vector<float>(); }
 
 void set_return_stats(Dataset& d, const std::vector<double>& returns) {
@@ -68,12 +62,12 @@ void set_return_stats(Dataset& d, const std::vector<double>& returns) {
 Dataset to_dataset(const Rows& rows, const std::string& env) {
   Dataset d;
   const int64_t n = rows.size();
-  d.observations = to_tensor(rows.obs, {n, rows.obs_dim});
-  d.actions = to_tensor(rows.act, {n, rows.act_dim});
-  d.rewards = to_tensor(rows.rew, {n});
-  d.next_observations = to_tensor(rows.next, {n, rows.obs_dim});
-  d.terminals = to_tensor(rows.term, {n});
-  d.timeouts = to_tensor(rows.tout, {n});
+  d.observations = from_vector(rows.obs, {n, rows.obs_dim});
+  d.actions = from_vector(rows.act, {n, rows.act_dim});
+  d.rewards = from_vector(rows.rew, {n});
+  d.next_observations = from_vector(rows.next, {n, rows.obs_dim});
+  d.terminals = from_vector(rows.term, {n});
+  d.timeouts = from_vector(rows.tout, {n});
   d.metadata["env"] = env;
   d.metadata["transitions"] = std::to_string(n);
   d.metadata["format"] = "gradlab-d4rl-1";

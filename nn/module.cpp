@@ -68,7 +68,6 @@ void Module::to(Device device) {
     v.impl()->value = v.value().to(device);
     v.impl()->grad = Tensor();
   }
-  for (auto& [name, t] : buffers_) t = t.to(device);
   for (auto& [name, child] : children_) child->to(device);
 }
 

@@ -37,9 +37,10 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
 
-  // Moves every parameter (in place: the same Vars, new values; gradients are
-  // dropped) and every registered buffer of the tree to `device`. A module that
-  // keeps its own copy of a buffer moves it to its input's device on use.
+  // Moves every parameter of the tree to `device` (in place: the same Vars,
+  // new values; gradients are dropped). Buffers stay where they are, shared
+  // with the modules that read them (and that move them to their input's
+  // device on use), so load_state_dict keeps reaching what they read.
   void to(Device device);
 
   // Stop (or resume) computing gradients for every parameter in the tree.

@@ -8,12 +8,6 @@
 
 namespace gradlab::rl {
 
-namespace {
-
-std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
-}  // namespace
-
 Tensor random_permutation(int64_t n, Generator& gen) {
   GL_CHECK(n > 0, "random_permutation: n must be positive, got {}", n);
   // Sorting i.i.d. uniform keys gives every order the same probability (ties
@@ -91,7 +85,7 @@ void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, co
   std::copy_n(o.data<float>(), N_ * obs_dim_, obs_.begin() + t * N_ * obs_dim_);
   const Tensor a = actions.to(DType::f32).contiguous();
   std::copy_n(a.data<float>(), N_ * action_dim_, actions_.begin() + t * N_ * action_dim_);
-  const std::vector<double> lp = host(log_probs), v = host(values);
+  const std::vector<double> lp = log_probs.to_vector<double>(), v = values.to_vector<double>();
   for (int64_t i = 0; i < N_; ++i) {
     const size_t k = size_t(t * N_ + i);
     log_probs_[k] = lp[size_t(i)];
@@ -108,8 +102,8 @@ void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, co
 void RolloutStorage::compute_returns(const Tensor& last_values, double gamma, double lambda) {
   GL_CHECK(last_values.numel() == N_, "RolloutStorage::compute_returns: last_values must be [{}], got {}", N_,
            last_values.shape());
-  advantages_ =
-      compute_gae(T_, N_, rewards_, values_, terminated_, truncated_, bootstrap_, host(last_values), gamma, lambda);
+  advantages_ = compute_gae(T_, N_, rewards_, values_, terminated_, truncated_, bootstrap_,
+                            last_values.to_vector<double>(), gamma, lambda);
   returns_.resize(advantages_.size());
   for (size_t k = 0; k < advantages_.size(); ++k) returns_[k] = advantages_[k] + values_[k];
 }

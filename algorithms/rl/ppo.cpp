@@ -126,8 +126,6 @@ class PPOAgent : public nn::Module {
   int64_t A_;
 };
 
-std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
 Tensor row_tensor(const std::vector<double>& x) {
   std::vector<float> f(x.begin(), x.end());
   return from_vector(f, {1, int64_t(x.size())});
@@ -191,7 +189,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
     }
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return host(agent.greedy(agent.policy(row_tensor(obs))));
+      return agent.greedy(agent.policy(row_tensor(obs))).to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };

@@ -106,8 +106,6 @@ Tensor row_tensor(const std::vector<double>& x) {
   return from_vector(f, {1, int64_t(x.size())});
 }
 
-std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
 }  // namespace
 
 // ---------------------------------------------------------------- training
@@ -147,7 +145,8 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
   optim::Adam alpha_optimizer({log_alpha}, {.lr = args.q_lr});
   double alpha = args.autotune ? std::exp(log_alpha.item()) : args.alpha;
 
-  ReplayBuffer rb(args.buffer_size, obs_dim, A);
+  // Never more room than the run can fill (the buffer is allocated up front).
+  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A);
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
              args.progress_seconds);
 
@@ -155,7 +154,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
     envs::EnvPtr env = make_env_or(make, args.env_id);
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return host(actor.deterministic(row_tensor(obs)).value());
+      return actor.deterministic(row_tensor(obs)).value().to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };
@@ -173,7 +172,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
             action_space.low[size_t(j)] + (action_space.high[size_t(j)] - action_space.low[size_t(j)]) * u[size_t(j)];
     } else {
       NoGradGuard no_grad;
-      action = host(actor.sample(obs, policy_gen).action.value());
+      action = actor.sample(obs, policy_gen).action.value().to_vector<double>();
     }
     envs::VectorStep step = vec.step(std::vector<std::vector<double>>{action});
     if (step.episodes[0]) {
@@ -184,8 +183,8 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
     }
     // The true next observation (the final one where the episode ended); only
     // termination stops the bootstrap.
-    const std::vector<double> real_next_obs = step.done(0) ? step.final_obs[0] : host(step.obs);
-    rb.add(host(obs), action, step.rewards[0], real_next_obs, step.terminated[0]);
+    const std::vector<double> real_next_obs = step.done(0) ? step.final_obs[0] : step.obs.to_vector<double>();
+    rb.add(obs.to_vector<double>(), action, step.rewards[0], real_next_obs, step.terminated[0]);
     obs = step.obs;
 
     // ---- learn ----

@@ -101,8 +101,6 @@ Tensor row_tensor(const std::vector<double>& x) {
   return from_vector(f, {1, int64_t(x.size())});
 }
 
-std::vector<double> host(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
 }  // namespace
 
 // ---------------------------------------------------------------- training
@@ -139,7 +137,8 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
   optim::Adam q_optimizer(joined(qf1.parameters(), qf2.parameters()), {.lr = args.learning_rate});
   optim::Adam actor_optimizer(actor.parameters(), {.lr = args.learning_rate});
 
-  ReplayBuffer rb(args.buffer_size, obs_dim, A);
+  // Never more room than the run can fill (the buffer is allocated up front).
+  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A);
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
              args.progress_seconds);
 
@@ -147,7 +146,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
     envs::EnvPtr env = make_env_or(make, args.env_id);
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return host(actor.forward(row_tensor(obs)).value());
+      return actor.forward(row_tensor(obs)).value().to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };
@@ -167,7 +166,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       std::vector<double> mu;
       {
         NoGradGuard no_grad;
-        mu = host(actor.forward(obs).value());
+        mu = actor.forward(obs).value().to_vector<double>();
       }
       const std::vector<double> eps = randn({A}, explore_gen, DType::f64).to_vector<double>();
       for (int64_t j = 0; j < A; ++j) {
@@ -182,8 +181,8 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       recent_return = ep.episode_return;
       log.row(global_step + 1, {{"episodic_return", ep.episode_return}, {"episodic_length", double(ep.length)}});
     }
-    const std::vector<double> real_next_obs = step.done(0) ? step.final_obs[0] : host(step.obs);
-    rb.add(host(obs), action, step.rewards[0], real_next_obs, step.terminated[0]);
+    const std::vector<double> real_next_obs = step.done(0) ? step.final_obs[0] : step.obs.to_vector<double>();
+    rb.add(obs.to_vector<double>(), action, step.rewards[0], real_next_obs, step.terminated[0]);
     obs = step.obs;
 
     // ---- learn ----

@@ -93,6 +93,17 @@ void Jsonl::write(const Record& r) {
   f << line;
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";  // close the quote, an escaped quote, reopen
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
                                                    std::string* why) {
   // Debian's python sees Debian's numpy and torch; GRADLAB_PYTHON names another
@@ -107,7 +118,7 @@ std::optional<std::vector<std::string>> run_python(const std::string& script, co
   const std::string cmd = fmt::format(
       "OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} OMP_WAIT_POLICY=PASSIVE "
       "{1} {2} {3} 2>&1",
-      threads, python, path, args);
+      threads, shell_quote(python), shell_quote(path), args);
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) {
     if (why) *why = "could not start python3";

@@ -51,6 +51,9 @@ class Jsonl {
   std::string path_;
 };
 
+// s as one single-quoted word for /bin/sh.
+std::string shell_quote(const std::string& s);
+
 // Runs `python3 script args...` (/usr/bin/python3 or $GRADLAB_PYTHON) with OMP_NUM_THREADS and friends set to
 // `threads` and OMP_WAIT_POLICY=PASSIVE, and returns its stdout lines; nullopt
 // (with the reason in *why) when Python or the script's imports are missing.

@@ -164,18 +164,6 @@ Band band_of(std::vector<std::vector<std::pair<double, double>>> seeds) {
   return b;
 }
 
-// s as one single-quoted word for /bin/sh.
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";  // close the quote, an escaped quote, reopen
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 std::string gnuplot_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);

@@ -88,7 +88,8 @@ Ranking label_ranking(const Tokens& prompt, const std::vector<Tokens>& responses
     std::vector<size_t> left(responses.size());
     std::iota(left.begin(), left.end(), 0);
     while (!left.empty()) {
-      const double top = *std::max_element(r.begin(), r.end());
+      double top = r[left.front()];  // the largest reward still to draw (so that no weight underflows to 0)
+      for (size_t i : left) top = std::max(top, r[i]);
       std::vector<double> w;
       double total = 0;
       for (size_t i : left) total += w.emplace_back(std::exp(config.bt_beta * (r[i] - top)));
@@ -153,8 +154,9 @@ std::vector<int64_t> inject_outdated(std::vector<Sequence>& corpus, const Inject
                                      const WorldConfig& world, Generator& gen) {
   GL_CHECK(config.fraction >= 0 && config.fraction <= 1,
            "preference::inject_outdated: fraction must be in [0, 1], got {}", config.fraction);
-  GL_CHECK(config.forbidden_bigram.size() == 2 && world.response_len >= 4,
-           "preference::inject_outdated: need a bigram and response_len >= 4 (got {} tokens, {})",
+  // The planted answer "the <target> <verb> <bigram> ." is 6 tokens long.
+  GL_CHECK(config.forbidden_bigram.size() == 2 && world.response_len >= 6,
+           "preference::inject_outdated: need a bigram and response_len >= 6 (got {} tokens, {})",
            config.forbidden_bigram.size(), world.response_len);
   std::vector<int64_t> candidates;
   for (size_t i = 0; i < corpus.size(); ++i)

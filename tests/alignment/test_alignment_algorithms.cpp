@@ -227,7 +227,12 @@ TEST_CASE("PPO-RLHF raises an easy reward (brevity) and logs reward, gold and KL
   };
   PPORLHF ppo(policy, reference, critic, brevity,
               {.rollout_prompts = 32, .kl_beta = 0.01, .epochs = 2, .minibatch = 16, .lr = 3e-3}, 7);
-  ppo.set_gold(brevity);
+  // The gold reward is logged from its own function on the same samples: here minus the reward.
+  ppo.set_gold([&](const std::vector<Tokens>& x, const std::vector<Tokens>& y) {
+    std::vector<double> r = brevity(x, y);
+    for (double& v : r) v = -v;
+    return r;
+  });
   Generator prompts_gen(8);
   int64_t calls = 0;
   const auto history = ppo.train(
@@ -240,7 +245,8 @@ TEST_CASE("PPO-RLHF raises an easy reward (brevity) and logs reward, gold and KL
       [&](const PPOIterationStats&) { ++calls; });
   REQUIRE(history.size() == 20);
   CHECK(calls == 20);
-  CHECK(history[0].gold == history[0].reward);
+  CHECK(history[0].gold == -history[0].reward);
+  CHECK(history[19].gold == -history[19].reward);
   CHECK(history[0].kl == doctest::Approx(0.0).epsilon(1e-6));  // the first rollout is from pi = pi_ref
   const double first = (history[0].reward + history[1].reward) / 2,
                last = (history[18].reward + history[19].reward) / 2;

@@ -137,6 +137,12 @@ TEST_CASE("rankings, evolving tasks and injected examples") {
   const Ranking r = label_ranking(x, ys, {.reward = RewardKind::target_count}, gen);
   CHECK(r.responses[0] == ys[1]);
   CHECK(r.gold == std::vector<double>{2, 1, 0});
+  // Plackett-Luce with a very sharp temperature is the gold order, for every position (the weights of
+  // the items still to draw are taken relative to their own best, so none underflows to 0).
+  for (int trial = 0; trial < 5; ++trial) {
+    const Ranking sharp = label_ranking(x, ys, {.reward = RewardKind::target_count, .bt_beta = 1e4}, gen);
+    CHECK(sharp.gold == std::vector<double>{2, 1, 0});
+  }
   const auto rankings = make_ranking_dataset(50, 4, {Family::ask}, {}, {}, {.reward = RewardKind::ends_with}, gen);
   for (const auto& rk : rankings)
     for (size_t j = 1; j < rk.gold.size(); ++j) CHECK(rk.gold[j - 1] >= rk.gold[j]);

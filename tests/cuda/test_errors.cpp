@@ -50,6 +50,10 @@ TEST_CASE("a CUDA tensor without a GPU raises a clear error") {
   MESSAGE("skipped: no CUDA device (checked the clear error instead)");
 }
 
+// Backend is a name and function pointers only: a kernel added to it without a line below fails here.
+static_assert(sizeof(Backend) == sizeof(std::string_view) + 28 * sizeof(void (*)()),
+              "a Backend entry was added: check it in \"the CUDA table has every kernel\" below");
+
 TEST_CASE("the CUDA table has every kernel of the CPU table") {
   REQUIRE_GPU_OR_SKIP();
   const Backend& c = backend(Device::cuda);

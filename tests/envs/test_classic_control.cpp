@@ -181,11 +181,21 @@ TEST_CASE("Acrobot-v1 RK4 step has fourth-order accuracy against a fine integrat
 
 TEST_CASE("Acrobot-v1 wraps angles after the step, clips velocities, terminates with reward 0") {
   Acrobot env;
-  // Just below the line: tip height -cos(t1) - cos(t1 + t2) close to 1 and rising.
-  env.set_state({std::numbers::pi - 0.05, 0.0, 0.0, 0.0});  // first link up, second aligned: height 2
-  Step s = env.step(act(1));
-  CHECK(s.terminated);
-  CHECK(s.reward == 0.0);
+  // The line: the episode ends when the tip height -cos(t1) - cos(t1 + t2) of the state after the step
+  // exceeds 1. Links aligned at t1 = pi - x have height 2 cos(x), which is 1 at x = pi / 3: start on
+  // both sides of it, so that after one step some runs are above the line and some below.
+  int ended = 0, going = 0;
+  for (double x = 0.80; x <= 1.10; x += 0.01) {
+    env.set_state({std::numbers::pi - x, 0.0, 0.0, 0.0});
+    const Step step = env.step(act(1));
+    const auto& st = env.state();
+    const double height = -std::cos(st[0]) - std::cos(st[0] + st[1]);
+    CHECK_MESSAGE(step.terminated == (height > 1.0), "x ", x, " height after the step ", height);
+    CHECK(step.reward == (step.terminated ? 0.0 : -1.0));
+    (step.terminated ? ended : going) += 1;
+  }
+  CHECK(ended > 0);
+  CHECK(going > 0);
   // wrap: an angle just past pi comes back near -pi
   env.set_state({3.1, 0.0, 4 * std::numbers::pi, 0.0});
   env.step(act(1));

@@ -27,8 +27,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::vector<double> to_doubles(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
 }  // namespace
 
 PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs args)
@@ -91,9 +89,10 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
         NoGradGuard no_grad;
         const Var logits = actor(obs);
         actions = nn::CategoricalHead::sample(logits, gen_);
-        const std::vector<double> lp = to_doubles(nn::CategoricalHead::log_prob(logits, actions).value());
+        const std::vector<double> lp = nn::CategoricalHead::log_prob(logits, actions).value().to_vector<double>();
         const Var h = critic_torso(obs);
-        const std::vector<double> ve = to_doubles(value_ext(h).value()), vi = to_doubles(value_int(h).value());
+        const std::vector<double> ve = value_ext(h).value().to_vector<double>(),
+                                  vi = value_int(h).value().to_vector<double>();
         for (int64_t i = 0; i < N; ++i) {
           logp[size_t(t * N + i)] = lp[size_t(i)];
           v_ext[size_t(t * N + i)] = ve[size_t(i)];
@@ -120,7 +119,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       if (!trunc_rows.empty()) {  // V_e(final obs) bootstraps through a time limit
         NoGradGuard no_grad;
         const Tensor idx = from_vector(trunc_rows, {int64_t(trunc_rows.size())});
-        const std::vector<double> vb = to_doubles(value_ext(critic_torso(index_select(next, 0, idx))).value());
+        const std::vector<double> vb = value_ext(critic_torso(index_select(next, 0, idx))).value().to_vector<double>();
         for (size_t j = 0; j < trunc_rows.size(); ++j) bootstrap[size_t(t * N + trunc_rows[j])] = vb[j];
       }
       obs_rows.push_back(obs);
@@ -137,7 +136,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
     const TransitionBatch batch{flat_obs, flat_actions, flat_next};
     if (intrinsic_) {
       const auto t0 = std::chrono::steady_clock::now();
-      r_int = to_doubles(intrinsic_->reward(batch));
+      r_int = intrinsic_->reward(batch).to_vector<double>();
       stats.curiosity_seconds += seconds_since(t0);
       double m = 0;
       for (double r : r_int) m += r / double(r_int.size());
@@ -150,8 +149,8 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
     {
       NoGradGuard no_grad;
       const Var h = critic_torso(obs);
-      last_ext = to_doubles(value_ext(h).value());
-      last_int = to_doubles(value_int(h).value());
+      last_ext = value_ext(h).value().to_vector<double>();
+      last_int = value_int(h).value().to_vector<double>();
     }
     const std::vector<double> adv_ext =
         compute_gae(T, N, r_ext, v_ext, terminated, truncated, bootstrap, last_ext, args_.gamma_ext, args_.gae_lambda);
@@ -198,7 +197,6 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
         adam_->step();
       }
     }
-    ++updates_done_;
   }
   stats.seconds = seconds_since(start);
   return stats;

@@ -96,7 +96,6 @@ class PPOCuriosity {
   std::unique_ptr<optim::Adam> adam_;
   RunningMeanStd int_return_stats_{1};
   std::unique_ptr<RewardForwardFilter> int_filter_;
-  int64_t updates_done_ = 0;
 };
 
 }  // namespace gradlab::rl::curiosity
