@@ -36,8 +36,8 @@ TEST_CASE("vocabulary: readable words, classes, encode/decode round trip") {
   CHECK(response_body(pad("the cat sees a moon .")) == encode("the cat sees a moon"));
   CHECK(is_terminated(pad("a cat .")));
   CHECK_FALSE(is_terminated(encode("a cat sees a cat and a cat")));
-  CHECK_THROWS_AS(encode("the unicorn"), Error);
-  CHECK_THROWS_AS(word(47), Error);
+  CHECK_THROWS_WITH_AS(encode("the unicorn"), doctest::Contains("word_id: unknown word 'unicorn'"), Error);
+  CHECK_THROWS_WITH_AS(word(47), doctest::Contains("preference::word: token 47 is outside [0, 47)"), Error);
 }
 
 TEST_CASE("prompts and the corpus grammar") {
@@ -63,7 +63,8 @@ TEST_CASE("prompts and the corpus grammar") {
   CHECK(with_target > 40);
   CHECK(with_target < 300);
   CHECK(terminated > 200);
-  CHECK_THROWS_AS(check_response(encode("a cat . sees"), {.response_len = 4}, "t"), Error);
+  CHECK_THROWS_WITH_AS(check_response(encode("a cat . sees"), {.response_len = 4}, "t"),
+                       doctest::Contains("t: response 'a cat . sees' has words after its end"), Error);
 }
 
 TEST_CASE("gold rewards on hand-worked strings") {
@@ -90,8 +91,10 @@ TEST_CASE("gold rewards on hand-worked strings") {
   CHECK(gold_reward(RewardKind::sentiment, x, pad("a kind warm cat .")) == 2.0);
   CHECK(gold_reward(RewardKind::sentiment, x, encode("very happy very good very kind cat")) == 3.0);
   CHECK(reward_from_name("brevity") == RewardKind::brevity);
-  CHECK_THROWS_AS(reward_from_name("length"), Error);
-  CHECK_THROWS_AS(gold_reward(RewardKind::brevity, encode("cat cat"), pad("a")), Error);
+  CHECK_THROWS_WITH_AS(reward_from_name("length"), doctest::Contains("preference: unknown gold reward 'length'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(gold_reward(RewardKind::brevity, encode("cat cat"), pad("a")),
+                       doctest::Contains("preference::gold_reward: a prompt has 4 tokens, got 2"), Error);
 }
 
 TEST_CASE("measured label-noise rate matches the configured rate") {

@@ -211,7 +211,10 @@ TEST_CASE("per-example Linear gradients equal batch-size-one gradients") {
   const Tensor dys = randn({2, 6, out}, gen, DType::f64);
   const Tensor pe = per_example_linear_grads(xs, dys);
   CHECK(max(abs(pe.select(0, 1) - matmul(xs.select(0, 1).mT(), dys.select(0, 1)))).item() < 1e-12);
-  CHECK_THROWS_AS(per_example_linear_grads(zeros({2, 3}), zeros({3, 2})), Error);
+  CHECK_THROWS_WITH_AS(per_example_linear_grads(zeros({2, 3}), zeros({3, 2})),
+                       doctest::Contains("per_example_linear_grads: expected input [B, in] and grad_output [B, out] "
+                                         "(or [B, T, in] and [B, T, out]), got [2, 3] and [3, 2]"),
+                       Error);
 }
 
 TEST_CASE("long graphs: backward and destruction do not recurse") {

@@ -12,13 +12,22 @@
 
 using namespace gradlab;
 
+namespace {
+// A deliberately wrong op for the test below. Declared here, at static
+// initialisation like every library op, so that the registry is the same
+// whatever order the test cases run in (declared inside a test case, it would
+// join the registry only once that case had run). It has no spec on purpose.
+GL_OP(kWrongSquare, "wrong_square_for_this_test");
+}  // namespace
+
 TEST_CASE("every differentiable op has a gradcheck spec") {
   std::set<const OpInfo*> covered;
   for (const GradcheckSpec& s : gradcheck_registry()) covered.insert(s.op);
   REQUIRE(op_registry().size() >= 40);
   for (const OpInfo* op : op_registry())
-    CHECK_MESSAGE(covered.count(op) == 1,
-                  "op '" << std::string(op->name) << "' (" << std::string(op->file) << ") has no GL_GRADCHECK spec");
+    if (op != &kWrongSquare)
+      CHECK_MESSAGE(covered.count(op) == 1,
+                    "op '" << std::string(op->name) << "' (" << std::string(op->file) << ") has no GL_GRADCHECK spec");
   std::set<std::string> names;
   for (const OpInfo* op : op_registry())
     CHECK_MESSAGE(names.insert(op->name).second, "op name '" << std::string(op->name) << "' is used twice");
@@ -32,10 +41,9 @@ TEST_CASE("every gradcheck spec passes") {
 }
 
 TEST_CASE("gradcheck catches a wrong backward") {
-  GL_OP(kWrong, "wrong_square_for_this_test");
   auto wrong = [](const Vars& x) {
     const Tensor v = x[0].value();
-    return record(kWrong, mul(v, v), {x[0]}, {v}, [](const GradContext& g) -> std::vector<Tensor> {
+    return record(kWrongSquare, mul(v, v), {x[0]}, {v}, [](const GradContext& g) -> std::vector<Tensor> {
       return {mul(g.dout, g.saved[0])};  // should be 2 x dout
     });
   };

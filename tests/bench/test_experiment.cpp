@@ -58,7 +58,8 @@ TEST_CASE("stat_of: mean and Student-t 95% interval worked by hand") {
   CHECK(t_quantile_975(1) == doctest::Approx(12.706));
   CHECK(t_quantile_975(30) == doctest::Approx(2.042));
   CHECK(t_quantile_975(120) == doctest::Approx(1.980).epsilon(0.002));  // tables: 1.980
-  CHECK_THROWS_AS(t_quantile_975(0), Error);
+  CHECK_THROWS_WITH_AS(t_quantile_975(0),
+                       doctest::Contains("t_quantile_975: degrees of freedom must be at least 1, got 0"), Error);
 }
 
 TEST_CASE("budget flags choose the seed count and the step budget") {
@@ -72,9 +73,11 @@ TEST_CASE("budget flags choose the seed count and the step budget") {
   Flags forced({"--quick", "--seeds", "7"});
   CHECK(forced.flags.seed_count() == 7);
   Flags negative({"--seeds", "-2"});
-  CHECK_THROWS_AS(Experiment("toy", negative.flags), Error);
+  CHECK_THROWS_WITH_AS(Experiment("toy", negative.flags),
+                       doctest::Contains("toy: --seeds must be 0 (by budget) or positive, got -2"), Error);
   Flags no_threads({"--threads", "0"});
-  CHECK_THROWS_AS(Experiment("toy", no_threads.flags), Error);
+  CHECK_THROWS_WITH_AS(Experiment("toy", no_threads.flags),
+                       doctest::Contains("toy: --threads must be at least 1, got 0"), Error);
   RunContext ctx;
   ctx.budget = Budget::quick;
   CHECK(ctx.pick(1000, 100, 10) == 100);
@@ -95,7 +98,7 @@ TEST_CASE("runs on parallel threads are deterministic per seed and land in seed 
   };
   ex.add("a", fn);
   ex.add("b", fn);
-  CHECK_THROWS_AS(ex.add("a", fn), Error);
+  CHECK_THROWS_WITH_AS(ex.add("a", fn), doctest::Contains("toy: method 'a' registered twice"), Error);
   ex.run();
   for (const auto& m : {"a", "b"}) {
     const auto seeds = ex.values(m, "seed");

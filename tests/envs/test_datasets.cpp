@@ -62,8 +62,15 @@ TEST_CASE("D4RL normalised score on hand numbers") {
   CHECK(normalized_score(-150.0, -1200.0, -150.0) == doctest::Approx(100.0));
   CHECK(normalized_score(10.0, ReferenceReturns{0.0, 40.0}) == doctest::Approx(25.0));
   CHECK(normalized_score(-1300.0, -1200.0, -150.0) < 0);  // worse than random
-  CHECK_THROWS_AS(normalized_score(1.0, 2.0, 2.0), Error);
-  CHECK_THROWS_AS(normalized_score(1.0, NAN, 2.0), Error);
+  CHECK_THROWS_WITH_AS(
+      normalized_score(1.0, 2.0, 2.0),
+      doctest::Contains("normalized_score: the reference returns must be finite and differ, got random 2 and expert 2"),
+      Error);
+  CHECK_THROWS_WITH_AS(
+      normalized_score(1.0, NAN, 2.0),
+      doctest::Contains(
+          "normalized_score: the reference returns must be finite and differ, got random nan and expert 2"),
+      Error);
 }
 
 TEST_CASE("collect_transitions keeps whole episodes, flags timeouts and terminals, and chains next_observations") {
@@ -152,8 +159,13 @@ TEST_CASE("medium-replay and medium-expert are ordered unions of their parts") {
   const auto me_obs = floats(me.observations), m_obs = floats(m.observations);
   CHECK(std::vector<float>(me_obs.begin(), me_obs.begin() + 3000) == m_obs);
   CHECK(std::stoi(me.metadata.at("episodes")) == 10);
-  CHECK_THROWS_AS(build_dataset("Pendulum-v1", "median", 100, 0), Error);
-  CHECK_THROWS_AS(build_dataset("CartPole-v1", "random", 100, 0), Error);
+  CHECK_THROWS_WITH_AS(
+      build_dataset("Pendulum-v1", "median", 100, 0),
+      doctest::Contains(
+          "build_dataset: unknown level 'median' (known: random, medium, medium-replay, expert, medium-expert)"),
+      Error);
+  CHECK_THROWS_WITH_AS(build_dataset("CartPole-v1", "random", 100, 0),
+                       doctest::Contains("builtin_behaviour: no built-in behaviour policies for 'CartPole-v1'"), Error);
 }
 
 TEST_CASE("building is deterministic in the seed") {
@@ -249,5 +261,6 @@ TEST_CASE("the loader rejects truncated files, missing keys, bad shapes and bad 
 TEST_CASE("termination functions of the offline envs say never; others are errors") {
   for (const char* env : {"Pendulum-v1", "SquareToy", "PointMass-Run", "PointMass-Jump"})
     CHECK(!termination_function(env)({0.0}, {0.0}, {0.0}));
-  CHECK_THROWS_AS(termination_function("CartPole-v1"), Error);
+  CHECK_THROWS_WITH_AS(termination_function("CartPole-v1"),
+                       doctest::Contains("termination_function: none known for 'CartPole-v1'"), Error);
 }

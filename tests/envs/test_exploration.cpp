@@ -72,7 +72,9 @@ TEST_CASE("DeepSea pays 0.99 on the optimal path and ends with an all-zeros obse
     CHECK(!s.truncated);
     CHECK(ret == doctest::Approx(0.99).epsilon(1e-12));
     for (double v : s.obs) CHECK(v == 0.0);
-    CHECK_THROWS_AS(env.step(act(0)), Error);
+    CHECK_THROWS_WITH_AS(env.step(act(0)),
+                         doctest::Contains(fmt::format("DeepSea-{}: step() after the episode ended", n).c_str()),
+                         Error);
   }
 }
 
@@ -152,7 +154,10 @@ TEST_CASE("GridMaze moves, stays put at walls, pays +1 at the goal and observes 
   CHECK(s.terminated);
   CHECK(s.reward == 1.0);
   CHECK(env.info().x == 13);
-  CHECK_THROWS_AS(env.step(act(1)), Error);
+  CHECK_THROWS_WITH_AS(
+      env.step(act(1)),
+      doctest::Contains("GridMaze-FarGoal: step() after the episode ended (terminated or truncated) without reset()"),
+      Error);
   // horizon 4N = 60
   env.reset();
   for (int t = 0; t < 59; ++t) CHECK(!env.step(act(0)).done());
@@ -217,7 +222,9 @@ TEST_CASE("NoisyTV action variant: noise only on the step the remote is pressed"
   // the plain maze rejects a fifth action
   GridMaze plain;
   plain.reset();
-  CHECK_THROWS_AS(plain.step(act(4)), Error);
+  CHECK_THROWS_WITH_AS(plain.step(act(4)),
+                       doctest::Contains("GridMaze-FarGoal: unknown action 4 (the actions are the integers 0..3)"),
+                       Error);
 }
 
 TEST_CASE("NoisyTV cell variant: noise exactly while the agent stands on the TV cell") {
@@ -291,8 +298,12 @@ TEST_CASE("GridMaze names parse into options; bad names are errors") {
   CHECK(room.goal() == std::pair<int64_t, int64_t>{10, 3});
   GridMaze free(parse_grid_maze_name("GridMaze-NoGoal"));
   CHECK(!free.goal());
-  CHECK_THROWS_AS(parse_grid_maze_name("GridMaze-Banana"), Error);
-  CHECK_THROWS_AS(parse_grid_maze_name("GridMaze-NoisyTV"), Error);
-  CHECK_THROWS_AS(parse_grid_maze_name("GridMaze-FarGoal-NoGoal"), Error);
-  CHECK_THROWS_AS(GridMaze(parse_grid_maze_name("GridMaze-N3")), Error);
+  CHECK_THROWS_WITH_AS(parse_grid_maze_name("GridMaze-Banana"),
+                       doctest::Contains("unknown GridMaze option 'Banana' in 'GridMaze-Banana'"), Error);
+  CHECK_THROWS_WITH_AS(parse_grid_maze_name("GridMaze-NoisyTV"),
+                       doctest::Contains("in 'GridMaze-NoisyTV', NoisyTV must be followed by -Action or -Cell"), Error);
+  CHECK_THROWS_WITH_AS(parse_grid_maze_name("GridMaze-FarGoal-NoGoal"),
+                       doctest::Contains("'GridMaze-FarGoal-NoGoal' names two goals"), Error);
+  CHECK_THROWS_WITH_AS(GridMaze(parse_grid_maze_name("GridMaze-N3")),
+                       doctest::Contains("GridMaze-N3: size must be in [7, 201], got 3"), Error);
 }

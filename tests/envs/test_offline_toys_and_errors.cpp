@@ -106,8 +106,10 @@ TEST_CASE("make_env builds every listed name, and names the known ones for an un
     CHECK(msg.find("CartPole-v0") != std::string::npos);
     CHECK(msg.find("CartPole-v1") != std::string::npos);
   }
-  CHECK_THROWS_AS(make_env("DeepSea-0"), Error);
-  CHECK_THROWS_AS(make_env("DeepSea-x"), Error);
+  CHECK_THROWS_WITH_AS(make_env("DeepSea-0"),
+                       doctest::Contains("make_env: 'DeepSea-0' is not DeepSea-<N> with N in [1, 1000]"), Error);
+  CHECK_THROWS_WITH_AS(make_env("DeepSea-x"),
+                       doctest::Contains("make_env: 'DeepSea-x' is not DeepSea-<N> with N in [1, 1000]"), Error);
   CHECK(make_env("Pendulum-v1")->action_space().str() == "Box(1)");
   CHECK(make_env("CartPole-v1")->action_space().str() == "Discrete(2)");
 }

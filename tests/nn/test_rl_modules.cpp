@@ -297,7 +297,11 @@ TEST_CASE("GaussianMLP::nll equals the hand formula, with a target shared by the
   CHECK_THROWS_WITH_AS(GaussianMLP::nll(m, randn({K, N, 1}, gen, DType::f64), t),
                        "GaussianMLP::nll: mean of shape [2, 3, 2] and log_var of shape [2, 3, 1] differ", Error);
   // a larger target must not silently widen the loss
-  CHECK_THROWS_AS(GaussianMLP::nll(m, lv, randn({4, K, N, D}, gen, DType::f64)), Error);
+  CHECK_THROWS_WITH_AS(
+      GaussianMLP::nll(m, lv, randn({4, K, N, D}, gen, DType::f64)),
+      doctest::Contains(
+          "GaussianMLP::nll: target of shape [4, 2, 3, 2] does not broadcast to the prediction's shape [2, 3, 2]"),
+      Error);
 }
 
 // ---------------------------------------------------------------- categorical

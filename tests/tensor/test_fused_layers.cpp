@@ -391,10 +391,12 @@ TEST_CASE("fused layers reject bad input with clear errors") {
                        "layer_norm: bias has dtype f64 but x has f32", Error);
   CHECK_THROWS_WITH_AS(layer_norm_forward(scalar(1.0), Tensor(), Tensor(), 1e-5),
                        "layer_norm: x must have at least one axis, got shape []", Error);
-  CHECK_THROWS_AS(layer_norm_forward(x, Tensor(), Tensor(), -1.0), Error);
+  CHECK_THROWS_WITH_AS(layer_norm_forward(x, Tensor(), Tensor(), -1.0),
+                       doctest::Contains("layer_norm: eps must be >= 0, got -1"), Error);
   CHECK_THROWS_WITH_AS(layer_norm_backward(x, x, Tensor(), zeros({2}), zeros({3})),
                        "layer_norm_backward: mean of shape [2] should be [3]", Error);
-  CHECK_THROWS_AS(layer_norm_backward(zeros({3, 4}), x, Tensor(), zeros({3}), zeros({3})), Error);
+  CHECK_THROWS_WITH_AS(layer_norm_backward(zeros({3, 4}), x, Tensor(), zeros({3}), zeros({3})),
+                       doctest::Contains("layer_norm_backward: dy of shape [3, 4] should be [3, 5]"), Error);
 
   const Tensor q = zeros({1, 2, 3, 4});
   CHECK_THROWS_WITH_AS(attention_forward(zeros({2, 3, 4}), zeros({2, 3, 4}), zeros({2, 3, 4}), true),

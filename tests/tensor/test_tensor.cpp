@@ -201,8 +201,9 @@ TEST_CASE("CUDA tensors give a clear error without a GPU") {
     MESSAGE("a GPU is present; the no-GPU error path is not exercised here");
     return;
   }
-  CHECK_THROWS_AS(zeros({2}, DType::f32, Device::cuda), Error);
-  CHECK_THROWS_AS(zeros({2}).to(Device::cuda), Error);
+  // Built without CUDA, or built with it on a machine without a GPU: either message names CUDA tensors.
+  CHECK_THROWS_WITH_AS(zeros({2}, DType::f32, Device::cuda), doctest::Contains("CUDA tensor"), Error);
+  CHECK_THROWS_WITH_AS(zeros({2}).to(Device::cuda), doctest::Contains("CUDA tensor"), Error);
   try {
     zeros({2}).to(Device::cuda);
   } catch (const Error& e) {

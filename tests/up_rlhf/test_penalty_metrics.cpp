@@ -30,7 +30,8 @@ TEST_CASE("uncertainty is the population std (or variance) over members") {
   check_values(ensemble_uncertainty(hand_rewards()), {kStd, 0});
   check_values(ensemble_uncertainty(hand_rewards(), UncertaintyMeasure::variance), {8.0 / 3, 0});
   CHECK(ensemble_uncertainty(hand_rewards().to(DType::f32)).dtype() == DType::f32);
-  CHECK_THROWS_AS(ensemble_uncertainty(tensor({1, 2, 3})), Error);  // not [K, B]
+  CHECK_THROWS_WITH_AS(ensemble_uncertainty(tensor({1, 2, 3})),  // not [K, B]
+                       doctest::Contains("ensemble_uncertainty: expected member rewards [K, B]"), Error);
 }
 
 TEST_CASE("mean, WCO, UWO and the plain std penalty") {
@@ -61,8 +62,8 @@ TEST_CASE("UP-RLHF's centred penalty keeps the running mean of u over every samp
   // lambda scales the penalty; the variance measure centres the variance.
   PenalizedReward up_var({.kind = PenaltyKind::uncertainty, .lambda = 3, .measure = UncertaintyMeasure::variance});
   check_values(up_var(hand_rewards()), {3 - 3 * (8.0 / 3 - 4.0 / 3), 2 - 3 * (0 - 4.0 / 3)});
-  CHECK_THROWS_AS(PenalizedReward({.lambda = -1}), Error);
-  CHECK_THROWS_AS(penalty_kind_from_string("median"), Error);
+  CHECK_THROWS_WITH_AS(PenalizedReward({.lambda = -1}), doctest::Contains("PenalizedReward: lambda"), Error);
+  CHECK_THROWS_WITH_AS(penalty_kind_from_string("median"), doctest::Contains("penalty: unknown kind 'median'"), Error);
 }
 
 TEST_CASE("AUROC on hand-worked cases") {
@@ -73,7 +74,7 @@ TEST_CASE("AUROC on hand-worked cases") {
   CHECK(auroc({1, 1, 1}, {1, 1}) == doctest::Approx(0.5));
   CHECK(auroc({0, 1}, {2, 3}) == doctest::Approx(0.0));
   CHECK(auroc({2, 3}, {0, 1, 1}) == doctest::Approx(1.0));
-  CHECK_THROWS_AS(auroc({}, {1}), Error);
+  CHECK_THROWS_WITH_AS(auroc({}, {1}), doctest::Contains("auroc: need positive and negative scores"), Error);
 }
 
 TEST_CASE("ECE: 15 bins, the largest margin mapped to 0.99") {
@@ -90,5 +91,6 @@ TEST_CASE("ECE: 15 bins, the largest margin mapped to 0.99") {
   const Calibration flat = preference_calibration({0, 0}, {true, false});
   CHECK(flat.ece == doctest::Approx(0.0));
   CHECK(flat.scale == 0);
-  CHECK_THROWS_AS(preference_calibration({1}, {true, false}), Error);
+  CHECK_THROWS_WITH_AS(preference_calibration({1}, {true, false}),
+                       doctest::Contains("preference_calibration: 1 margins and 2 labels"), Error);
 }

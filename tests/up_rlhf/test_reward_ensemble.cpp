@@ -262,5 +262,6 @@ TEST_CASE("bad input throws with the op's name") {
                        Error);
   CHECK_THROWS_WITH_AS(ens.member_rewards(zeros({2, 3}, DType::i64), tensor({1, 3}, {2}, DType::i64)),
                        doctest::Contains("last_index"), Error);
-  CHECK_THROWS_AS(diversity_norm_from_string("frobenius"), Error);
+  CHECK_THROWS_WITH_AS(diversity_norm_from_string("frobenius"),
+                       doctest::Contains("diversity norm: unknown 'frobenius'"), Error);
 }
