@@ -1,17 +1,26 @@
 # gradlab build. `make` builds the library and every binary into build/;
 # `make test` runs the doctest suites and each bench binary's --smoke run;
 # `make bench` builds build/bench/*; `make reproduce` runs the experiments.
+# Every core is used unless -jN says otherwise.
 #   ARCH=native     -march value (e.g. ARCH=x86-64-v3 for a portable AVX2 build)
-#   CUDA=auto       build the CUDA backend when nvcc is found; CUDA=0 off, CUDA=1 required
+#   CUDA=auto       build the CUDA backend when nvcc and a GPU are present; CUDA=0 off,
+#                   CUDA=1 required (with no GPU: a compile-and-link check for one architecture)
+#   CUDA_ARCHS=     GPU architectures for nvcc (default: the present GPU's, else 80)
 #   SANITIZE=1      AddressSanitizer + UndefinedBehaviorSanitizer build in build-sanitize/
-#   CUDA_ARCHS="80 90"  GPU architectures for nvcc (sm_80, sm_90)
+#   TEST_ORDER=rand run each suite's cases in a random order (TEST_SEED=N picks it)
+#   TEST_TIMEOUT=900  seconds one suite may run before it counts as failed
+#   SUITES="tensor nn"  run only these suites (make test)
 
 ARCH ?= native
 CUDA ?= auto
 SANITIZE ?= 0
 CUDA_HOME ?= /usr/local/cuda
-CUDA_ARCHS ?= 80 90
 CXX ?= g++
+
+# Parallel by default: one job per core, unless the command line gave -j.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 PYTHON ?= /usr/bin/python3
 
 ifeq ($(SANITIZE),1)
@@ -36,40 +45,48 @@ CXXFLAGS += -std=c++20 $(OPT) -march=$(ARCH) -fopenmp -ffp-contract=fast -fno-ma
 LDFLAGS += -fopenmp $(SAN_LD)
 LDLIBS += -lfmt
 
-# ---- CUDA: auto-detect nvcc ----
+# ---- CUDA: auto-detect nvcc and a GPU ----
 NVCC := $(shell command -v nvcc 2>/dev/null || (test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc))
+# The present GPU's compute capability ("90" for 9.0), empty without one.
+GPU_ARCH := $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')
 ifeq ($(CUDA),auto)
-  WITH_CUDA := $(if $(NVCC),1,0)
+  # Without a GPU nothing could run the kernels, so auto leaves them out.
+  WITH_CUDA := $(if $(and $(NVCC),$(GPU_ARCH)),1,0)
 else
   WITH_CUDA := $(CUDA)
 endif
+CUDA_ARCHS ?= $(if $(GPU_ARCH),$(GPU_ARCH),80)
+# Only tensor/cuda/ sees CUDA: its host code (.cpp, g++) and kernels (.cu,
+# nvcc) are compiled with their own flags, so turning CUDA on or off rebuilds
+# those few files and relinks, never the rest of the library.
 ifeq ($(WITH_CUDA),1)
   ifeq ($(NVCC),)
     $(error CUDA=1 but nvcc was not found (looked on PATH and in $(CUDA_HOME)/bin))
   endif
-  # host-side CUDA code (.cpp, g++) and kernels (.cu, nvcc)
   CUDA_CPP_SRCS := $(filter-out tensor/cuda/no_cuda.cpp,$(wildcard tensor/cuda/*.cpp))
   CUDA_SRCS := $(wildcard tensor/cuda/*.cu)
+  CUDA_CXXFLAGS := -I$(CUDA_HOME)/include -DGRADLAB_CUDA=1
   # fmt's compile-time format checks do not compile under nvcc: .cu files check
   # their format strings at run time instead (FMT_CONSTEVAL empty), and host
   # constexpr helpers (numeric_limits) are callable from the shared GL_HD functors.
   NVCCFLAGS := -std=c++20 -O3 -I. $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
                -Xcompiler -fopenmp,-Wall -MMD -MP -DGRADLAB_CUDA=1 --expt-relaxed-constexpr \
                -DFMT_CONSTEVAL= -DFMT_USE_CONSTEXPR=1 -diag-suppress 20208
-  CXXFLAGS += -I$(CUDA_HOME)/include -DGRADLAB_CUDA=1
   LDFLAGS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
   LDLIBS += -lcublas -lcudart
 else
   CUDA_CPP_SRCS := tensor/cuda/no_cuda.cpp
   CUDA_SRCS :=
+  CUDA_CXXFLAGS :=
 endif
 
 # ---- sources ----
 # Every folder of library code; a folder that does not exist yet adds nothing.
 LIB_DIRS := tensor tensor/cpu autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
             algorithms/alignment
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)) $(CUDA_CPP_SRCS)
-LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
+CUDA_CPP_OBJS := $(CUDA_CPP_SRCS:%.cpp=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_CPP_OBJS) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libgradlab.a
 # Linked whole: ops register themselves (GL_OP, GL_GRADCHECK) from static
 # initialisers, which a plain archive link would drop with their object files.
@@ -121,39 +138,59 @@ bench-deps:
 	$(call ensure_packages,$(BENCH_DEPS))
 
 # ---- compile ----
-# The flags are recorded in the build folder; when they change (CUDA=, ARCH=,
-# ...) every object is rebuilt instead of mixing configurations.
-FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW := $(CXX) $(CXXFLAGS) | $(NVCC) $(NVCCFLAGS) | $(LDFLAGS) $(LDLIBS)
-$(FLAGS_STAMP): FORCE
+# The flags are recorded in the build folder, one stamp per kind of step; when
+# they change (ARCH=, SANITIZE=, CUDA_ARCHS=, ...) the objects made with them
+# are rebuilt instead of mixing configurations.
+CXX_STAMP := $(BUILD)/.flags-cxx
+CUDA_STAMP := $(BUILD)/.flags-cuda
+LINK_STAMP := $(BUILD)/.flags-link
+$(CXX_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+	@echo '$(CXX) $(CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(CXXFLAGS)' > $@
+$(CUDA_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(WITH_CUDA) $(CUDA_CXXFLAGS) | $(NVCC) $(NVCCFLAGS)' | cmp -s - $@ || \
+	  echo '$(WITH_CUDA) $(CUDA_CXXFLAGS) | $(NVCC) $(NVCCFLAGS)' > $@
+# The link stamp also lists the library's objects, so that deleting a source
+# file rebuilds the archive without it.
+LINK_NOW = $(WITH_CUDA) $(LDFLAGS) $(LDLIBS) | $(LIB_OBJS)
+$(LINK_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LINK_NOW)' | cmp -s - $@ || echo '$(LINK_NOW)' > $@
 FORCE:
 
-$(BUILD)/obj/%.o: %.cpp $(FLAGS_STAMP) | deps
+$(BUILD)/obj/%.o: %.cpp $(CXX_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.cu.o: %.cu $(FLAGS_STAMP) | deps
+$(CUDA_CPP_OBJS): $(BUILD)/obj/%.o: %.cpp $(CXX_STAMP) $(CUDA_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(CUDA_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu $(CUDA_STAMP) | deps
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(LIB): $(LIB_OBJS) $(LINK_STAMP)
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJS)
 
 # ---- tests: one doctest binary per folder of tests/ ----
-$(TEST_MAIN): tests/doctest_main.cpp $(FLAGS_STAMP) | deps
+$(TEST_MAIN): tests/doctest_main.cpp $(CXX_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
 test_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.cpp))
 .SECONDEXPANSION:
 # Tests link the benchmarks' shared code too (tests/bench checks the runner).
-$(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB) $(BENCH_COMMON_OBJS)
+$(BUILD)/tests/%: $$(call test_objs,$$*) $(TEST_MAIN) $(LIB) $(BENCH_COMMON_OBJS) $(BUILD)/tests/.%.objs
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+# A suite's object list, rewritten only when it changes: a deleted test file relinks its suite.
+$(BUILD)/tests/.%.objs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(call test_objs,$*)' | cmp -s - $@ || echo '$(call test_objs,$*)' > $@
 
 # ---- bench binaries ----
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
@@ -173,10 +210,34 @@ bench-results: $(BENCH_BINS) bench-deps
 	done; done
 
 # ---- running ----
-test: $(TEST_BINS) $(BENCH_BINS)
-	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t --no-intro $(TEST_ARGS); done
-	@set -e; for b in $(BENCH_BINS); do echo "== $$b --smoke"; $$b --smoke >/dev/null; done
-	@echo "all tests passed ($(words $(TEST_BINS)) suites, $(words $(BENCH_BINS)) bench smoke runs)"
+# Each suite, each bench binary's --smoke run and the bench CLI check is a
+# target of its own, so that they share the cores with each other and with the
+# rest of the build. Each writes its output to $(BUILD)/test-logs/ and prints
+# one line when it passes, or its log's end when it fails or runs past
+# TEST_TIMEOUT seconds (tests/run_one.sh).
+TEST_ORDER ?= file
+TEST_SEED ?= 0
+TEST_TIMEOUT ?= 900
+SUITES ?= $(TEST_SUITES)
+SMOKES ?= $(BENCH_SRCS:bench/%.cpp=%)
+TEST_LOGS := $(BUILD)/test-logs
+DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
+SUITE_RUNS := $(SUITES:%=test-suite-%)
+SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli
+
+test-start:
+	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
+	@echo "running $(words $(SUITES)) suites (order: $(TEST_ORDER), seed $(TEST_SEED)) and $(words $(SMOKES)) smoke runs; logs in $(TEST_LOGS)/"
+$(SUITE_RUNS): test-suite-%: $(BUILD)/tests/% | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/$*.log $< $(DOCTEST_FLAGS)
+$(SMOKE_RUNS): test-smoke-%: $(BUILD)/bench/% | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/smoke-$*.log $< --smoke
+test-bench-cli: $(BENCH_BINS) | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/bench-cli.log tests/bench_cli.sh $(BENCH_BINS)
+
+test: $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli
+	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
 # $(BUILD)/reproduce/NAME/: tables, CSV, plots, claims.tsv) and ends with one

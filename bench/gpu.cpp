@@ -1,5 +1,5 @@
 // build/bench/gpu: the CUDA backend's figures, each against its reference in
-// the same run on the same GPU (issue 5):
+// the same run on the same GPU:
 //   gemm_cublas      f32 GEMM n x n x n through matmul (cuBLAS), GFLOP/s
 //   gemm_tiled       the hand-written tiled kernel (tensor/cuda/tiled_gemm.cu), as % of cuBLAS
 //   elementwise_add  c = a + b (allocating), GB/s, against the device's copy bandwidth (clone)
@@ -19,6 +19,7 @@
 #include "tensor/cuda/tiled_gemm.h"
 #include "tensor/device.h"
 #include "tensor/ops.h"
+#include "tensor/parallel.h"
 
 using namespace gradlab;
 using namespace gradlab::bench;
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   int64_t& elems = cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case");
   int64_t& samples = cli.integer("--samples", 5, "timed samples per case");
   int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads for the host-side work (initialisation, data)");
   std::string& cases_flag =
       cli.text("--cases", "gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s", "cases to run");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
+    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
+    set_num_threads(int(threads));
     if (!cuda_available()) {
       std::printf("gpu: skipped: no CUDA device (%s)\n", cuda_device_name().c_str());
       return 0;

@@ -115,7 +115,12 @@ std::optional<std::vector<std::string>> run_python(const std::string& script, co
     return std::nullopt;
   }
   const std::string path = repo_root() + "/" + script;
+  // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are preset on some machines (older
+  // OpenBLAS builds misdetect their CPU); they force a slower kernel on a
+  // current one, so the reference runs without them and reports the kernel
+  // OpenBLAS chose (bench/pytorch/timing.py).
   const std::string cmd = fmt::format(
+      "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
       "OMP_NUM_THREADS={0} OPENBLAS_NUM_THREADS={0} MKL_NUM_THREADS={0} OMP_WAIT_POLICY=PASSIVE "
       "{1} {2} {3} 2>&1",
       threads, shell_quote(python), shell_quote(path), args);
@@ -160,6 +165,9 @@ Reference run_reference(const std::string& script, const std::string& args, int 
     if (!name || !median) continue;
     ref.median_seconds[*name] = *median;
     ref.label = json_string(line, "label").value_or("reference");
+    // The BLAS kernel joins the label, and so every JSONL record's "baseline".
+    const std::string blas = json_string(line, "blas").value_or("");
+    if (!blas.empty() && ref.label.find(blas) == std::string::npos) ref.label += "/" + blas;
   }
   ref.ok = !ref.median_seconds.empty();
   if (!ref.ok && ref.why.empty()) ref.why = script + " printed no results";

@@ -55,15 +55,15 @@ class Jsonl {
 std::string shell_quote(const std::string& s);
 
 // Runs `python3 script args...` (/usr/bin/python3 or $GRADLAB_PYTHON) with OMP_NUM_THREADS and friends set to
-// `threads` and OMP_WAIT_POLICY=PASSIVE, and returns its stdout lines; nullopt
-// (with the reason in *why) when Python or the script's imports are missing.
+// `threads`, OMP_WAIT_POLICY=PASSIVE and OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, and returns its stdout lines;
+// nullopt (with the reason in *why) when Python or the script's imports are missing.
 std::optional<std::vector<std::string>> run_python(const std::string& script, const std::string& args, int threads,
                                                    std::string* why);
 // The medians a reference script measured (its lines, as bench/pytorch/timing.py
 // emits them: {"case", "label", "min", "median", "max"}), or why there are none.
 struct Reference {
   bool ok = false;
-  std::string label;                             // e.g. "numpy-openblas", "pytorch-1.13.0"
+  std::string label;                             // e.g. "numpy-openblas/openblas-Zen", "pytorch-1.13.0/openblas-Zen"
   std::map<std::string, double> median_seconds;  // per case
   std::string why;                               // when !ok
   std::optional<double> seconds(const std::string& case_name) const;

@@ -1,6 +1,9 @@
 """Timing shared by the reference scripts, with the same procedure as
 bench/common/bench.cpp: warm-up calls, then samples that each repeat the call
-for at least min_seconds; min / median / max seconds per call."""
+for at least min_seconds; min / median / max seconds per call. Each result
+line also names the BLAS kernel that ran (OpenBLAS picks one per CPU, and
+OPENBLAS_CORETYPE overrides its choice), so a ratio can be read against it."""
+import ctypes
 import json
 import time
 
@@ -24,7 +27,24 @@ def time_it(fn, samples, min_seconds, warmup=2):
     return per_call[0], median, per_call[-1]
 
 
+def blas_kernel():
+    """The kernel of the OpenBLAS this process has loaded, as OpenBLAS names it
+    ("openblas-SkylakeX", "openblas-Haswell", "openblas-Zen"), "" without one.
+    Call it after the BLAS has been used, so that the library is loaded."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({line.split()[-1] for line in f if "openblas" in line and ".so" in line})
+    for lib in libs:
+        try:
+            corename = ctypes.CDLL(lib).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return "openblas-" + corename().decode()
+    return ""
+
+
 def emit(case, label, timing):
     """One result line, as the C++ side (run_reference) reads it."""
     lo, med, hi = timing
-    print(json.dumps({"case": case, "label": label, "min": lo, "median": med, "max": hi}), flush=True)
+    line = {"case": case, "label": label, "min": lo, "median": med, "max": hi, "blas": blas_kernel()}
+    print(json.dumps(line), flush=True)

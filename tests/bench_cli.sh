@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The command-line contract of every bench and experiment binary, checked on
+# the built binaries: --help prints the usage (with the flags every binary
+# takes) and exits 0; an unknown flag, a flag without its value and a value
+# that does not parse each exit 2 with a message that names the flag, then the
+# usage. No binary does any work here: each call stops at its flags.
+#   tests/bench_cli.sh build/bench/gemm build/bench/ppo ...
+set -uo pipefail
+passed=0 failed=0
+
+check() {  # check WHAT CONDITION...: one counted expectation
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what"
+  fi
+}
+
+# run BIN ARGS...: sets $out (stdout and stderr) and $rc, within 20 seconds.
+run() {
+  out=$(timeout 20 "$@" 2>&1 </dev/null)
+  rc=$?
+}
+
+experiments=$(grep -v '^#' "$(dirname "$0")/../bench/EXPERIMENTS" 2>/dev/null)
+for bin in "$@"; do
+  name=$(basename "$bin")
+
+  run "$bin" --help
+  check "$name --help exits 0 (got $rc)" test "$rc" = 0
+  check "$name --help prints 'usage: $name'" grep -q "^usage: $name" <<<"$out"
+  for flag in --threads --seed --jsonl --smoke; do
+    check "$name --help lists $flag" grep -q -- "^  $flag " <<<"$out"
+  done
+  if grep -qx "$name" <<<"$experiments"; then
+    for flag in --quick --out; do
+      check "$name --help lists $flag (an experiment)" grep -q -- "^  $flag " <<<"$out"
+    done
+  fi
+
+  run "$bin" --no-such-flag
+  check "$name --no-such-flag exits 2 (got $rc)" test "$rc" = 2
+  check "$name --no-such-flag names the flag" grep -q -- "unknown option '--no-such-flag'" <<<"$out"
+  check "$name --no-such-flag prints the usage" grep -q "^usage: $name" <<<"$out"
+
+  run "$bin" --seed
+  check "$name --seed (no value) exits 2 (got $rc)" test "$rc" = 2
+  check "$name --seed (no value) says it needs a value" grep -q -- "--seed needs a value" <<<"$out"
+
+  run "$bin" --threads two
+  check "$name --threads two exits 2 (got $rc)" test "$rc" = 2
+  check "$name --threads two names the flag and value" grep -q -- "--threads expects an integer, got 'two'" <<<"$out"
+done
+
+echo "bench-cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
