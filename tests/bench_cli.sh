@@ -2,8 +2,8 @@
 # The command-line contract of every bench and experiment binary, checked on
 # the built binaries: --help prints the usage (with the flags every binary
 # takes) and exits 0; an unknown flag, a flag without its value and a value
-# that does not parse each exit 2 with a message that names the flag, then the
-# usage. No binary does any work here: each call stops at its flags.
+# that does not parse each exit 2 with a message that names the flag, then one
+# line of usage. No binary does any work here: each call stops at its flags.
 #   tests/bench_cli.sh build/bench/gemm build/bench/ppo ...
 set -uo pipefail
 passed=0 failed=0
@@ -44,7 +44,8 @@ for bin in "$@"; do
   run "$bin" --no-such-flag
   check "$name --no-such-flag exits 2 (got $rc)" test "$rc" = 2
   check "$name --no-such-flag names the flag" grep -q -- "unknown option '--no-such-flag'" <<<"$out"
-  check "$name --no-such-flag prints the usage" grep -q "^usage: $name" <<<"$out"
+  check "$name --no-such-flag prints the usage line" grep -q "^usage: $name" <<<"$out"
+  check "$name --no-such-flag says it in two lines, not the whole help" test "$(wc -l <<<"$out")" -le 2
 
   run "$bin" --seed
   check "$name --seed (no value) exits 2 (got $rc)" test "$rc" = 2

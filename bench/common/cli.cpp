@@ -57,8 +57,10 @@ std::string Cli::usage() const {
 }
 
 void Cli::parse(int argc, char** argv) {
+  // The message and one line of usage; the full list is one --help away.
   auto bad = [&](const std::string& msg) {
-    std::fprintf(stderr, "%s: %s\n\n%s", program_.c_str(), msg.c_str(), usage().c_str());
+    std::fprintf(stderr, "%s: %s\nusage: %s [options]  (%s --help lists them)\n", program_.c_str(), msg.c_str(),
+                 program_.c_str(), program_.c_str());
     std::exit(2);
   };
   for (int i = 1; i < argc; ++i) {

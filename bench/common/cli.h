@@ -5,7 +5,7 @@
 //   Cli cli("gemm", "GEMM throughput against OpenBLAS");
 //   const int threads = cli.integer("--threads", 1, "OpenMP threads");
 //   const bool smoke = cli.flag("--smoke", "a few seconds, no references");
-//   cli.parse(argc, argv);   // exits 0 after --help, 2 on a bad flag
+//   cli.parse(argc, argv);   // exits 0 after --help, 2 (one line and the usage) on a bad flag
 //   ... then read the values through the references returned above.
 #pragma once
 
@@ -26,8 +26,8 @@ class Cli {
   std::string& text(const std::string& name, const std::string& fallback, const std::string& help);
   bool& flag(const std::string& name, const std::string& help);  // present or not
 
-  // Parses argv; prints help and exits 0 on --help, prints the error and the
-  // usage and exits 2 on bad input.
+  // Parses argv; prints help and exits 0 on --help, prints the error and a
+  // one-line usage and exits 2 on bad input.
   void parse(int argc, char** argv);
   std::string usage() const;
 
