@@ -40,8 +40,11 @@ endif
 # outside ISO mode); -fno-math-errno lets it vectorise sqrt; -fno-trapping-math
 # (we never unmask FP exceptions) lets it turn the selects of branch-free math
 # into vector blends. None of them changes IEEE results the way -ffast-math does.
+# -Wno-psabi: below AVX-512 (ARCH=x86-64-v3), GCC notes that the 64-byte
+# vectors of tensor/cpu/row_reduce.h would be returned by another ABI; they
+# live inside one translation unit, so no ABI boundary is ever crossed.
 CXXFLAGS += -std=c++20 $(OPT) -march=$(ARCH) -fopenmp -ffp-contract=fast -fno-math-errno -fno-trapping-math \
-            -Wall -Wextra -I. -MMD -MP
+            -Wall -Wextra -Wno-psabi -I. -MMD -MP
 # gold links gradlab's binaries about twice as fast as the default ld (binutils has both).
 FAST_LD := $(shell ld.gold --version >/dev/null 2>&1 && echo -fuse-ld=gold)
 LDFLAGS += -fopenmp $(FAST_LD) $(SAN_LD)

@@ -1,7 +1,7 @@
 // The GPT: shapes, gradients at a tiny size, scoring (token and sequence
 // log-probabilities), value and reward heads, the key/value cache against a
-// full forward, generation with and without the cache, sampling, errors, and
-// overfitting one batch.
+// full forward, generation with and without the cache, a stop token ending
+// each row, sampling, errors, and overfitting one batch.
 #include <doctest/doctest.h>
 
 #include "nn/gpt.h"
@@ -24,6 +24,11 @@ GPTConfig tiny(DType dtype = DType::f64) {
           .dtype = dtype};
 }
 Tensor tokens(std::vector<int64_t> v, int64_t B) { return from_vector(v, {B, int64_t(v.size()) / B}); }
+// A stop token and sampling seed for which the tiny model (init seed 5) stops
+// both rows of the prompt {1, 2}, {3, 4} early, at different steps (positions
+// 10 and 5: the first past the context of 8, where the cache is given up).
+constexpr int64_t kStopToken = 0;
+constexpr uint64_t kStopSeed = 5;
 }  // namespace
 
 TEST_CASE("GPT logits, parameter names and gradients") {
@@ -103,10 +108,51 @@ TEST_CASE("generation with the cache equals generation without it") {
     CHECK(min(with).item() >= 0);
     CHECK(max(with).item() < 7);
   }
-  // a stop token ends a row; later positions repeat it
-  Generator g3(1);
-  const Tensor stopped = gpt.generate(prompt, 6, g3, {.greedy = true, .stop_token = 0});
-  CHECK(stopped.size(1) <= 8);
+}
+
+TEST_CASE("a stop token ends each row at its first occurrence and generation once every row has stopped") {
+  // Sampling draws one uniform number per row per step whether or not the row
+  // has stopped, and rows do not see each other, so the stopped generation must
+  // equal the unconstrained one (same seed) up to each row's first stop token.
+  Generator init(5);
+  GPT gpt(tiny(DType::f32), init);
+  const Tensor prompt = tokens({1, 2, 3, 4}, 2);
+  const int64_t Tp = 2, max_new = 12, stop = kStopToken;
+  for (bool use_cache : {true, false}) {
+    CAPTURE(use_cache);
+    GenerateOptions o{.temperature = 1.0, .use_cache = use_cache};
+    Generator g1(kStopSeed), g2(kStopSeed);
+    const Tensor free = gpt.generate(prompt, max_new, g1, o);
+    o.stop_token = stop;
+    const Tensor stopped = gpt.generate(prompt, max_new, g2, o);
+    REQUIRE(free.shape() == Shape{2, Tp + max_new});
+    const std::vector<int64_t> f = free.to_vector<int64_t>(), s = stopped.to_vector<int64_t>();
+    // Each row's first stop among the generated tokens, in the unconstrained run.
+    std::vector<int64_t> first(2, -1);
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t t = Tp; t < Tp + max_new && first[size_t(b)] < 0; ++t)
+        if (f[size_t(b * (Tp + max_new) + t)] == stop) first[size_t(b)] = t;
+    // The seed is chosen so that both rows stop early, at different steps
+    // (the earlier row must then be padded).
+    REQUIRE(first[0] > 0);
+    REQUIRE(first[1] > 0);
+    REQUIRE(first[0] != first[1]);
+    const int64_t len = std::max(first[0], first[1]) + 1;
+    REQUIRE(len < Tp + max_new);
+    // Generation ends right after the last row's first stop token.
+    REQUIRE(stopped.shape() == Shape{2, len});
+    for (int64_t b = 0; b < 2; ++b) {
+      CAPTURE(b);
+      for (int64_t t = 0; t < len; ++t) {
+        CAPTURE(t);
+        const int64_t got = s[size_t(b * len + t)];
+        if (t <= first[size_t(b)])
+          CHECK(got == f[size_t(b * (Tp + max_new) + t)]);  // the same tokens up to and with the stop
+        else
+          CHECK(got == stop);  // then only the stop token
+      }
+    }
+  }
 }
 
 TEST_CASE("sampling and top-k") {

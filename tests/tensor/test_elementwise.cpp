@@ -1,12 +1,15 @@
 // Elementwise ops against naive double-precision reference loops: every unary
 // and binary op on contiguous, transposed and strided inputs, broadcasting
-// shapes with size-0 and size-1 axes, f32 and f64; comparisons and where; and
-// the errors for bad input.
+// shapes with size-0 and size-1 axes, f32 and f64; comparisons (on inputs with
+// ties and NaN, every dtype) and where; and the errors for bad input.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
+#include <string>
 
 #include "tests/tensor/reference.h"
+#include "tests/thread_count_guard.h"
 
 using namespace gradlab;
 using ref::Index;
@@ -195,33 +198,108 @@ TEST_CASE("maximum and minimum propagate NaN") {
   CHECK(mn[2] == 1);
 }
 
-TEST_CASE("comparisons give b8 masks and where selects with them") {
-  uint64_t seed = 500;
-  for (DType dt : {DType::f32, DType::f64, DType::i64})
-    for (const auto& [sa, sb] : kBroadcastPairs) {
-      const Tensor a = ref::make_input(sa, dt, Layout::strided, seed++, -3, 3);
-      const Tensor b = ref::make_input(sb, dt, Layout::contiguous, seed++, -3, 3);
-      const Shape out = broadcast_shapes(sa, sb, "test");
-      auto A = [&](const Index& i) { return ref::read(a, ref::broadcast_index(i, sa)); };
-      auto B = [&](const Index& i) { return ref::read(b, ref::broadcast_index(i, sb)); };
-      const Tensor m = lt(a, b);
-      CHECK(m.dtype() == DType::b8);
-      ref::check_close(
-          m, out, [&](const Index& i) { return double(A(i) < B(i)); }, 0, 0, "lt");
-      ref::check_close(
-          le(a, b), out, [&](const Index& i) { return double(A(i) <= B(i)); }, 0, 0, "le");
-      ref::check_close(
-          gt(a, b), out, [&](const Index& i) { return double(A(i) > B(i)); }, 0, 0, "gt");
-      ref::check_close(
-          ge(a, b), out, [&](const Index& i) { return double(A(i) >= B(i)); }, 0, 0, "ge");
-      ref::check_close(
-          eq(a, a), sa, [&](const Index&) { return 1.0; }, 0, 0, "eq");
-      ref::check_close(
-          ne(a, b), out, [&](const Index& i) { return double(A(i) != B(i)); }, 0, 0, "ne");
-      ref::check_close(
-          where(m, a, b), out, [&](const Index& i) { return A(i) < B(i) ? A(i) : B(i); }, 0, 0, "where");
+namespace {
+
+// A tensor of `shape` whose values come from a small set, so that two such
+// tensors agree in many places and differ in many others, laid out as
+// ref::make_input lays them out. Floating inputs include NaN (about one value
+// in five); integer inputs draw from {-1, 0, 1, 2}.
+Tensor tied_input(const Shape& shape, DType dtype, Layout layout, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const std::vector<double> pool =
+      is_floating(dtype) ? std::vector<double>{-1.0, 0.0, 0.5, 1.0, NAN} : std::vector<double>{-1, 0, 1, 2};
+  Shape stored = shape;  // the shape of the underlying contiguous buffer
+  Shape perm;
+  if (layout == Layout::transposed && shape.size() > 0) {
+    stored = {};
+    for (int d = shape.size() - 1; d >= 0; --d) {
+      stored.push_back(shape[d]);
+      perm.push_back(d);
     }
+  } else if (layout == Layout::strided && shape.size() > 0) {
+    stored[stored.size() - 1] *= 2;
+  }
+  std::vector<double> values(size_t(stored.numel()));
+  for (double& v : values) v = pool[size_t(rng() % pool.size())];
+  const Tensor t = from_vector(values, {int64_t(values.size())}).reshape(stored).to(dtype);
+  if (layout == Layout::transposed && shape.size() > 0) return t.permute(perm);
+  if (layout == Layout::strided && shape.size() > 0) return t.slice(-1, 0, stored[stored.size() - 1], 2);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("comparisons give b8 masks that match the reference on ties, NaN and broadcasts; where selects with them") {
+  uint64_t seed = 500;
+  int64_t equal = 0, unequal = 0, nan_pairs = 0;  // what the inputs covered, over the whole test
+  for (DType dt : {DType::f32, DType::f64, DType::i32, DType::i64})
+    for (const auto& [sa, sb] : kBroadcastPairs)
+      for (Layout la : kLayouts) {
+        const Tensor a = tied_input(sa, dt, la, seed++);
+        const Tensor b = tied_input(sb, dt, Layout::strided, seed++);
+        const Shape out = broadcast_shapes(sa, sb, "test");
+        auto A = [&](const Index& i) { return ref::read(a, ref::broadcast_index(i, sa)); };
+        auto B = [&](const Index& i) { return ref::read(b, ref::broadcast_index(i, sb)); };
+        for (const Index& i : ref::all_indices(out)) {
+          equal += A(i) == B(i);
+          unequal += A(i) != B(i);
+          nan_pairs += std::isnan(A(i)) || std::isnan(B(i));
+        }
+        const std::string what = fmt::format("{} {}x{} {}", dtype_name(dt), sa, sb, ref::layout_name(la));
+        // The reference compares in double, where NaN is unordered: every
+        // comparison with NaN is false except ne, which is true.
+        const Tensor m = lt(a, b);
+        CHECK(m.dtype() == DType::b8);
+        ref::check_close(
+            m, out, [&](const Index& i) { return double(A(i) < B(i)); }, 0, 0, "lt " + what);
+        ref::check_close(
+            le(a, b), out, [&](const Index& i) { return double(A(i) <= B(i)); }, 0, 0, "le " + what);
+        ref::check_close(
+            gt(a, b), out, [&](const Index& i) { return double(A(i) > B(i)); }, 0, 0, "gt " + what);
+        ref::check_close(
+            ge(a, b), out, [&](const Index& i) { return double(A(i) >= B(i)); }, 0, 0, "ge " + what);
+        ref::check_close(
+            eq(a, b), out, [&](const Index& i) { return double(A(i) == B(i)); }, 0, 0, "eq " + what);
+        ref::check_close(
+            ne(a, b), out, [&](const Index& i) { return double(A(i) != B(i)); }, 0, 0, "ne " + what);
+        // x == x fails exactly where x is NaN.
+        ref::check_close(
+            eq(a, a), sa, [&](const Index& i) { return double(!std::isnan(ref::read(a, i))); }, 0, 0,
+            "eq(a, a) " + what);
+        ref::check_close(
+            where(m, a, b), out, [&](const Index& i) { return A(i) < B(i) ? A(i) : B(i); }, 0, 0, "where " + what);
+      }
+  // The inputs had ties, differences and NaNs in quantity (450 equal pairs
+  // and 405 with a NaN as written).
+  CHECK(equal > 200);
+  CHECK(unequal > 200);
+  CHECK(nan_pairs > 200);
+}
+
+TEST_CASE("comparisons with a scalar, with NaN, and above the parallel grain") {
   CHECK(gt(tensor({1, 2, 3}), 1.5).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 1});
+  const Tensor x = tensor({1, NAN, 2, 1}, {}, DType::f64);
+  CHECK(eq(x, 1.0).to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0, 1});
+  CHECK(ne(x, 1.0).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 1, 0});
+  CHECK(le(x, 1.0).to_vector<int64_t>() == std::vector<int64_t>{1, 0, 0, 1});
+  CHECK(ge(x, 2.0).to_vector<int64_t>() == std::vector<int64_t>{0, 0, 1, 0});
+  CHECK(eq(x, double(NAN)).to_vector<int64_t>() == std::vector<int64_t>{0, 0, 0, 0});
+  CHECK(ne(x, double(NAN)).to_vector<int64_t>() == std::vector<int64_t>{1, 1, 1, 1});
+  CHECK(eq(tensor({3, 4}).to(DType::i64), 4.0).to_vector<int64_t>() == std::vector<int64_t>{0, 1});
+  // 100k elements split across two threads; a transposed operand walks the strided path.
+  const test::ThreadCountGuard pin(2);
+  for (DType dt : kFloatTypes) {
+    const Tensor a = tied_input({200, 500}, dt, Layout::transposed, 7);
+    const Tensor b = tied_input({200, 500}, dt, Layout::contiguous, 8);
+    auto A = [&](const Index& i) { return ref::read(a, i); };
+    auto B = [&](const Index& i) { return ref::read(b, i); };
+    ref::check_close(
+        eq(a, b), {200, 500}, [&](const Index& i) { return double(A(i) == B(i)); }, 0, 0, "eq large");
+    ref::check_close(
+        ne(a, b), {200, 500}, [&](const Index& i) { return double(A(i) != B(i)); }, 0, 0, "ne large");
+    ref::check_close(
+        le(a, b), {200, 500}, [&](const Index& i) { return double(A(i) <= B(i)); }, 0, 0, "le large");
+  }
 }
 
 TEST_CASE("elementwise ops name themselves and the shapes in their errors") {
