@@ -25,7 +25,9 @@ PYTHON ?= /usr/bin/python3
 
 ifeq ($(SANITIZE),1)
   BUILD ?= build-sanitize
-  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  # -g1 (line tables) is all the sanitizers' stack traces need, and compiles
+  # about 30% faster than -g.
+  OPT := -O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   SAN_LD := -fsanitize=address,undefined
   # Learning tests (whole training runs, named "... [slow]") take minutes at
   # -O1 under the sanitizers; they run in the optimised build only.

@@ -66,7 +66,7 @@ TEST_CASE("nuclear norm by Gram + Jacobi on known matrices") {
   const std::vector<double> ref = vals(sum(svd(P).S, {-1}));
   REQUIRE(ours.size() == 6);
   for (size_t i = 0; i < ours.size(); ++i) CHECK(ours[i] == doctest::Approx(ref[i]).epsilon(1e-9));
-  CHECK_THROWS_AS(nuclear_norm_by_gram(zeros({4})), Error);
+  CHECK_THROWS_WITH_AS(nuclear_norm_by_gram(zeros({4})), doctest::Contains("nuclear_norm_by_gram: expected"), Error);
 }
 
 TEST_CASE("unit-row prediction matrices: sqrt(K) when the snapshots agree, up to sqrt(K min(K, d))") {
@@ -118,7 +118,7 @@ TEST_CASE("RunningMeanStd merges batches like the statistics of their union") {
   CHECK(z[1] == doctest::Approx(0.0));
   CHECK(z[2] == doctest::Approx(5.0));   // clipped
   CHECK(z[3] == doctest::Approx(-5.0));  // clipped
-  CHECK_THROWS_AS(rms.update(zeros({3, 3})), Error);
+  CHECK_THROWS_WITH_AS(rms.update(zeros({3, 3})), doctest::Contains("RunningMeanStd::update"), Error);
 }
 
 TEST_CASE("intrinsic rewards are divided by the running std of the non-episodic discounted return") {
@@ -137,7 +137,8 @@ TEST_CASE("intrinsic rewards are divided by the running std of the non-episodic 
   CHECK(filter.returns()[0] == doctest::Approx(5.25));
   CHECK(filter.returns()[1] == doctest::Approx(2.0));
   std::vector<double> wrong = {1, 2, 3};
-  CHECK_THROWS_AS(normalize_intrinsic_rewards(wrong, 2, 2, filter, stats), Error);
+  CHECK_THROWS_WITH_AS(normalize_intrinsic_rewards(wrong, 2, 2, filter, stats),
+                       doctest::Contains("normalize_intrinsic_rewards"), Error);
 }
 
 // ---------------------------------------------------------------- hand-set networks
@@ -162,7 +163,8 @@ TEST_CASE("ICM reward is (eta/2) ||f(phi(s), a) - phi(s')||^2 on a hand-set netw
   CHECK(r[0] == doctest::Approx(0.0).epsilon(1e-6));
   CHECK(r[1] == doctest::Approx(2.0).epsilon(1e-6));
   CHECK(r[2] == doctest::Approx(5.0).epsilon(1e-6));
-  CHECK_THROWS_AS(icm.reward(batch({0, 0}, {2}, {0, 0}, 2)), Error);  // action out of range
+  CHECK_THROWS_WITH_AS(icm.reward(batch({0, 0}, {2}, {0, 0}, 2)), doctest::Contains("icm: actions must be in [0, 2)"),
+                       Error);  // action out of range
 }
 
 TEST_CASE("RND reward is ||f^(s') - f(s')||^2 on a hand-set network") {
@@ -314,5 +316,6 @@ TEST_CASE("each learned module: familiar transitions end up less curious than no
     const double r_novel = mean(module->reward(novel)).item();
     CHECK_MESSAGE(r_familiar < r_novel, method, ": familiar ", r_familiar, " novel ", r_novel);
   }
-  CHECK_THROWS_AS(make_intrinsic_reward("count", tiny(2, 2, 4, 4), 0), Error);
+  CHECK_THROWS_WITH_AS(make_intrinsic_reward("count", tiny(2, 2, 4, 4), 0),
+                       doctest::Contains("make_intrinsic_reward: unknown method 'count'"), Error);
 }

@@ -43,7 +43,7 @@ TEST_CASE("VectorEnv auto-resets finished envs and returns their final observati
   VectorEnv vec(std::move(list));
   CHECK(vec.num_envs() == 2);
   CHECK(vec.obs_dim() == 2);
-  CHECK_THROWS_AS(vec.step(zeros({2}, DType::i64)), Error);  // before reset
+  CHECK_THROWS_WITH_AS(vec.step(zeros({2}, DType::i64)), doctest::Contains("call reset(seed) first"), Error);
 
   const Tensor obs0 = vec.reset(5);  // env i seeded 5 + i
   CHECK(obs0.shape() == Shape{2, 2});
@@ -81,15 +81,16 @@ TEST_CASE("VectorEnv auto-resets finished envs and returns their final observati
   CHECK(s3.episodes[1]->episode_return == 4.0);  // 1 + 2 + 1
   CHECK(s3.episodes[1]->length == 3);
 
-  CHECK_THROWS_AS(vec.step(zeros({3}, DType::i64)), Error);     // wrong count
-  CHECK_THROWS_AS(vec.step(zeros({2, 2}, DType::i64)), Error);  // wrong shape
+  CHECK_THROWS_WITH_AS(vec.step(zeros({3}, DType::i64)), doctest::Contains("VectorEnv::step"), Error);  // wrong count
+  CHECK_THROWS_WITH_AS(vec.step(zeros({2, 2}, DType::i64)), doctest::Contains("VectorEnv::step"),
+                       Error);  // wrong shape
 }
 
 TEST_CASE("VectorEnv refuses envs with different spaces") {
   std::vector<EnvPtr> list;
   list.push_back(std::make_unique<TinyEnv>(3, 0));
   list.push_back(make_env("Pendulum-v1"));
-  CHECK_THROWS_AS(VectorEnv(std::move(list)), Error);
+  CHECK_THROWS_WITH_AS(VectorEnv(std::move(list)), doctest::Contains("VectorEnv:"), Error);
 }
 
 // ---------------------------------------------------------------- wrappers
@@ -174,7 +175,8 @@ TEST_CASE("EpisodeStatistics, TimeLimit and ClipAction") {
   CHECK(stats.episodes() == 1);
   CHECK(find_wrapper<TimeLimit>(stats) != nullptr);
   CHECK(find_wrapper<NormalizeReward>(stats) == nullptr);
-  CHECK_THROWS_AS(TimeLimit(std::make_unique<TinyEnv>(3, 0), 0), Error);
+  CHECK_THROWS_WITH_AS(TimeLimit(std::make_unique<TinyEnv>(3, 0), 0), doctest::Contains("max_steps must be positive"),
+                       Error);
 
   // ClipAction: Pendulum's torque is clipped to [-2, 2] before the env sees it,
   // so an out-of-range action gives the same step as the bound itself.
@@ -185,7 +187,8 @@ TEST_CASE("EpisodeStatistics, TimeLimit and ClipAction") {
   const Step a = clipped.step({50.0}), b = plain->step({2.0});
   CHECK(a.obs == b.obs);
   CHECK(a.reward == b.reward);
-  CHECK_THROWS_AS(ClipAction(std::make_unique<TinyEnv>(3, 0)), Error);  // discrete actions
+  CHECK_THROWS_WITH_AS(ClipAction(std::make_unique<TinyEnv>(3, 0)), doctest::Contains("ClipAction"),
+                       Error);  // discrete actions
 }
 
 // ---------------------------------------------------------------- GAE and rollout storage
@@ -230,8 +233,9 @@ TEST_CASE("GAE by hand: a truncation bootstraps from V(final obs), a termination
   CHECK(ret[0] == doctest::Approx(10.0));
 
   // A truncation with no bootstrap value given is refused.
-  CHECK_THROWS_AS(
-      storage.add(0, zeros({N, 2}), zeros({N}, DType::i64), zeros({N}), zeros({N}), {0, 0}, {0, 0}, {1, 0}, {}), Error);
+  CHECK_THROWS_WITH_AS(
+      storage.add(0, zeros({N, 2}), zeros({N}, DType::i64), zeros({N}), zeros({N}), {0, 0}, {0, 0}, {1, 0}, {}),
+      doctest::Contains("RolloutStorage::add"), Error);
 }
 
 // ---------------------------------------------------------------- replay buffer
@@ -247,8 +251,8 @@ TEST_CASE("ReplayBuffer keeps the newest transitions and samples them uniformly"
   CHECK(vals(all.rewards) == std::vector<double>{40, 50, 20, 30});
   CHECK(vals(all.terminated) == std::vector<double>{0, 1, 0, 1});
   CHECK(vals(all.actions.squeeze(1)) == std::vector<double>{2, 2.5, 1, 1.5});
-  CHECK_THROWS_AS(rb.gather({4}), Error);
-  CHECK_THROWS_AS(rb.add({1}, {0}, 0, {1, 2}, false), Error);
+  CHECK_THROWS_WITH_AS(rb.gather({4}), doctest::Contains("ReplayBuffer::gather: index 4"), Error);
+  CHECK_THROWS_WITH_AS(rb.add({1}, {0}, 0, {1, 2}, false), doctest::Contains("ReplayBuffer::add"), Error);
 
   // 8000 draws over 4 slots: each row is a stored transition, every slot is
   // hit about 2000 times, and the same generator seed gives the same batch.
@@ -269,7 +273,7 @@ TEST_CASE("ReplayBuffer keeps the newest transitions and samples them uniformly"
 
   rl::ReplayBuffer empty(4, 2, 1);
   Generator g(0);
-  CHECK_THROWS_AS(empty.sample(1, g), Error);
+  CHECK_THROWS_WITH_AS(empty.sample(1, g), doctest::Contains("ReplayBuffer::sample: the buffer is empty"), Error);
 }
 
 TEST_CASE("random_permutation is a seeded permutation") {
