@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
           "Microseconds per op of a chain of small ops, forward + backward and forward alone, against PyTorch.");
   int64_t& ops = cli.integer("--ops", 1000, "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)");
   int64_t& size = cli.integer("--size", 64, "the tensors are size x size f32");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 0, "seed for x, w and b");
   int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "autograd_overhead: the bytes in use grew over 200 calls: a graph is not freed\n");
       return 1;
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     std::fprintf(stderr, "autograd_overhead: %s\n", e.what());
     return 1;
   }

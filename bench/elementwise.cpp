@@ -29,7 +29,7 @@ void stream_add(const float* a, const float* b, float* c, int64_t n, int threads
 int main(int argc, char** argv) {
   Cli cli("elementwise", "Throughput of allocating elementwise ops (GB/s) against PyTorch and a STREAM-like loop.");
   int64_t& n = cli.integer("--n", int64_t(1) << 24, "elements per tensor");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the references)");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the references)", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 0, "seed for the inputs");
   int64_t& samples = cli.integer("--samples", 7, "timed samples per op");
   std::string& ops_flag = cli.text("--ops", "add,mul,exp,gelu", "ops to time");
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     const MemoryStats m = memory_stats();
     std::printf("allocator: %lld of %lld allocations served from the cache\n", (long long)m.cache_hits,
                 (long long)m.allocations);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     std::fprintf(stderr, "elementwise: %s\n", e.what());
     return 1;
   }

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   std::string& sizes = cli.text("--sizes", "128,256,512,1024,2048", "square sizes n (n x n @ n x n)");
   std::string& shapes = cli.text("--shapes", "2048x128x384,2048x128x512,2048x512x128,128x2048x384:tA,2048x384x128:tB",
                                  "rectangular cases MxKxN[:tA][:tB]; the defaults are the tiny GPT's");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the reference)");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the reference)", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 0, "seed for the random operands");
   int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
   std::string& dtype = cli.text("--dtype", "f32", "f32 or f64");
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
       }
     }
     std::fputs(table.str().c_str(), stdout);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     std::fprintf(stderr, "gemm: %s\n", e.what());
     return 1;
   }

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   int64_t& elems = cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case");
   int64_t& samples = cli.integer("--samples", 5, "timed samples per case");
   int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads for the host-side work (initialisation, data)");
+  int64_t& threads =
+      cli.integer("--threads", 1, "OpenMP threads for the host-side work (initialisation, data)", kThreadBounds);
   std::string& cases_flag =
       cli.text("--cases", "gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s", "cases to run");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   std::string& out = cli.text("--out", "", "output .safetensors file (one level)");
   std::string& out_dir = cli.text("--out-dir", "", "output folder: writes ENV-LEVEL.safetensors for each level");
   std::string& jsonl_path = cli.text("--jsonl", "", "append one JSON line per summary figure to this file");
-  cli.integer("--threads", 1, "accepted for uniformity; dataset building is single-threaded");
+  cli.integer("--threads", 1, "accepted for uniformity; dataset building is single-threaded", kThreadBounds);
   const bool& smoke = cli.flag("--smoke", "a 2000-row Pendulum-v1 medium dataset in a temporary folder");
   cli.parse(argc, argv);
   try {
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
       GL_CHECK(!path.empty(), "make_dataset: give --out FILE or --out-dir DIR");
       make_one(env, lv, transitions, uint64_t(seed), path, jsonl);
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     fmt::print(stderr, "make_dataset: {}\n", e.what());
     return 1;
   }

@@ -115,7 +115,7 @@ struct PpoCase {
 
 int main(int argc, char** argv) {
   Cli cli("models", "Training and inference throughput of the reference models against PyTorch, in one run.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
   int64_t& samples = cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)");
   std::string& cases_flag = cli.text("--cases", "gpt_train,gpt_infer,mlp_train,ppo_update", "cases to run");
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
       table.row(row);
     }
     std::fputs(table.str().c_str(), stdout);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     std::fprintf(stderr, "models: %s\n", e.what());
     return 1;
   }

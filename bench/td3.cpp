@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   auto& eval_episodes = cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation");
   auto& eval_every = cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)");
   auto& log_csv = cli.text("--log-csv", "", "CSV log (fixed CleanRL keys), appended line by line");
-  auto& threads = cli.integer("--threads", 1, "OpenMP threads");
+  auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
   auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");
   auto& smoke =
       cli.flag("--smoke", "a few seconds: 300 steps, learning from step 200, 64-unit networks, 2 evaluation episodes");

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -103,23 +104,24 @@ std::string eta(double seconds) {
 int main(int argc, char** argv) {
   Cli cli("train_gpt", "Train a character-level GPT on a text file, save a checkpoint, print samples.");
   std::string& text_path = cli.text("--text", "", "training text (default: /usr/share/common-licenses/GPL-3)");
-  int64_t& steps = cli.integer("--steps", 1000, "optimiser steps");
-  int64_t& batch_size = cli.integer("--batch", 32, "sequences per step");
-  int64_t& context = cli.integer("--context", 64, "tokens per sequence");
-  int64_t& d_model = cli.integer("--d-model", 128, "model width");
-  int64_t& heads = cli.integer("--heads", 4, "attention heads");
-  int64_t& layers = cli.integer("--layers", 2, "transformer blocks");
+  int64_t& steps = cli.integer("--steps", 1000, "optimiser steps", {1, INT64_MAX});
+  int64_t& batch_size = cli.integer("--batch", 32, "sequences per step", {1, 65536});
+  int64_t& context = cli.integer("--context", 64, "tokens per sequence", {2, 65536});
+  int64_t& d_model = cli.integer("--d-model", 128, "model width", {1, 65536});
+  int64_t& heads = cli.integer("--heads", 4, "attention heads", {1, 4096});
+  int64_t& layers = cli.integer("--layers", 2, "transformer blocks", {1, 4096});
   double& lr = cli.real("--lr", 2e-3, "peak AdamW learning rate (linear warm-up, then cosine to 10%)");
   double& dropout_p = cli.real("--dropout", 0.1, "dropout probability");
-  int64_t& log_every = cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads");
+  int64_t& log_every =
+      cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)", {1, INT64_MAX});
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 0, "seed for weights, batches and sampling");
   std::string& out = cli.text("--out", "build/train_gpt.safetensors", "checkpoint to write");
   std::string& load = cli.text("--load", "", "skip training: sample from this checkpoint");
   std::string& prompt = cli.text("--prompt", "", "text to continue (default: the text's first line)");
-  int64_t& sample_tokens = cli.integer("--sample-tokens", 400, "tokens to generate");
+  int64_t& sample_tokens = cli.integer("--sample-tokens", 400, "tokens to generate", {0, INT64_MAX});
   double& temperature = cli.real("--temperature", 0.8, "sampling temperature");
-  int64_t& top_k = cli.integer("--top-k", 0, "sample among the k most likely tokens (0: all)");
+  int64_t& top_k = cli.integer("--top-k", 0, "sample among the k most likely tokens (0: all)", {0, INT64_MAX});
   std::string& jsonl = cli.text("--jsonl", "", "append the final losses and throughput to this file");
   bool& quick = cli.flag("--quick", "a short run (300 steps)");
   bool& smoke = cli.flag("--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
@@ -188,6 +190,10 @@ int main(int argc, char** argv) {
         opt.set_lr(lr * schedule(opt.step_count()));
         opt.step();
         const double l = loss.item();
+        // A non-finite loss has already poisoned the weights: stop here, before
+        // a checkpoint of NaNs is written over a good one.
+        GL_CHECK(std::isfinite(l), "the loss is {} at step {} (is --lr {} too large?); stopped, no checkpoint written",
+                 l, step + 1, lr);
         smoothed = step == 0 ? l : 0.95 * smoothed + 0.05 * l;
         if ((step + 1) % log_every == 0 || step + 1 == steps) {
           model->eval();
@@ -239,7 +245,7 @@ int main(int argc, char** argv) {
     std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", temperature,
                 top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "",
                 tok.decode(generated.to_vector<int64_t>()).c_str());
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     std::fprintf(stderr, "train_gpt: %s\n", e.what());
     return 1;
   }

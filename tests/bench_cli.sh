@@ -3,7 +3,10 @@
 # the built binaries: --help prints the usage (with the flags every binary
 # takes) and exits 0; an unknown flag, a flag without its value and a value
 # that does not parse each exit 2 with a message that names the flag, then one
-# line of usage. No binary does any work here: each call stops at its flags.
+# line of usage. Thread counts are bounded and integers may not overflow. No
+# binary does any work for these: each call stops at its flags. Past the
+# common flags, train_gpt's own: a zero --log-every, a NaN learning rate, and
+# a diverging one (the run stops at the first non-finite loss).
 #   tests/bench_cli.sh build/bench/gemm build/bench/ppo ...
 set -uo pipefail
 passed=0 failed=0
@@ -54,7 +57,36 @@ for bin in "$@"; do
   run "$bin" --threads two
   check "$name --threads two exits 2 (got $rc)" test "$rc" = 2
   check "$name --threads two names the flag and value" grep -q -- "--threads expects an integer, got 'two'" <<<"$out"
+
+  # Thread counts OpenMP cannot start, and integers past int64.
+  for value in 0 -4 100000 4294967297; do
+    run "$bin" --threads "$value"
+    check "$name --threads $value exits 2 (got $rc)" test "$rc" = 2
+    check "$name --threads $value names the bounds" grep -q -- "--threads must be from 1 to 1024, got $value" <<<"$out"
+  done
+  run "$bin" --seed 99999999999999999999
+  check "$name --seed 99999999999999999999 exits 2 (got $rc)" test "$rc" = 2
+  check "$name --seed 99999999999999999999 says out of range" grep -q -- "--seed: 99999999999999999999 is out of range" <<<"$out"
 done
+
+# Binary-specific contracts.
+bench_dir=$(dirname "$1")
+if [ -x "$bench_dir/train_gpt" ]; then
+  run "$bench_dir/train_gpt" --smoke --log-every 0
+  check "train_gpt --log-every 0 exits 2 (got $rc)" test "$rc" = 2
+  check "train_gpt --log-every 0 names the flag" grep -q -- "--log-every must be at least 1, got 0" <<<"$out"
+  run "$bench_dir/train_gpt" --smoke --lr nan
+  check "train_gpt --lr nan exits 2 (got $rc)" test "$rc" = 2
+  check "train_gpt --lr nan names the flag" grep -q -- "--lr expects a finite number, got 'nan'" <<<"$out"
+  # A learning rate that diverges: the run stops at the first non-finite loss
+  # with one line, and writes no checkpoint.
+  ckpt=$(mktemp -u /tmp/gradlab-cli-XXXXXX.safetensors)
+  run "$bench_dir/train_gpt" --smoke --lr 1e300 --out "$ckpt"
+  check "train_gpt --lr 1e300 exits 1 (got $rc)" test "$rc" = 1
+  check "train_gpt --lr 1e300 stops at the non-finite loss" grep -q "train_gpt: the loss is .* at step" <<<"$out"
+  check "train_gpt --lr 1e300 writes no checkpoint" test ! -e "$ckpt"
+  rm -f "$ckpt"
+fi
 
 echo "bench-cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -75,18 +76,21 @@ std::string quoted(const std::string& s) {
   }
   return out + "\"";
 }
+
+// A JSON number, or null for NaN and infinities (which JSON cannot spell).
+std::string number(double v, int digits = 6) { return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : "null"; }
 }  // namespace
 
 void Jsonl::write(const Record& r) {
   if (path_.empty()) return;
   std::string line =
-      fmt::format("{{\"bench\":{},\"case\":{},\"metric\":{},\"value\":{:.6g},\"unit\":{},\"threads\":{}",
-                  quoted(r.bench), quoted(r.case_name), quoted(r.metric), r.value, quoted(r.unit), r.threads);
+      fmt::format("{{\"bench\":{},\"case\":{},\"metric\":{},\"value\":{},\"unit\":{},\"threads\":{}", quoted(r.bench),
+                  quoted(r.case_name), quoted(r.metric), number(r.value), quoted(r.unit), r.threads);
   if (!r.baseline.empty())
-    line += fmt::format(",\"baseline\":{},\"baseline_value\":{:.6g},\"ratio\":{:.4g}", quoted(r.baseline),
-                        r.baseline_value, r.baseline_value != 0 ? r.value / r.baseline_value : 0.0);
+    line += fmt::format(",\"baseline\":{},\"baseline_value\":{},\"ratio\":{}", quoted(r.baseline),
+                        number(r.baseline_value), number(r.baseline_value != 0 ? r.value / r.baseline_value : 0.0, 4));
   for (const auto& [k, v] : r.extra) line += fmt::format(",{}:{}", quoted(k), quoted(v));
-  for (const auto& [k, v] : r.numbers) line += fmt::format(",{}:{:.6g}", quoted(k), v);
+  for (const auto& [k, v] : r.numbers) line += fmt::format(",{}:{}", quoted(k), number(v));
   line += "}\n";
   std::ofstream f(path_, std::ios::app);
   GL_CHECK(f.good(), "--jsonl: cannot append to {}", path_);

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -14,9 +16,11 @@ namespace gradlab::bench {
 Cli::Cli(std::string program, std::string description)
     : program_(std::move(program)), description_(std::move(description)) {}
 
-int64_t& Cli::integer(const std::string& name, int64_t fallback, const std::string& help) {
+int64_t& Cli::integer(const std::string& name, int64_t fallback, const std::string& help, Bounds bounds) {
   ints_.push_back(fallback);
-  options_.push_back({name, help, std::to_string(fallback), Kind::integer, &ints_.back()});
+  Option o{name, help, std::to_string(fallback), Kind::integer, &ints_.back()};
+  o.bounds = bounds;
+  options_.push_back(o);
   return ints_.back();
 }
 
@@ -49,7 +53,13 @@ std::string Cli::usage() const {
   for (const Option& o : options_) {
     const std::string lhs = o.kind == Kind::flag ? o.name : o.name + " " + (o.kind == Kind::text ? "TEXT" : "N");
     out += "  " + pad_right(lhs, 24) + " " + o.help;
-    if (o.kind != Kind::flag) out += fmt::format(" (default {})", o.fallback);
+    const Bounds& b = o.bounds;
+    if (o.kind == Kind::integer && b.max != INT64_MAX)
+      out += fmt::format(" (default {}, {} to {})", o.fallback, b.min, b.max);
+    else if (o.kind == Kind::integer && b.min != INT64_MIN)
+      out += fmt::format(" (default {}, at least {})", o.fallback, b.min);
+    else if (o.kind != Kind::flag)
+      out += fmt::format(" (default {})", o.fallback);
     out += "\n";
   }
   out += "  " + pad_right("--help", 24) + " print this help\n";
@@ -82,14 +92,23 @@ void Cli::parse(int argc, char** argv) {
     char* end = nullptr;
     switch (opt->kind) {
       case Kind::integer: {
+        errno = 0;
         const long long v = std::strtoll(value.c_str(), &end, 10);
         if (end == value.c_str() || *end != '\0') bad(fmt::format("{} expects an integer, got '{}'", arg, value));
+        const Bounds& b = opt->bounds;
+        if (errno == ERANGE || v < b.min || v > b.max) {
+          if (b.max != INT64_MAX) bad(fmt::format("{} must be from {} to {}, got {}", arg, b.min, b.max, value));
+          if (b.min != INT64_MIN) bad(fmt::format("{} must be at least {}, got {}", arg, b.min, value));
+          bad(fmt::format("{}: {} is out of range", arg, value));
+        }
         *opt->i = v;
         break;
       }
       case Kind::real: {
         const double v = std::strtod(value.c_str(), &end);
         if (end == value.c_str() || *end != '\0') bad(fmt::format("{} expects a number, got '{}'", arg, value));
+        // strtod reads "nan", "inf" and overflowing literals; no flag wants them.
+        if (!std::isfinite(v)) bad(fmt::format("{} expects a finite number, got '{}'", arg, value));
         *opt->r = v;
         break;
       }

@@ -16,12 +16,21 @@
 
 namespace gradlab::bench {
 
+// The values an integer flag accepts; parse() rejects the rest with the flag named.
+struct Bounds {
+  int64_t min = INT64_MIN, max = INT64_MAX;
+};
+// --threads everywhere: at least one, and no more than OpenMP can start.
+inline constexpr Bounds kThreadBounds{1, 1024};
+
 class Cli {
  public:
   Cli(std::string program, std::string description);
 
-  // Each returns a reference that parse() fills in.
-  int64_t& integer(const std::string& name, int64_t fallback, const std::string& help);
+  // Each returns a reference that parse() fills in. Integers that overflow
+  // int64 or fall outside `bounds`, and real values that are not finite, are
+  // bad input.
+  int64_t& integer(const std::string& name, int64_t fallback, const std::string& help, Bounds bounds = {});
   double& real(const std::string& name, double fallback, const std::string& help);
   std::string& text(const std::string& name, const std::string& fallback, const std::string& help);
   bool& flag(const std::string& name, const std::string& help);  // present or not
@@ -40,6 +49,7 @@ class Cli {
     double* r = nullptr;
     std::string* s = nullptr;
     bool* b = nullptr;
+    Bounds bounds{};
   };
   std::string program_, description_;
   std::vector<Option> options_;

@@ -34,9 +34,9 @@ const char* budget_name(Budget b) {
 
 ExperimentFlags::ExperimentFlags(Cli& cli, int full_seeds_, int quick_seeds_)
     : threads(cli.integer("--threads", std::max(1u, std::thread::hardware_concurrency()),
-                          "worker threads: runs (method x seed) execute in parallel, one per thread")),
+                          "worker threads: runs (method x seed) execute in parallel, one per thread", kThreadBounds)),
       seed(cli.integer("--seed", 1, "seed of the first run; run i uses seed + i")),
-      seeds(cli.integer("--seeds", 0, "seeds per method (0: by budget)")),
+      seeds(cli.integer("--seeds", 0, "seeds per method (0: by budget)", {0, 1000})),
       jsonl(cli.text("--jsonl", "", "append one JSON record per method and metric to this file")),
       quick(cli.flag("--quick", "the reduced budget `make reproduce` uses")),
       smoke(cli.flag("--smoke", "a few seconds: one seed, a handful of steps (make test)")),
