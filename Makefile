@@ -243,7 +243,8 @@ $(SMOKE_RUNS): test-smoke-%: $(BUILD)/bench/% | test-start
 test-bench-cli: $(BENCH_BINS) | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/bench-cli.log tests/bench_cli.sh $(BENCH_BINS)
 
-test: $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli
+# With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli)
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
