@@ -7,21 +7,27 @@
 dir=$1; shift
 status=0
 printf '\n== make reproduce: summary (quick budget) ==\n'
-printf '%-16s %-11s %s\n' experiment reproduced claim
-printf '%-16s %-11s %s\n' ---------- ---------- -----
-yes=0; no=0
+printf '%-16s %-15s %s\n' experiment verdict claim
+printf '%-16s %-15s %s\n' ---------- ------- -----
+yes=0; no=0; open=0
 for name in "$@"; do
   f="$dir/$name/claims.tsv"
   if [ ! -f "$f" ]; then
-    printf '%-16s %-11s %s\n' "$name" MISSING "no claims file at $f"
+    printf '%-16s %-15s %s\n' "$name" MISSING "no claims file at $f"
     status=1; continue
   fi
-  while IFS="$(printf '\t')" read -r exp claim result reproduced budget; do
+  # Columns: experiment, claim, result, reproduced (yes/no), budget, verdict ("-": a threshold claim,
+  # judged yes/no; otherwise the paired-interval verdict).
+  while IFS="$(printf '\t')" read -r exp claim result reproduced budget verdict; do
     [ "$exp" = experiment ] && continue
-    printf '%-16s %-11s %s\n' "$exp" "$reproduced" "$claim"
-    printf '%-16s %-11s   measured: %s\n' "" "" "$result"
-    if [ "$reproduced" = yes ]; then yes=$((yes + 1)); else no=$((no + 1)); fi
+    case "$verdict" in
+      ''|-) if [ "$reproduced" = yes ]; then verdict="yes"; else verdict="no"; fi ;;
+    esac
+    printf '%-16s %-15s %s\n' "$exp" "$verdict" "$claim"
+    printf '%-16s %-15s   measured: %s\n' "" "" "$result"
+    if [ "$verdict" = "not established" ]; then open=$((open + 1))
+    elif [ "$reproduced" = yes ]; then yes=$((yes + 1)); else no=$((no + 1)); fi
   done < "$f"
 done
-printf '\n%d claims reproduced, %d not (at the quick budget; full-budget figures: bench/results/ and README.md)\n' "$yes" "$no"
+printf '\n%d claims reproduced, %d not established, %d not reproduced (at the quick budget; full-budget figures: bench/results/ and README.md)\n' "$yes" "$open" "$no"
 exit $status

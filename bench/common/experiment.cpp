@@ -90,6 +90,31 @@ Stat stat_of(const std::vector<double>& values) {
   return s;
 }
 
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::reproduced: return "reproduced";
+    case Verdict::not_established: return "not established";
+    case Verdict::not_reproduced: return "not reproduced";
+  }
+  fail("verdict_name: unknown verdict {}", int(v));
+}
+
+Verdict paired_verdict(const Stat& d) {
+  GL_CHECK(std::isfinite(d.mean) && std::isfinite(d.ci95), "paired_verdict: non-finite difference {} ± {}", d.mean,
+           d.ci95);
+  if (d.n < 2) return Verdict::not_established;  // one seed has no interval
+  if (d.mean - d.ci95 > 0) return Verdict::reproduced;
+  if (d.mean + d.ci95 < 0) return Verdict::not_reproduced;
+  return Verdict::not_established;
+}
+
+std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b) {
+  GL_CHECK(a.size() == b.size(), "paired_differences: {} values against {}", a.size(), b.size());
+  std::vector<double> d(a.size());
+  for (size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
+  return d;
+}
+
 namespace {
 
 int decimals_for(double v) {
@@ -415,15 +440,26 @@ void Experiment::plot(const std::string& curve, const std::string& file_stem, co
 }
 
 void Experiment::claim(const std::string& claim_text, bool reproduced, const std::string& result) {
-  fmt::print("claim: {}\n  result: {}\n  reproduced: {} ({} budget)\n", claim_text, result, reproduced ? "yes" : "NO",
-             budget_name(budget_));
+  record_claim(claim_text, reproduced, "", result);
+}
+
+void Experiment::claim(const std::string& claim_text, Verdict verdict, const std::string& result) {
+  record_claim(claim_text, verdict == Verdict::reproduced, verdict_name(verdict), result);
+}
+
+void Experiment::record_claim(const std::string& claim_text, bool reproduced, const std::string& verdict,
+                              const std::string& result) {
+  fmt::print("claim: {}\n  result: {}\n  {}: {} ({} budget)\n", claim_text, result,
+             verdict.empty() ? "reproduced" : "verdict",
+             verdict.empty() ? (reproduced ? "yes" : "NO") : verdict, budget_name(budget_));
   auto clean = [](std::string s) {
     for (char& c : s)
       if (c == '\t' || c == '\n') c = ' ';
     return s;
   };
-  claims_.push_back({bench_, clean(claim_text), clean(result), reproduced ? "yes" : "no", budget_name(budget_)});
-  std::string tsv = "experiment\tclaim\tresult\treproduced\tbudget\n";
+  claims_.push_back({bench_, clean(claim_text), clean(result), reproduced ? "yes" : "no", budget_name(budget_),
+                     verdict.empty() ? "-" : verdict});
+  std::string tsv = "experiment\tclaim\tresult\treproduced\tbudget\tverdict\n";
   for (const auto& row : claims_) {
     for (size_t i = 0; i < row.size(); ++i) tsv += (i ? "\t" : "") + row[i];
     tsv += "\n";
@@ -439,6 +475,7 @@ void Experiment::claim(const std::string& claim_text, bool reproduced, const std
     rec.threads = threads_;
     rec.extra["result"] = result;
     rec.extra["budget"] = budget_name(budget_);
+    if (!verdict.empty()) rec.extra["verdict"] = verdict;
     jsonl.write(rec);
   }
 }

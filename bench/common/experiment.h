@@ -90,6 +90,18 @@ Stat stat_of(const std::vector<double>& values);
 // The two-sided 97.5% quantile of Student's t with dof degrees of freedom.
 double t_quantile_975(int dof);
 
+// The one verdict rule for a paper's claim that A beats B, from the per-seed
+// paired differences A - B oriented so that the paper predicts a positive
+// value (a "lower is better" claim passes B - A):
+//   reproduced       the 95% interval of the mean difference lies above zero
+//   not reproduced   it lies below zero (the data go against the paper)
+//   not established  it spans zero, or there are fewer than two seeds
+enum class Verdict { reproduced, not_established, not_reproduced };
+const char* verdict_name(Verdict v);  // "reproduced", "not established", "not reproduced"
+Verdict paired_verdict(const Stat& paired_difference);
+// The paired differences a[i] - b[i] (equal lengths).
+std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b);
+
 class Experiment {
  public:
   Experiment(std::string bench_name, const ExperimentFlags& flags);
@@ -130,9 +142,13 @@ class Experiment {
 
   // Records a claim of the paper and whether it reproduced, with the measured
   // result in words: printed, appended to OUT/claims.tsv (experiment, claim,
-  // result, reproduced yes/no, budget), and a JSONL "claim_reproduced" record
+  // result, reproduced yes/no, budget, verdict: "-" for a threshold claim), and a JSONL "claim_reproduced" record
   // (value 1 or 0) when --jsonl is set.
   void claim(const std::string& claim, bool reproduced, const std::string& result);
+  // The same for a claim judged by the verdict rule (paired_verdict): the
+  // verdict is printed, written in claims.tsv's "verdict" column and as the
+  // JSONL record's "verdict" field (value 1 only when reproduced).
+  void claim(const std::string& claim, Verdict verdict, const std::string& result);
 
   Budget budget() const { return budget_; }
   const std::string& out_dir() const { return out_; }
@@ -146,6 +162,7 @@ class Experiment {
   std::map<std::string, RunFn> fns_;
   std::map<std::string, std::vector<RunResult>> results_;
   std::vector<std::vector<std::string>> claims_;  // rows of claims.tsv
+  void record_claim(const std::string& claim, bool reproduced, const std::string& verdict, const std::string& result);
 };
 
 // Formats "mean ± ci" with `decimals` digits.

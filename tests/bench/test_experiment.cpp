@@ -62,6 +62,24 @@ TEST_CASE("stat_of: mean and Student-t 95% interval worked by hand") {
                        doctest::Contains("t_quantile_975: degrees of freedom must be at least 1, got 0"), Error);
 }
 
+TEST_CASE("the verdict rule on hand-made paired intervals") {
+  // Differences 1, 2, 3 (mean 2, sd 1, t(2) = 4.303): 2 ± 2.484 spans zero.
+  CHECK(paired_verdict(stat_of({1, 2, 3})) == Verdict::not_established);
+  // 2, 2.1, 1.9, 2.0: 2 ± 0.13, above zero.
+  CHECK(paired_verdict(stat_of({2, 2.1, 1.9, 2.0})) == Verdict::reproduced);
+  // The mirror image: below zero, against the paper.
+  CHECK(paired_verdict(stat_of({-2, -2.1, -1.9, -2.0})) == Verdict::not_reproduced);
+  // One seed has no interval, whatever its sign; no seeds neither.
+  CHECK(paired_verdict(stat_of({5})) == Verdict::not_established);
+  CHECK(paired_verdict(stat_of({})) == Verdict::not_established);
+  // Identical arms: a zero-width interval at zero is not evidence either way.
+  CHECK(paired_verdict(stat_of({0, 0, 0})) == Verdict::not_established);
+  CHECK(paired_differences({3, 5}, {1, 6}) == std::vector<double>{2, -1});
+  CHECK_THROWS_WITH_AS(paired_differences({1}, {1, 2}), doctest::Contains("paired_differences: 1 values against 2"),
+                       Error);
+  CHECK(std::string(verdict_name(Verdict::not_reproduced)) == "not reproduced");
+}
+
 TEST_CASE("budget flags choose the seed count and the step budget") {
   Flags quick({"--quick"});
   CHECK(quick.flags.budget() == Budget::quick);
@@ -118,15 +136,18 @@ TEST_CASE("runs on parallel threads are deterministic per seed and land in seed 
   ex.report({"seed", "draw"}, {{{"a", "seed"}, {{"solved_seeds", 3}}}});
   ex.claim("seeds are counted", true, "4 seeds");
   ex.claim("a second claim", false, "not this time");
+  ex.claim("a paired claim", Verdict::not_established, "+0.1 ± 0.3");
   const std::string summary = read_all(out + "/summary.csv");
   CHECK(summary.find("a,seed,11.5,") != std::string::npos);
   const std::string claims = read_all(out + "/claims.tsv");
   CHECK(claims.find("toy\tseeds are counted\t4 seeds\tyes\tfull") != std::string::npos);
-  CHECK(claims.find("toy\ta second claim\tnot this time\tno\tfull") != std::string::npos);
+  CHECK(claims.find("toy\ta second claim\tnot this time\tno\tfull\t-\n") != std::string::npos);
+  CHECK(claims.find("toy\ta paired claim\t+0.1 ± 0.3\tno\tfull\tnot established\n") != std::string::npos);
   const std::string jsonl = read_all(out + "/r.jsonl");
   CHECK(jsonl.find("\"case\":\"a\",\"metric\":\"seed\",\"value\":11.5") != std::string::npos);
   CHECK(jsonl.find("\"solved_seeds\":3") != std::string::npos);
   CHECK(jsonl.find("\"metric\":\"claim_reproduced\",\"value\":0") != std::string::npos);
+  CHECK(jsonl.find("\"verdict\":\"not established\"") != std::string::npos);
   const std::string curves = read_all(out + "/curves.csv");
   CHECK(curves.find("b,13,line,4,52") != std::string::npos);
   // The plotted band: the mean of seeds 10..13 at x = 4 is 46.
