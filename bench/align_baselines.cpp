@@ -16,7 +16,6 @@
 #include <cmath>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "algorithms/alignment/dpo.h"
 #include "algorithms/alignment/evaluation.h"
@@ -24,6 +23,7 @@
 #include "algorithms/alignment/reward_model.h"
 #include "algorithms/alignment/sft.h"
 #include "bench/common/experiment.h"
+#include "bench/common/seed_cache.h"
 
 using namespace gradlab;
 using namespace gradlab::alignment;
@@ -70,41 +70,19 @@ struct SeedWorld {
   double sft_final_loss = 0;
 };
 
-class WorldCache {
- public:
-  std::shared_ptr<const SeedWorld> get(const RunContext& run) {
-    std::shared_ptr<Slot> slot;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto& s = slots_[run.seed];
-      if (!s) s = std::make_shared<Slot>();
-      slot = s;
-    }
-    std::call_once(slot->once, [&] { slot->world = build(run); });
-    return slot->world;
-  }
-
- private:
-  struct Slot {
-    std::once_flag once;
-    std::shared_ptr<const SeedWorld> world;
-  };
-  static std::shared_ptr<const SeedWorld> build(const RunContext& run) {
-    auto w = std::make_shared<SeedWorld>();
-    Generator gen(run.seed * 1000 + 1);
-    const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
-    w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
-    const auto losses =
-        train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
-    w->sft_final_loss = losses.back();
-    Generator held(run.seed * 1000 + 2);
-    w->heldout = sample_prompts(run.pick(512, 256, 32), held);
-    return w;
-  }
-  std::mutex mu_;
-  std::map<uint64_t, std::shared_ptr<Slot>> slots_;
-};
-WorldCache g_worlds;
+std::shared_ptr<const SeedWorld> build_world(const RunContext& run) {
+  auto w = std::make_shared<SeedWorld>();
+  Generator gen(run.seed * 1000 + 1);
+  const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
+  w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
+  const auto losses =
+      train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
+  w->sft_final_loss = losses.back();
+  Generator held(run.seed * 1000 + 2);
+  w->heldout = sample_prompts(run.pick(512, 256, 32), held);
+  return w;
+}
+bench::SeedCache<std::shared_ptr<const SeedWorld>> g_worlds(build_world);
 
 // n labelled pairs of two SFT samples per prompt (ties in gold dropped), with label noise.
 std::vector<PreferencePair> sft_pairs(const nn::GPT& sft, int64_t n, double noise, Generator& gen) {

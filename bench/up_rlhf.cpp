@@ -27,6 +27,7 @@
 #include "algorithms/alignment/sft.h"
 #include "algorithms/alignment/up_rlhf_metrics.h"
 #include "bench/common/experiment.h"
+#include "bench/common/seed_cache.h"
 
 using namespace gradlab;
 using namespace gradlab::alignment;
@@ -210,30 +211,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
 }
 
 // Builds each seed's assets once; runs of other methods wait for them.
-class AssetCache {
- public:
-  explicit AssetCache(const Settings& s) : settings_(s) {}
-  const SeedAssets& get(const RunContext& run) {
-    std::shared_ptr<Entry> e;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto& slot = entries_[run.seed];
-      if (!slot) slot = std::make_shared<Entry>();
-      e = slot;
-    }
-    std::call_once(e->once, [&] { e->assets = build_assets(settings_, run); });
-    return e->assets;
-  }
-
- private:
-  struct Entry {
-    std::once_flag once;
-    SeedAssets assets;
-  };
-  const Settings& settings_;
-  std::mutex mutex_;
-  std::map<uint64_t, std::shared_ptr<Entry>> entries_;
-};
+using AssetCache = bench::SeedCache<SeedAssets>;
 
 // One policy evaluation on the held-out prompts.
 struct EvalPoint {
@@ -449,7 +427,7 @@ int run_experiment(int argc, char** argv) {
   kl_mode_from_string(s.kl_mode);
 
   bench::Experiment ex("up_rlhf", flags);
-  AssetCache cache(s);
+  AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
   const std::vector<std::string> chosen = bench::split_list(methods);
   for (const std::string& m : chosen)
     GL_CHECK(m == "up_rlhf" || m == "single_rm" || m == "ensemble_mean" || m == "uwo" || m == "wco",

@@ -41,20 +41,15 @@ Var dpo_loss(const Var& policy_chosen, const Var& policy_rejected, const Tensor&
   fail("dpo_loss: unknown loss {}", int(c.loss));
 }
 
-namespace {
-
-// log pi(y|x) of chosen rows [0, n) and rejected rows [n, 2n), summed or per-token mean.
-Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, const std::vector<Tokens>& chosen,
-                  const std::vector<Tokens>& rejected, bool mean_logprob) {
-  std::vector<Tokens> x = prompts, y = chosen;
+Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, const std::vector<Tokens>& first,
+                  const std::vector<Tokens>& second, bool mean_logprob) {
+  std::vector<Tokens> x = prompts, y = first;
   x.insert(x.end(), prompts.begin(), prompts.end());
-  y.insert(y.end(), rejected.begin(), rejected.end());
+  y.insert(y.end(), second.begin(), second.end());
   const SequenceBatch b = make_batch(x, y);
   const nn::GPT::SequenceLogprob lp = model.sequence_logprob(b.tokens, b.response_mask);
   return mean_logprob ? lp.mean : lp.sum;
 }
-
-}  // namespace
 
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
                      const DPOConfig& c, Generator& gen) {
@@ -86,8 +81,7 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
   std::iota(order.begin(), order.end(), 0);
   policy.train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    for (size_t i = order.size(); i > 1; --i)
-      std::swap(order[i - 1], order[size_t(envs::preference::uniform_int(int64_t(i), gen))]);
+    shuffle_in_place(order, gen);
     double loss_sum = 0, right = 0, margin = 0;
     for (int64_t s = 0; s < N; s += c.batch_size) {
       const int64_t e = std::min(N, s + c.batch_size), n = e - s;

@@ -37,6 +37,12 @@ struct DPOConfig {
 Var dpo_loss(const Var& policy_chosen, const Var& policy_rejected, const Tensor& ref_chosen, const Tensor& ref_rejected,
              const DPOConfig& config);
 
+// log pi(y|x) of the rows (prompts, first) then (prompts, second) in one
+// forward: [2B], the first B rows for `first`. Summed over the response tokens,
+// or their per-token mean when mean_logprob is set. Differentiable.
+Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, const std::vector<Tokens>& first,
+                  const std::vector<Tokens>& second, bool mean_logprob);
+
 struct DPOHistory {
   std::vector<double> loss;             // per epoch
   std::vector<double> reward_accuracy;  // fraction of pairs with h > 0, per epoch (against the labels)

@@ -38,6 +38,11 @@ RewardModel::RewardModel(nn::GPTConfig config, Generator& gen, RewardModelOption
   model = std::make_shared<nn::GPT>(config, gen);
 }
 
+RewardModel::RewardModel(std::shared_ptr<nn::GPT> shared_model, RewardModelOptions options_)
+    : model(std::move(shared_model)), options(options_) {
+  GL_CHECK(model && model->reward_head, "RewardModel: the shared GPT needs a reward head (GPTConfig::reward_head)");
+}
+
 void RewardModel::init_trunk_from(const nn::GPT& policy) {
   nn::NamedTensors trunk;
   for (auto& [name, t] : policy.state_dict())
@@ -85,8 +90,7 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
   std::iota(order.begin(), order.end(), 0);
   rm.model->train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    for (size_t i = order.size(); i > 1; --i)  // Fisher-Yates shuffle from the run's stream
-      std::swap(order[i - 1], order[size_t(envs::preference::uniform_int(int64_t(i), gen))]);
+    shuffle_in_place(order, gen);
     double loss_sum = 0, right = 0;
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));

@@ -40,6 +40,9 @@ class RewardModel {
  public:
   // The GPT of `config` with reward_head forced on (and value_head off).
   RewardModel(nn::GPTConfig config, Generator& gen, RewardModelOptions options = {});
+  // A reward model reading an existing GPT's reward head (which it must have), sharing its weights: e.g. a
+  // policy that judges its own samples.
+  explicit RewardModel(std::shared_ptr<nn::GPT> shared_model, RewardModelOptions options = {});
   // Copies the trunk (embeddings, blocks, final LayerNorm) of a policy of the same shape; the head stays fresh.
   void init_trunk_from(const nn::GPT& policy);
 

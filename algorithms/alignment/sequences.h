@@ -37,6 +37,10 @@ SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& 
 using RewardFn =
     std::function<std::vector<double>(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses)>;
 
+// Shuffles v in place (Fisher-Yates, one draw from the generator per swap): the
+// minibatch order of every alignment training loop.
+void shuffle_in_place(std::vector<int64_t>& v, Generator& gen);
+
 // A copy of a GPT (same config, weights copied): e.g. the frozen reference policy.
 std::shared_ptr<nn::GPT> clone_gpt(const nn::GPT& model);
 

@@ -1,0 +1,404 @@
+// osp: online self-preferring alignment (OSP) against its baselines in the
+// preference world, on 200 training prompts. Per seed, shared by every method:
+// SFT on the pretraining corpus, then the policy's own judge (a scalar head on
+// its trunk) warm-started on 300 gold-labelled pairs while the language model
+// keeps its likelihood; that model is every method's start and pi_ref.
+//   osp                online loop: K samples, self-judged against a baseline response, ranked pairs with
+//                      soft strengths, SPCE
+//   online_dpo_binary  the same loop with binary labels from the same judge (p = 1: DPO)
+//   cdpo               the same loop with one constant strength (cDPO's label smoothing)
+//   offline_dpo        DPO on fixed gold-labelled SFT pairs of the same 200 prompts, as many updates
+//   ppo_judge          PPO-RLHF on the judge head (frozen), as many sampled responses
+// After every iteration: gold win rate against SFT on held-out prompts of the training families and on an
+// out-of-domain family never trained on, the mean margin beta h, distinct-2 and response length.
+//   build/bench/osp --quick                           (make reproduce's budget)
+//   build/bench/osp --seeds 5 --jsonl osp.jsonl       (the full budget of bench/results/osp)
+//   build/bench/osp --methods osp --pairing all --baseline sft   (an ablation)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "algorithms/alignment/evaluation.h"
+#include "algorithms/alignment/osp.h"
+#include "algorithms/alignment/ppo_rlhf.h"
+#include "algorithms/alignment/sft.h"
+#include "bench/common/experiment.h"
+#include "bench/common/seed_cache.h"
+
+using namespace gradlab;
+using namespace gradlab::alignment;
+namespace pref = gradlab::envs::preference;
+using bench::RunContext;
+using bench::RunResult;
+
+namespace {
+
+constexpr pref::RewardKind kGold = pref::RewardKind::target_count;
+constexpr int64_t kResponseLen = 8;
+// Training prompts come from three families; the fourth is the out-of-domain test.
+const std::vector<pref::Family> kTrainFamilies = {pref::Family::tell, pref::Family::ask, pref::Family::write};
+const std::vector<pref::Family> kOODFamilies = {pref::Family::show};
+
+struct Settings {
+  int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 300, judge_epochs = 8;
+  double beta = 0.1, lr = 5e-4, cdpo_strength = 0.9, lm_coef = 1.0;
+  Pairing pairing = Pairing::mirror;
+  BaselineResponse baseline = BaselineResponse::greedy;
+  RewardPooling judge_pooling = RewardPooling::token_sum;
+};
+
+int64_t iterations(const Settings& s, const RunContext& run) {
+  return s.iterations > 0 ? s.iterations : run.pick(20, 10, 2);
+}
+
+nn::GPTConfig policy_config(bool reward_head, bool value_head = false) {
+  return {.vocab = pref::vocab_size(),
+          .context = 12,
+          .d_model = 64,
+          .heads = 4,
+          .layers = 2,
+          .value_head = value_head,
+          .reward_head = reward_head};
+}
+
+std::vector<Tokens> sample_prompts(int64_t n, const std::vector<pref::Family>& families, Generator& gen) {
+  std::vector<Tokens> p;
+  for (int64_t i = 0; i < n; ++i) p.push_back(pref::sample_prompt(families, gen));
+  return p;
+}
+
+// Gold-ordered pairs (ties dropped) of two SFT samples per prompt, cycling through `prompts` until n are made.
+std::vector<PreferencePair> gold_pairs(const nn::GPT& sft, const std::vector<Tokens>& prompts, int64_t n,
+                                       Generator& gen) {
+  std::vector<PreferencePair> pairs;
+  const pref::LabelConfig label{.reward = kGold};
+  for (int guard = 0; int64_t(pairs.size()) < n && guard < 1000; ++guard) {
+    const auto y1 = sample_responses(sft, prompts, kResponseLen, gen), y2 = sample_responses(sft, prompts, kResponseLen, gen);
+    for (size_t i = 0; i < prompts.size() && int64_t(pairs.size()) < n; ++i) {
+      PreferencePair p;
+      if (pref::label_pair(prompts[i], y1[i], y2[i], label, gen, p)) pairs.push_back(std::move(p));
+    }
+  }
+  GL_CHECK(int64_t(pairs.size()) == n, "osp: made only {} of {} gold-labelled pairs", pairs.size(), n);
+  return pairs;
+}
+
+// What every method of one seed starts from.
+struct SeedAssets {
+  std::shared_ptr<const nn::GPT> sft;    // the win-rate opponent
+  std::shared_ptr<const nn::GPT> start;  // SFT with the warm-started judge head: each method's start and pi_ref
+  std::vector<Tokens> train, heldout, ood;
+  std::vector<double> sft_gold_heldout, sft_gold_ood;  // gold of one fixed SFT sample per evaluation prompt
+  std::vector<PreferencePair> offline_pairs;           // offline DPO's data: gold-labelled, the training prompts
+  double judge_heldout_acc = 0, judge_warm_bt_loss = 0, sft_loss = 0;
+};
+
+SeedAssets build_assets(const Settings& s, const RunContext& run) {
+  SeedAssets a;
+  Generator gen(run.seed * 1000 + 1);
+  const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
+  auto sft = std::make_shared<nn::GPT>(policy_config(false), gen);
+  a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
+  a.sft = sft;
+  Generator prompts(run.seed * 1000 + 2);
+  a.train = sample_prompts(s.prompts, kTrainFamilies, prompts);
+  a.heldout = sample_prompts(run.pick(512, 256, 16), kTrainFamilies, prompts);
+  a.ood = sample_prompts(run.pick(512, 256, 16), kOODFamilies, prompts);
+  Generator eval(run.seed * 1000 + 3);
+  a.sft_gold_heldout = pref::gold_rewards(kGold, a.heldout, sample_responses(*sft, a.heldout, kResponseLen, eval));
+  a.sft_gold_ood = pref::gold_rewards(kGold, a.ood, sample_responses(*sft, a.ood, kResponseLen, eval));
+
+  // The judge: SFT's weights plus a fresh reward head, warm-started on gold-labelled pairs of SFT samples
+  // (prompts of the training families, not the 200 training prompts themselves).
+  Generator judge_gen(run.seed * 1000 + 4);
+  auto start = std::make_shared<nn::GPT>(policy_config(true), judge_gen);
+  start->load_state_dict(sft->state_dict(), /*strict=*/false);
+  const RewardModel judge(start, {.pooling = s.judge_pooling});
+  const int64_t n_judge = run.pick(s.judge_pairs, s.judge_pairs, 32);
+  const auto judge_pairs = gold_pairs(*sft, sample_prompts(n_judge, kTrainFamilies, judge_gen), n_judge, judge_gen);
+  const auto h = warm_start_judge(judge, judge_pairs, corpus,
+                                  {.epochs = run.pick(s.judge_epochs, s.judge_epochs, 1), .lm_coef = s.lm_coef},
+                                  judge_gen);
+  a.judge_warm_bt_loss = h.bt_loss.back();
+  const auto held_pairs = gold_pairs(*sft, sample_prompts(run.pick(1000, 500, 32), kTrainFamilies, judge_gen),
+                                     run.pick(1000, 500, 32), judge_gen);
+  a.judge_heldout_acc = accuracy_vs_gold(judge, held_pairs);
+  a.start = start;
+  // Offline DPO's fixed data: K/2 gold-labelled pairs per training prompt (OSP's pairs per iteration).
+  a.offline_pairs = gold_pairs(*sft, a.train, s.prompts * std::max<int64_t>(1, s.k / 2), judge_gen);
+  return a;
+}
+using AssetCache = bench::SeedCache<SeedAssets>;
+
+// Win rates and sample statistics of the policy now.
+struct EvalPoint {
+  double winrate = 0, ood_winrate = 0, gold = 0, length = 0, distinct2 = 0, kl = 0;
+};
+EvalPoint evaluate(const nn::GPT& policy, const SeedAssets& a, Generator& gen) {
+  EvalPoint e;
+  const auto y = sample_responses(policy, a.heldout, kResponseLen, gen);
+  const auto gold = pref::gold_rewards(kGold, a.heldout, y);
+  e.winrate = win_rate(gold, a.sft_gold_heldout);
+  e.gold = mean_of(gold);
+  e.distinct2 = distinct_2(y);
+  double len = 0;
+  for (const Tokens& r : y) len += double(pref::response_body(r).size());
+  e.length = len / double(y.size());
+  e.kl = sampled_kl(policy, *a.sft, a.heldout, y);
+  const auto y_ood = sample_responses(policy, a.ood, kResponseLen, gen);
+  e.ood_winrate = win_rate(pref::gold_rewards(kGold, a.ood, y_ood), a.sft_gold_ood);
+  return e;
+}
+
+// Records one evaluation as curves at `iteration`, and the last one as final metrics.
+class Tracker {
+ public:
+  explicit Tracker(RunResult& r) : r_(r) {}
+  void add(double iteration, const EvalPoint& e) {
+    r_.curve("winrate_vs_iteration", iteration, e.winrate);
+    r_.curve("ood_winrate_vs_iteration", iteration, e.ood_winrate);
+    r_.curve("length_vs_iteration", iteration, e.length);
+    r_.curve("distinct2_vs_iteration", iteration, e.distinct2);
+    if (iteration == 0) r_.metric("start_winrate", e.winrate);
+    peak_ = std::max(peak_, e.winrate);
+    last_ = e;
+  }
+  void finish() {
+    r_.metric("final_winrate", last_.winrate);
+    r_.metric("peak_winrate", peak_);
+    r_.metric("winrate_drop", peak_ - last_.winrate);
+    r_.metric("ood_winrate", last_.ood_winrate);
+    r_.metric("gold_reward", last_.gold);
+    r_.metric("mean_length", last_.length);
+    r_.metric("distinct2", last_.distinct2);
+    r_.metric("kl", last_.kl);
+  }
+
+ private:
+  RunResult& r_;
+  double peak_ = -1;
+  EvalPoint last_;
+};
+
+// OSP and the two baselines that share its loop and differ in the label: soft, binary, constant.
+bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mode, uint64_t stream) {
+  return [&s, &cache, mode, stream](const RunContext& run) {
+    const SeedAssets& a = cache.get(run);
+    auto policy = clone_gpt(*a.start);
+    const OSPConfig cfg{.samples_per_prompt = run.budget == bench::Budget::smoke ? 4 : s.k,
+                        .baseline = s.baseline,
+                        .pairing = s.pairing,
+                        .strength = mode,
+                        .constant_strength = s.cdpo_strength,
+                        .beta = s.beta,
+                        .response_len = kResponseLen,
+                        .lr = s.lr};
+    OSP osp(policy, clone_gpt(*a.start), a.sft, cfg, {.pooling = s.judge_pooling}, run.seed * 1000 + stream);
+    osp.set_gold([](const auto& x, const auto& y) { return pref::gold_rewards(kGold, x, y); });
+    RunResult r;
+    Tracker track(r);
+    Generator eval_gen(run.seed * 1000 + 99);
+    track.add(0, evaluate(*policy, a, eval_gen));
+    double t_sample = 0, t_judge = 0, t_train = 0, agreement = 0;
+    const int64_t n = iterations(s, run);
+    for (int64_t it = 1; it <= n; ++it) {
+      const OSPIterationStats st = osp.step(a.train);
+      r.curve("margin_vs_iteration", double(it), st.margin);
+      r.curve("judge_agreement_vs_iteration", double(it), st.judge_agreement);
+      r.curve("strength_vs_iteration", double(it), st.mean_strength);
+      t_sample += st.seconds_sample;
+      t_judge += st.seconds_judge;
+      t_train += st.seconds_train;
+      agreement = st.judge_agreement;
+      r.metric("final_margin", st.margin);
+      r.metric("pairs_per_iteration", double(st.pairs));
+      track.add(double(it), evaluate(*policy, a, eval_gen));
+    }
+    track.finish();
+    r.metric("seconds_sample", t_sample / double(n));
+    r.metric("seconds_judge", t_judge / double(n));
+    r.metric("seconds_train", t_train / double(n));
+    r.metric("seconds_per_iteration", (t_sample + t_judge + t_train) / double(n));
+    r.metric("judge_agreement", agreement);
+    r.metric("judge_heldout_acc", a.judge_heldout_acc);
+    return r;
+  };
+}
+
+// Offline DPO: the same trainer (p = 1) on fixed gold-labelled pairs, one pass per iteration.
+RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& run) {
+  const SeedAssets& a = cache.get(run);
+  auto policy = clone_gpt(*a.start);
+  OSP trainer(policy, clone_gpt(*a.start), a.sft, {.beta = s.beta, .response_len = kResponseLen, .lr = s.lr},
+              {.pooling = s.judge_pooling}, run.seed * 1000 + 40);
+  std::vector<SoftPair> pairs;
+  for (const PreferencePair& p : a.offline_pairs) pairs.push_back({p.prompt, p.chosen, p.rejected, 1.0});
+  RunResult r;
+  Tracker track(r);
+  Generator eval_gen(run.seed * 1000 + 99);
+  track.add(0, evaluate(*policy, a, eval_gen));
+  const int64_t n = iterations(s, run);
+  for (int64_t it = 1; it <= n; ++it) {
+    OSPIterationStats st;
+    trainer.train_on(pairs, &st);
+    r.curve("margin_vs_iteration", double(it), st.margin);
+    r.metric("final_margin", st.margin);
+    track.add(double(it), evaluate(*policy, a, eval_gen));
+  }
+  track.finish();
+  return r;
+}
+
+// PPO-RLHF against the frozen judge head, sampling as many responses as the online loop: K per training prompt
+// per iteration, in rollouts of one response per training prompt.
+RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run) {
+  const SeedAssets& a = cache.get(run);
+  const int64_t K = run.budget == bench::Budget::smoke ? 4 : s.k;
+  auto policy = clone_gpt(*a.start);
+  const auto judge_model = clone_gpt(*a.start);
+  const RewardModel judge(judge_model, {.pooling = s.judge_pooling});
+  Generator gen(run.seed * 1000 + 50);
+  auto critic = std::make_shared<nn::GPT>(policy_config(false, true), gen);
+  {  // the critic's trunk starts from SFT
+    nn::NamedTensors trunk;
+    for (auto& [name, t] : a.sft->state_dict())
+      if (name.rfind("head.", 0) != 0) trunk.emplace_back(name, t);
+    critic->load_state_dict(trunk, false);
+  }
+  const PPORLHFConfig cfg{.rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
+  PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.seed * 1000 + 51);
+  RunResult r;
+  Tracker track(r);
+  Generator eval_gen(run.seed * 1000 + 99);
+  track.add(0, evaluate(*policy, a, eval_gen));
+  const int64_t n = iterations(s, run);
+  for (int64_t it = 1; it <= n; ++it) {
+    for (int64_t k = 0; k < K; ++k) {
+      const PPOIterationStats st = ppo.step(a.train);
+      r.curve("judge_reward_vs_iteration", double(it - 1) + double(k + 1) / double(K), st.reward);
+    }
+    track.add(double(it), evaluate(*policy, a, eval_gen));
+  }
+  track.finish();
+  return r;
+}
+
+std::string values_of(const bench::Experiment& ex, const std::string& m, const std::string& metric) {
+  std::string out;
+  for (double v : ex.values(m, metric)) out += fmt::format("{}{:.3f}", out.empty() ? "" : ", ", v);
+  return out;
+}
+
+// "A beats B on metric" by the paired-interval rule (higher is better).
+void paired_claim(bench::Experiment& ex, const std::string& text, const std::string& a, const std::string& b,
+                  const std::string& metric) {
+  const bench::Stat d = bench::stat_of(bench::paired_differences(ex.values(a, metric), ex.values(b, metric)));
+  ex.claim(text, bench::paired_verdict(d),
+           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
+                       [&] {
+                         std::string v;
+                         for (double x : d.values) v += fmt::format("{}{:+.3f}", v.empty() ? "" : ", ", x);
+                         return v;
+                       }(),
+                       a, bench::format_stat(ex.stat(a, metric), 3), b, bench::format_stat(ex.stat(b, metric), 3)));
+}
+
+}  // namespace
+
+int run_experiment(int argc, char** argv) {
+  bench::Cli cli("osp",
+                 "online self-preferring alignment (SPCE on self-judged soft preference strengths) against online DPO "
+                 "with binary labels, cDPO, offline DPO and PPO on the judge, in the preference world");
+  bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
+  auto& methods = cli.text("--methods", "osp,online_dpo_binary,cdpo,offline_dpo,ppo_judge", "methods to run");
+  auto& prompts = cli.integer("--prompts", 200, "training prompts", {1, 100000});
+  auto& iters = cli.integer("--iterations", 0, "online iterations (0: 20, quick 10, smoke 2)", {0, 100000});
+  auto& k = cli.integer("--k", 8, "samples per prompt K (smoke: 4)", {2, 64});
+  auto& beta = cli.real("--beta", 0.1, "beta of h = beta [log-ratio(better) - log-ratio(worse)]");
+  auto& lr = cli.real("--lr", 5e-4, "policy learning rate (SPCE and DPO)");
+  auto& pairing = cli.text("--pairing", "mirror", "ranked pairing: mirror (rank i with K+1-i) or all (every i<j)");
+  auto& baseline = cli.text("--baseline", "greedy", "the response judged against: greedy, sample or sft");
+  auto& cdpo_strength = cli.real("--cdpo_strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
+  auto& judge_pairs = cli.integer("--judge_pairs", 300, "gold-labelled pairs of the judge's warm start", {1, 1000000});
+  auto& judge_epochs = cli.integer("--judge_epochs", 8, "epochs of the judge's warm start", {1, 1000});
+  auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
+  auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
+  cli.parse(argc, argv);
+  GL_CHECK(beta > 0 && lr > 0, "osp: --beta and --lr must be positive, got {} and {}", beta, lr);
+  GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo_strength must be in [0.5, 1], got {}",
+           cdpo_strength);
+  GL_CHECK(lm_coef >= 0, "osp: --lm_coef must be >= 0, got {}", lm_coef);
+  Settings s{.prompts = prompts,
+             .iterations = iters,
+             .k = k,
+             .judge_pairs = judge_pairs,
+             .judge_epochs = judge_epochs,
+             .beta = beta,
+             .lr = lr,
+             .cdpo_strength = cdpo_strength,
+             .lm_coef = lm_coef,
+             .pairing = pairing_from_string(pairing),
+             .baseline = baseline_from_string(baseline),
+             .judge_pooling = reward_pooling_from_string(judge_pooling)};
+  if (flags.budget() == bench::Budget::smoke) s.prompts = std::min<int64_t>(s.prompts, 16);
+
+  AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
+  const std::map<std::string, bench::RunFn> all = {
+      {"osp", online_method(s, cache, StrengthMode::soft, 10)},
+      {"online_dpo_binary", online_method(s, cache, StrengthMode::binary, 20)},
+      {"cdpo", online_method(s, cache, StrengthMode::constant, 30)},
+      {"offline_dpo", [&](const RunContext& run) { return offline_dpo(s, cache, run); }},
+      {"ppo_judge", [&](const RunContext& run) { return ppo_judge(s, cache, run); }}};
+  const std::vector<std::string> chosen = bench::split_list(methods);
+  for (const std::string& m : chosen)
+    GL_CHECK(all.count(m), "osp: --methods: unknown method '{}' (osp, online_dpo_binary, cdpo, offline_dpo, ppo_judge)",
+             m);
+  auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
+  bench::Experiment ex("osp", flags);
+  for (const char* m : {"osp", "online_dpo_binary", "cdpo", "offline_dpo", "ppo_judge"})
+    if (wanted(m)) ex.add(m, all.at(m));
+  ex.run();
+  ex.report({"final_winrate", "peak_winrate", "winrate_drop", "ood_winrate", "start_winrate", "gold_reward",
+             "final_margin", "distinct2", "mean_length", "kl", "judge_heldout_acc", "judge_agreement",
+             "seconds_per_iteration", "seconds_sample", "seconds_judge", "seconds_train", "seconds"});
+
+  if (wanted("osp")) {
+    // The paper's headline: a 95% win rate over the base model from 200 prompts.
+    const bench::Stat w = ex.stat("osp", "final_winrate");
+    std::vector<double> above;
+    for (double v : w.values) above.push_back(v - 0.95);
+    ex.claim("OSP reaches a 95% gold win rate over the SFT model with 200 training prompts",
+             bench::paired_verdict(bench::stat_of(above)),
+             fmt::format("final win rate {} (seeds: {}); start {}", bench::format_stat(w, 3),
+                         values_of(ex, "osp", "final_winrate"), bench::format_stat(ex.stat("osp", "start_winrate"), 3)));
+  }
+  if (wanted("osp") && wanted("online_dpo_binary")) {
+    paired_claim(ex, "OSP's final win rate >= online DPO with the judge's binary labels", "osp", "online_dpo_binary",
+                 "final_winrate");
+    paired_claim(ex, "binary labels peak then degrade more than soft strengths (peak minus final win rate)",
+                 "online_dpo_binary", "osp", "winrate_drop");
+    paired_claim(ex, "out of domain: OSP's win rate >= online DPO with binary labels", "osp", "online_dpo_binary",
+                 "ood_winrate");
+  }
+  if (wanted("osp") && wanted("offline_dpo")) {
+    paired_claim(ex, "OSP's final win rate >= offline DPO on the same 200 prompts", "osp", "offline_dpo",
+                 "final_winrate");
+    paired_claim(ex, "out of domain: OSP's win rate >= offline DPO", "osp", "offline_dpo", "ood_winrate");
+  }
+  if (wanted("osp") && wanted("ppo_judge")) {
+    paired_claim(ex, "OSP's final win rate >= PPO on the judge head", "osp", "ppo_judge", "final_winrate");
+    paired_claim(ex, "out of domain: OSP's win rate >= PPO on the judge head", "osp", "ppo_judge", "ood_winrate");
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_experiment(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
+}
