@@ -42,8 +42,8 @@ const std::vector<pref::Family> kTrainFamilies = {pref::Family::tell, pref::Fami
 const std::vector<pref::Family> kOODFamilies = {pref::Family::show};
 
 struct Settings {
-  int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 300, judge_epochs = 8;
-  double beta = 0.1, lr = 5e-4, cdpo_strength = 0.9, lm_coef = 1.0;
+  int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 3000, judge_epochs = 4;
+  double beta = 0.1, lr = 1e-4, ppo_lr = 5e-5, ppo_kl = 1.0, cdpo_strength = 0.9, lm_coef = 1.0;
   Pairing pairing = Pairing::mirror;
   BaselineResponse baseline = BaselineResponse::greedy;
   RewardPooling judge_pooling = RewardPooling::token_sum;
@@ -267,7 +267,7 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
       if (name.rfind("head.", 0) != 0) trunk.emplace_back(name, t);
     critic->load_state_dict(trunk, false);
   }
-  const PPORLHFConfig cfg{.rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
+  const PPORLHFConfig cfg{.rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = s.ppo_kl, .lr = s.ppo_lr};
   PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.seed * 1000 + 51);
   RunResult r;
   Tracker track(r);
@@ -317,19 +317,22 @@ int run_experiment(int argc, char** argv) {
   auto& iters = cli.integer("--iterations", 0, "online iterations (0: 20, quick 10, smoke 2)", {0, 100000});
   auto& k = cli.integer("--k", 8, "samples per prompt K (smoke: 4)", {2, 64});
   auto& beta = cli.real("--beta", 0.1, "beta of h = beta [log-ratio(better) - log-ratio(worse)]");
-  auto& lr = cli.real("--lr", 5e-4, "policy learning rate (SPCE and DPO)");
+  auto& lr = cli.real("--lr", 1e-4, "policy learning rate (SPCE and DPO)");
+  auto& ppo_lr = cli.real("--ppo_lr", 5e-5, "ppo_judge: policy learning rate");
+  auto& ppo_kl = cli.real("--ppo_kl", 1.0, "ppo_judge: per-token KL penalty beta in the reward");
   auto& pairing = cli.text("--pairing", "mirror", "ranked pairing: mirror (rank i with K+1-i) or all (every i<j)");
   auto& baseline = cli.text("--baseline", "greedy", "the response judged against: greedy, sample or sft");
   auto& cdpo_strength = cli.real("--cdpo_strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
-  auto& judge_pairs = cli.integer("--judge_pairs", 300, "gold-labelled pairs of the judge's warm start", {1, 1000000});
-  auto& judge_epochs = cli.integer("--judge_epochs", 8, "epochs of the judge's warm start", {1, 1000});
+  auto& judge_pairs = cli.integer("--judge_pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
+  auto& judge_epochs = cli.integer("--judge_epochs", 4, "epochs of the judge's warm start", {1, 1000});
   auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
   auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
   cli.parse(argc, argv);
-  GL_CHECK(beta > 0 && lr > 0, "osp: --beta and --lr must be positive, got {} and {}", beta, lr);
+  GL_CHECK(beta > 0 && lr > 0 && ppo_lr > 0, "osp: --beta, --lr and --ppo_lr must be positive, got {}, {} and {}", beta,
+           lr, ppo_lr);
   GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo_strength must be in [0.5, 1], got {}",
            cdpo_strength);
-  GL_CHECK(lm_coef >= 0, "osp: --lm_coef must be >= 0, got {}", lm_coef);
+  GL_CHECK(lm_coef >= 0 && ppo_kl >= 0, "osp: --lm_coef and --ppo_kl must be >= 0, got {} and {}", lm_coef, ppo_kl);
   Settings s{.prompts = prompts,
              .iterations = iters,
              .k = k,
@@ -337,6 +340,8 @@ int run_experiment(int argc, char** argv) {
              .judge_epochs = judge_epochs,
              .beta = beta,
              .lr = lr,
+             .ppo_lr = ppo_lr,
+             .ppo_kl = ppo_kl,
              .cdpo_strength = cdpo_strength,
              .lm_coef = lm_coef,
              .pairing = pairing_from_string(pairing),
