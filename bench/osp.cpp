@@ -1,10 +1,12 @@
 // osp: online self-preferring alignment (OSP) against its baselines in the
 // preference world, on 200 training prompts. Per seed, shared by every method:
 // SFT on the pretraining corpus, then the policy's own judge (a scalar head on
-// its trunk) warm-started on 300 gold-labelled pairs while the language model
-// keeps its likelihood; that model is every method's start and pi_ref.
+// its trunk, or its verdict word) warm-started on 3000 gold-labelled pairs
+// while the language model keeps its likelihood; that model is every method's
+// start and pi_ref.
 //   osp                online loop: K samples, self-judged against a baseline response, ranked pairs with
-//                      soft strengths, SPCE
+//                      soft strengths, SPCE; the judge is a scalar head on the policy's trunk
+//   osp_verdict_token  the same with the policy judging by its own verdict word after a judge prompt
 //   online_dpo_binary  the same loop with binary labels from the same judge (p = 1: DPO)
 //   cdpo               the same loop with one constant strength (cDPO's label smoothing)
 //   offline_dpo        DPO on fixed gold-labelled SFT pairs of the same 200 prompts, as many updates
@@ -42,8 +44,9 @@ const std::vector<pref::Family> kTrainFamilies = {pref::Family::tell, pref::Fami
 const std::vector<pref::Family> kOODFamilies = {pref::Family::show};
 
 struct Settings {
-  int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 3000, judge_epochs = 4;
+  int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 3000, judge_epochs = 4, verdict_epochs = 8;
   double beta = 0.1, lr = 1e-4, ppo_lr = 5e-5, ppo_kl = 1.0, cdpo_strength = 0.9, lm_coef = 1.0;
+  bool verdict_judge = true;  // build the verdict-word judge (osp_verdict_token is among the methods)
   Pairing pairing = Pairing::mirror;
   BaselineResponse baseline = BaselineResponse::greedy;
   RewardPooling judge_pooling = RewardPooling::token_sum;
@@ -53,9 +56,10 @@ int64_t iterations(const Settings& s, const RunContext& run) {
   return s.iterations > 0 ? s.iterations : run.pick(20, 10, 2);
 }
 
+// The context holds the verdict judge's prompt: a prompt and two responses.
 nn::GPTConfig policy_config(bool reward_head, bool value_head = false) {
   return {.vocab = pref::vocab_size(),
-          .context = 12,
+          .context = 4 + 2 * kResponseLen,
           .d_model = 64,
           .heads = 4,
           .layers = 2,
@@ -89,10 +93,11 @@ std::vector<PreferencePair> gold_pairs(const nn::GPT& sft, const std::vector<Tok
 struct SeedAssets {
   std::shared_ptr<const nn::GPT> sft;    // the win-rate opponent
   std::shared_ptr<const nn::GPT> start;  // SFT with the warm-started judge head: each method's start and pi_ref
+  std::shared_ptr<const nn::GPT> start_verdict;  // SFT warm-started as a verdict-word judge (osp_verdict_token)
   std::vector<Tokens> train, heldout, ood;
   std::vector<double> sft_gold_heldout, sft_gold_ood;  // gold of one fixed SFT sample per evaluation prompt
   std::vector<PreferencePair> offline_pairs;           // offline DPO's data: gold-labelled, the training prompts
-  double judge_heldout_acc = 0, judge_warm_bt_loss = 0, sft_loss = 0;
+  double judge_heldout_acc = 0, verdict_judge_heldout_acc = 0, sft_loss = 0;
 };
 
 SeedAssets build_assets(const Settings& s, const RunContext& run) {
@@ -110,22 +115,30 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   a.sft_gold_heldout = pref::gold_rewards(kGold, a.heldout, sample_responses(*sft, a.heldout, kResponseLen, eval));
   a.sft_gold_ood = pref::gold_rewards(kGold, a.ood, sample_responses(*sft, a.ood, kResponseLen, eval));
 
-  // The judge: SFT's weights plus a fresh reward head, warm-started on gold-labelled pairs of SFT samples
-  // (prompts of the training families, not the 200 training prompts themselves).
+  // The judges: SFT's weights plus a fresh reward head, or SFT itself as a verdict-word judge, each warm-started
+  // on the same gold-labelled pairs of SFT samples (prompts of the training families, not the 200 training
+  // prompts themselves) with the language-model loss kept.
   Generator judge_gen(run.seed * 1000 + 4);
-  auto start = std::make_shared<nn::GPT>(policy_config(true), judge_gen);
-  start->load_state_dict(sft->state_dict(), /*strict=*/false);
-  const RewardModel judge(start, {.pooling = s.judge_pooling});
   const int64_t n_judge = run.pick(s.judge_pairs, s.judge_pairs, 32);
   const auto judge_pairs = gold_pairs(*sft, sample_prompts(n_judge, kTrainFamilies, judge_gen), n_judge, judge_gen);
-  const auto h = warm_start_judge(judge, judge_pairs, corpus,
-                                  {.epochs = run.pick(s.judge_epochs, s.judge_epochs, 1), .lm_coef = s.lm_coef},
-                                  judge_gen);
-  a.judge_warm_bt_loss = h.bt_loss.back();
   const auto held_pairs = gold_pairs(*sft, sample_prompts(run.pick(1000, 500, 32), kTrainFamilies, judge_gen),
                                      run.pick(1000, 500, 32), judge_gen);
-  a.judge_heldout_acc = accuracy_vs_gold(judge, held_pairs);
+  const JudgeWarmStartConfig warm{.epochs = run.pick(s.judge_epochs, s.judge_epochs, 1), .lm_coef = s.lm_coef};
+  auto start = std::make_shared<nn::GPT>(policy_config(true), judge_gen);
+  start->load_state_dict(sft->state_dict(), /*strict=*/false);
+  const SelfJudge judge(start, {.kind = JudgeKind::head, .pooling = s.judge_pooling});
+  warm_start_judge(judge, judge_pairs, corpus, warm, judge_gen);
+  a.judge_heldout_acc = judge.accuracy_vs_gold(held_pairs);
   a.start = start;
+  if (s.verdict_judge) {
+    auto verdict = clone_gpt(*sft);
+    const SelfJudge vj(verdict, {.kind = JudgeKind::verdict_token});
+    JudgeWarmStartConfig verdict_warm = warm;
+    verdict_warm.epochs = run.pick(s.verdict_epochs, s.verdict_epochs, 1);
+    warm_start_judge(vj, judge_pairs, corpus, verdict_warm, judge_gen);
+    a.verdict_judge_heldout_acc = vj.accuracy_vs_gold(held_pairs);
+    a.start_verdict = verdict;
+  }
   // Offline DPO's fixed data: K/2 gold-labelled pairs per training prompt (OSP's pairs per iteration).
   a.offline_pairs = gold_pairs(*sft, a.train, s.prompts * std::max<int64_t>(1, s.k / 2), judge_gen);
   return a;
@@ -183,10 +196,11 @@ class Tracker {
 };
 
 // OSP and the two baselines that share its loop and differ in the label: soft, binary, constant.
-bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mode, uint64_t stream) {
-  return [&s, &cache, mode, stream](const RunContext& run) {
+bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mode, JudgeKind judge, uint64_t stream) {
+  return [&s, &cache, mode, judge, stream](const RunContext& run) {
     const SeedAssets& a = cache.get(run);
-    auto policy = clone_gpt(*a.start);
+    const auto& start = judge == JudgeKind::head ? a.start : a.start_verdict;
+    auto policy = clone_gpt(*start);
     const OSPConfig cfg{.samples_per_prompt = run.budget == bench::Budget::smoke ? 4 : s.k,
                         .baseline = s.baseline,
                         .pairing = s.pairing,
@@ -195,7 +209,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
                         .beta = s.beta,
                         .response_len = kResponseLen,
                         .lr = s.lr};
-    OSP osp(policy, clone_gpt(*a.start), a.sft, cfg, {.pooling = s.judge_pooling}, run.seed * 1000 + stream);
+    OSP osp(policy, clone_gpt(*start), a.sft, cfg, {.kind = judge, .pooling = s.judge_pooling}, run.seed * 1000 + stream);
     osp.set_gold([](const auto& x, const auto& y) { return pref::gold_rewards(kGold, x, y); });
     RunResult r;
     Tracker track(r);
@@ -222,7 +236,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
     r.metric("seconds_train", t_train / double(n));
     r.metric("seconds_per_iteration", (t_sample + t_judge + t_train) / double(n));
     r.metric("judge_agreement", agreement);
-    r.metric("judge_heldout_acc", a.judge_heldout_acc);
+    r.metric("judge_heldout_acc", judge == JudgeKind::head ? a.judge_heldout_acc : a.verdict_judge_heldout_acc);
     return r;
   };
 }
@@ -232,7 +246,7 @@ RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& ru
   const SeedAssets& a = cache.get(run);
   auto policy = clone_gpt(*a.start);
   OSP trainer(policy, clone_gpt(*a.start), a.sft, {.beta = s.beta, .response_len = kResponseLen, .lr = s.lr},
-              {.pooling = s.judge_pooling}, run.seed * 1000 + 40);
+              {.kind = JudgeKind::head, .pooling = s.judge_pooling}, run.seed * 1000 + 40);
   std::vector<SoftPair> pairs;
   for (const PreferencePair& p : a.offline_pairs) pairs.push_back({p.prompt, p.chosen, p.rejected, 1.0});
   RunResult r;
@@ -312,7 +326,8 @@ int run_experiment(int argc, char** argv) {
                  "online self-preferring alignment (SPCE on self-judged soft preference strengths) against online DPO "
                  "with binary labels, cDPO, offline DPO and PPO on the judge, in the preference world");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
-  auto& methods = cli.text("--methods", "osp,online_dpo_binary,cdpo,offline_dpo,ppo_judge", "methods to run");
+  auto& methods =
+      cli.text("--methods", "osp,osp_verdict_token,online_dpo_binary,cdpo,offline_dpo,ppo_judge", "methods to run");
   auto& prompts = cli.integer("--prompts", 200, "training prompts", {1, 100000});
   auto& iters = cli.integer("--iterations", 0, "online iterations (0: 20, quick 10, smoke 2)", {0, 100000});
   auto& k = cli.integer("--k", 8, "samples per prompt K (smoke: 4)", {2, 64});
@@ -324,7 +339,9 @@ int run_experiment(int argc, char** argv) {
   auto& baseline = cli.text("--baseline", "greedy", "the response judged against: greedy, sample or sft");
   auto& cdpo_strength = cli.real("--cdpo_strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
   auto& judge_pairs = cli.integer("--judge_pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
-  auto& judge_epochs = cli.integer("--judge_epochs", 4, "epochs of the judge's warm start", {1, 1000});
+  auto& judge_epochs = cli.integer("--judge_epochs", 4, "epochs of the head judge's warm start", {1, 1000});
+  auto& verdict_epochs =
+      cli.integer("--verdict_epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
   auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
   auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
   cli.parse(argc, argv);
@@ -338,6 +355,7 @@ int run_experiment(int argc, char** argv) {
              .k = k,
              .judge_pairs = judge_pairs,
              .judge_epochs = judge_epochs,
+             .verdict_epochs = verdict_epochs,
              .beta = beta,
              .lr = lr,
              .ppo_lr = ppo_lr,
@@ -351,33 +369,40 @@ int run_experiment(int argc, char** argv) {
 
   AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
   const std::map<std::string, bench::RunFn> all = {
-      {"osp", online_method(s, cache, StrengthMode::soft, 10)},
-      {"online_dpo_binary", online_method(s, cache, StrengthMode::binary, 20)},
-      {"cdpo", online_method(s, cache, StrengthMode::constant, 30)},
+      {"osp", online_method(s, cache, StrengthMode::soft, JudgeKind::head, 10)},
+      {"osp_verdict_token", online_method(s, cache, StrengthMode::soft, JudgeKind::verdict_token, 60)},
+      {"online_dpo_binary", online_method(s, cache, StrengthMode::binary, JudgeKind::head, 20)},
+      {"cdpo", online_method(s, cache, StrengthMode::constant, JudgeKind::head, 30)},
       {"offline_dpo", [&](const RunContext& run) { return offline_dpo(s, cache, run); }},
       {"ppo_judge", [&](const RunContext& run) { return ppo_judge(s, cache, run); }}};
   const std::vector<std::string> chosen = bench::split_list(methods);
   for (const std::string& m : chosen)
-    GL_CHECK(all.count(m), "osp: --methods: unknown method '{}' (osp, online_dpo_binary, cdpo, offline_dpo, ppo_judge)",
+    GL_CHECK(all.count(m),
+             "osp: --methods: unknown method '{}' (osp, osp_verdict_token, online_dpo_binary, cdpo, offline_dpo, "
+             "ppo_judge)",
              m);
   auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
+  s.verdict_judge = wanted("osp_verdict_token");
   bench::Experiment ex("osp", flags);
-  for (const char* m : {"osp", "online_dpo_binary", "cdpo", "offline_dpo", "ppo_judge"})
+  for (const char* m : {"osp", "osp_verdict_token", "online_dpo_binary", "cdpo", "offline_dpo", "ppo_judge"})
     if (wanted(m)) ex.add(m, all.at(m));
   ex.run();
   ex.report({"final_winrate", "peak_winrate", "winrate_drop", "ood_winrate", "start_winrate", "gold_reward",
              "final_margin", "distinct2", "mean_length", "kl", "judge_heldout_acc", "judge_agreement",
              "seconds_per_iteration", "seconds_sample", "seconds_judge", "seconds_train", "seconds"});
 
-  if (wanted("osp")) {
+  for (const char* m : {"osp", "osp_verdict_token"}) {
+    if (!wanted(m)) continue;
     // The paper's headline: a 95% win rate over the base model from 200 prompts.
-    const bench::Stat w = ex.stat("osp", "final_winrate");
+    const bench::Stat w = ex.stat(m, "final_winrate");
     std::vector<double> above;
     for (double v : w.values) above.push_back(v - 0.95);
-    ex.claim("OSP reaches a 95% gold win rate over the SFT model with 200 training prompts",
+    ex.claim(fmt::format("{} reaches a 95% gold win rate over the SFT model with 200 training prompts",
+                         std::string(m) == "osp" ? "OSP" : "OSP (verdict-word judge)"),
              bench::paired_verdict(bench::stat_of(above)),
-             fmt::format("final win rate {} (seeds: {}); start {}", bench::format_stat(w, 3),
-                         values_of(ex, "osp", "final_winrate"), bench::format_stat(ex.stat("osp", "start_winrate"), 3)));
+             fmt::format("final win rate {} (seeds: {}); peak {}; start {}", bench::format_stat(w, 3),
+                         values_of(ex, m, "final_winrate"), bench::format_stat(ex.stat(m, "peak_winrate"), 3),
+                         bench::format_stat(ex.stat(m, "start_winrate"), 3)));
   }
   if (wanted("osp") && wanted("online_dpo_binary")) {
     paired_claim(ex, "OSP's final win rate >= online DPO with the judge's binary labels", "osp", "online_dpo_binary",

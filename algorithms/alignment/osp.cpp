@@ -8,7 +8,6 @@
 #include <numeric>
 
 #include "algorithms/alignment/dpo.h"
-#include "algorithms/alignment/sft.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "tensor/error.h"
@@ -107,7 +106,7 @@ std::vector<RankedPair> ranked_pairs(const std::vector<double>& scores, Pairing 
 }
 
 OSP::OSP(std::shared_ptr<nn::GPT> policy, std::shared_ptr<const nn::GPT> reference, std::shared_ptr<const nn::GPT> sft,
-         const OSPConfig& config, RewardModelOptions judge, uint64_t seed)
+         const OSPConfig& config, SelfJudgeOptions judge, uint64_t seed)
     : policy_(std::move(policy)),
       reference_(std::move(reference)),
       sft_(std::move(sft)),
@@ -144,9 +143,12 @@ std::vector<SoftPair> OSP::make_pairs(const std::vector<Tokens>& prompts, OSPIte
     case BaselineResponse::sft: baseline = sample_responses(*sft_, prompts, L, gen_); break;
   }
   const double t_sample = seconds_since(t0);
-  // 2. Self-judging against the baseline: s_k = sigmoid(r(x, y_k) - r(x, y_b)).
+  // 2. Self-judging against the baseline: s_k = P(y_k > y_b | x).
   t0 = std::chrono::steady_clock::now();
-  const std::vector<double> r = judge_.score(xs, ys), r_b = judge_.score(prompts, baseline);
+  std::vector<Tokens> bs;
+  for (const Tokens& b : baseline)
+    for (int64_t k = 0; k < K; ++k) bs.push_back(b);
+  const std::vector<double> win = judge_.win_probability(xs, ys, bs);
   const double t_judge = seconds_since(t0);
   std::vector<double> gold;
   if (gold_) gold = gold_(xs, ys);
@@ -155,7 +157,7 @@ std::vector<SoftPair> OSP::make_pairs(const std::vector<Tokens>& prompts, OSPIte
   double agree = 0, decided = 0, strength_sum = 0;
   for (size_t p = 0; p < prompts.size(); ++p) {
     std::vector<double> s(static_cast<size_t>(K));
-    for (int64_t k = 0; k < K; ++k) s[size_t(k)] = sigmoid_of(r[p * size_t(K) + size_t(k)] - r_b[p]);
+    for (int64_t k = 0; k < K; ++k) s[size_t(k)] = win[p * size_t(K) + size_t(k)];
     for (const RankedPair& rp : ranked_pairs(s, config_.pairing)) {
       const size_t b = p * size_t(K) + size_t(rp.better), w = p * size_t(K) + size_t(rp.worse);
       const double strength = config_.strength == StrengthMode::soft     ? rp.strength
@@ -249,62 +251,6 @@ OSPIterationStats OSP::step(const std::vector<Tokens>& prompts) {
   const std::vector<SoftPair> pairs = make_pairs(prompts, &stats);
   train_on(pairs, &stats);
   return stats;
-}
-
-JudgeWarmStartHistory warm_start_judge(const RewardModel& judge, const std::vector<PreferencePair>& pairs,
-                                       const std::vector<envs::preference::Sequence>& corpus,
-                                       const JudgeWarmStartConfig& c, Generator& gen) {
-  GL_CHECK(!pairs.empty() && c.epochs >= 0 && c.batch_size >= 1 && c.lm_coef >= 0,
-           "warm_start_judge: {} pairs, epochs {}, batch_size {}, lm_coef {}", pairs.size(), c.epochs, c.batch_size,
-           c.lm_coef);
-  GL_CHECK(c.lm_coef == 0 || !corpus.empty(), "warm_start_judge: lm_coef {} needs a corpus", c.lm_coef);
-  nn::GPT& model = *judge.model;
-  optim::AdamW opt(model.trainable_parameters(), {.lr = c.lr});
-  JudgeWarmStartHistory h;
-  std::vector<int64_t> order(pairs.size());
-  std::iota(order.begin(), order.end(), 0);
-  model.train();
-  for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen);
-    double bt_sum = 0, lm_sum = 0, batches = 0;
-    for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
-      const size_t e = std::min(order.size(), s + size_t(c.batch_size));
-      std::vector<Tokens> x, yw, yl;
-      for (size_t k = s; k < e; ++k) {
-        const PreferencePair& p = pairs[size_t(order[k])];
-        x.push_back(p.prompt);
-        yw.push_back(p.chosen);
-        yl.push_back(p.rejected);
-      }
-      const int64_t n = int64_t(e - s);
-      std::vector<Tokens> xx = x;
-      xx.insert(xx.end(), x.begin(), x.end());
-      yw.insert(yw.end(), yl.begin(), yl.end());
-      const Var r = judge.score(make_batch(xx, yw));
-      Var loss = bradley_terry_loss(narrow(r, 0, 0, n), narrow(r, 0, n, n));
-      bt_sum += loss.item();
-      if (c.lm_coef > 0) {  // keep the language model: NLL on a corpus minibatch of the same size
-        std::vector<Tokens> cx, cy;
-        for (int64_t b = 0; b < n; ++b) {
-          const auto& seq = corpus[size_t(envs::preference::uniform_int(int64_t(corpus.size()), gen))];
-          cx.push_back(seq.prompt);
-          cy.push_back(seq.response);
-        }
-        const Var lm = sft_loss(model, make_batch(cx, cy));
-        lm_sum += lm.item();
-        loss = loss + c.lm_coef * lm;
-      }
-      opt.zero_grad();
-      loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
-      opt.step();
-      batches += 1;
-    }
-    h.bt_loss.push_back(bt_sum / batches);
-    h.lm_loss.push_back(lm_sum / batches);
-  }
-  model.eval();
-  return h;
 }
 
 }  // namespace gradlab::alignment

@@ -1,9 +1,9 @@
 // OSP, online self-preferring alignment (docs/papers/osp.md; the write-up is
 // algorithms/alignment/OSP.md). Each iteration the policy
 //   1. samples K responses y_1..y_K to every prompt x (key/value cache),
-//   2. judges each against one baseline response y_b with its *own* judge:
-//        s_k = P(y_k > y_b | x) = sigmoid(r(x, y_k) - r(x, y_b)),
-//      r being a scalar head on the policy's trunk (so judging changes as the policy trains),
+//   2. judges each against one baseline response y_b with its *own* judge (self_judge.h: a scalar
+//      head on its trunk, or its verdict word after a judge prompt; either changes as the policy trains):
+//        s_k = P(y_k > y_b | x),
 //   3. sorts the K responses by s and pairs rank i with rank K+1-i ("mirror"; or every i < j, "all"),
 //      each pair with the soft strength p_ij = sigmoid(logit s_i - logit s_j) in [0.5, 1),
 //   4. trains on the soft-preference cross-entropy (SPCE)
@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "algorithms/alignment/reward_model.h"
+#include "algorithms/alignment/self_judge.h"
 #include "optim/adam.h"
 #include "envs/preference/language.h"
 
@@ -103,10 +103,10 @@ struct OSPIterationStats {
 
 class OSP {
  public:
-  // policy: a GPT with a reward head (its judge), trained in place; reference: the frozen pi_ref;
+  // policy: trained in place, and its own judge (SelfJudge's requirements); reference: the frozen pi_ref;
   // sft: the SFT policy (for BaselineResponse::sft; may be null otherwise).
   OSP(std::shared_ptr<nn::GPT> policy, std::shared_ptr<const nn::GPT> reference, std::shared_ptr<const nn::GPT> sft,
-      const OSPConfig& config, RewardModelOptions judge, uint64_t seed);
+      const OSPConfig& config, SelfJudgeOptions judge, uint64_t seed);
   // Optional: the gold reward, only to log how often the judge agrees with it.
   void set_gold(RewardFn gold) { gold_ = std::move(gold); }
 
@@ -117,39 +117,19 @@ class OSP {
   // One whole iteration.
   OSPIterationStats step(const std::vector<Tokens>& prompts);
 
-  // The policy's own judge: r(x, y) from its reward head.
-  const RewardModel& judge() const { return judge_; }
+  // The policy's own judge.
+  const SelfJudge& judge() const { return judge_; }
   const OSPConfig& config() const { return config_; }
 
  private:
   std::shared_ptr<nn::GPT> policy_;
   std::shared_ptr<const nn::GPT> reference_, sft_;
   OSPConfig config_;
-  RewardModel judge_;
+  SelfJudge judge_;
   RewardFn gold_;
   Generator gen_;
   std::unique_ptr<optim::AdamW> opt_;
   int64_t iteration_ = 0;
 };
-
-// ---- the judge's warm start ----
-// The judge head (and trunk) learns from gold-labelled pairs by the
-// Bradley-Terry loss while the language model keeps its SFT likelihood:
-//   L = -log sigmoid(r(x, y_w) - r(x, y_l)) + lm_coef * NLL(corpus minibatch)
-// (the miniature's stand-in for an instruction-following model that can
-// already judge; a documented deviation from prompting a large model).
-struct JudgeWarmStartConfig {
-  int64_t epochs = 8;
-  int64_t batch_size = 32;
-  double lr = 1e-3;
-  double lm_coef = 1.0;
-  double max_grad_norm = 1.0;
-};
-struct JudgeWarmStartHistory {
-  std::vector<double> bt_loss, lm_loss;  // per epoch
-};
-JudgeWarmStartHistory warm_start_judge(const RewardModel& judge, const std::vector<PreferencePair>& pairs,
-                                       const std::vector<envs::preference::Sequence>& corpus,
-                                       const JudgeWarmStartConfig& config, Generator& gen);
 
 }  // namespace gradlab::alignment

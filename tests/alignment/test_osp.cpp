@@ -162,11 +162,13 @@ TEST_CASE("one OSP iteration: K samples per prompt, mirrored pairs ordered by th
     for (size_t i = 0; i < pairs.size(); ++i) {
       CHECK(pairs[i].prompt == prompts[i / 2]);
       CHECK(pairs[i].better.size() == 8);
-      const auto r = osp.judge().score({pairs[i].prompt, pairs[i].prompt}, {pairs[i].better, pairs[i].worse});
-      CHECK(r[0] >= r[1]);  // the judge's own order
+      // The head judge's logit of "better over worse" is r(x, better) - r(x, worse) >= 0: the judge's own order.
+      const double d =
+          osp.judge().preference_logit({pairs[i].prompt}, {pairs[i].better}, {pairs[i].worse}).value().item();
+      CHECK(d >= -1e-6);
       if (mode == StrengthMode::soft) {
         CHECK(pairs[i].strength >= 0.5);
-        CHECK(pairs[i].strength == doctest::Approx(sigmoid(r[0] - r[1])).epsilon(1e-5));  // the baseline cancels
+        CHECK(pairs[i].strength == doctest::Approx(sigmoid(d)).epsilon(1e-5));  // with a head, the baseline cancels
       }
       if (mode == StrengthMode::binary) CHECK(pairs[i].strength == 1.0);
       if (mode == StrengthMode::constant) CHECK(pairs[i].strength == 0.8);
@@ -183,7 +185,35 @@ TEST_CASE("one OSP iteration: K samples per prompt, mirrored pairs ordered by th
                        doctest::Contains("OSP: the sft baseline response needs the SFT policy"), Error);
   auto headless = std::make_shared<nn::GPT>(tiny_gpt(false), gen);
   CHECK_THROWS_WITH_AS(OSP(headless, reference, nullptr, {}, {}, 1),
-                       doctest::Contains("RewardModel: the shared GPT needs a reward head"), Error);
+                       doctest::Contains("SelfJudge: the head judge needs a GPT with a reward head"), Error);
+}
+
+TEST_CASE("the verdict-word judge reads good minus bad after [x, a, b], and averages both orders") {
+  test::ThreadCountGuard threads(1);
+  Generator gen(9);
+  auto model = std::make_shared<nn::GPT>(
+      nn::GPTConfig{.vocab = pref::vocab_size(), .context = 20, .d_model = 16, .heads = 2, .layers = 1}, gen);
+  const SelfJudge judge(model, {.kind = JudgeKind::verdict_token});
+  const Tokens x = pref::encode("tell cat happy moon");
+  Tokens a = pref::encode("the cat sees a cat ."), b = pref::encode("a dog .");
+  a.resize(8, pref::kEnd);
+  b.resize(8, pref::kEnd);
+  // By hand: the logits after the 20-token judge prompt, "good" minus "bad".
+  Tokens row = x;
+  row.insert(row.end(), a.begin(), a.end());
+  row.insert(row.end(), b.begin(), b.end());
+  const Tensor logits = model->forward(from_vector(row, {1, 20})).value().to(DType::f64);
+  const auto last = logits.select(1, 19).to_vector<double>();
+  const double d_ab = last[size_t(pref::word_id("good"))] - last[size_t(pref::word_id("bad"))];
+  CHECK(judge.preference_logit({x}, {a}, {b}).value().item() == doctest::Approx(d_ab).epsilon(1e-5));
+  const double d_ba = judge.preference_logit({x}, {b}, {a}).value().item();
+  CHECK(judge.win_probability({x}, {a}, {b})[0] == doctest::Approx(0.5 * (sigmoid(d_ab) + sigmoid(-d_ba))));
+  // A context too short for the judge prompt is named.
+  auto short_model = std::make_shared<nn::GPT>(
+      nn::GPTConfig{.vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1}, gen);
+  CHECK_THROWS_WITH_AS(SelfJudge(short_model, {.kind = JudgeKind::verdict_token}).preference_logit({x}, {a}, {b}),
+                       doctest::Contains("SelfJudge: the judge prompt has 20 tokens, the model's context is 12"), Error);
+  CHECK_THROWS_WITH_AS(judge_kind_from_string("oracle"), doctest::Contains("unknown kind 'oracle'"), Error);
 }
 
 TEST_CASE("the judge's warm start orders held-out pairs far above chance and keeps the language model [slow]") {
@@ -197,7 +227,7 @@ TEST_CASE("the judge's warm start orders held-out pairs far above chance and kee
   config.reward_head = true;
   auto model = std::make_shared<nn::GPT>(config, gen);
   model->load_state_dict(sft.state_dict(), /*strict=*/false);
-  const RewardModel judge(model, {.pooling = RewardPooling::token_sum});
+  const SelfJudge judge(model, {.kind = JudgeKind::head, .pooling = RewardPooling::token_sum});
   // Gold-ordered pairs of corpus responses.
   auto pairs = [&](int64_t n) {
     return pref::make_pair_dataset(n, {}, {}, {}, {.reward = pref::RewardKind::target_count}, gen);
@@ -212,11 +242,12 @@ TEST_CASE("the judge's warm start orders held-out pairs far above chance and kee
   }
   const SequenceBatch lm_batch = make_batch(x, y);
   const double lm_before = sft_loss(*model, lm_batch).item();
-  const double acc_before = accuracy_vs_gold(judge, held);
+  const double acc_before = judge.accuracy_vs_gold(held);
   const auto h = warm_start_judge(judge, train, corpus, {.epochs = 4, .lm_coef = 1.0}, gen);
-  const double acc = accuracy_vs_gold(judge, held);
-  MESSAGE("held-out accuracy ", acc_before, " -> ", acc, "; BT loss ", h.bt_loss.front(), " -> ", h.bt_loss.back());
+  const double acc = judge.accuracy_vs_gold(held);
+  MESSAGE("held-out accuracy ", acc_before, " -> ", acc, "; BT loss ", h.judge_loss.front(), " -> ",
+          h.judge_loss.back());
   CHECK(acc >= 0.8);  // chance is 0.5
-  CHECK(h.bt_loss.back() < h.bt_loss.front());
+  CHECK(h.judge_loss.back() < h.judge_loss.front());
   CHECK(sft_loss(*model, lm_batch).item() < lm_before + 0.1);  // the language model is kept
 }
