@@ -16,6 +16,7 @@
 //   build/bench/osp --quick                           (make reproduce's budget)
 //   build/bench/osp --seeds 5 --jsonl osp.jsonl       (the full budget of bench/results/osp)
 //   build/bench/osp --methods osp --pairing all --baseline sft   (an ablation)
+//   build/bench/osp --methods osp,online_dpo_binary --lora_rank 8 --lr 1e-3   (LoRA instead of full fine-tuning)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,6 +47,8 @@ const std::vector<pref::Family> kOODFamilies = {pref::Family::show};
 struct Settings {
   int64_t prompts = 200, iterations = 0, k = 8, judge_pairs = 3000, judge_epochs = 4, verdict_epochs = 8;
   double beta = 0.1, lr = 1e-4, ppo_lr = 5e-5, ppo_kl = 1.0, cdpo_strength = 0.9, lm_coef = 1.0;
+  int64_t lora_rank = 0;  // 0: full fine-tuning
+  double lora_alpha = 16;
   bool verdict_judge = true;  // build the verdict-word judge (osp_verdict_token is among the methods)
   Pairing pairing = Pairing::mirror;
   BaselineResponse baseline = BaselineResponse::greedy;
@@ -145,6 +148,17 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
 }
 using AssetCache = bench::SeedCache<SeedAssets>;
 
+// The policy a method trains: a copy of its start, with LoRA adapters on every block when --lora_rank > 0
+// (then only the adapters train).
+std::shared_ptr<nn::GPT> trainable_copy(const Settings& s, const nn::GPT& start, const RunContext& run) {
+  auto policy = clone_gpt(start);
+  if (s.lora_rank > 0) {
+    Generator gen(run.seed * 1000 + 5);
+    policy->add_lora(s.lora_rank, s.lora_alpha, gen);
+  }
+  return policy;
+}
+
 // Win rates and sample statistics of the policy now.
 struct EvalPoint {
   double winrate = 0, ood_winrate = 0, gold = 0, length = 0, distinct2 = 0, kl = 0;
@@ -200,7 +214,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
   return [&s, &cache, mode, judge, stream](const RunContext& run) {
     const SeedAssets& a = cache.get(run);
     const auto& start = judge == JudgeKind::head ? a.start : a.start_verdict;
-    auto policy = clone_gpt(*start);
+    auto policy = trainable_copy(s, *start, run);
     const OSPConfig cfg{.samples_per_prompt = run.budget == bench::Budget::smoke ? 4 : s.k,
                         .baseline = s.baseline,
                         .pairing = s.pairing,
@@ -244,7 +258,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
 // Offline DPO: the same trainer (p = 1) on fixed gold-labelled pairs, one pass per iteration.
 RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& run) {
   const SeedAssets& a = cache.get(run);
-  auto policy = clone_gpt(*a.start);
+  auto policy = trainable_copy(s, *a.start, run);
   OSP trainer(policy, clone_gpt(*a.start), a.sft, {.beta = s.beta, .response_len = kResponseLen, .lr = s.lr},
               {.kind = JudgeKind::head, .pooling = s.judge_pooling}, run.seed * 1000 + 40);
   std::vector<SoftPair> pairs;
@@ -270,7 +284,7 @@ RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& ru
 RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run) {
   const SeedAssets& a = cache.get(run);
   const int64_t K = run.budget == bench::Budget::smoke ? 4 : s.k;
-  auto policy = clone_gpt(*a.start);
+  auto policy = trainable_copy(s, *a.start, run);
   const auto judge_model = clone_gpt(*a.start);
   const RewardModel judge(judge_model, {.pooling = s.judge_pooling});
   Generator gen(run.seed * 1000 + 50);
@@ -344,7 +358,12 @@ int run_experiment(int argc, char** argv) {
       cli.integer("--verdict_epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
   auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
   auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
+  auto& lora_rank =
+      cli.integer("--lora_rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)",
+                  {0, 1024});
+  auto& lora_alpha = cli.real("--lora_alpha", 16, "LoRA's alpha (the adapter's scale is alpha / rank)");
   cli.parse(argc, argv);
+  GL_CHECK(lora_alpha > 0, "osp: --lora_alpha must be positive, got {}", lora_alpha);
   GL_CHECK(beta > 0 && lr > 0 && ppo_lr > 0, "osp: --beta, --lr and --ppo_lr must be positive, got {}, {} and {}", beta,
            lr, ppo_lr);
   GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo_strength must be in [0.5, 1], got {}",
@@ -362,6 +381,8 @@ int run_experiment(int argc, char** argv) {
              .ppo_kl = ppo_kl,
              .cdpo_strength = cdpo_strength,
              .lm_coef = lm_coef,
+             .lora_rank = lora_rank,
+             .lora_alpha = lora_alpha,
              .pairing = pairing_from_string(pairing),
              .baseline = baseline_from_string(baseline),
              .judge_pooling = reward_pooling_from_string(judge_pooling)};

@@ -43,6 +43,13 @@ Var GPT::embed(const Tensor& idx, int64_t start) const {
   return token_embedding->forward(idx) + position_embedding->forward(pos);  // [B, T, C] + [T, C]
 }
 
+void GPT::add_lora(int64_t rank, double alpha, Generator& gen) {
+  freeze();
+  for (const auto& block : blocks)
+    for (const auto& linear : {block->attn->qkv, block->attn->proj, block->fc, block->fc_out})
+      linear->add_low_rank_adapter(rank, alpha, gen);
+}
+
 Var GPT::hidden(const Tensor& idx) const {
   check_tokens(idx, 0, "GPT");
   Var x = embed(idx, 0);

@@ -61,6 +61,12 @@ class GPT : public Module {
   // Appends up to max_new_tokens sampled tokens to prompt [B, Tp]: [B, Tp + n].
   Tensor generate(const Tensor& prompt, int64_t max_new_tokens, Generator& gen,
                   const GenerateOptions& options = {}) const;
+  // LoRA fine-tuning: freezes every parameter and adds a low-rank adapter
+  // (Linear::add_low_rank_adapter) to each block's qkv, proj, fc and fc_out;
+  // only the adapters train. (A model with adapters has extra state_dict
+  // entries, lora_A and lora_B.)
+  void add_lora(int64_t rank, double alpha, Generator& gen);
+
   // Logits [B, Tn, vocab] of new tokens after those in the cache (no gradients).
   Tensor forward_cached(const Tensor& idx, KVCache& cache) const;
 

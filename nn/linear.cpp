@@ -11,8 +11,20 @@ Linear::Linear(int64_t in, int64_t out, Generator& gen, LinearOptions options) {
 
 Var Linear::forward(const Var& x) const {
   Var y = linear(x, weight, bias);
+  if (lora_A.defined()) y = y + linear(linear(x, lora_A, Var()), lora_B, Var()) * lora_scale;  // + s (x A^T) B^T
   call_forward_hooks(x, y);
   return y;
+}
+
+void Linear::add_low_rank_adapter(int64_t rank, double alpha, Generator& gen) {
+  GL_CHECK(rank > 0 && alpha > 0, "Linear::add_low_rank_adapter: rank and alpha must be positive, got {} and {}", rank,
+           alpha);
+  GL_CHECK(!lora_A.defined(), "Linear::add_low_rank_adapter: this layer already has an adapter");
+  freeze();
+  const int64_t in = in_features(), out = out_features();
+  lora_A = register_parameter("lora_A", fan_in_uniform({rank, in}, in, gen, weight.dtype()));
+  lora_B = register_parameter("lora_B", zeros({out, rank}, weight.dtype()));
+  lora_scale = alpha / double(rank);
 }
 
 }  // namespace gradlab::nn

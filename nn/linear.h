@@ -23,8 +23,18 @@ class Linear : public Module {
   int64_t in_features() const { return weight.size(1); }
   int64_t out_features() const { return weight.size(0); }
 
+  // Low-rank adaptation in place (LoRA): freezes weight and bias and adds a
+  // trainable path, y = x W^T + b + (alpha / r) (x A^T) B^T, with A [r, in]
+  // fan-in uniform and B [out, r] zero, so the output is unchanged until B
+  // trains. The new parameters are "lora_A" and "lora_B". (nn/lora.h's
+  // LoRALinear wraps a Linear instead, with K adapters for ensembles.)
+  void add_low_rank_adapter(int64_t rank, double alpha, Generator& gen);
+  bool has_low_rank_adapter() const { return lora_A.defined(); }
+
   Var weight;  // [out, in]
   Var bias;    // [out], undefined without bias
+  Var lora_A, lora_B;  // [r, in], [out, r]: undefined without an adapter
+  double lora_scale = 0;  // alpha / r
 };
 
 }  // namespace gradlab::nn

@@ -2,7 +2,9 @@
 // unmerge keep the output, and K adapters in one pass equal K separate passes.
 #include <doctest/doctest.h>
 
+#include "nn/gpt.h"
 #include "nn/lora.h"
+#include "tensor/error.h"
 #include "tests/nn/module_check.h"
 
 using namespace gradlab;
@@ -83,4 +85,52 @@ TEST_CASE("K adapters in one pass equal K separate passes") {
   }
   nn_test::check_module_gradients(ens, [&] { return sum(tanh(ens(Var(x)))); });
   CHECK_THROWS_WITH_AS(ens.merge(), "LoRALinear::merge: only one adapter can be merged, this layer has 4", Error);
+}
+
+TEST_CASE("a low-rank adapter in place: by hand, frozen base, gradients, and a GPT whose blocks take one each") {
+  Generator gen(3);
+  Linear layer(5, 3, gen, LinearOptions{.dtype = DType::f64});
+  const Tensor x = randn({2, 4, 5}, gen, DType::f64);
+  const Tensor before = layer.forward(Var(x)).value();
+  layer.add_low_rank_adapter(2, 6.0, gen);
+  CHECK(layer.has_low_rank_adapter());
+  CHECK(max(abs(layer.forward(Var(x)).value() - before)).item() == 0);  // B starts at zero
+  CHECK(layer.parameter_count(true) == 2 * 5 + 3 * 2);
+  CHECK_FALSE(layer.weight.requires_grad());
+  // y = x W^T + b + (alpha / r) (x A^T) B^T, with B set by hand
+  {
+    Tensor b = layer.lora_B.value();
+    b.copy_(randn({3, 2}, gen, DType::f64));
+  }
+  const Tensor A = layer.lora_A.value(), B = layer.lora_B.value();
+  const Tensor by_hand = add(before, mul(matmul(matmul(x, A.transpose(0, 1)), B.transpose(0, 1)), 3.0));
+  CHECK(max(abs(layer.forward(Var(x)).value() - by_hand)).item() < 1e-12);
+  nn_test::check_module_gradients(layer, [&] { return sum(tanh(layer(Var(x)))); });
+  CHECK_THROWS_WITH_AS(layer.add_low_rank_adapter(2, 6.0, gen),
+                       doctest::Contains("Linear::add_low_rank_adapter: this layer already has an adapter"), Error);
+  Linear other(5, 3, gen);
+  CHECK_THROWS_WITH_AS(other.add_low_rank_adapter(0, 1.0, gen),
+                       doctest::Contains("rank and alpha must be positive, got 0 and 1"), Error);
+
+  GPT model({.vocab = 11, .context = 6, .d_model = 8, .heads = 2, .layers = 2, .reward_head = true}, gen);
+  const Tensor idx = from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6}, {1, 6});
+  const Tensor logits = model.forward(idx).value();
+  model.add_lora(2, 4.0, gen);
+  CHECK(max(abs(model.forward(idx).value() - logits)).item() == 0);
+  // Only the adapters train: 4 linear maps per block, 2 blocks.
+  const auto trainable = model.trainable_parameters();
+  CHECK(trainable.size() == 2 * 4 * 2);
+  CHECK(model.parameter_count(true) == 2 * (2 * (8 + 24) + 2 * (8 + 8) + 2 * (8 + 32) + 2 * (32 + 8)));
+  // And the cached decode sees them too: generation equals the uncached one.
+  for (const Var& p : trainable) {
+    Tensor v = p.value();
+    v.copy_(randn(p.shape(), gen));
+  }
+  Generator g1(5), g2(5);
+  const Tensor prompt = from_vector(std::vector<int64_t>{1, 2}, {1, 2});
+  const auto cached = model.generate(prompt, 4, g1, {.greedy = true, .use_cache = true}).to_vector<int64_t>();
+  const auto uncached = model.generate(prompt, 4, g2, {.greedy = true, .use_cache = false}).to_vector<int64_t>();
+  CHECK(cached == uncached);
+  // With the adapters trained the logits moved.
+  CHECK(max(abs(model.forward(idx).value() - logits)).item() > 0);
 }
