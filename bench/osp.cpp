@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -179,35 +180,33 @@ EvalPoint evaluate(const nn::GPT& policy, const SeedAssets& a, Generator& gen) {
   return e;
 }
 
-// Records one evaluation as curves at `iteration`, and the last one as final metrics.
-class Tracker {
- public:
-  explicit Tracker(RunResult& r) : r_(r) {}
-  void add(double iteration, const EvalPoint& e) {
-    r_.curve("winrate_vs_iteration", iteration, e.winrate);
-    r_.curve("ood_winrate_vs_iteration", iteration, e.ood_winrate);
-    r_.curve("length_vs_iteration", iteration, e.length);
-    r_.curve("distinct2_vs_iteration", iteration, e.distinct2);
-    if (iteration == 0) r_.metric("start_winrate", e.winrate);
-    peak_ = std::max(peak_, e.winrate);
-    last_ = e;
+// Evaluates the policy before the first iteration and after each call iterate(it), it = 1..iterations:
+// the curves against the iteration, and the last evaluation (with the peak win rate) as final metrics.
+void iterate_and_evaluate(const nn::GPT& policy, const SeedAssets& a, const RunContext& run, int64_t iterations,
+                          RunResult& r, const std::function<void(int64_t)>& iterate) {
+  Generator eval_gen(run.seed * 1000 + 99);
+  double peak = -1;
+  EvalPoint e;
+  for (int64_t it = 0; it <= iterations; ++it) {
+    if (it > 0) iterate(it);
+    e = evaluate(policy, a, eval_gen);
+    const double x = double(it);
+    r.curve("winrate_vs_iteration", x, e.winrate);
+    r.curve("ood_winrate_vs_iteration", x, e.ood_winrate);
+    r.curve("length_vs_iteration", x, e.length);
+    r.curve("distinct2_vs_iteration", x, e.distinct2);
+    if (it == 0) r.metric("start_winrate", e.winrate);
+    peak = std::max(peak, e.winrate);
   }
-  void finish() {
-    r_.metric("final_winrate", last_.winrate);
-    r_.metric("peak_winrate", peak_);
-    r_.metric("winrate_drop", peak_ - last_.winrate);
-    r_.metric("ood_winrate", last_.ood_winrate);
-    r_.metric("gold_reward", last_.gold);
-    r_.metric("mean_length", last_.length);
-    r_.metric("distinct2", last_.distinct2);
-    r_.metric("kl", last_.kl);
-  }
-
- private:
-  RunResult& r_;
-  double peak_ = -1;
-  EvalPoint last_;
-};
+  r.metric("final_winrate", e.winrate);
+  r.metric("peak_winrate", peak);
+  r.metric("winrate_drop", peak - e.winrate);
+  r.metric("ood_winrate", e.ood_winrate);
+  r.metric("gold_reward", e.gold);
+  r.metric("mean_length", e.length);
+  r.metric("distinct2", e.distinct2);
+  r.metric("kl", e.kl);
+}
 
 // OSP and the two baselines that share its loop and differ in the label: soft, binary, constant.
 bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mode, JudgeKind judge, uint64_t stream) {
@@ -226,12 +225,9 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
     OSP osp(policy, clone_gpt(*start), a.sft, cfg, {.kind = judge, .pooling = s.judge_pooling}, run.seed * 1000 + stream);
     osp.set_gold([](const auto& x, const auto& y) { return pref::gold_rewards(kGold, x, y); });
     RunResult r;
-    Tracker track(r);
-    Generator eval_gen(run.seed * 1000 + 99);
-    track.add(0, evaluate(*policy, a, eval_gen));
     double t_sample = 0, t_judge = 0, t_train = 0, agreement = 0;
     const int64_t n = iterations(s, run);
-    for (int64_t it = 1; it <= n; ++it) {
+    iterate_and_evaluate(*policy, a, run, n, r, [&](int64_t it) {
       const OSPIterationStats st = osp.step(a.train);
       r.curve("margin_vs_iteration", double(it), st.margin);
       r.curve("judge_agreement_vs_iteration", double(it), st.judge_agreement);
@@ -242,9 +238,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
       agreement = st.judge_agreement;
       r.metric("final_margin", st.margin);
       r.metric("pairs_per_iteration", double(st.pairs));
-      track.add(double(it), evaluate(*policy, a, eval_gen));
-    }
-    track.finish();
+    });
     r.metric("seconds_sample", t_sample / double(n));
     r.metric("seconds_judge", t_judge / double(n));
     r.metric("seconds_train", t_train / double(n));
@@ -264,18 +258,12 @@ RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& ru
   std::vector<SoftPair> pairs;
   for (const PreferencePair& p : a.offline_pairs) pairs.push_back({p.prompt, p.chosen, p.rejected, 1.0});
   RunResult r;
-  Tracker track(r);
-  Generator eval_gen(run.seed * 1000 + 99);
-  track.add(0, evaluate(*policy, a, eval_gen));
-  const int64_t n = iterations(s, run);
-  for (int64_t it = 1; it <= n; ++it) {
+  iterate_and_evaluate(*policy, a, run, iterations(s, run), r, [&](int64_t it) {
     OSPIterationStats st;
     trainer.train_on(pairs, &st);
     r.curve("margin_vs_iteration", double(it), st.margin);
     r.metric("final_margin", st.margin);
-    track.add(double(it), evaluate(*policy, a, eval_gen));
-  }
-  track.finish();
+  });
   return r;
 }
 
@@ -298,18 +286,12 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
   const PPORLHFConfig cfg{.rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = s.ppo_kl, .lr = s.ppo_lr};
   PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.seed * 1000 + 51);
   RunResult r;
-  Tracker track(r);
-  Generator eval_gen(run.seed * 1000 + 99);
-  track.add(0, evaluate(*policy, a, eval_gen));
-  const int64_t n = iterations(s, run);
-  for (int64_t it = 1; it <= n; ++it) {
+  iterate_and_evaluate(*policy, a, run, iterations(s, run), r, [&](int64_t it) {
     for (int64_t k = 0; k < K; ++k) {
       const PPOIterationStats st = ppo.step(a.train);
       r.curve("judge_reward_vs_iteration", double(it - 1) + double(k + 1) / double(K), st.reward);
     }
-    track.add(double(it), evaluate(*policy, a, eval_gen));
-  }
-  track.finish();
+  });
   return r;
 }
 
@@ -411,6 +393,12 @@ int run_experiment(int argc, char** argv) {
   ex.report({"final_winrate", "peak_winrate", "winrate_drop", "ood_winrate", "start_winrate", "gold_reward",
              "final_margin", "distinct2", "mean_length", "kl", "judge_heldout_acc", "judge_agreement",
              "seconds_per_iteration", "seconds_sample", "seconds_judge", "seconds_train", "seconds"});
+  ex.plot("winrate_vs_iteration", "winrate", "online iteration", "gold win rate against SFT (held-out prompts)");
+  ex.plot("ood_winrate_vs_iteration", "ood_winrate", "online iteration",
+          "gold win rate against SFT (out-of-domain family)");
+  ex.plot("margin_vs_iteration", "margin", "online iteration", "mean margin beta h of the iteration's pairs");
+  ex.plot("judge_agreement_vs_iteration", "judge_agreement", "online iteration",
+          "pairs the self-judge orders as the gold reward does");
 
   for (const char* m : {"osp", "osp_verdict_token"}) {
     if (!wanted(m)) continue;

@@ -51,30 +51,44 @@ Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, cons
   return mean_logprob ? lp.mean : lp.sum;
 }
 
+PairLogprobs pair_logprobs_nograd(const nn::GPT& model, const std::vector<Tokens>& prompts,
+                                  const std::vector<Tokens>& first, const std::vector<Tokens>& second,
+                                  bool mean_logprob) {
+  GL_CHECK(prompts.size() == first.size() && prompts.size() == second.size(),
+           "pair_logprobs_nograd: {} prompts, {} first and {} second responses", prompts.size(), first.size(),
+           second.size());
+  NoGradGuard no_grad;
+  PairLogprobs out;
+  const size_t N = prompts.size();
+  for (size_t s = 0; s < N; s += 256) {
+    const size_t e = std::min(N, s + 256);
+    auto rows = [&](const std::vector<Tokens>& v) {
+      return std::vector<Tokens>(v.begin() + std::ptrdiff_t(s), v.begin() + std::ptrdiff_t(e));
+    };
+    const auto lp = pair_logprobs(model, rows(prompts), rows(first), rows(second), mean_logprob)
+                        .value()
+                        .to(DType::f64)
+                        .to_vector<double>();
+    out.first.insert(out.first.end(), lp.begin(), lp.begin() + std::ptrdiff_t(e - s));
+    out.second.insert(out.second.end(), lp.begin() + std::ptrdiff_t(e - s), lp.end());
+  }
+  return out;
+}
+
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
                      const DPOConfig& c, Generator& gen) {
   GL_CHECK(!pairs.empty() && c.epochs >= 0 && c.batch_size >= 1, "train_dpo: {} pairs, epochs {}, batch_size {}",
            pairs.size(), c.epochs, c.batch_size);
   const int64_t N = int64_t(pairs.size());
   // The reference log-probs never change: compute them once.
-  std::vector<double> ref_c(static_cast<size_t>(N)), ref_r(static_cast<size_t>(N));
-  {
-    NoGradGuard no_grad;
-    for (int64_t s = 0; s < N; s += 256) {
-      const int64_t e = std::min(N, s + 256);
-      std::vector<Tokens> x, yc, yr;
-      for (int64_t i = s; i < e; ++i) {
-        x.push_back(pairs[size_t(i)].prompt);
-        yc.push_back(pairs[size_t(i)].chosen);
-        yr.push_back(pairs[size_t(i)].rejected);
-      }
-      const auto lp = pair_logprobs(reference, x, yc, yr, c.mean_logprob).value().to(DType::f64).to_vector<double>();
-      for (int64_t i = s; i < e; ++i) {
-        ref_c[size_t(i)] = lp[size_t(i - s)];
-        ref_r[size_t(i)] = lp[size_t(i - s + (e - s))];
-      }
-    }
+  std::vector<Tokens> x, yc, yr;
+  for (const PreferencePair& p : pairs) {
+    x.push_back(p.prompt);
+    yc.push_back(p.chosen);
+    yr.push_back(p.rejected);
   }
+  const PairLogprobs ref = pair_logprobs_nograd(reference, x, yc, yr, c.mean_logprob);
+  const std::vector<double>&ref_c = ref.first, &ref_r = ref.second;
   optim::AdamW opt(policy.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
   DPOHistory h;
   std::vector<int64_t> order(static_cast<size_t>(N));

@@ -43,6 +43,15 @@ Var dpo_loss(const Var& policy_chosen, const Var& policy_rejected, const Tensor&
 Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, const std::vector<Tokens>& first,
                   const std::vector<Tokens>& second, bool mean_logprob);
 
+// The same without gradients, in chunks of 256 rows, as doubles: e.g. the
+// frozen reference's log-probs, computed once before training.
+struct PairLogprobs {
+  std::vector<double> first, second;
+};
+PairLogprobs pair_logprobs_nograd(const nn::GPT& model, const std::vector<Tokens>& prompts,
+                                  const std::vector<Tokens>& first, const std::vector<Tokens>& second,
+                                  bool mean_logprob);
+
 struct DPOHistory {
   std::vector<double> loss;             // per epoch
   std::vector<double> reward_accuracy;  // fraction of pairs with h > 0, per epoch (against the labels)

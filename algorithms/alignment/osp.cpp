@@ -186,25 +186,14 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t N = int64_t(pairs.size());
   // The reference log-probs of every pair, once.
-  std::vector<double> ref_b(static_cast<size_t>(N)), ref_w(static_cast<size_t>(N));
-  {
-    NoGradGuard no_grad;
-    for (int64_t s = 0; s < N; s += 256) {
-      const int64_t e = std::min(N, s + 256);
-      std::vector<Tokens> x, yb, yw;
-      for (int64_t i = s; i < e; ++i) {
-        x.push_back(pairs[size_t(i)].prompt);
-        yb.push_back(pairs[size_t(i)].better);
-        yw.push_back(pairs[size_t(i)].worse);
-      }
-      const auto lp =
-          pair_logprobs(*reference_, x, yb, yw, config_.mean_logprob).value().to(DType::f64).to_vector<double>();
-      for (int64_t i = s; i < e; ++i) {
-        ref_b[size_t(i)] = lp[size_t(i - s)];
-        ref_w[size_t(i)] = lp[size_t(i - s + (e - s))];
-      }
-    }
+  std::vector<Tokens> xs, bs, ws;
+  for (const SoftPair& p : pairs) {
+    xs.push_back(p.prompt);
+    bs.push_back(p.better);
+    ws.push_back(p.worse);
   }
+  const PairLogprobs ref = pair_logprobs_nograd(*reference_, xs, bs, ws, config_.mean_logprob);
+  const std::vector<double>&ref_b = ref.first, &ref_w = ref.second;
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   double loss_sum = 0, margin_sum = 0, seen = 0;
