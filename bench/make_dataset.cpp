@@ -25,7 +25,7 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 
 double meta_number(const envs::Dataset& d, const std::string& key) {
   const auto it = d.metadata.find(key);
-  return it == d.metadata.end() ? NAN : std::stod(it->second);
+  return it == d.metadata.end() ? NAN : envs::metadata_number(d, key);
 }
 
 void make_one(const std::string& env, const std::string& level, int64_t transitions, uint64_t seed,

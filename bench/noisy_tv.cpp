@@ -27,7 +27,8 @@ envs::EnvPtr make_task(const std::string& name) {
   const std::string tag = "-ObsNoise";
   const size_t at = name.find(tag);
   envs::GridMazeOptions o = envs::parse_grid_maze_name(at == std::string::npos ? name : name.substr(0, at));
-  if (at != std::string::npos) o.observation_noise = std::stod(name.substr(at + tag.size()));
+  if (at != std::string::npos)
+    o.observation_noise = bench::parse_real(name.substr(at + tag.size()), fmt::format("noisy_tv: task '{}'", name));
   o.name = name;
   return std::make_unique<envs::GridMaze>(o);
 }

@@ -418,7 +418,7 @@ int run_experiment(int argc, char** argv) {
   s.ens_lr = ens_lr;
   s.ppo_iters = ppo_iters;
   s.policy_lr = policy_lr;
-  for (const std::string& v : bench::split_list(sweep)) s.sweep.push_back(std::stod(v));
+  s.sweep = bench::parse_real_list(sweep, "--kl_sweep");
   GL_CHECK(!s.sweep.empty(), "up_rlhf: --kl_sweep is empty");
   GL_CHECK(s.sweep[0] == s.kl_beta,
            "up_rlhf: --kl_sweep must start with --kl_beta ({}), the single RM's headline run, got {}", s.kl_beta,

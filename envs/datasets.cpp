@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "envs/offline_toys.h"
 #include "nn/safetensors.h"
@@ -170,6 +171,18 @@ Dataset square_toy_dataset(int64_t transitions, uint64_t seed) {
   return d;
 }
 
+double metadata_number(const Dataset& d, const std::string& key) {
+  const auto it = d.metadata.find(key);
+  GL_CHECK(it != d.metadata.end(), "dataset metadata: no field '{}'", key);
+  const std::string& text = it->second;
+  if (text == "nan" || text == "-nan") return NAN;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  GL_CHECK(!text.empty() && end != text.c_str() && *end == '\0', "dataset metadata: field '{}' = '{}' is not a number",
+           key, text);
+  return v;
+}
+
 Dataset concatenate(const Dataset& a, const Dataset& b) {
   GL_CHECK(a.obs_dim() == b.obs_dim() && a.act_dim() == b.act_dim(),
            "concatenate: dims differ (obs {} vs {}, actions {} vs {})", a.obs_dim(), b.obs_dim(), a.act_dim(),
@@ -193,9 +206,9 @@ Dataset concatenate(const Dataset& a, const Dataset& b) {
   for (const auto& [k, v] : a.metadata)
     if (!out.metadata.count(k)) out.metadata[k] = v;
   // episode counts and return statistics: pooled from the two parts
-  const double na = std::stod(a.metadata.at("episodes")), nb = std::stod(b.metadata.at("episodes"));
-  const double ma = std::stod(a.metadata.at("return_mean")), mb = std::stod(b.metadata.at("return_mean"));
-  const double sa = std::stod(a.metadata.at("return_std")), sb = std::stod(b.metadata.at("return_std"));
+  const double na = metadata_number(a, "episodes"), nb = metadata_number(b, "episodes");
+  const double ma = metadata_number(a, "return_mean"), mb = metadata_number(b, "return_mean");
+  const double sa = metadata_number(a, "return_std"), sb = metadata_number(b, "return_std");
   const double n = na + nb;
   out.metadata["episodes"] = std::to_string(int64_t(n));
   if (na == 0 || nb == 0) {
@@ -260,7 +273,7 @@ Dataset build_dataset(const std::string& env_name, const BehaviourSet& behaviour
   d.metadata["seed"] = std::to_string(seed);
   d.metadata["ref_random_return"] = number(refs.random);
   d.metadata["ref_expert_return"] = number(refs.expert);
-  const double mean = std::stod(d.metadata["return_mean"]);
+  const double mean = metadata_number(d, "return_mean");
   d.metadata["normalized_score"] = number(std::isfinite(mean) ? normalized_score(mean, refs) : NAN);
   d.metadata["termination_fn"] = "none";
   return d;

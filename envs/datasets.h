@@ -60,6 +60,10 @@ Dataset collect_transitions(Env& env, const Policy& policy, int64_t transitions,
 // i.i.d. rows (no episodes: terminals and timeouts all 0).
 Dataset square_toy_dataset(int64_t transitions, uint64_t seed);
 
+// A numeric metadata field ("nan" reads as NaN); throws naming the key and the
+// text when it is missing or not a number (e.g. a hand-edited dataset file).
+double metadata_number(const Dataset& d, const std::string& key);
+
 // Rows of a then rows of b (same dims); metadata from a, counts recomputed.
 Dataset concatenate(const Dataset& a, const Dataset& b);
 

@@ -141,10 +141,27 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   std::vector<int64_t> out;
   for (const std::string& item : split_list(text)) {
     char* end = nullptr;
+    errno = 0;
     const long long v = std::strtoll(item.c_str(), &end, 10);
     GL_CHECK(end != item.c_str() && *end == '\0', "{}: '{}' is not an integer (in '{}')", flag, item, text);
+    GL_CHECK(errno != ERANGE, "{}: '{}' is out of range (in '{}')", flag, item, text);
     out.push_back(v);
   }
+  return out;
+}
+
+double parse_real(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  GL_CHECK(!text.empty() && end != text.c_str() && *end == '\0', "{}: '{}' is not a number", what, text);
+  GL_CHECK(errno != ERANGE && std::isfinite(v), "{}: '{}' is not a finite number", what, text);
+  return v;
+}
+
+std::vector<double> parse_real_list(const std::string& text, const std::string& what) {
+  std::vector<double> out;
+  for (const std::string& item : split_list(text)) out.push_back(parse_real(item, fmt::format("{} (in '{}')", what, text)));
   return out;
 }
 

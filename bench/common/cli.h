@@ -61,6 +61,10 @@ class Cli {
 
 // "1,2,3" -> {1, 2, 3}; throws gradlab::Error naming the flag on bad input.
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
+// "0.1" -> 0.1 and "0.01,0.1" -> {0.01, 0.1}: finite reals only; throws gradlab::Error naming `what`
+// (a flag, or where the text came from) on anything else.
+double parse_real(const std::string& text, const std::string& what);
+std::vector<double> parse_real_list(const std::string& text, const std::string& what);
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 std::string join(const std::vector<std::string>& items, const std::string& sep = ",");
 

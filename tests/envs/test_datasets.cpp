@@ -73,6 +73,16 @@ TEST_CASE("D4RL normalised score on hand numbers") {
       Error);
 }
 
+TEST_CASE("numeric metadata: read, NaN kept, and a missing or garbled field named") {
+  Dataset d;
+  d.metadata = {{"return_mean", "-412.5"}, {"return_std", "nan"}, {"episodes", "12x"}};
+  CHECK(metadata_number(d, "return_mean") == -412.5);
+  CHECK(std::isnan(metadata_number(d, "return_std")));
+  CHECK_THROWS_WITH_AS(metadata_number(d, "episodes"),
+                       doctest::Contains("dataset metadata: field 'episodes' = '12x' is not a number"), Error);
+  CHECK_THROWS_WITH_AS(metadata_number(d, "level"), doctest::Contains("dataset metadata: no field 'level'"), Error);
+}
+
 TEST_CASE("collect_transitions keeps whole episodes, flags timeouts and terminals, and chains next_observations") {
   Pendulum env;
   const Dataset d = collect_transitions(env, uniform_random_policy(env.action_space(), 1), 450, 7);

@@ -1,0 +1,26 @@
+// The list and number parsers behind the bench binaries' flags
+// (bench/common/cli.h): lists of integers and reals, with what is wrong named.
+#include <doctest/doctest.h>
+
+#include "bench/common/cli.h"
+#include "tensor/error.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+TEST_CASE("integer and real lists parse, and bad items are named with the flag") {
+  CHECK(parse_int_list("1,2,3", "--seeds") == std::vector<int64_t>{1, 2, 3});
+  CHECK_THROWS_WITH_AS(parse_int_list("1,x", "--seeds"), doctest::Contains("--seeds: 'x' is not an integer (in '1,x')"),
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_int_list("99999999999999999999", "--sizes"),
+                       doctest::Contains("--sizes: '99999999999999999999' is out of range"), Error);
+  CHECK(parse_real("0.25", "--beta") == 0.25);
+  CHECK(parse_real_list("0.01,0.1", "--kl_sweep") == std::vector<double>{0.01, 0.1});
+  CHECK_THROWS_WITH_AS(parse_real_list("a,b", "--kl_sweep"),
+                       doctest::Contains("--kl_sweep (in 'a,b'): 'a' is not a number"), Error);
+  CHECK_THROWS_WITH_AS(parse_real("nan", "--beta"), doctest::Contains("--beta: 'nan' is not a finite number"), Error);
+  CHECK_THROWS_WITH_AS(parse_real("1e999", "--beta"), doctest::Contains("--beta: '1e999' is not a finite number"),
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_real("", "--beta"), doctest::Contains("--beta: '' is not a number"), Error);
+  CHECK_THROWS_WITH_AS(parse_real("0.3x", "task 'X'"), doctest::Contains("task 'X': '0.3x' is not a number"), Error);
+}
