@@ -222,6 +222,8 @@ Experiment::Experiment(std::string bench_name, const ExperimentFlags& flags)
                : "results/" + bench_;
   }
   make_directories(out_);
+  // Outputs are checked before the work: a --jsonl that cannot be written fails now, not after the runs.
+  Jsonl probe(jsonl_);
 }
 
 void Experiment::add(const std::string& method, RunFn fn) {

@@ -175,3 +175,11 @@ TEST_CASE("a run that throws stops the experiment, naming the method and seed") 
   }
   std::filesystem::remove_all(out);
 }
+
+TEST_CASE("an unwritable --jsonl fails when the experiment is made, before any run") {
+  const std::string out = temp_dir("runner-jsonl");
+  Flags f({"--out", out, "--jsonl", out + "/no/such/dir/r.jsonl"});
+  const std::string expected = "--jsonl: cannot write " + out + "/no/such/dir/r.jsonl";
+  CHECK_THROWS_WITH_AS(Experiment("toy", f.flags), doctest::Contains(expected.c_str()), Error);
+  std::filesystem::remove_all(out);
+}
