@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "nn/json.h"
+#include "tensor/atomic_file.h"
 
 namespace gradlab {
 
@@ -313,7 +314,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   }
 
   PendingFile tmp;
-  tmp.path = fmt::format("{}.tmp.{}", path, ::getpid());
+  tmp.path = atomic_temp_path(path);
   tmp.file = std::fopen(tmp.path.c_str(), "wb");
   if (!tmp.file) file_error(op, path, "cannot create the temporary file '{}': {}", tmp.path, std::strerror(errno));
   tmp.created = true;

@@ -12,6 +12,12 @@ namespace gradlab {
 // path and the system's reason on failure (the temporary file is removed).
 void write_file_atomic(const std::string& path, const std::string& content);
 
+// The temporary file a save of `path` writes first: "PATH.tmp.PID.N", unique
+// per process and per call (so two threads saving one path never share it).
+// Before handing it out, removes the temporaries of `path` that processes no
+// longer alive left behind (a save killed mid-write), so they never pile up.
+std::string atomic_temp_path(const std::string& path);
+
 // Creates a directory and its parents (like mkdir -p); throws on failure.
 void make_directories(const std::string& path);
 

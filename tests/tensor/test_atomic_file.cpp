@@ -1,7 +1,8 @@
 // write_file_atomic and make_directories (tensor/atomic_file.h): the content
 // arrives byte for byte, an existing file is replaced whole, no temporary file
-// is left beside the target after success or failure, and an unwritable
-// destination is an Error naming the function and the path.
+// is left beside the target after success or failure, temporaries of dead
+// processes are cleaned, two threads saving one path each leave a whole file,
+// and an unwritable destination is an Error naming the function and the path.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tensor/atomic_file.h"
@@ -21,6 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // A fresh, empty directory for one test case, removed at the end.
+void write_raw(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
 struct ScratchDir {
   fs::path path;
   explicit ScratchDir(const std::string& name)
@@ -132,4 +136,38 @@ TEST_CASE("make_directories makes parents, accepts an existing directory, and na
   CHECK_THROWS_WITH_AS(make_directories(under_file),
                        doctest::Contains(fmt::format("make_directories: cannot create '{}'", under_file).c_str()),
                        Error);
+}
+
+TEST_CASE("temporary names are unique per call, and temporaries of dead processes are cleaned") {
+  ScratchDir dir("temps");
+  const std::string path = dir / "ckpt.bin";
+  const std::string a = atomic_temp_path(path), b = atomic_temp_path(path);
+  CHECK(a != b);
+  CHECK(a.rfind(path + ".tmp." + std::to_string(::getpid()) + ".", 0) == 0);
+  // A save killed mid-write left these: one of a process that cannot exist (above any pid), one in the old
+  // "PATH.tmp.PID" form, one of a live process (this one) and an unrelated file.
+  const std::string dead = path + ".tmp.999999999.3", dead_old = path + ".tmp.999999998";
+  const std::string live = path + ".tmp." + std::to_string(::getpid()) + ".77", other = dir / "notes.tmp.999999999";
+  for (const std::string& f : {dead, dead_old, live, other}) write_raw(f, "partial");
+  write_file_atomic(path, "new");
+  CHECK(read_all(path) == "new");
+  CHECK_FALSE(fs::exists(dead));
+  CHECK_FALSE(fs::exists(dead_old));
+  CHECK(fs::exists(live));  // a live process may still be writing it
+  CHECK(fs::exists(other));
+}
+
+TEST_CASE("two threads saving one path: each save is whole, and no temporary is left") {
+  ScratchDir dir("threads");
+  const std::string path = dir / "shared.txt";
+  const std::string x(200000, 'x'), y(100000, 'y');
+  for (int round = 0; round < 20; ++round) {
+    std::thread t1([&] { write_file_atomic(path, x); });
+    std::thread t2([&] { write_file_atomic(path, y); });
+    t1.join();
+    t2.join();
+    const std::string got = read_all(path);
+    CHECK((got == x || got == y));
+  }
+  CHECK(dir.names() == std::vector<std::string>{"shared.txt"});
 }
