@@ -21,6 +21,7 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
+#include "tensor/atomic_file.h"
 
 using namespace gradlab;
 using namespace gradlab::bench;
@@ -30,6 +31,7 @@ namespace {
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string read_text(const std::string& path) {
+  require_regular_file(path, "--text");
   std::ifstream in(path, std::ios::binary);
   GL_CHECK(in.good(), "--text: cannot read '{}'", path);
   std::stringstream ss;

@@ -287,6 +287,9 @@ Header read_header(FILE* f, const std::string& path, std::string_view op) {
 }
 
 FILE* open_for_reading(const std::string& path, std::string_view op) {
+  // A named pipe would block the open until a writer appears: refuse anything but a regular file first.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) file_error(op, path, "not a regular file");
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) file_error(op, path, "cannot open: {}", std::strerror(errno));
   return f;

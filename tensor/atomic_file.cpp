@@ -69,6 +69,17 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   }
 }
 
+void require_regular_file(const std::string& path, std::string_view op) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  GL_CHECK(!ec && std::filesystem::exists(status), "{}: cannot read '{}': {}", op, path,
+           ec ? ec.message() : std::string("no such file"));
+  GL_CHECK(std::filesystem::is_regular_file(status), "{}: cannot read '{}': not a regular file ({})", op, path,
+           std::filesystem::is_directory(status) ? "a directory"
+           : std::filesystem::is_fifo(status)    ? "a named pipe"
+                                                 : "a device or socket");
+}
+
 void make_directories(const std::string& path) {
   if (path.empty()) return;
   std::error_code ec;

@@ -237,6 +237,7 @@ Tokens tokens_of(const Json& obj, std::string_view key, const std::string& where
 // Calls fn(object, "path:line") for each non-empty line of a JSONL file.
 template <class Fn>
 void for_each_line(const std::string& path, Fn fn) {
+  require_regular_file(path, "preference");
   std::ifstream in(path);
   GL_CHECK(in.good(), "preference: cannot open '{}'", path);
   std::string line;

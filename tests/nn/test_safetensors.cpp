@@ -4,6 +4,7 @@
 // each give a gradlab::Error naming the problem, a seeded corruption fuzz, and
 // (when Debian's python3 has numpy) files exchanged with a few lines of Python.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -337,6 +338,12 @@ TEST_CASE("safetensors: truncated files and absurd header lengths are refused") 
                        doctest::Contains("cannot open: No such file or directory"), Error);
   CHECK_THROWS_WITH_AS(load_safetensors(fs::path(path).parent_path().string()), doctest::Contains("not a regular file"),
                        Error);
+  // A named pipe is refused at once (opening it for reading would wait for a writer forever).
+  const std::string fifo = scratch_file("pipe.safetensors");
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(load_safetensors(fifo), doctest::Contains("not a regular file"), Error);
+  fs::remove(fifo);
 }
 
 TEST_CASE("safetensors: corrupted headers give errors naming the problem") {

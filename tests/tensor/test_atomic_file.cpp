@@ -4,6 +4,7 @@
 // processes are cleaned, two threads saving one path each leave a whole file,
 // and an unwritable destination is an Error naming the function and the path.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,9 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh, empty directory for one test case, removed at the end.
 void write_raw(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+// A fresh, empty directory for one test case, removed at the end.
 struct ScratchDir {
   fs::path path;
   explicit ScratchDir(const std::string& name)
@@ -170,4 +171,20 @@ TEST_CASE("two threads saving one path: each save is whole, and no temporary is 
     CHECK((got == x || got == y));
   }
   CHECK(dir.names() == std::vector<std::string>{"shared.txt"});
+}
+
+TEST_CASE("require_regular_file: a missing path, a directory and a named pipe are named, without waiting") {
+  ScratchDir dir("regular");
+  const std::string file = dir / "data.bin", fifo = dir / "pipe";
+  write_raw(file, "x");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_NOTHROW(require_regular_file(file, "load"));
+  const std::string missing = dir / "nope";
+  CHECK_THROWS_WITH_AS(require_regular_file(missing, "load"),
+                       doctest::Contains(("load: cannot read '" + missing + "'").c_str()), Error);
+  CHECK_THROWS_WITH_AS(require_regular_file(dir.path.string(), "--load"), doctest::Contains("not a regular file (a directory)"),
+                       Error);
+  // Opening a pipe for reading would block until a writer appears: the check refuses it first.
+  CHECK_THROWS_WITH_AS(require_regular_file(fifo, "--load"), doctest::Contains("not a regular file (a named pipe)"),
+                       Error);
 }
