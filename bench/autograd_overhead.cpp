@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");
   cli.parse(argc, argv);
   try {
-    if (smoke) ops = 20, samples = 1, no_reference = true;
+    ops = cli.budget_default<int64_t>(smoke, "--ops", ops, 20);
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
     GL_CHECK(ops >= 1, "--ops: must be >= 1, got {}", ops);
     GL_CHECK(size >= 1, "--size: must be >= 1, got {}", size);
     GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);

@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
-    if (smoke) n = 1 << 16, samples = 1, no_reference = true;
+    n = cli.budget_default<int64_t>(smoke, "--n", n, 1 << 16);
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
     GL_CHECK(n > 0, "--n: must be positive, got {}", n);
     GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
     const std::vector<std::string> ops = split_list(ops_flag);

@@ -56,7 +56,10 @@ int main(int argc, char** argv) {
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
-    if (smoke) sizes = "64", shapes = "96x33x70:tA", samples = 1, no_reference = true;
+    sizes = cli.budget_default<std::string>(smoke, "--sizes", sizes, "64");
+    shapes = cli.budget_default<std::string>(smoke, "--shapes", shapes, "96x33x70:tA");
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
     GL_CHECK(dtype == "f32" || dtype == "f64", "--dtype: expected f32 or f64, got '{}'", dtype);
     GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
     const DType dt = dtype == "f32" ? DType::f32 : DType::f64;

@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
       std::printf("gpu: skipped: no CUDA device (%s)\n", cuda_device_name().c_str());
       return 0;
     }
-    if (smoke) n = 256, elems = 1 << 16, samples = 1, no_reference = true;
+    n = cli.budget_default<int64_t>(smoke, "--gemm-n", n, 256);
+    elems = cli.budget_default<int64_t>(smoke, "--elements", elems, 1 << 16);
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
     const std::vector<std::string> cases = split_list(cases_flag);
     cuda_allow_tf32(tf32);
     const std::string device = cuda_device_name();

@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
   try {
     GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
     set_num_threads(int(threads));
-    if (smoke) samples = 1, no_reference = true;
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
     const std::vector<std::string> names = split_list(cases_flag);
     GptCase gpt(uint64_t(seed), smoke ? 2 : 32);
     MlpCase mlp{uint64_t(seed)};

@@ -214,7 +214,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
     const SeedAssets& a = cache.get(run);
     const auto& start = judge == JudgeKind::head ? a.start : a.start_verdict;
     auto policy = trainable_copy(s, *start, run);
-    const OSPConfig cfg{.samples_per_prompt = run.budget == bench::Budget::smoke ? 4 : s.k,
+    const OSPConfig cfg{.samples_per_prompt = s.k,
                         .baseline = s.baseline,
                         .pairing = s.pairing,
                         .strength = mode,
@@ -271,7 +271,7 @@ RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& ru
 // per iteration, in rollouts of one response per training prompt.
 RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run) {
   const SeedAssets& a = cache.get(run);
-  const int64_t K = run.budget == bench::Budget::smoke ? 4 : s.k;
+  const int64_t K = s.k;
   auto policy = trainable_copy(s, *a.start, run);
   const auto judge_model = clone_gpt(*a.start);
   const RewardModel judge(judge_model, {.pooling = s.judge_pooling});
@@ -368,7 +368,8 @@ int run_experiment(int argc, char** argv) {
              .pairing = pairing_from_string(pairing),
              .baseline = baseline_from_string(baseline),
              .judge_pooling = reward_pooling_from_string(judge_pooling)};
-  if (flags.budget() == bench::Budget::smoke) s.prompts = std::min<int64_t>(s.prompts, 16);
+  s.prompts = cli.budget_default<int64_t>(flags.smoke, "--prompts", s.prompts, 16);
+  s.k = cli.budget_default<int64_t>(flags.smoke, "--k", s.k, 4);
 
   AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
   const std::map<std::string, bench::RunFn> all = {

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   a.exp_name = exp_name;
   a.env_id = env_id;
   a.seed = uint64_t(seed);
-  a.total_timesteps = smoke ? 2 * num_envs * num_steps : total;
+  a.total_timesteps = cli.budget_default<int64_t>(smoke, "--total-timesteps", total, 2 * num_envs * num_steps);
   a.learning_rate = lr;
   a.num_envs = num_envs;
   a.num_steps = num_steps;
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   a.bootstrap_truncation = bootstrap != 0;
   a.normalize_obs = norm_obs != 0;
   a.normalize_reward = norm_rew != 0;
-  a.eval_episodes = smoke ? 2 : eval_episodes;
+  a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
   a.eval_every = eval_every;
   a.log_csv = log_csv;
   try {

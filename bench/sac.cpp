@@ -49,20 +49,20 @@ int main(int argc, char** argv) {
   a.exp_name = exp_name;
   a.env_id = env_id;
   a.seed = uint64_t(seed);
-  a.total_timesteps = smoke ? 300 : total;
+  a.total_timesteps = cli.budget_default<int64_t>(smoke, "--total-timesteps", total, 300);
   a.buffer_size = buffer;
   a.gamma = gamma;
   a.tau = tau;
   a.batch_size = batch;
-  a.learning_starts = smoke ? 200 : starts;
+  a.learning_starts = cli.budget_default<int64_t>(smoke, "--learning-starts", starts, 200);
   a.policy_lr = policy_lr;
   a.q_lr = q_lr;
   a.policy_frequency = policy_freq;
   a.target_network_frequency = target_freq;
   a.alpha = alpha;
   a.autotune = autotune != 0;
-  a.hidden = smoke ? 64 : hidden;
-  a.eval_episodes = smoke ? 2 : eval_episodes;
+  a.hidden = cli.budget_default<int64_t>(smoke, "--hidden", hidden, 64);
+  a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
   a.eval_every = eval_every;
   a.log_csv = log_csv;
   try {

@@ -6,6 +6,7 @@
 //   build/bench/train_gpt --load gpt.safetensors --prompt "The " --sample-tokens 500
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -77,6 +78,29 @@ int64_t meta_int(const std::map<std::string, std::string>& m, const std::string&
   return parse_int_list(it->second, key).at(0);
 }
 
+// The metadata's model shape must be the one the checkpoint's tensors have, so that a corrupted or hostile
+// header (say gpt.layers = 100000000) is an error before anything the size of its claim is allocated.
+void check_config_against_tensors(const nn::GPTConfig& c, const SafetensorsFile& file, const std::string& path) {
+  auto shape_of = [&](const std::string& name) {
+    for (const auto& [n, t] : file.tensors)
+      if (n == name) return t.shape();
+    fail("--load: '{}' has no tensor '{}' (not a train_gpt checkpoint?)", path, name);
+  };
+  int64_t layers = 0;
+  while (std::any_of(file.tensors.begin(), file.tensors.end(), [&](const auto& nt) {
+    return nt.first.rfind(fmt::format("blocks.{}.", layers), 0) == 0;
+  }))
+    ++layers;
+  const Shape tok = shape_of("token_embedding.weight"), pos = shape_of("position_embedding.weight");
+  GL_CHECK(tok.size() == 2 && pos.size() == 2 && tok[0] == c.vocab && tok[1] == c.d_model && pos[0] == c.context &&
+               pos[1] == c.d_model && layers == c.layers,
+           "--load: '{}': the metadata says vocab {}, context {}, d_model {}, layers {}, but the tensors have token "
+           "embeddings {}, position embeddings {} and {} blocks",
+           path, c.vocab, c.context, c.d_model, c.layers, tok, pos, layers);
+  GL_CHECK(c.heads >= 1 && c.d_model % c.heads == 0, "--load: '{}': gpt.heads = {} does not divide d_model {}", path,
+           c.heads, c.d_model);
+}
+
 // A batch of B windows of T + 1 consecutive tokens from data, at random offsets.
 std::pair<Tensor, Tensor> batch(const Tensor& data, int64_t B, int64_t T, Generator& gen) {
   const Tensor starts = randint(0, data.numel() - T, {B, 1}, gen);
@@ -125,7 +149,7 @@ int main(int argc, char** argv) {
   double& temperature = cli.real("--temperature", 0.8, "sampling temperature");
   int64_t& top_k = cli.integer("--top-k", 0, "sample among the k most likely tokens (0: all)", {0, INT64_MAX});
   std::string& jsonl = cli.text("--jsonl", "", "append the final losses and throughput to this file");
-  bool& quick = cli.flag("--quick", "a short run (300 steps)");
+  bool& quick = cli.flag("--quick", "a short run (300 steps unless --steps is given)");
   bool& smoke = cli.flag("--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
   cli.parse(argc, argv);
   try {
@@ -137,7 +161,8 @@ int main(int argc, char** argv) {
     std::string text;
     if (!load.empty()) {
       // Rebuild the model from the checkpoint's metadata, then load its weights.
-      const std::map<std::string, std::string> meta = load_safetensors(load).metadata;
+      const SafetensorsFile file = load_safetensors(load);
+      const std::map<std::string, std::string>& meta = file.metadata;
       tok = nn::CharTokenizer::from_string(
           text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
       config = {.vocab = meta_int(meta, "gpt.vocab"),
@@ -145,18 +170,36 @@ int main(int argc, char** argv) {
                 .d_model = meta_int(meta, "gpt.d_model"),
                 .heads = meta_int(meta, "gpt.heads"),
                 .layers = meta_int(meta, "gpt.layers")};
+      check_config_against_tensors(config, file, load);  // before the model is allocated
       model = std::make_unique<nn::GPT>(config, gen);
       nn::load_module(*model, load);
       std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", load.c_str(),
                   (long long)model->parameter_count(), (long long)tok.vocab_size());
     } else {
-      if (smoke)
-        steps = 3, batch_size = 2, context = 16, d_model = 16, heads = 2, layers = 1, log_every = 1, sample_tokens = 20,
-        out = out == "build/train_gpt.safetensors" ? "" : out;
-      if (quick) steps = std::min<int64_t>(steps, 300);
+      // --smoke and --quick pick small sizes for the options the command line did not give.
+      auto smoke_default = [&](int64_t& value, const char* flag, int64_t small) {
+        if (!cli.given(flag)) value = small;
+      };
+      if (smoke) {
+        smoke_default(steps, "--steps", 3);
+        smoke_default(batch_size, "--batch", 2);
+        smoke_default(context, "--context", 16);
+        smoke_default(d_model, "--d-model", 16);
+        smoke_default(heads, "--heads", 2);
+        smoke_default(layers, "--layers", 1);
+        smoke_default(log_every, "--log-every", 1);
+        smoke_default(sample_tokens, "--sample-tokens", 20);
+        if (!cli.given("--out")) out = "";  // a smoke run writes no checkpoint unless asked to
+      }
+      if (quick && !cli.given("--steps")) steps = std::min<int64_t>(steps, 300);
       GL_CHECK(steps > 0 && batch_size > 0 && context > 1,
                "train_gpt: --steps, --batch must be positive and --context > 1");
       if (text_path.empty()) text_path = default_text();
+      {  // the checkpoint must not overwrite the training text
+        std::error_code ec;
+        GL_CHECK(out.empty() || !std::filesystem::equivalent(text_path, out, ec),
+                 "train_gpt: --out '{}' is the training text --text '{}'; choose another file", out, text_path);
+      }
       text = read_text(text_path);
       GL_CHECK(int64_t(text.size()) >= 4 * (context + 1), "--text: '{}' has {} bytes, too short for --context {}",
                text_path, text.size(), context);

@@ -86,6 +86,40 @@ if [ -x "$bench_dir/train_gpt" ]; then
   check "train_gpt --lr 1e300 stops at the non-finite loss" grep -q "train_gpt: the loss is .* at step" <<<"$out"
   check "train_gpt --lr 1e300 writes no checkpoint" test ! -e "$ckpt"
   rm -f "$ckpt"
+  # A named pipe as the checkpoint is refused at once, not waited on.
+  fifo=$(mktemp -u /tmp/gradlab-cli-XXXXXX.fifo)
+  mkfifo "$fifo"
+  run "$bench_dir/train_gpt" --load "$fifo"
+  check "train_gpt --load FIFO exits 1 (got $rc)" test "$rc" = 1
+  check "train_gpt --load FIFO says it is not a regular file" grep -q "not a regular file" <<<"$out"
+  rm -f "$fifo"
+  # A checkpoint whose metadata claims a bigger model than its tensors: named before anything is allocated.
+  run "$bench_dir/train_gpt" --smoke --out "$ckpt"
+  if [ "$rc" = 0 ] && command -v python3 >/dev/null; then
+    python3 - "$ckpt" <<'PY'
+import sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+assert b.count(b'"gpt.layers":"1"') == 1
+open(p, "wb").write(b.replace(b'"gpt.layers":"1"', b'"gpt.layers":"9"'))
+PY
+    run "$bench_dir/train_gpt" --load "$ckpt"
+    check "train_gpt --load with gpt.layers 9 over 1 block exits 1 (got $rc)" test "$rc" = 1
+    check "train_gpt --load names the metadata mismatch" grep -q "the metadata says .* layers 9, but the tensors have .* 1 blocks" <<<"$out"
+  fi
+  rm -f "$ckpt"
+  # --smoke sets small sizes only for the flags not given.
+  run "$bench_dir/train_gpt" --smoke --steps 4
+  check "train_gpt --smoke --steps 4 runs 4 steps (got rc $rc)" grep -q "4 steps of" <<<"$out"
+  # The checkpoint may not overwrite the training text.
+  txt=$(mktemp /tmp/gradlab-cli-XXXXXX.txt)
+  head -c 4000 /usr/share/common-licenses/GPL-3 > "$txt" 2>/dev/null || printf '%4000s' x > "$txt"
+  before=$(md5sum < "$txt")
+  run "$bench_dir/train_gpt" --smoke --text "$txt" --out "$txt"
+  check "train_gpt --text X --out X exits 1 (got $rc)" test "$rc" = 1
+  check "train_gpt --text X --out X says why" grep -q "is the training text" <<<"$out"
+  check "train_gpt --text X --out X leaves the text alone" test "$(md5sum < "$txt")" = "$before"
+  rm -f "$txt"
 fi
 
 echo "bench-cli: $passed passed, $failed failed"

@@ -83,6 +83,7 @@ void Cli::parse(int argc, char** argv) {
     for (Option& o : options_)
       if (o.name == arg) opt = &o;
     if (opt == nullptr) bad(fmt::format("unknown option '{}'", arg));
+    given_.insert(opt->name);
     if (opt->kind == Kind::flag) {
       *opt->b = true;
       continue;
@@ -136,6 +137,8 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
   return out;
 }
+
+bool Cli::given(const std::string& name) const { return given_.count(name) > 0; }
 
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {
   std::vector<int64_t> out;

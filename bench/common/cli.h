@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,16 @@ class Cli {
   // one-line usage and exits 2 on bad input.
   void parse(int argc, char** argv);
   std::string usage() const;
+  // Whether the command line gave this option (after parse): e.g. a budget
+  // flag such as --smoke sets its own defaults only for the options not given.
+  bool given(const std::string& name) const;
+  // `small` when a budget flag (e.g. --smoke) is on and the command line did
+  // not give `flag`, else `value`: a budget never silently overrides a flag
+  // given with it.
+  template <class T>
+  T budget_default(bool budget, const std::string& flag, const T& value, const T& small) const {
+    return budget && !given(flag) ? small : value;
+  }
 
  private:
   enum class Kind { integer, real, text, flag };
@@ -57,6 +68,7 @@ class Cli {
   std::deque<double> reals_;
   std::deque<std::string> texts_;
   std::deque<bool> flags_;
+  std::set<std::string> given_;
 };
 
 // "1,2,3" -> {1, 2, 3}; throws gradlab::Error naming the flag on bad input.

@@ -24,3 +24,20 @@ TEST_CASE("integer and real lists parse, and bad items are named with the flag")
   CHECK_THROWS_WITH_AS(parse_real("", "--beta"), doctest::Contains("--beta: '' is not a number"), Error);
   CHECK_THROWS_WITH_AS(parse_real("0.3x", "task 'X'"), doctest::Contains("task 'X': '0.3x' is not a number"), Error);
 }
+
+TEST_CASE("a budget flag sets its small defaults only for the options not given") {
+  Cli cli("toy", "a toy");
+  int64_t& steps = cli.integer("--steps", 1000, "steps");
+  int64_t& samples = cli.integer("--samples", 7, "samples");
+  bool& smoke = cli.flag("--smoke", "tiny");
+  std::vector<std::string> args = {"toy", "--smoke", "--steps", "50"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  cli.parse(int(argv.size()), argv.data());
+  CHECK(cli.given("--steps"));
+  CHECK(cli.given("--smoke"));
+  CHECK_FALSE(cli.given("--samples"));
+  CHECK(cli.budget_default<int64_t>(smoke, "--steps", steps, 3) == 50);      // given: kept
+  CHECK(cli.budget_default<int64_t>(smoke, "--samples", samples, 1) == 1);   // not given: the budget's
+  CHECK(cli.budget_default<int64_t>(false, "--samples", samples, 1) == 7);   // no budget: the default
+}
