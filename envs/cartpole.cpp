@@ -12,6 +12,7 @@ CartPole::CartPole(int64_t max_episode_steps)
                Space::discrete_space(2), max_episode_steps) {}
 
 void CartPole::set_state(const std::array<double, 4>& state) {
+  check_state_observation({state.begin(), state.end()});
   state_ = state;
   begin_episode_at_state();
 }

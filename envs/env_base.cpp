@@ -48,6 +48,16 @@ BasicEnv::BasicEnv(std::string name, Space observation_space, Space action_space
       action_space_(std::move(action_space)),
       max_episode_steps_(max_episode_steps) {}
 
+void BasicEnv::check_state_observation(const std::vector<double>& obs) const {
+  const Space& box = observation_space_;
+  GL_CHECK(!box.is_discrete() && int64_t(obs.size()) == box.dim(), "{}::set_state: {} values for an observation of {}",
+           name_, obs.size(), box.dim());
+  for (size_t i = 0; i < obs.size(); ++i)
+    GL_CHECK(std::isfinite(obs[i]) && obs[i] >= box.low[i] && obs[i] <= box.high[i],
+             "{}::set_state: observation coordinate {} would be {}, outside [{}, {}]", name_, i, obs[i], box.low[i],
+             box.high[i]);
+}
+
 std::vector<double> BasicEnv::reset(std::optional<uint64_t> seed) {
   if (seed) rng_.seed(*seed);
   std::vector<double> obs = do_reset();

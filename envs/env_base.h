@@ -67,6 +67,10 @@ class BasicEnv : public Env {
   // reward and terminated; BasicEnv adds the time-limit truncation.
   virtual std::vector<double> do_reset() = 0;
   virtual Step do_step(const std::vector<double>& action) = 0;
+  // set_state's check, before it changes anything: the observation of the
+  // requested state must be finite and inside the observation space; throws
+  // "NAME::set_state: ..." naming the coordinate otherwise.
+  void check_state_observation(const std::vector<double>& obs) const;
   // For set_state in tests: starts an episode at a given state without
   // drawing from the generator.
   void begin_episode_at_state() {

@@ -8,12 +8,17 @@ namespace gradlab::envs {
 
 MountainCar::MountainCar(bool continuous, int64_t max_episode_steps)
     : BasicEnv(continuous ? "MountainCarContinuous-v0" : "MountainCar-v0",
-               Space::box({min_position, -max_speed}, {max_position, max_speed}),
+               // The continuous env's observations are float32 (as Gymnasium's), and so is its box: the f32
+               // roundings of the bounds, which contain every rounded observation.
+               continuous ? Space::box({round_to_f32(min_position), round_to_f32(-max_speed)},
+                                       {round_to_f32(max_position), round_to_f32(max_speed)})
+                          : Space::box({min_position, -max_speed}, {max_position, max_speed}),
                continuous ? Space::box({-1.0}, {1.0}) : Space::discrete_space(3),
                max_episode_steps >= 0 ? max_episode_steps : (continuous ? 999 : 200)),
       continuous_(continuous) {}
 
 void MountainCar::set_state(double position, double velocity) {
+  check_state_observation({position, velocity});
   position_ = position;
   velocity_ = velocity;
   begin_episode_at_state();

@@ -15,6 +15,7 @@ double Pendulum::normalize_angle(double theta) {
 }
 
 void Pendulum::set_state(double theta, double theta_dot) {
+  check_state_observation({std::cos(theta), std::sin(theta), theta_dot});
   theta_ = theta;
   theta_dot_ = theta_dot;
   begin_episode_at_state();

@@ -16,6 +16,7 @@ double PointMass::reward_of(Task task, const std::array<double, 4>& next) {
 }
 
 void PointMass::set_state(const std::array<double, 4>& state) {
+  check_state_observation({state.begin(), state.end()});
   state_ = state;
   begin_episode_at_state();
 }

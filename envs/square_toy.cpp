@@ -19,6 +19,7 @@ std::array<double, 2> SquareToy::sample_band_state(EnvRandom& rng) {
 double SquareToy::reward_at(double x, double y) { return (x + y) / std::sqrt(2.0); }  // signed distance to y = -x
 
 void SquareToy::set_state(double x, double y) {
+  check_state_observation({x, y});
   x_ = x;
   y_ = y;
   begin_episode_at_state();

@@ -1,7 +1,8 @@
 // envs/offline_toys and the checks every env shares: the square toy and
 // PointMass against their equations by hand, their resets and episode
 // lengths; make_env/env_names; and the errors for unknown actions, wrong
-// shapes, non-finite values, stepping before reset or after the end.
+// shapes, non-finite values, stepping before reset or after the end; states
+// set outside the observation space; MountainCarContinuous inside its box.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "envs/classic_control.h"
 #include "envs/env.h"
 #include "envs/offline_toys.h"
 #include "tensor/error.h"
@@ -197,4 +199,46 @@ TEST_CASE("reset(seed) reproduces whole episodes for every env") {
       }
     }
   }
+}
+
+TEST_CASE("set_state refuses NaN and states outside the observation space, naming the env and coordinate") {
+  CartPole cartpole;
+  CHECK_THROWS_WITH_AS(cartpole.set_state({0.0, NAN, 0.0, 0.0}),
+                       doctest::Contains("CartPole-v1::set_state: observation coordinate 1 would be nan"), Error);
+  CHECK_THROWS_WITH_AS(cartpole.set_state({5.0, 0.0, 0.0, 0.0}),
+                       doctest::Contains("CartPole-v1::set_state: observation coordinate 0 would be 5, outside [-4.8, 4.8]"),
+                       Error);
+  Pendulum pendulum;
+  CHECK_THROWS_WITH_AS(pendulum.set_state(0.0, 9.0), doctest::Contains("Pendulum-v1::set_state: observation coordinate 2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(pendulum.set_state(INFINITY, 0.0), doctest::Contains("Pendulum-v1::set_state"), Error);
+  MountainCar car(false);
+  CHECK_THROWS_WITH_AS(car.set_state(-1.3, 0.0), doctest::Contains("MountainCar-v0::set_state: observation coordinate 0"),
+                       Error);
+  Acrobot acrobot;
+  CHECK_THROWS_WITH_AS(acrobot.set_state({0.0, 0.0, 100.0, 0.0}),
+                       doctest::Contains("Acrobot-v1::set_state: observation coordinate 4"), Error);
+  SquareToy toy;
+  CHECK_THROWS_WITH_AS(toy.set_state(0.0, 3.5), doctest::Contains("SquareToy::set_state: observation coordinate 1"), Error);
+  // A refused state changes nothing: the env is as it was, and a valid state still works.
+  pendulum.reset(uint64_t(3));
+  CHECK_NOTHROW(pendulum.set_state(1.0, -8.0));
+  CHECK_NOTHROW(car.set_state(-1.2, 0.07));
+}
+
+TEST_CASE("MountainCarContinuous-v0's float32 observations stay inside its float32 box") {
+  MountainCar car(true);
+  const Space& box = car.observation_space();
+  std::vector<double> obs = car.reset(uint64_t(1));
+  // Full throttle left then right: the car reaches the left wall and the top speed, where f32 rounding of the
+  // f64 bounds (e.g. 0.07 -> 0.07000000029802322) used to fall outside an f64 box.
+  for (int t = 0; t < 999; ++t) {
+    const Step s = car.step({t < 60 ? -1.0 : 1.0});
+    for (size_t i = 0; i < s.obs.size(); ++i) {
+      CHECK(s.obs[i] >= box.low[i]);
+      CHECK(s.obs[i] <= box.high[i]);
+    }
+    if (s.done()) break;
+  }
+  CHECK(box.high[1] == double(float(0.07)));
 }
