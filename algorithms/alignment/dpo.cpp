@@ -6,6 +6,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -113,6 +114,7 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
       const Var pc = narrow(lp, 0, 0, n), pr = narrow(lp, 0, n, n);
       const Tensor tc = from_vector(rc, {n}).to(lp.dtype()), tr = from_vector(rr, {n}).to(lp.dtype());
       const Var loss = dpo_loss(pc, pr, tc, tr, c);
+      optim::check_finite_loss(loss, "DPO", epoch);
       opt.zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);

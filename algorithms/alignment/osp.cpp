@@ -10,6 +10,7 @@
 #include "algorithms/alignment/dpo.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -217,6 +218,7 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
       const Var pb = narrow(lp, 0, 0, n), pw = narrow(lp, 0, n, n);
       const Tensor tb = from_vector(rb, {n}).to(lp.dtype()), tw = from_vector(rw, {n}).to(lp.dtype());
       const Var loss = spce_loss(pb, pw, tb, tw, from_vector(p, {n}), config_.beta);
+      optim::check_finite_loss(loss, "OSP", iteration_);
       opt_->zero_grad();
       loss.backward();
       if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);

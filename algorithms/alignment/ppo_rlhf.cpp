@@ -8,6 +8,7 @@
 
 #include "envs/preference/language.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -162,6 +163,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
         const Var seq_log_ratio = sum((logp - Var(lp_ref)) * Var(m), {1});
         loss = loss + c.squared_kl_loss_coef * mean(square(seq_log_ratio));
       }
+      optim::check_finite_loss(loss, "PPO-RLHF", iteration_);
       policy_opt_->zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(policy_opt_->params(), c.max_grad_norm);

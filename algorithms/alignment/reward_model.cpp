@@ -7,6 +7,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -105,6 +106,7 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
       const Var r = rm.score(make_batch(prompts, responses));
       const Var rc = narrow(r, 0, 0, n), rr = narrow(r, 0, n, n);
       const Var loss = bradley_terry_loss(rc, rr);
+      optim::check_finite_loss(loss, "reward model", epoch);
       opt.zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);

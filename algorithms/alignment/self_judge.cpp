@@ -9,6 +9,7 @@
 #include "algorithms/alignment/sft.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -141,6 +142,7 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
         lm_sum += lm.item();
         loss = loss + c.lm_coef * lm;
       }
+      optim::check_finite_loss(loss, "judge warm start", epoch);
       opt.zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);

@@ -3,6 +3,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -31,6 +32,7 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
       responses.push_back(s.response);
     }
     const Var loss = sft_loss(policy, make_batch(prompts, responses));
+    optim::check_finite_loss(loss, "SFT", step);
     opt.zero_grad();
     loss.backward();
     if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);

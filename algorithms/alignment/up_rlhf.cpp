@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "optim/adam.h"
+#include "optim/finite.h"
 #include "optim/clip.h"
 
 namespace gradlab::alignment {
@@ -38,6 +39,7 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
       const Var bt = ens.bradley_terry_loss(bc, br);
       // Eq. 12: L = -log sigma(r_bar_w - r_bar_l) + alpha * (-(1/M) sum_m N(A^(m)))
       const Var loss = c.alpha > 0 ? bt + ens.diversity_term() * c.alpha : bt;
+      optim::check_finite_loss(loss, "reward ensemble", e);
       opt.zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);

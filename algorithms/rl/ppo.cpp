@@ -17,6 +17,7 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl {
@@ -275,6 +276,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         // rl.md §4, PPO objective: maximise surrogate - 0.5 (V - R)^2 + 0.01 H, i.e. minimise
         const Var loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss;
 
+        optim::check_finite_loss(loss, "PPO", iteration);
         optimizer.zero_grad();
         loss.backward();
         optim::clip_grad_norm(optimizer.params(), args.max_grad_norm);

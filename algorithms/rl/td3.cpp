@@ -17,6 +17,7 @@
 #include "nn/policy.h"
 #include "optim/adam.h"
 #include "optim/polyak.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl {
@@ -201,6 +202,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
       const Var qf1_loss = mse(q1, target), qf2_loss = mse(q2, target);
       const Var qf_loss = qf1_loss + qf2_loss;
+      optim::check_finite_loss(qf_loss, "TD3 critic", global_step);
       q_optimizer.zero_grad();
       qf_loss.backward();
       q_optimizer.step();

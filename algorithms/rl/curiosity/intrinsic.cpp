@@ -11,6 +11,7 @@
 #include "algorithms/rl/curiosity/rnd.h"
 #include "algorithms/rl/curiosity/temporal_inconsistency.h"
 #include "optim/adam.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl::curiosity {
@@ -94,6 +95,7 @@ double LearnedIntrinsicReward::update(const TransitionBatch& batch) {
     double total = 0;
     for (const Tensor& index : minibatch_indices(batch.size(), parts, gen_)) {
       const Var l = loss(select_rows(batch, index));
+      optim::check_finite_loss(l, "curiosity module", epoch);
       adam_->zero_grad();
       l.backward();
       adam_->step();

@@ -8,6 +8,7 @@
 #include "algorithms/rl/ppo.h"
 #include "algorithms/rl/rl_utils.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl::curiosity {
@@ -191,6 +192,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
           v_loss = v_loss + ppo_value_loss(value_int(h), index_select(t_v_i, 0, idx), index_select(t_ret_i, 0, idx),
                                            args_.clip_coef, false);
         const Var loss = pg_loss - args_.ent_coef * ent + args_.vf_coef * v_loss;
+        optim::check_finite_loss(loss, "PPO (curiosity)", rollout);
         adam_->zero_grad();
         loss.backward();
         optim::clip_grad_norm(adam_->params(), args_.max_grad_norm);
