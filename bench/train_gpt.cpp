@@ -72,10 +72,12 @@ std::map<std::string, std::string> config_metadata(const nn::GPTConfig& c, const
           {"format", "gradlab char GPT"}};
 }
 
-int64_t meta_int(const std::map<std::string, std::string>& m, const std::string& key) {
+int64_t meta_int(const std::map<std::string, std::string>& m, const std::string& key, const std::string& path) {
   auto it = m.find(key);
-  GL_CHECK(it != m.end(), "--load: the checkpoint has no '{}' metadata (not a train_gpt checkpoint?)", key);
-  return parse_int_list(it->second, key).at(0);
+  GL_CHECK(it != m.end(), "--load: '{}' has no '{}' metadata (not a train_gpt checkpoint?)", path, key);
+  const std::vector<int64_t> v = parse_int_list(it->second, fmt::format("--load: '{}': metadata {}", path, key));
+  GL_CHECK(v.size() == 1, "--load: '{}': metadata {} = '{}' is not one integer", path, key, it->second);
+  return v[0];
 }
 
 // The metadata's model shape must be the one the checkpoint's tensors have, so that a corrupted or hostile
@@ -165,11 +167,11 @@ int main(int argc, char** argv) {
       const std::map<std::string, std::string>& meta = file.metadata;
       tok = nn::CharTokenizer::from_string(
           text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
-      config = {.vocab = meta_int(meta, "gpt.vocab"),
-                .context = meta_int(meta, "gpt.context"),
-                .d_model = meta_int(meta, "gpt.d_model"),
-                .heads = meta_int(meta, "gpt.heads"),
-                .layers = meta_int(meta, "gpt.layers")};
+      config = {.vocab = meta_int(meta, "gpt.vocab", load),
+                .context = meta_int(meta, "gpt.context", load),
+                .d_model = meta_int(meta, "gpt.d_model", load),
+                .heads = meta_int(meta, "gpt.heads", load),
+                .layers = meta_int(meta, "gpt.layers", load)};
       check_config_against_tensors(config, file, load);  // before the model is allocated
       model = std::make_unique<nn::GPT>(config, gen);
       nn::load_module(*model, load);
@@ -201,8 +203,12 @@ int main(int argc, char** argv) {
                  "train_gpt: --out '{}' is the training text --text '{}'; choose another file", out, text_path);
       }
       text = read_text(text_path);
-      GL_CHECK(int64_t(text.size()) >= 4 * (context + 1), "--text: '{}' has {} bytes, too short for --context {}",
-               text_path, text.size(), context);
+      // Both parts of the split (90% training, 10% validation) must hold a window of context + 1 tokens.
+      const int64_t n_text = int64_t(text.size()), n_val = n_text - n_text * 9 / 10;
+      GL_CHECK(n_val >= context + 2,
+               "--text: '{}' has {} bytes, too short for --context {}: its last 10% (held out for validation) needs "
+               "at least {} bytes, so the text at least about {}",
+               text_path, n_text, context, context + 2, 10 * (context + 2));
       tok = nn::CharTokenizer::build(text);
       const std::vector<int64_t> ids = tok.encode(text);
       const int64_t split = int64_t(ids.size()) * 9 / 10;  // the last 10% is held out
@@ -281,7 +287,9 @@ int main(int argc, char** argv) {
     model->eval();
     std::string start_text = prompt;
     if (start_text.empty())
-      start_text = text.empty() ? std::string(1, tok.to_string()[0]) : text.substr(0, text.find('\n') + 1);
+      start_text = text.empty() ? std::string(1, tok.to_string()[0])
+                                : text.substr(0, text.find('\n') == std::string::npos ? text.size()  // no newline: all
+                                                                                       : text.find('\n') + 1);
     if (int64_t(start_text.size()) > config.context / 2)
       start_text = start_text.substr(start_text.size() - config.context / 2);
     const std::vector<int64_t> prompt_ids = tok.encode(start_text);

@@ -111,6 +111,16 @@ PY
   # --smoke sets small sizes only for the flags not given.
   run "$bench_dir/train_gpt" --smoke --steps 4
   check "train_gpt --smoke --steps 4 runs 4 steps (got rc $rc)" grep -q "4 steps of" <<<"$out"
+  # A text just long enough for --context trains and samples; one byte under is refused with the sizes named.
+  short=$(mktemp /tmp/gradlab-cli-XXXXXX.txt)
+  printf '%0.s0123456789' $(seq 1 18) > "$short"   # 180 bytes, no newline
+  run "$bench_dir/train_gpt" --smoke --text "$short" --context 16
+  check "train_gpt on a 180-byte text with --context 16 runs (got rc $rc)" test "$rc" = 0
+  head -c 170 "$short" > "$short.cut" && mv "$short.cut" "$short"
+  run "$bench_dir/train_gpt" --smoke --text "$short" --context 16
+  check "train_gpt on a 170-byte text with --context 16 exits 1 (got $rc)" test "$rc" = 1
+  check "train_gpt on a too-short text says how long it must be" grep -q "too short for --context 16" <<<"$out"
+  rm -f "$short"
   # The checkpoint may not overwrite the training text.
   txt=$(mktemp /tmp/gradlab-cli-XXXXXX.txt)
   head -c 4000 /usr/share/common-licenses/GPL-3 > "$txt" 2>/dev/null || printf '%4000s' x > "$txt"
