@@ -64,6 +64,11 @@ for bin in "$@"; do
     check "$name --threads $value exits 2 (got $rc)" test "$rc" = 2
     check "$name --threads $value names the bounds" grep -q -- "--threads must be from 1 to 1024, got $value" <<<"$out"
   done
+  # An output that cannot be written stops the binary before the work.
+  run "$bin" --jsonl /proc/gradlab-no-such-dir/out.jsonl
+  check "$name --jsonl UNWRITABLE exits 2 (got $rc)" test "$rc" = 2
+  check "$name --jsonl UNWRITABLE names the file" grep -q -- "--jsonl: cannot write '/proc/gradlab-no-such-dir/out.jsonl'" <<<"$out"
+
   run "$bin" --seed 99999999999999999999
   check "$name --seed 99999999999999999999 exits 2 (got $rc)" test "$rc" = 2
   check "$name --seed 99999999999999999999 says out of range" grep -q -- "--seed: 99999999999999999999 is out of range" <<<"$out"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "bench/common/bench.h"
 #include "tensor/error.h"
@@ -117,6 +118,14 @@ void Cli::parse(int argc, char** argv) {
       case Kind::flag: break;
     }
   }
+  // An output named on the command line is checked now, before any work: a run must not fail at its end
+  // because the file it appends its records to cannot be written.
+  for (const Option& o : options_)
+    if (o.name == "--jsonl" && o.kind == Kind::text && !o.s->empty()) {
+      std::FILE* f = std::fopen(o.s->c_str(), "a");
+      if (f == nullptr) bad(fmt::format("--jsonl: cannot write '{}': {}", *o.s, std::strerror(errno)));
+      std::fclose(f);
+    }
 }
 
 std::vector<std::string> split_list(const std::string& text, char sep) {
