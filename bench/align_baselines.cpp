@@ -75,8 +75,7 @@ std::shared_ptr<const SeedWorld> build_world(const RunContext& run) {
   Generator gen(run.seed * 1000 + 1);
   const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
   w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
-  const auto losses =
-      train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
+  const auto losses = train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
   w->sft_final_loss = losses.back();
   Generator held(run.seed * 1000 + 2);
   w->heldout = sample_prompts(run.pick(512, 256, 32), held);
@@ -267,8 +266,8 @@ int run_experiment(int argc, char** argv) {
   auto& rm_pooling =
       cli.text("--rm_pooling", "token_sum", "rm: where the head reads: token_sum, token_mean, last_token");
   auto& rm_trunk = cli.text("--rm_trunk", "fresh", "rm: the trunk at the start: fresh or sft");
-  auto& rm_pairs = cli.integer("--rm_pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)");
-  auto& rm_epochs = cli.integer("--rm_epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)");
+  auto& rm_pairs = cli.integer("--rm_pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
+  auto& rm_epochs = cli.integer("--rm_epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
   cli.parse(argc, argv);
   GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm_trunk must be fresh or sft, got '{}'", rm_trunk);
   GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm_pairs and --rm_epochs must be >= 0, got {} and {}", rm_pairs,

@@ -52,11 +52,11 @@ std::string mib(int64_t bytes) { return fmt::format("{:.3f} MiB", double(bytes) 
 int main(int argc, char** argv) {
   Cli cli("autograd_overhead",
           "Microseconds per op of a chain of small ops, forward + backward and forward alone, against PyTorch.");
-  int64_t& ops = cli.integer("--ops", 1000, "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)");
-  int64_t& size = cli.integer("--size", 64, "the tensors are size x size f32");
+  int64_t& ops = cli.integer("--ops", 1000, "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)", {1, INT64_MAX});
+  int64_t& size = cli.integer("--size", 64, "the tensors are size x size f32", {1, INT64_MAX});
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for x, w and b");
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
+  int64_t& seed = cli.integer("--seed", 0, "seed for x, w and b", {0, INT64_MAX});
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");

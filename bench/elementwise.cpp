@@ -28,10 +28,10 @@ void stream_add(const float* a, const float* b, float* c, int64_t n, int threads
 
 int main(int argc, char** argv) {
   Cli cli("elementwise", "Throughput of allocating elementwise ops (GB/s) against PyTorch and a STREAM-like loop.");
-  int64_t& n = cli.integer("--n", int64_t(1) << 24, "elements per tensor");
+  int64_t& n = cli.integer("--n", int64_t(1) << 24, "elements per tensor", {1, INT64_MAX});
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the references)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the inputs");
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per op");
+  int64_t& seed = cli.integer("--seed", 0, "seed for the inputs", {0, INT64_MAX});
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per op", {1, INT64_MAX});
   std::string& ops_flag = cli.text("--ops", "add,mul,exp,gelu", "ops to time");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");

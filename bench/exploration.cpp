@@ -27,15 +27,15 @@ int main(int argc, char** argv) {
     std::string& envs_flag =
         cli.text("--envs", "DeepSea-10,DeepSea-20,GridMaze-FarGoal-OneHot",
                  "environments (GridMaze one-hot: the (x, y) input learns too slowly at these budgets)");
-    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)");
+    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
     double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (rl.md RND: 0.999)");
     double& gamma_int = cli.real("--gamma-int", 0.99, "intrinsic discount");
     double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
     double& ext_coef = cli.real("--ext-coef", 2.0, "weight of the extrinsic advantage (RND: 2)");
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
     double& ent_coef = cli.real("--ent-coef", 0.01, "entropy bonus");
-    int64_t& ti_interval = cli.integer("--ti-interval", 8, "TI: gradient steps between snapshots");
-    int64_t& ti_snapshots = cli.integer("--ti-snapshots", 5, "TI: snapshots K in the FIFO");
+    int64_t& ti_interval = cli.integer("--ti-interval", 8, "TI: gradient steps between snapshots", {1, INT64_MAX});
+    int64_t& ti_snapshots = cli.integer("--ti-snapshots", 5, "TI: snapshots K in the FIFO", {1, INT64_MAX});
     bool& ti_normalize =
         cli.flag("--ti-normalize", "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
     cli.parse(argc, argv);

@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
   std::string& shapes = cli.text("--shapes", "2048x128x384,2048x128x512,2048x512x128,128x2048x384:tA,2048x384x128:tB",
                                  "rectangular cases MxKxN[:tA][:tB]; the defaults are the tiny GPT's");
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the reference)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the random operands");
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per case");
+  int64_t& seed = cli.integer("--seed", 0, "seed for the random operands", {0, INT64_MAX});
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
   std::string& dtype = cli.text("--dtype", "f32", "f32 or f64");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the numpy reference");

@@ -71,10 +71,11 @@ struct GptTrain {
 
 int main(int argc, char** argv) {
   Cli cli("gpu", "CUDA backend figures (GEMM, elementwise bandwidth, GPT training) against cuBLAS, copy and PyTorch.");
-  int64_t& n = cli.integer("--gemm-n", 4096, "GEMM size n (n x n x n)");
-  int64_t& elems = cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case");
-  int64_t& samples = cli.integer("--samples", 5, "timed samples per case");
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
+  int64_t& n = cli.integer("--gemm-n", 4096, "GEMM size n (n x n x n)", {1, INT64_MAX});
+  int64_t& elems =
+      cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case", {1, INT64_MAX});
+  int64_t& samples = cli.integer("--samples", 5, "timed samples per case", {1, INT64_MAX});
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data", {0, INT64_MAX});
   int64_t& threads =
       cli.integer("--threads", 1, "OpenMP threads for the host-side work (initialisation, data)", kThreadBounds);
   std::string& cases_flag =

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   std::string& env = cli.text("--env", "Pendulum-v1", "Pendulum-v1, PointMass-Run, PointMass-Jump or SquareToy");
   std::string& level =
       cli.text("--level", "medium", "random, medium, medium-replay, expert, medium-expert, or all (needs --out-dir)");
-  int64_t& transitions = cli.integer("--transitions", 50000, "rows in the dataset");
-  int64_t& seed = cli.integer("--seed", 0, "seed of the environment and the behaviour policies");
+  int64_t& transitions = cli.integer("--transitions", 50000, "rows in the dataset", {1, INT64_MAX});
+  int64_t& seed = cli.integer("--seed", 0, "seed of the environment and the behaviour policies", {0, INT64_MAX});
   std::string& out = cli.text("--out", "", "output .safetensors file (one level)");
   std::string& out_dir = cli.text("--out-dir", "", "output folder: writes ENV-LEVEL.safetensors for each level");
   std::string& jsonl_path = cli.text("--jsonl", "", "append one JSON line per summary figure to this file");

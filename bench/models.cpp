@@ -116,8 +116,9 @@ struct PpoCase {
 int main(int argc, char** argv) {
   Cli cli("models", "Training and inference throughput of the reference models against PyTorch, in one run.");
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data");
-  int64_t& samples = cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)");
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data", {0, INT64_MAX});
+  int64_t& samples =
+      cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)", {1, INT64_MAX});
   std::string& cases_flag = cli.text("--cases", "gpt_train,gpt_infer,mlp_train,ppo_update", "cases to run");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
                  "GridMaze-FarGoal-OneHot,GridMaze-NoisyTV-Action-OneHot,GridMaze-NoisyTV-Cell-OneHot,"
                  "GridMaze-FarGoal-OneHot-ObsNoise0.1,GridMaze-FarGoal-OneHot-ObsNoise0.3",
                  "tasks; the first is the noise-free reference");
-    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)");
+    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
     double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (rl.md RND: 0.999)");
     double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");

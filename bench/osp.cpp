@@ -17,6 +17,8 @@
 //   build/bench/osp --seeds 5 --jsonl osp.jsonl       (the full budget of bench/results/osp)
 //   build/bench/osp --methods osp --pairing all --baseline sft   (an ablation)
 //   build/bench/osp --methods osp,online_dpo_binary --lora_rank 8 --lr 1e-3   (LoRA instead of full fine-tuning)
+#include "algorithms/alignment/osp.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,7 +27,6 @@
 #include <memory>
 
 #include "algorithms/alignment/evaluation.h"
-#include "algorithms/alignment/osp.h"
 #include "algorithms/alignment/ppo_rlhf.h"
 #include "algorithms/alignment/sft.h"
 #include "bench/common/experiment.h"
@@ -83,7 +84,8 @@ std::vector<PreferencePair> gold_pairs(const nn::GPT& sft, const std::vector<Tok
   std::vector<PreferencePair> pairs;
   const pref::LabelConfig label{.reward = kGold};
   for (int guard = 0; int64_t(pairs.size()) < n && guard < 1000; ++guard) {
-    const auto y1 = sample_responses(sft, prompts, kResponseLen, gen), y2 = sample_responses(sft, prompts, kResponseLen, gen);
+    const auto y1 = sample_responses(sft, prompts, kResponseLen, gen),
+               y2 = sample_responses(sft, prompts, kResponseLen, gen);
     for (size_t i = 0; i < prompts.size() && int64_t(pairs.size()) < n; ++i) {
       PreferencePair p;
       if (pref::label_pair(prompts[i], y1[i], y2[i], label, gen, p)) pairs.push_back(std::move(p));
@@ -95,8 +97,8 @@ std::vector<PreferencePair> gold_pairs(const nn::GPT& sft, const std::vector<Tok
 
 // What every method of one seed starts from.
 struct SeedAssets {
-  std::shared_ptr<const nn::GPT> sft;    // the win-rate opponent
-  std::shared_ptr<const nn::GPT> start;  // SFT with the warm-started judge head: each method's start and pi_ref
+  std::shared_ptr<const nn::GPT> sft;            // the win-rate opponent
+  std::shared_ptr<const nn::GPT> start;          // SFT with the warm-started judge head: each method's start and pi_ref
   std::shared_ptr<const nn::GPT> start_verdict;  // SFT warm-started as a verdict-word judge (osp_verdict_token)
   std::vector<Tokens> train, heldout, ood;
   std::vector<double> sft_gold_heldout, sft_gold_ood;  // gold of one fixed SFT sample per evaluation prompt
@@ -222,7 +224,8 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
                         .beta = s.beta,
                         .response_len = kResponseLen,
                         .lr = s.lr};
-    OSP osp(policy, clone_gpt(*start), a.sft, cfg, {.kind = judge, .pooling = s.judge_pooling}, run.seed * 1000 + stream);
+    OSP osp(policy, clone_gpt(*start), a.sft, cfg, {.kind = judge, .pooling = s.judge_pooling},
+            run.seed * 1000 + stream);
     osp.set_gold([](const auto& x, const auto& y) { return pref::gold_rewards(kGold, x, y); });
     RunResult r;
     double t_sample = 0, t_judge = 0, t_train = 0, agreement = 0;
@@ -283,7 +286,8 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
       if (name.rfind("head.", 0) != 0) trunk.emplace_back(name, t);
     critic->load_state_dict(trunk, false);
   }
-  const PPORLHFConfig cfg{.rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = s.ppo_kl, .lr = s.ppo_lr};
+  const PPORLHFConfig cfg{
+      .rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = s.ppo_kl, .lr = s.ppo_lr};
   PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.seed * 1000 + 51);
   RunResult r;
   iterate_and_evaluate(*policy, a, run, iterations(s, run), r, [&](int64_t it) {
@@ -306,13 +310,14 @@ void paired_claim(bench::Experiment& ex, const std::string& text, const std::str
                   const std::string& metric) {
   const bench::Stat d = bench::stat_of(bench::paired_differences(ex.values(a, metric), ex.values(b, metric)));
   ex.claim(text, bench::paired_verdict(d),
-           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
-                       [&] {
-                         std::string v;
-                         for (double x : d.values) v += fmt::format("{}{:+.3f}", v.empty() ? "" : ", ", x);
-                         return v;
-                       }(),
-                       a, bench::format_stat(ex.stat(a, metric), 3), b, bench::format_stat(ex.stat(b, metric), 3)));
+           fmt::format(
+               "{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
+               [&] {
+                 std::string v;
+                 for (double x : d.values) v += fmt::format("{}{:+.3f}", v.empty() ? "" : ", ", x);
+                 return v;
+               }(),
+               a, bench::format_stat(ex.stat(a, metric), 3), b, bench::format_stat(ex.stat(b, metric), 3)));
 }
 
 }  // namespace
@@ -336,13 +341,11 @@ int run_experiment(int argc, char** argv) {
   auto& cdpo_strength = cli.real("--cdpo_strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
   auto& judge_pairs = cli.integer("--judge_pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
   auto& judge_epochs = cli.integer("--judge_epochs", 4, "epochs of the head judge's warm start", {1, 1000});
-  auto& verdict_epochs =
-      cli.integer("--verdict_epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
+  auto& verdict_epochs = cli.integer("--verdict_epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
   auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
   auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
-  auto& lora_rank =
-      cli.integer("--lora_rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)",
-                  {0, 1024});
+  auto& lora_rank = cli.integer(
+      "--lora_rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)", {0, 1024});
   auto& lora_alpha = cli.real("--lora_alpha", 16, "LoRA's alpha (the adapter's scale is alpha / rank)");
   cli.parse(argc, argv);
   GL_CHECK(lora_alpha > 0, "osp: --lora_alpha must be positive, got {}", lora_alpha);

@@ -26,30 +26,34 @@ int main(int argc, char** argv) {
   cli.flag("--continuous", "start from ppo_continuous_action.py's defaults (Pendulum-v1, 1 env x 2048 steps, ...)");
   auto& exp_name = cli.text("--exp-name", d.exp_name, "run name (CSV and progress line)");
   auto& env_id = cli.text("--env-id", d.env_id, "environment (envs::make_env name)");
-  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run");
-  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps");
+  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run", {0, INT64_MAX});
+  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps", {1, INT64_MAX});
   auto& lr = cli.real("--learning-rate", d.learning_rate, "Adam learning rate");
-  auto& num_envs = cli.integer("--num-envs", d.num_envs, "parallel envs");
-  auto& num_steps = cli.integer("--num-steps", d.num_steps, "steps per env per rollout");
-  auto& anneal = cli.integer("--anneal-lr", d.anneal_lr, "1: anneal the learning rate linearly to 0");
+  auto& num_envs = cli.integer("--num-envs", d.num_envs, "parallel envs", {1, INT64_MAX});
+  auto& num_steps = cli.integer("--num-steps", d.num_steps, "steps per env per rollout", {1, INT64_MAX});
+  auto& anneal = cli.integer("--anneal-lr", d.anneal_lr, "1: anneal the learning rate linearly to 0", {0, 1});
   auto& gamma = cli.real("--gamma", d.gamma, "discount");
   auto& lambda = cli.real("--gae-lambda", d.gae_lambda, "GAE lambda");
-  auto& minibatches = cli.integer("--num-minibatches", d.num_minibatches, "minibatches per epoch");
-  auto& epochs = cli.integer("--update-epochs", d.update_epochs, "epochs per rollout");
-  auto& norm_adv = cli.integer("--norm-adv", d.norm_adv, "1: normalise advantages per minibatch");
+  auto& minibatches = cli.integer("--num-minibatches", d.num_minibatches, "minibatches per epoch", {1, INT64_MAX});
+  auto& epochs = cli.integer("--update-epochs", d.update_epochs, "epochs per rollout", {1, INT64_MAX});
+  auto& norm_adv = cli.integer("--norm-adv", d.norm_adv, "1: normalise advantages per minibatch", {0, 1});
   auto& clip = cli.real("--clip-coef", d.clip_coef, "surrogate and value clipping");
-  auto& clip_vloss = cli.integer("--clip-vloss", d.clip_vloss, "1: clipped value loss");
+  auto& clip_vloss = cli.integer("--clip-vloss", d.clip_vloss, "1: clipped value loss", {0, 1});
   auto& ent = cli.real("--ent-coef", d.ent_coef, "entropy bonus");
   auto& vf = cli.real("--vf-coef", d.vf_coef, "value-loss weight");
   auto& max_grad_norm = cli.real("--max-grad-norm", d.max_grad_norm, "gradient-norm clip");
   auto& target_kl = cli.real("--target-kl", d.target_kl, "stop the epochs above this approx KL (0: never)");
-  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two tanh layers");
-  auto& bootstrap = cli.integer("--bootstrap-truncation", d.bootstrap_truncation,
-                                "1: bootstrap from V(final obs) at truncation (0: CleanRL's treat-as-terminal)");
-  auto& norm_obs = cli.integer("--normalize-obs", d.normalize_obs, "1: running observation normalisation");
-  auto& norm_rew = cli.integer("--normalize-reward", d.normalize_reward, "1: running return-based reward scaling");
-  auto& eval_episodes = cli.integer("--eval-episodes", d.eval_episodes, "episodes of the greedy evaluation");
-  auto& eval_every = cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)");
+  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two tanh layers", {1, INT64_MAX});
+  auto& bootstrap =
+      cli.integer("--bootstrap-truncation", d.bootstrap_truncation,
+                  "1: bootstrap from V(final obs) at truncation (0: CleanRL's treat-as-terminal)", {0, 1});
+  auto& norm_obs = cli.integer("--normalize-obs", d.normalize_obs, "1: running observation normalisation", {0, 1});
+  auto& norm_rew =
+      cli.integer("--normalize-reward", d.normalize_reward, "1: running return-based reward scaling", {0, 1});
+  auto& eval_episodes =
+      cli.integer("--eval-episodes", d.eval_episodes, "episodes of the greedy evaluation", {1, INT64_MAX});
+  auto& eval_every =
+      cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)", {0, INT64_MAX});
   auto& log_csv = cli.text("--log-csv", "", "CSV log (fixed CleanRL keys), appended line by line");
   auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
   auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");

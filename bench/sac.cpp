@@ -20,23 +20,26 @@ int main(int argc, char** argv) {
   bench::Cli cli("sac", "SAC (arXiv 1801.01290, 1812.05905) with CleanRL's defaults: train, log, evaluate");
   auto& exp_name = cli.text("--exp-name", d.exp_name, "run name (CSV and progress line)");
   auto& env_id = cli.text("--env-id", d.env_id, "environment (envs::make_env name; box actions)");
-  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run");
-  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps");
-  auto& buffer = cli.integer("--buffer-size", d.buffer_size, "replay capacity");
+  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run", {0, INT64_MAX});
+  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps", {1, INT64_MAX});
+  auto& buffer = cli.integer("--buffer-size", d.buffer_size, "replay capacity", {1, INT64_MAX});
   auto& gamma = cli.real("--gamma", d.gamma, "discount");
   auto& tau = cli.real("--tau", d.tau, "Polyak rate of the target critics");
-  auto& batch = cli.integer("--batch-size", d.batch_size, "replay minibatch");
-  auto& starts = cli.integer("--learning-starts", d.learning_starts, "uniform random actions before this step");
+  auto& batch = cli.integer("--batch-size", d.batch_size, "replay minibatch", {1, INT64_MAX});
+  auto& starts =
+      cli.integer("--learning-starts", d.learning_starts, "uniform random actions before this step", {0, INT64_MAX});
   auto& policy_lr = cli.real("--policy-lr", d.policy_lr, "actor learning rate");
   auto& q_lr = cli.real("--q-lr", d.q_lr, "critic (and temperature) learning rate");
-  auto& policy_freq = cli.integer("--policy-frequency", d.policy_frequency, "delayed actor updates");
-  auto& target_freq =
-      cli.integer("--target-network-frequency", d.target_network_frequency, "steps between Polyak updates");
+  auto& policy_freq = cli.integer("--policy-frequency", d.policy_frequency, "delayed actor updates", {1, INT64_MAX});
+  auto& target_freq = cli.integer("--target-network-frequency", d.target_network_frequency,
+                                  "steps between Polyak updates", {1, INT64_MAX});
   auto& alpha = cli.real("--alpha", d.alpha, "temperature when not autotuned");
-  auto& autotune = cli.integer("--autotune", d.autotune, "1: tune the temperature towards entropy -|A|");
-  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers");
-  auto& eval_episodes = cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation");
-  auto& eval_every = cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)");
+  auto& autotune = cli.integer("--autotune", d.autotune, "1: tune the temperature towards entropy -|A|", {0, 1});
+  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers", {1, INT64_MAX});
+  auto& eval_episodes =
+      cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation", {1, INT64_MAX});
+  auto& eval_every =
+      cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)", {0, INT64_MAX});
   auto& log_csv = cli.text("--log-csv", "", "CSV log (fixed CleanRL keys), appended line by line");
   auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
   auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");

@@ -20,21 +20,25 @@ int main(int argc, char** argv) {
   bench::Cli cli("td3", "TD3 (arXiv 1802.09477) with CleanRL's defaults: train, log, evaluate");
   auto& exp_name = cli.text("--exp-name", d.exp_name, "run name (CSV and progress line)");
   auto& env_id = cli.text("--env-id", d.env_id, "environment (envs::make_env name; box actions)");
-  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run");
-  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps");
+  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run", {0, INT64_MAX});
+  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps", {1, INT64_MAX});
   auto& lr = cli.real("--learning-rate", d.learning_rate, "actor and critic learning rate");
-  auto& buffer = cli.integer("--buffer-size", d.buffer_size, "replay capacity");
+  auto& buffer = cli.integer("--buffer-size", d.buffer_size, "replay capacity", {1, INT64_MAX});
   auto& gamma = cli.real("--gamma", d.gamma, "discount");
   auto& tau = cli.real("--tau", d.tau, "Polyak rate of the target networks");
-  auto& batch = cli.integer("--batch-size", d.batch_size, "replay minibatch");
+  auto& batch = cli.integer("--batch-size", d.batch_size, "replay minibatch", {1, INT64_MAX});
   auto& policy_noise = cli.real("--policy-noise", d.policy_noise, "target smoothing noise std (x action scale)");
   auto& exploration = cli.real("--exploration-noise", d.exploration_noise, "acting noise std (x action scale)");
-  auto& starts = cli.integer("--learning-starts", d.learning_starts, "uniform random actions before this step");
-  auto& policy_freq = cli.integer("--policy-frequency", d.policy_frequency, "delayed actor and target updates");
+  auto& starts =
+      cli.integer("--learning-starts", d.learning_starts, "uniform random actions before this step", {0, INT64_MAX});
+  auto& policy_freq =
+      cli.integer("--policy-frequency", d.policy_frequency, "delayed actor and target updates", {1, INT64_MAX});
   auto& noise_clip = cli.real("--noise-clip", d.noise_clip, "clip of the smoothing noise (x action scale)");
-  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers");
-  auto& eval_episodes = cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation");
-  auto& eval_every = cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)");
+  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers", {1, INT64_MAX});
+  auto& eval_episodes =
+      cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation", {1, INT64_MAX});
+  auto& eval_every =
+      cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)", {0, INT64_MAX});
   auto& log_csv = cli.text("--log-csv", "", "CSV log (fixed CleanRL keys), appended line by line");
   auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
   auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");

@@ -89,9 +89,8 @@ void check_config_against_tensors(const nn::GPTConfig& c, const SafetensorsFile&
     fail("--load: '{}' has no tensor '{}' (not a train_gpt checkpoint?)", path, name);
   };
   int64_t layers = 0;
-  while (std::any_of(file.tensors.begin(), file.tensors.end(), [&](const auto& nt) {
-    return nt.first.rfind(fmt::format("blocks.{}.", layers), 0) == 0;
-  }))
+  while (std::any_of(file.tensors.begin(), file.tensors.end(),
+                     [&](const auto& nt) { return nt.first.rfind(fmt::format("blocks.{}.", layers), 0) == 0; }))
     ++layers;
   const Shape tok = shape_of("token_embedding.weight"), pos = shape_of("position_embedding.weight");
   GL_CHECK(tok.size() == 2 && pos.size() == 2 && tok[0] == c.vocab && tok[1] == c.d_model && pos[0] == c.context &&
@@ -143,7 +142,7 @@ int main(int argc, char** argv) {
   int64_t& log_every =
       cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)", {1, INT64_MAX});
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights, batches and sampling");
+  int64_t& seed = cli.integer("--seed", 0, "seed for weights, batches and sampling", {0, INT64_MAX});
   std::string& out = cli.text("--out", "build/train_gpt.safetensors", "checkpoint to write");
   std::string& load = cli.text("--load", "", "skip training: sample from this checkpoint");
   std::string& prompt = cli.text("--prompt", "", "text to continue (default: the text's first line)");
@@ -289,7 +288,7 @@ int main(int argc, char** argv) {
     if (start_text.empty())
       start_text = text.empty() ? std::string(1, tok.to_string()[0])
                                 : text.substr(0, text.find('\n') == std::string::npos ? text.size()  // no newline: all
-                                                                                       : text.find('\n') + 1);
+                                                                                      : text.find('\n') + 1);
     if (int64_t(start_text.size()) > config.context / 2)
       start_text = start_text.substr(start_text.size() - config.context / 2);
     const std::vector<int64_t> prompt_ids = tok.encode(start_text);

@@ -372,9 +372,9 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF (issue 9)");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
-  auto& d_model = cli.integer("--d_model", s.d_model, "width of the policy and reward GPTs");
-  auto& members = cli.integer("--members", s.members, "K, LoRA members of the ensembles");
-  auto& rank = cli.integer("--rank", s.rank, "LoRA rank r");
+  auto& d_model = cli.integer("--d_model", s.d_model, "width of the policy and reward GPTs", {1, 65536});
+  auto& members = cli.integer("--members", s.members, "K, LoRA members of the ensembles", {1, 1024});
+  auto& rank = cli.integer("--rank", s.rank, "LoRA rank r", {1, 65536});
   auto& alpha = cli.real("--alpha", s.alpha, "weight of the diversity term (the diverse ensemble)");
   auto& diversity = cli.text("--diversity", s.diversity, "diversity norm: plain, scale_invariant, upstream");
   auto& kl_mode = cli.text("--kl_mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
@@ -384,15 +384,17 @@ int run_experiment(int argc, char** argv) {
   auto& uwo_lambda = cli.real("--uwo_lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
   auto& noise = cli.real("--label_noise", s.label_noise, "label flip probability of the preference pairs");
   auto& bt_beta = cli.real("--bt_beta", s.bt_beta, "Bradley-Terry inverse temperature of the labels (0: gold order)");
-  auto& rm_pairs = cli.integer("--rm_pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from");
-  auto& rm_epochs = cli.integer("--rm_epochs", s.rm_epochs, "epochs of the single reward model");
+  auto& rm_pairs =
+      cli.integer("--rm_pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from", {0, INT64_MAX});
+  auto& rm_epochs = cli.integer("--rm_epochs", s.rm_epochs, "epochs of the single reward model", {0, INT64_MAX});
   auto& rm_lr = cli.real("--rm_lr", s.rm_lr, "learning rate of the single reward model");
   auto& rm_trunk = cli.text("--rm_trunk", "fresh", "the reward model's trunk at the start: fresh or sft");
   auto& rm_pooling = cli.text("--rm_pooling", s.rm_pooling,
                               "where every reward head reads the response: token_sum, token_mean or last_token");
-  auto& ens_epochs = cli.integer("--ens_epochs", s.ens_epochs, "epochs of each LoRA ensemble");
+  auto& ens_epochs = cli.integer("--ens_epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
   auto& ens_lr = cli.real("--ens_lr", s.ens_lr, "learning rate of the LoRA ensembles");
-  auto& ppo_iters = cli.integer("--ppo_iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)");
+  auto& ppo_iters =
+      cli.integer("--ppo_iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)", {0, INT64_MAX});
   auto& policy_lr = cli.real("--policy_lr", s.policy_lr, "PPO policy learning rate");
   auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,uwo,wco", "methods to run");
   cli.parse(argc, argv);

@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
     std::string& methods_flag =
         cli.text("--methods", "ppo,icm,rnd,disagreement,apt,ti,dymecu", "methods (ppo: no pre-training)");
-    int64_t& pretrain_flag = cli.integer("--pretrain-steps", 0, "reward-free steps (0: by budget)");
-    int64_t& finetune_flag = cli.integer("--finetune-steps", 0, "steps per downstream task (0: by budget)");
+    int64_t& pretrain_flag = cli.integer("--pretrain-steps", 0, "reward-free steps (0: by budget)", {0, INT64_MAX});
+    int64_t& finetune_flag =
+        cli.integer("--finetune-steps", 0, "steps per downstream task (0: by budget)", {0, INT64_MAX});
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
     cli.parse(argc, argv);
 

@@ -22,7 +22,8 @@ Acrobot::Acrobot(int64_t max_episode_steps)
                Space::discrete_space(3), max_episode_steps) {}
 
 void Acrobot::set_state(const std::array<double, 4>& state) {
-  check_state_observation({std::cos(state[0]), std::sin(state[0]), std::cos(state[1]), std::sin(state[1]), state[2], state[3]});
+  check_state_observation(
+      {std::cos(state[0]), std::sin(state[0]), std::cos(state[1]), std::sin(state[1]), state[2], state[3]});
   state_ = state;
   begin_episode_at_state();
 }

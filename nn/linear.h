@@ -31,9 +31,9 @@ class Linear : public Module {
   void add_low_rank_adapter(int64_t rank, double alpha, Generator& gen);
   bool has_low_rank_adapter() const { return lora_A.defined(); }
 
-  Var weight;  // [out, in]
-  Var bias;    // [out], undefined without bias
-  Var lora_A, lora_B;  // [r, in], [out, r]: undefined without an adapter
+  Var weight;             // [out, in]
+  Var bias;               // [out], undefined without bias
+  Var lora_A, lora_B;     // [r, in], [out, r]: undefined without an adapter
   double lora_scale = 0;  // alpha / r
 };
 

@@ -65,9 +65,9 @@ for bin in "$@"; do
     check "$name --threads $value names the bounds" grep -q -- "--threads must be from 1 to 1024, got $value" <<<"$out"
   done
   # An output that cannot be written stops the binary before the work.
-  run "$bin" --jsonl /proc/gradlab-no-such-dir/out.jsonl
+  run "$bin" --jsonl /etc/passwd/out.jsonl
   check "$name --jsonl UNWRITABLE exits 2 (got $rc)" test "$rc" = 2
-  check "$name --jsonl UNWRITABLE names the file" grep -q -- "--jsonl: cannot write '/proc/gradlab-no-such-dir/out.jsonl'" <<<"$out"
+  check "$name --jsonl UNWRITABLE names the file" grep -q -- "--jsonl: cannot write '/etc/passwd/out.jsonl'" <<<"$out"
 
   run "$bin" --seed 99999999999999999999
   check "$name --seed 99999999999999999999 exits 2 (got $rc)" test "$rc" = 2
@@ -76,6 +76,28 @@ done
 
 # Binary-specific contracts.
 bench_dir=$(dirname "$1")
+# Zero and negative counts are refused at the flags, with the bounds named.
+while read -r name flag value; do
+  [ -x "$bench_dir/$name" ] || continue
+  run "$bench_dir/$name" "$flag" "$value"
+  check "$name $flag $value exits 2 (got $rc)" test "$rc" = 2
+  check "$name $flag $value names the flag and its bounds" grep -q -- "$flag must be \(from\|at least\)" <<<"$out"
+done <<'EOF_COUNTS'
+ppo --num-envs 0
+ppo --update-epochs -1
+sac --batch-size 0
+td3 --buffer-size -5
+gemm --samples 0
+elementwise --n 0
+autograd_overhead --ops -3
+make_dataset --transitions 0
+osp --prompts 0
+osp --k 1
+up_rlhf --members 0
+exploration --ti-snapshots 0
+align_baselines --rm_pairs -1
+ppo --anneal-lr 2
+EOF_COUNTS
 if [ -x "$bench_dir/train_gpt" ]; then
   run "$bench_dir/train_gpt" --smoke --log-every 0
   check "train_gpt --log-every 0 exits 2 (got $rc)" test "$rc" = 2

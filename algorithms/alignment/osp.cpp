@@ -91,7 +91,8 @@ std::vector<RankedPair> ranked_pairs(const std::vector<double>& scores, Pairing 
   for (double s : scores) GL_CHECK(std::isfinite(s), "ranked_pairs: a score is not finite ({})", s);
   std::vector<int64_t> rank(static_cast<size_t>(K));  // rank[0] = index of the highest score
   std::iota(rank.begin(), rank.end(), 0);
-  std::stable_sort(rank.begin(), rank.end(), [&](int64_t a, int64_t b) { return scores[size_t(a)] > scores[size_t(b)]; });
+  std::stable_sort(rank.begin(), rank.end(),
+                   [&](int64_t a, int64_t b) { return scores[size_t(a)] > scores[size_t(b)]; });
   std::vector<RankedPair> pairs;
   auto add = [&](int64_t i, int64_t j) {  // ranks i < j
     const int64_t b = rank[size_t(i)], w = rank[size_t(j)];

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "algorithms/alignment/self_judge.h"
-#include "optim/adam.h"
 #include "envs/preference/language.h"
+#include "optim/adam.h"
 
 namespace gradlab::alignment {
 

@@ -76,7 +76,7 @@ std::vector<double> SelfJudge::win_probability(const std::vector<Tokens>& prompt
     const auto d = preference_logit(x, y, yb).value().to(DType::f64).to_vector<double>();
     if (options_.kind == JudgeKind::head) {
       for (double v : d) out.push_back(sigmoid(v));  // sigma(r(x, y) - r(x, y_b))
-    } else {  // both orders: (sigma(d(x, y, y_b)) + sigma(-d(x, y_b, y))) / 2
+    } else {                                         // both orders: (sigma(d(x, y, y_b)) + sigma(-d(x, y_b, y))) / 2
       const auto r = preference_logit(x, yb, y).value().to(DType::f64).to_vector<double>();
       for (size_t i = 0; i < d.size(); ++i) out.push_back(0.5 * (sigmoid(d[i]) + sigmoid(-r[i])));
     }

@@ -7,8 +7,8 @@
 #include <numeric>
 
 #include "optim/adam.h"
-#include "optim/finite.h"
 #include "optim/clip.h"
+#include "optim/finite.h"
 
 namespace gradlab::alignment {
 

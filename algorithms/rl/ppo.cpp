@@ -16,8 +16,8 @@
 #include "nn/policy.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/schedule.h"
 #include "optim/finite.h"
+#include "optim/schedule.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl {

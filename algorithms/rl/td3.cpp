@@ -16,8 +16,8 @@
 #include "nn/layers.h"
 #include "nn/policy.h"
 #include "optim/adam.h"
-#include "optim/polyak.h"
 #include "optim/finite.h"
+#include "optim/polyak.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tensor/atomic_file.h"
 #include "tensor/error.h"
 
 namespace gradlab::bench {
@@ -62,6 +63,10 @@ Timing time_it(const std::function<void()>& fn, int samples, double min_sample_s
 
 Jsonl::Jsonl(const std::string& path) : path_(path) {
   if (!path_.empty()) {
+    const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !std::filesystem::exists(parent, ec))
+      make_directories(parent.string());  // --jsonl runs/new/x.jsonl makes runs/new
     std::ofstream f(path_, std::ios::app);
     GL_CHECK(f.good(), "--jsonl: cannot write {}", path_);
   }

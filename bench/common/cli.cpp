@@ -2,12 +2,14 @@
 #include "bench/common/cli.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "bench/common/bench.h"
 #include "tensor/error.h"
@@ -67,6 +69,26 @@ std::string Cli::usage() const {
   return out;
 }
 
+namespace {
+
+// Empty when `path` can be written: an existing writable regular file, or a new file whose nearest existing
+// ancestor is a writable directory (the missing folders are made when the file is); else the reason.
+std::string why_not_writable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    if (!fs::is_regular_file(path, ec)) return "not a regular file";
+    return ::access(path.c_str(), W_OK) == 0 ? "" : std::strerror(errno);
+  }
+  fs::path dir = fs::path(path).parent_path();
+  while (!dir.empty() && !fs::exists(dir, ec)) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) return fmt::format("'{}' is not a directory", dir.string());
+  return ::access(dir.c_str(), W_OK) == 0 ? "" : fmt::format("'{}': {}", dir.string(), std::strerror(errno));
+}
+
+}  // namespace
+
 void Cli::parse(int argc, char** argv) {
   // The message and one line of usage; the full list is one --help away.
   auto bad = [&](const std::string& msg) {
@@ -98,7 +120,8 @@ void Cli::parse(int argc, char** argv) {
         const long long v = std::strtoll(value.c_str(), &end, 10);
         if (end == value.c_str() || *end != '\0') bad(fmt::format("{} expects an integer, got '{}'", arg, value));
         const Bounds& b = opt->bounds;
-        if (errno == ERANGE || v < b.min || v > b.max) {
+        if (errno == ERANGE) bad(fmt::format("{}: {} is out of range", arg, value));  // past int64 either way
+        if (v < b.min || v > b.max) {
           if (b.max != INT64_MAX) bad(fmt::format("{} must be from {} to {}, got {}", arg, b.min, b.max, value));
           if (b.min != INT64_MIN) bad(fmt::format("{} must be at least {}, got {}", arg, b.min, value));
           bad(fmt::format("{}: {} is out of range", arg, value));
@@ -122,9 +145,8 @@ void Cli::parse(int argc, char** argv) {
   // because the file it appends its records to cannot be written.
   for (const Option& o : options_)
     if (o.name == "--jsonl" && o.kind == Kind::text && !o.s->empty()) {
-      std::FILE* f = std::fopen(o.s->c_str(), "a");
-      if (f == nullptr) bad(fmt::format("--jsonl: cannot write '{}': {}", *o.s, std::strerror(errno)));
-      std::fclose(f);
+      const std::string why = why_not_writable(*o.s);
+      if (!why.empty()) bad(fmt::format("--jsonl: cannot write '{}': {}", *o.s, why));
     }
 }
 
@@ -173,7 +195,8 @@ double parse_real(const std::string& text, const std::string& what) {
 
 std::vector<double> parse_real_list(const std::string& text, const std::string& what) {
   std::vector<double> out;
-  for (const std::string& item : split_list(text)) out.push_back(parse_real(item, fmt::format("{} (in '{}')", what, text)));
+  for (const std::string& item : split_list(text))
+    out.push_back(parse_real(item, fmt::format("{} (in '{}')", what, text)));
   return out;
 }
 

@@ -452,8 +452,8 @@ void Experiment::claim(const std::string& claim_text, Verdict verdict, const std
 void Experiment::record_claim(const std::string& claim_text, bool reproduced, const std::string& verdict,
                               const std::string& result) {
   fmt::print("claim: {}\n  result: {}\n  {}: {} ({} budget)\n", claim_text, result,
-             verdict.empty() ? "reproduced" : "verdict",
-             verdict.empty() ? (reproduced ? "yes" : "NO") : verdict, budget_name(budget_));
+             verdict.empty() ? "reproduced" : "verdict", verdict.empty() ? (reproduced ? "yes" : "NO") : verdict,
+             budget_name(budget_));
   auto clean = [](std::string s) {
     for (char& c : s)
       if (c == '\t' || c == '\n') c = ' ';

@@ -33,7 +33,8 @@ struct Case {
 };
 
 nn::GPTConfig tiny_gpt(bool reward_head) {
-  return {.vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1, .reward_head = reward_head};
+  return {
+      .vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1, .reward_head = reward_head};
 }
 
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
@@ -212,7 +213,8 @@ TEST_CASE("the verdict-word judge reads good minus bad after [x, a, b], and aver
   auto short_model = std::make_shared<nn::GPT>(
       nn::GPTConfig{.vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1}, gen);
   CHECK_THROWS_WITH_AS(SelfJudge(short_model, {.kind = JudgeKind::verdict_token}).preference_logit({x}, {a}, {b}),
-                       doctest::Contains("SelfJudge: the judge prompt has 20 tokens, the model's context is 12"), Error);
+                       doctest::Contains("SelfJudge: the judge prompt has 20 tokens, the model's context is 12"),
+                       Error);
   CHECK_THROWS_WITH_AS(judge_kind_from_string("oracle"), doctest::Contains("unknown kind 'oracle'"), Error);
 }
 

@@ -37,7 +37,7 @@ TEST_CASE("a budget flag sets its small defaults only for the options not given"
   CHECK(cli.given("--steps"));
   CHECK(cli.given("--smoke"));
   CHECK_FALSE(cli.given("--samples"));
-  CHECK(cli.budget_default<int64_t>(smoke, "--steps", steps, 3) == 50);      // given: kept
-  CHECK(cli.budget_default<int64_t>(smoke, "--samples", samples, 1) == 1);   // not given: the budget's
-  CHECK(cli.budget_default<int64_t>(false, "--samples", samples, 1) == 7);   // no budget: the default
+  CHECK(cli.budget_default<int64_t>(smoke, "--steps", steps, 3) == 50);     // given: kept
+  CHECK(cli.budget_default<int64_t>(smoke, "--samples", samples, 1) == 1);  // not given: the budget's
+  CHECK(cli.budget_default<int64_t>(false, "--samples", samples, 1) == 7);  // no budget: the default
 }

@@ -176,10 +176,14 @@ TEST_CASE("a run that throws stops the experiment, naming the method and seed") 
   std::filesystem::remove_all(out);
 }
 
-TEST_CASE("an unwritable --jsonl fails when the experiment is made, before any run") {
+TEST_CASE("an unwritable --jsonl fails when the experiment is made, before any run; missing folders are made") {
   const std::string out = temp_dir("runner-jsonl");
-  Flags f({"--out", out, "--jsonl", out + "/no/such/dir/r.jsonl"});
-  const std::string expected = "--jsonl: cannot write " + out + "/no/such/dir/r.jsonl";
-  CHECK_THROWS_WITH_AS(Experiment("toy", f.flags), doctest::Contains(expected.c_str()), Error);
+  Flags f({"--out", out});
+  f.flags.jsonl = "/etc/passwd/r.jsonl";  // under a regular file: no folder can be made there
+  CHECK_THROWS_WITH_AS(Experiment("toy", f.flags), doctest::Contains("--jsonl: cannot write /etc/passwd/r.jsonl"),
+                       Error);
+  f.flags.jsonl = out + "/new/nested/r.jsonl";
+  CHECK_NOTHROW(Experiment("toy", f.flags));
+  CHECK(std::filesystem::exists(out + "/new/nested/r.jsonl"));
   std::filesystem::remove_all(out);
 }

@@ -205,21 +205,22 @@ TEST_CASE("set_state refuses NaN and states outside the observation space, namin
   CartPole cartpole;
   CHECK_THROWS_WITH_AS(cartpole.set_state({0.0, NAN, 0.0, 0.0}),
                        doctest::Contains("CartPole-v1::set_state: observation coordinate 1 would be nan"), Error);
-  CHECK_THROWS_WITH_AS(cartpole.set_state({5.0, 0.0, 0.0, 0.0}),
-                       doctest::Contains("CartPole-v1::set_state: observation coordinate 0 would be 5, outside [-4.8, 4.8]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      cartpole.set_state({5.0, 0.0, 0.0, 0.0}),
+      doctest::Contains("CartPole-v1::set_state: observation coordinate 0 would be 5, outside [-4.8, 4.8]"), Error);
   Pendulum pendulum;
-  CHECK_THROWS_WITH_AS(pendulum.set_state(0.0, 9.0), doctest::Contains("Pendulum-v1::set_state: observation coordinate 2"),
-                       Error);
+  CHECK_THROWS_WITH_AS(pendulum.set_state(0.0, 9.0),
+                       doctest::Contains("Pendulum-v1::set_state: observation coordinate 2"), Error);
   CHECK_THROWS_WITH_AS(pendulum.set_state(INFINITY, 0.0), doctest::Contains("Pendulum-v1::set_state"), Error);
   MountainCar car(false);
-  CHECK_THROWS_WITH_AS(car.set_state(-1.3, 0.0), doctest::Contains("MountainCar-v0::set_state: observation coordinate 0"),
-                       Error);
+  CHECK_THROWS_WITH_AS(car.set_state(-1.3, 0.0),
+                       doctest::Contains("MountainCar-v0::set_state: observation coordinate 0"), Error);
   Acrobot acrobot;
   CHECK_THROWS_WITH_AS(acrobot.set_state({0.0, 0.0, 100.0, 0.0}),
                        doctest::Contains("Acrobot-v1::set_state: observation coordinate 4"), Error);
   SquareToy toy;
-  CHECK_THROWS_WITH_AS(toy.set_state(0.0, 3.5), doctest::Contains("SquareToy::set_state: observation coordinate 1"), Error);
+  CHECK_THROWS_WITH_AS(toy.set_state(0.0, 3.5), doctest::Contains("SquareToy::set_state: observation coordinate 1"),
+                       Error);
   // A refused state changes nothing: the env is as it was, and a valid state still works.
   pendulum.reset(uint64_t(3));
   CHECK_NOTHROW(pendulum.set_state(1.0, -8.0));

@@ -18,9 +18,9 @@
 
 #include "nn/safetensors.h"
 #include "tensor/atomic_file.h"
+#include "tensor/error.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
-#include "tensor/error.h"
 
 using namespace gradlab;
 namespace fs = std::filesystem;
@@ -91,7 +91,11 @@ TEST_CASE("a checkpoint save killed at random moments always loads, whole, and n
   const Tensor w1 = randn({512, 1024}, gen), w2 = randn({256, 1024}, gen);  // 2 MB and 1 MB
   save_safetensors(path, {{"w", w1}});
   for (int trial = 0; trial < 8; ++trial) {
-    kill_while_saving([&](int i) { save_safetensors(path, {{"w", i % 2 ? w1 : w2}}); }, useconds_t(2000 + 3000 * trial));
+    kill_while_saving(
+        [&](int i) {
+          save_safetensors(path, {{"w", i % 2 ? w1 : w2}});
+        },
+        useconds_t(2000 + 3000 * trial));
     const SafetensorsFile f = load_safetensors(path);  // never a torn file: it loads
     const Tensor& w = f.at("w");
     const Tensor& expected = w.size(0) == 512 ? w1 : w2;
@@ -125,7 +129,7 @@ TEST_CASE("a save that runs out of space fails with an error and leaves the old 
   int status = 0;
   ::waitpid(child, &status, 0);
   REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);     // 0: the save failed with its error
-  CHECK(read_all(path) == old);        // the old file is intact
+  CHECK(WEXITSTATUS(status) == 0);                              // 0: the save failed with its error
+  CHECK(read_all(path) == old);                                 // the old file is intact
   CHECK(s.names() == std::vector<std::string>{"results.csv"});  // and the temporary is gone
 }

@@ -4,8 +4,8 @@
 // each give a gradlab::Error naming the problem, a seeded corruption fuzz, and
 // (when Debian's python3 has numpy) files exchanged with a few lines of Python.
 #include <doctest/doctest.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>

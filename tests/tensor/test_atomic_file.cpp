@@ -182,8 +182,8 @@ TEST_CASE("require_regular_file: a missing path, a directory and a named pipe ar
   const std::string missing = dir / "nope";
   CHECK_THROWS_WITH_AS(require_regular_file(missing, "load"),
                        doctest::Contains(("load: cannot read '" + missing + "'").c_str()), Error);
-  CHECK_THROWS_WITH_AS(require_regular_file(dir.path.string(), "--load"), doctest::Contains("not a regular file (a directory)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(require_regular_file(dir.path.string(), "--load"),
+                       doctest::Contains("not a regular file (a directory)"), Error);
   // Opening a pipe for reading would block until a writer appears: the check refuses it first.
   CHECK_THROWS_WITH_AS(require_regular_file(fifo, "--load"), doctest::Contains("not a regular file (a named pipe)"),
                        Error);
