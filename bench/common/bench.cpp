@@ -2,6 +2,7 @@
 #include "bench/common/bench.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -73,11 +75,18 @@ Jsonl::Jsonl(const std::string& path) : path_(path) {
 }
 
 namespace {
+// A JSON string: quotes and backslashes escaped, control characters (a newline in a claim's text) as \uXXXX.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", int(c));
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }
@@ -97,9 +106,15 @@ void Jsonl::write(const Record& r) {
   for (const auto& [k, v] : r.extra) line += fmt::format(",{}:{}", quoted(k), quoted(v));
   for (const auto& [k, v] : r.numbers) line += fmt::format(",{}:{}", quoted(k), number(v));
   line += "}\n";
-  std::ofstream f(path_, std::ios::app);
-  GL_CHECK(f.good(), "--jsonl: cannot append to {}", path_);
-  f << line;
+  // One write(2) of the whole line to a descriptor opened with O_APPEND: the line lands whole at the end even
+  // when another process appends too, and a run killed at any moment leaves whole lines only.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  GL_CHECK(fd >= 0, "--jsonl: cannot append to {}: {}", path_, std::strerror(errno));
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const int write_errno = errno;
+  ::close(fd);
+  GL_CHECK(n == ssize_t(line.size()), "--jsonl: appending to {} failed: {}", path_,
+           n < 0 ? std::strerror(write_errno) : "short write");
 }
 
 std::string shell_quote(const std::string& s) {
