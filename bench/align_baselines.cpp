@@ -307,37 +307,47 @@ int run_experiment(int argc, char** argv) {
     for (double v : ex.values(m, metric)) s += fmt::format("{}{:.3f}", s.empty() ? "" : ", ", v);
     return s;
   };
+  // Every claim by the paired-interval rule over seeds (bench::paired_verdict): a threshold claim on the
+  // per-seed values minus the threshold, a gain on the per-seed gains.
+  using bench::paired_verdict;
+  using bench::stat_of;
   if (wanted("rm")) {
     const bench::Stat acc = ex.stat("rm", "heldout_acc");
-    ex.claim("reward model: >= 85% held-out accuracy against gold, trained with 10% label noise", acc.mean >= 0.85,
+    ex.claim("reward model: >= 85% held-out accuracy against gold, trained with 10% label noise",
+             paired_verdict(stat_of(bench::minus(acc.values, 0.85))),
              fmt::format("heldout_acc {} (seeds: {})", bench::format_stat(acc, 3), fmt_values("rm", "heldout_acc")));
   }
   if (wanted("dpo")) {
     const bench::Stat win = ex.stat("dpo", "winrate_vs_sft");
     ex.claim(
-        "DPO: win rate against SFT >= 70% under the gold reward", win.mean >= 0.70,
+        "DPO: win rate against SFT >= 70% under the gold reward",
+        paired_verdict(stat_of(bench::minus(win.values, 0.70))),
         fmt::format("winrate_vs_sft {} (seeds: {})", bench::format_stat(win, 3), fmt_values("dpo", "winrate_vs_sft")));
   }
   if (wanted("ppo_rlhf")) {
-    const bench::Stat gain = ex.stat("ppo_rlhf", "gold_gain_over_sft");
-    const auto gains = ex.values("ppo_rlhf", "gold_gain_over_sft");
-    const bool all_up = std::all_of(gains.begin(), gains.end(), [](double g) { return g > 0; });
     ex.claim(
-        "PPO-RLHF raises the gold reward over SFT", gain.mean > 0 && all_up,
+        "PPO-RLHF raises the gold reward over SFT", paired_verdict(ex.stat("ppo_rlhf", "gold_gain_over_sft")),
         fmt::format("gold {} vs SFT {} (gain per seed: {})", bench::format_stat(ex.stat("ppo_rlhf", "gold_reward"), 3),
                     bench::format_stat(ex.stat("ppo_rlhf", "sft_gold_reward"), 3),
                     fmt_values("ppo_rlhf", "gold_gain_over_sft")));
   }
   if (wanted("overopt")) {
+    // Three parts, each over seeds: the gold reward first rises above its start (the peak is not the start),
+    // then falls by >= 10% of the peak, while the proxy keeps rising after the gold peak.
     const bench::Stat drop = ex.stat("overopt", "gold_drop_from_peak");
     const bench::Stat rise = ex.stat("overopt", "proxy_rise_after_gold_peak");
+    const auto peak = ex.values("overopt", "gold_peak"), start = ex.values("overopt", "gold_start");
+    const bench::Verdict v =
+        bench::all_of({paired_verdict(stat_of(bench::paired_differences(peak, start))),
+                       paired_verdict(stat_of(bench::minus(drop.values, 0.10))), paired_verdict(rise)});
     ex.claim(
-        "over-optimisation: the gold reward peaks then drops >= 10% while the proxy reward rises",
-        drop.mean >= 0.10 && rise.mean > 0,
-        fmt::format("gold drop from peak {} (seeds: {}); proxy change after the gold peak {}; gold peak {} -> final {}",
-                    bench::format_stat(drop, 3), fmt_values("overopt", "gold_drop_from_peak"),
-                    bench::format_stat(rise, 3), bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
-                    bench::format_stat(ex.stat("overopt", "gold_final"), 3)));
+        "over-optimisation: the gold reward rises, peaks, then drops >= 10% while the proxy reward rises", v,
+        fmt::format("gold start {} -> peak {} -> final {}; drop from peak {} (seeds: {}); proxy change after the gold "
+                    "peak {}",
+                    bench::format_stat(ex.stat("overopt", "gold_start"), 3),
+                    bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
+                    bench::format_stat(ex.stat("overopt", "gold_final"), 3), bench::format_stat(drop, 3),
+                    fmt_values("overopt", "gold_drop_from_peak"), bench::format_stat(rise, 3)));
   }
   return 0;
 }

@@ -108,6 +108,22 @@ Verdict paired_verdict(const Stat& d) {
   return Verdict::not_established;
 }
 
+Verdict all_of(const std::vector<Verdict>& parts) {
+  GL_CHECK(!parts.empty(), "all_of: no verdicts");
+  bool all = true;
+  for (Verdict v : parts) {
+    if (v == Verdict::not_reproduced) return Verdict::not_reproduced;
+    all = all && v == Verdict::reproduced;
+  }
+  return all ? Verdict::reproduced : Verdict::not_established;
+}
+
+std::vector<double> minus(const std::vector<double>& values, double t) {
+  std::vector<double> out;
+  for (double v : values) out.push_back(v - t);
+  return out;
+}
+
 std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b) {
   GL_CHECK(a.size() == b.size(), "paired_differences: {} values against {}", a.size(), b.size());
   std::vector<double> d(a.size());

@@ -99,6 +99,11 @@ double t_quantile_975(int dof);
 enum class Verdict { reproduced, not_established, not_reproduced };
 const char* verdict_name(Verdict v);  // "reproduced", "not established", "not reproduced"
 Verdict paired_verdict(const Stat& paired_difference);
+// A claim made of several parts, each with its verdict: reproduced when every
+// part is, not reproduced when any part is, else not established.
+Verdict all_of(const std::vector<Verdict>& parts);
+// The per-seed values minus a threshold: the verdict of "the value exceeds t".
+std::vector<double> minus(const std::vector<double>& values, double t);
 // The paired differences a[i] - b[i] (equal lengths).
 std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b);
 

@@ -78,6 +78,11 @@ TEST_CASE("the verdict rule on hand-made paired intervals") {
   CHECK_THROWS_WITH_AS(paired_differences({1}, {1, 2}), doctest::Contains("paired_differences: 1 values against 2"),
                        Error);
   CHECK(std::string(verdict_name(Verdict::not_reproduced)) == "not reproduced");
+  // Parts of one claim: all must hold; any against the paper decides against it.
+  CHECK(all_of({Verdict::reproduced, Verdict::reproduced}) == Verdict::reproduced);
+  CHECK(all_of({Verdict::reproduced, Verdict::not_established}) == Verdict::not_established);
+  CHECK(all_of({Verdict::not_established, Verdict::not_reproduced}) == Verdict::not_reproduced);
+  CHECK(minus({0.9, 0.8}, 0.85)[1] == doctest::Approx(-0.05));
 }
 
 TEST_CASE("budget flags choose the seed count and the step budget") {
