@@ -468,13 +468,13 @@ int run_experiment(int argc, char** argv) {
     }
     const bench::Stat d = bench::stat_of(diff);
     const bench::Stat gap_up = ex.stat("up_rlhf", "overopt_gap"), gap_single = ex.stat("single_rm", "overopt_gap");
-    // Reproduced only when the paired difference's 95% interval lies above zero (with one seed,
-    // whose interval is undefined, the mean decides).
-    const bool ok = d.mean - (d.n > 1 ? d.ci95 : 0.0) > 0 && gap_up.mean < gap_single.mean;
+    // Two parts by the verdict rule over seeds: the matched-KL gold difference above zero, and the single RM's
+    // over-optimisation gap above UP-RLHF's (paired by seed).
+    const bench::Stat gap_diff = bench::stat_of(bench::paired_differences(gap_single.values, gap_up.values));
     ex.claim(
         "UP-RLHF keeps a higher final gold reward than the single RM at matched KL with a smaller "
         "over-optimisation gap",
-        ok,
+        bench::all_of({bench::paired_verdict(d), bench::paired_verdict(gap_diff)}),
         fmt::format("final gold minus the single RM's at matched sqrt KL: {} ({}/{} seeds > 0); "
                     "gap up_rlhf {} vs single_rm {}",
                     bench::format_stat(d, 3), wins, diff.size(), bench::format_stat(gap_up, 3),
@@ -501,8 +501,7 @@ int run_experiment(int argc, char** argv) {
         own = fmt::format("; each method's own ensemble: up_rlhf {} vs ensemble_mean {}",
                           bench::format_stat(ex.stat("up_rlhf", "auroc"), 3),
                           bench::format_stat(ex.stat("ensemble_mean", "auroc"), 3));
-      const bool ok = d.mean - (d.n > 1 ? d.ci95 : 0.0) > 0;  // the 95% interval above zero
-      ex.claim("diversity raises the AUROC over the non-diverse ensemble", ok,
+      ex.claim("diversity raises the AUROC over the non-diverse ensemble", bench::paired_verdict(d),
                fmt::format("AUROC(diverse) - AUROC(plain) on the same late-policy samples, per seed (mean of its "
                            "runs): {} (n={}){}",
                            bench::format_stat(d, 3), d.n, own));
