@@ -198,7 +198,7 @@ TEST_CASE("Disagreement reward is the members' unbiased variance, averaged over 
   CHECK(r[1] == doctest::Approx(5.0));
 }
 
-TEST_CASE("TI reward: agreeing snapshots give the minimum, sqrt(K) w for w = 1/K") {
+TEST_CASE("TI reward: agreeing snapshots give the minimum, sqrt(k) w for w = 1/k over the k snapshots so far") {
   CuriosityOptions o = tiny(3, 2, 8, 6);
   o.ti_snapshots = 4;
   const auto b =
@@ -207,10 +207,16 @@ TEST_CASE("TI reward: agreeing snapshots give the minimum, sqrt(K) w for w = 1/K
     o.ti_variational = variational;
     TemporalInconsistency ti(o, 4);
     REQUIRE(ti.snapshot_count() == 1);
-    // One snapshot: variational w = softmax of one loss = 1, so ||P||_* = 1; uniform w = 1/K.
-    for (double r : vals(ti.reward(b))) CHECK(r == doctest::Approx(variational ? 1.0 : 0.25).epsilon(1e-5));
+    // One snapshot (warm-up, k = 1 of K = 4): w = 1 in both branches (softmax of one loss; uniform 1/k),
+    // so ||P||_* = 1.
+    for (double r : vals(ti.reward(b))) CHECK(r == doctest::Approx(1.0).epsilon(1e-5));
+    // Two equal snapshots of four: w = (1/2, 1/2) in both branches, identical unit rows -> sqrt(2)/2.
+    ti.take_snapshot();
+    REQUIRE(ti.snapshot_count() == 2);
+    for (double w : vals(ti.predictions(b).weights)) CHECK(w == doctest::Approx(0.5).epsilon(1e-6));
+    for (double r : vals(ti.reward(b))) CHECK(r == doctest::Approx(std::sqrt(2.0) / 2).epsilon(1e-5));
     // K copies of the same weights: identical unit rows with w = 1/K (equal losses) -> sqrt(K)/K.
-    for (int i = 0; i < 3; ++i) ti.take_snapshot();
+    for (int i = 0; i < 2; ++i) ti.take_snapshot();
     REQUIRE(ti.snapshot_count() == 4);
     const auto p = ti.predictions(b);
     for (double w : vals(p.weights)) CHECK(w == doctest::Approx(0.25).epsilon(1e-6));

@@ -52,7 +52,9 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
     const Tensor losses = mean(sum(square(rows - g.unsqueeze(0)), {2}), {1});  // [k]
     w = softmax(losses * (-1.0 / options_.ti_temperature), 0);
   } else {
-    w = full({k}, 1.0 / double(options_.ti_snapshots));  // uniform ablation, w = 1/K
+    // Uniform ablation, w = 1/k over the k snapshots that exist (k < K while the FIFO fills), so that
+    // the weights sum to 1 as the softmax's do and the warm-up is weighed alike in both branches.
+    w = full({k}, 1.0 / double(k));
   }
   const Tensor P = (rows * w.reshape({k, 1, 1})).permute({1, 0, 2}).contiguous();  // [N, k, d], row k = w_k n(f_k)
   return {P, w};
