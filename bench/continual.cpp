@@ -1,0 +1,317 @@
+// continual: continual preference learning in the preference world. Three tasks in sequence
+// (evolving_tasks(3): A tell/target_count, B ask/ends_with, C write/brevity), each with J = 4 SFT samples
+// per training prompt ranked by the task's gold reward, a 5% replay memory per finished task. Per seed,
+// shared by every method: the SFT policy (every method's start) and the task stream.
+//   copr           optimal-policy fit (MSE over each candidate set, moderate reward) + SFT term,
+//                  Lagrangian constraints against each old task's cached P*
+//   copf           batch-normalised P*, +-margin rewards, function regularisation on replay
+//   sft_inorder    SFT on each task's best responses in turn
+//   sft_multitask  SFT on the best responses of every task so far (upper bound)
+//   dpo_replay     DPO (reference pi_{t-1}) on the ranked pairs + 5% replay
+//   ewc, l2        DPO + EWC (diagonal Fisher) / L2 to the previous weights
+//   kl_replay      DPO + KL distillation to the previous model on the replayed responses
+//   copr_lambda1, copr_no_fit, copr_no_constraint, copr_replay, copr_no_sft, copr_kl   COPR's ablations
+// After every stage, every task's normalised gold reward (0: SFT, 1: best of 4 SFT samples): the score
+// matrix, then AA, AIA, FM, BWT; at the end the held-out log-prob gap log P(y_best) - log P(y_worst),
+// distinct-2 and token entropy of the samples.
+//   build/bench/continual --quick                 (make reproduce's budget)
+//   build/bench/continual                         (the full budget of bench/results/continual)
+//   build/bench/continual --methods copr,dpo_replay --beta 0.1
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "algorithms/alignment/continual_baselines.h"
+#include "algorithms/alignment/continual_metrics.h"
+#include "algorithms/alignment/copf.h"
+#include "algorithms/alignment/copr.h"
+#include "algorithms/alignment/evaluation.h"
+#include "bench/common/experiment.h"
+#include "bench/common/seed_cache.h"
+
+using namespace gradlab;
+using namespace gradlab::alignment;
+namespace pref = gradlab::envs::preference;
+using bench::RunContext;
+using bench::RunResult;
+
+namespace {
+
+constexpr int64_t kResponseLen = 8;
+
+struct Settings {
+  int64_t train_prompts = 0, heldout_prompts = 0, epochs = 0, eval_samples = 0, J = 4;
+  double lr = 5e-4, beta = 0.25, lambda_lr = 1.0, sft_coef = 1.0, copf_beta = 0.25, copf_margin = 1.0,
+         copf_reg = 1.0, dpo_beta = 0.1, ewc_coef = 100.0, l2_coef = 1.0, kl_coef = 1.0, overlap = 0.0;
+  double replay_fraction = 0.05;
+  bool mean_logprob = false;
+};
+
+struct SeedAssets {
+  std::shared_ptr<const nn::GPT> sft;
+  std::vector<TaskData> stream;
+  double sft_loss = 0;
+};
+
+SeedAssets build_assets(const Settings& s, const RunContext& run) {
+  SeedAssets a;
+  Generator gen(run.seed * 1000 + 1);
+  const auto corpus = pref::make_corpus(run.pick(6000, 6000, 300), {}, {}, {}, gen);
+  auto sft = std::make_shared<nn::GPT>(
+      nn::GPTConfig{.vocab = pref::vocab_size(), .context = 4 + kResponseLen, .d_model = 64, .heads = 4, .layers = 2},
+      gen);
+  a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 1500, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
+  a.sft = sft;
+  Generator stream_gen(run.seed * 1000 + 2);
+  a.stream = make_continual_stream(*sft,
+                                   {.tasks = 3,
+                                    .train_prompts = s.train_prompts > 0 ? s.train_prompts : run.pick(256, 256, 16),
+                                    .heldout_prompts = s.heldout_prompts > 0 ? s.heldout_prompts : run.pick(256, 256, 16),
+                                    .J = s.J,
+                                    .response_len = kResponseLen,
+                                    .overlap = s.overlap},
+                                   stream_gen);
+  return a;
+}
+using AssetCache = bench::SeedCache<SeedAssets>;
+
+// Any learner of the stream: one call per task.
+using LearnFn = std::function<void(const std::vector<Ranking>&)>;
+
+// Mean over the held-out rankings of each task (gold ties skipped) of log pi(y_best) - log pi(y_worst), averaged
+// over tasks.
+double logprob_gap(const nn::GPT& policy, const std::vector<TaskData>& stream, bool mean_logprob) {
+  NoGradGuard no_grad;
+  double total = 0;
+  for (const TaskData& t : stream) {
+    std::vector<int64_t> idx;
+    for (size_t i = 0; i < t.heldout.size(); ++i)
+      if (t.heldout[i].gold.front() > t.heldout[i].gold.back()) idx.push_back(int64_t(i));
+    if (idx.empty()) continue;
+    const Tensor lp = candidate_logprobs(policy, t.heldout, idx, mean_logprob).value();  // [n, J], best first
+    total += mean(sub(lp.select(1, 0), lp.select(1, lp.size(1) - 1))).item();
+  }
+  return total / double(stream.size());
+}
+
+RunResult run_stream(const SeedAssets& a, nn::GPT& policy, const LearnFn& learn, const Settings& s,
+                     const RunContext& run) {
+  RunResult r;
+  Generator eval_gen(run.seed * 1000 + 99);
+  const int64_t samples = s.eval_samples > 0 ? s.eval_samples : run.pick(2, 2, 1);
+  const size_t T = a.stream.size();
+  ScoreMatrix score(T, std::vector<double>(T, 0.0));
+  for (size_t k = 0; k < T; ++k) {
+    learn(a.stream[k].train);
+    double seen = 0;
+    for (size_t j = 0; j < T; ++j) {
+      score[k][j] = a.stream[j].normalised(task_gold(policy, a.stream[j], samples, kResponseLen, eval_gen));
+      r.curve("score_" + a.stream[j].task.name + "_vs_stage", double(k + 1), score[k][j]);
+      if (j <= k) seen += score[k][j];
+    }
+    r.curve("seen_tasks_score_vs_stage", double(k + 1), seen / double(k + 1));
+  }
+  for (size_t j = 0; j < T; ++j) {
+    r.metric("final_" + a.stream[j].task.name, score[T - 1][j]);
+    r.metric("learned_" + a.stream[j].task.name, score[j][j]);  // right after its own stage
+  }
+  r.metric("aa", average_accuracy(score));
+  r.metric("aia", average_incremental_accuracy(score));
+  r.metric("fm", forgetting_measure(score));
+  r.metric("bwt", backward_transfer(score));
+  r.metric("gap", logprob_gap(policy, a.stream, false));
+  std::vector<Tokens> prompts, ys;
+  for (const TaskData& t : a.stream) {
+    const auto p = t.heldout_prompts();
+    const auto y = sample_responses(policy, p, kResponseLen, eval_gen);
+    prompts.insert(prompts.end(), p.begin(), p.end());
+    ys.insert(ys.end(), y.begin(), y.end());
+  }
+  r.metric("distinct2", distinct_2(ys));
+  r.metric("entropy", mean_token_entropy(policy, prompts, ys));
+  r.metric("kl_vs_sft", sampled_kl(policy, *a.sft, prompts, ys));
+  return r;
+}
+
+COPRConfig copr_config(const Settings& s, const RunContext& run) {
+  return {.beta = s.beta,
+          .sft_coef = s.sft_coef,
+          .lambda_lr = s.lambda_lr,
+          .mean_logprob = s.mean_logprob,
+          .replay_fraction = s.replay_fraction,
+          .epochs = s.epochs > 0 ? s.epochs : run.pick(4, 4, 1),
+          .lr = s.lr};
+}
+
+bench::RunFn copr_method(const Settings& s, AssetCache& cache, std::function<void(COPRConfig&)> ablate) {
+  return [&s, &cache, ablate](const RunContext& run) {
+    const SeedAssets& a = cache.get(run);
+    auto policy = clone_gpt(*a.sft);
+    COPRConfig cfg = copr_config(s, run);
+    if (ablate) ablate(cfg);
+    COPR copr(policy, cfg, run.seed * 1000 + 10);
+    double lambda_max = 0, violation = 0;
+    RunResult r = run_stream(
+        a, *policy,
+        [&](const std::vector<Ranking>& d) {
+          const COPRStageStats st = copr.learn_task(d);
+          for (double l : st.lambda) lambda_max = std::max(lambda_max, l);
+          for (double v : st.violations) violation = std::max(violation, v);
+        },
+        s, run);
+    r.metric("lambda_max", lambda_max);
+    r.metric("violation_max", violation);
+    return r;
+  };
+}
+
+bench::RunFn copf_method(const Settings& s, AssetCache& cache) {
+  return [&s, &cache](const RunContext& run) {
+    const SeedAssets& a = cache.get(run);
+    auto policy = clone_gpt(*a.sft);
+    COPF copf(policy,
+              {.beta = s.copf_beta,
+               .margin = s.copf_margin,
+               .reg_coef = s.copf_reg,
+               .mean_logprob = s.mean_logprob,
+               .replay_fraction = s.replay_fraction,
+               .epochs = s.epochs > 0 ? s.epochs : run.pick(4, 4, 1),
+               .lr = s.lr},
+              run.seed * 1000 + 20);
+    return run_stream(a, *policy, [&](const std::vector<Ranking>& d) { copf.learn_task(d); }, s, run);
+  };
+}
+
+bench::RunFn baseline_method(const Settings& s, AssetCache& cache, ContinualBaseline method) {
+  return [&s, &cache, method](const RunContext& run) {
+    const SeedAssets& a = cache.get(run);
+    auto policy = clone_gpt(*a.sft);
+    ContinualBaselineConfig cfg;
+    cfg.dpo.beta = s.dpo_beta;
+    cfg.dpo.lr = s.lr;
+    cfg.dpo.epochs = s.epochs > 0 ? s.epochs : run.pick(3, 3, 1);
+    cfg.sft.lr = s.lr;
+    cfg.sft_epochs = double(s.epochs > 0 ? s.epochs : run.pick(4, 4, 1));
+    cfg.replay_fraction = s.replay_fraction;
+    cfg.ewc_coef = s.ewc_coef;
+    cfg.l2_coef = s.l2_coef;
+    cfg.kl_coef = s.kl_coef;
+    ContinualBaselineLearner learner(policy, method, cfg, run.seed * 1000 + 30 + uint64_t(method));
+    return run_stream(a, *policy, [&](const std::vector<Ranking>& d) { learner.learn_task(d); }, s, run);
+  };
+}
+
+// "A beats B on metric" by the paired-interval rule (higher is better).
+void paired_claim(bench::Experiment& ex, const std::string& text, const std::string& a, const std::string& b,
+                  const std::string& metric) {
+  const bench::Stat d = bench::stat_of(bench::paired_differences(ex.values(a, metric), ex.values(b, metric)));
+  std::string per_seed;
+  for (double x : d.values) per_seed += fmt::format("{}{:+.3f}", per_seed.empty() ? "" : ", ", x);
+  ex.claim(text, bench::paired_verdict(d),
+           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
+                       per_seed, a, bench::format_stat(ex.stat(a, metric), 3), b,
+                       bench::format_stat(ex.stat(b, metric), 3)));
+}
+
+}  // namespace
+
+int run_experiment(int argc, char** argv) {
+  bench::Cli cli("continual",
+                 "continual preference learning over three tasks: COPR and COPF against in-order and multi-task SFT, "
+                 "DPO with replay, EWC, L2 and KL distillation, with COPR's ablations");
+  bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
+  const std::string all_methods =
+      "copr,copf,sft_inorder,sft_multitask,dpo_replay,ewc,l2,kl_replay,copr_lambda1,copr_no_fit,copr_no_constraint,"
+      "copr_replay,copr_no_sft,copr_kl";
+  auto& methods = cli.text("--methods", all_methods, "methods to run");
+  auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
+  auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 256, smoke 16)", {0, 100000});
+  auto& epochs = cli.integer("--epochs", 0, "passes over each task's data (0: 4, DPO 3, smoke 1)", {0, 1000});
+  auto& eval_samples = cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 2, smoke 1)", {0, 100});
+  auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
+  auto& beta = cli.real("--beta", 0.25, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
+  auto& lambda_lr = cli.real("--lambda_lr", 1.0, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
+  auto& sft_coef = cli.real("--sft_coef", 1.0, "COPR's weight of -log pi(y_top|x)");
+  auto& copf_beta = cli.real("--copf_beta", 0.25, "COPF's beta");
+  auto& copf_margin = cli.real("--copf_margin", 1.0, "COPF's reward margin m");
+  auto& copf_reg = cli.real("--copf_reg", 1.0, "COPF's weight of the function regulariser on replay");
+  auto& dpo_beta = cli.real("--dpo_beta", 0.1, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
+  auto& ewc_coef = cli.real("--ewc_coef", 100.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
+  auto& l2_coef = cli.real("--l2_coef", 1.0, "l2's c in c sum (theta - theta*)^2");
+  auto& kl_coef = cli.real("--kl_coef", 1.0, "kl_replay's weight of the distillation KL");
+  auto& replay = cli.real("--replay_fraction", 0.05, "fraction of each finished task kept for replay");
+  auto& overlap = cli.real("--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
+  auto& mean_lp = cli.flag("--mean_logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
+  cli.parse(argc, argv);
+  GL_CHECK(lr > 0 && beta > 0 && copf_beta > 0 && dpo_beta > 0,
+           "continual: --lr {}, --beta {}, --copf_beta {} and --dpo_beta {} must be positive", lr, beta, copf_beta,
+           dpo_beta);
+  Settings s{.train_prompts = train_prompts,
+             .heldout_prompts = heldout,
+             .epochs = epochs,
+             .eval_samples = eval_samples,
+             .lr = lr,
+             .beta = beta,
+             .lambda_lr = lambda_lr,
+             .sft_coef = sft_coef,
+             .copf_beta = copf_beta,
+             .copf_margin = copf_margin,
+             .copf_reg = copf_reg,
+             .dpo_beta = dpo_beta,
+             .ewc_coef = ewc_coef,
+             .l2_coef = l2_coef,
+             .kl_coef = kl_coef,
+             .overlap = overlap,
+             .replay_fraction = replay,
+             .mean_logprob = mean_lp};
+
+  AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
+  const std::map<std::string, bench::RunFn> all = {
+      {"copr", copr_method(s, cache, nullptr)},
+      {"copf", copf_method(s, cache)},
+      {"sft_inorder", baseline_method(s, cache, ContinualBaseline::sft_inorder)},
+      {"sft_multitask", baseline_method(s, cache, ContinualBaseline::sft_multitask)},
+      {"dpo_replay", baseline_method(s, cache, ContinualBaseline::dpo_replay)},
+      {"ewc", baseline_method(s, cache, ContinualBaseline::ewc)},
+      {"l2", baseline_method(s, cache, ContinualBaseline::l2)},
+      {"kl_replay", baseline_method(s, cache, ContinualBaseline::kl_replay)},
+      {"copr_lambda1", copr_method(s, cache, [](COPRConfig& c) { c.constraint = ConstraintMode::fixed_lambda; })},
+      {"copr_no_fit", copr_method(s, cache, [](COPRConfig& c) { c.fit_coef = 0; })},
+      {"copr_no_constraint", copr_method(s, cache, [](COPRConfig& c) { c.constraint = ConstraintMode::none; })},
+      {"copr_replay", copr_method(s, cache, [](COPRConfig& c) { c.constraint = ConstraintMode::replay; })},
+      {"copr_no_sft", copr_method(s, cache, [](COPRConfig& c) { c.sft_coef = 0; })},
+      {"copr_kl", copr_method(s, cache, [](COPRConfig& c) { c.fit = FitLoss::kl; })}};
+  const std::vector<std::string> chosen = bench::split_list(methods);
+  for (const std::string& m : chosen)
+    GL_CHECK(all.count(m), "continual: --methods: unknown method '{}' ({})", m, all_methods);
+  auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
+  bench::Experiment ex("continual", flags);
+  for (const std::string& m : bench::split_list(all_methods))
+    if (wanted(m)) ex.add(m, all.at(m));
+  ex.run();
+  ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",
+             "distinct2", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "seconds"});
+
+  if (wanted("copr") && wanted("dpo_replay")) {
+    paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");
+    paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay", "distinct2");
+    paired_claim(ex, "COPR's average score after the last task >= DPO with replay (AA)", "copr", "dpo_replay", "aa");
+  }
+  if (wanted("copf") && wanted("dpo_replay"))
+    paired_claim(ex, "COPF forgets less than DPO with replay (BWT)", "copf", "dpo_replay", "bwt");
+  if (wanted("copr") && wanted("copf")) {
+    paired_claim(ex, "COPR forgets no more than COPF (BWT)", "copr", "copf", "bwt");
+    paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_experiment(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
+}
