@@ -13,7 +13,7 @@
 //   copr_lambda1, copr_no_fit, copr_no_constraint, copr_replay, copr_no_sft, copr_kl   COPR's ablations
 // After every stage, every task's normalised gold reward (0: SFT, 1: best of 4 SFT samples): the score
 // matrix, then AA, AIA, FM, BWT; at the end the held-out log-prob gap log P(y_best) - log P(y_worst),
-// distinct-2 and token entropy of the samples.
+// distinct-2 of 4 samples per prompt (and pooled over all prompts) and token entropy of the samples.
 //   build/bench/continual --quick                 (make reproduce's budget)
 //   build/bench/continual                         (the full budget of bench/results/continual)
 //   build/bench/continual --methods copr,dpo_replay --beta 0.1
@@ -41,8 +41,8 @@ namespace {
 constexpr int64_t kResponseLen = 8;
 
 struct Settings {
-  int64_t train_prompts = 0, heldout_prompts = 0, epochs = 0, eval_samples = 0, J = 4;
-  double lr = 5e-4, beta = 0.25, lambda_lr = 1.0, sft_coef = 1.0, copf_beta = 0.25, copf_margin = 1.0,
+  int64_t train_prompts = 0, heldout_prompts = 0, epochs = 0, sft_epochs = 16, eval_samples = 0, J = 4;
+  double lr = 5e-4, sft_lr = 1e-3, beta = 0.25, lambda_lr = 0.1, sft_coef = 1.0, copf_beta = 0.25, copf_margin = 1.0,
          copf_reg = 1.0, dpo_beta = 0.1, ewc_coef = 100.0, l2_coef = 1.0, kl_coef = 1.0, overlap = 0.0;
   double replay_fraction = 0.05;
   bool mean_logprob = false;
@@ -121,14 +121,31 @@ RunResult run_stream(const SeedAssets& a, nn::GPT& policy, const LearnFn& learn,
   r.metric("fm", forgetting_measure(score));
   r.metric("bwt", backward_transfer(score));
   r.metric("gap", logprob_gap(policy, a.stream, false));
+  // Diversity per prompt: distinct-2 of 4 samples of the same prompt (prompts whose samples have no bigram are
+  // skipped), averaged over every task's held-out prompts; and the token entropy of the first sample.
   std::vector<Tokens> prompts, ys;
+  double d2 = 0;
+  int64_t d2_prompts = 0;
   for (const TaskData& t : a.stream) {
     const auto p = t.heldout_prompts();
-    const auto y = sample_responses(policy, p, kResponseLen, eval_gen);
+    std::vector<std::vector<Tokens>> samples;
+    for (int k = 0; k < 4; ++k) samples.push_back(sample_responses(policy, p, kResponseLen, eval_gen));
+    for (size_t i = 0; i < p.size(); ++i) {
+      std::vector<Tokens> own;
+      size_t bigrams = 0;
+      for (const auto& sk : samples) {
+        own.push_back(sk[i]);
+        bigrams += std::max<size_t>(1, pref::response_body(sk[i]).size()) - 1;
+      }
+      if (bigrams == 0) continue;
+      d2 += distinct_2(own);
+      ++d2_prompts;
+    }
     prompts.insert(prompts.end(), p.begin(), p.end());
-    ys.insert(ys.end(), y.begin(), y.end());
+    ys.insert(ys.end(), samples[0].begin(), samples[0].end());
   }
-  r.metric("distinct2", distinct_2(ys));
+  r.metric("distinct2", d2_prompts > 0 ? d2 / double(d2_prompts) : 0.0);
+  r.metric("distinct2_pooled", distinct_2(ys));
   r.metric("entropy", mean_token_entropy(policy, prompts, ys));
   r.metric("kl_vs_sft", sampled_kl(policy, *a.sft, prompts, ys));
   return r;
@@ -152,14 +169,23 @@ bench::RunFn copr_method(const Settings& s, AssetCache& cache, std::function<voi
     if (ablate) ablate(cfg);
     COPR copr(policy, cfg, run.seed * 1000 + 10);
     double lambda_max = 0, violation = 0;
+    int64_t step = 0;  // training steps under constraints (tasks B and C)
+    std::vector<std::pair<std::string, std::pair<double, double>>> trace;  // (curve, (step, value))
     RunResult r = run_stream(
         a, *policy,
         [&](const std::vector<Ranking>& d) {
           const COPRStageStats st = copr.learn_task(d);
+          for (size_t k = 0; k < st.step_lambda.size(); ++k, ++step)
+            for (size_t i = 0; i < st.step_lambda[k].size(); ++i) {  // task i's multiplier and violation per step
+              const std::string task(1, char('A' + i));
+              trace.push_back({"lambda_" + task + "_vs_step", {double(step), st.step_lambda[k][i]}});
+              trace.push_back({"violation_" + task + "_vs_step", {double(step), st.step_violations[k][i]}});
+            }
           for (double l : st.lambda) lambda_max = std::max(lambda_max, l);
           for (double v : st.violations) violation = std::max(violation, v);
         },
         s, run);
+    for (const auto& [name, point] : trace) r.curve(name, point.first, point.second);
     r.metric("lambda_max", lambda_max);
     r.metric("violation_max", violation);
     return r;
@@ -191,8 +217,8 @@ bench::RunFn baseline_method(const Settings& s, AssetCache& cache, ContinualBase
     cfg.dpo.beta = s.dpo_beta;
     cfg.dpo.lr = s.lr;
     cfg.dpo.epochs = s.epochs > 0 ? s.epochs : run.pick(3, 3, 1);
-    cfg.sft.lr = s.lr;
-    cfg.sft_epochs = double(s.epochs > 0 ? s.epochs : run.pick(4, 4, 1));
+    cfg.sft.lr = s.sft_lr;
+    cfg.sft_epochs = double(run.budget == bench::Budget::smoke ? 1 : s.sft_epochs);
     cfg.replay_fraction = s.replay_fraction;
     cfg.ewc_coef = s.ewc_coef;
     cfg.l2_coef = s.l2_coef;
@@ -227,11 +253,13 @@ int run_experiment(int argc, char** argv) {
   auto& methods = cli.text("--methods", all_methods, "methods to run");
   auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
   auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 256, smoke 16)", {0, 100000});
-  auto& epochs = cli.integer("--epochs", 0, "passes over each task's data (0: 4, DPO 3, smoke 1)", {0, 1000});
+  auto& epochs = cli.integer("--epochs", 0, "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
+  auto& sft_epochs = cli.integer("--sft_epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
+  auto& sft_lr = cli.real("--sft_lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
   auto& eval_samples = cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 2, smoke 1)", {0, 100});
   auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
   auto& beta = cli.real("--beta", 0.25, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
-  auto& lambda_lr = cli.real("--lambda_lr", 1.0, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
+  auto& lambda_lr = cli.real("--lambda_lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
   auto& sft_coef = cli.real("--sft_coef", 1.0, "COPR's weight of -log pi(y_top|x)");
   auto& copf_beta = cli.real("--copf_beta", 0.25, "COPF's beta");
   auto& copf_margin = cli.real("--copf_margin", 1.0, "COPF's reward margin m");
@@ -250,8 +278,10 @@ int run_experiment(int argc, char** argv) {
   Settings s{.train_prompts = train_prompts,
              .heldout_prompts = heldout,
              .epochs = epochs,
+             .sft_epochs = sft_epochs,
              .eval_samples = eval_samples,
              .lr = lr,
+             .sft_lr = sft_lr,
              .beta = beta,
              .lambda_lr = lambda_lr,
              .sft_coef = sft_coef,
@@ -291,7 +321,7 @@ int run_experiment(int argc, char** argv) {
     if (wanted(m)) ex.add(m, all.at(m));
   ex.run();
   ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",
-             "distinct2", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "seconds"});
+             "distinct2", "distinct2_pooled", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "seconds"});
 
   if (wanted("copr") && wanted("dpo_replay")) {
     paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");

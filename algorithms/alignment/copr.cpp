@@ -85,8 +85,13 @@ void LagrangeMultipliers::update(const std::vector<double>& violations, double a
   GL_CHECK(violations.size() == log_lambda.size(), "LagrangeMultipliers::update: {} violations for {} multipliers",
            violations.size(), log_lambda.size());
   GL_CHECK(alpha >= 0, "LagrangeMultipliers::update: alpha must be >= 0, got {}", alpha);
-  for (size_t i = 0; i < log_lambda.size(); ++i)
+  for (size_t i = 0; i < log_lambda.size(); ++i) {
+    GL_CHECK(std::isfinite(violations[i]), "LagrangeMultipliers::update: violation {} is {}", i, violations[i]);
     log_lambda[i] += alpha * std::exp(log_lambda[i]) * violations[i];  // ln lambda <- ln lambda + alpha lambda J^C
+    // The step grows with lambda itself, so a lasting violation would overflow it within a few steps:
+    // lambda is kept in [kMinLambda, kMaxLambda].
+    log_lambda[i] = std::clamp(log_lambda[i], std::log(kMinLambda), std::log(kMaxLambda));
+  }
 }
 
 Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const std::vector<double>& lambda) {
@@ -166,6 +171,9 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
     for (const Memory& m : memories_) stats.thresholds.push_back(memory_error(m));  // d_i at theta_0 of this task
   while (duals_.log_lambda.size() < memories_.size()) duals_.log_lambda.push_back(std::log(config_.lambda_init));
 
+  auto lambda_now = [&] {  // lambda_i, or 1 for the fixed-lambda ablation
+    return config_.constraint == ConstraintMode::lagrangian ? duals_.lambda() : std::vector<double>(memories_.size(), 1.0);
+  };
   const int64_t N = int64_t(data.size());
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
@@ -199,14 +207,16 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
           violations.push_back(c.item());
         }
       }
-      const std::vector<double> lambda =
-          config_.constraint == ConstraintMode::lagrangian ? duals_.lambda() : std::vector<double>(constraints.size(), 1.0);
-      const Var loss = lagrangian(task, constraints, lambda);
+      const Var loss = lagrangian(task, constraints, lambda_now());
       opt_->zero_grad();
       loss.backward();
       if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);
       opt_->step();
       if (config_.constraint == ConstraintMode::lagrangian) duals_.update(violations, config_.lambda_lr);  // dual step
+      if (constrained) {
+        stats.step_violations.push_back(violations);
+        stats.step_lambda.push_back(lambda_now());
+      }
       fit_sum += fit.item() * double(B);
       sft_sum += sft.item() * double(B);
     }
@@ -216,8 +226,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   policy_->eval();
   if (constrained) {
     for (size_t i = 0; i < memories_.size(); ++i) stats.violations.push_back(memory_error(memories_[i]) - stats.thresholds[i]);
-    stats.lambda = config_.constraint == ConstraintMode::lagrangian ? duals_.lambda()
-                                                                    : std::vector<double>(memories_.size(), 1.0);
+    stats.lambda = lambda_now();
   }
   // The replay memory of this task: a fraction of its sets with their P*_t (fixed from now on).
   const std::vector<int64_t> keep = replay_indices(int64_t(task_data.size()), config_.replay_fraction, gen_);

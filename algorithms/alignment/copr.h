@@ -45,7 +45,8 @@ Var fit_loss(const Var& log_p_theta, const Tensor& log_p_star, FitLoss kind = Fi
 Var candidate_logprobs(const nn::GPT& model, const std::vector<Ranking>& sets, const std::vector<int64_t>& index,
                        bool mean_logprob);
 
-// The dual variables, kept in log space.
+// The dual variables, kept in log space (and within [kMinLambda, kMaxLambda]).
+inline constexpr double kMinLambda = 1e-6, kMaxLambda = 1e4;
 struct LagrangeMultipliers {
   std::vector<double> log_lambda;
   std::vector<double> lambda() const;
@@ -72,7 +73,7 @@ struct COPRConfig {
   double fit_coef = 1.0;  // 0: the -fit ablation
   FitLoss fit = FitLoss::mse;
   ConstraintMode constraint = ConstraintMode::lagrangian;
-  double lambda_lr = 1.0;    // alpha of the log-space dual step
+  double lambda_lr = 0.1;    // alpha of the log-space dual step
   double lambda_init = 1.0;  // each new constraint's lambda
   bool mean_logprob = false;
   double replay_fraction = 0.05;
@@ -89,6 +90,9 @@ struct COPRStageStats {
   std::vector<double> thresholds;        // d_i at the task's start
   std::vector<double> violations;        // J_i^C after the stage
   std::vector<double> lambda;            // lambda_i after the stage
+  // Per training step: each constraint's J_i^C (on the step's replay batch, before the update) and lambda_i
+  // after the dual step.
+  std::vector<std::vector<double>> step_violations, step_lambda;
 };
 
 class COPR {
