@@ -42,8 +42,8 @@ constexpr int64_t kResponseLen = 8;
 
 struct Settings {
   int64_t train_prompts = 0, heldout_prompts = 0, epochs = 0, sft_epochs = 16, eval_samples = 0, J = 4;
-  double lr = 5e-4, sft_lr = 1e-3, beta = 0.25, lambda_lr = 0.1, sft_coef = 1.0, copf_beta = 0.25, copf_margin = 1.0,
-         copf_reg = 1.0, dpo_beta = 0.1, ewc_coef = 100.0, l2_coef = 1.0, kl_coef = 1.0, overlap = 0.0;
+  double lr = 5e-4, sft_lr = 1e-3, beta = 0.1, lambda_lr = 0.1, sft_coef = 1.0, copf_beta = 0.1, copf_margin = 1.0,
+         copf_reg = 1.0, dpo_beta = 0.3, ewc_coef = 1.0, l2_coef = 0.01, kl_coef = 0.3, overlap = 0.0;
   double replay_fraction = 0.05;
   bool mean_logprob = false;
 };
@@ -67,7 +67,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   a.stream = make_continual_stream(*sft,
                                    {.tasks = 3,
                                     .train_prompts = s.train_prompts > 0 ? s.train_prompts : run.pick(256, 256, 16),
-                                    .heldout_prompts = s.heldout_prompts > 0 ? s.heldout_prompts : run.pick(256, 256, 16),
+                                    .heldout_prompts = s.heldout_prompts > 0 ? s.heldout_prompts : run.pick(512, 256, 16),
                                     .J = s.J,
                                     .response_len = kResponseLen,
                                     .overlap = s.overlap},
@@ -99,7 +99,7 @@ RunResult run_stream(const SeedAssets& a, nn::GPT& policy, const LearnFn& learn,
                      const RunContext& run) {
   RunResult r;
   Generator eval_gen(run.seed * 1000 + 99);
-  const int64_t samples = s.eval_samples > 0 ? s.eval_samples : run.pick(2, 2, 1);
+  const int64_t samples = s.eval_samples > 0 ? s.eval_samples : run.pick(4, 2, 1);
   const size_t T = a.stream.size();
   ScoreMatrix score(T, std::vector<double>(T, 0.0));
   for (size_t k = 0; k < T; ++k) {
@@ -246,28 +246,28 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("continual",
                  "continual preference learning over three tasks: COPR and COPF against in-order and multi-task SFT, "
                  "DPO with replay, EWC, L2 and KL distillation, with COPR's ablations");
-  bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
+  bench::ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/3);
   const std::string all_methods =
       "copr,copf,sft_inorder,sft_multitask,dpo_replay,ewc,l2,kl_replay,copr_lambda1,copr_no_fit,copr_no_constraint,"
       "copr_replay,copr_no_sft,copr_kl";
   auto& methods = cli.text("--methods", all_methods, "methods to run");
   auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
-  auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 256, smoke 16)", {0, 100000});
+  auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
   auto& epochs = cli.integer("--epochs", 0, "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
   auto& sft_epochs = cli.integer("--sft_epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
   auto& sft_lr = cli.real("--sft_lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
-  auto& eval_samples = cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 2, smoke 1)", {0, 100});
+  auto& eval_samples = cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
   auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
-  auto& beta = cli.real("--beta", 0.25, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
+  auto& beta = cli.real("--beta", 0.1, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
   auto& lambda_lr = cli.real("--lambda_lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
   auto& sft_coef = cli.real("--sft_coef", 1.0, "COPR's weight of -log pi(y_top|x)");
-  auto& copf_beta = cli.real("--copf_beta", 0.25, "COPF's beta");
+  auto& copf_beta = cli.real("--copf_beta", 0.1, "COPF's beta");
   auto& copf_margin = cli.real("--copf_margin", 1.0, "COPF's reward margin m");
   auto& copf_reg = cli.real("--copf_reg", 1.0, "COPF's weight of the function regulariser on replay");
-  auto& dpo_beta = cli.real("--dpo_beta", 0.1, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
-  auto& ewc_coef = cli.real("--ewc_coef", 100.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
-  auto& l2_coef = cli.real("--l2_coef", 1.0, "l2's c in c sum (theta - theta*)^2");
-  auto& kl_coef = cli.real("--kl_coef", 1.0, "kl_replay's weight of the distillation KL");
+  auto& dpo_beta = cli.real("--dpo_beta", 0.3, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
+  auto& ewc_coef = cli.real("--ewc_coef", 1.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
+  auto& l2_coef = cli.real("--l2_coef", 0.01, "l2's c in c sum (theta - theta*)^2");
+  auto& kl_coef = cli.real("--kl_coef", 0.3, "kl_replay's weight of the distillation KL");
   auto& replay = cli.real("--replay_fraction", 0.05, "fraction of each finished task kept for replay");
   auto& overlap = cli.real("--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
   auto& mean_lp = cli.flag("--mean_logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");

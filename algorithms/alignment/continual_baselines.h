@@ -43,13 +43,13 @@ const char* continual_baseline_name(ContinualBaseline b);
 ContinualBaseline continual_baseline_from_name(const std::string& name);  // throws for an unknown name
 
 struct ContinualBaselineConfig {
-  DPOConfig dpo{.beta = 0.1, .epochs = 3, .batch_size = 64, .lr = 5e-4};
+  DPOConfig dpo{.beta = 0.3, .epochs = 3, .batch_size = 64, .lr = 5e-4};
   SFTConfig sft{.batch_size = 64, .lr = 5e-4};  // steps: sft_epochs passes over the data
   double sft_epochs = 4;
   double replay_fraction = 0.05;
-  double ewc_coef = 100.0;
-  double l2_coef = 1.0;
-  double kl_coef = 1.0;
+  double ewc_coef = 1.0;
+  double l2_coef = 0.01;
+  double kl_coef = 0.3;
   int64_t replay_batch = 32;    // kl_replay: replayed responses per step
   int64_t fisher_samples = 128; // ewc: examples of the task the Fisher is measured on
 };

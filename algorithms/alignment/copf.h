@@ -34,7 +34,7 @@ Var batch_fit_loss(const Var& logprobs, const Tensor& log_p_star);
 Var function_regulariser(const Var& logprobs, const Tensor& ref_logprobs);
 
 struct COPFConfig {
-  double beta = 0.25;
+  double beta = 0.1;
   COPFReward reward = COPFReward::margin;
   double margin = 1.0;
   double gaussian_std = std::sqrt(2.0);  // the authors' N(0, 2)

@@ -68,7 +68,7 @@ enum class ConstraintMode {
 const char* constraint_mode_name(ConstraintMode m);
 
 struct COPRConfig {
-  double beta = 0.25;
+  double beta = 0.1;
   double sft_coef = 1.0;  // c_sft (0: the -SFT ablation)
   double fit_coef = 1.0;  // 0: the -fit ablation
   FitLoss fit = FitLoss::mse;
