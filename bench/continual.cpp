@@ -323,6 +323,28 @@ int run_experiment(int argc, char** argv) {
   ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",
              "distinct2", "distinct2_pooled", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "seconds"});
 
+  // The mean score matrix of each method: row = after stage k, column = task j.
+  fmt::print("\nmean score matrix (rows: after stage 1..3; columns: tasks A, B, C; 0 = SFT, 1 = best of 4 SFT samples)\n");
+  for (const std::string& m : ex.methods()) {
+    std::map<std::string, std::map<double, std::pair<double, int>>> sums;  // task -> stage -> (sum, n)
+    for (const RunResult& run : ex.runs(m))
+      for (const char* task : {"A", "B", "C"})
+        for (const auto& [stage, y] : run.curves.at(std::string("score_") + task + "_vs_stage")) {
+          auto& cell = sums[task][stage];
+          cell.first += y;
+          ++cell.second;
+        }
+    fmt::print("{:<20}", m);
+    for (double stage : {1.0, 2.0, 3.0}) {
+      for (const char* task : {"A", "B", "C"}) {
+        const auto& cell = sums[task][stage];
+        fmt::print(" {:6.3f}", cell.first / std::max(1, cell.second));
+      }
+      fmt::print("  |");
+    }
+    fmt::print("\n");
+  }
+
   if (wanted("copr") && wanted("dpo_replay")) {
     paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");
     paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay", "distinct2");
@@ -334,6 +356,15 @@ int run_experiment(int argc, char** argv) {
     paired_claim(ex, "COPR forgets no more than COPF (BWT)", "copr", "copf", "bwt");
     paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
   }
+  // The paper's ablations: each part removed lowers the average score.
+  for (const auto& [m, what] : std::vector<std::pair<std::string, std::string>>{
+           {"copr_lambda1", "learned lambda (vs lambda = 1)"},
+           {"copr_no_fit", "the fit term"},
+           {"copr_no_constraint", "the constraints"},
+           {"copr_replay", "constraints rather than plain replay"},
+           {"copr_no_sft", "the SFT term"},
+           {"copr_kl", "the MSE fit rather than KL"}})
+    if (wanted("copr") && wanted(m)) paired_claim(ex, "ablation: COPR's AA > " + m + " (" + what + ")", "copr", m, "aa");
   return 0;
 }
 
