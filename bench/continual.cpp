@@ -27,6 +27,7 @@
 #include "algorithms/alignment/copf.h"
 #include "algorithms/alignment/copr.h"
 #include "algorithms/alignment/evaluation.h"
+#include "bench/common/claims.h"
 #include "bench/common/experiment.h"
 #include "bench/common/seed_cache.h"
 
@@ -228,18 +229,6 @@ bench::RunFn baseline_method(const Settings& s, AssetCache& cache, ContinualBase
   };
 }
 
-// "A beats B on metric" by the paired-interval rule (higher is better).
-void paired_claim(bench::Experiment& ex, const std::string& text, const std::string& a, const std::string& b,
-                  const std::string& metric) {
-  const bench::Stat d = bench::stat_of(bench::paired_differences(ex.values(a, metric), ex.values(b, metric)));
-  std::string per_seed;
-  for (double x : d.values) per_seed += fmt::format("{}{:+.3f}", per_seed.empty() ? "" : ", ", x);
-  ex.claim(text, bench::paired_verdict(d),
-           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
-                       per_seed, a, bench::format_stat(ex.stat(a, metric), 3), b,
-                       bench::format_stat(ex.stat(b, metric), 3)));
-}
-
 }  // namespace
 
 int run_experiment(int argc, char** argv) {
@@ -346,15 +335,15 @@ int run_experiment(int argc, char** argv) {
   }
 
   if (wanted("copr") && wanted("dpo_replay")) {
-    paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");
-    paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay", "distinct2");
-    paired_claim(ex, "COPR's average score after the last task >= DPO with replay (AA)", "copr", "dpo_replay", "aa");
+    bench::paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");
+    bench::paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay", "distinct2");
+    bench::paired_claim(ex, "COPR's average score after the last task >= DPO with replay (AA)", "copr", "dpo_replay", "aa");
   }
   if (wanted("copf") && wanted("dpo_replay"))
-    paired_claim(ex, "COPF forgets less than DPO with replay (BWT)", "copf", "dpo_replay", "bwt");
+    bench::paired_claim(ex, "COPF forgets less than DPO with replay (BWT)", "copf", "dpo_replay", "bwt");
   if (wanted("copr") && wanted("copf")) {
-    paired_claim(ex, "COPR forgets no more than COPF (BWT)", "copr", "copf", "bwt");
-    paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
+    bench::paired_claim(ex, "COPR forgets no more than COPF (BWT)", "copr", "copf", "bwt");
+    bench::paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
   }
   // The paper's ablations: each part removed lowers the average score.
   for (const auto& [m, what] : std::vector<std::pair<std::string, std::string>>{
@@ -364,7 +353,7 @@ int run_experiment(int argc, char** argv) {
            {"copr_replay", "constraints rather than plain replay"},
            {"copr_no_sft", "the SFT term"},
            {"copr_kl", "the MSE fit rather than KL"}})
-    if (wanted("copr") && wanted(m)) paired_claim(ex, "ablation: COPR's AA > " + m + " (" + what + ")", "copr", m, "aa");
+    if (wanted("copr") && wanted(m)) bench::paired_claim(ex, "ablation: COPR's AA > " + m + " (" + what + ")", "copr", m, "aa");
   return 0;
 }
 

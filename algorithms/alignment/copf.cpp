@@ -36,14 +36,17 @@ Tensor batch_optimal_logprobs(const Tensor& ref_logprobs, const Tensor& rewards,
   GL_CHECK(ref_logprobs.dim() == 1 && rewards.shape() == ref_logprobs.shape(),
            "batch_optimal_logprobs: expected [N] log-probs and rewards, got {} and {}", ref_logprobs.shape(),
            rewards.shape());
-  GL_CHECK(beta > 0, "batch_optimal_logprobs: beta must be positive, got {}", beta);
-  return log_softmax(add(ref_logprobs, div(rewards.to(ref_logprobs.dtype()), beta)), 0);  // over the whole batch
+  // COPR's P* with the whole batch as one candidate set: log_softmax over all N of l_ref + r / beta
+  const int64_t N = ref_logprobs.size(0);
+  return optimal_policy_logprobs(ref_logprobs.reshape({1, N}), rewards.reshape({1, N}), beta).reshape({N});
 }
 
 Var batch_fit_loss(const Var& logprobs, const Tensor& log_p_star) {
   GL_CHECK(logprobs.dim() == 1 && log_p_star.shape() == logprobs.shape(),
            "batch_fit_loss: expected [N] log-probs and log P*, got {} and {}", logprobs.shape(), log_p_star.shape());
-  return mean(square(log_softmax(logprobs, 0) - Var(log_p_star.to(logprobs.dtype()))));
+  // COPR's MSE fit with the whole batch as one candidate set: (1/n) sum (log_softmax(l) - log P*)^2
+  const int64_t N = logprobs.size(0);
+  return fit_loss(candidate_log_distribution(reshape(logprobs, {1, N})), log_p_star.reshape({1, N}));
 }
 
 Var function_regulariser(const Var& logprobs, const Tensor& ref_logprobs) {
