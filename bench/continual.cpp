@@ -11,6 +11,8 @@
 //   ewc, l2        DPO + EWC (diagonal Fisher) / L2 to the previous weights
 //   kl_replay      DPO + KL distillation to the previous model on the replayed responses
 //   copr_lambda1, copr_no_fit, copr_no_constraint, copr_replay, copr_no_sft, copr_kl   COPR's ablations
+//   copf_half      COPF on the first half of each task's prompts only (the other half unlabelled)
+//   copf_unlabelled  the same plus the other half, ranked by COPF's scoring head trained on the first half
 // After every stage, every task's normalised gold reward (0: SFT, 1: best of 4 SFT samples): the score
 // matrix, then AA, AIA, FM, BWT; at the end the held-out log-prob gap log P(y_best) - log P(y_worst),
 // distinct-2 of 4 samples per prompt (and pooled over all prompts) and token entropy of the samples.
@@ -21,10 +23,12 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
 
 #include "algorithms/alignment/continual_baselines.h"
 #include "algorithms/alignment/continual_metrics.h"
 #include "algorithms/alignment/copf.h"
+#include "algorithms/alignment/copf_scorer.h"
 #include "algorithms/alignment/copr.h"
 #include "algorithms/alignment/evaluation.h"
 #include "bench/common/claims.h"
@@ -193,20 +197,64 @@ bench::RunFn copr_method(const Settings& s, AssetCache& cache, std::function<voi
   };
 }
 
+COPFConfig copf_config(const Settings& s, const RunContext& run) {
+  return {.beta = s.copf_beta,
+          .margin = s.copf_margin,
+          .reg_coef = s.copf_reg,
+          .mean_logprob = s.mean_logprob,
+          .replay_fraction = s.replay_fraction,
+          .epochs = s.epochs > 0 ? s.epochs : run.pick(4, 4, 1),
+          .lr = s.lr};
+}
+
 bench::RunFn copf_method(const Settings& s, AssetCache& cache) {
   return [&s, &cache](const RunContext& run) {
     const SeedAssets& a = cache.get(run);
     auto policy = clone_gpt(*a.sft);
-    COPF copf(policy,
-              {.beta = s.copf_beta,
-               .margin = s.copf_margin,
-               .reg_coef = s.copf_reg,
-               .mean_logprob = s.mean_logprob,
-               .replay_fraction = s.replay_fraction,
-               .epochs = s.epochs > 0 ? s.epochs : run.pick(4, 4, 1),
-               .lr = s.lr},
-              run.seed * 1000 + 20);
+    COPF copf(policy, copf_config(s, run), run.seed * 1000 + 20);
     return run_stream(a, *policy, [&](const std::vector<Ranking>& d) { copf.learn_task(d); }, s, run);
+  };
+}
+
+// COPF with only the first half of each task's prompts labelled: `use_scorer` false trains on that half alone
+// (copf_half); true also trains on the other half, ranked by a scorer trained on the labelled half
+// (copf_unlabelled; the candidates are shuffled first so that the gold order cannot leak through ties).
+bench::RunFn copf_half_method(const Settings& s, AssetCache& cache, bool use_scorer) {
+  return [&s, &cache, use_scorer](const RunContext& run) {
+    const SeedAssets& a = cache.get(run);
+    auto policy = clone_gpt(*a.sft);
+    COPF copf(policy, copf_config(s, run), run.seed * 1000 + 20);
+    Generator gen(run.seed * 1000 + 21);
+    double agreement = 0;
+    RunResult r = run_stream(
+        a, *policy,
+        [&](const std::vector<Ranking>& d) {
+          const size_t half = d.size() / 2;
+          std::vector<Ranking> data(d.begin(), d.begin() + std::ptrdiff_t(half));
+          if (use_scorer) {
+            const std::vector<Ranking> truth(d.begin() + std::ptrdiff_t(half), d.end());
+            std::vector<Ranking> hidden = truth;
+            for (Ranking& h : hidden) {
+              std::vector<int64_t> order(h.responses.size());
+              std::iota(order.begin(), order.end(), 0);
+              shuffle_in_place(order, gen);
+              std::vector<Tokens> shuffled;
+              for (int64_t i : order) shuffled.push_back(h.responses[size_t(i)]);
+              h.responses = shuffled;
+              h.gold.clear();  // unlabelled
+            }
+            ScorerConfig sc;
+            sc.train.epochs = run.pick(4, 4, 1);
+            const auto scorer = train_scorer(a.sft->config(), data, sc, gen);
+            const std::vector<Ranking> ranked = rank_with_scorer(*scorer, hidden);
+            agreement += ranking_agreement(ranked, truth) / double(a.stream.size());
+            data.insert(data.end(), ranked.begin(), ranked.end());
+          }
+          copf.learn_task(data);
+        },
+        s, run);
+    if (use_scorer) r.metric("scorer_agreement", agreement);
+    return r;
   };
 }
 
@@ -238,7 +286,7 @@ int run_experiment(int argc, char** argv) {
   bench::ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/3);
   const std::string all_methods =
       "copr,copf,sft_inorder,sft_multitask,dpo_replay,ewc,l2,kl_replay,copr_lambda1,copr_no_fit,copr_no_constraint,"
-      "copr_replay,copr_no_sft,copr_kl";
+      "copr_replay,copr_no_sft,copr_kl,copf_half,copf_unlabelled";
   auto& methods = cli.text("--methods", all_methods, "methods to run");
   auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
   auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
@@ -289,6 +337,8 @@ int run_experiment(int argc, char** argv) {
   const std::map<std::string, bench::RunFn> all = {
       {"copr", copr_method(s, cache, nullptr)},
       {"copf", copf_method(s, cache)},
+      {"copf_half", copf_half_method(s, cache, false)},
+      {"copf_unlabelled", copf_half_method(s, cache, true)},
       {"sft_inorder", baseline_method(s, cache, ContinualBaseline::sft_inorder)},
       {"sft_multitask", baseline_method(s, cache, ContinualBaseline::sft_multitask)},
       {"dpo_replay", baseline_method(s, cache, ContinualBaseline::dpo_replay)},
@@ -310,7 +360,8 @@ int run_experiment(int argc, char** argv) {
     if (wanted(m)) ex.add(m, all.at(m));
   ex.run();
   ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",
-             "distinct2", "distinct2_pooled", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "seconds"});
+             "distinct2", "distinct2_pooled", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "scorer_agreement",
+             "seconds"});
 
   // The mean score matrix of each method: row = after stage k, column = task j.
   fmt::print("\nmean score matrix (rows: after stage 1..3; columns: tasks A, B, C; 0 = SFT, 1 = best of 4 SFT samples)\n");
@@ -345,6 +396,9 @@ int run_experiment(int argc, char** argv) {
     bench::paired_claim(ex, "COPR forgets no more than COPF (BWT)", "copr", "copf", "bwt");
     bench::paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
   }
+  if (wanted("copf_unlabelled") && wanted("copf_half"))
+    bench::paired_claim(ex, "COPF learns from unlabelled prompts ranked by its scoring head (AA, half the prompts labelled)",
+                        "copf_unlabelled", "copf_half", "aa");
   // The paper's ablations: each part removed lowers the average score.
   for (const auto& [m, what] : std::vector<std::pair<std::string, std::string>>{
            {"copr_lambda1", "learned lambda (vs lambda = 1)"},

@@ -5,15 +5,18 @@
 // batch-normalised P* and rewards, EWC's diagonal Fisher against central
 // differences on a tiny f64 GPT, the L2 and EWC penalties, distillation KL,
 // ranked pairs and the replay memory, AA/AIA/FM/BWT on a hand-made score
-// matrix, and COPR fitting P* on a small task.
+// matrix, COPR fitting P* on a small task, ranking agreement, and COPF's
+// scoring head ranking unlabelled sets after learning brevity.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include "algorithms/alignment/continual_baselines.h"
 #include "algorithms/alignment/continual_metrics.h"
 #include "algorithms/alignment/copf.h"
+#include "algorithms/alignment/copf_scorer.h"
 #include "algorithms/alignment/copr.h"
 #include "autograd/gradcheck.h"
 #include "tensor/error.h"
@@ -276,4 +279,59 @@ TEST_CASE("COPR fits P* on a small task and keeps a 5% memory with thresholds on
   CHECK(st2.violations.size() == 1);
   CHECK(st2.step_lambda.size() == 30);  // 30 passes of one minibatch
   CHECK(long_run.memories() == 2);
+}
+
+TEST_CASE("ranking agreement on hand-made sets: the true order 1, reversed 0, ties skipped") {
+  Ranking truth;
+  truth.prompt = pref::encode("write cat happy moon");
+  truth.responses = {pad("a cat ."), pad("a warm cat ."), pad("the cat sees a moon ."), pad("the cat sees the dog .")};
+  truth.gold = {3, 2, 1, 1};  // the last two tie
+  Ranking same = truth, reversed = truth;
+  std::reverse(reversed.responses.begin(), reversed.responses.end());
+  CHECK(ranking_agreement({same}, {truth}) == doctest::Approx(1.0));
+  CHECK(ranking_agreement({reversed}, {truth}) == doctest::Approx(0.0));
+  Ranking one_swap = truth;
+  std::swap(one_swap.responses[0], one_swap.responses[1]);  // 1 of the 5 non-tied pairs wrong
+  CHECK(ranking_agreement({one_swap}, {truth}) == doctest::Approx(0.8));
+  CHECK_THROWS_AS(ranking_agreement({same, same}, {truth}), Error);
+}
+
+TEST_CASE("COPF's scoring head learns brevity from labelled sets and ranks unlabelled ones") {
+  test::ThreadCountGuard threads(1);
+  Generator gen(21);
+  const std::vector<std::string> bodies = {"a cat", "a warm cat", "the warm cat sees", "the warm cat sees a moon"};
+  auto make = [&](int n) {
+    std::vector<Ranking> sets;
+    for (int i = 0; i < n; ++i) {
+      Ranking r;
+      r.prompt = pref::sample_prompt(pref::Family::write, gen);
+      for (size_t j = 0; j < bodies.size(); ++j) {  // shorter is better (brevity); nouns vary so no word gives it away
+        Tokens y = pref::encode(bodies[j]);
+        for (int64_t& t : y)
+          if (t == pref::word_id("cat")) t = pref::words_of(pref::WordClass::noun)[size_t(pref::uniform_int(16, gen))];
+        y.push_back(pref::kEnd);
+        y.resize(8, pref::kEnd);
+        r.responses.push_back(y);
+        r.gold.push_back(double(bodies.size() - j));
+      }
+      sets.push_back(r);
+    }
+    return sets;
+  };
+  const std::vector<Ranking> labelled = make(48), truth = make(16);
+  std::vector<Ranking> hidden = truth;
+  for (Ranking& h : hidden) {
+    std::reverse(h.responses.begin(), h.responses.end());
+    h.gold.clear();
+  }
+  ScorerConfig sc;
+  sc.train.epochs = 6;
+  const auto scorer = train_scorer(tiny_gpt(), labelled, sc, gen);
+  const std::vector<Ranking> ranked = rank_with_scorer(*scorer, hidden);
+  REQUIRE(ranked.size() == truth.size());
+  for (const Ranking& r : ranked) {
+    CHECK(r.responses.size() == 4);
+    for (size_t k = 1; k < r.gold.size(); ++k) CHECK(r.gold[k - 1] >= r.gold[k]);  // best first by score
+  }
+  CHECK(ranking_agreement(ranked, truth) > 0.9);
 }
