@@ -10,7 +10,7 @@
 //   L_reg = (1/n) sum_replay (l(y) - l_ref(y))^2          (function regularisation on the old tasks' replay)
 //   L_nll = -(1/B) sum l(y_top)
 //   L = c_fit L_fit + c_nll L_nll + c_reg L_reg           (lambda fixed: no dual step)
-// The scoring head that re-orders unlabelled pairs is not implemented: every task here is labelled.
+// The scoring module that orders unlabelled candidates is copf_scorer.h.
 #pragma once
 
 #include <memory>
