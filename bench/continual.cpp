@@ -69,14 +69,15 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 1500, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
   a.sft = sft;
   Generator stream_gen(run.seed * 1000 + 2);
-  a.stream = make_continual_stream(*sft,
-                                   {.tasks = 3,
-                                    .train_prompts = s.train_prompts > 0 ? s.train_prompts : run.pick(256, 256, 16),
-                                    .heldout_prompts = s.heldout_prompts > 0 ? s.heldout_prompts : run.pick(512, 256, 16),
-                                    .J = s.J,
-                                    .response_len = kResponseLen,
-                                    .overlap = s.overlap},
-                                   stream_gen);
+  a.stream =
+      make_continual_stream(*sft,
+                            {.tasks = 3,
+                             .train_prompts = s.train_prompts > 0 ? s.train_prompts : run.pick(256, 256, 16),
+                             .heldout_prompts = s.heldout_prompts > 0 ? s.heldout_prompts : run.pick(512, 256, 16),
+                             .J = s.J,
+                             .response_len = kResponseLen,
+                             .overlap = s.overlap},
+                            stream_gen);
   return a;
 }
 using AssetCache = bench::SeedCache<SeedAssets>;
@@ -212,7 +213,8 @@ bench::RunFn copf_method(const Settings& s, AssetCache& cache) {
     const SeedAssets& a = cache.get(run);
     auto policy = clone_gpt(*a.sft);
     COPF copf(policy, copf_config(s, run), run.seed * 1000 + 20);
-    return run_stream(a, *policy, [&](const std::vector<Ranking>& d) { copf.learn_task(d); }, s, run);
+    return run_stream(
+        a, *policy, [&](const std::vector<Ranking>& d) { copf.learn_task(d); }, s, run);
   };
 }
 
@@ -273,7 +275,8 @@ bench::RunFn baseline_method(const Settings& s, AssetCache& cache, ContinualBase
     cfg.l2_coef = s.l2_coef;
     cfg.kl_coef = s.kl_coef;
     ContinualBaselineLearner learner(policy, method, cfg, run.seed * 1000 + 30 + uint64_t(method));
-    return run_stream(a, *policy, [&](const std::vector<Ranking>& d) { learner.learn_task(d); }, s, run);
+    return run_stream(
+        a, *policy, [&](const std::vector<Ranking>& d) { learner.learn_task(d); }, s, run);
   };
 }
 
@@ -289,11 +292,16 @@ int run_experiment(int argc, char** argv) {
       "copr_replay,copr_no_sft,copr_kl,copf_half,copf_unlabelled";
   auto& methods = cli.text("--methods", all_methods, "methods to run");
   auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
-  auto& heldout = cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
-  auto& epochs = cli.integer("--epochs", 0, "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
-  auto& sft_epochs = cli.integer("--sft_epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
+  auto& heldout =
+      cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
+  auto& epochs =
+      cli.integer("--epochs", 0,
+                  "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
+  auto& sft_epochs =
+      cli.integer("--sft_epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
   auto& sft_lr = cli.real("--sft_lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
-  auto& eval_samples = cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
+  auto& eval_samples =
+      cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
   auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
   auto& beta = cli.real("--beta", 0.1, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
   auto& lambda_lr = cli.real("--lambda_lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
@@ -306,7 +314,8 @@ int run_experiment(int argc, char** argv) {
   auto& l2_coef = cli.real("--l2_coef", 0.01, "l2's c in c sum (theta - theta*)^2");
   auto& kl_coef = cli.real("--kl_coef", 0.3, "kl_replay's weight of the distillation KL");
   auto& replay = cli.real("--replay_fraction", 0.05, "fraction of each finished task kept for replay");
-  auto& overlap = cli.real("--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
+  auto& overlap = cli.real(
+      "--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
   auto& mean_lp = cli.flag("--mean_logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
   cli.parse(argc, argv);
   GL_CHECK(lr > 0 && beta > 0 && copf_beta > 0 && dpo_beta > 0,
@@ -364,7 +373,8 @@ int run_experiment(int argc, char** argv) {
              "seconds"});
 
   // The mean score matrix of each method: row = after stage k, column = task j.
-  fmt::print("\nmean score matrix (rows: after stage 1..3; columns: tasks A, B, C; 0 = SFT, 1 = best of 4 SFT samples)\n");
+  fmt::print(
+      "\nmean score matrix (rows: after stage 1..3; columns: tasks A, B, C; 0 = SFT, 1 = best of 4 SFT samples)\n");
   for (const std::string& m : ex.methods()) {
     std::map<std::string, std::map<double, std::pair<double, int>>> sums;  // task -> stage -> (sum, n)
     for (const RunResult& run : ex.runs(m))
@@ -387,8 +397,10 @@ int run_experiment(int argc, char** argv) {
 
   if (wanted("copr") && wanted("dpo_replay")) {
     bench::paired_claim(ex, "COPR forgets less than DPO with replay (BWT)", "copr", "dpo_replay", "bwt");
-    bench::paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay", "distinct2");
-    bench::paired_claim(ex, "COPR's average score after the last task >= DPO with replay (AA)", "copr", "dpo_replay", "aa");
+    bench::paired_claim(ex, "COPR keeps more diversity than DPO with replay (distinct-2)", "copr", "dpo_replay",
+                        "distinct2");
+    bench::paired_claim(ex, "COPR's average score after the last task >= DPO with replay (AA)", "copr", "dpo_replay",
+                        "aa");
   }
   if (wanted("copf") && wanted("dpo_replay"))
     bench::paired_claim(ex, "COPF forgets less than DPO with replay (BWT)", "copf", "dpo_replay", "bwt");
@@ -397,17 +409,19 @@ int run_experiment(int argc, char** argv) {
     bench::paired_claim(ex, "COPR keeps at least COPF's diversity (distinct-2)", "copr", "copf", "distinct2");
   }
   if (wanted("copf_unlabelled") && wanted("copf_half"))
-    bench::paired_claim(ex, "COPF learns from unlabelled prompts ranked by its scoring head (AA, half the prompts labelled)",
-                        "copf_unlabelled", "copf_half", "aa");
+    bench::paired_claim(
+        ex, "COPF learns from unlabelled prompts ranked by its scoring head (AA, half the prompts labelled)",
+        "copf_unlabelled", "copf_half", "aa");
   // The paper's ablations: each part removed lowers the average score.
-  for (const auto& [m, what] : std::vector<std::pair<std::string, std::string>>{
-           {"copr_lambda1", "learned lambda (vs lambda = 1)"},
-           {"copr_no_fit", "the fit term"},
-           {"copr_no_constraint", "the constraints"},
-           {"copr_replay", "constraints rather than plain replay"},
-           {"copr_no_sft", "the SFT term"},
-           {"copr_kl", "the MSE fit rather than KL"}})
-    if (wanted("copr") && wanted(m)) bench::paired_claim(ex, "ablation: COPR's AA > " + m + " (" + what + ")", "copr", m, "aa");
+  for (const auto& [m, what] :
+       std::vector<std::pair<std::string, std::string>>{{"copr_lambda1", "learned lambda (vs lambda = 1)"},
+                                                        {"copr_no_fit", "the fit term"},
+                                                        {"copr_no_constraint", "the constraints"},
+                                                        {"copr_replay", "constraints rather than plain replay"},
+                                                        {"copr_no_sft", "the SFT term"},
+                                                        {"copr_kl", "the MSE fit rather than KL"}})
+    if (wanted("copr") && wanted(m))
+      bench::paired_claim(ex, "ablation: COPR's AA > " + m + " (" + what + ")", "copr", m, "aa");
   return 0;
 }
 

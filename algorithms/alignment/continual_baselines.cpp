@@ -70,8 +70,8 @@ Var ewc_penalty(const std::vector<Var>& params, const std::vector<Tensor>& ancho
 }
 
 Var l2_penalty(const std::vector<Var>& params, const std::vector<Tensor>& anchor) {
-  GL_CHECK(params.size() == anchor.size() && !params.empty(), "l2_penalty: {} parameters and {} anchors",
-           params.size(), anchor.size());
+  GL_CHECK(params.size() == anchor.size() && !params.empty(), "l2_penalty: {} parameters and {} anchors", params.size(),
+           anchor.size());
   Var total;
   for (size_t k = 0; k < params.size(); ++k) {
     GL_CHECK(anchor[k].shape() == params[k].shape(), "l2_penalty: parameter {} is {}, its anchor {}", k,
@@ -91,7 +91,7 @@ Var distillation_kl(const nn::GPT& student, const nn::GPT& teacher, const Sequen
   }
   const Var student_logp = log_softmax(slice(student.forward(batch.tokens), 1, 0, T - 1), -1);  // [B, T-1, V]
   const Var p(exp(teacher_logp));
-  const Var kl = sum(p * (Var(teacher_logp) - student_logp), {2});  // KL per position, [B, T-1]
+  const Var kl = sum(p * (Var(teacher_logp) - student_logp), {2});                  // KL per position, [B, T-1]
   const Tensor m = batch.response_mask.slice(1, 1, T).contiguous().to(kl.dtype());  // the response tokens
   return sum(kl * Var(m)) / std::max(1.0, sum(m).item());
 }
@@ -109,21 +109,22 @@ const char* continual_baseline_name(ContinualBaseline b) {
 }
 
 ContinualBaseline continual_baseline_from_name(const std::string& name) {
-  for (ContinualBaseline b : {ContinualBaseline::sft_inorder, ContinualBaseline::sft_multitask,
-                              ContinualBaseline::dpo_replay, ContinualBaseline::ewc, ContinualBaseline::l2,
-                              ContinualBaseline::kl_replay})
+  for (ContinualBaseline b :
+       {ContinualBaseline::sft_inorder, ContinualBaseline::sft_multitask, ContinualBaseline::dpo_replay,
+        ContinualBaseline::ewc, ContinualBaseline::l2, ContinualBaseline::kl_replay})
     if (name == continual_baseline_name(b)) return b;
-  fail("continual_baseline_from_name: unknown baseline '{}' (sft_inorder, sft_multitask, dpo_replay, ewc, l2, "
-       "kl_replay)",
-       name);
+  fail(
+      "continual_baseline_from_name: unknown baseline '{}' (sft_inorder, sft_multitask, dpo_replay, ewc, l2, "
+      "kl_replay)",
+      name);
 }
 
 ContinualBaselineLearner::ContinualBaselineLearner(std::shared_ptr<nn::GPT> policy, ContinualBaseline method,
                                                    const ContinualBaselineConfig& c, uint64_t seed)
     : policy_(std::move(policy)), method_(method), config_(c), gen_(seed) {
   GL_CHECK(policy_ != nullptr, "ContinualBaselineLearner: no policy");
-  GL_CHECK(c.sft_epochs > 0 && c.replay_fraction >= 0 && c.replay_fraction <= 1 && c.ewc_coef >= 0 &&
-               c.l2_coef >= 0 && c.kl_coef >= 0 && c.replay_batch >= 1 && c.fisher_samples >= 1,
+  GL_CHECK(c.sft_epochs > 0 && c.replay_fraction >= 0 && c.replay_fraction <= 1 && c.ewc_coef >= 0 && c.l2_coef >= 0 &&
+               c.kl_coef >= 0 && c.replay_batch >= 1 && c.fisher_samples >= 1,
            "ContinualBaselineLearner: sft_epochs {} > 0, replay_fraction {} in [0, 1], coefficients ewc {}, l2 {}, "
            "kl {} >= 0, replay_batch {} and fisher_samples {} >= 1",
            c.sft_epochs, c.replay_fraction, c.ewc_coef, c.l2_coef, c.kl_coef, c.replay_batch, c.fisher_samples);
@@ -141,8 +142,8 @@ void ContinualBaselineLearner::learn_task(const std::vector<Ranking>& data) {
     if (method_ == ContinualBaseline::sft_multitask) seen_.insert(seen_.end(), data.begin(), data.end());
     const std::vector<Sequence> sft_data = top_responses(method_ == ContinualBaseline::sft_multitask ? seen_ : data);
     SFTConfig sft = config_.sft;
-    sft.steps = std::max<int64_t>(
-        1, int64_t(std::ceil(config_.sft_epochs * double(sft_data.size()) / double(sft.batch_size))));
+    sft.steps =
+        std::max<int64_t>(1, int64_t(std::ceil(config_.sft_epochs * double(sft_data.size()) / double(sft.batch_size))));
     train_sft(*policy_, sft_data, sft, gen_);
     return;
   }
@@ -183,7 +184,8 @@ void ContinualBaselineLearner::learn_task(const std::vector<Ranking>& data) {
       y.push_back(data[size_t(i)].responses.front());
     }
     const std::vector<Tensor> f = diagonal_fisher(*policy_, x, y, config_.dpo.mean_logprob);
-    if (fisher_.empty()) fisher_ = f;
+    if (fisher_.empty())
+      fisher_ = f;
     else
       for (size_t k = 0; k < f.size(); ++k) fisher_[k] = add(fisher_[k], f[k]);
     anchor_ = snapshot();

@@ -50,8 +50,8 @@ struct ContinualBaselineConfig {
   double ewc_coef = 1.0;
   double l2_coef = 0.01;
   double kl_coef = 0.3;
-  int64_t replay_batch = 32;    // kl_replay: replayed responses per step
-  int64_t fisher_samples = 128; // ewc: examples of the task the Fisher is measured on
+  int64_t replay_batch = 32;     // kl_replay: replayed responses per step
+  int64_t fisher_samples = 128;  // ewc: examples of the task the Fisher is measured on
 };
 
 class ContinualBaselineLearner {

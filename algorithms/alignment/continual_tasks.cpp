@@ -67,8 +67,8 @@ std::vector<TaskData> make_continual_stream(const nn::GPT& sft, const StreamConf
     d.task = tasks[t];
     d.train = rank_policy_samples(sft, task_prompts(tasks, t, c.train_prompts, c.overlap, gen), d.task.reward, c.J,
                                   c.response_len, gen);
-    d.heldout = rank_policy_samples(sft, task_prompts(tasks, t, c.heldout_prompts, c.overlap, gen), d.task.reward,
-                                    c.J, c.response_len, gen);
+    d.heldout = rank_policy_samples(sft, task_prompts(tasks, t, c.heldout_prompts, c.overlap, gen), d.task.reward, c.J,
+                                    c.response_len, gen);
     double all = 0, best = 0;
     for (const Ranking& r : d.heldout) {
       all += std::accumulate(r.gold.begin(), r.gold.end(), 0.0) / double(r.gold.size());

@@ -4,10 +4,9 @@
 // and l_ref(y) that of pi_{t-1}, the model before the task:
 //   rewards     r(y) = +-m by rank (J = 2; for J > 2 linear in rank from -m to m), or
 //               J sorted draws of N(0, sigma^2) assigned by rank (fresh each step)
-//   P*          P*(y) = e^{l_ref(y) + r(y)/beta} / sum_{y' in batch} e^{l_ref(y') + r(y')/beta}   (over the whole minibatch)
-//   P_theta     P_theta(y) = e^{l(y)} / sum_{y' in batch} e^{l(y')}
-//   L_fit = (1/n) sum_batch (log P_theta - log P*)^2
-//   L_reg = (1/n) sum_replay (l(y) - l_ref(y))^2          (function regularisation on the old tasks' replay)
+//   P*          P*(y) = e^{l_ref(y) + r(y)/beta} / sum_{y' in batch} e^{l_ref(y') + r(y')/beta}   (over the whole
+//   minibatch) P_theta     P_theta(y) = e^{l(y)} / sum_{y' in batch} e^{l(y')} L_fit = (1/n) sum_batch (log P_theta -
+//   log P*)^2 L_reg = (1/n) sum_replay (l(y) - l_ref(y))^2          (function regularisation on the old tasks' replay)
 //   L_nll = -(1/B) sum l(y_top)
 //   L = c_fit L_fit + c_nll L_nll + c_reg L_reg           (lambda fixed: no dual step)
 // The scoring module that orders unlabelled candidates is copf_scorer.h.
@@ -42,8 +41,8 @@ struct COPFConfig {
   bool mean_logprob = false;
   double replay_fraction = 0.05;
   int64_t epochs = 4;
-  int64_t batch_size = 32;   // prompts per step
-  int64_t replay_batch = 32; // replayed sets per step
+  int64_t batch_size = 32;    // prompts per step
+  int64_t replay_batch = 32;  // replayed sets per step
   double lr = 5e-4;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;

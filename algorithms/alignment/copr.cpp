@@ -22,12 +22,12 @@ double sample_moderate_scale(int64_t J, Generator& gen) {
 }
 
 std::vector<double> moderate_advantages(int64_t J, double r_x) {
-  GL_CHECK(J >= 2 && r_x >= 0 && r_x <= 1, "moderate_advantages: J must be >= 2 and r_x in [0, 1], got J = {}, r_x = {}",
-           J, r_x);
+  GL_CHECK(J >= 2 && r_x >= 0 && r_x <= 1,
+           "moderate_advantages: J must be >= 2 and r_x in [0, 1], got J = {}, r_x = {}", J, r_x);
   std::vector<double> adv;
   const double Jd = double(J);
   for (int64_t k = 0; k < J; ++k) {
-    const double j = Jd - double(k);  // best first: entry 0 has rank J
+    const double j = Jd - double(k);                                // best first: entry 0 has rank J
     adv.push_back(r_x * (2 * j / (Jd - 1) - (Jd + 1) / (Jd - 1)));  // Adv = r_x (2j/(J-1) - (J+1)/(J-1))
   }
   return adv;
@@ -172,7 +172,8 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   while (duals_.log_lambda.size() < memories_.size()) duals_.log_lambda.push_back(std::log(config_.lambda_init));
 
   auto lambda_now = [&] {  // lambda_i, or 1 for the fixed-lambda ablation
-    return config_.constraint == ConstraintMode::lagrangian ? duals_.lambda() : std::vector<double>(memories_.size(), 1.0);
+    return config_.constraint == ConstraintMode::lagrangian ? duals_.lambda()
+                                                            : std::vector<double>(memories_.size(), 1.0);
   };
   const int64_t N = int64_t(data.size());
   std::vector<int64_t> order(static_cast<size_t>(N));
@@ -185,8 +186,8 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
       const int64_t B = int64_t(idx.size());
       const Var lp = candidate_logprobs(*policy_, data, idx, config_.mean_logprob);  // [B, J]
-      const Var fit = fit_loss(candidate_log_distribution(lp), index_select(target, 0, from_vector(idx, {B})),
-                               config_.fit);
+      const Var fit =
+          fit_loss(candidate_log_distribution(lp), index_select(target, 0, from_vector(idx, {B})), config_.fit);
       const Var sft = -mean(select(lp, 1, 0));  // -log pi(y_top|x): column 0 is the best candidate
       const Var task = config_.fit_coef * fit + config_.sft_coef * sft;  // J_t
       std::vector<Var> constraints;
@@ -225,7 +226,8 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   }
   policy_->eval();
   if (constrained) {
-    for (size_t i = 0; i < memories_.size(); ++i) stats.violations.push_back(memory_error(memories_[i]) - stats.thresholds[i]);
+    for (size_t i = 0; i < memories_.size(); ++i)
+      stats.violations.push_back(memory_error(memories_[i]) - stats.thresholds[i]);
     stats.lambda = lambda_now();
   }
   // The replay memory of this task: a fraction of its sets with their P*_t (fixed from now on).
@@ -233,9 +235,12 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   if (!keep.empty() && config_.constraint != ConstraintMode::none) {
     Memory m;
     for (int64_t i : keep) m.sets.push_back(task_data[size_t(i)]);
-    m.log_p_star = index_select(target, 0, from_vector(keep, {int64_t(keep.size())}));  // rows of this task's data come first
-    if (config_.constraint == ConstraintMode::replay) replayed_.push_back(m.sets);
-    else memories_.push_back(std::move(m));
+    m.log_p_star =
+        index_select(target, 0, from_vector(keep, {int64_t(keep.size())}));  // rows of this task's data come first
+    if (config_.constraint == ConstraintMode::replay)
+      replayed_.push_back(m.sets);
+    else
+      memories_.push_back(std::move(m));
   }
   return stats;
 }

@@ -6,12 +6,13 @@
 //   optimal policy    P*_t(y|Y_x) = pi_{t-1}(y|x) e^{Adv(x,y)/beta} / sum_{y' in Y_x} pi_{t-1}(y'|x) e^{Adv(x,y')/beta}
 //                     (an added delta(x) in the reward cancels, and so does the partition function)
 //   policy on Y_x     P_theta(y|Y_x) = pi_theta(y|x) / sum_{y' in Y_x} pi_theta(y'|x)
-//   fit               J_fit = E_x sum_{y in Y_x} |Y_x|^-1 [log P_theta(y|Y_x) - log P*_t(y|Y_x)]^2   (KL as an ablation)
-//   SFT term          J_sft = -log pi_theta(y_top|x)
-//   constraint        J_i^C = E_{x in R_i} sum_y |Y_x|^-1 [log P_theta - log P*_i]^2 - d_i <= 0 for each old task i,
+//   fit               J_fit = E_x sum_{y in Y_x} |Y_x|^-1 [log P_theta(y|Y_x) - log P*_t(y|Y_x)]^2   (KL as an
+//   ablation) SFT term          J_sft = -log pi_theta(y_top|x) constraint        J_i^C = E_{x in R_i} sum_y |Y_x|^-1
+//   [log P_theta - log P*_i]^2 - d_i <= 0 for each old task i,
 //                     R_i its replay memory with cached log P*_i, d_i the same error at the task's start
 //   Lagrangian        L(theta) = Lambda^-1 [J_t + sum_i lambda_i J_i^C],  Lambda = 1 + sum_i lambda_i,
-//                     J_t = J_fit + c_sft J_sft; theta <- theta - eta grad L, then ln lambda_i <- ln lambda_i + alpha lambda_i J_i^C.
+//                     J_t = J_fit + c_sft J_sft; theta <- theta - eta grad L, then ln lambda_i <- ln lambda_i + alpha
+//                     lambda_i J_i^C.
 // log pi(y|x) is the sequence sum or, with mean_logprob, the per-token mean.
 #pragma once
 
@@ -78,18 +79,18 @@ struct COPRConfig {
   bool mean_logprob = false;
   double replay_fraction = 0.05;
   int64_t epochs = 4;
-  int64_t batch_size = 32;   // prompts per step (each with J candidates)
-  int64_t replay_batch = 32; // candidate sets per memory per step (the whole memory when smaller)
+  int64_t batch_size = 32;    // prompts per step (each with J candidates)
+  int64_t replay_batch = 32;  // candidate sets per memory per step (the whole memory when smaller)
   double lr = 5e-4;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;
 };
 
 struct COPRStageStats {
-  double fit = 0, sft = 0;               // last epoch's mean J_fit and J_sft on the task
-  std::vector<double> thresholds;        // d_i at the task's start
-  std::vector<double> violations;        // J_i^C after the stage
-  std::vector<double> lambda;            // lambda_i after the stage
+  double fit = 0, sft = 0;         // last epoch's mean J_fit and J_sft on the task
+  std::vector<double> thresholds;  // d_i at the task's start
+  std::vector<double> violations;  // J_i^C after the stage
+  std::vector<double> lambda;      // lambda_i after the stage
   // Per training step: each constraint's J_i^C (on the step's replay batch, before the update) and lambda_i
   // after the dual step.
   std::vector<std::vector<double>> step_violations, step_lambda;

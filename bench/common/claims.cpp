@@ -11,8 +11,8 @@ void paired_claim(Experiment& ex, const std::string& text, const std::string& a,
   std::string per_seed;
   for (double x : d.values) per_seed += fmt::format("{}{:+.3f}", per_seed.empty() ? "" : ", ", x);
   ex.claim(text, paired_verdict(d),
-           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, format_stat(d, 3), per_seed,
-                       a, format_stat(ex.stat(a, metric), 3), b, format_stat(ex.stat(b, metric), 3)));
+           fmt::format("{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, format_stat(d, 3), per_seed, a,
+                       format_stat(ex.stat(a, metric), 3), b, format_stat(ex.stat(b, metric), 3)));
 }
 
 }  // namespace gradlab::bench

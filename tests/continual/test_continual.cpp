@@ -71,7 +71,7 @@ TEST_CASE("the moderate reward: linear in rank within [-r_x, r_x], r_x ~ Beta(J-
   const std::vector<double> adv = moderate_advantages(4, 0.6);
   REQUIRE(adv.size() == 4);
   for (size_t k = 0; k < 4; ++k) CHECK(adv[k] == doctest::Approx(0.6 * (1.0 - 2.0 * double(k) / 3.0)));  // 0.6 .. -0.6
-  CHECK(moderate_advantages(2, 0.3)[0] == doctest::Approx(0.3));  // pairs: +-r_x
+  CHECK(moderate_advantages(2, 0.3)[0] == doctest::Approx(0.3));                                         // pairs: +-r_x
   CHECK(moderate_advantages(2, 0.3)[1] == doctest::Approx(-0.3));
   CHECK_THROWS_AS(moderate_advantages(1, 0.5), Error);
   CHECK_THROWS_AS(moderate_advantages(4, 1.5), Error);
@@ -90,7 +90,7 @@ TEST_CASE("the moderate reward: linear in rank within [-r_x, r_x], r_x ~ Beta(J-
     const double true_var = a * b / ((a + b) * (a + b) * (a + b + 1));
     CHECK(lo >= 0);
     CHECK(hi <= 1);
-    CHECK(std::abs(mean - a / (a + b)) < 4 * std::sqrt(true_var / n));                 // within 4 standard errors
+    CHECK(std::abs(mean - a / (a + b)) < 4 * std::sqrt(true_var / n));  // within 4 standard errors
     CHECK(std::abs(var - true_var) < 0.1 * true_var);
   }
 }
@@ -107,9 +107,9 @@ TEST_CASE("the fit: MSE of log-distributions on hand numbers, KL, and their grad
   const Tensor t2 = optimal_policy_logprobs(f64({-1, -2.5, -4, -0.5, -3, -2, -1, -1}, {2, 4}),
                                             f64({0.6, 0.2, -0.2, -0.6, 0.3, 0.1, -0.1, -0.3}, {2, 4}), 0.4);
   for (FitLoss kind : {FitLoss::mse, FitLoss::kl}) {
-    const GradcheckResult r = gradcheck_at(
-        [&](const Vars& v) { return fit_loss(candidate_log_distribution(v[0]), t2, kind); },
-        {f64({-2, -1, -3.5, -0.7, -1.2, -2.2, -0.4, -3}, {2, 4})});
+    const GradcheckResult r =
+        gradcheck_at([&](const Vars& v) { return fit_loss(candidate_log_distribution(v[0]), t2, kind); },
+                     {f64({-2, -1, -3.5, -0.7, -1.2, -2.2, -0.4, -3}, {2, 4})});
     CHECK_MESSAGE(r.ok, r.message);
   }
   CHECK_THROWS_AS(fit_loss(lp, f64({0, 0, 0}, {1, 3})), Error);
@@ -160,8 +160,8 @@ TEST_CASE("COPF: P* normalised over the batch, margin and sorted Gaussian reward
   CHECK(function_regulariser(Var(f64({-1, -2}, {2})), f64({-1.5, -1}, {2})).item() ==
         doctest::Approx((0.25 + 1.0) / 2));
   CHECK(batch_fit_loss(Var(f64({-1, -2, -1.5}, {3})), ls).item() > 0);
-  const GradcheckResult r = gradcheck_at([&](const Vars& x) { return batch_fit_loss(x[0], ls); },
-                                         {f64({-0.5, -2.2, -1.1}, {3})});
+  const GradcheckResult r =
+      gradcheck_at([&](const Vars& x) { return batch_fit_loss(x[0], ls); }, {f64({-0.5, -2.2, -1.1}, {3})});
   CHECK_MESSAGE(r.ok, r.message);
 }
 
@@ -235,10 +235,10 @@ TEST_CASE("ranked pairs skip ties; the replay memory keeps ceil(5%) distinct tas
 
 TEST_CASE("AA, AIA, FM and BWT on a hand-made score matrix") {
   ScoreMatrix a = {{0.8, 0.1, 0.0}, {0.6, 0.9, 0.2}, {0.5, 0.7, 0.9}};
-  CHECK(average_accuracy(a) == doctest::Approx(0.7));                          // (0.5 + 0.7 + 0.9) / 3
-  CHECK(average_incremental_accuracy(a) == doctest::Approx(0.75));            // (0.8 + 0.75 + 0.7) / 3
-  CHECK(backward_transfer(a) == doctest::Approx(-0.25));                       // ((0.5 - 0.8) + (0.7 - 0.9)) / 2
-  CHECK(forgetting_measure(a) == doctest::Approx(0.25));                       // ((0.8 - 0.5) + (0.9 - 0.7)) / 2
+  CHECK(average_accuracy(a) == doctest::Approx(0.7));               // (0.5 + 0.7 + 0.9) / 3
+  CHECK(average_incremental_accuracy(a) == doctest::Approx(0.75));  // (0.8 + 0.75 + 0.7) / 3
+  CHECK(backward_transfer(a) == doctest::Approx(-0.25));            // ((0.5 - 0.8) + (0.7 - 0.9)) / 2
+  CHECK(forgetting_measure(a) == doctest::Approx(0.25));            // ((0.8 - 0.5) + (0.9 - 0.7)) / 2
   a[1][0] = 0.95;  // task 0 peaked after stage 1: FM counts the peak, BWT only the score right after learning it
   CHECK(forgetting_measure(a) == doctest::Approx((0.45 + 0.2) / 2));
   CHECK(backward_transfer(a) == doctest::Approx(-0.25));
