@@ -8,6 +8,7 @@
 //   sft_inorder    SFT on each task's best responses in turn
 //   sft_multitask  SFT on the best responses of every task so far (upper bound)
 //   dpo_replay     DPO (reference pi_{t-1}) on the ranked pairs + 5% replay
+//   dpo_multitask  DPO on the ranked pairs of every task so far (not in the default list: --methods dpo_multitask)
 //   ewc, l2        DPO + EWC (diagonal Fisher) / L2 to the previous weights
 //   kl_replay      DPO + KL distillation to the previous model on the replayed responses
 //   copr_lambda1, copr_no_fit, copr_no_constraint, copr_replay, copr_no_sft, copr_kl   COPR's ablations
@@ -290,7 +291,8 @@ int run_experiment(int argc, char** argv) {
   const std::string all_methods =
       "copr,copf,sft_inorder,sft_multitask,dpo_replay,ewc,l2,kl_replay,copr_lambda1,copr_no_fit,copr_no_constraint,"
       "copr_replay,copr_no_sft,copr_kl,copf_half,copf_unlabelled";
-  auto& methods = cli.text("--methods", all_methods, "methods to run");
+  const std::string known_methods = all_methods + ",dpo_multitask";  // the default list and the optional ones
+  auto& methods = cli.text("--methods", all_methods, "methods to run (also: dpo_multitask)");
   auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
   auto& heldout =
       cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
@@ -351,6 +353,7 @@ int run_experiment(int argc, char** argv) {
       {"sft_inorder", baseline_method(s, cache, ContinualBaseline::sft_inorder)},
       {"sft_multitask", baseline_method(s, cache, ContinualBaseline::sft_multitask)},
       {"dpo_replay", baseline_method(s, cache, ContinualBaseline::dpo_replay)},
+      {"dpo_multitask", baseline_method(s, cache, ContinualBaseline::dpo_multitask)},
       {"ewc", baseline_method(s, cache, ContinualBaseline::ewc)},
       {"l2", baseline_method(s, cache, ContinualBaseline::l2)},
       {"kl_replay", baseline_method(s, cache, ContinualBaseline::kl_replay)},
@@ -362,10 +365,10 @@ int run_experiment(int argc, char** argv) {
       {"copr_kl", copr_method(s, cache, [](COPRConfig& c) { c.fit = FitLoss::kl; })}};
   const std::vector<std::string> chosen = bench::split_list(methods);
   for (const std::string& m : chosen)
-    GL_CHECK(all.count(m), "continual: --methods: unknown method '{}' ({})", m, all_methods);
+    GL_CHECK(all.count(m), "continual: --methods: unknown method '{}' ({})", m, known_methods);
   auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
   bench::Experiment ex("continual", flags);
-  for (const std::string& m : bench::split_list(all_methods))
+  for (const std::string& m : bench::split_list(known_methods))
     if (wanted(m)) ex.add(m, all.at(m));
   ex.run();
   ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",

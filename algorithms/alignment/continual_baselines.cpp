@@ -101,6 +101,7 @@ const char* continual_baseline_name(ContinualBaseline b) {
     case ContinualBaseline::sft_inorder: return "sft_inorder";
     case ContinualBaseline::sft_multitask: return "sft_multitask";
     case ContinualBaseline::dpo_replay: return "dpo_replay";
+    case ContinualBaseline::dpo_multitask: return "dpo_multitask";
     case ContinualBaseline::ewc: return "ewc";
     case ContinualBaseline::l2: return "l2";
     case ContinualBaseline::kl_replay: return "kl_replay";
@@ -148,7 +149,8 @@ void ContinualBaselineLearner::learn_task(const std::vector<Ranking>& data) {
     return;
   }
   const auto reference = clone_gpt(*policy_);  // pi_{t-1}: DPO's reference and the distillation teacher
-  std::vector<Ranking> train = data;
+  if (method_ == ContinualBaseline::dpo_multitask) seen_.insert(seen_.end(), data.begin(), data.end());
+  std::vector<Ranking> train = method_ == ContinualBaseline::dpo_multitask ? seen_ : data;
   if (method_ == ContinualBaseline::dpo_replay) train.insert(train.end(), memory_.begin(), memory_.end());
   const std::vector<PreferencePair> pairs = ranking_pairs(train);
   GL_CHECK(!pairs.empty(), "ContinualBaselineLearner::learn_task: every ranking is a tie; no pairs");

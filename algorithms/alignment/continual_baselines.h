@@ -4,6 +4,7 @@
 //   sft_inorder    SFT on each task's best response in turn
 //   sft_multitask  SFT on the best responses of every task so far (the upper bound of retraining)
 //   dpo_replay     DPO (reference pi_{t-1}) on the task's ranked pairs plus a 5% replay memory of each old task
+//   dpo_multitask  DPO (reference pi_{t-1}) on the ranked pairs of every task so far (retraining on all data)
 //   ewc            DPO + (c/2) sum_k F_k (theta_k - theta*_k)^2, F the diagonal Fisher of
 //                  log pi(y_top|x), summed over finished tasks, theta* the model after the last one
 //   l2             DPO + c sum_k (theta_k - theta*_k)^2, theta* = pi_{t-1}'s weights
@@ -38,7 +39,7 @@ Var l2_penalty(const std::vector<Var>& params, const std::vector<Tensor>& anchor
 // Mean over the response tokens of KL(teacher(.|ctx) || student(.|ctx)); the teacher is a constant.
 Var distillation_kl(const nn::GPT& student, const nn::GPT& teacher, const SequenceBatch& batch);
 
-enum class ContinualBaseline { sft_inorder, sft_multitask, dpo_replay, ewc, l2, kl_replay };
+enum class ContinualBaseline { sft_inorder, sft_multitask, dpo_replay, ewc, l2, kl_replay, dpo_multitask };
 const char* continual_baseline_name(ContinualBaseline b);
 ContinualBaseline continual_baseline_from_name(const std::string& name);  // throws for an unknown name
 
@@ -67,7 +68,7 @@ class ContinualBaselineLearner {
   ContinualBaseline method_;
   ContinualBaselineConfig config_;
   Generator gen_;
-  std::vector<Ranking> seen_;    // sft_multitask: every task's data
+  std::vector<Ranking> seen_;    // sft_multitask, dpo_multitask: every task's data
   std::vector<Ranking> memory_;  // dpo_replay, kl_replay: replay_fraction of each finished task
   std::vector<Tensor> anchor_, fisher_;
 };
