@@ -77,7 +77,7 @@ PairLogprobs pair_logprobs_nograd(const nn::GPT& model, const std::vector<Tokens
 }
 
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
-                     const DPOConfig& c, Generator& gen) {
+                     const DPOConfig& c, Generator& gen, const ExtraLoss& extra_loss) {
   GL_CHECK(!pairs.empty() && c.epochs >= 0 && c.batch_size >= 1, "train_dpo: {} pairs, epochs {}, batch_size {}",
            pairs.size(), c.epochs, c.batch_size);
   const int64_t N = int64_t(pairs.size());
@@ -113,14 +113,15 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
       const Var lp = pair_logprobs(policy, x, yc, yr, c.mean_logprob);
       const Var pc = narrow(lp, 0, 0, n), pr = narrow(lp, 0, n, n);
       const Tensor tc = from_vector(rc, {n}).to(lp.dtype()), tr = from_vector(rr, {n}).to(lp.dtype());
-      const Var loss = dpo_loss(pc, pr, tc, tr, c);
+      const Var dpo = dpo_loss(pc, pr, tc, tr, c);
+      const Var loss = extra_loss ? dpo + extra_loss() : dpo;
       optim::check_finite_loss(loss, "DPO", epoch);
       opt.zero_grad();
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
       opt.step();
       const Tensor hv = sub(sub(pc.value(), tc), sub(pr.value(), tr));
-      loss_sum += loss.item() * double(n);
+      loss_sum += dpo.item() * double(n);
       right += sum(gt(hv, 0.0)).item();
       margin += c.beta * sum(hv).item();
     }

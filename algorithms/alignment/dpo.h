@@ -8,6 +8,7 @@
 // token when mean_logprob is set (the COPR/COPF convention).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "algorithms/alignment/sequences.h"
@@ -57,8 +58,12 @@ struct DPOHistory {
   std::vector<double> reward_accuracy;  // fraction of pairs with h > 0, per epoch (against the labels)
   std::vector<double> margin;           // mean beta h, per epoch
 };
-// Trains the policy on the labelled pairs against the frozen reference.
+// An extra differentiable term added to every minibatch's loss (e.g. a
+// continual-learning regulariser: EWC, L2 to the previous model, distillation).
+using ExtraLoss = std::function<Var()>;
+// Trains the policy on the labelled pairs against the frozen reference
+// (plus `extra_loss`, when given, at every step).
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
-                     const DPOConfig& config, Generator& gen);
+                     const DPOConfig& config, Generator& gen, const ExtraLoss& extra_loss = {});
 
 }  // namespace gradlab::alignment

@@ -1,0 +1,248 @@
+// COPR: the optimal policy over each candidate set, the moderate reward, the
+// MSE fit, the per-task constraints and the Lagrangian (equations in copr.h).
+#include "algorithms/alignment/copr.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "optim/clip.h"
+#include "tensor/error.h"
+
+namespace gradlab::alignment {
+
+namespace pref = envs::preference;
+
+double sample_moderate_scale(int64_t J, Generator& gen) {
+  GL_CHECK(J >= 2, "sample_moderate_scale: J must be >= 2, got {}", J);
+  std::vector<double> u(static_cast<size_t>(J));
+  for (double& v : u) v = pref::uniform01(gen);
+  std::sort(u.begin(), u.end());
+  return u[size_t(J - 2)];  // the (J-1)-th smallest of J uniforms ~ Beta(J-1, 2)
+}
+
+std::vector<double> moderate_advantages(int64_t J, double r_x) {
+  GL_CHECK(J >= 2 && r_x >= 0 && r_x <= 1,
+           "moderate_advantages: J must be >= 2 and r_x in [0, 1], got J = {}, r_x = {}", J, r_x);
+  std::vector<double> adv;
+  const double Jd = double(J);
+  for (int64_t k = 0; k < J; ++k) {
+    const double j = Jd - double(k);                                // best first: entry 0 has rank J
+    adv.push_back(r_x * (2 * j / (Jd - 1) - (Jd + 1) / (Jd - 1)));  // Adv = r_x (2j/(J-1) - (J+1)/(J-1))
+  }
+  return adv;
+}
+
+Tensor optimal_policy_logprobs(const Tensor& prev_logprobs, const Tensor& advantages, double beta) {
+  GL_CHECK(prev_logprobs.dim() == 2 && advantages.shape() == prev_logprobs.shape(),
+           "optimal_policy_logprobs: expected [B, J] log-probs and advantages, got {} and {}", prev_logprobs.shape(),
+           advantages.shape());
+  GL_CHECK(beta > 0, "optimal_policy_logprobs: beta must be positive, got {}", beta);
+  // log P* = log pi_{t-1} + Adv/beta - logsumexp over the candidates (the partition function never appears)
+  return log_softmax(add(prev_logprobs, div(advantages.to(prev_logprobs.dtype()), beta)), 1);
+}
+
+Var candidate_log_distribution(const Var& logprobs) {
+  GL_CHECK(logprobs.dim() == 2, "candidate_log_distribution: expected [B, J] log-probs, got {}", logprobs.shape());
+  return log_softmax(logprobs, 1);  // log P_theta(y|Y_x) = log pi(y|x) - logsumexp_{Y_x} log pi
+}
+
+Var fit_loss(const Var& log_p_theta, const Tensor& log_p_star, FitLoss kind) {
+  GL_CHECK(log_p_theta.dim() == 2 && log_p_star.shape() == log_p_theta.shape(),
+           "fit_loss: expected [B, J] log-distributions, got {} and {}", log_p_theta.shape(), log_p_star.shape());
+  const Var target(log_p_star.to(log_p_theta.dtype()));
+  if (kind == FitLoss::mse) return mean(square(log_p_theta - target));  // E_x (1/|Y_x|) sum_y (log P_theta - log P*)^2
+  return mean(sum(exp(target) * (target - log_p_theta), {1}));          // E_x sum_y P* (log P* - log P_theta)
+}
+
+Var candidate_logprobs(const nn::GPT& model, const std::vector<Ranking>& sets, const std::vector<int64_t>& index,
+                       bool mean_logprob) {
+  GL_CHECK(!index.empty(), "candidate_logprobs: no candidate sets");
+  const int64_t J = int64_t(sets[size_t(index.front())].responses.size());
+  std::vector<Tokens> x, y;
+  for (int64_t i : index) {
+    GL_CHECK(i >= 0 && i < int64_t(sets.size()), "candidate_logprobs: index {} out of {} sets", i, sets.size());
+    const Ranking& r = sets[size_t(i)];
+    GL_CHECK(int64_t(r.responses.size()) == J, "candidate_logprobs: set {} has {} candidates, the first has {}", i,
+             r.responses.size(), J);
+    for (const Tokens& response : r.responses) {
+      x.push_back(r.prompt);
+      y.push_back(response);
+    }
+  }
+  const SequenceBatch b = make_batch(x, y);
+  const nn::GPT::SequenceLogprob lp = model.sequence_logprob(b.tokens, b.response_mask);
+  return reshape(mean_logprob ? lp.mean : lp.sum, {int64_t(index.size()), J});
+}
+
+std::vector<double> LagrangeMultipliers::lambda() const {
+  std::vector<double> l;
+  for (double v : log_lambda) l.push_back(std::exp(v));
+  return l;
+}
+
+void LagrangeMultipliers::update(const std::vector<double>& violations, double alpha) {
+  GL_CHECK(violations.size() == log_lambda.size(), "LagrangeMultipliers::update: {} violations for {} multipliers",
+           violations.size(), log_lambda.size());
+  GL_CHECK(alpha >= 0, "LagrangeMultipliers::update: alpha must be >= 0, got {}", alpha);
+  for (size_t i = 0; i < log_lambda.size(); ++i) {
+    GL_CHECK(std::isfinite(violations[i]), "LagrangeMultipliers::update: violation {} is {}", i, violations[i]);
+    log_lambda[i] += alpha * std::exp(log_lambda[i]) * violations[i];  // ln lambda <- ln lambda + alpha lambda J^C
+    // The step grows with lambda itself, so a lasting violation would overflow it within a few steps:
+    // lambda is kept in [kMinLambda, kMaxLambda].
+    log_lambda[i] = std::clamp(log_lambda[i], std::log(kMinLambda), std::log(kMaxLambda));
+  }
+}
+
+Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const std::vector<double>& lambda) {
+  GL_CHECK(constraints.size() == lambda.size(), "lagrangian: {} constraints for {} multipliers", constraints.size(),
+           lambda.size());
+  Var total = task_loss;
+  double Lambda = 1.0;
+  for (size_t i = 0; i < lambda.size(); ++i) {
+    GL_CHECK(lambda[i] >= 0, "lagrangian: lambda_{} = {} is negative", i, lambda[i]);
+    total = total + lambda[i] * constraints[i];
+    Lambda += lambda[i];
+  }
+  return total / Lambda;  // L = Lambda^-1 [J_t + sum_i lambda_i J_i^C], Lambda = 1 + sum_i lambda_i
+}
+
+const char* constraint_mode_name(ConstraintMode m) {
+  switch (m) {
+    case ConstraintMode::lagrangian: return "lagrangian";
+    case ConstraintMode::fixed_lambda: return "fixed_lambda";
+    case ConstraintMode::replay: return "replay";
+    case ConstraintMode::none: return "none";
+  }
+  return "?";
+}
+
+COPR::COPR(std::shared_ptr<nn::GPT> policy, const COPRConfig& c, uint64_t seed)
+    : policy_(std::move(policy)), config_(c), gen_(seed) {
+  GL_CHECK(policy_ != nullptr, "COPR: no policy");
+  GL_CHECK(c.beta > 0 && c.lr > 0 && c.epochs >= 0 && c.batch_size >= 1 && c.replay_batch >= 1,
+           "COPR: beta {} and lr {} must be positive, epochs {} >= 0, batch sizes {} and {} >= 1", c.beta, c.lr,
+           c.epochs, c.batch_size, c.replay_batch);
+  GL_CHECK(c.sft_coef >= 0 && c.fit_coef >= 0 && c.lambda_lr >= 0 && c.lambda_init > 0,
+           "COPR: sft_coef {}, fit_coef {}, lambda_lr {} must be >= 0 and lambda_init {} > 0", c.sft_coef, c.fit_coef,
+           c.lambda_lr, c.lambda_init);
+  GL_CHECK(c.replay_fraction >= 0 && c.replay_fraction <= 1, "COPR: replay_fraction must be in [0, 1], got {}",
+           c.replay_fraction);
+  opt_ = std::make_unique<optim::AdamW>(policy_->trainable_parameters(),
+                                        optim::AdamWOptions{.lr = c.lr, .weight_decay = c.weight_decay});
+}
+
+Tensor COPR::target_of(const std::vector<Ranking>& sets, Generator& gen) const {
+  NoGradGuard no_grad;
+  const int64_t n = int64_t(sets.size()), J = int64_t(sets.front().responses.size());
+  std::vector<double> adv;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto a = moderate_advantages(J, sample_moderate_scale(J, gen));  // one r_x per prompt
+    adv.insert(adv.end(), a.begin(), a.end());
+  }
+  std::vector<Tensor> prev;
+  for (int64_t s = 0; s < n; s += 256) {
+    std::vector<int64_t> idx(size_t(std::min<int64_t>(n, s + 256) - s));
+    std::iota(idx.begin(), idx.end(), s);
+    prev.push_back(candidate_logprobs(*policy_, sets, idx, config_.mean_logprob).value());
+  }
+  const Tensor prev_lp = concat(prev, 0);  // log pi_{t-1}(y|x), [n, J]
+  return optimal_policy_logprobs(prev_lp, from_vector(adv, {n, J}).to(prev_lp.dtype()), config_.beta);
+}
+
+double COPR::memory_error(const Memory& m) const {
+  NoGradGuard no_grad;
+  std::vector<int64_t> all(m.sets.size());
+  std::iota(all.begin(), all.end(), 0);
+  const Var lp = candidate_logprobs(*policy_, m.sets, all, config_.mean_logprob);
+  return fit_loss(candidate_log_distribution(lp), m.log_p_star, config_.fit).item();
+}
+
+COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
+  GL_CHECK(!task_data.empty(), "COPR::learn_task: no candidate sets");
+  std::vector<Ranking> data = task_data;
+  if (config_.constraint == ConstraintMode::replay)  // constraint -> replay: old sets are new data again
+    for (const auto& r : replayed_) data.insert(data.end(), r.begin(), r.end());
+  const Tensor target = target_of(data, gen_);  // log P*_t with pi_{t-1} = the policy now
+  const bool constrained =
+      config_.constraint == ConstraintMode::lagrangian || config_.constraint == ConstraintMode::fixed_lambda;
+  COPRStageStats stats;
+  if (constrained)
+    for (const Memory& m : memories_) stats.thresholds.push_back(memory_error(m));  // d_i at theta_0 of this task
+  while (duals_.log_lambda.size() < memories_.size()) duals_.log_lambda.push_back(std::log(config_.lambda_init));
+
+  auto lambda_now = [&] {  // lambda_i, or 1 for the fixed-lambda ablation
+    return config_.constraint == ConstraintMode::lagrangian ? duals_.lambda()
+                                                            : std::vector<double>(memories_.size(), 1.0);
+  };
+  const int64_t N = int64_t(data.size());
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  policy_->train();
+  for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
+    shuffle_in_place(order, gen_);
+    double fit_sum = 0, sft_sum = 0;
+    for (int64_t s = 0; s < N; s += config_.batch_size) {
+      const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
+      const int64_t B = int64_t(idx.size());
+      const Var lp = candidate_logprobs(*policy_, data, idx, config_.mean_logprob);  // [B, J]
+      const Var fit =
+          fit_loss(candidate_log_distribution(lp), index_select(target, 0, from_vector(idx, {B})), config_.fit);
+      const Var sft = -mean(select(lp, 1, 0));  // -log pi(y_top|x): column 0 is the best candidate
+      const Var task = config_.fit_coef * fit + config_.sft_coef * sft;  // J_t
+      std::vector<Var> constraints;
+      std::vector<double> violations;
+      if (constrained) {
+        for (size_t i = 0; i < memories_.size(); ++i) {
+          const Memory& m = memories_[i];
+          std::vector<int64_t> ridx(m.sets.size());
+          std::iota(ridx.begin(), ridx.end(), 0);
+          if (int64_t(ridx.size()) > config_.replay_batch) {
+            shuffle_in_place(ridx, gen_);
+            ridx.resize(size_t(config_.replay_batch));
+          }
+          const Var lpm = candidate_logprobs(*policy_, m.sets, ridx, config_.mean_logprob);
+          const Tensor tm = index_select(m.log_p_star, 0, from_vector(ridx, {int64_t(ridx.size())}));
+          const Var c = fit_loss(candidate_log_distribution(lpm), tm, config_.fit) - stats.thresholds[i];  // J_i^C
+          constraints.push_back(c);
+          violations.push_back(c.item());
+        }
+      }
+      const Var loss = lagrangian(task, constraints, lambda_now());
+      opt_->zero_grad();
+      loss.backward();
+      if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);
+      opt_->step();
+      if (config_.constraint == ConstraintMode::lagrangian) duals_.update(violations, config_.lambda_lr);  // dual step
+      if (constrained) {
+        stats.step_violations.push_back(violations);
+        stats.step_lambda.push_back(lambda_now());
+      }
+      fit_sum += fit.item() * double(B);
+      sft_sum += sft.item() * double(B);
+    }
+    stats.fit = fit_sum / double(N);
+    stats.sft = sft_sum / double(N);
+  }
+  policy_->eval();
+  if (constrained) {
+    for (size_t i = 0; i < memories_.size(); ++i)
+      stats.violations.push_back(memory_error(memories_[i]) - stats.thresholds[i]);
+    stats.lambda = lambda_now();
+  }
+  // The replay memory of this task: a fraction of its sets with their P*_t (fixed from now on).
+  const std::vector<int64_t> keep = replay_indices(int64_t(task_data.size()), config_.replay_fraction, gen_);
+  if (!keep.empty() && config_.constraint != ConstraintMode::none) {
+    Memory m;
+    for (int64_t i : keep) m.sets.push_back(task_data[size_t(i)]);
+    m.log_p_star =
+        index_select(target, 0, from_vector(keep, {int64_t(keep.size())}));  // rows of this task's data come first
+    if (config_.constraint == ConstraintMode::replay)
+      replayed_.push_back(m.sets);
+    else
+      memories_.push_back(std::move(m));
+  }
+  return stats;
+}
+
+}  // namespace gradlab::alignment
