@@ -29,6 +29,7 @@
 #include "algorithms/alignment/evaluation.h"
 #include "algorithms/alignment/ppo_rlhf.h"
 #include "algorithms/alignment/sft.h"
+#include "bench/common/claims.h"
 #include "bench/common/experiment.h"
 #include "bench/common/seed_cache.h"
 
@@ -305,21 +306,6 @@ std::string values_of(const bench::Experiment& ex, const std::string& m, const s
   return out;
 }
 
-// "A beats B on metric" by the paired-interval rule (higher is better).
-void paired_claim(bench::Experiment& ex, const std::string& text, const std::string& a, const std::string& b,
-                  const std::string& metric) {
-  const bench::Stat d = bench::stat_of(bench::paired_differences(ex.values(a, metric), ex.values(b, metric)));
-  ex.claim(text, bench::paired_verdict(d),
-           fmt::format(
-               "{} {} minus {}: {} per seed ({}); {} {} vs {} {}", metric, a, b, bench::format_stat(d, 3),
-               [&] {
-                 std::string v;
-                 for (double x : d.values) v += fmt::format("{}{:+.3f}", v.empty() ? "" : ", ", x);
-                 return v;
-               }(),
-               a, bench::format_stat(ex.stat(a, metric), 3), b, bench::format_stat(ex.stat(b, metric), 3)));
-}
-
 }  // namespace
 
 int run_experiment(int argc, char** argv) {
@@ -418,21 +404,22 @@ int run_experiment(int argc, char** argv) {
                          bench::format_stat(ex.stat(m, "start_winrate"), 3)));
   }
   if (wanted("osp") && wanted("online_dpo_binary")) {
-    paired_claim(ex, "OSP's final win rate >= online DPO with the judge's binary labels", "osp", "online_dpo_binary",
-                 "final_winrate");
-    paired_claim(ex, "binary labels peak then degrade more than soft strengths (peak minus final win rate)",
-                 "online_dpo_binary", "osp", "winrate_drop");
-    paired_claim(ex, "out of domain: OSP's win rate >= online DPO with binary labels", "osp", "online_dpo_binary",
-                 "ood_winrate");
+    bench::paired_claim(ex, "OSP's final win rate >= online DPO with the judge's binary labels", "osp",
+                        "online_dpo_binary", "final_winrate");
+    bench::paired_claim(ex, "binary labels peak then degrade more than soft strengths (peak minus final win rate)",
+                        "online_dpo_binary", "osp", "winrate_drop");
+    bench::paired_claim(ex, "out of domain: OSP's win rate >= online DPO with binary labels", "osp",
+                        "online_dpo_binary", "ood_winrate");
   }
   if (wanted("osp") && wanted("offline_dpo")) {
-    paired_claim(ex, "OSP's final win rate >= offline DPO on the same 200 prompts", "osp", "offline_dpo",
-                 "final_winrate");
-    paired_claim(ex, "out of domain: OSP's win rate >= offline DPO", "osp", "offline_dpo", "ood_winrate");
+    bench::paired_claim(ex, "OSP's final win rate >= offline DPO on the same 200 prompts", "osp", "offline_dpo",
+                        "final_winrate");
+    bench::paired_claim(ex, "out of domain: OSP's win rate >= offline DPO", "osp", "offline_dpo", "ood_winrate");
   }
   if (wanted("osp") && wanted("ppo_judge")) {
-    paired_claim(ex, "OSP's final win rate >= PPO on the judge head", "osp", "ppo_judge", "final_winrate");
-    paired_claim(ex, "out of domain: OSP's win rate >= PPO on the judge head", "osp", "ppo_judge", "ood_winrate");
+    bench::paired_claim(ex, "OSP's final win rate >= PPO on the judge head", "osp", "ppo_judge", "final_winrate");
+    bench::paired_claim(ex, "out of domain: OSP's win rate >= PPO on the judge head", "osp", "ppo_judge",
+                        "ood_winrate");
   }
   return 0;
 }
