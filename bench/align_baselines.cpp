@@ -22,6 +22,7 @@
 #include "algorithms/alignment/ppo_rlhf.h"
 #include "algorithms/alignment/reward_model.h"
 #include "algorithms/alignment/sft.h"
+#include "bench/common/claims.h"
 #include "bench/common/experiment.h"
 #include "bench/common/seed_cache.h"
 
@@ -302,11 +303,6 @@ int run_experiment(int argc, char** argv) {
             "reward being optimised (proxy RM)", rl_runs);
   }
 
-  auto fmt_values = [&](const std::string& m, const std::string& metric) {
-    std::string s;
-    for (double v : ex.values(m, metric)) s += fmt::format("{}{:.3f}", s.empty() ? "" : ", ", v);
-    return s;
-  };
   // Every claim by the paired-interval rule over seeds (bench::paired_verdict): a threshold claim on the
   // per-seed values minus the threshold, a gain on the per-seed gains.
   using bench::paired_verdict;
@@ -315,21 +311,22 @@ int run_experiment(int argc, char** argv) {
     const bench::Stat acc = ex.stat("rm", "heldout_acc");
     ex.claim("reward model: >= 85% held-out accuracy against gold, trained with 10% label noise",
              paired_verdict(stat_of(bench::minus(acc.values, 0.85))),
-             fmt::format("heldout_acc {} (seeds: {})", bench::format_stat(acc, 3), fmt_values("rm", "heldout_acc")));
+             fmt::format("heldout_acc {} (seeds: {})", bench::format_stat(acc, 3),
+                         bench::seed_values(ex, "rm", "heldout_acc")));
   }
   if (wanted("dpo")) {
     const bench::Stat win = ex.stat("dpo", "winrate_vs_sft");
-    ex.claim(
-        "DPO: win rate against SFT >= 70% under the gold reward",
-        paired_verdict(stat_of(bench::minus(win.values, 0.70))),
-        fmt::format("winrate_vs_sft {} (seeds: {})", bench::format_stat(win, 3), fmt_values("dpo", "winrate_vs_sft")));
+    ex.claim("DPO: win rate against SFT >= 70% under the gold reward",
+             paired_verdict(stat_of(bench::minus(win.values, 0.70))),
+             fmt::format("winrate_vs_sft {} (seeds: {})", bench::format_stat(win, 3),
+                         bench::seed_values(ex, "dpo", "winrate_vs_sft")));
   }
   if (wanted("ppo_rlhf")) {
     ex.claim(
         "PPO-RLHF raises the gold reward over SFT", paired_verdict(ex.stat("ppo_rlhf", "gold_gain_over_sft")),
         fmt::format("gold {} vs SFT {} (gain per seed: {})", bench::format_stat(ex.stat("ppo_rlhf", "gold_reward"), 3),
                     bench::format_stat(ex.stat("ppo_rlhf", "sft_gold_reward"), 3),
-                    fmt_values("ppo_rlhf", "gold_gain_over_sft")));
+                    bench::seed_values(ex, "ppo_rlhf", "gold_gain_over_sft")));
   }
   if (wanted("overopt")) {
     // Three parts, each over seeds: the gold reward first rises above its start (the peak is not the start),
@@ -347,7 +344,7 @@ int run_experiment(int argc, char** argv) {
                     bench::format_stat(ex.stat("overopt", "gold_start"), 3),
                     bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
                     bench::format_stat(ex.stat("overopt", "gold_final"), 3), bench::format_stat(drop, 3),
-                    fmt_values("overopt", "gold_drop_from_peak"), bench::format_stat(rise, 3)));
+                    bench::seed_values(ex, "overopt", "gold_drop_from_peak"), bench::format_stat(rise, 3)));
   }
   return 0;
 }

@@ -300,12 +300,6 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
   return r;
 }
 
-std::string values_of(const bench::Experiment& ex, const std::string& m, const std::string& metric) {
-  std::string out;
-  for (double v : ex.values(m, metric)) out += fmt::format("{}{:.3f}", out.empty() ? "" : ", ", v);
-  return out;
-}
-
 }  // namespace
 
 int run_experiment(int argc, char** argv) {
@@ -400,7 +394,7 @@ int run_experiment(int argc, char** argv) {
                          std::string(m) == "osp" ? "OSP" : "OSP (verdict-word judge)"),
              bench::paired_verdict(bench::stat_of(above)),
              fmt::format("final win rate {} (seeds: {}); peak {}; start {}", bench::format_stat(w, 3),
-                         values_of(ex, m, "final_winrate"), bench::format_stat(ex.stat(m, "peak_winrate"), 3),
+                         bench::seed_values(ex, m, "final_winrate"), bench::format_stat(ex.stat(m, "peak_winrate"), 3),
                          bench::format_stat(ex.stat(m, "start_winrate"), 3)));
   }
   if (wanted("osp") && wanted("online_dpo_binary")) {

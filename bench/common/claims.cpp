@@ -15,4 +15,10 @@ void paired_claim(Experiment& ex, const std::string& text, const std::string& a,
                        format_stat(ex.stat(a, metric), 3), b, format_stat(ex.stat(b, metric), 3)));
 }
 
+std::string seed_values(const Experiment& ex, const std::string& method, const std::string& metric) {
+  std::string out;
+  for (double v : ex.values(method, metric)) out += fmt::format("{}{:.3f}", out.empty() ? "" : ", ", v);
+  return out;
+}
+
 }  // namespace gradlab::bench
