@@ -21,6 +21,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
   mapfile -t all_files < <(find . -type f -not -path './build*' -not -path './.git/*' | sed 's|^\./||' | sort)
 fi
+file_list=$(printf '%s\n' "${all_files[@]}")
 sources=()
 for f in "${all_files[@]}"; do
   case $f in
@@ -50,7 +51,7 @@ exists() {  # exists PATH CITING_FILE: the path names a file or folder of the re
   local p=$1 dir
   dir=$(dirname "$2")
   [ -e "$p" ] || [ -e "$dir/$p" ] && return 0
-  printf '%s\n' "${all_files[@]}" | grep -qE "(^|/)${p//./\\.}$"
+  grep -qE "(^|/)${p//./\\.}$" <<<"$file_list"  # no pipe: grep -q would end it early (SIGPIPE)
 }
 
 # docs/papers/NAME.md anywhere in the sources
