@@ -2,8 +2,9 @@
 # The citation check of `make test`: every citation in gradlab's sources and
 # docs points inside the repository (docs/papers/README.md says why).
 #   (a) no reference to a folder outside the repository (../shared,
-#       shared/papers), to a bare paper spec (rl.md, alignment.md, DESIGN.md)
-#       or to an issue number ("issue 8"), in the tracked sources and docs;
+#       shared/papers), to a document by a bare name that is not in it
+#       (rl.md, alignment.md, DESIGN.md) or to an issue number ("issue 8"),
+#       in the tracked sources and docs;
 #   (b) every cited docs/papers/NAME.md exists, and every path/to/file.ext
 #       written in backticks in README.md, the READMEs and write-ups under
 #       algorithms/, envs/, nn/, bench/, and the notes in docs/papers/ exists
