@@ -231,7 +231,7 @@ TEST_LOGS := $(BUILD)/test-logs
 DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
 SUITE_RUNS := $(SUITES:%=test-suite-%)
 SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
-.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations
 
 test-start:
 	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
@@ -242,9 +242,13 @@ $(SMOKE_RUNS): test-smoke-%: $(BUILD)/bench/% | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/smoke-$*.log $< --smoke
 test-bench-cli: $(BENCH_BINS) | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/bench-cli.log tests/bench_cli.sh $(BENCH_BINS)
+# Every citation in the sources and docs points inside the repository
+# (tests/check_citations.sh; needs no build).
+test-citations: | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/citations.log tests/check_citations.sh
 
 # With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
-test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli)
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in

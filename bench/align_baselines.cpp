@@ -1,5 +1,5 @@
-// align_baselines: the alignment baselines in the preference world (issue 7;
-// alignment.md "Shared miniature testbed" and "Public baselines"). Per seed:
+// align_baselines: the alignment baselines in the preference world
+// (docs/papers/alignment-baselines.md, "The preference world" and the baselines). Per seed:
 // SFT on the pretraining corpus gives pi_ref; then
 //   rm        a Bradley-Terry reward model (summed per-token head, fresh trunk) on SFT sample pairs with 10%
 //             label noise: held-out accuracy vs gold

@@ -1,9 +1,8 @@
-// Curiosity-driven exploration with extrinsic reward (issue 8; rl.md §2-§4,
-// §6): PPO alone and PPO + r^i from ICM, RND, Disagreement, APT, TI and DyMeCu
-// on DeepSea(10), DeepSea(20) and GridMaze FarGoal (one-hot cells). Reports episodes to the
-// first rewarded episode, the success rate of the final (sampled) policy,
-// state coverage during training, and wall-clock (whole run and inside the
-// curiosity module: TI claims no extra training cost).
+// Curiosity-driven exploration with extrinsic reward (docs/papers/dymecu.md,
+// docs/papers/temporal-inconsistency.md, docs/papers/rl-baselines.md, docs/papers/environments.md): PPO alone and PPO +
+// r^i from ICM, RND, Disagreement, APT, TI and DyMeCu on DeepSea(10), DeepSea(20) and GridMaze FarGoal (one-hot cells).
+// Reports episodes to the first rewarded episode, the success rate of the final (sampled) policy, state coverage during
+// training, and wall-clock (whole run and inside the curiosity module: TI claims no extra training cost).
 //   build/bench/exploration --quick            (make reproduce's budget)
 //   build/bench/exploration --methods ppo,ti --envs DeepSea-20 --seeds 3
 #include <fmt/format.h>
@@ -28,7 +27,7 @@ int main(int argc, char** argv) {
         cli.text("--envs", "DeepSea-10,DeepSea-20,GridMaze-FarGoal-OneHot",
                  "environments (GridMaze one-hot: the (x, y) input learns too slowly at these budgets)");
     int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
-    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (rl.md RND: 0.999)");
+    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (RND uses 0.999)");
     double& gamma_int = cli.real("--gamma-int", 0.99, "intrinsic discount");
     double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
     double& ext_coef = cli.real("--ext-coef", 2.0, "weight of the extrinsic advantage (RND: 2)");
@@ -100,7 +99,7 @@ int main(int argc, char** argv) {
     };
     const std::vector<std::string> baselines = {"icm", "rnd", "disagreement", "apt"};
     for (const std::string& env_name : env_names) {
-      // rl.md §2, extrinsic setting: DyMeCu >= the best curiosity baseline (success rate).
+      // docs/papers/dymecu.md, extrinsic setting: DyMeCu >= the best curiosity baseline (success rate).
       for (const std::string& ours : {std::string("dymecu"), std::string("ti")}) {
         if (!has(ours + "/" + env_name)) continue;
         double best = -1;
@@ -121,8 +120,8 @@ int main(int argc, char** argv) {
                              informative ? "" : " (inconclusive: no method found the reward at this budget)"));
       }
     }
-    // rl.md §3: TI trains one predictor and reuses its snapshots, "without additional training
-    // costs": its time inside the curiosity module against Disagreement's K models and RND's one.
+    // docs/papers/temporal-inconsistency.md: TI trains one predictor and reuses its snapshots, "without additional
+    // training costs": its time inside the curiosity module against Disagreement's K models and RND's one.
     for (const std::string& env_name : env_names) {
       if (!has("ti/" + env_name) || !has("disagreement/" + env_name)) continue;
       const Stat ti = ex.stat("ti/" + env_name, "curiosity_seconds");

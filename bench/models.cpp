@@ -1,4 +1,4 @@
-// build/bench/models: training and inference throughput of DESIGN.md's three
+// build/bench/models: training and inference throughput of gradlab's three
 // reference models against PyTorch (bench/pytorch/models.py, the same
 // configurations), measured in the same run:
 //   gpt_train   GPT V64 T64 D128 H4 L2 B32, cross-entropy, AdamW lr 3e-4   (tokens/s)

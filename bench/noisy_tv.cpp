@@ -1,4 +1,4 @@
-// Curiosity under noise (issue 8; rl.md §3 and §6): PPO + r^i on GridMaze
+// Curiosity under noise (docs/papers/temporal-inconsistency.md, docs/papers/environments.md): PPO + r^i on GridMaze
 // FarGoal with a noisy TV (the "action" variant: a remote action fills 16
 // observation dims with U[0,1] noise; the "cell" variant: a TV cell near the
 // start does) and with Gaussian observation noise sigma in {0, 0.1, 0.3} on
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                  "GridMaze-FarGoal-OneHot-ObsNoise0.1,GridMaze-FarGoal-OneHot-ObsNoise0.3",
                  "tasks; the first is the noise-free reference");
     int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
-    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (rl.md RND: 0.999)");
+    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (RND uses 0.999)");
     double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
     cli.parse(argc, argv);
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     ex.run();
     ex.report({"success_rate", "tv_fraction", "coverage", "episodes_to_first_reward", "curiosity_seconds", "seconds"});
 
-    // ---- claims (rl.md §3): TI degrades least under noise, and matches the others without it ----
+    // ---- claims (docs/papers/temporal-inconsistency.md): TI degrades least under noise, matches the rest without ----
     const std::string clean = tasks.front();
     std::vector<std::string> others;
     for (const auto& m : methods)

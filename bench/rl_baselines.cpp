@@ -1,4 +1,4 @@
-// Experiment rl_baselines (issue 6): PPO on CartPole-v1 and Acrobot-v1, SAC
+// Experiment rl_baselines: PPO on CartPole-v1 and Acrobot-v1, SAC
 // and TD3 on Pendulum-v1, several seeds each, through the experiment runner.
 // Reports the final deterministic/greedy evaluation return (10 episodes),
 // seconds and end-to-end environment steps per second per run, learning

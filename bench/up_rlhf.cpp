@@ -1,4 +1,4 @@
-// The UP-RLHF experiment (alignment.md §5, issue 9): PPO-RLHF in the
+// The UP-RLHF experiment (docs/papers/up-rlhf.md): PPO-RLHF in the
 // preference world on five rewards learned from the same noisy pairs:
 //   up_rlhf        diverse LoRA ensemble, r_bar - lambda (u - u_bar)
 //   single_rm      one reward model (the ensemble's trunk), with a KL sweep
@@ -168,7 +168,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   train_sft(sft, corpus, {.steps = run.pick(1200, 500, 20), .batch_size = 64, .lr = 3e-3}, gen);
   a.sft = snapshot(sft);
   const double t_sft = seconds_since(t0);
-  // Noisy pairs of SFT samples (alignment.md §5 miniature: 500 pairs) and held-out test pairs.
+  // Noisy pairs of SFT samples (docs/papers/up-rlhf.md miniature: 500 pairs) and held-out test pairs.
   const pref::LabelConfig label{.reward = pref::RewardKind::target_count, .noise = s.label_noise, .bt_beta = s.bt_beta};
   const int64_t n_pairs = run.pick(s.rm_pairs, s.rm_pairs, 64), n_test = run.pick(s.test_pairs, s.test_pairs, 64);
   const auto train_pairs = sft_pairs(sft, n_pairs, label, gen);
@@ -369,7 +369,7 @@ double matched_gold(const RunResult& single, double x) {
 
 // The experiment; main() below turns any error into a message and exit code 1.
 int run_experiment(int argc, char** argv) {
-  bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF (issue 9)");
+  bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
   auto& d_model = cli.integer("--d_model", s.d_model, "width of the policy and reward GPTs", {1, 65536});

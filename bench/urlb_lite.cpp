@@ -1,4 +1,4 @@
-// URLB in miniature (issue 8; rl.md §2): reward-free pre-training of PPO with
+// URLB in miniature (docs/papers/dymecu.md): reward-free pre-training of PPO with
 // an intrinsic reward only on GridMaze (no goal, one-hot cells), then fine-tuning a copy of
 // the pre-trained agent on each of 4 goal tasks (the centre of each room)
 // with the extrinsic reward only. "ppo" is the no-pre-training baseline
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     shown.push_back("seconds");
     ex.report(shown);
 
-    // ---- claim (rl.md §2): DyMeCu >= the best curiosity baseline on most tasks ----
+    // ---- claim (docs/papers/dymecu.md): DyMeCu >= the best curiosity baseline on most tasks ----
     if (std::find(methods.begin(), methods.end(), "dymecu") != methods.end()) {
       int wins = 0;
       std::string detail;

@@ -1,5 +1,5 @@
 // Acrobot-v1 (Gymnasium's acrobot.py, "book" dynamics, one RK4 step of 0.2 s),
-// rl.md §6.
+// docs/papers/environments.md.
 #include <cmath>
 #include <numbers>
 
@@ -41,7 +41,7 @@ std::array<double, 4> Acrobot::derivatives(const std::array<double, 4>& s, doubl
   const double m1 = link_mass, m2 = link_mass, l1 = link_length, lc1 = link_com, lc2 = link_com;
   const double i1 = link_moi, i2 = link_moi, g = gravity, pi = std::numbers::pi;
   const auto [theta1, theta2, dtheta1, dtheta2] = s;
-  // rl.md §6 Acrobot: d1, d2, phi2, phi1, then the "book" theta2'' and theta1''
+  // docs/papers/environments.md "Acrobot-v1": d1, d2, phi2, phi1, then the "book" theta2'' and theta1''
   const double d1 = m1 * lc1 * lc1 + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * std::cos(theta2)) + i1 + i2;
   const double d2 = m2 * (lc2 * lc2 + l1 * lc2 * std::cos(theta2)) + i2;
   const double phi2 = m2 * lc2 * g * std::cos(theta1 + theta2 - pi / 2.0);

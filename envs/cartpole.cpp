@@ -1,4 +1,4 @@
-// CartPole-v1 (Gymnasium's cartpole.py, explicit Euler), rl.md §6.
+// CartPole-v1 (Gymnasium's cartpole.py, explicit Euler), docs/papers/environments.md.
 #include <cmath>
 
 #include "envs/classic_control.h"
@@ -27,7 +27,7 @@ Step CartPole::do_step(const std::vector<double>& action) {
   const double f = action[0] == 1 ? force_mag : -force_mag;
   const double cos_t = std::cos(theta), sin_t = std::sin(theta);
   const double total_mass = mass_cart + mass_pole, pole_ml = mass_pole * half_length;
-  // rl.md §6 CartPole: temp, theta_acc, x_acc
+  // docs/papers/environments.md "CartPole-v1": temp, theta_acc, x_acc
   const double temp = (f + pole_ml * theta_dot * theta_dot * sin_t) / total_mass;
   const double theta_acc =
       (gravity * sin_t - cos_t * temp) / (half_length * (4.0 / 3.0 - mass_pole * cos_t * cos_t / total_mass));

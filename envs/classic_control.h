@@ -1,5 +1,5 @@
 // The classic-control environments of Gymnasium with their exact dynamics and
-// constants (shared/papers/rl.md §6): CartPole-v1, Pendulum-v1, Acrobot-v1,
+// constants (docs/papers/environments.md): CartPole-v1, Pendulum-v1, Acrobot-v1,
 // MountainCar-v0 and MountainCarContinuous-v0. States are doubles (Gymnasium
 // keeps float64 for all but MountainCarContinuous, whose float32 rounding is
 // reproduced, and Acrobot's float32 initial state). Each class has set_state

@@ -1,5 +1,5 @@
 // Offline dataset builder, safetensors storage and the D4RL normalised score
-// (envs/datasets.h; rl.md §6 "Pendulum-D4RL" and the square toy).
+// (envs/datasets.h; docs/papers/environments.md "Pendulum-D4RL" and the square toy).
 #include "envs/datasets.h"
 
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// DeepSea(N) with bsuite's rules and its numpy action mapping, rl.md §6.
+// DeepSea(N) with bsuite's rules and its numpy action mapping, docs/papers/environments.md.
 #include "envs/deep_sea.h"
 
 #include <charconv>

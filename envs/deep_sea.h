@@ -1,4 +1,4 @@
-// DeepSea(N), bsuite's deep-exploration chain with its exact rules (rl.md §6):
+// DeepSea(N), bsuite's deep-exploration chain with its exact rules (docs/papers/environments.md):
 // an N x N grid, start at the top-left, every step moves one row down and one
 // column right or left; a per-cell random bit decides which action means
 // "right". Right moves cost 0.01/N, moving right from the last column on the

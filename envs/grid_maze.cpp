@@ -1,4 +1,4 @@
-// GridMaze (four rooms), FarGoal and the NoisyTV variants, rl.md §6.
+// GridMaze (four rooms), FarGoal and the NoisyTV variants, docs/papers/environments.md.
 #include "envs/grid_maze.h"
 
 #include <charconv>

@@ -1,4 +1,4 @@
-// GridMaze: the four-rooms grid world of the curiosity experiments (rl.md §6).
+// GridMaze: the four-rooms grid world of the curiosity experiments (docs/papers/environments.md).
 // An N x N grid (N = 15 by default) with border walls, one vertical and one
 // horizontal inner wall at N/2, and a doorway in each of the four wall
 // segments. Start (1, 1); the FarGoal task puts the goal at (N-2, N-2) (+1,

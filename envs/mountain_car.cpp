@@ -1,5 +1,5 @@
 // MountainCar-v0 and MountainCarContinuous-v0 (Gymnasium's mountain_car.py and
-// continuous_mountain_car.py), rl.md §6.
+// continuous_mountain_car.py), docs/papers/environments.md.
 #include <cmath>
 
 #include "envs/classic_control.h"
@@ -35,7 +35,7 @@ std::vector<double> MountainCar::do_reset() {
 
 Step MountainCar::do_step(const std::vector<double>& action) {
   double x = position_, v = velocity_;
-  // rl.md §6 MountainCar: v' = clip(v + force term - 0.0025 cos(3x), ±0.07)
+  // docs/papers/environments.md "MountainCar-v0": v' = clip(v + force term - 0.0025 cos(3x), ±0.07)
   const double push = continuous_ ? power * clip(action[0], -1.0, 1.0) : (action[0] - 1.0) * force;
   v = clip(v + push - gravity * std::cos(3 * x), -max_speed, max_speed);
   x = clip(x + v, min_position, max_position);

@@ -1,4 +1,4 @@
-// The offline-RL toys (rl.md §6): ORPO's square toy and PointMass with a run
+// The offline-RL toys (docs/papers/environments.md): ORPO's square toy and PointMass with a run
 // task and a "jump" task. Neither has a terminal state: their termination
 // function (for model rollouts) is "never".
 #pragma once

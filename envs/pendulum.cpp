@@ -1,4 +1,4 @@
-// Pendulum-v1 (Gymnasium's pendulum.py), rl.md §6.
+// Pendulum-v1 (Gymnasium's pendulum.py), docs/papers/environments.md.
 #include <cmath>
 #include <numbers>
 
@@ -32,7 +32,7 @@ std::vector<double> Pendulum::do_reset() {
 Step Pendulum::do_step(const std::vector<double>& action) {
   const double u = clip(action[0], -max_torque, max_torque);
   const double th = theta_, thdot = theta_dot_;
-  // rl.md §6 Pendulum: cost on the state before the update and the clipped torque
+  // docs/papers/environments.md "Pendulum-v1": cost on the state before the update and the clipped torque
   const double norm_th = normalize_angle(th);
   const double cost = norm_th * norm_th + 0.1 * thdot * thdot + 0.001 * u * u;
   double new_thdot = thdot + (3 * gravity / (2 * length) * std::sin(th) + 3.0 / (mass * length * length) * u) * dt;

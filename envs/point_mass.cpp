@@ -1,5 +1,5 @@
 // PointMass with the run and jump rewards (the "jump"-style generalisation
-// test of the ORPO experiments), rl.md §6.
+// test of the ORPO experiments), docs/papers/environments.md.
 #include "envs/offline_toys.h"
 
 namespace gradlab::envs {

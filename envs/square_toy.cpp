@@ -1,4 +1,4 @@
-// ORPO's square toy (George-Chia/ORPO toy_exp), rl.md §6.
+// ORPO's square toy (George-Chia/ORPO toy_exp), docs/papers/environments.md.
 #include <cmath>
 
 #include "envs/offline_toys.h"

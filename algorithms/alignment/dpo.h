@@ -1,5 +1,5 @@
-// Direct Preference Optimisation and two variants (alignment.md, "Public
-// baselines"; Rafailov et al. 2023; cDPO: Mitchell 2023; IPO: Azar et al. 2023).
+// Direct Preference Optimisation and two variants (docs/papers/alignment-baselines.md,
+// "DPO"; Rafailov et al. 2023; cDPO: Mitchell 2023; IPO: Azar et al. 2023).
 // With Delta = log pi_theta(y|x) - log pi_ref(y|x) and h = Delta_w - Delta_l:
 //   DPO:  L = -log sigmoid(beta h)
 //   cDPO: L = -(1 - eps) log sigmoid(beta h) - eps log sigmoid(-beta h)   (label smoothing eps)

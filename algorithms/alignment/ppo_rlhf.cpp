@@ -1,6 +1,6 @@
 // PPO-RLHF: rollouts from the policy, per-token KL-penalised rewards with the
 // sequence reward at the end, GAE, the clipped surrogate and the clipped value
-// loss (equations in ppo_rlhf.h; alignment.md "Public baselines").
+// loss (equations in ppo_rlhf.h; docs/papers/alignment-baselines.md "PPO-RLHF").
 #include "algorithms/alignment/ppo_rlhf.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
-// PPO-RLHF (Ouyang et al. 2022; Ziegler et al. 2019; alignment.md "Public
-// baselines"): the policy samples responses to prompts; each response token t
+// PPO-RLHF (Ouyang et al. 2022; Ziegler et al. 2019; docs/papers/alignment-baselines.md
+// "PPO-RLHF"): the policy samples responses to prompts; each response token t
 // earns the KL-penalty reward -beta log(pi(y_t|.) / pi_ref(y_t|.)) and the last
 // one also earns the sequence reward R(x, y) from any RewardFn (a gold
 // reward, a reward model, a penalised ensemble); a separate critic (a GPT with

@@ -1,6 +1,6 @@
 // The diverse reward LoRA ensemble: a frozen GPT trunk, K adapters per chosen
 // linear layer, K reward heads, the diversity term and the Bradley-Terry loss
-// on the ensemble mean (alignment.md §5, Eqs. 11-13).
+// on the ensemble mean (docs/papers/up-rlhf.md; the paper's Eqs. 11-13).
 #include "algorithms/alignment/reward_ensemble.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// A diverse reward LoRA ensemble (UP-RLHF, alignment.md §5, Eqs. 11-13): K
+// A diverse reward LoRA ensemble (UP-RLHF, docs/papers/up-rlhf.md; the paper's Eqs. 11-13): K
 // LoRA members on the linear layers of one frozen GPT trunk that was
 // pretrained as a single reward model, each member with its own scalar reward
 // head. All K members are evaluated in one pass (nn::LoRALinear with K

@@ -1,5 +1,6 @@
 // The Bradley-Terry reward model: a GPT trunk with a scalar head, trained on
-// labelled preference pairs (alignment.md, "Public baselines").
+// labelled preference pairs (docs/papers/alignment-baselines.md,
+// "Bradley-Terry reward model").
 #include "algorithms/alignment/reward_model.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
-// A Bradley-Terry reward model: the GPT trunk with a scalar head (alignment.md,
-// "Public baselines"; Ouyang et al. 2022):
+// A Bradley-Terry reward model: the GPT trunk with a scalar head (docs/papers/alignment-baselines.md,
+// "Bradley-Terry reward model"; Ouyang et al. 2022):
 //   P(y_w > y_l | x) = sigmoid(r(x, y_w) - r(x, y_l)),  loss = -log sigmoid(r_w - r_l).
 // The head reads the response's last token (the usual choice) or, by option,
 // scores every response token and sums (or averages) the scores. Its trunk

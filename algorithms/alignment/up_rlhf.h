@@ -1,4 +1,4 @@
-// UP-RLHF (alignment.md §5; arXiv 2401.00243): uncertainty-penalised RLHF
+// UP-RLHF (docs/papers/up-rlhf.md; arXiv 2401.00243): uncertainty-penalised RLHF
 // with a diverse reward LoRA ensemble. The pieces:
 //   1. train_reward_ensemble: Bradley-Terry on the ensemble mean plus alpha
 //      times the diversity term (Eq. 12), on the labelled pairs;

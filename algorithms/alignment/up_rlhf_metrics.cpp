@@ -1,5 +1,5 @@
 // AUROC by ranks and the 15-bin expected calibration error of a reward
-// model's Bradley-Terry preference probabilities (alignment.md §5, §4.2).
+// model's Bradley-Terry preference probabilities (docs/papers/up-rlhf.md; the paper's §4.2).
 #include "algorithms/alignment/up_rlhf_metrics.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The evaluation figures of UP-RLHF (alignment.md §5): the AUROC with which an
+// The evaluation figures of UP-RLHF (docs/papers/up-rlhf.md): the AUROC with which an
 // uncertainty score separates two sets of samples (late-policy vs SFT), and
 // the expected calibration error of a reward model's preference
 // probabilities, P(a > b) = sigma(s (r_a - r_b)) with the scale s set so that

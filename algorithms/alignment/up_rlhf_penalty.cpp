@@ -1,5 +1,6 @@
 // Uncertainty penalties over a reward ensemble: UP-RLHF's centred std penalty,
-// UWO and WCO (alignment.md §5, Eqs. 13-14; "Public baselines").
+// UWO and WCO (docs/papers/up-rlhf.md, the paper's Eqs. 13-14;
+// docs/papers/alignment-baselines.md "Ensemble conservatism").
 #include "algorithms/alignment/up_rlhf_penalty.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // Conservative rewards from an ensemble's member rewards r [K, B]
-// (alignment.md §5 and "Public baselines"):
+// (docs/papers/up-rlhf.md and docs/papers/alignment-baselines.md):
 //   UP-RLHF (Eqs. 13-14): u = population std over members (variance behind a
 //     flag) and r~ = r_bar - lambda (u - u_bar), u_bar the running mean of u
 //     over every sample seen so far (the current batch included); the plain

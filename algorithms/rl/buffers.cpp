@@ -1,4 +1,4 @@
-// Rollout storage with GAE (rl.md §4, PPO) and the uniform replay buffer
+// Rollout storage with GAE (docs/papers/rl-baselines.md "PPO") and the uniform replay buffer
 // (SAC, TD3); see buffers.h.
 #include "algorithms/rl/buffers.h"
 
@@ -35,9 +35,9 @@ std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>&
       const double next_value =
           truncated[k] ? bootstrap[k] : (t == T - 1 ? last_values[size_t(i)] : values[size_t((t + 1) * N + i)]);
       const bool done = terminated[k] || truncated[k];
-      // rl.md §4, GAE: delta_t = r_t + gamma V(s_{t+1}) (1 - d) - V(s_t), d = termination only
+      // docs/papers/rl-baselines.md "PPO", GAE: delta_t = r_t + gamma V(s_{t+1}) (1 - d) - V(s_t), d = termination only
       const double delta = rewards[k] + gamma * (terminated[k] ? 0.0 : next_value) - values[k];
-      // rl.md §4, GAE: A_t = sum_l (gamma lambda)^l delta_{t+l}, the sum ends with the episode
+      // docs/papers/rl-baselines.md "PPO", GAE: A_t = sum_l (gamma lambda)^l delta_{t+l}, the sum ends with the episode
       next_adv = delta + gamma * lambda * (done ? 0.0 : next_adv);
       adv[k] = next_adv;
     }

@@ -1,6 +1,6 @@
 // The two kinds of experience storage the RL algorithms share:
 // RolloutStorage (on-policy, PPO: T steps x N envs, then GAE advantages and
-// returns, rl.md §4) and ReplayBuffer (off-policy, SAC/TD3: a ring of
+// returns, docs/papers/rl-baselines.md) and ReplayBuffer (off-policy, SAC/TD3: a ring of
 // transitions sampled uniformly with an explicit Generator). Both keep host
 // arrays and hand out f32 tensors, so an inner loop never runs a Tensor op per
 // element.

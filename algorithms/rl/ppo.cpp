@@ -1,5 +1,5 @@
 // PPO, one file in the manner of CleanRL's ppo.py / ppo_continuous_action.py
-// (arXiv 1707.06347; equations and constants in rl.md §4): the losses, the
+// (arXiv 1707.06347; equations and constants in docs/papers/rl-baselines.md): the losses, the
 // agent (separate actor and critic MLPs with orthogonal init), the rollout
 // loop over a VectorEnv, and the update epochs over shuffled minibatches.
 #include "algorithms/rl/ppo.h"
@@ -47,7 +47,7 @@ Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const T
   GL_CHECK(clip_coef > 0, "ppo_policy_loss: clip_coef must be positive, got {}", clip_coef);
   const Var ratio = exp(new_log_prob - old_log_prob);  // rho = pi(a|s) / pi_old(a|s)
   const Var neg_adv = Var(neg(advantages));
-  // rl.md §4, PPO objective: E[min(rho A, clip(rho, 1 +- 0.2) A)], negated as max(-rho A, -clip(rho) A)
+  // docs/papers/rl-baselines.md PPO.2: E[min(rho A, clip(rho, 1 +- 0.2) A)], negated as max(-rho A, -clip(rho) A)
   return mean(maximum(neg_adv * ratio, neg_adv * clamp(ratio, 1.0 - clip_coef, 1.0 + clip_coef)));
 }
 
@@ -57,10 +57,10 @@ Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor
            "ppo_value_loss: new_values, old_values and returns must all be [B], got {}, {} and {}", new_values.shape(),
            old_values.shape(), returns.shape());
   const Var unclipped = square(new_values - returns);
-  if (!clip) return 0.5 * mean(unclipped);  // rl.md §4, PPO objective: 0.5 (V - R)^2
+  if (!clip) return 0.5 * mean(unclipped);  // docs/papers/rl-baselines.md "PPO" objective: 0.5 (V - R)^2
   GL_CHECK(clip_coef > 0, "ppo_value_loss: clip_coef must be positive, got {}", clip_coef);
   const Var clipped = Var(old_values) + clamp(new_values - old_values, -clip_coef, clip_coef);
-  // rl.md §4, PPO objective, value term with CleanRL's clipping: 0.5 max((V - R)^2, (V_clip - R)^2)
+  // docs/papers/rl-baselines.md "PPO" objective, value term with CleanRL's clipping: 0.5 max((V - R)^2, (V_clip - R)^2)
   return 0.5 * mean(maximum(unclipped, square(clipped - returns)));
 }
 
@@ -273,7 +273,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         const Var pg_loss = ppo_policy_loss(new_log_prob, mb_log_probs, mb_adv, args.clip_coef);
         const Var v_loss = ppo_value_loss(new_value, mb_values, mb_returns, args.clip_coef, args.clip_vloss);
         const Var entropy_loss = mean(entropy);
-        // rl.md §4, PPO objective: maximise surrogate - 0.5 (V - R)^2 + 0.01 H, i.e. minimise
+        // docs/papers/rl-baselines.md "PPO" objective: maximise surrogate - 0.5 (V - R)^2 + 0.01 H, i.e. minimise
         const Var loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss;
 
         optim::check_finite_loss(loss, "PPO", iteration);

@@ -4,7 +4,7 @@
 // N envs x T steps per rollout, GAE, advantage normalisation, the clipped
 // surrogate, the clipped value loss, an entropy bonus, orthogonal init,
 // Adam (eps 1e-5) with a linearly annealed learning rate, grad-norm clip.
-// Equations: rl.md §4 (PPO).
+// Equations: docs/papers/rl-baselines.md "PPO".
 #pragma once
 
 #include <string>
@@ -51,11 +51,11 @@ struct PPOArgs {
 };
 PPOArgs ppo_continuous_args();
 
-// rl.md §4, PPO objective, policy part: mean over the batch of
+// docs/papers/rl-baselines.md "PPO" objective, policy part: mean over the batch of
 // max(-A rho, -A clip(rho, 1 - c, 1 + c)), rho = exp(new_log_prob - old_log_prob):
 // the negated clipped surrogate, to minimise. All inputs [B].
 Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef);
-// rl.md §4, PPO objective, value part (with CleanRL's clipping):
+// docs/papers/rl-baselines.md "PPO" objective, value part (with CleanRL's clipping):
 // 0.5 mean(max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2)); without
 // clipping 0.5 mean((V - R)^2). All inputs [B].
 Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef, bool clip);

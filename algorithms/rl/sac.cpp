@@ -1,5 +1,5 @@
 // SAC, one file in the manner of CleanRL's sac_continuous_action.py
-// (arXiv 1801.01290, 1812.05905; equations in rl.md §4): the losses, the
+// (arXiv 1801.01290, 1812.05905; equations in docs/papers/rl-baselines.md): the losses, the
 // twin soft Q networks and the squashed Gaussian actor, then the loop: act
 // (uniformly at random before learning_starts), store, and update the
 // critics every step, the actor and temperature every policy_frequency steps.
@@ -29,9 +29,9 @@ Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const 
                next_log_prob.shape() == s,
            "sac_critic_target: all inputs must be [B] = {}, got terminated {} next_q1 {} next_q2 {} next_log_prob {}",
            s, terminated.shape(), next_q1.shape(), next_q2.shape(), next_log_prob.shape());
-  // rl.md §4, SAC critic target: min_j Q'_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s')
+  // docs/papers/rl-baselines.md "SAC" critic target: min_j Q'_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s')
   const Tensor soft_value = sub(minimum(next_q1, next_q2), mul(next_log_prob, alpha));
-  // rl.md §4, SAC critic target: y = r + gamma (1 - d) soft_value
+  // docs/papers/rl-baselines.md "SAC" critic target: y = r + gamma (1 - d) soft_value
   return add(rewards, mul(mul(sub(ones_like(terminated), terminated), gamma), soft_value));
 }
 
@@ -39,7 +39,7 @@ Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double ta
   GL_CHECK(log_alpha.numel() == 1, "sac_temperature_loss: log_alpha must hold one value, got shape {}",
            log_alpha.shape());
   GL_CHECK(log_prob.dim() == 1, "sac_temperature_loss: log_prob must be [B], got {}", log_prob.shape());
-  // rl.md §4, SAC temperature loss: -alpha (log pi + H_target), H_target = -|A|
+  // docs/papers/rl-baselines.md "SAC" temperature loss: -alpha (log pi + H_target), H_target = -|A|
   return mean(-exp(reshape(log_alpha, {1})) * Var(add(log_prob, target_entropy)));
 }
 
@@ -47,7 +47,7 @@ Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alp
   GL_CHECK(log_prob.dim() == 1 && q1.shape() == log_prob.shape() && q2.shape() == log_prob.shape(),
            "sac_actor_loss: log_prob, q1 and q2 must be [B], got {}, {} and {}", log_prob.shape(), q1.shape(),
            q2.shape());
-  // rl.md §4, SAC actor loss: E[alpha log pi(a|s) - min_j Q_j(s, a)]
+  // docs/papers/rl-baselines.md "SAC" actor loss: E[alpha log pi(a|s) - min_j Q_j(s, a)]
   return mean(alpha * log_prob - minimum(q1, q2));
 }
 
@@ -83,7 +83,7 @@ class Actor : public nn::Module {
                                from_vector(actions.low), from_vector(actions.high),
                                nn::TanhGaussianOptions{args.log_std_min, args.log_std_max, nn::LogStdBound::tanh}));
   }
-  // rl.md §4, SAC tanh squashing: a = tanh(u) scale + bias with log pi(a) =
+  // docs/papers/rl-baselines.md "SAC" tanh squashing: a = tanh(u) scale + bias with log pi(a) =
   // log N(u) - sum log(1 - tanh^2 u) - sum log scale (computed by the head).
   nn::TanhGaussianSample sample(const Var& obs, Generator& gen) const {
     const Var h = trunk->forward(obs);
@@ -140,7 +140,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
   optim::Adam q_optimizer(joined(qf1.parameters(), qf2.parameters()), {.lr = args.q_lr});
   optim::Adam actor_optimizer(actor.parameters(), {.lr = args.policy_lr});
 
-  // Automatic entropy tuning (rl.md §4): target entropy -|A|.
+  // Automatic entropy tuning (docs/papers/rl-baselines.md): target entropy -|A|.
   const double target_entropy = -double(A);
   const Var log_alpha = Var::leaf(zeros({1}));
   optim::Adam alpha_optimizer({log_alpha}, {.lr = args.q_lr});
@@ -201,7 +201,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
       }
       const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
       const Var qf1_loss = mse(q1, target), qf2_loss = mse(q2, target);
-      const Var qf_loss = qf1_loss + qf2_loss;  // rl.md §4, SAC: both critics regress on the shared target y
+      const Var qf_loss = qf1_loss + qf2_loss;  // docs/papers/rl-baselines.md SAC.2: both critics, one target y
       optim::check_finite_loss(qf_loss, "SAC critic", global_step);
       q_optimizer.zero_grad();
       qf_loss.backward();

@@ -3,7 +3,7 @@
 // networks with Polyak-averaged targets, a tanh-squashed Gaussian policy with
 // the change-of-variables correction, delayed (TD3-style) actor updates, and
 // automatic temperature tuning towards the target entropy -|A|.
-// Equations: rl.md §4 (SAC).
+// Equations: docs/papers/rl-baselines.md "SAC".
 #pragma once
 
 #include <string>
@@ -38,14 +38,14 @@ struct SACArgs {
   double progress_seconds = 2.0;
 };
 
-// rl.md §4, SAC critic target: y = r + gamma (1 - d) (min(Q1', Q2') - alpha log pi(a'|s')).
+// docs/papers/rl-baselines.md "SAC" critic target: y = r + gamma (1 - d) (min(Q1', Q2') - alpha log pi(a'|s')).
 // All inputs [B]; a constant (no gradient).
 Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
                          const Tensor& next_log_prob, double alpha, double gamma);
-// rl.md §4, SAC temperature loss: mean(-alpha (log pi + target_entropy)) with
+// docs/papers/rl-baselines.md "SAC" temperature loss: mean(-alpha (log pi + target_entropy)) with
 // alpha = exp(log_alpha) ([1] or 0-d leaf) and log_prob [B] a constant.
 Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double target_entropy);
-// rl.md §4, SAC actor loss: mean(alpha log pi(a|s) - min(Q1(s, a), Q2(s, a))), a ~ pi reparameterised.
+// docs/papers/rl-baselines.md SAC.3: mean(alpha log pi(a|s) - min(Q1(s, a), Q2(s, a))), a ~ pi reparameterised.
 Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alpha);
 
 TrainResult train_sac(const SACArgs& args, const EnvFactory& make = {});

@@ -1,5 +1,5 @@
 // TD3, one file in the manner of CleanRL's td3_continuous_action.py
-// (arXiv 1802.09477; equations in rl.md §4): the target computation, the
+// (arXiv 1802.09477; equations in docs/papers/rl-baselines.md): the target computation, the
 // deterministic tanh actor and twin Q networks with their targets, then the
 // loop: act with Gaussian exploration noise (uniformly at random before
 // learning_starts), store, update both critics every step, and the actor and
@@ -37,9 +37,9 @@ Tensor td3_smoothed_target_action(const Tensor& target_action, const Tensor& eps
   GL_CHECK(noise_clip >= 0, "td3_smoothed_target_action: noise_clip must be >= 0, got {}", noise_clip);
   const DType dt = target_action.dtype();
   auto row = [&](const std::vector<double>& v) { return from_vector(v).to(dt); };
-  // rl.md §4, TD3 target: clip(eps, -0.5, 0.5), eps ~ N(0, 0.2), in units of the action scale
+  // docs/papers/rl-baselines.md "TD3" target: clip(eps, -0.5, 0.5), eps ~ N(0, 0.2), in units of the action scale
   const Tensor noise = mul(clamp(eps, -noise_clip, noise_clip), row(scale));
-  // rl.md §4, TD3 target: clip(pi'(s') + noise, low, high)
+  // docs/papers/rl-baselines.md "TD3" target: clip(pi'(s') + noise, low, high)
   return minimum(maximum(add(target_action, noise), row(low)), row(high));
 }
 
@@ -49,7 +49,7 @@ Tensor td3_critic_target(const Tensor& rewards, const Tensor& terminated, const 
   GL_CHECK(rewards.dim() == 1 && terminated.shape() == s && next_q1.shape() == s && next_q2.shape() == s,
            "td3_critic_target: all inputs must be [B] = {}, got terminated {} next_q1 {} next_q2 {}", s,
            terminated.shape(), next_q1.shape(), next_q2.shape());
-  // rl.md §4, TD3 target: y = r + gamma (1 - d) min_j Q'_j(s', a~) (clipped double Q)
+  // docs/papers/rl-baselines.md "TD3" target: y = r + gamma (1 - d) min_j Q'_j(s', a~) (clipped double Q)
   return add(rewards, mul(mul(sub(ones_like(terminated), terminated), gamma), minimum(next_q1, next_q2)));
 }
 
@@ -208,7 +208,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       q_optimizer.step();
 
       if (global_step % args.policy_frequency == 0) {
-        // rl.md §4, TD3: the actor maximises Q1 and is updated every policy_frequency steps
+        // docs/papers/rl-baselines.md "TD3": the actor maximises Q1 and is updated every policy_frequency steps
         qf1.freeze();
         const Var actor_loss = -mean(qf1.forward(data.obs, actor.forward(data.obs)));
         actor_optimizer.zero_grad();

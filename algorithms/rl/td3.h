@@ -1,7 +1,7 @@
 // TD3 (Fujimoto et al. 2018, arXiv 1802.09477) for continuous actions, in
 // the form of CleanRL's td3_continuous_action.py: clipped double Q-learning,
 // target policy smoothing, and a delayed deterministic actor with Polyak
-// targets for the actor and both critics. Equations: rl.md §4 (TD3).
+// targets for the actor and both critics. Equations: docs/papers/rl-baselines.md "TD3".
 #pragma once
 
 #include <string>
@@ -35,13 +35,13 @@ struct TD3Args {
   double progress_seconds = 2.0;
 };
 
-// rl.md §4, TD3 target policy smoothing: clip(pi'(s') + clip(eps, -c, c) scale, low, high)
+// docs/papers/rl-baselines.md "TD3" target policy smoothing: clip(pi'(s') + clip(eps, -c, c) scale, low, high)
 // for target actions [B, A], eps [B, A] already scaled by policy_noise, and
 // per-dimension action scale and bounds [A].
 Tensor td3_smoothed_target_action(const Tensor& target_action, const Tensor& eps, double noise_clip,
                                   const std::vector<double>& scale, const std::vector<double>& low,
                                   const std::vector<double>& high);
-// rl.md §4, TD3 target: y = r + gamma (1 - d) min(Q1'(s', a~), Q2'(s', a~)). All [B].
+// docs/papers/rl-baselines.md "TD3" target: y = r + gamma (1 - d) min(Q1'(s', a~), Q2'(s', a~)). All [B].
 Tensor td3_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
                          double gamma);
 

@@ -1,4 +1,4 @@
-// The shared machinery of gradlab's benchmarks (contract in DESIGN.md):
+// The shared machinery of gradlab's benchmarks (README.md "Benchmarks"):
 // timing with warm-up and min/median/max over samples; JSONL records of
 // {"bench", "case", "metric", "value", "unit", "threads"} plus a baseline and
 // ratio when a reference was measured in the same run; running a Python

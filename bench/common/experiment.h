@@ -39,7 +39,7 @@ namespace gradlab::bench {
 enum class Budget { smoke, quick, full };
 const char* budget_name(Budget b);
 
-// The flags every experiment binary takes (DESIGN.md): --threads, --seed,
+// The flags every experiment binary takes (README.md "Experiments"): --threads, --seed,
 // --seeds, --jsonl, --quick, --smoke, --out. Declare before cli.parse().
 // Without --out, results go to results/NAME under the current directory
 // (a temporary folder for --smoke, so `make test` leaves nothing behind).

@@ -1,5 +1,5 @@
 """Model-throughput reference for build/bench/models: the three reference
-models of DESIGN.md in PyTorch, with exactly the configurations the gradlab
+models of bench/models.cpp in PyTorch, with exactly the configurations the gradlab
 side uses, timed like it (warm-up, samples of at least --min-sample-seconds,
 min / median / max seconds per step). One JSON line per case on stdout.
 

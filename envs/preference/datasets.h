@@ -4,7 +4,7 @@
 // outdated/erroneous examples with the ground-truth list kept (influence
 // recall), and JSONL files a person can read (fields in README.md).
 //
-// Labelling a pair (y1, y2) of one prompt x (alignment.md, testbed):
+// Labelling a pair (y1, y2) of one prompt x (docs/papers/alignment-baselines.md, "The preference world"):
 //   bt_beta > 0:  P(y1 > y2) = sigmoid(bt_beta (r*(x, y1) - r*(x, y2)))   (sampled)
 //   bt_beta = 0:  y1 > y2 iff r*(x, y1) > r*(x, y2)                        (the gold order)
 // then the label is flipped with probability `noise`. Ties in r* are dropped

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Reference numbers for tests/envs: the classic-control equations of
-# shared/papers/rl.md §6 written again in numpy, the way Gymnasium's Python
+# docs/papers/environments.md written again in numpy, the way Gymnasium's Python
 # code computes them (float64; MountainCarContinuous rounds its state to
 # float32), and bsuite's DeepSea mapping from numpy's legacy RandomState.
 # Run with Debian's python3 (numpy); tests/envs/test_*.cpp hard-code its output.

@@ -1,4 +1,4 @@
-// APT / RE3 (rl.md §4): k-nearest-neighbour particle entropy reward.
+// APT / RE3 (docs/papers/rl-baselines.md): k-nearest-neighbour particle entropy reward.
 #include "algorithms/rl/curiosity/apt.h"
 
 namespace gradlab::rl::curiosity {
@@ -19,7 +19,7 @@ Tensor APT::knn_reward(const Tensor& z, int64_t k) {
   const Tensor d2 = maximum(sq + sq.mT() - matmul(zz, zz.mT()) * 2.0, 0.0);    // squared distances [N, N]
   const Tensor nearest = topk(sqrt(d2), kk + 1, 1, /*largest=*/false).values;  // self (0) first
   const Tensor knn_mean = mean(nearest.slice(1, 1, kk + 1), {1});
-  return log1p(knn_mean).to(DType::f32);  // rl.md §4, APT: log(1 + k-NN distance)
+  return log1p(knn_mean).to(DType::f32);  // docs/papers/rl-baselines.md "APT and RE3": log(1 + k-NN distance)
 }
 
 Tensor APT::reward(const TransitionBatch& b) {

@@ -1,5 +1,5 @@
 // APT-style particle-based curiosity (Liu & Abbeel 2021; RE3, Seo et al. 2021;
-// rl.md §4): the curiosity of a transition is the log of one plus the mean
+// docs/papers/rl-baselines.md): the curiosity of a transition is the log of one plus the mean
 // distance from its next-state embedding to its k nearest neighbours in the
 // same batch,
 //   r^i = log(1 + (1/k) sum_{j in kNN(s')} ||z(s') - z(s'_j)||)

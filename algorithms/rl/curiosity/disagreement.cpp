@@ -1,4 +1,4 @@
-// Disagreement (rl.md §4): variance across an ensemble of forward models.
+// Disagreement (docs/papers/rl-baselines.md): variance across an ensemble of forward models.
 #include "algorithms/rl/curiosity/disagreement.h"
 
 namespace gradlab::rl::curiosity {
@@ -14,7 +14,7 @@ Tensor Disagreement::reward(const TransitionBatch& b) {
   check_batch(b, options_, "disagreement");
   NoGradGuard no_grad;
   const Tensor pred = models(concat_obs_action(b.obs, b.actions, options_.n_actions)).value();  // [K, N, D]
-  return mean(var(pred, {0}, false, 1), {1});  // rl.md §4, Disagreement: Var_k[f_k(s, a)], mean over dims
+  return mean(var(pred, {0}, false, 1), {1});  // docs/papers/rl-baselines.md DIS.1: Var_k[f_k(s, a)], dims mean
 }
 
 Var Disagreement::loss(const TransitionBatch& b) {

@@ -1,4 +1,4 @@
-// Disagreement (Pathak et al. 2019; rl.md §4): K forward models f_k(s, a) ~ s'
+// Disagreement (Pathak et al. 2019; docs/papers/rl-baselines.md): K forward models f_k(s, a) ~ s'
 // with independent initialisations, evaluated as one batched EnsembleMLP; the
 // curiosity is their disagreement
 //   r^i = mean over dims of Var_k[f_k(s, a)]   (unbiased variance over members, as torch.var)

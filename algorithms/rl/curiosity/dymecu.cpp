@@ -1,4 +1,4 @@
-// DyMeCu (rl.md §2): two online learners, an EMA memory, the learner gap as curiosity.
+// DyMeCu (docs/papers/dymecu.md): two online learners, an EMA memory, the learner gap as curiosity.
 #include "algorithms/rl/curiosity/dymecu.h"
 
 namespace gradlab::rl::curiosity {
@@ -35,7 +35,7 @@ void DyMeCu::grow_memory(double tau) {
   const std::vector<Var> xi = memory.parameters(), t1 = encoder1.parameters(), t2 = encoder2.parameters();
   for (size_t i = 0; i < xi.size(); ++i) {
     Tensor v = xi[i].value();
-    v.copy_(v * tau + (t1[i].value() + t2[i].value()) * (0.5 * (1 - tau)));  // rl.md §2: memory growth by EMA
+    v.copy_(v * tau + (t1[i].value() + t2[i].value()) * (0.5 * (1 - tau)));  // docs/papers/dymecu.md DY.2
   }
 }
 
@@ -47,7 +47,7 @@ Tensor DyMeCu::reward(const TransitionBatch& b) {
     const Tensor m = memory_target(b);
     return (sum(square(p1 - m), {1}) + sum(square(p2 - m), {1})) * 0.5;  // mean_k ||n(q_k) - n(z_xi(s'))||^2
   }
-  return sum(square(p1 - p2), {1});  // rl.md §2: r^i = ||n(q_1) - n(q_2)||^2, the learner gap
+  return sum(square(p1 - p2), {1});  // docs/papers/dymecu.md: r^i = ||n(q_1) - n(q_2)||^2, the learner gap
 }
 
 Var DyMeCu::loss(const TransitionBatch& b) {

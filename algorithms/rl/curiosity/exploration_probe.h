@@ -1,4 +1,4 @@
-// Measuring exploration on the grid tasks (rl.md §6): ExplorationProbe is an
+// Measuring exploration on the grid tasks (docs/papers/environments.md): ExplorationProbe is an
 // env wrapper that records, for GridMaze and DeepSea, which cells the agent
 // has visited (state coverage) and how many steps it spent with the noisy TV
 // on (the NoisyTV "fraction of time on the TV"), before the vector env's

@@ -1,4 +1,4 @@
-// ICM (rl.md §4): inverse and forward models on a learned encoder.
+// ICM (docs/papers/rl-baselines.md): inverse and forward models on a learned encoder.
 #include "algorithms/rl/curiosity/icm.h"
 
 namespace gradlab::rl::curiosity {
@@ -17,7 +17,7 @@ ICM::ICM(CuriosityOptions o, uint64_t seed)
 Var ICM::forward_error(const TransitionBatch& b) const {
   const Var phi = encoder(b.obs).detach(), phi_next = encoder(b.next_obs).detach();
   const Var pred = forward_model(concat({phi, Var(one_hot(b.actions, options_.n_actions))}, 1));
-  return 0.5 * sum(square(pred - phi_next), {1});  // rl.md §4, ICM: 1/2 ||f(phi(s), a) - phi(s')||^2
+  return 0.5 * sum(square(pred - phi_next), {1});  // docs/papers/rl-baselines.md ICM.2: 1/2 ||f(phi(s),a) - phi(s')||^2
 }
 
 Tensor ICM::reward(const TransitionBatch& b) {
@@ -30,7 +30,7 @@ Var ICM::loss(const TransitionBatch& b) {
   const Var logits = inverse_model(concat({encoder(b.obs), encoder(b.next_obs)}, 1));
   const Var inverse_loss = cross_entropy(logits, b.actions);
   const Var forward_loss = mean(forward_error(b));
-  return (1 - options_.icm_beta) * inverse_loss + options_.icm_beta * forward_loss;  // rl.md §4, ICM loss
+  return (1 - options_.icm_beta) * inverse_loss + options_.icm_beta * forward_loss;  // rl-baselines.md ICM.1
 }
 
 }  // namespace gradlab::rl::curiosity

@@ -1,4 +1,4 @@
-// ICM, the Intrinsic Curiosity Module (Pathak et al. 2017; rl.md §4): an
+// ICM, the Intrinsic Curiosity Module (Pathak et al. 2017; docs/papers/rl-baselines.md): an
 // encoder phi trained by an inverse model (predict a from phi(s), phi(s')) and a
 // forward model f(phi(s), a) ~ phi(s'); the curiosity is the forward error.
 //   loss = (1 - beta) L_inv + beta * 1/2 ||f(phi(s), a) - phi(s')||^2,  beta = 0.2

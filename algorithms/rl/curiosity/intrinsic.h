@@ -2,7 +2,8 @@
 // scores a batch of transitions (s, a, s') with a novelty bonus r^i and trains
 // its own networks on such batches. PPO with curiosity (ppo_curiosity.h) calls
 // reward() on each rollout, normalises it (normalization.h) and then update().
-// Methods: ICM, RND, Disagreement, APT (rl.md §4), TI (rl.md §3), DyMeCu (rl.md §2).
+// Methods: ICM, RND, Disagreement, APT (docs/papers/rl-baselines.md), TI (docs/papers/temporal-inconsistency.md),
+// DyMeCu (docs/papers/dymecu.md).
 #pragma once
 
 #include <memory>
@@ -33,16 +34,17 @@ struct CuriosityOptions {
   double lr = 1e-3;
   int64_t epochs = 1;       // passes over each update() batch
   int64_t minibatches = 4;  // per pass
-  // ICM (rl.md §4): loss (1 - beta) L_inv + beta L_fwd; reward (eta / 2) ||f(phi(s), a) - phi(s')||^2.
+  // ICM (docs/papers/rl-baselines.md "ICM"): loss (1 - beta) L_inv + beta L_fwd;
+  // reward (eta / 2) ||f(phi(s), a) - phi(s')||^2.
   double icm_beta = 0.2;
   double icm_eta = 1.0;
-  // RND (rl.md §4): the predictor trains on this fraction of each batch;
+  // RND (docs/papers/rl-baselines.md): the predictor trains on this fraction of each batch;
   // observations are normalised by running statistics and clipped to +-5.
   double rnd_update_proportion = 0.25;
   bool rnd_normalize_obs = true;
-  // Disagreement (rl.md §4): K forward models.
+  // Disagreement (docs/papers/rl-baselines.md): K forward models.
   int64_t ensemble_size = 5;
-  // TI (rl.md §3): K snapshots, one every snapshot_interval gradient steps;
+  // TI (docs/papers/temporal-inconsistency.md): K snapshots, one every snapshot_interval gradient steps;
   // variational weights w = softmax(-loss_k / T) or uniform 1/K; optional
   // Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))).
   int64_t ti_snapshots = 5;
@@ -50,11 +52,11 @@ struct CuriosityOptions {
   bool ti_variational = true;
   double ti_temperature = 0.1;
   bool ti_frobenius_normalize = false;
-  // DyMeCu (rl.md §2): memory EMA rate tau; reward = gap between the two
+  // DyMeCu (docs/papers/dymecu.md): memory EMA rate tau; reward = gap between the two
   // learners, or (memory_gap) the mean learner-vs-memory discrepancy.
   double dymecu_tau = 0.99;
   bool dymecu_memory_gap = false;
-  // APT (rl.md §4): k of the k-nearest-neighbour distance within the batch.
+  // APT (docs/papers/rl-baselines.md): k of the k-nearest-neighbour distance within the batch.
   int64_t apt_k = 10;
 };
 

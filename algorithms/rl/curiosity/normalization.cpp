@@ -1,5 +1,5 @@
 // RunningMeanStd, RewardForwardFilter and RND's intrinsic-reward normalisation
-// (rl.md §4: r^i divided by the running std of the intrinsic discounted return).
+// (docs/papers/rl-baselines.md: r^i divided by the running std of the intrinsic discounted return).
 #include "algorithms/rl/curiosity/normalization.h"
 
 #include <algorithm>

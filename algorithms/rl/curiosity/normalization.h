@@ -1,4 +1,4 @@
-// Running statistics for curiosity rewards (rl.md §4, RND): RunningMeanStd
+// Running statistics for curiosity rewards (docs/papers/rl-baselines.md "RND"): RunningMeanStd
 // keeps the mean and variance of a stream of values by the parallel (Chan et
 // al.) merge of batch moments; RewardForwardFilter keeps each environment's
 // discounted intrinsic return R_t = gamma R_{t-1} + r_t, never reset at episode

@@ -1,4 +1,4 @@
-// Nuclear norm through the Gram matrix and Jacobi eigh (rl.md §3, TI).
+// Nuclear norm through the Gram matrix and Jacobi eigh (docs/papers/temporal-inconsistency.md).
 #include "algorithms/rl/curiosity/nuclear_norm.h"
 
 #include "tensor/error.h"

@@ -1,5 +1,5 @@
 // The nuclear norm ||P||_* = sum_i sigma_i(P) of small wide matrices P [K, d]
-// (TI's snapshot prediction matrices, rl.md §3), computed from the K x K Gram
+// (TI's snapshot prediction matrices, docs/papers/temporal-inconsistency.md), computed from the K x K Gram
 // matrix G = P P^T: its eigenvalues are sigma_i^2, found by the cyclic Jacobi
 // eigensolver of tensor/ops.h (eigh), so sigma_i = sqrt(max(lambda_i, 0)).
 // Eigenvalues under K * 1e-15 * lambda_max count as exact zeros (rank-deficient

@@ -1,4 +1,4 @@
-// PPO with curiosity (rl.md §4: PPO, RND's two value heads and normalisation).
+// PPO with curiosity (docs/papers/rl-baselines.md: PPO, RND's two value heads and normalisation).
 #include "algorithms/rl/curiosity/ppo_curiosity.h"
 
 #include <chrono>
@@ -145,7 +145,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       if (args_.normalize_intrinsic) normalize_intrinsic_rewards(r_int, T, N, *int_filter_, int_return_stats_);
     }
 
-    // ---- two GAE streams (rl.md §4): extrinsic episodic, intrinsic non-episodic ----
+    // ---- two GAE streams (docs/papers/rl-baselines.md): extrinsic episodic, intrinsic non-episodic ----
     std::vector<double> last_ext, last_int;
     {
       NoGradGuard no_grad;
@@ -176,7 +176,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       stats.curiosity_seconds += seconds_since(t0);
     }
 
-    // ---- PPO epochs (rl.md §4, PPO objective) ----
+    // ---- PPO epochs (docs/papers/rl-baselines.md "PPO" objective) ----
     for (int64_t epoch = 0; epoch < args_.update_epochs; ++epoch) {
       for (const Tensor& idx : minibatch_indices(T * N, args_.num_minibatches, gen_)) {
         const Tensor mb_obs = index_select(flat_obs, 0, idx);

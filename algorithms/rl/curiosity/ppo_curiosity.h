@@ -1,5 +1,5 @@
 // PPO with curiosity for discrete actions, in the manner of CleanRL's
-// ppo_rnd (its own file, rl.md §4 RND and PPO): the critic has two value heads,
+// ppo_rnd (its own file, docs/papers/rl-baselines.md "RND" and "PPO"): the critic has two value heads,
 // V_e for the extrinsic return (episodic, gamma_e) and V_i for the intrinsic
 // return (non-episodic: episode ends do not cut it, gamma_i), each with its own
 // GAE; the policy follows A = ext_coef A_e + int_coef A_i (2 and 1 in RND).
@@ -9,7 +9,7 @@
 // "none" it is plain PPO on the extrinsic reward; with use_extrinsic off it is
 // reward-free (URLB-style pre-training). The same agent can train again on
 // another environment (fine-tuning) with other coefficients.
-// Note: rl.md gives gamma_e = 0.999 (RND); the tiny grids of our experiments
+// Note: RND uses gamma_e = 0.999; the tiny grids of our experiments
 // use shorter horizons, so the binaries pass their own gamma_e (a flag).
 #pragma once
 
@@ -34,10 +34,10 @@ struct PPOCuriosityArgs {
   int64_t num_steps = 64;  // per env per rollout
   double learning_rate = 1e-3;
   bool anneal_lr = false;
-  double gamma_ext = 0.99;  // rl.md §4 RND: 0.999; our grid horizons are 10-60 steps
+  double gamma_ext = 0.99;  // docs/papers/rl-baselines.md "RND": 0.999; our grid horizons are 10-60 steps
   double gamma_int = 0.99;
   double gae_lambda = 0.95;
-  double ext_coef = 2.0;  // rl.md §4 RND: A = 2 A_e + 1 A_i
+  double ext_coef = 2.0;  // docs/papers/rl-baselines.md "RND": A = 2 A_e + 1 A_i
   double int_coef = 1.0;
   bool use_extrinsic = true;  // false: reward-free (the extrinsic reward is ignored)
   bool normalize_intrinsic = true;

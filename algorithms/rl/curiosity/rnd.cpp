@@ -1,4 +1,4 @@
-// RND (rl.md §4): distillation of a fixed random network.
+// RND (docs/papers/rl-baselines.md): distillation of a fixed random network.
 #include "algorithms/rl/curiosity/rnd.h"
 
 namespace gradlab::rl::curiosity {
@@ -19,7 +19,7 @@ Tensor RND::prepare(const Tensor& next_obs) const {
 }
 
 Var RND::distillation_error(const Tensor& x) const {
-  return sum(square(predictor(x) - target(x).detach()), {1});  // rl.md §4, RND: ||f^(s') - f(s')||^2
+  return sum(square(predictor(x) - target(x).detach()), {1});  // docs/papers/rl-baselines.md RND.1
 }
 
 Tensor RND::reward(const TransitionBatch& b) {

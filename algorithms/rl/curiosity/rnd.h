@@ -1,4 +1,4 @@
-// RND, Random Network Distillation (Burda et al. 2018; rl.md §4): a predictor
+// RND, Random Network Distillation (Burda et al. 2018; docs/papers/rl-baselines.md): a predictor
 // f^ learns to match a fixed, randomly initialised target f on the visited
 // next observations; the curiosity is the distillation error
 //   r^i = ||f^(s') - f(s')||^2

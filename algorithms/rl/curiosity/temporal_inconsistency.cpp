@@ -1,4 +1,4 @@
-// TI (rl.md §3): nuclear norm of the predictions of K parameter snapshots.
+// TI (docs/papers/temporal-inconsistency.md): nuclear norm of the predictions of K parameter snapshots.
 #include "algorithms/rl/curiosity/temporal_inconsistency.h"
 
 #include <cmath>
@@ -46,8 +46,8 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
   const Tensor rows = normalize_rows(Var(f.reshape({k * n, d}))).value().reshape({k, n, d});
   Tensor w;
   if (options_.ti_variational) {
-    // Placeholder for the paper's variational weighting (rl.md §3 [recon]):
-    // w = softmax(-l_k / T), l_k = snapshot k's prediction loss on this batch.
+    // Placeholder for the paper's variational weighting (docs/papers/temporal-inconsistency.md, gradlab's
+    // reconstruction): w = softmax(-l_k / T), l_k = snapshot k's prediction loss on this batch.
     const Tensor g = normalize_rows(target(b.next_obs)).value();               // [N, d]
     const Tensor losses = mean(sum(square(rows - g.unsqueeze(0)), {2}), {1});  // [k]
     w = softmax(losses * (-1.0 / options_.ti_temperature), 0);
@@ -63,7 +63,7 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
 Tensor TemporalInconsistency::reward(const TransitionBatch& b) {
   check_batch(b, options_, name());
   const Predictions p = predictions(b);
-  Tensor r = nuclear_norm_by_gram(p.P);  // rl.md §3: r^i = ||P||_*
+  Tensor r = nuclear_norm_by_gram(p.P);  // docs/papers/temporal-inconsistency.md: r^i = ||P||_*
   if (options_.ti_frobenius_normalize) {
     const double scale = std::sqrt(double(std::max(p.P.size(1), p.P.size(2))));
     r = r / maximum(frobenius_norm(p.P) * scale, 1e-12);  // ||P||_* / (||P||_F sqrt(max(K, d)))

@@ -1,14 +1,14 @@
 // TI, self-supervised exploration via temporal inconsistency (Gao et al. 2022,
-// arXiv 2208.11361; rl.md §3). One predictor f_theta(s, a) is trained; every M
+// arXiv 2208.11361; docs/papers/temporal-inconsistency.md). One predictor f_theta(s, a) is trained; every M
 // gradient steps a copy of theta enters a FIFO of K snapshots (no other
 // training, hence "no extra training cost"). For each transition the
 // snapshots' normalised predictions form P [K, d] with rows w_k n(f_theta_k(s, a)),
 // and the curiosity is the nuclear norm
-//   r^i = ||P||_* = sum_i sigma_i(P)          (rl.md §3)
+//   r^i = ||P||_* = sum_i sigma_i(P)          (docs/papers/temporal-inconsistency.md)
 // from the K x K Gram matrix and the Jacobi eigensolver (nuclear_norm.h).
 // With unit rows, sqrt(K) <= ||P||_* <= sqrt(K min(K, d)): the minimum when the
 // snapshots agree (rank one), larger as they disagree over time.
-// Reconstructed (rl.md §3 and §7 mark them [recon]; the paper's text was not
+// Reconstructed (docs/papers/temporal-inconsistency.md marks them as gradlab's reconstruction; the paper's text was not
 // available): the predictor is a latent forward model whose target is a fixed
 // random embedding g(s') (as RND's target), trained with the normalised loss
 // ||n(f(s, a)) - n(g(s'))||^2; K = 5 and M = 8 gradient steps; the
