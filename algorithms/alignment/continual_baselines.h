@@ -1,6 +1,6 @@
-// The continual-learning baselines COPR is compared against (alignment.md,
-// "Public baselines"), each a way of learning task t of the stream after tasks
-// 1..t-1, on the same ranked data (continual_tasks.h):
+// The continual-learning baselines COPR is compared against
+// (docs/papers/alignment-baselines.md "Continual-learning baselines"), each a way of learning task t of the stream
+// after tasks 1..t-1, on the same ranked data (continual_tasks.h):
 //   sft_inorder    SFT on each task's best response in turn
 //   sft_multitask  SFT on the best responses of every task so far (the upper bound of retraining)
 //   dpo_replay     DPO (reference pi_{t-1}) on the task's ranked pairs plus a 5% replay memory of each old task
