@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <omp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +95,30 @@ std::string quoted(const std::string& s) {
 
 // A JSON number, or null for NaN and infinities (which JSON cannot spell).
 std::string number(double v, int digits = 6) { return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : "null"; }
+
+// Cuts a torn last line (bytes after the final newline, left by a writer killed mid-write) off the file open
+// on fd. Returns false, with errno set, when the file cannot be read or truncated.
+bool cut_torn_tail(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  off_t end = st.st_size;
+  char buf[4096];
+  while (end > 0) {
+    const off_t start = end > off_t(sizeof buf) ? end - off_t(sizeof buf) : 0;
+    const ssize_t n = ::pread(fd, buf, size_t(end - start), start);
+    if (n != ssize_t(end - start)) {
+      if (n >= 0) errno = EIO;
+      return false;
+    }
+    for (ssize_t i = n - 1; i >= 0; --i)
+      if (buf[i] == '\n') {
+        const off_t keep = start + i + 1;
+        return keep == st.st_size || ::ftruncate(fd, keep) == 0;
+      }
+    end = start;
+  }
+  return st.st_size == 0 || ::ftruncate(fd, 0) == 0;
+}
 }  // namespace
 
 void Jsonl::write(const Record& r) {
@@ -106,15 +132,29 @@ void Jsonl::write(const Record& r) {
   for (const auto& [k, v] : r.extra) line += fmt::format(",{}:{}", quoted(k), quoted(v));
   for (const auto& [k, v] : r.numbers) line += fmt::format(",{}:{}", quoted(k), number(v));
   line += "}\n";
-  // One write(2) of the whole line to a descriptor opened with O_APPEND: the line lands whole at the end even
-  // when another process appends too, and a run killed at any moment leaves whole lines only.
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  // Appends hold an exclusive lock, so lines from processes sharing the file never interleave. A writer killed
+  // in the middle of its write(2) can leave a torn last line (Linux stops a write to a regular file at a page
+  // boundary for a fatal signal); the next append cuts the file back to its last newline before writing.
+  const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   GL_CHECK(fd >= 0, "--jsonl: cannot append to {}: {}", path_, std::strerror(errno));
-  const ssize_t n = ::write(fd, line.data(), line.size());
-  const int write_errno = errno;
+  const auto fail = [&](const char* what) {
+    const int err = errno;
+    ::close(fd);  // also releases the lock
+    GL_CHECK(false, "--jsonl: {} {} failed: {}", what, path_, std::strerror(err));
+  };
+  while (::flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) fail("locking");
+  if (!cut_torn_tail(fd)) fail("repairing the last line of");
+  for (size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      fail("appending to");
+    }
+    done += size_t(n);
+  }
   ::close(fd);
-  GL_CHECK(n == ssize_t(line.size()), "--jsonl: appending to {} failed: {}", path_,
-           n < 0 ? std::strerror(write_errno) : "short write");
 }
 
 std::string shell_quote(const std::string& s) {

@@ -1,7 +1,7 @@
 // The benchmarks' JSONL writer (bench/common/bench.h): one JSON object per
 // line, and never a bare NaN or infinity, which no JSON reader accepts: those
 // are written as null, so a diverged run still leaves a readable file;
-// control characters escaped; whole lines only, even from a killed writer.
+// control characters escaped; appends locked, and a torn line from a killed writer cut by the next append.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -54,7 +54,7 @@ TEST_CASE("Jsonl writes finite numbers as numbers and NaN and infinities as null
   std::filesystem::remove(path);
 }
 
-TEST_CASE("Jsonl escapes control characters, and a writer killed at any moment leaves whole lines only") {
+TEST_CASE("Jsonl escapes control characters, and a line torn by a killed writer is cut by the next append") {
   const std::string path =
       (std::filesystem::temp_directory_path() / ("gradlab_jsonl_kill_" + std::to_string(::getpid()) + ".jsonl"))
           .string();
@@ -87,14 +87,66 @@ TEST_CASE("Jsonl escapes control characters, and a writer killed at any moment l
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
   }
-  std::ifstream in(path);
-  int lines = 0;
-  while (std::getline(in, line)) {
-    ++lines;
-    CHECK(line.rfind("{\"bench\":\"kill\"", 0) == 0);
-    CHECK(line.size() > payload.size());
-    CHECK(line.back() == '}');
+  // Reads the file; every line but a torn last one must be a whole record.
+  const auto whole_lines = [&](bool allow_torn_tail) {
+    std::ifstream in(path);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    int whole = 0;
+    size_t at = 0;
+    for (size_t nl; (nl = all.find('\n', at)) != std::string::npos; at = nl + 1) {
+      const std::string l = all.substr(at, nl - at);
+      CHECK(l.rfind("{\"bench\":", 0) == 0);
+      CHECK(l.back() == '}');
+      ++whole;
+    }
+    if (!allow_torn_tail) CHECK(at == all.size());
+    return whole;
+  };
+  const int before = whole_lines(true);
+  CHECK(before > 0);
+  // The next append cuts a torn tail away first, so the file is whole records only.
+  {
+    Jsonl j(path);
+    Jsonl::Record r;
+    r.bench = "after";
+    j.write(r);
   }
-  CHECK(lines > 0);
+  CHECK(whole_lines(false) == before + 1);
+  std::ifstream in(path);
+  std::string last;
+  while (std::getline(in, line)) last = line;
+  CHECK(last.rfind("{\"bench\":\"after\"", 0) == 0);
+  in.close();
+  {
+    std::ifstream again(path);
+    while (std::getline(again, line))
+      if (line.rfind("{\"bench\":\"kill\"", 0) == 0) CHECK(line.size() > payload.size());
+  }
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("Jsonl cuts a torn last line before appending, however long the file") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("gradlab_jsonl_torn_" + std::to_string(::getpid()) + ".jsonl"))
+          .string();
+  const auto append_after = [&](const std::string& existing) {
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << existing;
+    }
+    Jsonl j(path);
+    Jsonl::Record r;
+    r.bench = "next";
+    j.write(r);
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string next = "{\"bench\":\"next\",\"case\":\"\",\"metric\":\"\",\"value\":0,\"unit\":\"\",\"threads\":1}\n";
+  CHECK(append_after("") == next);
+  CHECK(append_after("{\"bench\":\"torn") == next);  // a torn first line leaves nothing
+  CHECK(append_after("{\"a\":1}\n") == "{\"a\":1}\n" + next);
+  CHECK(append_after("{\"a\":1}\n{\"bench\":\"to") == "{\"a\":1}\n" + next);
+  // A torn tail longer than the 4 KiB read window, after a whole line.
+  CHECK(append_after("{\"a\":1}\n{\"p\":\"" + std::string(10000, 'x')) == "{\"a\":1}\n" + next);
   std::filesystem::remove(path);
 }
