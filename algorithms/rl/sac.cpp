@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "algorithms/rl/buffers.h"
+#include "algorithms/rl/networks.h"
 #include "envs/vector_env.h"
 #include "nn/layers.h"
 #include "nn/policy.h"
@@ -51,64 +52,6 @@ Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alp
   return mean(alpha * log_prob - minimum(q1, q2));
 }
 
-// ---------------------------------------------------------------- networks
-
-namespace {
-
-// Q(s, a): an MLP on [s, a] with two ReLU layers.
-class SoftQNetwork : public nn::Module {
- public:
-  SoftQNetwork(int64_t obs_dim, int64_t action_dim, int64_t hidden, Generator& gen) {
-    net = register_module(
-        "net", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim + action_dim, hidden, hidden, 1}, gen));
-  }
-  Var forward(const Var& obs, const Var& actions) const {
-    return squeeze(net->forward(concat(std::vector<Var>{obs, actions}, 1)), 1);  // [B]
-  }
-  std::shared_ptr<nn::MLP> net;
-};
-
-// The squashed Gaussian actor: a two-layer ReLU trunk, then mean and log-std
-// heads; log-std is bounded smoothly into [log_std_min, log_std_max] (tanh).
-class Actor : public nn::Module {
- public:
-  Actor(int64_t obs_dim, const envs::Space& actions, const SACArgs& args, Generator& gen) {
-    const int64_t A = actions.dim();
-    trunk = register_module("trunk", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim, args.hidden, args.hidden},
-                                                               gen, nn::MLPOptions{.output = nn::Activation::relu}));
-    fc_mean = register_module("fc_mean", std::make_shared<nn::Linear>(args.hidden, A, gen));
-    fc_logstd = register_module("fc_logstd", std::make_shared<nn::Linear>(args.hidden, A, gen));
-    head = register_module("head",
-                           std::make_shared<nn::TanhGaussianHead>(
-                               from_vector(actions.low), from_vector(actions.high),
-                               nn::TanhGaussianOptions{args.log_std_min, args.log_std_max, nn::LogStdBound::tanh}));
-  }
-  // docs/papers/rl-baselines.md "SAC" tanh squashing: a = tanh(u) scale + bias with log pi(a) =
-  // log N(u) - sum log(1 - tanh^2 u) - sum log scale (computed by the head).
-  nn::TanhGaussianSample sample(const Var& obs, Generator& gen) const {
-    const Var h = trunk->forward(obs);
-    return head->rsample(fc_mean->forward(h), fc_logstd->forward(h), gen);
-  }
-  Var deterministic(const Var& obs) const { return head->deterministic(fc_mean->forward(trunk->forward(obs))); }
-
-  std::shared_ptr<nn::MLP> trunk;
-  std::shared_ptr<nn::Linear> fc_mean, fc_logstd;
-  std::shared_ptr<nn::TanhGaussianHead> head;
-};
-
-std::vector<Var> joined(const std::vector<Var>& a, const std::vector<Var>& b) {
-  std::vector<Var> out = a;
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
-
-Tensor row_tensor(const std::vector<double>& x) {
-  std::vector<float> f(x.begin(), x.end());
-  return from_vector(f, {1, int64_t(x.size())});
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------- training
 
 TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
@@ -130,9 +73,10 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
            vec.observation_space().str(), action_space.str());
   const int64_t obs_dim = vec.obs_dim(), A = action_space.dim();
 
-  Actor actor(obs_dim, action_space, args, init_gen);
-  SoftQNetwork qf1(obs_dim, A, args.hidden, init_gen), qf2(obs_dim, A, args.hidden, init_gen);
-  SoftQNetwork qf1_target(obs_dim, A, args.hidden, init_gen), qf2_target(obs_dim, A, args.hidden, init_gen);
+  const std::vector<int64_t> hidden{args.hidden, args.hidden};
+  SquashedGaussianActor actor(obs_dim, action_space, hidden, args.log_std_min, args.log_std_max, init_gen);
+  QNetwork qf1(obs_dim, A, hidden, init_gen), qf2(obs_dim, A, hidden, init_gen);
+  QNetwork qf1_target(obs_dim, A, hidden, init_gen), qf2_target(obs_dim, A, hidden, init_gen);
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
   qf1_target.freeze();

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "algorithms/rl/buffers.h"
+#include "algorithms/rl/networks.h"
 #include "envs/vector_env.h"
 #include "nn/layers.h"
 #include "nn/policy.h"
@@ -53,57 +54,6 @@ Tensor td3_critic_target(const Tensor& rewards, const Tensor& terminated, const 
   return add(rewards, mul(mul(sub(ones_like(terminated), terminated), gamma), minimum(next_q1, next_q2)));
 }
 
-// ---------------------------------------------------------------- networks
-
-namespace {
-
-class QNetwork : public nn::Module {
- public:
-  QNetwork(int64_t obs_dim, int64_t action_dim, int64_t hidden, Generator& gen) {
-    net = register_module(
-        "net", std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim + action_dim, hidden, hidden, 1}, gen));
-  }
-  Var forward(const Var& obs, const Var& actions) const {
-    return squeeze(net->forward(concat(std::vector<Var>{obs, actions}, 1)), 1);  // [B]
-  }
-  std::shared_ptr<nn::MLP> net;
-};
-
-// mu(s) = tanh(MLP(s)) scale + bias: a deterministic action inside the bounds.
-class Actor : public nn::Module {
- public:
-  Actor(int64_t obs_dim, const envs::Space& actions, int64_t hidden, Generator& gen) {
-    net = register_module("net",
-                          std::make_shared<nn::MLP>(std::vector<int64_t>{obs_dim, hidden, hidden, actions.dim()}, gen));
-    std::vector<float> scale, bias;
-    for (size_t j = 0; j < actions.low.size(); ++j) {
-      scale.push_back(float((actions.high[j] - actions.low[j]) / 2));
-      bias.push_back(float((actions.high[j] + actions.low[j]) / 2));
-    }
-    action_scale = register_buffer("action_scale", from_vector(scale));
-    action_bias = register_buffer("action_bias", from_vector(bias));
-  }
-  Var forward(const Var& obs) const {
-    return head(net->forward(obs)) * action_scale.to(obs.device()) + action_bias.to(obs.device());
-  }
-  std::shared_ptr<nn::MLP> net;
-  nn::DeterministicHead head{1.0};
-  Tensor action_scale, action_bias;
-};
-
-std::vector<Var> joined(const std::vector<Var>& a, const std::vector<Var>& b) {
-  std::vector<Var> out = a;
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
-
-Tensor row_tensor(const std::vector<double>& x) {
-  std::vector<float> f(x.begin(), x.end());
-  return from_vector(f, {1, int64_t(x.size())});
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------- training
 
 TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
@@ -126,9 +76,10 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
   std::vector<double> scale;
   for (int64_t j = 0; j < A; ++j) scale.push_back((space.high[size_t(j)] - space.low[size_t(j)]) / 2);
 
-  Actor actor(obs_dim, space, args.hidden, init_gen), target_actor(obs_dim, space, args.hidden, init_gen);
-  QNetwork qf1(obs_dim, A, args.hidden, init_gen), qf2(obs_dim, A, args.hidden, init_gen);
-  QNetwork qf1_target(obs_dim, A, args.hidden, init_gen), qf2_target(obs_dim, A, args.hidden, init_gen);
+  const std::vector<int64_t> hidden{args.hidden, args.hidden};
+  DeterministicActor actor(obs_dim, space, hidden, init_gen), target_actor(obs_dim, space, hidden, init_gen);
+  QNetwork qf1(obs_dim, A, hidden, init_gen), qf2(obs_dim, A, hidden, init_gen);
+  QNetwork qf1_target(obs_dim, A, hidden, init_gen), qf2_target(obs_dim, A, hidden, init_gen);
   target_actor.load_state_dict(actor.state_dict());
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());

@@ -1,0 +1,129 @@
+// Offline data handling and evaluation (algorithms/rl/offline/offline_data.h).
+#include "algorithms/rl/offline/offline_data.h"
+
+#include <cmath>
+#include <limits>
+
+#include "algorithms/rl/rl_utils.h"
+#include "envs/env.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+ReplayBuffer dataset_buffer(const envs::Dataset& data) {
+  const int64_t N = data.size();
+  GL_CHECK(N > 0, "dataset_buffer: the dataset ({}) has no rows",
+           data.metadata.count("env") ? data.metadata.at("env") : std::string("no env"));
+  const int64_t O = data.obs_dim(), A = data.act_dim();
+  ReplayBuffer buffer(N, O, A);
+  const std::vector<double> obs = data.observations.to_vector<double>(), act = data.actions.to_vector<double>(),
+                            rew = data.rewards.to_vector<double>(), next = data.next_observations.to_vector<double>(),
+                            term = data.terminals.to_vector<double>();
+  for (int64_t i = 0; i < N; ++i)
+    buffer.add(std::vector<double>(obs.begin() + i * O, obs.begin() + (i + 1) * O),
+               std::vector<double>(act.begin() + i * A, act.begin() + (i + 1) * A), rew[size_t(i)],
+               std::vector<double>(next.begin() + i * O, next.begin() + (i + 1) * O), term[size_t(i)] > 0.5);
+  return buffer;
+}
+
+ReplayBuffer::Batch concat_batches(const std::vector<ReplayBuffer::Batch>& parts) {
+  GL_CHECK(!parts.empty(), "concat_batches: no batches");
+  if (parts.size() == 1) return parts[0];
+  std::vector<Tensor> obs, actions, rewards, next_obs, terminated;
+  for (const ReplayBuffer::Batch& b : parts) {
+    if (b.rewards.numel() == 0) continue;
+    obs.push_back(b.obs);
+    actions.push_back(b.actions);
+    rewards.push_back(b.rewards);
+    next_obs.push_back(b.next_obs);
+    terminated.push_back(b.terminated);
+  }
+  GL_CHECK(!obs.empty(), "concat_batches: every batch is empty");
+  return {concat(obs, 0), concat(actions, 0), concat(rewards, 0), concat(next_obs, 0), concat(terminated, 0)};
+}
+
+std::vector<int64_t> split_batch(int64_t total, const std::vector<double>& fractions) {
+  GL_CHECK(total > 0 && !fractions.empty(), "split_batch: need a positive total and at least one fraction");
+  double sum = 0;
+  for (double f : fractions) {
+    GL_CHECK(f >= 0 && std::isfinite(f), "split_batch: fractions must be finite and >= 0, got {}", f);
+    sum += f;
+  }
+  GL_CHECK(std::abs(sum - 1.0) < 1e-9, "split_batch: fractions must sum to 1, got {}", sum);
+  std::vector<int64_t> out;
+  int64_t used = 0;
+  for (size_t i = 0; i + 1 < fractions.size(); ++i) {
+    out.push_back(int64_t(std::floor(double(total) * fractions[i] + 1e-9)));
+    used += out.back();
+  }
+  out.push_back(total - used);
+  return out;
+}
+
+StateNormalizer StateNormalizer::fit(const envs::Dataset& data, double eps) {
+  const int64_t N = data.size(), O = data.obs_dim();
+  GL_CHECK(N > 0, "StateNormalizer::fit: the dataset has no rows");
+  const std::vector<double> obs = data.observations.to_vector<double>();
+  StateNormalizer n;
+  n.mean.assign(size_t(O), 0.0);
+  n.std.assign(size_t(O), 0.0);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < O; ++j) n.mean[size_t(j)] += obs[size_t(i * O + j)] / double(N);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < O; ++j) {
+      const double d = obs[size_t(i * O + j)] - n.mean[size_t(j)];
+      n.std[size_t(j)] += d * d / double(N);
+    }
+  for (double& s : n.std) s = std::sqrt(s) + eps;
+  return n;
+}
+
+StateNormalizer StateNormalizer::identity(int64_t obs_dim) {
+  StateNormalizer n;
+  n.mean.assign(size_t(obs_dim), 0.0);
+  n.std.assign(size_t(obs_dim), 1.0);
+  return n;
+}
+
+Tensor StateNormalizer::apply(const Tensor& obs) const {
+  GL_CHECK(obs.dim() == 2 && obs.size(1) == int64_t(mean.size()), "StateNormalizer: observations must be [B, {}], got {}",
+           mean.size(), obs.shape());
+  std::vector<float> m(mean.begin(), mean.end()), inv;
+  for (double s : std) inv.push_back(float(1.0 / s));
+  const int64_t O = int64_t(mean.size());
+  return mul(sub(obs, from_vector(m, {1, O}).to(obs.device())), from_vector(inv, {1, O}).to(obs.device()));
+}
+
+std::vector<double> StateNormalizer::apply(const std::vector<double>& obs) const {
+  GL_CHECK(obs.size() == mean.size(), "StateNormalizer: an observation of {} values, expected {}", obs.size(),
+           mean.size());
+  std::vector<double> out(obs.size());
+  for (size_t j = 0; j < obs.size(); ++j) out[j] = (obs[j] - mean[j]) / std[j];
+  return out;
+}
+
+ReplayBuffer::Batch StateNormalizer::apply(const ReplayBuffer::Batch& b) const {
+  return {apply(b.obs), b.actions, b.rewards, apply(b.next_obs), b.terminated};
+}
+
+OfflineEvaluation evaluate_offline(const std::string& env_id,
+                                   const std::function<std::vector<double>(const std::vector<double>&)>& act,
+                                   int64_t episodes, uint64_t seed, const envs::ReferenceReturns* refs) {
+  envs::EnvPtr env = envs::make_env(env_id);
+  const Evaluation e = evaluate_policy(*env, act, episodes, seed);
+  OfflineEvaluation out;
+  out.mean_return = e.mean_return;
+  out.returns = e.returns;
+  out.score = refs ? envs::normalized_score(e.mean_return, *refs) : std::numeric_limits<double>::quiet_NaN();
+  return out;
+}
+
+std::optional<envs::ReferenceReturns> dataset_references(const envs::Dataset& data) {
+  if (!data.metadata.count("ref_random_return") || !data.metadata.count("ref_expert_return")) return std::nullopt;
+  const envs::ReferenceReturns r{envs::metadata_number(data, "ref_random_return"),
+                                 envs::metadata_number(data, "ref_expert_return")};
+  if (!std::isfinite(r.random) || !std::isfinite(r.expert) || r.random == r.expert) return std::nullopt;
+  return r;
+}
+
+}  // namespace gradlab::rl

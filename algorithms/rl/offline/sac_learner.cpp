@@ -1,0 +1,102 @@
+// SAC updates from a handed batch (algorithms/rl/offline/sac_learner.h).
+#include "algorithms/rl/offline/sac_learner.h"
+
+#include <cmath>
+
+#include "algorithms/rl/rl_utils.h"
+#include "algorithms/rl/sac.h"
+#include "optim/finite.h"
+#include "optim/polyak.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLearnerOptions& options, uint64_t seed)
+    : init_gen(derive_seed(seed, 0)),
+      actor(obs_dim, actions, options.hidden, options.log_std_min, options.log_std_max, init_gen),
+      qf1(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf2(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf1_target(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf2_target(obs_dim, actions.dim(), options.hidden, init_gen),
+      options_(options),
+      policy_gen_(derive_seed(seed, 1)),
+      target_entropy_(std::isnan(options.target_entropy) ? -double(actions.dim()) : options.target_entropy),
+      log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha)))),
+      alpha_(options.autotune ? 1.0 : options.alpha),
+      q_optimizer_(joined(qf1.parameters(), qf2.parameters()), {.lr = options.critic_lr}),
+      actor_optimizer_(actor.parameters(), {.lr = options.actor_lr}),
+      alpha_optimizer_({log_alpha_}, {.lr = options.alpha_lr}) {
+  GL_CHECK(!actions.is_discrete(), "SACLearner: needs a box action space, got {}", actions.str());
+  GL_CHECK(!options.hidden.empty(), "SACLearner: needs at least one hidden layer");
+  GL_CHECK(options.tau >= 0 && options.tau <= 1, "SACLearner: tau must be in [0, 1], got {}", options.tau);
+  GL_CHECK(options.alpha > 0 || options.autotune, "SACLearner: a fixed alpha must be positive, got {}", options.alpha);
+  qf1_target.load_state_dict(qf1.state_dict());
+  qf2_target.load_state_dict(qf2.state_dict());
+  qf1_target.freeze();
+  qf2_target.freeze();
+}
+
+SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser& regulariser) {
+  Stats stats;
+  // ---- critics: y = r + gamma (1 - d) (min Q'(s', a') - alpha log pi(a'|s')), a' ~ pi(s')
+  Tensor target;
+  {
+    NoGradGuard no_grad;
+    const nn::TanhGaussianSample next = actor.sample(data.next_obs, policy_gen_);
+    target = sac_critic_target(data.rewards, data.terminated, qf1_target.forward(data.next_obs, next.action).value(),
+                               qf2_target.forward(data.next_obs, next.action).value(), next.log_prob.value(), alpha_,
+                               options_.gamma);
+  }
+  const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
+  Var critic_loss = mse(q1, target) + mse(q2, target);
+  if (regulariser) {
+    const Var extra = regulariser(data, *this);
+    stats.regulariser = extra.item();
+    critic_loss = critic_loss + extra;
+  }
+  optim::check_finite_loss(critic_loss, "SAC critic", updates_);
+  q_optimizer_.zero_grad();
+  critic_loss.backward();
+  q_optimizer_.step();
+
+  // ---- actor: E[alpha log pi(a|s) - min Q(s, a)], a ~ pi(s) reparameterised; Q's weights held
+  qf1.freeze();
+  qf2.freeze();
+  const nn::TanhGaussianSample pi = actor.sample(data.obs, policy_gen_);
+  const Var actor_loss =
+      sac_actor_loss(pi.log_prob, qf1.forward(data.obs, pi.action), qf2.forward(data.obs, pi.action), alpha_);
+  optim::check_finite_loss(actor_loss, "SAC actor", updates_);
+  actor_optimizer_.zero_grad();
+  actor_loss.backward();
+  actor_optimizer_.step();
+  qf1.unfreeze();
+  qf2.unfreeze();
+
+  // ---- temperature towards the target entropy
+  if (options_.autotune) {
+    const Var alpha_loss = sac_temperature_loss(log_alpha_, pi.log_prob.value(), target_entropy_);
+    alpha_optimizer_.zero_grad();
+    alpha_loss.backward();
+    alpha_optimizer_.step();
+    alpha_ = std::exp(log_alpha_.item());
+  }
+  optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
+  optim::polyak_update(qf2_target.parameters(), qf2.parameters(), options_.tau);
+  ++updates_;
+  stats.critic_loss = critic_loss.item();
+  stats.actor_loss = actor_loss.item();
+  stats.alpha = alpha_;
+  stats.q_mean = mean(q1.value()).item();
+  return stats;
+}
+
+Tensor SACLearner::act(const Tensor& obs, bool deterministic) {
+  NoGradGuard no_grad;
+  return deterministic ? actor.deterministic(obs).value() : actor.sample(obs, policy_gen_).action.value();
+}
+
+std::vector<double> SACLearner::act(const std::vector<double>& obs, bool deterministic) {
+  return act(row_tensor(obs), deterministic).to_vector<double>();
+}
+
+}  // namespace gradlab::rl

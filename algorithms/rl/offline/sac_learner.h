@@ -1,0 +1,66 @@
+// SAC as a learner that updates from whatever batch it is handed, with no env
+// loop: the policy optimiser of MOPO (in the pessimistic model MDP), of ORPO's
+// rollout policy (in the optimistic one) and the base of CQL, which adds its
+// conservative penalty to the critic loss through a hook. Losses and
+// networks are SAC's (algorithms/rl/sac.h, networks.h); every update trains
+// both critics, the actor and the temperature, then moves the targets.
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "algorithms/rl/buffers.h"
+#include "algorithms/rl/networks.h"
+#include "optim/adam.h"
+
+namespace gradlab::rl {
+
+struct SACLearnerOptions {
+  std::vector<int64_t> hidden{256, 256};
+  double actor_lr = 1e-4, critic_lr = 3e-4, alpha_lr = 1e-4;
+  double gamma = 0.99, tau = 0.005;
+  bool autotune = true;
+  double alpha = 0.2;                                                 // the fixed temperature without autotune
+  double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -|A|
+  double log_std_min = -5, log_std_max = 2;
+};
+
+class SACLearner {
+ public:
+  SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLearnerOptions& options, uint64_t seed);
+
+  // A term added to the critic loss (CQL's penalty): called with the batch
+  // and the learner after the TD loss is built; returns a scalar Var.
+  using CriticRegulariser = std::function<Var(const ReplayBuffer::Batch& batch, SACLearner& learner)>;
+
+  struct Stats {
+    double critic_loss = 0, actor_loss = 0, alpha = 0, q_mean = 0, regulariser = 0;
+  };
+  Stats update(const ReplayBuffer::Batch& batch, const CriticRegulariser& regulariser = {});
+
+  // Actions for observations [N, obs] ([N, A], no gradient): sampled from the
+  // policy, or its mean squashed (deterministic).
+  Tensor act(const Tensor& obs, bool deterministic);
+  std::vector<double> act(const std::vector<double>& obs, bool deterministic);
+
+  double alpha() const { return alpha_; }
+  int64_t updates() const { return updates_; }
+  Generator& policy_generator() { return policy_gen_; }
+  const SACLearnerOptions& options() const { return options_; }
+
+  Generator init_gen;  // first: the networks below draw their weights from it
+  SquashedGaussianActor actor;
+  QNetwork qf1, qf2, qf1_target, qf2_target;
+
+ private:
+  SACLearnerOptions options_;
+  Generator policy_gen_;
+  double target_entropy_;
+  Var log_alpha_;
+  double alpha_;
+  optim::Adam q_optimizer_, actor_optimizer_, alpha_optimizer_;
+  int64_t updates_ = 0;
+};
+
+}  // namespace gradlab::rl

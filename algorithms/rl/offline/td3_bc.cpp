@@ -1,0 +1,160 @@
+// TD3+BC, one file in the manner of CleanRL: the actor loss, the learner
+// (TD3's critic update with target smoothing, the delayed actor with the
+// behaviour-cloning term, Polyak targets) and the offline loop: sample a batch
+// of the standardised dataset, update, evaluate in the true env.
+// Equations: docs/papers/rl-baselines.md "TD3+BC" and "TD3".
+#include "algorithms/rl/offline/td3_bc.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "algorithms/rl/rl_utils.h"
+#include "algorithms/rl/td3.h"
+#include "envs/env.h"
+#include "optim/finite.h"
+#include "optim/polyak.h"
+#include "tensor/error.h"
+
+namespace gradlab::rl {
+
+Var td3bc_actor_loss(const Var& q_pi, const Var& pi, const Tensor& data_actions, double alpha, double bc_weight) {
+  GL_CHECK(q_pi.dim() == 1 && pi.dim() == 2 && pi.size(0) == q_pi.size(0) && data_actions.shape() == pi.shape(),
+           "td3bc_actor_loss: q_pi [B], pi [B, A] and data actions [B, A] expected, got {}, {} and {}", q_pi.shape(),
+           pi.shape(), data_actions.shape());
+  // lambda = alpha / mean|Q|, held constant
+  const double lambda = alpha / std::max(mean(abs(q_pi.value())).item(), 1e-6);
+  // -lambda mean Q(s, pi(s)) + mean (pi(s) - a)^2
+  return -lambda * mean(q_pi) + bc_weight * mse(pi, data_actions);
+}
+
+TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD3BCLearnerOptions& options,
+                           uint64_t seed)
+    : init_gen(derive_seed(seed, 0)),
+      actor(obs_dim, actions, options.hidden, init_gen),
+      actor_target(obs_dim, actions, options.hidden, init_gen),
+      qf1(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf2(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf1_target(obs_dim, actions.dim(), options.hidden, init_gen),
+      qf2_target(obs_dim, actions.dim(), options.hidden, init_gen),
+      options_(options),
+      low_(actions.low),
+      high_(actions.high),
+      noise_gen_(derive_seed(seed, 2)),
+      q_optimizer_(joined(qf1.parameters(), qf2.parameters()), {.lr = options.critic_lr}),
+      actor_optimizer_(actor.parameters(), {.lr = options.actor_lr}) {
+  GL_CHECK(!actions.is_discrete(), "TD3BCLearner: needs a box action space, got {}", actions.str());
+  GL_CHECK(options.policy_frequency > 0, "TD3BCLearner: policy_frequency must be positive, got {}",
+           options.policy_frequency);
+  for (size_t j = 0; j < low_.size(); ++j) scale_.push_back((high_[j] - low_[j]) / 2);
+  actor_target.load_state_dict(actor.state_dict());
+  qf1_target.load_state_dict(qf1.state_dict());
+  qf2_target.load_state_dict(qf2.state_dict());
+  actor_target.freeze();
+  qf1_target.freeze();
+  qf2_target.freeze();
+}
+
+TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
+  Stats stats;
+  Tensor target;
+  {
+    NoGradGuard no_grad;
+    // target smoothing: a~ = clip(pi'(s') + clip(eps, -c, c) scale, low, high), eps ~ N(0, sigma^2)
+    const Tensor eps = mul(randn(data.actions.shape(), noise_gen_), options_.policy_noise);
+    const Tensor next_action = td3_smoothed_target_action(actor_target.forward(data.next_obs).value(), eps,
+                                                          options_.noise_clip, scale_, low_, high_);
+    target = td3_critic_target(data.rewards, data.terminated, qf1_target.forward(data.next_obs, next_action).value(),
+                               qf2_target.forward(data.next_obs, next_action).value(), options_.gamma);
+  }
+  const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
+  const Var critic_loss = mse(q1, target) + mse(q2, target);
+  optim::check_finite_loss(critic_loss, "TD3+BC critic", updates_);
+  q_optimizer_.zero_grad();
+  critic_loss.backward();
+  q_optimizer_.step();
+  stats.critic_loss = critic_loss.item();
+  stats.q_mean = mean(q1.value()).item();
+  stats.actor_loss = std::nan("");
+
+  if (updates_ % options_.policy_frequency == 0) {
+    qf1.freeze();
+    const Var pi = actor.forward(data.obs);
+    const Var actor_loss =
+        td3bc_actor_loss(qf1.forward(data.obs, pi), pi, data.actions, options_.alpha, options_.bc_weight);
+    optim::check_finite_loss(actor_loss, "TD3+BC actor", updates_);
+    actor_optimizer_.zero_grad();
+    actor_loss.backward();
+    actor_optimizer_.step();
+    qf1.unfreeze();
+    stats.actor_loss = actor_loss.item();
+    optim::polyak_update(actor_target.parameters(), actor.parameters(), options_.tau);
+    optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
+    optim::polyak_update(qf2_target.parameters(), qf2.parameters(), options_.tau);
+  }
+  ++updates_;
+  return stats;
+}
+
+Tensor TD3BCLearner::act(const Tensor& obs) const {
+  NoGradGuard no_grad;
+  return actor.forward(obs).value();
+}
+
+std::vector<double> TD3BCLearner::act(const std::vector<double>& obs) const {
+  return act(row_tensor(obs)).to_vector<double>();
+}
+
+Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) const {
+  const Tensor mu = act(obs);
+  const int64_t A = mu.size(1);
+  std::vector<float> scale, low, high;
+  for (int64_t j = 0; j < A; ++j) {
+    scale.push_back(float(scale_[size_t(j)] * std));
+    low.push_back(float(low_[size_t(j)]));
+    high.push_back(float(high_[size_t(j)]));
+  }
+  const Tensor noisy = add(mu, mul(randn(mu.shape(), gen), from_vector(scale, {1, A})));
+  return minimum(maximum(noisy, from_vector(low, {1, A})), from_vector(high, {1, A}));
+}
+
+OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
+  GL_CHECK(args.gradient_steps > 0 && args.batch_size > 0 && args.eval_episodes > 0 && args.eval_every >= 0,
+           "train_td3_bc: gradient_steps, batch_size and eval_episodes must be positive, eval_every >= 0");
+  const std::string env_id = data.metadata.count("env") ? data.metadata.at("env") : "";
+  GL_CHECK(!env_id.empty(), "train_td3_bc: the dataset names no env in its metadata");
+  const envs::EnvPtr probe = envs::make_env(env_id);
+  const StateNormalizer norm =
+      args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
+  const ReplayBuffer buffer = dataset_buffer(data);
+  const auto refs = dataset_references(data);
+  TD3BCLearner learner(data.obs_dim(), probe->action_space(), args.learner, args.seed);
+  Generator sample_gen(derive_seed(args.seed, 3));
+  RunLog log("", fmt::format("{}__{}__{}", env_id, args.exp_name, args.seed), args.gradient_steps,
+             args.progress_seconds);
+
+  OfflineResult result;
+  auto evaluate = [&](int64_t step) {
+    const OfflineEvaluation e = evaluate_offline(
+        env_id, [&](const std::vector<double>& obs) { return learner.act(norm.apply(obs)); }, args.eval_episodes,
+        derive_seed(args.seed, 4), refs ? &*refs : nullptr);
+    result.eval_returns.emplace_back(double(step), e.mean_return);
+    return e;
+  };
+  double recent = std::nan("");
+  for (int64_t step = 1; step <= args.gradient_steps; ++step) {
+    learner.update(norm.apply(buffer.sample(args.batch_size, sample_gen)));
+    if (args.eval_every > 0 && step % args.eval_every == 0 && step < args.gradient_steps)
+      recent = evaluate(step).mean_return;
+    log.progress(step, recent);
+  }
+  const OfflineEvaluation final_eval = evaluate(args.gradient_steps);
+  result.final_return = final_eval.mean_return;
+  result.final_score = final_eval.score;
+  result.final_episode_returns = final_eval.returns;
+  result.gradient_steps = args.gradient_steps;
+  result.seconds = log.seconds();
+  return result;
+}
+
+}  // namespace gradlab::rl
