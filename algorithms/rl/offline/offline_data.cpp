@@ -1,6 +1,8 @@
 // Offline data handling and evaluation (algorithms/rl/offline/offline_data.h).
 #include "algorithms/rl/offline/offline_data.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 
@@ -116,6 +118,44 @@ OfflineEvaluation evaluate_offline(const std::string& env_id,
   out.returns = e.returns;
   out.score = refs ? envs::normalized_score(e.mean_return, *refs) : std::numeric_limits<double>::quiet_NaN();
   return out;
+}
+
+OfflineEvaluator::OfflineEvaluator(const std::string& method, const envs::Dataset& data, int64_t total_steps,
+                                   int64_t every, int64_t episodes, uint64_t seed, double progress_seconds)
+    : env_id_(data.metadata.count("env") ? data.metadata.at("env") : ""),
+      refs_(dataset_references(data)),
+      total_(total_steps),
+      every_(every),
+      episodes_(episodes),
+      seed_(seed),
+      recent_(std::nan("")) {
+  GL_CHECK(!env_id_.empty(), "{}: the dataset names no env in its metadata", method);
+  GL_CHECK(total_steps > 0 && every >= 0 && episodes > 0,
+           "{}: gradient steps and evaluation episodes must be positive and the evaluation interval >= 0, got {}, "
+           "{} and {}",
+           method, total_steps, episodes, every);
+  log_ = std::make_unique<RunLog>("", fmt::format("{}__{}__{}", env_id_, method, seed), total_steps, progress_seconds);
+}
+
+void OfflineEvaluator::after_step(int64_t step, const Act& act) {
+  if (every_ > 0 && step % every_ == 0 && step < total_) {
+    const OfflineEvaluation e = evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
+    result_.eval_returns.emplace_back(double(step), e.mean_return);
+    recent_ = e.mean_return;
+  }
+  log_->progress(step, recent_);
+}
+
+OfflineResult OfflineEvaluator::finish(const Act& act) {
+  const OfflineEvaluation e = evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
+  result_.eval_returns.emplace_back(double(total_), e.mean_return);
+  result_.final_return = e.mean_return;
+  result_.final_score = e.score;
+  result_.final_episode_returns = e.returns;
+  result_.gradient_steps = total_;
+  result_.seconds = log_->seconds();
+  result_.policy = act;
+  return result_;
 }
 
 std::optional<envs::ReferenceReturns> dataset_references(const envs::Dataset& data) {

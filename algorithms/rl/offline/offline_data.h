@@ -6,12 +6,15 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "algorithms/rl/buffers.h"
+#include "algorithms/rl/rl_utils.h"
 #include "envs/datasets.h"
 
 namespace gradlab::rl {
@@ -50,6 +53,10 @@ struct OfflineResult {
   std::vector<double> final_episode_returns;
   int64_t gradient_steps = 0;
   double seconds = 0;
+  // The trained deterministic policy on raw observations (normalisation inside).
+  std::function<std::vector<double>(const std::vector<double>&)> policy;
+  // Named scalars a method reports besides the return (model holdout MSE, rollout uncertainty, ...).
+  std::map<std::string, double> diagnostics;
 };
 
 // Mean return of `episodes` episodes of `act` in a fresh env_id, episode e
@@ -62,6 +69,30 @@ struct OfflineEvaluation {
 OfflineEvaluation evaluate_offline(const std::string& env_id,
                                    const std::function<std::vector<double>(const std::vector<double>&)>& act,
                                    int64_t episodes, uint64_t seed, const envs::ReferenceReturns* refs);
+
+// The bookkeeping every offline train function shares: the env the dataset
+// names, its references, the evaluation schedule (every `every` gradient
+// steps, 0: only at the end), the progress line and the result.
+class OfflineEvaluator {
+ public:
+  using Act = std::function<std::vector<double>(const std::vector<double>&)>;  // raw observation -> action
+  OfflineEvaluator(const std::string& method, const envs::Dataset& data, int64_t total_steps, int64_t every,
+                   int64_t episodes, uint64_t seed, double progress_seconds);
+  const std::string& env_id() const { return env_id_; }
+  // After gradient step `step` (1-based): evaluates `act` when due and prints progress.
+  void after_step(int64_t step, const Act& act);
+  // The final evaluation and the result; `act` becomes result.policy.
+  OfflineResult finish(const Act& act);
+
+ private:
+  std::string env_id_;
+  std::optional<envs::ReferenceReturns> refs_;
+  int64_t total_, every_, episodes_;
+  uint64_t seed_;
+  OfflineResult result_;
+  double recent_;
+  std::unique_ptr<RunLog> log_;
+};
 
 // The references of the normalised score recorded in the dataset's metadata
 // (ref_random_return, ref_expert_return), or none when it has none.

@@ -119,42 +119,21 @@ Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) co
 }
 
 OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
-  GL_CHECK(args.gradient_steps > 0 && args.batch_size > 0 && args.eval_episodes > 0 && args.eval_every >= 0,
-           "train_td3_bc: gradient_steps, batch_size and eval_episodes must be positive, eval_every >= 0");
-  const std::string env_id = data.metadata.count("env") ? data.metadata.at("env") : "";
-  GL_CHECK(!env_id.empty(), "train_td3_bc: the dataset names no env in its metadata");
-  const envs::EnvPtr probe = envs::make_env(env_id);
+  GL_CHECK(args.batch_size > 0, "train_td3_bc: batch_size must be positive, got {}", args.batch_size);
+  OfflineEvaluator evaluator(args.exp_name, data, args.gradient_steps, args.eval_every, args.eval_episodes, args.seed,
+                             args.progress_seconds);
+  const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
   const ReplayBuffer buffer = dataset_buffer(data);
-  const auto refs = dataset_references(data);
-  TD3BCLearner learner(data.obs_dim(), probe->action_space(), args.learner, args.seed);
+  auto learner = std::make_shared<TD3BCLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
   Generator sample_gen(derive_seed(args.seed, 3));
-  RunLog log("", fmt::format("{}__{}__{}", env_id, args.exp_name, args.seed), args.gradient_steps,
-             args.progress_seconds);
-
-  OfflineResult result;
-  auto evaluate = [&](int64_t step) {
-    const OfflineEvaluation e = evaluate_offline(
-        env_id, [&](const std::vector<double>& obs) { return learner.act(norm.apply(obs)); }, args.eval_episodes,
-        derive_seed(args.seed, 4), refs ? &*refs : nullptr);
-    result.eval_returns.emplace_back(double(step), e.mean_return);
-    return e;
-  };
-  double recent = std::nan("");
+  const auto act = [learner, norm](const std::vector<double>& obs) { return learner->act(norm.apply(obs)); };
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {
-    learner.update(norm.apply(buffer.sample(args.batch_size, sample_gen)));
-    if (args.eval_every > 0 && step % args.eval_every == 0 && step < args.gradient_steps)
-      recent = evaluate(step).mean_return;
-    log.progress(step, recent);
+    learner->update(norm.apply(buffer.sample(args.batch_size, sample_gen)));
+    evaluator.after_step(step, act);
   }
-  const OfflineEvaluation final_eval = evaluate(args.gradient_steps);
-  result.final_return = final_eval.mean_return;
-  result.final_score = final_eval.score;
-  result.final_episode_returns = final_eval.returns;
-  result.gradient_steps = args.gradient_steps;
-  result.seconds = log.seconds();
-  return result;
+  return evaluator.finish(act);
 }
 
 }  // namespace gradlab::rl
