@@ -61,8 +61,9 @@ std::vector<int64_t> split_batch(int64_t total, const std::vector<double>& fract
 }
 
 StateNormalizer StateNormalizer::fit(const envs::Dataset& data, double eps) {
-  const int64_t N = data.size(), O = data.obs_dim();
+  const int64_t N = data.size();
   GL_CHECK(N > 0, "StateNormalizer::fit: the dataset has no rows");
+  const int64_t O = data.obs_dim();
   const std::vector<double> obs = data.observations.to_vector<double>();
   StateNormalizer n;
   n.mean.assign(size_t(O), 0.0);

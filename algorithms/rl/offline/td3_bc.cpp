@@ -121,9 +121,13 @@ Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) co
 OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
   GL_CHECK(args.gradient_steps > 0 && args.batch_size > 0 && args.eval_episodes > 0 && args.eval_every >= 0,
            "train_td3_bc: gradient_steps, batch_size and eval_episodes must be positive, eval_every >= 0");
+  GL_CHECK(data.size() > 0, "train_td3_bc: the dataset has no rows");
   const std::string env_id = data.metadata.count("env") ? data.metadata.at("env") : "";
   GL_CHECK(!env_id.empty(), "train_td3_bc: the dataset names no env in its metadata");
   const envs::EnvPtr probe = envs::make_env(env_id);
+  GL_CHECK(probe->action_space().dim() == data.act_dim() && probe->observation_space().dim() == data.obs_dim(),
+           "train_td3_bc: the dataset's dims (obs {}, actions {}) do not match {} (obs {}, actions {})",
+           data.obs_dim(), data.act_dim(), env_id, probe->observation_space().dim(), probe->action_space().dim());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
   const ReplayBuffer buffer = dataset_buffer(data);
