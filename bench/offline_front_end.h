@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/rl/offline/bc.h"
+#include "algorithms/rl/offline/cql.h"
 #include "algorithms/rl/offline/mopo.h"
 #include "algorithms/rl/offline/orpo.h"
 #include "algorithms/rl/offline/td3_bc.h"
@@ -109,6 +111,35 @@ inline std::vector<OfflineMethod> offline_methods() {
                    a.eval_episodes = s.eval_episodes;
                    a.progress_seconds = 0;
                    return rl::train_td3_bc(a, d);
+                 }});
+  all.push_back({"cql", "CQL(H): SAC with the importance-sampled conservative penalty, fixed alpha", false,
+                 [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble>,
+                    uint64_t seed) {
+                   rl::CQLArgs a;
+                   a.seed = seed;
+                   a.gradient_steps = s.steps;
+                   a.batch_size = s.batch_size;
+                   a.normalize_states = s.normalize_states;
+                   a.learner.hidden = s.policy_hidden;
+                   a.cql.alpha = s.cql_alpha;
+                   a.eval_every = s.eval_every;
+                   a.eval_episodes = s.eval_episodes;
+                   a.progress_seconds = 0;
+                   return rl::train_cql(a, d);
+                 }});
+  all.push_back({"bc", "behaviour cloning: the actor regressed onto the data's actions", false,
+                 [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble>,
+                    uint64_t seed) {
+                   rl::BCArgs a;
+                   a.seed = seed;
+                   a.gradient_steps = s.steps;
+                   a.batch_size = s.batch_size;
+                   a.normalize_states = s.normalize_states;
+                   a.hidden = s.policy_hidden;
+                   a.eval_every = s.eval_every;
+                   a.eval_episodes = s.eval_episodes;
+                   a.progress_seconds = 0;
+                   return rl::train_bc(a, d);
                  }});
   // ablations
   all.push_back(orpo_variant("orpo_pi_o_eq_pi",

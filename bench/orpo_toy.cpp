@@ -80,16 +80,16 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("orpo_toy",
                  "ORPO against MOPO, TD3+BC, CQL and BC on ORPO's square toy, where the optimum lies outside the data");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/3);
-  auto& methods = cli.text("--methods",
-                           "orpo,mopo,td3bc,cql,bc,orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0",
+  auto& methods = cli.text("--methods", "orpo,mopo,td3bc,cql,bc,orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0",
                            "methods to run (also: orpo_beta10x, orpo_lambda0.5x, orpo_lambda5x)");
-  auto& steps = cli.integer("--steps", 0, "gradient steps per method (0: 10000, quick 4000, smoke 200)", {0, 100000000});
+  auto& steps =
+      cli.integer("--steps", 0, "gradient steps per method (0: 10000, quick 4000, smoke 200)", {0, 100000000});
   auto& transitions = cli.integer("--transitions", 10000, "dataset rows", {100, 100000000});
   auto& lambda = cli.real("--lambda", 100, "ORPO/MOPO: the penalty lambda of the pessimistic MDP");
   auto& beta = cli.real("--beta", 1, "ORPO: the bonus beta of the optimistic MDP");
   auto& horizon = cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000});
-  auto& rollout_batch = cli.integer("--rollout_batch", 0, "start states per rollout round (0: 10000, smoke 500)",
-                                    {0, 100000000});
+  auto& rollout_batch =
+      cli.integer("--rollout_batch", 0, "start states per rollout round (0: 10000, smoke 500)", {0, 100000000});
   auto& uncertainty = cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std");
   auto& hidden = cli.integer("--hidden", 256, "policy and critic width (two hidden layers)", {1, 65536});
   auto& model_hidden = cli.integer("--model_hidden", 200, "dynamics ensemble width (four hidden layers)", {1, 65536});

@@ -38,8 +38,8 @@ Var DeterministicActor::forward(const Var& obs) const {
 }
 
 SquashedGaussianActor::SquashedGaussianActor(int64_t obs_dim, const envs::Space& actions,
-                                             const std::vector<int64_t>& hidden, double log_std_min,
-                                             double log_std_max, Generator& gen) {
+                                             const std::vector<int64_t>& hidden, double log_std_min, double log_std_max,
+                                             Generator& gen) {
   const int64_t A = actions.dim(), last = hidden.back();
   trunk = register_module("trunk", std::make_shared<nn::MLP>(sizes(obs_dim, hidden, 0), gen,
                                                              nn::MLPOptions{.output = nn::Activation::relu}));

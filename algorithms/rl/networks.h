@@ -40,7 +40,7 @@ class SquashedGaussianActor : public nn::Module {
   SquashedGaussianActor(int64_t obs_dim, const envs::Space& actions, const std::vector<int64_t>& hidden,
                         double log_std_min, double log_std_max, Generator& gen);
   nn::TanhGaussianSample sample(const Var& obs, Generator& gen) const;  // reparameterised
-  Var deterministic(const Var& obs) const;                               // tanh(mean) scale + bias
+  Var deterministic(const Var& obs) const;                              // tanh(mean) scale + bias
 
   std::shared_ptr<nn::MLP> trunk;
   std::shared_ptr<nn::Linear> fc_mean, fc_logstd;

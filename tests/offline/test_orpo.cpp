@@ -32,8 +32,7 @@ TEST_CASE("ORPO labels each model transition optimistically and pessimistically"
 
 TEST_CASE("the model buffer keeps both labels of the same rows, first in first out") {
   ModelBuffer buffer(/*capacity=*/4, /*obs_dim=*/1, /*act_dim=*/1);
-  CHECK_THROWS_WITH(Generator g(1); (void)buffer.sample(2, RewardLabel::optimistic, g),
-                    doctest::Contains("empty"));
+  CHECK_THROWS_WITH(Generator g(1); (void)buffer.sample(2, RewardLabel::optimistic, g), doctest::Contains("empty"));
   // Two rounds of three rows: obs = row id; r_O = 10 id, r_P = -10 id.
   for (int round = 0; round < 2; ++round) {
     std::vector<float> obs, r_o, r_p;
@@ -66,7 +65,8 @@ TEST_CASE("a mixed batch takes the real rows first, then each model share with i
   model.add(from_vector(std::vector<float>{1, 2}, {2, 1}), zeros({2, 1}), zeros({2, 1}),
             from_vector(std::vector<float>{5, 5}), from_vector(std::vector<float>{-5, -5}), zeros({2}));
   Generator gen(3);
-  const ReplayBuffer::Batch b = mixed_batch(real, 2, {{&model, RewardLabel::pessimistic, 3}, {&model, RewardLabel::optimistic, 0}}, gen);
+  const ReplayBuffer::Batch b =
+      mixed_batch(real, 2, {{&model, RewardLabel::pessimistic, 3}, {&model, RewardLabel::optimistic, 0}}, gen);
   const std::vector<double> obs = vals(b.obs), rewards = vals(b.rewards);
   REQUIRE(obs.size() == 5);
   for (int i = 0; i < 2; ++i) {

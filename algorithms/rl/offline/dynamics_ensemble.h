@@ -34,13 +34,13 @@ struct DynamicsEnsembleOptions {
   int64_t batch_size = 256;
   double holdout_fraction = 0.2;
   int64_t max_holdout = 1000;
-  int64_t patience = 5;            // epochs without a > improvement relative gain in any member
+  int64_t patience = 5;  // epochs without a > improvement relative gain in any member
   double improvement = 0.01;
-  int64_t max_epochs = 0;          // 0: until early stopping
-  double bound_penalty = 0.01;     // weight of sum(max_log_var) - sum(min_log_var)
-  bool bootstrap = true;           // each member trains on its own resample of the training rows
+  int64_t max_epochs = 0;       // 0: until early stopping
+  double bound_penalty = 0.01;  // weight of sum(max_log_var) - sum(min_log_var)
+  bool bootstrap = true;        // each member trains on its own resample of the training rows
   Uncertainty uncertainty = Uncertainty::aleatoric;
-  double progress_seconds = 0;     // > 0: a progress line on stderr that often
+  double progress_seconds = 0;  // > 0: a progress line on stderr that often
 };
 
 // What train() did.

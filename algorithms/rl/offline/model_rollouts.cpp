@@ -9,8 +9,8 @@ namespace gradlab::rl {
 ModelBuffer::ModelBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim)
     : optimistic_(capacity, obs_dim, act_dim), pessimistic_(capacity, obs_dim, act_dim) {}
 
-void ModelBuffer::add(const Tensor& obs, const Tensor& actions, const Tensor& next_obs,
-                      const Tensor& reward_optimistic, const Tensor& reward_pessimistic, const Tensor& terminated) {
+void ModelBuffer::add(const Tensor& obs, const Tensor& actions, const Tensor& next_obs, const Tensor& reward_optimistic,
+                      const Tensor& reward_pessimistic, const Tensor& terminated) {
   const int64_t N = obs.size(0);
   GL_CHECK(obs.dim() == 2 && next_obs.shape() == obs.shape() && actions.dim() == 2 && actions.size(0) == N &&
                reward_optimistic.shape() == Shape{N} && reward_pessimistic.shape() == Shape{N} &&

@@ -55,7 +55,7 @@ struct RolloutStats {
   int64_t transitions = 0;      // rows added
   double mean_uncertainty = 0;  // over the rows added
   double mean_model_reward = 0;
-  double mean_length = 0;       // steps per branch before termination or the horizon
+  double mean_length = 0;  // steps per branch before termination or the horizon
 };
 
 // Rolls every start state [N, obs] forward `horizon` steps: actions from

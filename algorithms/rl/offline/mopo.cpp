@@ -28,8 +28,8 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
            "train_mopo: batch_size, rollout_every, rollout_batch, horizon and retain_rounds must be positive");
   GL_CHECK(args.real_fraction >= 0 && args.real_fraction <= 1, "train_mopo: real_fraction must be in [0, 1], got {}",
            args.real_fraction);
-  OfflineEvaluator evaluator(args.exp_name, data, args.gradient_steps, args.eval_every, args.eval_episodes, args.seed,
-                             args.progress_seconds);
+  OfflineEvaluator evaluator("train_mopo", args.exp_name, data, args.gradient_steps, args.eval_every,
+                             args.eval_episodes, args.seed, args.progress_seconds);
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const envs::TerminationFn terminated = envs::termination_function(evaluator.env_id());
   model = fitted_dynamics(data, model, args.dynamics, args.seed);
@@ -51,13 +51,13 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
     if ((step - 1) % args.rollout_every == 0) {
       const Tensor starts = real.sample(args.rollout_batch, rollout_gen).obs;
       // docs/papers/rl-baselines.md (MOPO.1): r~ = r^ - lambda u (beta = 0: only the pessimistic label is used)
-      const RolloutStats r =
-          branched_rollout(*model, explore, starts, args.horizon, terminated, 0.0, args.lambda, model_data, rollout_gen);
+      const RolloutStats r = branched_rollout(*model, explore, starts, args.horizon, terminated, 0.0, args.lambda,
+                                              model_data, rollout_gen);
       uncertainty_sum += r.mean_uncertainty;
       ++rounds;
     }
-    sac->update(norm.apply(
-        mixed_batch(real, split[0], {{&model_data, RewardLabel::pessimistic, split[1]}}, sample_gen)));
+    sac->update(
+        norm.apply(mixed_batch(real, split[0], {{&model_data, RewardLabel::pessimistic, split[1]}}, sample_gen)));
     evaluator.after_step(step, act);
   }
   OfflineResult result = evaluator.finish(act);

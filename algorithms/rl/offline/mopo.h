@@ -21,13 +21,13 @@ struct MOPOArgs {
   uint64_t seed = 1;
   int64_t gradient_steps = 1000000;
   int64_t batch_size = 256;
-  double real_fraction = 0.05;   // of every batch; the rest is model data
-  int64_t rollout_every = 1000;  // gradient steps between rollout rounds (one before the first step)
-  int64_t rollout_batch = 50000; // start states per round
-  int64_t horizon = 5;           // h
-  int64_t retain_rounds = 5;     // the model buffer keeps this many rounds (FIFO)
-  double lambda = 1.0;           // the uncertainty penalty
-  bool normalize_states = true;  // the policy and critics see standardised states
+  double real_fraction = 0.05;    // of every batch; the rest is model data
+  int64_t rollout_every = 1000;   // gradient steps between rollout rounds (one before the first step)
+  int64_t rollout_batch = 50000;  // start states per round
+  int64_t horizon = 5;            // h
+  int64_t retain_rounds = 5;      // the model buffer keeps this many rounds (FIFO)
+  double lambda = 1.0;            // the uncertainty penalty
+  bool normalize_states = true;   // the policy and critics see standardised states
   SACLearnerOptions learner;
   DynamicsEnsembleOptions dynamics;
   int64_t eval_every = 5000;

@@ -63,8 +63,9 @@ std::vector<int64_t> split_batch(int64_t total, const std::vector<double>& fract
 }
 
 StateNormalizer StateNormalizer::fit(const envs::Dataset& data, double eps) {
-  const int64_t N = data.size(), O = data.obs_dim();
+  const int64_t N = data.size();
   GL_CHECK(N > 0, "StateNormalizer::fit: the dataset has no rows");
+  const int64_t O = data.obs_dim();
   const std::vector<double> obs = data.observations.to_vector<double>();
   StateNormalizer n;
   n.mean.assign(size_t(O), 0.0);
@@ -88,8 +89,8 @@ StateNormalizer StateNormalizer::identity(int64_t obs_dim) {
 }
 
 Tensor StateNormalizer::apply(const Tensor& obs) const {
-  GL_CHECK(obs.dim() == 2 && obs.size(1) == int64_t(mean.size()), "StateNormalizer: observations must be [B, {}], got {}",
-           mean.size(), obs.shape());
+  GL_CHECK(obs.dim() == 2 && obs.size(1) == int64_t(mean.size()),
+           "StateNormalizer: observations must be [B, {}], got {}", mean.size(), obs.shape());
   std::vector<float> m(mean.begin(), mean.end()), inv;
   for (double s : std) inv.push_back(float(1.0 / s));
   const int64_t O = int64_t(mean.size());
@@ -120,8 +121,9 @@ OfflineEvaluation evaluate_offline(const std::string& env_id,
   return out;
 }
 
-OfflineEvaluator::OfflineEvaluator(const std::string& method, const envs::Dataset& data, int64_t total_steps,
-                                   int64_t every, int64_t episodes, uint64_t seed, double progress_seconds)
+OfflineEvaluator::OfflineEvaluator(const std::string& caller, const std::string& method, const envs::Dataset& data,
+                                   int64_t total_steps, int64_t every, int64_t episodes, uint64_t seed,
+                                   double progress_seconds)
     : env_id_(data.metadata.count("env") ? data.metadata.at("env") : ""),
       refs_(dataset_references(data)),
       total_(total_steps),
@@ -129,17 +131,23 @@ OfflineEvaluator::OfflineEvaluator(const std::string& method, const envs::Datase
       episodes_(episodes),
       seed_(seed),
       recent_(std::nan("")) {
-  GL_CHECK(!env_id_.empty(), "{}: the dataset names no env in its metadata", method);
+  GL_CHECK(data.size() > 0, "{}: the dataset has no rows", caller);
+  GL_CHECK(!env_id_.empty(), "{}: the dataset names no env in its metadata", caller);
+  const envs::EnvPtr probe = envs::make_env(env_id_);
+  GL_CHECK(probe->action_space().dim() == data.act_dim() && probe->observation_space().dim() == data.obs_dim(),
+           "{}: the dataset's dims (obs {}, actions {}) do not match {} (obs {}, actions {})", caller, data.obs_dim(),
+           data.act_dim(), env_id_, probe->observation_space().dim(), probe->action_space().dim());
   GL_CHECK(total_steps > 0 && every >= 0 && episodes > 0,
            "{}: gradient steps and evaluation episodes must be positive and the evaluation interval >= 0, got {}, "
            "{} and {}",
-           method, total_steps, episodes, every);
+           caller, total_steps, episodes, every);
   log_ = std::make_unique<RunLog>("", fmt::format("{}__{}__{}", env_id_, method, seed), total_steps, progress_seconds);
 }
 
 void OfflineEvaluator::after_step(int64_t step, const Act& act) {
   if (every_ > 0 && step % every_ == 0 && step < total_) {
-    const OfflineEvaluation e = evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
+    const OfflineEvaluation e =
+        evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
     result_.eval_returns.emplace_back(double(step), e.mean_return);
     recent_ = e.mean_return;
   }
@@ -147,7 +155,8 @@ void OfflineEvaluator::after_step(int64_t step, const Act& act) {
 }
 
 OfflineResult OfflineEvaluator::finish(const Act& act) {
-  const OfflineEvaluation e = evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
+  const OfflineEvaluation e =
+      evaluate_offline(env_id_, act, episodes_, derive_seed(seed_, 4), refs_ ? &*refs_ : nullptr);
   result_.eval_returns.emplace_back(double(total_), e.mean_return);
   result_.final_return = e.mean_return;
   result_.final_score = e.score;

@@ -76,8 +76,9 @@ OfflineEvaluation evaluate_offline(const std::string& env_id,
 class OfflineEvaluator {
  public:
   using Act = std::function<std::vector<double>(const std::vector<double>&)>;  // raw observation -> action
-  OfflineEvaluator(const std::string& method, const envs::Dataset& data, int64_t total_steps, int64_t every,
-                   int64_t episodes, uint64_t seed, double progress_seconds);
+  // caller names the train function in errors ("train_bc: the dataset has no rows"); method names the run.
+  OfflineEvaluator(const std::string& caller, const std::string& method, const envs::Dataset& data, int64_t total_steps,
+                   int64_t every, int64_t episodes, uint64_t seed, double progress_seconds);
   const std::string& env_id() const { return env_id_; }
   // After gradient step `step` (1-based): evaluates `act` when due and prints progress.
   void after_step(int64_t step, const Act& act);

@@ -42,15 +42,15 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
                args.rollout_horizon > 0 && args.retain_rounds > 0,
            "train_orpo: batch_size, rollout_every, rollout_batch, horizon, rollout_horizon and retain_rounds must be "
            "positive");
-  GL_CHECK(args.real_fraction >= 0 && args.output_own_fraction >= 0 &&
-               args.real_fraction + args.output_own_fraction <= 1,
-           "train_orpo: real_fraction ({}) and output_own_fraction ({}) must be >= 0 and sum to at most 1",
-           args.real_fraction, args.output_own_fraction);
+  GL_CHECK(
+      args.real_fraction >= 0 && args.output_own_fraction >= 0 && args.real_fraction + args.output_own_fraction <= 1,
+      "train_orpo: real_fraction ({}) and output_own_fraction ({}) must be >= 0 and sum to at most 1",
+      args.real_fraction, args.output_own_fraction);
   GL_CHECK(args.lambda >= 0 && args.beta >= 0 && args.exploration_std >= 0,
            "train_orpo: lambda, beta and exploration_std must be >= 0, got {}, {} and {}", args.lambda, args.beta,
            args.exploration_std);
-  OfflineEvaluator evaluator(args.exp_name, data, args.gradient_steps, args.eval_every, args.eval_episodes, args.seed,
-                             args.progress_seconds);
+  OfflineEvaluator evaluator("train_orpo", args.exp_name, data, args.gradient_steps, args.eval_every,
+                             args.eval_episodes, args.seed, args.progress_seconds);
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const envs::Space& action_space = probe->action_space();
   const envs::TerminationFn terminated = envs::termination_function(evaluator.env_id());
@@ -78,7 +78,9 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
     case RolloutPolicy::optimistic:
       rollout_explore = [&](const Tensor& obs) { return rollout_sac->act(norm.apply(obs), false); };
       break;
-    case RolloutPolicy::random: rollout_explore = uniform_policy(action_space.low, action_space.high, random_gen); break;
+    case RolloutPolicy::random:
+      rollout_explore = uniform_policy(action_space.low, action_space.high, random_gen);
+      break;
     case RolloutPolicy::output: rollout_explore = output_explore; break;
   }
   // With pi_o = pi, D_o is filled by the output policy and D_pi is not needed separately.
@@ -86,10 +88,9 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
 
   const std::vector<int64_t> sac_split = split_batch(args.batch_size, {args.real_fraction, 1.0 - args.real_fraction});
   const std::vector<int64_t> output_split =
-      separate_output_rollouts
-          ? split_batch(args.batch_size, {args.real_fraction, args.output_own_fraction,
-                                          1.0 - args.real_fraction - args.output_own_fraction})
-          : std::vector<int64_t>{sac_split[0], 0, sac_split[1]};
+      separate_output_rollouts ? split_batch(args.batch_size, {args.real_fraction, args.output_own_fraction,
+                                                               1.0 - args.real_fraction - args.output_own_fraction})
+                               : std::vector<int64_t>{sac_split[0], 0, sac_split[1]};
 
   const auto act = [output, norm](const std::vector<double>& obs) { return output->act(norm.apply(obs)); };
   double u_optimistic = 0, u_output = 0;
@@ -122,15 +123,16 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   }
   OfflineResult result = evaluator.finish(act);
   result.diagnostics["rollout_uncertainty_optimistic"] = u_optimistic / double(std::max<int64_t>(rounds, 1));
-  result.diagnostics["rollout_uncertainty_output"] =
-      separate_output_rollouts ? u_output / double(std::max<int64_t>(rounds, 1)) : result.diagnostics["rollout_uncertainty_optimistic"];
+  result.diagnostics["rollout_uncertainty_output"] = separate_output_rollouts
+                                                         ? u_output / double(std::max<int64_t>(rounds, 1))
+                                                         : result.diagnostics["rollout_uncertainty_optimistic"];
   result.diagnostics["rollout_policy_return"] = std::nan("");
   if (rollout_sac) {
     SACLearner& sac = *rollout_sac;
     result.diagnostics["rollout_policy_return"] =
-        evaluate_offline(evaluator.env_id(),
-                         [&](const std::vector<double>& obs) { return sac.act(norm.apply(obs), true); },
-                         args.eval_episodes, derive_seed(args.seed, 9), nullptr)
+        evaluate_offline(
+            evaluator.env_id(), [&](const std::vector<double>& obs) { return sac.act(norm.apply(obs), true); },
+            args.eval_episodes, derive_seed(args.seed, 9), nullptr)
             .mean_return;
   }
   return result;

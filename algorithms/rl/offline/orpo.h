@@ -33,16 +33,16 @@ struct ORPOArgs {
   uint64_t seed = 1;
   int64_t gradient_steps = 1000000;
   int64_t batch_size = 256;
-  int64_t rollout_every = 1000;   // gradient steps between rollout rounds (one before the first step)
-  int64_t rollout_batch = 50000;  // start states per round, for each of the two policies
-  int64_t horizon = 5;            // h: the output policy's rollouts
-  int64_t rollout_horizon = 5;    // h_o: the rollout policy's
-  int64_t retain_rounds = 5;      // FIFO size of D_o and D_pi, in rounds
-  double lambda = 1.0;            // penalty of the P-MDP
-  double beta = 0.015;            // bonus of the O-MDP
-  double real_fraction = 0.05;             // of both learners' batches
-  double output_own_fraction = 0.45;       // D_pi's share of the output policy's batch (D_o gets the rest)
-  double exploration_std = 0.1;            // the output policy's Gaussian noise in its rollouts (action-scale units)
+  int64_t rollout_every = 1000;       // gradient steps between rollout rounds (one before the first step)
+  int64_t rollout_batch = 50000;      // start states per round, for each of the two policies
+  int64_t horizon = 5;                // h: the output policy's rollouts
+  int64_t rollout_horizon = 5;        // h_o: the rollout policy's
+  int64_t retain_rounds = 5;          // FIFO size of D_o and D_pi, in rounds
+  double lambda = 1.0;                // penalty of the P-MDP
+  double beta = 0.015;                // bonus of the O-MDP
+  double real_fraction = 0.05;        // of both learners' batches
+  double output_own_fraction = 0.45;  // D_pi's share of the output policy's batch (D_o gets the rest)
+  double exploration_std = 0.1;       // the output policy's Gaussian noise in its rollouts (action-scale units)
   RolloutPolicy rollout_policy = RolloutPolicy::optimistic;
   bool normalize_states = true;
   SACLearnerOptions rollout_learner;   // pi_o

@@ -21,7 +21,7 @@ struct SACLearnerOptions {
   double actor_lr = 1e-4, critic_lr = 3e-4, alpha_lr = 1e-4;
   double gamma = 0.99, tau = 0.005;
   bool autotune = true;
-  double alpha = 0.2;                                                 // the fixed temperature without autotune
+  double alpha = 0.2;                                                // the fixed temperature without autotune
   double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -|A|
   double log_std_min = -5, log_std_max = 2;
 };

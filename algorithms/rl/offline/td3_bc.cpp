@@ -120,8 +120,8 @@ Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) co
 
 OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
   GL_CHECK(args.batch_size > 0, "train_td3_bc: batch_size must be positive, got {}", args.batch_size);
-  OfflineEvaluator evaluator(args.exp_name, data, args.gradient_steps, args.eval_every, args.eval_episodes, args.seed,
-                             args.progress_seconds);
+  OfflineEvaluator evaluator("train_td3_bc", args.exp_name, data, args.gradient_steps, args.eval_every,
+                             args.eval_episodes, args.seed, args.progress_seconds);
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
