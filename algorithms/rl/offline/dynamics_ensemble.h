@@ -25,6 +25,17 @@ enum class Uncertainty { aleatoric, ensemble_std };
 Uncertainty parse_uncertainty(const std::string& name);  // "aleatoric" | "ensemble_std"; throws naming the value
 std::string uncertainty_name(Uncertainty u);
 
+// The model loss of (ORPO.2) without its regularisers: per member
+// mean((mu - y)^2 exp(-lv)) + mean(lv) over its rows and output dims, summed
+// over the members. mean and log_var [K, N, out]; target [K, N, out] or
+// [N, out] (shared by every member).
+Var ensemble_gaussian_loss(const nn::GaussianPrediction& prediction, const Var& target);
+
+// Row indices [K, rows] (i64) each member trains on: with bootstrap, member
+// k's own resample with replacement of 0..rows-1; without, every member sees
+// each row once, in its own shuffled order.
+Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generator& gen);
+
 struct DynamicsEnsembleOptions {
   int64_t members = 7, elites = 5;
   std::vector<int64_t> hidden{200, 200, 200, 200};
@@ -49,6 +60,10 @@ struct DynamicsTrainReport {
   std::vector<double> holdout_mse;  // per member, at its best epoch (the weights kept)
   std::vector<int64_t> elites;      // member indices, best first
   double elite_holdout_mse = 0;     // mean over the elites
+  // holdout_mse is the MSE of each member's mean over the held-out rows and
+  // every output dim, in standardised target units (each target dim divided
+  // by its training std), so that every dim weighs alike.
+  int64_t train_rows = 0, holdout_rows = 0;  // holdout 0: the training rows are evaluated instead
   double seconds = 0;
 };
 
@@ -63,7 +78,10 @@ class DynamicsEnsemble {
  public:
   DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const DynamicsEnsembleOptions& options, uint64_t seed);
 
-  // Fits the input standardisation and the ensemble on every row of data.
+  // Fits the standardisation of the inputs and targets on the training rows
+  // (those not held out) and the ensemble on them; picks the elites. Before
+  // train(), the standardisation is the identity and the elites are the first
+  // `elites` members.
   DynamicsTrainReport train(const envs::Dataset& data);
 
   // Means and log-variances of [s' - s, r] for every member, in the original
@@ -77,15 +95,40 @@ class DynamicsEnsemble {
 
   const std::vector<int64_t>& elites() const { return elites_; }
   const DynamicsEnsembleOptions& options() const { return options_; }
+  // The mode step() and uncertainty(obs, actions) use from now on.
+  void set_uncertainty(Uncertainty mode) { options_.uncertainty = mode; }
   nn::GaussianMLP& model() { return *model_; }
+  const nn::GaussianMLP& model() const { return *model_; }
+
+  // The full training loss of (ORPO.2) on standardised inputs [K, B, in] (or
+  // [B, in]) and standardised targets [K, B, obs + 1] (or [B, obs + 1]):
+  // ensemble_gaussian_loss + sum_l wd_l |W_l|^2 / 2 + bound_penalty (sum
+  // max_lv - sum min_lv). Differentiable in the model's parameters.
+  Var loss(const Var& inputs, const Var& targets) const;
+  // The standardisation train() fitted (identity before): x_std = (x - mean) / std
+  // for the inputs (s, a), and the targets [s' - s, r].
+  const std::vector<double>& input_mean() const { return input_mean_; }
+  const std::vector<double>& input_std() const { return input_std_; }
+  const std::vector<double>& target_mean() const { return target_mean_; }
+  const std::vector<double>& target_std() const { return target_std_; }
 
  private:
   int64_t obs_dim_, act_dim_;
   DynamicsEnsembleOptions options_;
   Generator gen_;
   std::shared_ptr<nn::GaussianMLP> model_;
-  std::vector<double> input_mean_, input_std_;
+  std::vector<double> input_mean_, input_std_, target_mean_, target_std_;
+  Tensor input_mean_t_, input_std_t_, target_mean_t_, target_std_t_, target_log_var_shift_;  // [in] / [out] f32
+  Tensor elites_t_;                                                                          // [elites] i64
   std::vector<int64_t> elites_;
+
+  void set_standardisation(const Tensor& inputs, const Tensor& targets);
+  void set_elites(std::vector<int64_t> elites);
+  Tensor standardise_inputs(const Tensor& obs, const Tensor& actions, const char* where) const;
+  // predict() on standardised inputs [N, in], in chunks of rows.
+  nn::GaussianPrediction predict_standardised(const Tensor& x) const;
+  // Per-member MSE of the means on standardised (inputs, targets), NoGrad.
+  std::vector<double> member_mse(const Tensor& inputs, const Tensor& targets) const;
 };
 
 }  // namespace gradlab::rl

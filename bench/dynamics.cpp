@@ -1,0 +1,162 @@
+// build/bench/dynamics: speed of the MOPO/ORPO dynamics ensemble
+// (algorithms/rl/offline/dynamics_ensemble.h) against PyTorch running the same
+// ensemble (bench/pytorch/dynamics.py), measured in the same run:
+//   train_step  one Adam step of the full loss (ORPO.2: Gaussian NLL with the
+//               soft log-variance bounds, per-layer weight decay, bound
+//               penalty) on a [7, 256, obs + act] batch, 4 x 200 Swish  (steps/s)
+//   model_step  DynamicsEnsemble::step on --states states: every member's
+//               forward, one sampled elite per row, the aleatoric uncertainty (steps/s);
+//               PyTorch runs it in the same pieces of 8192 rows as predict(), and
+//               is also shown with all rows in one forward (model_step_one_batch)
+// Pendulum-like dims by default (obs 3, act 1).
+//   build/bench/dynamics --threads 1 --jsonl out.jsonl
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "algorithms/rl/offline/dynamics_ensemble.h"
+#include "autograd/ops.h"
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "optim/adam.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+const char* const kCases[] = {"train_step", "model_step"};
+
+// A dataset of `rows` random transitions (only its statistics matter: train()
+// with max_epochs 1 fits the standardisation on it).
+envs::Dataset random_dataset(int64_t rows, int64_t obs, int64_t act, Generator& gen) {
+  envs::Dataset d;
+  d.observations = randn({rows, obs}, gen);
+  d.actions = uniform({rows, act}, -2, 2, gen);
+  d.next_observations = d.observations + randn({rows, obs}, gen) * 0.1;
+  d.rewards = randn({rows}, gen);
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("dynamics", "Dynamics-ensemble training step and 50k-state model step, in steps/s, against PyTorch.");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  int64_t& seed = cli.integer("--seed", 0, "seed for the weights and the data", {0, INT64_MAX});
+  int64_t& obs = cli.integer("--obs", 3, "observation dims", {1, 4096});
+  int64_t& act = cli.integer("--act", 1, "action dims", {1, 4096});
+  int64_t& width = cli.integer("--width", 200, "hidden width (4 hidden layers)", {1, 65536});
+  int64_t& batch = cli.integer("--batch", 256, "rows per member in a training batch", {1, 1 << 20});
+  int64_t& states = cli.integer("--states", 50000, "states in a model step", {1, 1 << 24});
+  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (width 16, 500 states, no reference)");
+  cli.parse(argc, argv);
+  try {
+    width = cli.budget_default<int64_t>(smoke, "--width", width, 16);
+    states = cli.budget_default<int64_t>(smoke, "--states", states, 500);
+    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    if (smoke) no_reference = true;
+    set_num_threads(int(threads));
+    const int64_t members = 7;
+    std::printf("dynamics: %lld members of %lld-%lld x 4-%lld Swish, batch [%lld, %lld, %lld], %lld states, %lld thread(s)\n",
+                (long long)members, (long long)(obs + act), (long long)width, (long long)(2 * (obs + 1)),
+                (long long)members, (long long)batch, (long long)(obs + act), (long long)states, (long long)threads);
+
+    rl::DynamicsEnsembleOptions options;
+    options.members = members;
+    options.hidden = {width, width, width, width};
+    options.batch_size = batch;
+    options.max_epochs = 1;
+    rl::DynamicsEnsemble ensemble(obs, act, options, uint64_t(seed));
+    Generator gen(uint64_t(seed) + 1);
+    ensemble.train(random_dataset(smoke ? 300 : 2000, obs, act, gen));  // the standardisation and the elites
+
+    optim::Adam adam(ensemble.model().parameters(), {.lr = options.lr});
+    const Tensor xb = randn({members, batch, obs + act}, gen), yb = randn({members, batch, obs + 1}, gen);
+    const Tensor step_obs = randn({states, obs}, gen), step_act = uniform({states, act}, -2, 2, gen);
+    std::map<std::string, std::function<void()>> fns = {
+        {"train_step",
+         [&] {
+           const Var loss = ensemble.loss(Var(xb), Var(yb));
+           adam.zero_grad();
+           loss.backward();
+           adam.step();
+         }},
+        {"model_step", [&] { ensemble.step(step_obs, step_act, gen); }},
+    };
+
+    // gradlab is timed before and after the PyTorch run, and the samples
+    // pooled, so that a slow spell of a shared machine weighs on both sides.
+    const double min_sample = smoke ? 0.0 : 0.2;
+    const int warmup = smoke ? 0 : 2;
+    const int half = std::max(1, int(samples + 1) / 2);
+    auto time_all = [&] {
+      std::map<std::string, Timing> ts;
+      for (const char* c : kCases) ts[c] = time_it(fns.at(c), half, min_sample, warmup);
+      return ts;
+    };
+    const std::map<std::string, Timing> before = time_all();
+    Reference torch;
+    if (!no_reference) {
+      torch = run_reference("bench/pytorch/dynamics.py",
+                            fmt::format("--threads {} --seed {} --members {} --obs {} --act {} --hidden {},{},{},{} "
+                                        "--batch {} --states {} --samples {} --min-sample-seconds {}",
+                                        threads, seed, members, obs, act, width, width, width, width, batch, states,
+                                        samples, min_sample),
+                            int(threads));
+      if (!torch.ok)
+        std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
+    }
+    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+
+    Jsonl out(jsonl);
+    const std::string ref_name = torch.ok ? torch.label : "pytorch";
+    Table table({"case", "steps/s", "min-max", ref_name + " steps/s", "ours/ref"});
+    std::map<std::string, double> rates;
+    for (const char* c : kCases) {
+      const Timing t = no_reference ? before.at(c) : merge(before.at(c), after.at(c));
+      const double rate = rates[c] = 1.0 / t.median;
+      std::vector<std::string> row = {c, fmt::format("{:.1f}", rate),
+                                      fmt::format("{:.1f}-{:.1f}", 1.0 / t.max, 1.0 / t.min)};
+      Jsonl::Record rec{.bench = "dynamics",
+                        .case_name = c,
+                        .metric = "steps_per_s",
+                        .value = rate,
+                        .unit = "steps/s",
+                        .threads = int(threads)};
+      rec.extra["obs"] = std::to_string(obs);
+      rec.extra["act"] = std::to_string(act);
+      rec.extra["width"] = std::to_string(width);
+      rec.extra["batch"] = std::to_string(batch);
+      rec.extra["states"] = std::to_string(states);
+      const std::optional<double> ref_seconds = torch.seconds(c);
+      add_comparison(row, rec, rate, ref_seconds ? std::optional(1.0 / *ref_seconds) : std::nullopt, torch.label);
+      out.write(rec);
+      table.row(row);
+    }
+    std::fputs(table.str().c_str(), stdout);
+    if (const std::optional<double> one_batch = torch.seconds("model_step_one_batch")) {
+      const double ours = rates.at("model_step");
+      std::printf("%s with all %lld states in one forward: %.2f steps/s (ours/ref %.2fx)\n", torch.label.c_str(),
+                  (long long)states, 1.0 / *one_batch, ours * *one_batch);
+      Jsonl::Record rec{.bench = "dynamics",
+                        .case_name = "model_step_one_batch",
+                        .metric = "steps_per_s",
+                        .value = ours,
+                        .unit = "steps/s",
+                        .threads = int(threads)};
+      rec.extra["states"] = std::to_string(states);
+      std::vector<std::string> unused;
+      add_comparison(unused, rec, ours, 1.0 / *one_batch, torch.label);
+      out.write(rec);
+    }
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
+    std::fprintf(stderr, "dynamics: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
