@@ -57,12 +57,13 @@ struct DynamicsEnsembleOptions {
 // What train() did.
 struct DynamicsTrainReport {
   int64_t epochs = 0;
-  std::vector<double> holdout_mse;  // per member, at its best epoch (the weights kept)
-  std::vector<int64_t> elites;      // member indices, best first
-  double elite_holdout_mse = 0;     // mean over the elites
-  // holdout_mse is the MSE of each member's mean over the held-out rows and
-  // every output dim, in standardised target units (each target dim divided
-  // by its training std), so that every dim weighs alike.
+  // The MSE of each member's mean over the held-out rows and every output
+  // dim, in standardised target units (each target dim divided by its
+  // training std, so that every dim weighs alike), at its best epoch (the
+  // weights kept).
+  std::vector<double> holdout_mse;
+  std::vector<int64_t> elites;   // member indices, best first
+  double elite_holdout_mse = 0;  // mean over the elites
   int64_t train_rows = 0, holdout_rows = 0;  // holdout 0: the training rows are evaluated instead
   double seconds = 0;
 };
