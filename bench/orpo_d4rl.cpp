@@ -46,7 +46,7 @@ int run_experiment(int argc, char** argv) {
   auto& ablation_datasets = cli.text("--ablation_datasets", "medium-replay", "where the ablations run");
   auto& transitions = cli.integer("--transitions", 50000, "rows per dataset", {100, 100000000});
   auto& steps =
-      cli.integer("--steps", 0, "gradient steps per method (0: 10000, quick 3000, smoke 100)", {0, 100000000});
+      cli.integer("--steps", 0, "gradient steps per method (0: 5000, quick 2000, smoke 100)", {0, 100000000});
   auto& lambda = cli.real("--lambda", 1.0, "ORPO/MOPO: the penalty lambda of the pessimistic MDP");
   auto& beta = cli.real("--beta", 0.1, "ORPO: the bonus beta of the optimistic MDP");
   auto& horizon = cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000});
@@ -98,7 +98,7 @@ int run_experiment(int argc, char** argv) {
     const bench::OfflineMethod& m = bench::find_offline_method(all, name, "orpo_d4rl");
     ex.add(name + "/" + level, [&, m, level](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
-      run_settings.steps = steps > 0 ? steps : run.pick(10000, 3000, 100);
+      run_settings.steps = steps > 0 ? steps : run.pick(5000, 2000, 100);
       run_settings.eval_every = std::max<int64_t>(run_settings.steps / 10, 1);
       std::shared_ptr<const rl::DynamicsEnsemble> model;
       RunResult out;

@@ -79,7 +79,7 @@ Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generat
   GL_CHECK(members >= 1 && rows >= 1, "member_row_indices: needs members >= 1 and rows >= 1, got {} and {}", members,
            rows);
   if (bootstrap) return randint(0, rows, {members, rows}, gen);  // with replacement, member by member
-  return argsort(rand({members, rows}, gen), -1);                 // a permutation per member
+  return argsort(rand({members, rows}, gen), -1);                // a permutation per member
 }
 
 // ---------------------------------------------------------------- DynamicsEnsemble
@@ -211,15 +211,15 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
            act_dim_, act_dim_);
 
   const Tensor obs = as_f32(data.observations);
-  const Tensor inputs = concat({obs, as_f32(data.actions)}, 1);                                     // [N, in]
-  const Tensor targets = concat({as_f32(data.next_observations) - obs, as_f32(data.rewards).unsqueeze(1)}, 1);  // [N, out]
+  const Tensor inputs = concat({obs, as_f32(data.actions)}, 1);  // [N, in]
+  const Tensor targets =
+      concat({as_f32(data.next_observations) - obs, as_f32(data.rewards).unsqueeze(1)}, 1);  // [N, out]
   GL_CHECK(std::isfinite(sum(inputs.to(DType::f64)).item<double>()) &&
                std::isfinite(sum(targets.to(DType::f64)).item<double>()),
            "DynamicsEnsemble::train: the dataset holds NaN or infinite values");
 
   // Holdout: min(holdout_fraction N, max_holdout) rows of a random split.
-  const int64_t holdout =
-      std::min<int64_t>(int64_t(std::floor(o.holdout_fraction * double(N))), o.max_holdout);
+  const int64_t holdout = std::min<int64_t>(int64_t(std::floor(o.holdout_fraction * double(N))), o.max_holdout);
   const int64_t train_rows = N - holdout;  // >= 1 since holdout_fraction < 1
   const Tensor order = argsort(rand({N}, gen_), -1);
   const Tensor train_index = order.narrow(0, holdout, train_rows).contiguous();
@@ -273,7 +273,8 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
       const double previous = best[size_t(k)];
       if (std::isinf(previous) ? !std::isnan(mse[size_t(k)]) : (previous - mse[size_t(k)]) / previous > o.improvement) {
         best[size_t(k)] = mse[size_t(k)];
-        for (size_t p = 0; p < net_params.size(); ++p) best_params[p].select(0, k).copy_(net_params[p].value().select(0, k));
+        for (size_t p = 0; p < net_params.size(); ++p)
+          best_params[p].select(0, k).copy_(net_params[p].value().select(0, k));
         improved = true;
       }
     }
@@ -355,8 +356,8 @@ ModelStep DynamicsEnsemble::step(const Tensor& obs, const Tensor& actions, Gener
   // other members' samples would be thrown away): [s' - s, r] ~ N(mu, sigma^2).
   const Tensor member = index_select(elites_t_, 0, randint(0, int64_t(elites_.size()), {N}, gen));  // [N]
   const Tensor pick = member.view({1, N, 1}).expand({1, N, out}).contiguous();
-  const Tensor mu = gather(means, 0, pick).squeeze(0);                         // [N, out]
-  const Tensor sd = exp(gather(log_var, 0, pick).squeeze(0) * 0.5);          // [N, out]
+  const Tensor mu = gather(means, 0, pick).squeeze(0);               // [N, out]
+  const Tensor sd = exp(gather(log_var, 0, pick).squeeze(0) * 0.5);  // [N, out]
   const Tensor sample = mu + sd * randn({N, out}, gen);
   ModelStep result;
   result.next_obs = as_f32(obs) + sample.narrow(1, 0, obs_dim_);

@@ -38,7 +38,7 @@ Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generat
 
 struct DynamicsEnsembleOptions {
   int64_t members = 7, elites = 5;
-  std::vector<int64_t> hidden{200, 200, 200, 200};
+  std::vector<int64_t> hidden = std::vector<int64_t>(4, 200);
   // weight decay per layer (hidden.size() + 1 values), added to the loss as wd sum w^2 / 2
   std::vector<double> weight_decay{2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4};
   double lr = 1e-3;
@@ -62,8 +62,8 @@ struct DynamicsTrainReport {
   // training std, so that every dim weighs alike), at its best epoch (the
   // weights kept).
   std::vector<double> holdout_mse;
-  std::vector<int64_t> elites;   // member indices, best first
-  double elite_holdout_mse = 0;  // mean over the elites
+  std::vector<int64_t> elites;               // member indices, best first
+  double elite_holdout_mse = 0;              // mean over the elites
   int64_t train_rows = 0, holdout_rows = 0;  // holdout 0: the training rows are evaluated instead
   double seconds = 0;
 };

@@ -56,10 +56,13 @@ RewardLabels label_rewards(const Tensor& model_reward, const Tensor& uncertainty
 
 RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& policy, const Tensor& starts,
                               int64_t horizon, const envs::TerminationFn& terminated, double beta, double lambda,
-                              ModelBuffer& buffer, Generator& gen) {
+                              ModelBuffer& buffer, Generator& gen, const envs::Space* state_box) {
   GL_CHECK(starts.dim() == 2 && starts.size(0) > 0, "branched_rollout: start states must be [N, obs], got {}",
            starts.shape());
   GL_CHECK(horizon > 0, "branched_rollout: the horizon must be positive, got {}", horizon);
+  GL_CHECK(!state_box || (!state_box->is_discrete() && state_box->dim() == starts.size(1)),
+           "branched_rollout: the state box must be a box of {} coordinates, got {}", starts.size(1),
+           state_box ? state_box->str() : "");
   RolloutStats stats;
   const int64_t N0 = starts.size(0), O = starts.size(1);
   double u_sum = 0, r_sum = 0;
@@ -69,7 +72,12 @@ RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& 
     const Tensor actions = policy(obs);
     GL_CHECK(actions.dim() == 2 && actions.size(0) == M,
              "branched_rollout: the policy returned actions {} for {} states", actions.shape(), M);
-    const ModelStep step = model.step(obs, actions, gen);
+    ModelStep step = model.step(obs, actions, gen);
+    if (state_box) {
+      std::vector<float> low(state_box->low.begin(), state_box->low.end()),
+          high(state_box->high.begin(), state_box->high.end());
+      step.next_obs = minimum(maximum(step.next_obs, from_vector(low, {1, O})), from_vector(high, {1, O}));
+    }
     const RewardLabels labels = label_rewards(step.rewards, step.uncertainty, beta, lambda);
     // The known termination function decides which branches end here.
     const std::vector<double> o = obs.to_vector<double>(), a = actions.to_vector<double>(),

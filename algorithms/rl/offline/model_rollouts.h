@@ -14,6 +14,7 @@
 #include "algorithms/rl/buffers.h"
 #include "algorithms/rl/offline/dynamics_ensemble.h"
 #include "envs/datasets.h"
+#include "envs/env.h"
 
 namespace gradlab::rl {
 
@@ -61,10 +62,13 @@ struct RolloutStats {
 // Rolls every start state [N, obs] forward `horizon` steps: actions from
 // policy(obs [M, obs]) -> [M, A], next states, rewards and u from model.step,
 // both labels stored in buffer; rows whose termination fires stop branching.
+// With state_box, model states are clipped into the env's observation box
+// (known, like the termination function): a model trained on the data alone
+// otherwise extrapolates states, and rewards, that the env can never reach.
 using BatchPolicy = std::function<Tensor(const Tensor& obs)>;
 RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& policy, const Tensor& starts,
                               int64_t horizon, const envs::TerminationFn& terminated, double beta, double lambda,
-                              ModelBuffer& buffer, Generator& gen);
+                              ModelBuffer& buffer, Generator& gen, const envs::Space* state_box = nullptr);
 
 // A policy of uniform actions in the box [low, high] (ORPO's random-rollout ablation).
 BatchPolicy uniform_policy(const std::vector<double>& low, const std::vector<double>& high, Generator& gen);

@@ -33,6 +33,7 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const envs::TerminationFn terminated = envs::termination_function(evaluator.env_id());
   model = fitted_dynamics(data, model, args.dynamics, args.seed);
+  const envs::Space* box = args.clip_model_states ? &probe->observation_space() : nullptr;
 
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
@@ -52,7 +53,7 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
       const Tensor starts = real.sample(args.rollout_batch, rollout_gen).obs;
       // docs/papers/rl-baselines.md (MOPO.1): r~ = r^ - lambda u (beta = 0: only the pessimistic label is used)
       const RolloutStats r = branched_rollout(*model, explore, starts, args.horizon, terminated, 0.0, args.lambda,
-                                              model_data, rollout_gen);
+                                              model_data, rollout_gen, box);
       uncertainty_sum += r.mean_uncertainty;
       ++rounds;
     }

@@ -27,7 +27,9 @@ struct MOPOArgs {
   int64_t horizon = 5;            // h
   int64_t retain_rounds = 5;      // the model buffer keeps this many rounds (FIFO)
   double lambda = 1.0;            // the uncertainty penalty
-  bool normalize_states = true;   // the policy and critics see standardised states
+  bool normalize_states = true;
+  bool clip_model_states =
+      true;  // model states clipped into the env's observation box   // the policy and critics see standardised states
   SACLearnerOptions learner;
   DynamicsEnsembleOptions dynamics;
   int64_t eval_every = 5000;

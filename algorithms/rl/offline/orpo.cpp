@@ -55,6 +55,7 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   const envs::Space& action_space = probe->action_space();
   const envs::TerminationFn terminated = envs::termination_function(evaluator.env_id());
   model = fitted_dynamics(data, model, args.dynamics, args.seed);
+  const envs::Space* box = args.clip_model_states ? &probe->observation_space() : nullptr;
 
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
@@ -100,12 +101,12 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
       // docs/papers/orpo.md "Rollouts": both policies from fresh dataset start states
       const Tensor starts_o = real.sample(args.rollout_batch, rollout_gen).obs;
       u_optimistic += branched_rollout(*model, rollout_explore, starts_o, args.rollout_horizon, terminated, args.beta,
-                                       args.lambda, optimistic_data, rollout_gen)
+                                       args.lambda, optimistic_data, rollout_gen, box)
                           .mean_uncertainty;
       if (separate_output_rollouts) {
         const Tensor starts_pi = real.sample(args.rollout_batch, rollout_gen).obs;
         u_output += branched_rollout(*model, output_explore, starts_pi, args.horizon, terminated, args.beta,
-                                     args.lambda, output_data, rollout_gen)
+                                     args.lambda, output_data, rollout_gen, box)
                         .mean_uncertainty;
       }
       ++rounds;

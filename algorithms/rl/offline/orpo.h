@@ -45,6 +45,7 @@ struct ORPOArgs {
   double exploration_std = 0.1;       // the output policy's Gaussian noise in its rollouts (action-scale units)
   RolloutPolicy rollout_policy = RolloutPolicy::optimistic;
   bool normalize_states = true;
+  bool clip_model_states = true;       // model states clipped into the env's observation box
   SACLearnerOptions rollout_learner;   // pi_o
   TD3BCLearnerOptions output_learner;  // pi
   DynamicsEnsembleOptions dynamics;
