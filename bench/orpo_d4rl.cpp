@@ -59,6 +59,8 @@ int run_experiment(int argc, char** argv) {
   cli.parse(argc, argv);
   GL_CHECK(lambda >= 0 && beta >= 0, "orpo_d4rl: --lambda and --beta must be >= 0, got {} and {}", lambda, beta);
 
+  GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
+           "orpo_d4rl: --uncertainty must be aleatoric or ensemble_std, got '{}'", uncertainty);
   bench::OfflineSettings s;
   s.policy_hidden = {hidden, hidden};
   s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
@@ -121,6 +123,9 @@ int run_experiment(int argc, char** argv) {
     for (const std::string& m : chosen) add(m, l);
   const std::vector<std::string> ablation_levels = bench::split_list(ablation_datasets);
   for (const std::string& l : ablation_levels) {
+    // The default ablation dataset is skipped when --datasets leaves it out; one asked for must be there.
+    GL_CHECK(data.count(l) || !cli.given("--ablation_datasets"),
+             "orpo_d4rl: --ablation_datasets: '{}' is not among --datasets", l);
     if (!data.count(l)) continue;
     for (const std::string& m : bench::split_list(ablations)) add(m, l);
   }

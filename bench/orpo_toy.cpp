@@ -96,6 +96,8 @@ int run_experiment(int argc, char** argv) {
   cli.parse(argc, argv);
   GL_CHECK(lambda >= 0 && beta >= 0, "orpo_toy: --lambda and --beta must be >= 0, got {} and {}", lambda, beta);
 
+  GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
+           "orpo_toy: --uncertainty must be aleatoric or ensemble_std, got '{}'", uncertainty);
   bench::OfflineSettings s;
   s.policy_hidden = {hidden, hidden};
   s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
