@@ -11,6 +11,7 @@
 #include <map>
 
 #include "algorithms/rl/curiosity/exploration_probe.h"
+#include "bench/common/claims.h"
 #include "bench/common/experiment.h"
 #include "envs/env.h"
 
@@ -110,28 +111,18 @@ int main(int argc, char** argv) {
             best_name = b;
           }
         if (best_name.empty()) continue;
-        const Stat s = ex.stat(ours + "/" + env_name, "success_rate");
-        // A tie at zero success says nothing about the claim: inconclusive, so not reproduced.
-        const bool informative = s.mean > 0 || best > 0;
-        ex.claim(fmt::format("{} success on {} >= best of ICM/RND/Disagreement/APT", ours, env_name),
-                 informative && s.mean >= best,
-                 fmt::format("{} {} vs {} {}{}", ours, format_stat(s), best_name,
-                             format_stat(ex.stat(best_name + "/" + env_name, "success_rate")),
-                             informative ? "" : " (inconclusive: no method found the reward at this budget)"));
+        // Paired over seeds against the best baseline by mean success (bench::paired_verdict).
+        bench::paired_claim(ex, fmt::format("{} success on {} >= best of ICM/RND/Disagreement/APT", ours, env_name),
+                            ours + "/" + env_name, best_name + "/" + env_name, "success_rate");
       }
     }
     // docs/papers/temporal-inconsistency.md: TI trains one predictor and reuses its snapshots, "without additional
     // training costs": its time inside the curiosity module against Disagreement's K models and RND's one.
     for (const std::string& env_name : env_names) {
       if (!has("ti/" + env_name) || !has("disagreement/" + env_name)) continue;
-      const Stat ti = ex.stat("ti/" + env_name, "curiosity_seconds");
-      const Stat dis = ex.stat("disagreement/" + env_name, "curiosity_seconds");
-      std::string detail =
-          fmt::format("curiosity seconds per run: ti {}, disagreement {}", format_stat(ti), format_stat(dis));
-      if (has("rnd/" + env_name))
-        detail += fmt::format(", rnd {}", format_stat(ex.stat("rnd/" + env_name, "curiosity_seconds")));
-      ex.claim("TI's curiosity module costs less wall-clock than Disagreement's ensemble on " + env_name,
-               ti.mean <= dis.mean, detail);
+      // Lower is better: Disagreement's seconds minus TI's, seed by seed.
+      bench::paired_claim(ex, "TI's curiosity module costs less wall-clock than Disagreement's ensemble on " + env_name,
+                          "disagreement/" + env_name, "ti/" + env_name, "curiosity_seconds");
     }
     return 0;
   } catch (const std::exception& e) {

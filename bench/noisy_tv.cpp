@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "algorithms/rl/curiosity/exploration_probe.h"
 #include "bench/common/experiment.h"
@@ -89,45 +90,43 @@ int main(int argc, char** argv) {
       if (m != "ti" && m != "ti_uniform" && m != "ppo") others.push_back(m);
     const bool has_ti = std::find(methods.begin(), methods.end(), "ti") != methods.end();
     if (has_ti && !others.empty() && tasks.size() > 1) {
-      // Degradation = success on the clean task - mean success over the noisy tasks.
+      // Degradation per seed = success on the clean task - mean success over the noisy tasks.
       auto degradation = [&](const std::string& m) {
-        double noisy = 0;
-        for (size_t i = 1; i < tasks.size(); ++i) noisy += ex.stat(m + "/" + tasks[i], "success_rate").mean;
-        return ex.stat(m + "/" + clean, "success_rate").mean - noisy / double(tasks.size() - 1);
+        std::vector<double> d = ex.values(m + "/" + clean, "success_rate");
+        for (size_t i = 1; i < tasks.size(); ++i) {
+          const std::vector<double> noisy = ex.values(m + "/" + tasks[i], "success_rate");
+          for (size_t k = 0; k < d.size(); ++k) d[k] -= noisy[k] / double(tasks.size() - 1);
+        }
+        return d;
       };
-      const double ti_deg = degradation("ti");
-      std::string detail = fmt::format("degradation (clean - mean noisy success): ti {:.3f}", ti_deg);
-      bool least = true;
-      for (const auto& m : others) {
-        detail += fmt::format(", {} {:.3f}", m, degradation(m));
-        least = least && ti_deg <= degradation(m);
-      }
-      // Degrading least from zero success is no evidence: that case is inconclusive, so not reproduced.
-      const bool ti_learns_clean = ex.stat("ti/" + clean, "success_rate").mean > 0;
-      if (!ti_learns_clean) detail += " (inconclusive: TI has no success even without noise)";
-      ex.claim("TI degrades least under noise (success rate, clean vs noisy tasks)", least && ti_learns_clean, detail);
-      // Matches or exceeds the others without noise.
-      const Stat ti_clean = ex.stat("ti/" + clean, "success_rate");
-      bool matches = true;
-      std::string d2 = fmt::format("ti {}", format_stat(ti_clean));
-      for (const auto& m : others) {
-        const Stat s = ex.stat(m + "/" + clean, "success_rate");
-        d2 += fmt::format(", {} {}", m, format_stat(s));
-        matches = matches && ti_clean.mean >= s.mean;
-      }
-      ex.claim("TI matches or exceeds ICM/RND/Disagreement/DyMeCu on " + clean, matches, d2);
+      // Each claim below holds against every other method: all_of the paired verdicts (bench::paired_verdict).
+      auto against_all = [&](const std::string& text, const std::function<std::vector<double>(const std::string&)>& f,
+                             bool lower_is_better) {
+        std::vector<bench::Verdict> parts;
+        std::string detail;
+        const std::vector<double> ti = f("ti");
+        for (const auto& m : others) {
+          const std::vector<double> diff =
+              lower_is_better ? bench::paired_differences(f(m), ti) : bench::paired_differences(ti, f(m));
+          const Stat d = bench::stat_of(diff);
+          parts.push_back(bench::paired_verdict(d));
+          detail += fmt::format("{}vs {} {} ({})", detail.empty() ? "" : "; ", m, format_stat(d, 3),
+                                bench::verdict_name(parts.back()));
+        }
+        ex.claim(text, bench::all_of(parts),
+                 fmt::format("ti {}; paired: {}", format_stat(bench::stat_of(ti), 3), detail));
+      };
+      against_all("TI degrades least under noise (clean minus mean noisy success, paired against each method)",
+                  degradation, /*lower_is_better=*/true);
+      against_all(
+          "TI matches or exceeds ICM/RND/Disagreement/DyMeCu on " + clean,
+          [&](const std::string& m) { return ex.values(m + "/" + clean, "success_rate"); }, false);
       // Time on the TV: TI is the least attracted by it (action and cell variants).
       for (const auto& task : tasks) {
         if (task.find("NoisyTV") == std::string::npos) continue;
-        const double ti_tv = ex.stat("ti/" + task, "tv_fraction").mean;
-        bool lowest = true;
-        std::string d3 = fmt::format("tv_fraction: ti {:.3f}", ti_tv);
-        for (const auto& m : others) {
-          const double v = ex.stat(m + "/" + task, "tv_fraction").mean;
-          d3 += fmt::format(", {} {:.3f}", m, v);
-          lowest = lowest && ti_tv <= v;
-        }
-        ex.claim("TI spends the least time on the TV in " + task, lowest, d3);
+        against_all(
+            "TI spends the least time on the TV in " + task,
+            [&](const std::string& m) { return ex.values(m + "/" + task, "tv_fraction"); }, true);
       }
     }
     return 0;

@@ -118,6 +118,18 @@ Verdict all_of(const std::vector<Verdict>& parts) {
   return all ? Verdict::reproduced : Verdict::not_established;
 }
 
+Verdict at_least(const std::vector<Verdict>& parts, size_t need) {
+  GL_CHECK(need >= 1 && need <= parts.size(), "at_least: need {} of {} verdicts", need, parts.size());
+  size_t yes = 0, no = 0;
+  for (Verdict v : parts) {
+    yes += v == Verdict::reproduced;
+    no += v == Verdict::not_reproduced;
+  }
+  if (yes >= need) return Verdict::reproduced;
+  if (parts.size() - no < need) return Verdict::not_reproduced;
+  return Verdict::not_established;
+}
+
 std::vector<double> minus(const std::vector<double>& values, double t) {
   std::vector<double> out;
   for (double v : values) out.push_back(v - t);

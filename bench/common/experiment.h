@@ -102,6 +102,10 @@ Verdict paired_verdict(const Stat& paired_difference);
 // A claim made of several parts, each with its verdict: reproduced when every
 // part is, not reproduced when any part is, else not established.
 Verdict all_of(const std::vector<Verdict>& parts);
+// A claim that at least `need` of the parts hold ("on most tasks"): reproduced
+// when at least `need` parts are reproduced, not reproduced when so many parts
+// are not reproduced that `need` can no longer be met, else not established.
+Verdict at_least(const std::vector<Verdict>& parts, size_t need);
 // The per-seed values minus a threshold: the verdict of "the value exceeds t".
 std::vector<double> minus(const std::vector<double>& values, double t);
 // The paired differences a[i] - b[i] (equal lengths).

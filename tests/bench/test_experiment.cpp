@@ -82,6 +82,15 @@ TEST_CASE("the verdict rule on hand-made paired intervals") {
   CHECK(all_of({Verdict::reproduced, Verdict::reproduced}) == Verdict::reproduced);
   CHECK(all_of({Verdict::reproduced, Verdict::not_established}) == Verdict::not_established);
   CHECK(all_of({Verdict::not_established, Verdict::not_reproduced}) == Verdict::not_reproduced);
+  // "on most of 4": 3 reproduced suffice; 2 not reproduced make 3 impossible.
+  const Verdict R = Verdict::reproduced, E = Verdict::not_established, N = Verdict::not_reproduced;
+  CHECK(at_least({R, R, R, N}, 3) == R);
+  CHECK(at_least({R, R, E, E}, 3) == E);
+  CHECK(at_least({R, R, E, N}, 3) == E);
+  CHECK(at_least({R, R, N, N}, 3) == N);
+  CHECK(at_least({E}, 1) == E);
+  CHECK_THROWS(at_least({R, R}, 3));
+  CHECK_THROWS(at_least({R}, 0));
   CHECK(minus({0.9, 0.8}, 0.85)[1] == doctest::Approx(-0.05));
 }
 
