@@ -30,6 +30,7 @@ struct OfflineSettings {
   int64_t rollout_every = 1000, rollout_batch = 10000, horizon = 5;
   double lambda = 1.0, beta = 0.015;
   double cql_alpha = 5.0;
+  double td3bc_alpha = 2.5;  // TD3+BC's alpha, for the baseline and ORPO's output policy
   bool normalize_states = true;
 };
 
@@ -54,6 +55,7 @@ inline rl::ORPOArgs orpo_args(const OfflineSettings& s, uint64_t seed) {
   a.beta = s.beta;
   a.normalize_states = s.normalize_states;
   a.rollout_learner.hidden = a.output_learner.hidden = s.policy_hidden;
+  a.output_learner.alpha = s.td3bc_alpha;
   a.dynamics = s.dynamics;
   a.eval_every = s.eval_every;
   a.eval_episodes = s.eval_episodes;
@@ -103,6 +105,7 @@ inline std::vector<OfflineMethod> offline_methods() {
                     uint64_t seed) {
                    rl::TD3BCArgs a;
                    a.seed = seed;
+                   a.learner.alpha = s.td3bc_alpha;
                    a.gradient_steps = s.steps;
                    a.batch_size = s.batch_size;
                    a.normalize_states = s.normalize_states;

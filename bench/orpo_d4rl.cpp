@@ -56,12 +56,17 @@ int run_experiment(int argc, char** argv) {
   auto& hidden = cli.integer("--hidden", 64, "policy and critic width (two hidden layers)", {1, 65536});
   auto& model_hidden = cli.integer("--model_hidden", 64, "dynamics ensemble width (four hidden layers)", {1, 65536});
   auto& model_epochs = cli.integer("--model_epochs", 0, "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
+  auto& td3bc_alpha = cli.real("--td3bc_alpha", 2.5,
+                               "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
+                               "ORPO's output policy");
   cli.parse(argc, argv);
   GL_CHECK(lambda >= 0 && beta >= 0, "orpo_d4rl: --lambda and --beta must be >= 0, got {} and {}", lambda, beta);
 
   GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
            "orpo_d4rl: --uncertainty must be aleatoric or ensemble_std, got '{}'", uncertainty);
+  GL_CHECK(td3bc_alpha > 0, "orpo_d4rl: --td3bc_alpha must be positive, got {}", td3bc_alpha);
   bench::OfflineSettings s;
+  s.td3bc_alpha = td3bc_alpha;
   s.policy_hidden = {hidden, hidden};
   s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
   s.dynamics.uncertainty = rl::parse_uncertainty(uncertainty);
