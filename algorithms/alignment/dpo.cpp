@@ -77,7 +77,8 @@ PairLogprobs pair_logprobs_nograd(const nn::GPT& model, const std::vector<Tokens
 }
 
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
-                     const DPOConfig& c, Generator& gen, const ExtraLoss& extra_loss) {
+                     const DPOConfig& c, Generator& gen, const ExtraLoss& extra_loss,
+                     const AfterStep& after_step) {
   GL_CHECK(!pairs.empty() && c.epochs >= 0 && c.batch_size >= 1, "train_dpo: {} pairs, epochs {}, batch_size {}",
            pairs.size(), c.epochs, c.batch_size);
   const int64_t N = int64_t(pairs.size());
@@ -95,6 +96,7 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   policy.train();
+  int64_t steps_done = 0;
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle_in_place(order, gen);
     double loss_sum = 0, right = 0, margin = 0;
@@ -120,6 +122,8 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
       loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
       opt.step();
+      ++steps_done;
+      if (after_step) after_step(steps_done);
       const Tensor hv = sub(sub(pc.value(), tc), sub(pr.value(), tr));
       loss_sum += dpo.item() * double(n);
       right += sum(gt(hv, 0.0)).item();

@@ -64,6 +64,7 @@ using ExtraLoss = std::function<Var()>;
 // Trains the policy on the labelled pairs against the frozen reference
 // (plus `extra_loss`, when given, at every step).
 DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vector<PreferencePair>& pairs,
-                     const DPOConfig& config, Generator& gen, const ExtraLoss& extra_loss = {});
+                     const DPOConfig& config, Generator& gen, const ExtraLoss& extra_loss = {},
+                     const AfterStep& after_step = {});
 
 }  // namespace gradlab::alignment

@@ -37,6 +37,10 @@ SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& 
 using RewardFn =
     std::function<std::vector<double>(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses)>;
 
+// Called by a training loop after every optimiser step with the number of
+// steps taken so far (e.g. to evaluate or snapshot the policy along training).
+using AfterStep = std::function<void(int64_t steps_done)>;
+
 // Shuffles v in place (Fisher-Yates, one draw from the generator per swap): the
 // minibatch order of every alignment training loop.
 void shuffle_in_place(std::vector<int64_t>& v, Generator& gen);

@@ -18,7 +18,7 @@ Var sft_loss(const nn::GPT& policy, const SequenceBatch& batch) {
 }
 
 std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corpus, const SFTConfig& c,
-                              Generator& gen) {
+                              Generator& gen, const AfterStep& after_step) {
   GL_CHECK(!corpus.empty() && c.steps >= 0 && c.batch_size >= 1, "train_sft: {} sequences, steps {}, batch_size {}",
            corpus.size(), c.steps, c.batch_size);
   optim::AdamW opt(policy.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
@@ -38,6 +38,7 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
     if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
     opt.step();
     losses.push_back(loss.item());
+    if (after_step) after_step(step + 1);
   }
   policy.eval();
   return losses;
