@@ -17,6 +17,8 @@
 #include "algorithms/rl/offline/mopo.h"
 #include "algorithms/rl/offline/orpo.h"
 #include "algorithms/rl/offline/td3_bc.h"
+#include "bench/common/cli.h"
+#include "bench/common/experiment.h"
 #include "tensor/error.h"
 
 namespace gradlab::bench {
@@ -43,23 +45,38 @@ struct OfflineMethod {
       run;
 };
 
-inline rl::ORPOArgs orpo_args(const OfflineSettings& s, uint64_t seed) {
-  rl::ORPOArgs a;
+// The settings every method's arguments share (the Args structs name them alike).
+template <class Args>
+Args common_args(const OfflineSettings& s, uint64_t seed) {
+  Args a;
   a.seed = seed;
   a.gradient_steps = s.steps;
   a.batch_size = s.batch_size;
-  a.rollout_every = s.rollout_every;
-  a.rollout_batch = s.rollout_batch;
-  a.horizon = a.rollout_horizon = s.horizon;
-  a.lambda = s.lambda;
-  a.beta = s.beta;
   a.normalize_states = s.normalize_states;
-  a.rollout_learner.hidden = a.output_learner.hidden = s.policy_hidden;
-  a.output_learner.alpha = s.td3bc_alpha;
-  a.dynamics = s.dynamics;
   a.eval_every = s.eval_every;
   a.eval_episodes = s.eval_episodes;
-  a.progress_seconds = 0;
+  a.progress_seconds = 0;  // the experiment runner reports progress
+  return a;
+}
+
+// ... and those the model-based methods (ORPO, MOPO) share on top.
+template <class Args>
+Args model_based_args(const OfflineSettings& s, uint64_t seed) {
+  Args a = common_args<Args>(s, seed);
+  a.rollout_every = s.rollout_every;
+  a.rollout_batch = s.rollout_batch;
+  a.horizon = s.horizon;
+  a.lambda = s.lambda;
+  a.dynamics = s.dynamics;
+  return a;
+}
+
+inline rl::ORPOArgs orpo_args(const OfflineSettings& s, uint64_t seed) {
+  rl::ORPOArgs a = model_based_args<rl::ORPOArgs>(s, seed);
+  a.rollout_horizon = s.horizon;
+  a.beta = s.beta;
+  a.rollout_learner.hidden = a.output_learner.hidden = s.policy_hidden;
+  a.output_learner.alpha = s.td3bc_alpha;
   return a;
 }
 
@@ -84,64 +101,31 @@ inline std::vector<OfflineMethod> offline_methods() {
   all.push_back({"mopo", "MOPO: SAC in the P-MDP on its own rollouts (5% real, 95% model)", true,
                  [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble> m,
                     uint64_t seed) {
-                   rl::MOPOArgs a;
-                   a.seed = seed;
-                   a.gradient_steps = s.steps;
-                   a.batch_size = s.batch_size;
-                   a.rollout_every = s.rollout_every;
-                   a.rollout_batch = s.rollout_batch;
-                   a.horizon = s.horizon;
-                   a.lambda = s.lambda;
-                   a.normalize_states = s.normalize_states;
+                   rl::MOPOArgs a = model_based_args<rl::MOPOArgs>(s, seed);
                    a.learner.hidden = s.policy_hidden;
-                   a.dynamics = s.dynamics;
-                   a.eval_every = s.eval_every;
-                   a.eval_episodes = s.eval_episodes;
-                   a.progress_seconds = 0;
                    return rl::train_mopo(a, d, m);
                  }});
   all.push_back({"td3bc", "TD3+BC on the dataset alone (alpha 2.5, standardised states)", false,
                  [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble>,
                     uint64_t seed) {
-                   rl::TD3BCArgs a;
-                   a.seed = seed;
+                   rl::TD3BCArgs a = common_args<rl::TD3BCArgs>(s, seed);
                    a.learner.alpha = s.td3bc_alpha;
-                   a.gradient_steps = s.steps;
-                   a.batch_size = s.batch_size;
-                   a.normalize_states = s.normalize_states;
                    a.learner.hidden = s.policy_hidden;
-                   a.eval_every = s.eval_every;
-                   a.eval_episodes = s.eval_episodes;
-                   a.progress_seconds = 0;
                    return rl::train_td3_bc(a, d);
                  }});
   all.push_back({"cql", "CQL(H): SAC with the importance-sampled conservative penalty, fixed alpha", false,
                  [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble>,
                     uint64_t seed) {
-                   rl::CQLArgs a;
-                   a.seed = seed;
-                   a.gradient_steps = s.steps;
-                   a.batch_size = s.batch_size;
-                   a.normalize_states = s.normalize_states;
+                   rl::CQLArgs a = common_args<rl::CQLArgs>(s, seed);
                    a.learner.hidden = s.policy_hidden;
                    a.cql.alpha = s.cql_alpha;
-                   a.eval_every = s.eval_every;
-                   a.eval_episodes = s.eval_episodes;
-                   a.progress_seconds = 0;
                    return rl::train_cql(a, d);
                  }});
   all.push_back({"bc", "behaviour cloning: the actor regressed onto the data's actions", false,
                  [](const OfflineSettings& s, const envs::Dataset& d, std::shared_ptr<const rl::DynamicsEnsemble>,
                     uint64_t seed) {
-                   rl::BCArgs a;
-                   a.seed = seed;
-                   a.gradient_steps = s.steps;
-                   a.batch_size = s.batch_size;
-                   a.normalize_states = s.normalize_states;
+                   rl::BCArgs a = common_args<rl::BCArgs>(s, seed);
                    a.hidden = s.policy_hidden;
-                   a.eval_every = s.eval_every;
-                   a.eval_episodes = s.eval_episodes;
-                   a.progress_seconds = 0;
                    return rl::train_bc(a, d);
                  }});
   // ablations
@@ -157,6 +141,80 @@ inline std::vector<OfflineMethod> offline_methods() {
   all.push_back(orpo_variant("orpo_lambda5x", "ablation: lambda 5x", [](rl::ORPOArgs& a) { a.lambda *= 5; }));
   return all;
 }
+
+// The flags both ORPO experiments take, with each binary's defaults.
+struct OfflineFlagDefaults {
+  int64_t transitions, smoke_transitions;
+  const char* transitions_help;
+  double lambda, beta;
+  int64_t hidden, model_hidden;
+  int64_t rollout_batch, smoke_rollout_batch;
+  int64_t smoke_steps;  // full 5000, quick 2000
+};
+
+struct OfflineFlags {
+  OfflineFlags(Cli& cli, const OfflineFlagDefaults& d)
+      : defaults(d),
+        steps(cli.integer("--steps", 0,
+                          fmt::format("gradient steps per method (0: 5000, quick 2000, smoke {})", d.smoke_steps),
+                          {0, 100000000})),
+        transitions(cli.integer("--transitions", d.transitions, d.transitions_help, {100, 100000000})),
+        lambda(cli.real("--lambda", d.lambda, "ORPO/MOPO: the penalty lambda of the pessimistic MDP")),
+        beta(cli.real("--beta", d.beta, "ORPO: the bonus beta of the optimistic MDP")),
+        horizon(cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000})),
+        rollout_batch(cli.integer("--rollout_batch", 0,
+                                  fmt::format("start states per rollout round (0: {}, smoke {})", d.rollout_batch,
+                                              d.smoke_rollout_batch),
+                                  {0, 100000000})),
+        uncertainty(cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std")),
+        hidden(cli.integer("--hidden", d.hidden, "policy and critic width (two hidden layers)", {1, 65536})),
+        model_hidden(
+            cli.integer("--model_hidden", d.model_hidden, "dynamics ensemble width (four hidden layers)", {1, 65536})),
+        td3bc_alpha(cli.real("--td3bc_alpha", 2.5,
+                             "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
+                             "ORPO's output policy")) {}
+
+  // After cli.parse: checks the values and builds the settings (smoke-sized
+  // networks unless the width flags were given).
+  OfflineSettings settings(const Cli& cli, bool smoke, const std::string& binary) const {
+    GL_CHECK(lambda >= 0 && beta >= 0, "{}: --lambda and --beta must be >= 0, got {} and {}", binary, lambda, beta);
+    GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
+             "{}: --uncertainty must be aleatoric or ensemble_std, got '{}'", binary, uncertainty);
+    GL_CHECK(td3bc_alpha > 0, "{}: --td3bc_alpha must be positive, got {}", binary, td3bc_alpha);
+    OfflineSettings s;
+    s.td3bc_alpha = td3bc_alpha;
+    s.policy_hidden = {hidden, hidden};
+    s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
+    s.dynamics.uncertainty = rl::parse_uncertainty(uncertainty);
+    s.lambda = lambda;
+    s.beta = beta;
+    s.horizon = horizon;
+    s.rollout_batch = rollout_batch > 0 ? rollout_batch : (smoke ? defaults.smoke_rollout_batch : defaults.rollout_batch);
+    if (smoke) {
+      s.dynamics.hidden = cli.given("--model_hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
+      s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};
+    }
+    return s;
+  }
+  // The dataset rows (--transitions, smaller for --smoke).
+  int64_t rows(const Cli& cli, bool smoke) const {
+    return cli.budget_default<int64_t>(smoke, "--transitions", transitions, defaults.smoke_transitions);
+  }
+  // The gradient steps of one run (--steps, else by budget).
+  int64_t run_steps(const RunContext& run) const { return steps > 0 ? steps : run.pick(5000, 2000, defaults.smoke_steps); }
+
+  OfflineFlagDefaults defaults;
+  int64_t& steps;
+  int64_t& transitions;
+  double& lambda;
+  double& beta;
+  int64_t& horizon;
+  int64_t& rollout_batch;
+  std::string& uncertainty;
+  int64_t& hidden;
+  int64_t& model_hidden;
+  double& td3bc_alpha;
+};
 
 inline const OfflineMethod& find_offline_method(const std::vector<OfflineMethod>& all, const std::string& name,
                                                 const std::string& binary) {

@@ -44,43 +44,22 @@ int run_experiment(int argc, char** argv) {
       "--ablations", "orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0,orpo_beta10x,orpo_lambda0.5x,orpo_lambda5x",
       "ORPO ablations, run on --ablation_datasets only ('' for none)");
   auto& ablation_datasets = cli.text("--ablation_datasets", "medium-replay", "where the ablations run");
-  auto& transitions = cli.integer("--transitions", 50000, "rows per dataset", {100, 100000000});
-  auto& steps =
-      cli.integer("--steps", 0, "gradient steps per method (0: 5000, quick 2000, smoke 100)", {0, 100000000});
-  auto& lambda = cli.real("--lambda", 1.0, "ORPO/MOPO: the penalty lambda of the pessimistic MDP");
-  auto& beta = cli.real("--beta", 0.1, "ORPO: the bonus beta of the optimistic MDP");
-  auto& horizon = cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000});
-  auto& rollout_batch =
-      cli.integer("--rollout_batch", 0, "start states per rollout round (0: 5000, smoke 200)", {0, 100000000});
-  auto& uncertainty = cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std");
-  auto& hidden = cli.integer("--hidden", 64, "policy and critic width (two hidden layers)", {1, 65536});
-  auto& model_hidden = cli.integer("--model_hidden", 64, "dynamics ensemble width (four hidden layers)", {1, 65536});
+  const bench::OfflineFlags offline(cli, {.transitions = 50000,
+                                          .smoke_transitions = 2000,
+                                          .transitions_help = "rows per dataset",
+                                          .lambda = 1.0,
+                                          .beta = 0.1,
+                                          .hidden = 64,
+                                          .model_hidden = 64,
+                                          .rollout_batch = 5000,
+                                          .smoke_rollout_batch = 200,
+                                          .smoke_steps = 100});
   auto& model_epochs = cli.integer("--model_epochs", 0, "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
-  auto& td3bc_alpha = cli.real("--td3bc_alpha", 2.5,
-                               "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
-                               "ORPO's output policy");
   cli.parse(argc, argv);
-  GL_CHECK(lambda >= 0 && beta >= 0, "orpo_d4rl: --lambda and --beta must be >= 0, got {} and {}", lambda, beta);
-
-  GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
-           "orpo_d4rl: --uncertainty must be aleatoric or ensemble_std, got '{}'", uncertainty);
-  GL_CHECK(td3bc_alpha > 0, "orpo_d4rl: --td3bc_alpha must be positive, got {}", td3bc_alpha);
-  bench::OfflineSettings s;
-  s.td3bc_alpha = td3bc_alpha;
-  s.policy_hidden = {hidden, hidden};
-  s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
-  s.dynamics.uncertainty = rl::parse_uncertainty(uncertainty);
+  bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_d4rl");
   s.dynamics.max_epochs = model_epochs > 0 ? model_epochs : (flags.smoke ? 2 : 100);
-  s.lambda = lambda;
-  s.beta = beta;
-  s.horizon = horizon;
-  s.rollout_batch = rollout_batch > 0 ? rollout_batch : (flags.smoke ? 200 : 5000);
   s.eval_episodes = flags.smoke ? 2 : 10;
-  if (flags.smoke) {
-    s.dynamics.hidden = cli.given("--model_hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
-    s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};
-  }
-  const int64_t rows = cli.budget_default<int64_t>(flags.smoke, "--transitions", transitions, 2000);
+  const int64_t rows = offline.rows(cli, flags.smoke);
 
   const std::vector<std::string> levels = bench::split_list(datasets);
   for (const std::string& l : levels)
@@ -105,7 +84,7 @@ int run_experiment(int argc, char** argv) {
     const bench::OfflineMethod& m = bench::find_offline_method(all, name, "orpo_d4rl");
     ex.add(name + "/" + level, [&, m, level](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
-      run_settings.steps = steps > 0 ? steps : run.pick(5000, 2000, 100);
+      run_settings.steps = offline.run_steps(run);
       run_settings.eval_every = std::max<int64_t>(run_settings.steps / 10, 1);
       std::shared_ptr<const rl::DynamicsEnsemble> model;
       RunResult out;

@@ -82,42 +82,21 @@ int run_experiment(int argc, char** argv) {
   bench::ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/3);
   auto& methods = cli.text("--methods", "orpo,mopo,td3bc,cql,bc,orpo_pi_o_eq_pi",
                            "methods to run (also: orpo_random_rollout, orpo_beta0, orpo_beta10x, orpo_lambda0.5x, orpo_lambda5x)");
-  auto& steps =
-      cli.integer("--steps", 0, "gradient steps per method (0: 5000, quick 2000, smoke 200)", {0, 100000000});
-  auto& transitions = cli.integer("--transitions", 10000, "dataset rows", {100, 100000000});
-  auto& lambda = cli.real("--lambda", 100, "ORPO/MOPO: the penalty lambda of the pessimistic MDP");
-  auto& beta = cli.real("--beta", 1, "ORPO: the bonus beta of the optimistic MDP");
-  auto& horizon = cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000});
-  auto& rollout_batch =
-      cli.integer("--rollout_batch", 0, "start states per rollout round (0: 10000, smoke 500)", {0, 100000000});
-  auto& uncertainty = cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std");
-  auto& hidden = cli.integer("--hidden", 128, "policy and critic width (two hidden layers)", {1, 65536});
-  auto& model_hidden = cli.integer("--model_hidden", 200, "dynamics ensemble width (four hidden layers)", {1, 65536});
-  auto& td3bc_alpha = cli.real("--td3bc_alpha", 2.5,
-                               "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
-                               "ORPO's output policy");
+  const bench::OfflineFlags offline(cli, {.transitions = 10000,
+                                          .smoke_transitions = 1000,
+                                          .transitions_help = "dataset rows",
+                                          .lambda = 100,
+                                          .beta = 1,
+                                          .hidden = 128,
+                                          .model_hidden = 200,
+                                          .rollout_batch = 10000,
+                                          .smoke_rollout_batch = 500,
+                                          .smoke_steps = 200});
   cli.parse(argc, argv);
-  GL_CHECK(lambda >= 0 && beta >= 0, "orpo_toy: --lambda and --beta must be >= 0, got {} and {}", lambda, beta);
-
-  GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
-           "orpo_toy: --uncertainty must be aleatoric or ensemble_std, got '{}'", uncertainty);
-  GL_CHECK(td3bc_alpha > 0, "orpo_toy: --td3bc_alpha must be positive, got {}", td3bc_alpha);
-  bench::OfflineSettings s;
-  s.td3bc_alpha = td3bc_alpha;
-  s.policy_hidden = {hidden, hidden};
-  s.dynamics.hidden = std::vector<int64_t>(4, model_hidden);
-  s.dynamics.uncertainty = rl::parse_uncertainty(uncertainty);
-  s.lambda = lambda;
-  s.beta = beta;
-  s.horizon = horizon;
-  s.rollout_batch = rollout_batch > 0 ? rollout_batch : (flags.smoke ? 500 : 10000);
+  bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_toy");
   s.eval_episodes = 10;
-  if (flags.smoke) {
-    s.dynamics.max_epochs = 2;
-    s.dynamics.hidden = cli.given("--model_hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
-    s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};
-  }
-  const int64_t data_rows = cli.budget_default<int64_t>(flags.smoke, "--transitions", transitions, 1000);
+  if (flags.smoke) s.dynamics.max_epochs = 2;
+  const int64_t data_rows = offline.rows(cli, flags.smoke);
 
   bench::SeedCache<SeedAssets> cache([&](const RunContext& run) {
     SeedAssets a;
@@ -137,7 +116,7 @@ int run_experiment(int argc, char** argv) {
     const bench::OfflineMethod& m = bench::find_offline_method(all, name, "orpo_toy");
     ex.add(m.name, [&, m](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
-      run_settings.steps = steps > 0 ? steps : run.pick(5000, 2000, 200);
+      run_settings.steps = offline.run_steps(run);
       run_settings.eval_every = std::max<int64_t>(run_settings.steps / 10, 1);
       const SeedAssets& a = cache.get(run);
       const rl::OfflineResult r = m.run(run_settings, a.data, a.model, run.seed);
