@@ -67,23 +67,24 @@ struct Settings {
   int64_t corpus = 2000;         // training sequences
   int64_t heldout = 256;         // clean held-out sequences (perplexity)
   int64_t d_model = 48, layers = 2, heads = 4;
-  int64_t sft_steps = 1500;
+  int64_t sft_steps = 300;       // about 10 epochs: held-out perplexity rises past that (overfitting)
   int64_t checkpoints = 5;       // TracIn's, evenly along SFT
   int64_t query_max = 64;        // undesired generations in the query
   int64_t k = 100;               // recalled sequences
   int64_t loo_examples = 200;    // the leave-one-out subset
   int64_t loo_epochs = 1;        // warm-started retraining epochs per leave-one-out run
+  double loo_lr = 0.01;          // their SGD learning rate (on summed per-sequence losses)
   int64_t correction_steps = 200;
-  int64_t eval_every = 10;
+  int64_t eval_every = 5;
   int64_t eval_prompts = 128;    // per selection evaluation (seen triggers)
   int64_t final_prompts = 512;   // per final rate (seen and unseen)
   double fraction = 0.1;
   double damping = 0.1;          // relative damping of K-FAC and LinFAC
-  double hvp_damping = 0.1;      // absolute damping of CG and LiSSA
+  double hvp_damping = 10;       // absolute damping of CG and LiSSA (the summed-NLL Hessian is large and indefinite)
   double utility_tolerance = 0.05;
-  double correction_lr = 5e-4;
+  double correction_lr = 1e-4;
   double unlearn_weight = 1.0, kl_weight = 1.0, l2_weight = 0.0, tau = 1.0;
-  double dpo_beta = 0.1, dpo_lr = 5e-4;
+  double dpo_beta = 0.1, dpo_lr = 1e-4;
   InfluenceWeighting weighting = InfluenceWeighting::softmax;
   std::string lancet_estimator = "linfac-reduce";
   std::vector<std::string> estimators;
@@ -94,7 +95,6 @@ const pref::InjectConfig kInject{};
 const std::vector<int64_t> kSeenTriggers = {pref::word_id("cat"), pref::word_id("dog")};
 const std::vector<int64_t> kUnseenTriggers = {pref::word_id("bird"), pref::word_id("fish")};
 constexpr double kSFTLearningRate = 3e-3;
-constexpr double kLooLearningRate = 0.05;  // SGD, on summed per-sequence losses
 
 // Prompts whose target noun is one of `nouns`, drawn by rejection.
 std::vector<Tokens> trigger_prompts(const std::vector<int64_t>& nouns, int64_t n, Generator& gen) {
@@ -200,8 +200,7 @@ LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunCont
   const auto t0 = Clock::now();
   const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
   model->eval();
-  const std::vector<Var> params = model->parameters();
-  const influence::Problem problem =
+    const influence::Problem problem =
       gpt_influence_problem(*model, a.corpus, influence::linfac_layers(*model));
   const influence::QueryLoss query = undesired_output_query(*model, a.query_prompts, a.query_responses);
   std::vector<std::vector<int64_t>> orders;
@@ -216,7 +215,8 @@ LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunCont
   const auto retrain = [&](const std::vector<int64_t>& keep) {
     std::vector<char> kept(a.corpus.size(), 0);
     for (int64_t r : keep) kept[size_t(r)] = 1;
-    optim::SGD opt(params, {.lr = kLooLearningRate});
+    // Only the problem's parameters move (leave_one_out restores exactly those between runs).
+    optim::SGD opt(problem.params, {.lr = s.loo_lr});
     for (const auto& order : orders)
       for (size_t b = 0; b < order.size(); b += kBatch) {
         std::vector<int64_t> rows;
@@ -297,6 +297,7 @@ influence::Problem problem_for(const std::string& /*estimator*/, nn::GPT& model,
 
 struct RecallOut {
   Recall recall;
+  std::string failure;  // the estimator's error, when it could not score (e.g. CG on an indefinite Hessian)
 };
 
 using AssetCache = bench::SeedCache<Assets>;
@@ -306,8 +307,11 @@ using LooCache = bench::SeedCache<LooResult>;
 RunResult recall_method(const std::string& estimator, const Settings& s, AssetCache& assets, RecallCache& cache,
                         LooCache& loo, const RunContext& run) {
   const Assets& a = assets.get(run);
-  const Recall& r = cache.get(run).recall;
+  const RecallOut& got = cache.get(run);
   RunResult out;
+  out.metric("failed", got.failure.empty() ? 0.0 : 1.0);
+  if (!got.failure.empty()) return out;
+  const Recall& r = got.recall;
   std::vector<int64_t> ids(r.scores.size());
   std::iota(ids.begin(), ids.end(), 0);
   out.metric("precision_at_k", influence::precision_at_k(r.scores, ids, a.contaminated, s.k));
@@ -378,7 +382,9 @@ RunResult correct_method(Correction method, const Settings& s, AssetCache& asset
 
   // The recalled set of an influence-driven method.
   const auto recalled_by = [&](const std::string& estimator) {
-    const Recall& r = recalls.at(estimator)->get(run).recall;
+    const RecallOut& got = recalls.at(estimator)->get(run);
+    GL_CHECK(got.failure.empty(), "lancet: {} recalls nothing: {}", estimator, got.failure);
+    const Recall& r = got.recall;
     const std::vector<int64_t> top = r.top(s.k);
     std::vector<Sequence> seqs;
     std::vector<double> scores;
@@ -476,6 +482,7 @@ int run_experiment(int argc, char** argv) {
   int64_t& k = cli.integer("--k", s.k, "recalled sequences (and k of precision@k, recall@k)", {1, 1000000});
   int64_t& loo = cli.integer("--loo_examples", s.loo_examples, "sequences scored by leave-one-out", {2, 1000000});
   int64_t& loo_epochs = cli.integer("--loo_epochs", s.loo_epochs, "warm-started epochs per leave-one-out run", {1, 1000});
+  double& loo_lr = cli.real("--loo_lr", s.loo_lr, "SGD learning rate of the leave-one-out retraining");
   int64_t& steps = cli.integer("--correction_steps", s.correction_steps, "optimiser steps of each correction",
                                {1, 10000000});
   int64_t& eval_every = cli.integer("--eval_every", s.eval_every, "steps between utility-matching evaluations",
@@ -487,6 +494,8 @@ int run_experiment(int argc, char** argv) {
   double& tolerance = cli.real("--utility_tolerance", s.utility_tolerance,
                                "allowed relative rise of held-out perplexity (matched utility)");
   double& lr = cli.real("--correction_lr", s.correction_lr, "learning rate of IBO and gradient ascent");
+  double& dpo_lr = cli.real("--dpo_lr", s.dpo_lr, "learning rate of the DPO oracle");
+  double& dpo_beta = cli.real("--dpo_beta", s.dpo_beta, "beta of the DPO oracle");
   double& kl_weight = cli.real("--kl_weight", s.kl_weight, "IBO: weight of the KL to the starting model");
   double& l2_weight = cli.real("--l2_weight", s.l2_weight, "IBO: weight of the L2 proximal term");
   double& tau = cli.real("--tau", s.tau, "IBO: softmax temperature of the influence weights (in score s.d.)");
@@ -500,21 +509,24 @@ int run_experiment(int argc, char** argv) {
   std::string& methods = cli.text("--methods", "lancet,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none",
                                   "phase-2 corrections");
   cli.parse(argc, argv);
+  GL_CHECK(dpo_lr > 0 && dpo_beta > 0, "lancet: --dpo_lr {} and --dpo_beta {} must be > 0", dpo_lr, dpo_beta);
+  GL_CHECK(loo_lr > 0, "lancet: --loo_lr must be > 0, got {}", loo_lr);
   GL_CHECK(hvp_damping > 0, "lancet: --hvp_damping must be > 0, got {}", hvp_damping);
   GL_CHECK(damping > 0 && tolerance >= 0 && lr > 0 && kl_weight >= 0 && l2_weight >= 0 && tau > 0,
            "lancet: --damping {}, --correction_lr {} and --tau {} must be > 0; --utility_tolerance {}, --kl_weight {} "
            "and --l2_weight {} >= 0",
            damping, lr, tau, tolerance, kl_weight, l2_weight);
   const bool smoke = flags.smoke, quick = flags.quick;
-  s.corpus = cli.budget_default<int64_t>(smoke, "--corpus", cli.budget_default<int64_t>(quick, "--corpus", corpus, 1000), 200);
+  s.corpus = cli.budget_default<int64_t>(smoke, "--corpus", cli.budget_default<int64_t>(quick, "--corpus", corpus, 1000), 300);
   s.d_model = cli.budget_default<int64_t>(smoke, "--d_model", d_model, 16);
   s.layers = smoke ? 1 : s.layers;
   s.sft_steps = cli.budget_default<int64_t>(smoke, "--sft_steps",
-                                            cli.budget_default<int64_t>(quick, "--sft_steps", sft_steps, 800), 30);
+                                            cli.budget_default<int64_t>(quick, "--sft_steps", sft_steps, 120), 300);
   s.k = cli.budget_default<int64_t>(smoke, "--k", cli.budget_default<int64_t>(quick, "--k", k, 50), 10);
   s.loo_examples = cli.budget_default<int64_t>(smoke, "--loo_examples",
                                                cli.budget_default<int64_t>(quick, "--loo_examples", loo, 60), 6);
   s.loo_epochs = loo_epochs;
+  s.loo_lr = loo_lr;
   s.correction_steps = cli.budget_default<int64_t>(
       smoke, "--correction_steps", cli.budget_default<int64_t>(quick, "--correction_steps", steps, 100), 4);
   s.eval_every = cli.budget_default<int64_t>(smoke, "--eval_every", eval_every, 2);
@@ -527,6 +539,8 @@ int run_experiment(int argc, char** argv) {
   s.hvp_damping = hvp_damping;
   s.utility_tolerance = tolerance;
   s.correction_lr = lr;
+  s.dpo_lr = dpo_lr;
+  s.dpo_beta = dpo_beta;
   s.kl_weight = kl_weight;
   s.l2_weight = l2_weight;
   s.tau = tau;
@@ -563,7 +577,13 @@ int run_experiment(int argc, char** argv) {
       const influence::Problem problem = problem_for(e, *model, a);
       const std::unique_ptr<influence::Estimator> est = make_estimator(e, s, a, *model);
       const influence::QueryLoss query = undesired_output_query(*model, a.query_prompts, a.query_responses);
-      return RecallOut{recall_training_data(*est, problem, query)};
+      try {
+        return RecallOut{recall_training_data(*est, problem, query), ""};
+      } catch (const Error& err) {
+        // Reported as a failed estimator rather than stopping the experiment.
+        fmt::print(stderr, "[lancet] {} failed on seed {}: {}\n", e, run.seed, err.what());
+        return RecallOut{Recall{}, err.what()};
+      }
     });
   }
 
@@ -580,7 +600,7 @@ int run_experiment(int argc, char** argv) {
   ex.run();
   ex.report({"precision_at_k", "recall_at_k", "precision_at_k_seen", "subset_precision", "spearman_vs_loo",
              "fit_seconds", "score_seconds", "seen_rate", "unseen_rate", "perplexity", "distinct2", "selected_step",
-             "recalled_contaminated", "seconds"});
+             "recalled_contaminated", "failed", "seconds"});
 
   // Phase 1: LinFAC / EK-FAC recall at least as precise as TracIn and DataInf.
   const auto has = [&](const std::string& m) {
