@@ -92,10 +92,7 @@ Tokens call_tokens(const LinearCapture::Call& call, const nn::Linear& layer, siz
 Tensor gram(const Tensor& x) { return matmul(x.mT(), x).to(DType::f64); }
 
 void check_kfac_problem(const Problem& problem, const KFACOptions& options, const char* op) {
-  check_problem(problem, op);
   GL_CHECK(!problem.linear_layers.empty(), "{}: the problem has no linear_layers (K-FAC works on Linear layers)", op);
-  GL_CHECK(problem.batch_size > 0, "{}: batch_size must be positive, got {}", op, problem.batch_size);
-  GL_CHECK(problem.example_losses != nullptr, "{}: the problem has no example_losses", op);
   GL_CHECK(options.fisher != KFACFisher::sampled || problem.sampled_losses != nullptr,
            "{}: the sampled Fisher needs Problem::sampled_losses (or use fisher = empirical)", op);
   for (size_t l = 0; l < problem.linear_layers.size(); ++l) {
@@ -104,6 +101,7 @@ void check_kfac_problem(const Problem& problem, const KFACOptions& options, cons
     GL_CHECK(!layer->has_low_rank_adapter(),
              "{}: linear_layers[{}] has a low-rank adapter; K-FAC here covers plain Linear layers only", op, l);
   }
+  check_problem(problem, op);
   const std::vector<Var> expected = linear_params(problem.linear_layers);
   std::unordered_set<const VarImpl*> wanted;
   for (const Var& p : expected) wanted.insert(p.impl().get());

@@ -51,8 +51,8 @@ struct KFACOptions {
   double damping = 0.1;
   KFACDamping damping_kind = KFACDamping::relative;
   KFACTokens tokens = KFACTokens::expand;
-  uint64_t seed = 0;  // the sampled targets' draws (the same draws in both EK-FAC passes)
-  std::string name;   // empty: "kfac" or "ekfac", with "-reduce" for reduced tokens
+  uint64_t seed = 0;   // the sampled targets' draws (the same draws in both EK-FAC passes)
+  std::string name{};  // empty: "kfac" or "ekfac", with "-reduce" for reduced tokens
 };
 
 // What fit() leaves per layer, all f64 on the CPU.
