@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "algorithms/influence/fisher_targets.h"
 #include "envs/preference/datasets.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
@@ -51,21 +52,6 @@ Var sequence_nll(const nn::GPT& model, const SequenceBatch& batch) {
   return -model.sequence_logprob(batch.tokens, batch.response_mask).sum;
 }
 
-Var sampled_sequence_nll(const nn::GPT& model, const SequenceBatch& batch, Generator& gen) {
-  const int64_t B = batch.size(), T = batch.tokens.size(1);
-  const Var logits = slice(model.forward(batch.tokens), 1, 0, T - 1);  // position t predicts token t + 1
-  const int64_t V = logits.size(2);
-  Tensor drawn;
-  {
-    NoGradGuard no_grad;
-    const Tensor probs = softmax(logits.value().reshape({B * (T - 1), V}), 1);
-    drawn = nn::sample_categorical(probs, gen).reshape({B, T - 1});
-  }
-  const Var nll =
-      cross_entropy(logits, drawn, {.mask = predicted_mask(batch), .reduction = Reduction::none});  // [B, T - 1]
-  return sum(nll, {1});
-}
-
 influence::Problem gpt_influence_problem(const nn::GPT& model, const std::vector<Sequence>& corpus,
                                          const std::vector<std::shared_ptr<nn::Linear>>& layers,
                                          int64_t batch_size) {
@@ -82,10 +68,12 @@ influence::Problem gpt_influence_problem(const nn::GPT& model, const std::vector
   p.linear_layers = layers;
   p.batch_size = batch_size;
   const nn::GPT* m = &model;
-  const std::vector<Sequence>* data = &corpus;
+  // The problem keeps its own copy of the corpus (a few kB per thousand sequences).
+  const auto data = std::make_shared<const std::vector<Sequence>>(corpus);
   p.example_losses = [m, data](const std::vector<int64_t>& rows) { return sequence_nll(*m, batch_of(*data, rows)); };
   p.sampled_losses = [m, data](const std::vector<int64_t>& rows, Generator& gen) {
-    return sampled_sequence_nll(*m, batch_of(*data, rows), gen);
+    const SequenceBatch b = batch_of(*data, rows);
+    return influence::sampled_sequence_losses(*m, b.tokens, b.response_mask, gen);
   };
   return p;
 }

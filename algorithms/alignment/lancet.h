@@ -40,14 +40,12 @@ using envs::preference::Sequence;
 
 // -log pi(response | prompt) summed over each response's masked tokens: [B].
 Var sequence_nll(const nn::GPT& model, const SequenceBatch& batch);
-// The same with each response token replaced by a draw from the model's own
-// next-token distribution at its position (the inputs stay the real tokens):
-// the losses whose gradients give the true Fisher of K-FAC and LinFAC.
-Var sampled_sequence_nll(const nn::GPT& model, const SequenceBatch& batch, Generator& gen);
 
 // The influence problem of `model` trained on `corpus`, with respect to the
 // weights and biases of `layers` (e.g. influence::linfac_layers(model): the
-// sub-layers LinFAC linearises). The model and corpus must outlive it.
+// sub-layers LinFAC linearises). Its sampled losses, for the true Fisher, are
+// influence::sampled_sequence_losses. It keeps a copy of the corpus; the
+// model must outlive it.
 influence::Problem gpt_influence_problem(const nn::GPT& model, const std::vector<Sequence>& corpus,
                                          const std::vector<std::shared_ptr<nn::Linear>>& layers,
                                          int64_t batch_size = 64);

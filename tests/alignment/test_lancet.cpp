@@ -2,7 +2,7 @@
 // on a hand-worked case (at the starting model the KL and L2 terms vanish and
 // the loss is minus the weighted recalled NLL), its KL term against a direct
 // computation from the logits, and its gradient against central differences
-// in f64; the sequence NLLs; the recall ranking from a stand-in estimator;
+// in f64; the sequence NLLs and the problem built on them; the recall ranking from a stand-in estimator;
 // gradient ascent raising the recalled sequences' NLL; and the errors.
 #include <doctest/doctest.h>
 
@@ -98,7 +98,7 @@ TEST_CASE("influence_weights: uniform, rank and softmax on hand-worked scores") 
   CHECK_THROWS_AS(influence_weights({1, 2}, InfluenceWeighting::softmax, 0.0), Error);
 }
 
-TEST_CASE("sequence_nll is minus the summed response log-probability; the sampled one is a finite [B]") {
+TEST_CASE("sequence_nll is minus the summed response log-probability; the problem's sampled losses are a finite [B]") {
   test::ThreadCountGuard one(1);
   Generator gen(3);
   nn::GPT model(tiny_gpt(), gen);
@@ -108,7 +108,8 @@ TEST_CASE("sequence_nll is minus the summed response log-probability; the sample
   REQUIRE(nll.shape() == Shape{4});
   for (int64_t i = 0; i < 4; ++i) CHECK(nll.to_vector<float>()[size_t(i)] == doctest::Approx(-lp.to_vector<float>()[size_t(i)]));
   Generator draw(5);
-  const Var sampled = sampled_sequence_nll(model, b, draw);
+  const influence::Problem problem = gpt_influence_problem(model, tiny_corpus(), {model.head});
+  const Var sampled = problem.sampled_losses({0, 1, 2, 3}, draw);
   REQUIRE(sampled.shape() == Shape{4});
   for (float v : sampled.value().to_vector<float>()) CHECK((std::isfinite(v) && v > 0));
   sum(sampled).backward();
