@@ -32,7 +32,9 @@
 
 #include "algorithms/influence/datainf.h"
 #include "algorithms/influence/exact.h"
+#include "algorithms/influence/fisher_targets.h"
 #include "algorithms/influence/iterative.h"
+#include "algorithms/influence/kfac.h"
 #include "algorithms/influence/leave_one_out.h"
 #include "algorithms/influence/metrics.h"
 #include "algorithms/influence/tracin.h"
@@ -271,6 +273,9 @@ Setup make_mlp(uint64_t seed, const Budget& budget) {
     return plus_weight_decay(cross_entropy(logits, index_select(M->y, 0, index), {.reduction = Reduction::none}),
                              params, wd);
   };
+  s.problem.sampled_losses = [M](const std::vector<int64_t>& rows, Generator& g) {
+    return sampled_label_losses(M->forward(Var(index_select(M->X, 0, from_vector(rows)))), g);
+  };
   s.query = [M] { return cross_entropy(M->forward(Var(M->Xq)), M->yq); };
   s.checkpoints = train(s.problem, s.problem.params, budget.pick(1500, 600, 50), 0.02, budget.pick(150, 60, 10), true);
   s.damping = 1e-3;
@@ -323,7 +328,7 @@ Setup make_gpt(uint64_t seed, const Budget& budget) {
   // saddles keep Newton polishing from reaching a clean minimum.)
   for (const auto& block : G->blocks) s.problem.linear_layers.push_back(block->fc_out);
   s.problem.linear_layers.push_back(G->head);
-  for (const auto& layer : s.problem.linear_layers) s.problem.params.push_back(layer->weight);
+  s.problem.params = linear_params(s.problem.linear_layers);  // fc_out's weight and bias, the head's weight
   s.problem.n_train = n;
   s.problem.batch_size = 64;
   const double wd = 0.1;
@@ -338,6 +343,10 @@ Setup make_gpt(uint64_t seed, const Budget& budget) {
   Model* M = m.get();
   s.problem.example_losses = [M, params, wd, sequence_losses](const std::vector<int64_t>& rows) {
     return plus_weight_decay(sequence_losses(index_select(M->tokens, 0, from_vector(rows))), params, wd);
+  };
+  s.problem.sampled_losses = [M, G](const std::vector<int64_t>& rows, Generator& g) {
+    const Tensor idx = index_select(M->tokens, 0, from_vector(rows));
+    return sampled_sequence_losses(*G, idx, ones(idx.shape()), g);  // every next token counts
   };
   s.query = [M, sequence_losses] { return mean(sequence_losses(M->query_tokens)); };
   // Train every parameter (weight decay on the influence weights only), then freeze the rest.
@@ -363,11 +372,20 @@ struct NamedEstimator {
   std::function<std::unique_ptr<Estimator>(const EstimatorSettings&)> make;
 };
 
-// Every estimator the table compares, by name (--estimators picks among them).
-// A new estimator is one more entry here: K-FAC / EK-FAC
-// (algorithms/influence/kfac.h) go in as
-//   {"kfac", [](const EstimatorSettings& s) { return std::make_unique<KFACInfluence>(KFACOptions{...}); }},
-// with the problem's linear_layers (set for mlp and gpt; logreg has none).
+// Every estimator the table compares, by name (--estimators picks among them);
+// a new estimator is one more entry here. K-FAC and EK-FAC (kfac.h) work on
+// the problem's linear_layers (set for mlp and gpt; logreg has none, so they
+// are skipped there), with the true (model-sampled) Fisher and relative damping.
+bool needs_linear_layers(const std::string& name) { return name.find("kfac") != std::string::npos; }
+
+std::unique_ptr<Estimator> make_kfac(const EstimatorSettings& s, bool eigen_correction, KFACTokens tokens) {
+  KFACOptions o;
+  o.eigen_correction = eigen_correction;
+  o.tokens = tokens;
+  o.seed = s.seed;
+  return std::make_unique<KFACInfluence>(o);
+}
+
 std::vector<NamedEstimator> estimator_factories() {
   return {
       {"exact",
@@ -387,6 +405,9 @@ std::vector<NamedEstimator> estimator_factories() {
        }},
       {"tracin", [](const EstimatorSettings& s) { return std::make_unique<TracInInfluence>(s.setup.checkpoints); }},
       {"datainf", [](const EstimatorSettings&) { return std::make_unique<DataInfInfluence>(DataInfOptions{}); }},
+      {"kfac", [](const EstimatorSettings& s) { return make_kfac(s, false, KFACTokens::expand); }},
+      {"ekfac", [](const EstimatorSettings& s) { return make_kfac(s, true, KFACTokens::expand); }},
+      {"ekfac-reduce", [](const EstimatorSettings& s) { return make_kfac(s, true, KFACTokens::reduce); }},
   };
 }
 
@@ -462,6 +483,8 @@ std::map<std::string, Row> run_problem(Setup& setup, const std::vector<NamedEsti
     Row row;
     if (named.name == "exact") {
       row = {.rho_exact = 1, .rho_loo = k >= 2 ? spearman(reference_on_loo, loo) : NAN, .seconds = exact_seconds};
+    } else if (needs_linear_layers(named.name) && setup.problem.linear_layers.empty()) {
+      continue;  // no Linear layers to factor (logistic regression): shown as "-"
     } else {
       const auto start = std::chrono::steady_clock::now();
       std::unique_ptr<Estimator> estimator = named.make({setup, budget, seed});
@@ -493,7 +516,8 @@ int main(int argc, char** argv) {
       cli.integer("--loo_examples", 60, "training examples retrained without (quick: 30, smoke: 5)", {2, 1 << 20});
   std::string& problems_flag = cli.text("--problems", "logreg,mlp,gpt", "problems to run (logreg, mlp, gpt)");
   std::string& estimators_flag =
-      cli.text("--estimators", "exact,cg,lissa,tracin,datainf", "estimators to compare (exact, cg, lissa, tracin, datainf)");
+      cli.text("--estimators", "exact,cg,lissa,tracin,datainf,kfac,ekfac,ekfac-reduce",
+               "estimators to compare (exact, cg, lissa, tracin, datainf, kfac, ekfac, ekfac-reduce)");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& quick = cli.flag("--quick", "smaller models, fewer training steps and LOO examples (tens of seconds)");
   bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (a few seconds)");
@@ -507,7 +531,8 @@ int main(int argc, char** argv) {
     const std::vector<NamedEstimator> all = estimator_factories();
     for (const std::string& name : split_list(estimators_flag)) {
       const auto it = std::find_if(all.begin(), all.end(), [&](const NamedEstimator& e) { return e.name == name; });
-      GL_CHECK(it != all.end(), "--estimators: unknown estimator '{}' (known: exact, cg, lissa, tracin, datainf)",
+      GL_CHECK(it != all.end(), "--estimators: unknown estimator '{}' (known: exact, cg, lissa, tracin, datainf, kfac, ekfac, "
+               "ekfac-reduce)",
                name);
       chosen.push_back(*it);
     }
@@ -532,6 +557,10 @@ int main(int argc, char** argv) {
       std::vector<std::string> names = {"loo"};
       for (const NamedEstimator& e : chosen) names.push_back(e.name);
       for (const std::string& name : names) {
+        if (!per_seed.count(name)) {  // not applicable to this problem (K-FAC without Linear layers)
+          table.row({problem, name, "-", "-", "-"});
+          continue;
+        }
         const std::vector<Row>& rows = per_seed.at(name);
         Row mean_row{.rho_exact = 0, .rho_loo = 0, .seconds = 0};
         for (const Row& r : rows) {

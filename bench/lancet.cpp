@@ -13,6 +13,7 @@
 //
 // Phase 2, correction (cases correct/METHOD), all from the same trained model:
 //   lancet        IBO on the top k of LinFAC's recall (influence weights)
+//   lancet_rank, lancet_uniform   the same with rank-based or uniform weights
 //   ibo_tracin    the same correction on TracIn's top k
 //   ga_recalled   gradient ascent on LinFAC's top k
 //   ga_random     gradient ascent on k random training sequences
@@ -350,7 +351,7 @@ RunResult loo_method(const Settings& s, AssetCache& assets, LooCache& loo, const
 
 // ---- phase 2 ----
 
-enum class Correction { lancet, ibo_tracin, ga_recalled, ga_random, dpo_oracle, none };
+enum class Correction { lancet, lancet_rank, lancet_uniform, ibo_tracin, ga_recalled, ga_random, dpo_oracle, none };
 
 struct Selected {
   int64_t step = 0;
@@ -415,11 +416,16 @@ RunResult correct_method(Correction method, const Settings& s, AssetCache& asset
   ga.l2_weight = 0;
   switch (method) {
     case Correction::lancet:
+    case Correction::lancet_rank:
+    case Correction::lancet_uniform:
     case Correction::ibo_tracin: {
-      const std::string est = method == Correction::lancet ? s.lancet_estimator : "tracin";
+      const std::string est = method == Correction::ibo_tracin ? "tracin" : s.lancet_estimator;
+      const InfluenceWeighting weighting = method == Correction::lancet_rank      ? InfluenceWeighting::rank
+                                           : method == Correction::lancet_uniform ? InfluenceWeighting::uniform
+                                                                                  : s.weighting;
       const auto [seqs, scores] = recalled_by(est);
       const Recall& r = recalls.at(est)->get(run).recall;
-      train_correction(*model, retained_except(r.top(s.k)), seqs, influence_weights(scores, s.weighting, s.tau), ibo,
+      train_correction(*model, retained_except(r.top(s.k)), seqs, influence_weights(scores, weighting, s.tau), ibo,
                        gen, evaluate);
       break;
     }
@@ -506,8 +512,9 @@ int run_experiment(int argc, char** argv) {
   std::string& estimators = cli.text("--estimators", "linfac-reduce,linfac-expand,kfac,tracin,datainf,lissa,cg",
                                      "phase-1 estimators (linfac-reduce and linfac-expand: EK-FAC on the sub-layers; "
                                      "kfac, kfac-reduce: without the eigenvalue correction; tracin, datainf, lissa, cg)");
-  std::string& methods = cli.text("--methods", "lancet,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none",
-                                  "phase-2 corrections");
+  std::string& methods =
+      cli.text("--methods", "lancet,lancet_rank,lancet_uniform,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none",
+               "phase-2 corrections (lancet_rank, lancet_uniform: IBO with rank-based or uniform weights)");
   cli.parse(argc, argv);
   GL_CHECK(dpo_lr > 0 && dpo_beta > 0, "lancet: --dpo_lr {} and --dpo_beta {} must be > 0", dpo_lr, dpo_beta);
   GL_CHECK(loo_lr > 0, "lancet: --loo_lr must be > 0, got {}", loo_lr);
@@ -551,20 +558,21 @@ int run_experiment(int argc, char** argv) {
            s.k, s.loo_examples, s.corpus);
 
   const std::map<std::string, Correction> all_methods = {
-      {"lancet", Correction::lancet},           {"ibo_tracin", Correction::ibo_tracin},
+      {"lancet", Correction::lancet},           {"lancet_rank", Correction::lancet_rank},
+      {"lancet_uniform", Correction::lancet_uniform}, {"ibo_tracin", Correction::ibo_tracin},
       {"ga_recalled", Correction::ga_recalled}, {"ga_random", Correction::ga_random},
       {"dpo_oracle", Correction::dpo_oracle},   {"none", Correction::none}};
   const std::vector<std::string> chosen = bench::split_list(methods);
   for (const std::string& m : chosen)
-    GL_CHECK(all_methods.count(m), "lancet: --methods: unknown method '{}' (lancet, ibo_tracin, ga_recalled, ga_random, "
-                                   "dpo_oracle, none)", m);
+    GL_CHECK(all_methods.count(m), "lancet: --methods: unknown method '{}' (lancet, lancet_rank, lancet_uniform, "
+                                   "ibo_tracin, ga_recalled, ga_random, dpo_oracle, none)", m);
 
   AssetCache assets([&s](const RunContext& run) { return build_assets(s, run); });
   LooCache loo_cache([&](const RunContext& run) { return leave_one_out_scores(s, assets.get(run), run); });
   // Every estimator a recall or correction needs, each with its per-seed cache.
   std::vector<std::string> needed = s.estimators;
   for (const std::string& m : chosen) {
-    if (m == "lancet" || m == "ga_recalled") needed.push_back(s.lancet_estimator);
+    if (m.rfind("lancet", 0) == 0 || m == "ga_recalled") needed.push_back(s.lancet_estimator);
     if (m == "ibo_tracin") needed.push_back("tracin");
   }
   std::map<std::string, std::unique_ptr<RecallCache>> recalls;
