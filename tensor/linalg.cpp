@@ -1,9 +1,11 @@
-// Small dense linear algebra: symmetric eigendecomposition by cyclic Jacobi
-// rotations and the thin SVD by one-sided (Hestenes) Jacobi. Both are simple,
-// accurate to a few ulp, and fast enough for the matrices later papers need
-// (Gram matrices of a few snapshots, LoRA factors, K-FAC blocks of a few
-// hundred rows). They run in f64 on the CPU whatever the input's device; the
-// result is returned in the input's dtype and device.
+// Small dense linear algebra: symmetric eigendecomposition and the thin SVD
+// by one-sided (Hestenes) Jacobi. eigh uses cyclic Jacobi rotations below
+// kTridiagonalFrom rows (simple, accurate to a few ulp: Gram matrices of a
+// few snapshots) and, from there on, Householder reduction to a tridiagonal
+// matrix followed by the implicitly shifted QL iteration, about ten times
+// fewer flops than Jacobi's sweeps and contiguous memory access (K-FAC factors
+// of a few hundred rows). They run in f64 on the CPU whatever the input's
+// device; the result is returned in the input's dtype and device.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -73,6 +75,140 @@ void jacobi_eigh(std::vector<double> a, int64_t n, double* w, double* v) {
   for (int64_t j = 0; j < n; ++j) {
     w[j] = A(order[size_t(j)], order[size_t(j)]);
     for (int64_t i = 0; i < n; ++i) v[i * n + j] = V[size_t(i * n + order[size_t(j)])];
+  }
+}
+
+// From this many rows eigh reduces to a tridiagonal matrix instead of
+// rotating the full one.
+constexpr int64_t kTridiagonalFrom = 32;
+constexpr int kMaxQLIterations = 60;  // per eigenvalue; a few are typical
+
+// Householder reduction of the symmetric n x n matrix `a` (row-major, both
+// triangles filled) to a tridiagonal T = Q^T A Q. Writes T's diagonal to d
+// [n] and its off-diagonal to e (e[i] couples rows i and i+1, e[n-1] = 0),
+// and Q^T, row-major, to qt [n x n].
+//
+// Step k reflects x = A[k+1.., k] onto alpha e_1 with H = I - tau v v^T,
+// v = x - alpha e_1, tau = 2 / v^T v, alpha = -sign(x_0)|x| (no cancellation
+// in v_0). The trailing block B = A[k+1.., k+1..] becomes H B H =
+// B - v w^T - w v^T with p = tau B v and w = p - (tau/2)(v^T p) v, and Q <- Q H.
+void householder_tridiagonal(std::vector<double>& a, int64_t n, double* d, double* e, std::vector<double>& qt) {
+  const size_t un = static_cast<size_t>(n);
+  std::vector<double> q(un * un, 0.0), v(un), w(un);
+  for (int64_t i = 0; i < n; ++i) q[size_t(i * n + i)] = 1.0;
+  auto A = [&](int64_t i, int64_t j) -> double& { return a[size_t(i * n + j)]; };
+  for (int64_t k = 0; k + 2 < n; ++k) {
+    const int64_t m = n - k - 1;  // the trailing block's size
+    double norm2 = 0;
+    for (int64_t i = 0; i < m; ++i) norm2 += A(k, k + 1 + i) * A(k, k + 1 + i);  // row k = column k
+    const double x0 = A(k, k + 1);
+    const double alpha = norm2 == 0 ? 0.0 : (x0 >= 0 ? -std::sqrt(norm2) : std::sqrt(norm2));
+    for (int64_t i = 0; i < m; ++i) v[size_t(i)] = A(k, k + 1 + i);
+    v[0] -= alpha;
+    double vv = 0;
+    for (int64_t i = 0; i < m; ++i) vv += v[size_t(i)] * v[size_t(i)];
+    e[k] = alpha;
+    if (vv == 0) continue;  // the column is already reduced
+    const double tau = 2.0 / vv;
+    double vp = 0;
+    for (int64_t i = 0; i < m; ++i) {  // p = tau B v
+      double acc = 0;
+      const double* row = &A(k + 1 + i, k + 1);
+      for (int64_t j = 0; j < m; ++j) acc += row[j] * v[size_t(j)];
+      w[size_t(i)] = tau * acc;
+      vp += v[size_t(i)] * w[size_t(i)];
+    }
+    const double half = 0.5 * tau * vp;
+    for (int64_t i = 0; i < m; ++i) w[size_t(i)] -= half * v[size_t(i)];
+    for (int64_t i = 0; i < m; ++i) {  // B <- B - v w^T - w v^T
+      double* row = &A(k + 1 + i, k + 1);
+      const double vi = v[size_t(i)], wi = w[size_t(i)];
+      for (int64_t j = 0; j < m; ++j) row[j] -= vi * w[size_t(j)] + wi * v[size_t(j)];
+    }
+    for (int64_t r = 0; r < n; ++r) {  // Q <- Q H, row by row
+      double* row = &q[size_t(r * n + k + 1)];
+      double dot = 0;
+      for (int64_t j = 0; j < m; ++j) dot += row[j] * v[size_t(j)];
+      dot *= tau;
+      for (int64_t j = 0; j < m; ++j) row[j] -= dot * v[size_t(j)];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) d[i] = A(i, i);
+  if (n >= 2) e[n - 2] = A(n - 2, n - 1);
+  e[n - 1] = 0;
+  qt.assign(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) qt[size_t(j * n + i)] = q[size_t(i * n + j)];
+}
+
+// The eigenvalues of the symmetric tridiagonal (d, e) by the implicitly
+// shifted QL iteration, overwriting d; every rotation is also applied to the
+// rows of zt (so that, started from Q^T, its rows end as A's eigenvectors).
+// For the block starting at l, the shift is the eigenvalue of the leading 2 x 2
+// closer to d[l]; a sweep chases the bulge from the bottom of the unreduced
+// block (m, where e[m] is negligible) up to l with Givens rotations.
+void tridiagonal_ql(double* d, double* e, int64_t n, std::vector<double>& zt) {
+  constexpr double eps = 2.220446049250313e-16;
+  for (int64_t l = 0; l < n; ++l) {
+    for (int iter = 0;; ++iter) {
+      int64_t m = l;
+      for (; m + 1 < n; ++m)
+        if (std::fabs(e[m]) <= eps * (std::fabs(d[m]) + std::fabs(d[m + 1]))) break;
+      if (m == l) break;
+      GL_CHECK(iter < kMaxQLIterations, "eigh: QL iteration did not converge in {} steps", kMaxQLIterations);
+      double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+      double r = std::hypot(g, 1.0);
+      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+      double s = 1, c = 1, p = 0;
+      bool deflated = false;
+      for (int64_t i = m - 1; i >= l; --i) {
+        const double f = s * e[i], b = c * e[i];
+        r = std::hypot(f, g);
+        e[i + 1] = r;
+        if (r == 0) {  // an exact zero split the block: restart on the smaller one
+          d[i + 1] -= p;
+          e[m] = 0;
+          deflated = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - p;
+        r = (d[i] - g) * s + 2.0 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
+        double* zi = &zt[size_t(i * n)];
+        double* zj = &zt[size_t((i + 1) * n)];
+        for (int64_t k = 0; k < n; ++k) {
+          const double t = zj[k];
+          zj[k] = s * zi[k] + c * t;
+          zi[k] = c * zi[k] - s * t;
+        }
+      }
+      if (deflated) continue;
+      d[l] -= p;
+      e[l] = g;
+      e[m] = 0;
+    }
+  }
+}
+
+// eigh for larger matrices: tridiagonalise, then QL; the same output
+// contract as jacobi_eigh.
+void tridiagonal_eigh(std::vector<double> a, int64_t n, double* w, double* v) {
+  for (int64_t i = 0; i < n; ++i)  // mirror the lower triangle
+    for (int64_t j = i + 1; j < n; ++j) a[size_t(i * n + j)] = a[size_t(j * n + i)];
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n)), zt;
+  householder_tridiagonal(a, n, d.data(), e.data(), zt);
+  tridiagonal_ql(d.data(), e.data(), n, zt);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return d[size_t(x)] < d[size_t(y)]; });
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t o = order[size_t(j)];
+    w[j] = d[size_t(o)];
+    for (int64_t i = 0; i < n; ++i) v[i * n + j] = zt[size_t(o * n + i)];
   }
 }
 
@@ -190,7 +326,10 @@ Eigh eigh(const Tensor& a) {
   std::vector<double> w(size_t(batch * n)), v(size_t(batch * n * n));
   for (int64_t b = 0; b < batch; ++b) {
     std::vector<double> m(values.begin() + b * n * n, values.begin() + (b + 1) * n * n);
-    jacobi_eigh(std::move(m), n, w.data() + b * n, v.data() + b * n * n);
+    if (n >= kTridiagonalFrom)
+      tridiagonal_eigh(std::move(m), n, w.data() + b * n, v.data() + b * n * n);
+    else
+      jacobi_eigh(std::move(m), n, w.data() + b * n, v.data() + b * n * n);
   }
   return {from_vector(w, with_tail(a, {n})).to(a.dtype()).to(a.device()),
           from_vector(v, with_tail(a, {n, n})).to(a.dtype()).to(a.device())};

@@ -162,7 +162,8 @@ Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false);
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t axis = -1, bool largest = true);
 
 // ---- small dense linear algebra (f32 or f64; computed in f64 on the CPU) ----
-// Symmetric eigendecomposition by cyclic Jacobi rotations: a = V diag(w) V^T,
+// Symmetric eigendecomposition a = V diag(w) V^T (cyclic Jacobi rotations
+// below 32 rows, Householder tridiagonalisation and implicit QL from there),
 // eigenvalues ascending, eigenvectors in the columns of V. Batch axes allowed.
 struct Eigh {
   Tensor eigenvalues;   // [.., n]

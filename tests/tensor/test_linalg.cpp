@@ -21,7 +21,7 @@ Tensor random_symmetric(int64_t n, uint64_t seed) {
 }  // namespace
 
 TEST_CASE("eigh reconstructs symmetric matrices to 1e-10 with orthonormal eigenvectors") {
-  for (int64_t n : {1, 2, 5, 17, 64, 200}) {
+  for (int64_t n : {1, 2, 5, 17, 31, 32, 33, 64, 200, 257}) {  // both sides of the tridiagonal threshold
     const Tensor a = random_symmetric(n, uint64_t(n));
     const Eigh e = eigh(a);
     CHECK(e.eigenvalues.shape() == Shape{n});
@@ -55,6 +55,40 @@ TEST_CASE("eigh on known matrices, repeated eigenvalues, batches and f32") {
   CHECK(max_abs(ef.eigenvalues.to(DType::f64) - eigh(random_symmetric(8, 9)).eigenvalues) < 1e-5);
   CHECK_THROWS_WITH_AS(eigh(zeros({2, 3})), "eigh: expected square matrices [.., n, n], got [2, 3]", Error);
   CHECK_THROWS_WITH_AS(eigh(tensor({1, NAN, NAN, 1}, {2, 2})), "eigh: input contains NaN or infinity", Error);
+}
+
+TEST_CASE("eigh from 32 rows (tridiagonal QL): repeated eigenvalues, low rank, diagonal and f32 inputs") {
+  // Repeated eigenvalues: Q diag(1,1,1,...,2,2,...,5) Q^T with a random orthogonal Q.
+  const int64_t n = 48;
+  const Tensor q = svd(random_symmetric(n, 3)).U;
+  std::vector<double> spectrum(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) spectrum[size_t(i)] = i < 20 ? 1.0 : i < 40 ? 2.0 : 5.0;
+  const Tensor w = from_vector(spectrum, {n});
+  const Tensor a = matmul(q * w, q.mT());
+  const Eigh e = eigh(a);
+  CHECK(max_abs(e.eigenvalues - w) <= 1e-12 * 5);
+  CHECK(max_abs(matmul(e.eigenvectors * e.eigenvalues, e.eigenvectors.mT()) - a) <= 1e-12 * 5);
+  CHECK(max_abs(matmul(e.eigenvectors.mT(), e.eigenvectors) - eye(n, n, DType::f64)) <= 1e-12);
+  // Rank 3 (a Gram matrix, as K-FAC's factors often are): the rest of the spectrum is zero.
+  Generator gen(4);
+  const Tensor x = randn({n, 3}, gen, DType::f64);
+  const Eigh g = eigh(matmul(x, x.mT()));
+  const auto gw = g.eigenvalues.to_vector<double>();
+  const double top = gw.back();
+  for (int64_t i = 0; i < n - 3; ++i) CHECK(std::fabs(gw[size_t(i)]) <= 1e-12 * top);
+  CHECK(max_abs(matmul(g.eigenvectors * g.eigenvalues, g.eigenvectors.mT()) - matmul(x, x.mT())) <= 1e-11 * top);
+  // Already diagonal (every Householder step is skipped), unsorted, with a zero.
+  std::vector<double> diag(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) diag[size_t(i)] = double((i * 7) % n) - 10.0;
+  const Tensor dm = eye(n, n, DType::f64) * from_vector(diag, {n});
+  const Eigh de = eigh(dm);
+  std::vector<double> sorted = diag;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(de.eigenvalues.to_vector<double>() == sorted);
+  // f32 in, f32 out, agreeing with the f64 result.
+  const Eigh ef = eigh(random_symmetric(40, 5).to(DType::f32));
+  CHECK(ef.eigenvalues.dtype() == DType::f32);
+  CHECK(max_abs(ef.eigenvalues.to(DType::f64) - eigh(random_symmetric(40, 5)).eigenvalues) < 1e-4);
 }
 
 TEST_CASE("svd reconstructs tall, wide and square matrices to 1e-10") {
