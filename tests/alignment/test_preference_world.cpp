@@ -11,16 +11,13 @@
 #include "envs/preference/datasets.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
+#include "tests/preference_tokens.h"
 
 using namespace gradlab;
 using namespace gradlab::envs::preference;
+using gradlab::test::pad;
 
 namespace {
-Tokens pad(std::string_view text, int64_t len = 8) {
-  Tokens t = encode(text);
-  t.resize(size_t(len), kEnd);
-  return t;
-}
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("gradlab_align_" + name)).string();
 }

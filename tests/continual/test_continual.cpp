@@ -21,18 +21,15 @@
 #include "autograd/gradcheck.h"
 #include "tensor/error.h"
 #include "tests/thread_count_guard.h"
+#include "tests/preference_tokens.h"
 
 using namespace gradlab;
 using namespace gradlab::alignment;
 namespace pref = gradlab::envs::preference;
+using gradlab::test::pad;
 
 namespace {
 Tensor f64(std::initializer_list<double> v, const Shape& shape) { return tensor(v, shape, DType::f64); }
-Tokens pad(std::string_view text, int64_t len = 8) {
-  Tokens t = pref::encode(text);
-  t.resize(size_t(len), pref::kEnd);
-  return t;
-}
 nn::GPTConfig tiny_gpt(DType dtype = DType::f32) {
   return {.vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1, .dtype = dtype};
 }

@@ -12,10 +12,12 @@
 #include "algorithms/alignment/sft.h"
 #include "algorithms/alignment/up_rlhf.h"
 #include "tests/thread_count_guard.h"
+#include "tests/preference_tokens.h"
 
 using namespace gradlab;
 using namespace gradlab::alignment;
 namespace pref = gradlab::envs::preference;
+using gradlab::test::pad;
 
 namespace {
 
@@ -23,11 +25,6 @@ nn::GPTConfig small_config() {
   return {.vocab = pref::vocab_size(), .context = 12, .d_model = 16, .heads = 2, .layers = 1, .reward_head = true};
 }
 
-Tokens pad(std::string_view text, int64_t len = 8) {
-  Tokens t = pref::encode(text);
-  t.resize(size_t(len), pref::kEnd);
-  return t;
-}
 
 // Two grammar responses per prompt, labelled by the gold target_count order (no noise, ties dropped).
 std::vector<PreferencePair> grammar_pairs(int64_t n, Generator& gen) {
