@@ -1,6 +1,7 @@
 # gradlab build. `make` builds the library and every binary into build/;
 # `make test` runs the doctest suites and each bench binary's --smoke run;
-# `make bench` builds build/bench/*; `make reproduce` runs the experiments.
+# `make bench` builds build/bench/*; `make reproduce` runs the experiments;
+# `make install PREFIX=...` installs the headers, the library and gradlab.pc.
 # Every core is used unless -jN says otherwise.
 #   ARCH=native     -march value (e.g. ARCH=x86-64-v3 for a portable AVX2 build)
 #   CUDA=auto       build the CUDA backend when nvcc and a GPU are present; CUDA=0 off,
@@ -120,7 +121,8 @@ all: $(LIB) $(TEST_BINS) $(BENCH_BINS)
 # ---- Debian packages ----
 # Each entry is package:file-it-provides. Missing ones are installed with
 # apt-get when running as root; otherwise make stops and prints the command.
-BUILD_DEPS := libfmt-dev:/usr/include/fmt/format.h doctest-dev:/usr/include/doctest/doctest.h
+BUILD_DEPS := libfmt-dev:/usr/include/fmt/format.h doctest-dev:/usr/include/doctest/doctest.h \
+              pkg-config:/usr/bin/pkg-config
 BENCH_DEPS := python3-numpy:/usr/lib/python3/dist-packages/numpy/__init__.py \
               python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py \
               libopenblas0-pthread:/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 \
@@ -231,7 +233,7 @@ TEST_LOGS := $(BUILD)/test-logs
 DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
 SUITE_RUNS := $(SUITES:%=test-suite-%)
 SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
-.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install
 
 test-start:
 	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
@@ -247,8 +249,14 @@ test-bench-cli: $(BENCH_BINS) | test-start
 test-citations: | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/citations.log tests/check_citations.sh
 
+# make install into a temporary prefix, then a program built against the
+# installed gradlab.pc runs (tests/install_check.sh).
+test-install: $(LIB) | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/install.log tests/install_check.sh \
+	  BUILD=$(BUILD) ARCH=$(ARCH) CUDA=$(WITH_CUDA) SANITIZE=$(SANITIZE)
+
 # With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
-test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
@@ -268,6 +276,33 @@ reproduce: $(BENCH_BINS) bench-deps
 	  bench/reproduce_summary.sh $(REPRODUCE_DIR) $(EXPERIMENTS); \
 	  echo "total: $$(( $$(date +%s) - start )) s; outputs in $(REPRODUCE_DIR)/"; \
 	fi
+
+# ---- install: headers, the library and a pkg-config file ----
+# `make install PREFIX=$$HOME/.local` puts the headers under include/gradlab/
+# (as the sources include them: "tensor/ops.h"), lib/libgradlab.a and
+# lib/pkgconfig/gradlab.pc, whose link line carries what linking the archive
+# needs: --whole-archive (ops and gradient checks register themselves from
+# static initialisers), OpenMP, fmt, and cuBLAS/cudart for a CUDA build.
+# A program then builds with
+#   g++ prog.cpp $$(PKG_CONFIG_PATH=$$PREFIX/lib/pkgconfig pkg-config --cflags --libs gradlab)
+# The library keeps this build's options (ARCH=, CUDA=, SANITIZE=).
+PREFIX ?= /usr/local
+LIB_HEADERS := $(foreach d,$(LIB_DIRS) tensor/cuda,$(wildcard $(d)/*.h))
+comma := ,
+PC_CFLAGS := -std=c++20 -fopenmp -I$${includedir}
+PC_LIBS := -fopenmp $(SAN_LD) -L$${libdir} -Wl,--whole-archive -lgradlab -Wl,--no-whole-archive -lfmt \
+           $(if $(filter 1,$(WITH_CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcublas -lcudart)
+.PHONY: install
+install: $(LIB)
+	@test -n "$(PREFIX)" || { echo "make install: PREFIX is empty"; exit 2; }
+	@mkdir -p "$(PREFIX)/include/gradlab" "$(PREFIX)/lib/pkgconfig"
+	@for h in $(LIB_HEADERS); do install -D -m 644 "$$h" "$(PREFIX)/include/gradlab/$$h" || exit 1; done
+	@install -m 644 $(LIB) "$(PREFIX)/lib/libgradlab.a"
+	@printf '%s\n' 'prefix=$(abspath $(PREFIX))' 'includedir=$${prefix}/include/gradlab' 'libdir=$${prefix}/lib' '' \
+	  'Name: gradlab' 'Description: tensors, autograd, nn and optim in C++ (CPU with OpenMP$(if $(filter 1,$(WITH_CUDA)), and CUDA))' \
+	  'Version: 0.1.0' 'Cflags: $(PC_CFLAGS)' 'Libs: $(strip $(PC_LIBS))' > "$(PREFIX)/lib/pkgconfig/gradlab.pc.tmp"
+	@mv "$(PREFIX)/lib/pkgconfig/gradlab.pc.tmp" "$(PREFIX)/lib/pkgconfig/gradlab.pc"
+	@echo "installed $(words $(LIB_HEADERS)) headers, libgradlab.a and gradlab.pc under $(PREFIX)"
 
 clean:
 	rm -rf build build-sanitize
