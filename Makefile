@@ -1,7 +1,8 @@
 # gradlab build. `make` builds the library and every binary into build/;
 # `make test` runs the doctest suites and each bench binary's --smoke run;
 # `make bench` builds build/bench/*; `make reproduce` runs the experiments;
-# `make install PREFIX=...` installs the headers, the library and gradlab.pc.
+# `make install PREFIX=...` installs the headers, the library and gradlab.pc;
+# `make examples` builds examples/ into build/examples/.
 # Every core is used unless -jN says otherwise.
 #   ARCH=native     -march value (e.g. ARCH=x86-64-v3 for a portable AVX2 build)
 #   CUDA=auto       build the CUDA backend when nvcc and a GPU are present; CUDA=0 off,
@@ -109,6 +110,8 @@ BENCH_COMMON_SRCS := $(wildcard bench/common/*.cpp)
 BENCH_COMMON_OBJS := $(BENCH_COMMON_SRCS:%.cpp=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(wildcard bench/*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
+EXAMPLE_SRCS := $(wildcard examples/*.cpp)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.cpp=$(BUILD)/examples/%)
 # Experiment binaries (one per paper) are listed in bench/EXPERIMENTS; make
 # reproduce runs them with --quick, make test with --smoke.
 EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
@@ -116,7 +119,7 @@ EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
 .PHONY: all test bench bench-results reproduce clean deps bench-deps FORCE
 # Keep objects made by pattern rules (make would delete them as intermediates).
 .SECONDARY:
-all: $(LIB) $(TEST_BINS) $(BENCH_BINS)
+all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(EXAMPLE_BINS)
 
 # ---- Debian packages ----
 # Each entry is package:file-it-provides. Missing ones are installed with
@@ -208,6 +211,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
 
 bench: $(BENCH_BINS)
 
+# ---- examples: the first programs a user writes (examples/README.md) ----
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+.PHONY: examples
+examples: $(EXAMPLE_BINS)
+
 # Re-measures the figures recorded in bench/results/ and README.md (a few
 # minutes; run it on an otherwise idle machine).
 RESULT_BENCHES := gemm elementwise autograd_overhead models
@@ -233,7 +243,7 @@ TEST_LOGS := $(BUILD)/test-logs
 DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
 SUITE_RUNS := $(SUITES:%=test-suite-%)
 SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
-.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install test-examples
 
 test-start:
 	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
@@ -255,8 +265,12 @@ test-install: $(LIB) | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/install.log tests/install_check.sh \
 	  BUILD=$(BUILD) ARCH=$(ARCH) CUDA=$(WITH_CUDA) SANITIZE=$(SANITIZE)
 
+# Each example on a tiny budget (tests/run_examples.sh).
+test-examples: $(EXAMPLE_BINS) | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/examples.log tests/run_examples.sh $(BUILD)/examples
+
 # With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
-test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install test-examples
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in

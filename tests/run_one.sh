@@ -39,7 +39,7 @@ secs=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 
 # tests/bench_cli.sh ends with "bench-cli: N passed, M failed"; a smoke run counts as one.
 counts=$(awk '
   /^\[doctest\] test cases:/ { gsub(/[|]/, " "); print $5, $7, $9; found = 1 }
-  /^bench-cli: [0-9]+ passed, [0-9]+ failed/ { gsub(/,/, ""); print $2, $4, 0; found = 1 }
+  /^(bench-cli|examples): [0-9]+ passed, [0-9]+ failed/ { gsub(/,/, ""); print $2, $4, 0; found = 1 }
   END { if (!found) print "" }' "$log" | tail -n 1)
 if [ -z "$counts" ]; then
   if [ "$rc" = 0 ]; then counts="1 0 0"; else counts="0 1 0"; fi
