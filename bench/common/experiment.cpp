@@ -299,8 +299,13 @@ void Experiment::run() {
         results_[job.method][size_t(job.seed_index)] = std::move(r);
         ++finished;
         const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-        fmt::print(stderr, "[{}] {} seed {} done in {:.1f} s ({}/{} runs, {:.0f} s elapsed)\n", bench_, job.method,
-                   ctx.seed, secs, finished, jobs.size(), total);
+        // The estimate assumes the remaining runs take as long on average as the
+        // finished ones (methods differ, so it firms up as runs finish).
+        const size_t left = jobs.size() - finished;
+        const std::string eta =
+            left == 0 ? "" : fmt::format(", about {:.0f} s left", total / double(finished) * double(left));
+        fmt::print(stderr, "[{}] {} seed {} done in {:.1f} s ({}/{} runs, {:.0f} s elapsed{})\n", bench_, job.method,
+                   ctx.seed, secs, finished, jobs.size(), total, eta);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
         if (!failed) error = fmt::format("{}: method '{}' seed {} failed: {}", bench_, job.method, ctx.seed, e.what());

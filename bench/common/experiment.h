@@ -120,7 +120,8 @@ class Experiment {
   void add(const std::string& method, RunFn fn);
 
   // Runs every method x seed on --threads worker threads, printing one
-  // progress line per finished run to stderr. Each run's wall-clock seconds
+  // progress line per finished run to stderr (with the elapsed time and an
+  // estimate of the time left). Each run's wall-clock seconds
   // become its "seconds" metric. A run that throws stops the experiment with
   // the method, seed and message (make reproduce then fails).
   void run();
