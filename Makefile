@@ -2,7 +2,8 @@
 # `make test` runs the doctest suites and each bench binary's --smoke run;
 # `make bench` builds build/bench/*; `make reproduce` runs the experiments;
 # `make install PREFIX=...` installs the headers, the library and gradlab.pc;
-# `make examples` builds examples/ into build/examples/.
+# `make examples` builds examples/ into build/examples/; `make exercise NAME=...`
+# grades an exercise (exercises/README.md).
 # Every core is used unless -jN says otherwise.
 #   ARCH=native     -march value (e.g. ARCH=x86-64-v3 for a portable AVX2 build)
 #   CUDA=auto       build the CUDA backend when nvcc and a GPU are present; CUDA=0 off,
@@ -112,6 +113,10 @@ BENCH_SRCS := $(wildcard bench/*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
 EXAMPLE_SRCS := $(wildcard examples/*.cpp)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.cpp=$(BUILD)/examples/%)
+# Graded exercises: one folder per exercise under exercises/ (exercises/README.md).
+EXERCISES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard exercises/*/grade.cpp)))))
+EXERCISE_GRADER := $(BUILD)/obj/exercises/grader.o
+EXERCISE_CHECK_BINS := $(foreach e,$(EXERCISES),$(BUILD)/exercises/$(e)/solution $(BUILD)/exercises/$(e)/blank)
 # Experiment binaries (one per paper) are listed in bench/EXPERIMENTS; make
 # reproduce runs them with --quick, make test with --smoke.
 EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
@@ -119,7 +124,7 @@ EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
 .PHONY: all test bench bench-results reproduce clean deps bench-deps FORCE
 # Keep objects made by pattern rules (make would delete them as intermediates).
 .SECONDARY:
-all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(EXAMPLE_BINS)
+all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(EXAMPLE_BINS) $(EXERCISE_CHECK_BINS)
 
 # ---- Debian packages ----
 # Each entry is package:file-it-provides. Missing ones are installed with
@@ -204,6 +209,41 @@ $(BUILD)/tests/.%.objs: FORCE
 	@mkdir -p $(@D)
 	@echo '$(call test_objs,$*)' | cmp -s - $@ || echo '$(call test_objs,$*)' > $@
 
+# ---- exercises: each grade.cpp linked with the library's answer (solution),
+# the untouched blank, or the student's copy in exercises/work/ (student) ----
+# A blank's parameters are unused until the student writes the body.
+$(BUILD)/obj/exercises/%.o: exercises/%.cpp $(CXX_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -Wno-unused-parameter -c $< -o $@
+$(BUILD)/exercises/%/solution: $(BUILD)/obj/exercises/%/grade.o $(BUILD)/obj/exercises/%/solution.o $(EXERCISE_GRADER) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+$(BUILD)/exercises/%/blank: $(BUILD)/obj/exercises/%/grade.o $(BUILD)/obj/exercises/%/blank.o $(EXERCISE_GRADER) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+$(BUILD)/exercises/%/student: $(BUILD)/obj/exercises/%/grade.o $(BUILD)/obj/exercises/work/%.o $(EXERCISE_GRADER) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+
+# make exercise NAME=gelu_backward: copies the blank to exercises/work/NAME.cpp
+# the first time (that copy is the student's to edit; git ignores it), then
+# builds it with the exercise's grader and runs the checks.
+.PHONY: exercise exercise-solutions
+exercise:
+	@if [ -z "$(NAME)" ]; then echo "usage: make exercise NAME=<name>   (exercises: $(EXERCISES))"; exit 2; fi
+	@if [ ! -f exercises/$(NAME)/grade.cpp ]; then \
+	  echo "make exercise: no exercise '$(NAME)' (exercises: $(EXERCISES))"; exit 2; fi
+	@if [ ! -f exercises/work/$(NAME).cpp ]; then mkdir -p exercises/work && \
+	  cp exercises/$(NAME)/blank.cpp exercises/work/$(NAME).cpp && \
+	  echo "created exercises/work/$(NAME).cpp from the blank: write the function's body there, then run this again"; fi
+	@$(MAKE) --no-print-directory $(BUILD)/exercises/$(NAME)/student
+	@$(BUILD)/exercises/$(NAME)/student
+
+# Every exercise passes with the library's own code and fails with its blank
+# (tests/check_exercises.sh; part of make test).
+exercise-solutions: $(EXERCISE_CHECK_BINS)
+	@tests/check_exercises.sh $(BUILD)/exercises $(EXERCISES)
+
 # ---- bench binaries ----
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
@@ -243,7 +283,7 @@ TEST_LOGS := $(BUILD)/test-logs
 DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
 SUITE_RUNS := $(SUITES:%=test-suite-%)
 SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
-.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install test-examples
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install test-examples test-exercises
 
 test-start:
 	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
@@ -269,8 +309,12 @@ test-install: $(LIB) | test-start
 test-examples: $(EXAMPLE_BINS) | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/examples.log tests/run_examples.sh $(BUILD)/examples
 
+# Each exercise's grader with the library's answer (must pass) and with the blank (must fail).
+test-exercises: $(EXERCISE_CHECK_BINS) | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/exercises.log tests/check_exercises.sh $(BUILD)/exercises $(EXERCISES)
+
 # With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
-test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install test-examples
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install test-examples test-exercises
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
