@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <map>
 
 #include "algorithms/rl/curiosity/exploration_probe.h"
 #include "bench/common/claims.h"
@@ -76,14 +75,7 @@ int main(int argc, char** argv) {
           out.metric("curiosity_seconds", r.train.curiosity_seconds);
           out.metric("train_seconds", r.train.seconds);
           // Learning curve: the success of training episodes, in windows of 10% of the run.
-          const int64_t window = std::max<int64_t>(1, spec.steps / 10);
-          std::map<int64_t, std::pair<double, double>> bins;
-          for (const EpisodeRecord& e : r.train.episodes) {
-            auto& [wins, n] = bins[(e.global_step - 1) / window];
-            wins += e.extrinsic_return > 0.5 ? 1 : 0;
-            n += 1;
-          }
-          for (const auto& [b, wn] : bins) out.curve("train_success", double((b + 1) * window), wn.first / wn.second);
+          for (const auto& [x, y] : training_success_curve(r.train.episodes, spec.steps)) out.curve("train_success", x, y);
           return out;
         });
       }

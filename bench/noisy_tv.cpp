@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
           const int64_t first = r.first_success_episode;
           out.metric("episodes_to_first_reward", first > 0 ? double(first) : double(r.train.episodes.size()));
           out.metric("curiosity_seconds", r.train.curiosity_seconds);
+          // Learning curve per task: the success of training episodes, in windows of 10% of the run.
+          for (const auto& [x, y] : training_success_curve(r.train.episodes, spec.steps))
+            out.curve("train_success_" + task, x, y);
           return out;
         });
       }

@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
           CuriosityRunSpec spec{ft, [task] { return envs::make_env(task); }, finetune, run.pick(50, 20, 2)};
           const CuriosityRunResult r = run_curiosity(agent, spec);
           out.metric("success_rate_room" + std::to_string(k), r.success_rate);
+          // Fine-tuning curve per room: the success of training episodes, in windows of 10% of the run.
+          for (const auto& [x, y] : training_success_curve(r.train.episodes, finetune))
+            out.curve("finetune_success_room" + std::to_string(k), x, y);
           total += r.success_rate;
         }
         out.metric("success_rate", total / double(tasks.size()));

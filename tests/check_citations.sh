@@ -6,8 +6,8 @@
 #       (rl.md, alignment.md, DESIGN.md) or to an issue number ("issue 8"),
 #       in the tracked sources and docs;
 #   (b) every cited docs/papers/NAME.md exists, and every path/to/file.ext
-#       written in backticks in README.md, the READMEs and write-ups under
-#       algorithms/, envs/, nn/, bench/, and the notes in docs/papers/ exists
+#       written in backticks in README.md and in every other Markdown file
+#       (READMEs, write-ups, docs/, exercise statements) exists
 #       (looked up from the repository root, from the citing file's folder, or
 #       as the end of a tracked path: `cpu/gemm.cpp` in a table of tensor/;
 #       `name.h/.cpp` stands for both files; build outputs are not checked).
@@ -65,11 +65,11 @@ while IFS= read -r hit; do
   [ -e "$path" ] || report "$file:$line" "cites $path, which does not exist"
 done < <(grep -noE 'docs/papers/[A-Za-z0-9_.-]+\.md' "${sources[@]}" /dev/null)
 
-# backticked paths in the READMEs and write-ups
+# backticked paths in every Markdown file
 docs=()
 for f in "${sources[@]}"; do
   case $f in
-    README.md | algorithms/*.md | envs/*.md | nn/*.md | bench/*.md | docs/papers/*.md) docs+=("$f") ;;
+    README.md | */*.md) docs+=("$f") ;;
   esac
 done
 while IFS= read -r hit; do

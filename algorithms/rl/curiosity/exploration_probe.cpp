@@ -1,6 +1,8 @@
 // Coverage and TV-time probes, and the success metrics of the curiosity experiments.
 #include "algorithms/rl/curiosity/exploration_probe.h"
 
+#include <map>
+
 #include "algorithms/rl/rl_utils.h"
 #include "envs/deep_sea.h"
 #include "envs/grid_maze.h"
@@ -69,6 +71,22 @@ int64_t first_success_episode(const std::vector<EpisodeRecord>& episodes, double
   for (size_t e = 0; e < episodes.size(); ++e)
     if (episodes[e].extrinsic_return > threshold) return int64_t(e) + 1;
   return -1;
+}
+
+std::vector<std::pair<double, double>> training_success_curve(const std::vector<EpisodeRecord>& episodes,
+                                                              int64_t steps, int64_t windows, double threshold) {
+  GL_CHECK(steps >= 1 && windows >= 1, "training_success_curve: steps ({}) and windows ({}) must be >= 1", steps,
+           windows);
+  const int64_t window = std::max<int64_t>(1, steps / windows);
+  std::map<int64_t, std::pair<double, double>> bins;  // window -> (successes, episodes)
+  for (const EpisodeRecord& e : episodes) {
+    auto& [wins, n] = bins[(e.global_step - 1) / window];
+    wins += e.extrinsic_return > threshold ? 1 : 0;
+    n += 1;
+  }
+  std::vector<std::pair<double, double>> curve;
+  for (const auto& [b, wn] : bins) curve.emplace_back(double((b + 1) * window), wn.first / wn.second);
+  return curve;
 }
 
 double success_rate(PPOCuriosity& agent, envs::Env& env, int64_t episodes, uint64_t seed, bool greedy,

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "algorithms/rl/curiosity/ppo_curiosity.h"
@@ -43,6 +44,14 @@ std::function<envs::EnvPtr()> probed(std::function<envs::EnvPtr()> make, std::sh
 // 1-based index of the first training episode whose extrinsic return exceeds
 // `threshold`; -1 when none did.
 int64_t first_success_episode(const std::vector<EpisodeRecord>& episodes, double threshold = 0.5);
+
+// The learning curve of a training run of `steps` environment steps: in each
+// of `windows` equal windows of steps, the fraction of the training episodes
+// ending there whose extrinsic return exceeds `threshold`, as (the window's
+// last step, fraction) pairs; windows in which no episode ended are left out.
+std::vector<std::pair<double, double>> training_success_curve(const std::vector<EpisodeRecord>& episodes,
+                                                              int64_t steps, int64_t windows = 10,
+                                                              double threshold = 0.5);
 
 // Fraction of `episodes` evaluation episodes (policy actions sampled, or
 // greedy) whose return exceeds `threshold`; env episode e is reset with seed + e.
