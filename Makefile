@@ -90,11 +90,40 @@ else
   CUDA_CXXFLAGS :=
 endif
 
+# ---- MPI: dist/'s backend for several processes (OpenMPI from Debian) ----
+#   MPI=auto  built when OpenMPI's headers are found (make deps installs them); MPI=0 off
+MPI ?= auto
+MPI_CFLAGS := $(shell pkg-config --cflags ompi 2>/dev/null)
+MPI_LIBS := $(shell pkg-config --libs ompi 2>/dev/null)
+ifeq ($(MPI),auto)
+  WITH_MPI := $(if $(strip $(MPI_LIBS)),1,0)
+else
+  WITH_MPI := $(MPI)
+endif
+ifeq ($(WITH_MPI),1)
+  ifeq ($(strip $(MPI_LIBS)),)
+    $(error MPI=1 but OpenMPI was not found by pkg-config (install libopenmpi-dev: make deps))
+  endif
+  DIST_BACKEND_SRCS := dist/mpi.cpp
+  LDLIBS += $(MPI_LIBS)
+else
+  DIST_BACKEND_SRCS := dist/no_mpi.cpp
+endif
+# NCCL (GPU collectives) comes with the CUDA toolkit: built with the CUDA backend.
+ifeq ($(WITH_CUDA),1)
+  DIST_BACKEND_SRCS += $(if $(filter 1,$(WITH_MPI)),dist/nccl.cpp,dist/no_nccl.cpp)
+  LDLIBS += $(if $(filter 1,$(WITH_MPI)),-lnccl)
+else
+  DIST_BACKEND_SRCS += dist/no_nccl.cpp
+endif
+
 # ---- sources ----
 # Every folder of library code; a folder that does not exist yet adds nothing.
 LIB_DIRS := tensor tensor/cpu autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
-            algorithms/rl/offline algorithms/alignment algorithms/influence
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
+            algorithms/rl/offline algorithms/alignment algorithms/influence dist
+DIST_ALL_BACKENDS := dist/mpi.cpp dist/no_mpi.cpp dist/nccl.cpp dist/no_nccl.cpp
+LIB_SRCS := $(filter-out $(DIST_ALL_BACKENDS),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))) \
+            $(if $(filter dist,$(LIB_DIRS)),$(DIST_BACKEND_SRCS))
 CUDA_CPP_OBJS := $(CUDA_CPP_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CUDA_CPP_OBJS) $(CUDA_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libgradlab.a
@@ -130,7 +159,8 @@ all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(EXAMPLE_BINS) $(EXERCISE_CHECK_BINS)
 # Each entry is package:file-it-provides. Missing ones are installed with
 # apt-get when running as root; otherwise make stops and prints the command.
 BUILD_DEPS := libfmt-dev:/usr/include/fmt/format.h doctest-dev:/usr/include/doctest/doctest.h \
-              pkg-config:/usr/bin/pkg-config
+              pkg-config:/usr/bin/pkg-config libopenmpi-dev:/usr/lib/x86_64-linux-gnu/pkgconfig/ompi.pc \
+              openmpi-bin:/usr/bin/mpirun
 BENCH_DEPS := python3-numpy:/usr/lib/python3/dist-packages/numpy/__init__.py \
               python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py \
               libopenblas0-pthread:/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 \
@@ -183,6 +213,14 @@ $(BUILD)/obj/%.o: %.cpp $(CXX_STAMP) | deps
 $(CUDA_CPP_OBJS): $(BUILD)/obj/%.o: %.cpp $(CXX_STAMP) $(CUDA_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(CUDA_CXXFLAGS) -c $< -o $@
+
+# The MPI and NCCL backends see their engines' headers; nothing else does.
+$(BUILD)/obj/dist/mpi.o: dist/mpi.cpp $(CXX_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(MPI_CFLAGS) -c $< -o $@
+$(BUILD)/obj/dist/nccl.o: dist/nccl.cpp $(CXX_STAMP) $(CUDA_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $(CUDA_CXXFLAGS) $(MPI_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.cu.o: %.cu $(CUDA_STAMP) | deps
 	@mkdir -p $(@D)
@@ -349,6 +387,7 @@ LIB_HEADERS := $(foreach d,$(LIB_DIRS) tensor/cuda,$(wildcard $(d)/*.h))
 comma := ,
 PC_CFLAGS := -std=c++20 -fopenmp -I$${includedir}
 PC_LIBS := -fopenmp $(SAN_LD) -L$${libdir} -Wl,--whole-archive -lgradlab -Wl,--no-whole-archive -lfmt \
+           $(if $(filter 1,$(WITH_MPI)),$(MPI_LIBS)) \
            $(if $(filter 1,$(WITH_CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcublas -lcudart)
 .PHONY: install
 install: $(LIB)
