@@ -153,7 +153,7 @@ EXPERIMENTS := $(strip $(shell grep -v '^\#' bench/EXPERIMENTS 2>/dev/null))
 .PHONY: all test bench bench-results reproduce clean deps bench-deps FORCE
 # Keep objects made by pattern rules (make would delete them as intermediates).
 .SECONDARY:
-all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(EXAMPLE_BINS) $(EXERCISE_CHECK_BINS)
+all: $(LIB) $(TEST_BINS) $(DIST_RANKS) $(BENCH_BINS) $(EXAMPLE_BINS) $(EXERCISE_CHECK_BINS)
 
 # ---- Debian packages ----
 # Each entry is package:file-it-provides. Missing ones are installed with
@@ -247,6 +247,14 @@ $(BUILD)/tests/.%.objs: FORCE
 	@mkdir -p $(@D)
 	@echo '$(call test_objs,$*)' | cmp -s - $@ || echo '$(call test_objs,$*)' > $@
 
+# The 2-process dist/ checks (tests/dist_ranks.cpp, run under mpirun by
+# tests/check_dist.sh); DIST_RANKS.mpi records whether this build has MPI.
+DIST_RANKS := $(BUILD)/tests/dist_ranks
+$(DIST_RANKS): $(BUILD)/obj/tests/dist_ranks.o $(TEST_MAIN) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+	@echo $(WITH_MPI) > $@.mpi
+
 # ---- exercises: each grade.cpp linked with the library's answer (solution),
 # the untouched blank, or the student's copy in exercises/work/ (student) ----
 # A blank's parameters are unused until the student writes the body.
@@ -321,7 +329,8 @@ TEST_LOGS := $(BUILD)/test-logs
 DOCTEST_FLAGS := --no-intro --order-by=$(TEST_ORDER) --rand-seed=$(TEST_SEED) $(TEST_ARGS)
 SUITE_RUNS := $(SUITES:%=test-suite-%)
 SMOKE_RUNS := $(SMOKES:%=test-smoke-%)
-.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install test-examples test-exercises
+.PHONY: test-start $(SUITE_RUNS) $(SMOKE_RUNS) test-bench-cli test-citations test-install test-examples test-exercises \
+        test-dist
 
 test-start:
 	@rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS)
@@ -351,8 +360,16 @@ test-examples: $(EXAMPLE_BINS) | test-start
 test-exercises: $(EXERCISE_CHECK_BINS) | test-start
 	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/exercises.log tests/check_exercises.sh $(BUILD)/exercises $(EXERCISES)
 
+# dist/ on 2 processes under mpirun (tests/check_dist.sh). Not in the sanitizer
+# build: OpenMPI's own allocations read as leaks there (tests/dist covers dist/
+# in one process under the sanitizers).
+test-dist: $(DIST_RANKS) | test-start
+	@tests/run_one.sh $(TEST_TIMEOUT) $(TEST_LOGS)/dist-2-ranks.log tests/check_dist.sh $(DIST_RANKS)
+DIST_RUN := $(if $(filter 1,$(SANITIZE)),,test-dist)
+
 # With SMOKES empty (make test SUITES=nn SMOKES=) no bench binary is built or run.
-test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install test-examples test-exercises
+test: $(SUITE_RUNS) $(SMOKE_RUNS) $(if $(strip $(SMOKES)),test-bench-cli) test-citations test-install test-examples test-exercises \
+      $(DIST_RUN)
 	@tests/run_one.sh --summary $(TEST_LOGS)
 
 # Runs every experiment of bench/EXPERIMENTS at its --quick budget (outputs in
