@@ -40,7 +40,9 @@ void grade(Grader& g) {
     const Var rc = Var::leaf(tensor({50, -50}, {2})), rr = Var::leaf(tensor({-50, 50}, {2}));
     const Var loss = bradley_terry_loss(rc, rr);
     expect(std::isfinite(loss.item()),
-           fmt::format("the loss is {}, not finite: compute -log sigmoid(d) without exp of a large -d", loss.item()));
+           fmt::format("the loss is {}, not finite: -log sigmoid(d) must not form exp(-d) for a very negative d "
+                       "(see log_sigmoid)",
+                       loss.item()));
     expect_close(loss.item(), 50.0, "loss", 1e-4, 1e-6);
     loss.backward();
     expect(rc.grad().defined() && rr.grad().defined(), "r_chosen or r_rejected got no gradient");

@@ -66,7 +66,9 @@ void grade(Grader& g) {
     const Tensor rc = tensor({-52, -52}, {2}), rr = tensor({-10, -53}, {2});
     const Var loss = dpo_loss(pc, pr, rc, rr, 2.0);
     expect(std::isfinite(loss.item()),
-           fmt::format("the loss is {}, not finite: compute -log sigmoid(x) without exp of a large x", loss.item()));
+           fmt::format("the loss is {}, not finite: -log sigmoid(x) must not form exp(-x) for a very negative x "
+                       "(see log_sigmoid)",
+                       loss.item()));
     expect_close(loss.item(), 100.0, "loss", 1e-4, 1e-6);
     loss.backward();
     expect(pc.grad().defined() && pr.grad().defined(), "policy_chosen or policy_rejected got no gradient");

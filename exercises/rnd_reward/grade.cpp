@@ -85,6 +85,11 @@ void grade(Grader& g) {
     RND mine(options(4, 16, 8), 13), lib(options(4, 16, 8), 13);
     see_observations(mine, 113);
     see_observations(lib, 113);
+    // The target is frozen, so its parameters would get no gradient anyway;
+    // here they are made trainable, so that only stopping the gradient at the
+    // target's output (as RND must) keeps them out of it.
+    for (const Var& p : mine.target.parameters()) p.requires_grad_(true);
+    for (const Var& p : lib.target.parameters()) p.requires_grad_(true);
     Generator gen(14);
     const Tensor x = randn({5, 4}, gen), w = rand({5}, gen);
     sum(distillation_error(mine, x) * Var(w)).backward();

@@ -12,7 +12,8 @@
 using namespace gradlab;
 using namespace gradlab::exercise;
 
-const ExerciseInfo kExercise{"sac_temperature_loss", "SAC's temperature loss mean(-exp(log_alpha) (log pi + H_target))"};
+const ExerciseInfo kExercise{"sac_temperature_loss",
+                             "SAC's temperature loss mean(-exp(log_alpha) (log pi + H_target))"};
 
 void grade(Grader& g) {
   g.check("hand-worked value and d/dlog_alpha, log_alpha [1], alpha = 0.2, H_target = -2", [] {
@@ -23,7 +24,8 @@ void grade(Grader& g) {
     expect(loss.numel() == 1, "the loss must be a single value (the mean over the batch)");
     expect_close(loss.item(), 0.2 * 8.0 / 3.0, "loss", 1e-12, 1e-10);
     loss.backward();
-    expect(log_alpha.grad().defined(), "log_alpha got no gradient (is alpha = exp(log_alpha) built with autograd ops?)");
+    expect(log_alpha.grad().defined(),
+           "log_alpha got no gradient (is alpha = exp(log_alpha) built with autograd ops?)");
     expect_close(log_alpha.grad(), f64({0.2 * 8.0 / 3.0}), "d loss / d log_alpha", 1e-12, 1e-10);
   });
   g.check("hand-worked with a 0-d log_alpha, alpha = 0.5, H_target = -3", [] {
