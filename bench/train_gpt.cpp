@@ -4,6 +4,7 @@
 // tokenizer, and prints samples. With --load it samples from a checkpoint.
 //   build/bench/train_gpt --steps 1000 --out gpt.safetensors
 //   build/bench/train_gpt --load gpt.safetensors --prompt "The " --sample-tokens 500
+//   mpirun -np 2 build/bench/train_gpt --distributed --batch 64   (data-parallel, dist/README.md)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
 #include "nn/checkpoint.h"
 #include "nn/gpt.h"
 #include "nn/tokenizer.h"
@@ -152,10 +155,19 @@ int main(int argc, char** argv) {
   std::string& jsonl = cli.text("--jsonl", "", "append the final losses and throughput to this file");
   bool& quick = cli.flag("--quick", "a short run (300 steps unless --steps is given)");
   bool& smoke = cli.flag("--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
+  bool& distributed = cli.flag("--distributed",
+                               "data-parallel over the ranks of an mpirun job (mpirun -np N ... --distributed): "
+                               "--batch is the global batch, split evenly; rank 0 logs, saves and samples");
+  std::string& dist_backend = cli.text("--dist-backend", "auto", "with --distributed: auto (mpi under mpirun), mpi, "
+                                       "nccl or single");
   cli.parse(argc, argv);
+  std::unique_ptr<dist::Communicator> comm;
   try {
     set_num_threads(int(threads));
     Generator gen{uint64_t(seed)};
+    comm = dist::make_communicator(distributed ? dist_backend : "single");
+    const int rank = comm->rank(), world = comm->world_size();
+    const bool lead = rank == 0;  // the rank that prints, saves and samples
     nn::CharTokenizer tok;
     nn::GPTConfig config;
     std::unique_ptr<nn::GPT> model;
@@ -195,6 +207,8 @@ int main(int argc, char** argv) {
       if (quick && !cli.given("--steps")) steps = std::min<int64_t>(steps, 300);
       GL_CHECK(steps > 0 && batch_size > 0 && context > 1,
                "train_gpt: --steps, --batch must be positive and --context > 1");
+      GL_CHECK(batch_size % world == 0, "train_gpt: --batch {} (the global batch) does not split evenly over {} ranks",
+               batch_size, world);
       if (text_path.empty()) text_path = default_text();
       {  // the checkpoint must not overwrite the training text
         std::error_code ec;
@@ -221,7 +235,17 @@ int main(int argc, char** argv) {
                 .dropout = dropout_p,
                 .seed = uint64_t(seed)};
       model = std::make_unique<nn::GPT>(config, gen);
-      std::printf(
+      // Each rank its own dropout stream (the weights are rank 0's: DataParallel broadcasts them).
+      nn::GPTConfig rank_config = config;
+      rank_config.seed = uint64_t(seed) + uint64_t(rank) * 0x9E3779B97F4A7C15ull;
+      if (rank > 0) model = std::make_unique<nn::GPT>(rank_config, gen);
+      std::unique_ptr<dist::DataParallel> ddp;
+      if (distributed) ddp = std::make_unique<dist::DataParallel>(*comm, model->parameters());
+      if (lead && distributed)
+        std::printf("distributed: %d rank(s) over %s, %lld sequences per rank per step, %lld gradient bucket(s)\n",
+                    world, comm->backend().c_str(), (long long)(batch_size / world), (long long)ddp->stats().buckets);
+      if (lead)
+        std::printf(
           "text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
           "tokens, %lld thread(s)\n",
           text_path.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
@@ -232,14 +256,25 @@ int main(int argc, char** argv) {
       double smoothed = 0, last_val = 0, last_rate = 0;
       for (int64_t step = 0; step < steps; ++step) {
         model->train();
-        const auto [x, y] = batch(train_data, batch_size, context, gen);
+        // Every rank draws the same global batch and trains on its own rows of it.
+        auto [x, y] = batch(train_data, batch_size, context, gen);
+        if (world > 1) {
+          const int64_t rows = batch_size / world;
+          x = x.narrow(0, rank * rows, rows).contiguous(), y = y.narrow(0, rank * rows, rows).contiguous();
+        }
         const Var loss = cross_entropy((*model)(x), y);
         opt.zero_grad();
         loss.backward();
+        if (ddp) ddp->synchronize();  // each grad is now the mean over the ranks
         optim::clip_grad_norm(opt.params(), 1.0);
         opt.set_lr(lr * schedule(opt.step_count()));
         opt.step();
-        const double l = loss.item();
+        double l = loss.item();
+        if (world > 1) {  // the global batch's loss
+          Tensor both = tensor({l}, {}, DType::f64);
+          comm->all_reduce(both, dist::ReduceOp::mean);
+          l = both.item();
+        }
         // A non-finite loss has already poisoned the weights: stop here, before
         // a checkpoint of NaNs is written over a good one.
         GL_CHECK(std::isfinite(l), "the loss is {} at step {} (is --lr {} too large?); stopped, no checkpoint written",
@@ -250,19 +285,20 @@ int main(int argc, char** argv) {
           last_val = evaluate(*model, val_data, batch_size, context, 4, gen);
           const double elapsed = now() - start;
           last_rate = double((step + 1) * batch_size * context) / elapsed;
-          std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n",
+          if (lead)
+            std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n",
                       (long long)(step + 1), (long long)steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
                       eta(elapsed / double(step + 1) * double(steps - step - 1)).c_str());
           std::fflush(stdout);
         }
       }
-      if (!out.empty()) {
+      if (!out.empty() && lead) {  // one checkpoint, written atomically by rank 0
         const std::filesystem::path dir = std::filesystem::path(out).parent_path();
         if (!dir.empty()) std::filesystem::create_directories(dir);
         nn::save_module(*model, out, config_metadata(config, tok));
         std::printf("saved %s\n", out.c_str());
       }
-      Jsonl log(jsonl);
+      Jsonl log(lead ? jsonl : std::string());
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "train_loss",
@@ -282,6 +318,7 @@ int main(int argc, char** argv) {
                  .unit = "tokens/s",
                  .threads = int(threads)});
     }
+    if (!lead) return 0;  // rank 0 samples
     // Samples.
     model->eval();
     std::string start_text = prompt;
@@ -298,6 +335,8 @@ int main(int argc, char** argv) {
                 top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "",
                 tok.decode(generated.to_vector<int64_t>()).c_str());
   } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
+    // Under mpirun, stop every rank with the message rather than leave the others waiting.
+    if (comm && comm->world_size() > 1) comm->abort(fmt::format("train_gpt: {}", e.what()));
     std::fprintf(stderr, "train_gpt: %s\n", e.what());
     return 1;
   }
