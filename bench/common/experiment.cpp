@@ -450,11 +450,15 @@ void Experiment::plot(const std::string& curve, const std::string& file_stem, co
   // The script names its files relative to its own folder and runs there, so
   // that a results folder can be moved (into bench/results/, say) and redrawn.
   const std::string png = out_ + "/" + file_stem + ".png";
+  // Steps in the tens of thousands read as 20k, 40k: plain numbers that long run into each other.
+  double x_max = 0;
+  for (const auto& [m, b] : bands)
+    for (const double x : b.x) x_max = std::max(x_max, std::abs(x));
   std::string script = fmt::format(
       "set terminal pngcairo size 900,560 noenhanced\nset output {}\nset title {}\nset xlabel {}\nset ylabel {}\n"
-      "set key outside right\nset grid\nset style fill transparent solid 0.18 noborder\nplot ",
+      "set key below\n{}set grid\nset style fill transparent solid 0.18 noborder\nplot ",
       gnuplot_quote(file_stem + ".png.tmp"), gnuplot_quote(bench_ + ": " + ylabel + " (mean and 95% band over seeds)"),
-      gnuplot_quote(xlabel), gnuplot_quote(ylabel));
+      gnuplot_quote(xlabel), gnuplot_quote(ylabel), x_max >= 1e4 ? "set format x '%.0s%c'\n" : "");
   for (size_t i = 0; i < bands.size(); ++i) {
     if (i) script += ", ";
     script += fmt::format(

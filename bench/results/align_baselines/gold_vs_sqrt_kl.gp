@@ -3,7 +3,7 @@ set output 'gold_vs_sqrt_kl.png.tmp'
 set title 'align_baselines: gold_vs_sqrt_kl (mean and 95% band over seeds)'
 set xlabel 'x'
 set ylabel 'gold_vs_sqrt_kl'
-set key outside right
+set key below
 set grid
 set style fill transparent solid 0.18 noborder
 plot 'gold_vs_sqrt_kl.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, 'gold_vs_sqrt_kl.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'ppo_rlhf', 'gold_vs_sqrt_kl.dat' index 1 using 1:3:4 with filledcurves lc 2 notitle, 'gold_vs_sqrt_kl.dat' index 1 using 1:2 with lines lw 2 lc 2 title 'overopt'

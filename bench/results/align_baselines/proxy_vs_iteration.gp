@@ -3,7 +3,7 @@ set output 'proxy_vs_iteration.png.tmp'
 set title 'align_baselines: proxy_vs_iteration (mean and 95% band over seeds)'
 set xlabel 'x'
 set ylabel 'proxy_vs_iteration'
-set key outside right
+set key below
 set grid
 set style fill transparent solid 0.18 noborder
 plot 'proxy_vs_iteration.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, 'proxy_vs_iteration.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'ppo_rlhf', 'proxy_vs_iteration.dat' index 1 using 1:3:4 with filledcurves lc 2 notitle, 'proxy_vs_iteration.dat' index 1 using 1:2 with lines lw 2 lc 2 title 'overopt'

@@ -3,7 +3,8 @@ set output 'train_return_Pendulum-v1.png.tmp'
 set title 'rl_baselines: train_return/Pendulum-v1 (mean and 95% band over seeds)'
 set xlabel 'x'
 set ylabel 'train_return/Pendulum-v1'
-set key outside right
+set key below
+set format x '%.0s%c'
 set grid
 set style fill transparent solid 0.18 noborder
 plot 'train_return_Pendulum-v1.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, 'train_return_Pendulum-v1.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'sac/Pendulum-v1', 'train_return_Pendulum-v1.dat' index 1 using 1:3:4 with filledcurves lc 2 notitle, 'train_return_Pendulum-v1.dat' index 1 using 1:2 with lines lw 2 lc 2 title 'td3/Pendulum-v1'

@@ -3,7 +3,7 @@ set output 'rm_loss.png.tmp'
 set title 'align_baselines: rm_loss (mean and 95% band over seeds)'
 set xlabel 'x'
 set ylabel 'rm_loss'
-set key outside right
+set key below
 set grid
 set style fill transparent solid 0.18 noborder
 plot 'rm_loss.dat' index 0 using 1:3:4 with filledcurves lc 1 notitle, 'rm_loss.dat' index 0 using 1:2 with lines lw 2 lc 1 title 'rm'
