@@ -292,6 +292,15 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         }
       }
+      if (ddp && lead) {
+        const dist::DataParallelStats& st = ddp->stats();
+        const double run_seconds = now() - start;
+        std::printf(
+            "data-parallel: %.2f MB of gradients in %lld bucket(s) per step; %lld of %lld buckets started during "
+            "backward; %.3f s waiting for the all-reduce (%.1f%% of %.1f s)\n",
+            double(st.bytes_per_step) / 1e6, (long long)st.buckets, (long long)st.started_in_backward,
+            (long long)(st.buckets * st.steps), st.wait_seconds, 100.0 * st.wait_seconds / run_seconds, run_seconds);
+      }
       if (!out.empty() && lead) {  // one checkpoint, written atomically by rank 0
         const std::filesystem::path dir = std::filesystem::path(out).parent_path();
         if (!dir.empty()) std::filesystem::create_directories(dir);

@@ -31,6 +31,9 @@ class Work {
   // Blocks until the operation finished on this rank; throws gradlab::Error
   // after the communicator's timeout.
   virtual void wait() = 0;
+  // Whether it finished, without blocking; also moves it along (MPI
+  // progresses a non-blocking collective only inside such calls).
+  virtual bool test() = 0;
 };
 
 class Communicator {

@@ -99,7 +99,11 @@ void DataParallel::on_gradient(size_t k, const Tensor& grad) {
   const Tensor& v = params_[k].value();
   b.flat.narrow(0, offset_of_[k], v.numel()).view(v.shape()).copy_(grad);
   ++b.ready;
-  if (options_.overlap) start_ready_buckets();
+  if (!options_.overlap) return;
+  start_ready_buckets();
+  // Move the buckets in flight along while backward goes on.
+  for (size_t i = 0; i < next_to_start_; ++i)
+    if (buckets_[i]->work) buckets_[i]->work->test();
 }
 
 void DataParallel::start_ready_buckets() {

@@ -63,6 +63,7 @@ class MpiWork : public Work {
   MpiWork(MpiCommunicator& comm, MPI_Request request, Tensor t, ReduceOp op, const char* name)
       : comm_(comm), request_(request), t_(std::move(t)), op_(op), name_(name) {}
   void wait() override;
+  bool test() override;
 
  private:
   MpiCommunicator& comm_;
@@ -71,6 +72,7 @@ class MpiWork : public Work {
   ReduceOp op_;
   const char* name_;
   bool done_ = false;
+  void finish();
 };
 
 class MpiCommunicator : public Communicator {
@@ -112,20 +114,32 @@ class MpiCommunicator : public Communicator {
     std::exit(1);
   }
 
+  // Whether request finished (moving it along).
+  bool test(MPI_Request& request, const char* op) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), op);
+    return done != 0;
+  }
   // Waits for request with the communicator's deadline.
   void wait(MPI_Request& request, const char* op) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::duration<double>(timeout_seconds());
-    for (int polls = 0;; ++polls) {
+    for (;;) {
       int done = 0;
       check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), op);
       if (done) return;
-      GL_CHECK(std::chrono::steady_clock::now() < deadline,
+      const auto now = std::chrono::steady_clock::now();
+      GL_CHECK(now < deadline,
                "{}: rank {} of {} waited {:g} s for the other ranks and gave up (GRADLAB_DIST_TIMEOUT); another "
                "rank has stopped, is stuck, or called a different collective",
                op, rank_, world_, timeout_seconds());
-      // Poll eagerly at first (a collective of a small model takes microseconds), then let the cores work.
-      if (polls > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      // MPI moves a non-blocking collective along only inside its calls, so
+      // poll without pause; after a second the partner is late, not busy:
+      // then poll every millisecond and leave the core to others.
+      if (now - start < std::chrono::seconds(1))
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
@@ -161,6 +175,17 @@ class MpiCommunicator : public Communicator {
 void MpiWork::wait() {
   if (done_) return;
   comm_.wait(request_, name_);
+  finish();
+}
+
+bool MpiWork::test() {
+  if (done_) return true;
+  if (!comm_.test(request_, name_)) return false;
+  finish();
+  return true;
+}
+
+void MpiWork::finish() {
   done_ = true;
   if (op_ == ReduceOp::mean && comm_.world_size() > 1) t_.copy_(mul(t_, 1.0 / comm_.world_size()));
 }

@@ -14,6 +14,7 @@ namespace {
 class DoneWork : public Work {
  public:
   void wait() override {}
+  bool test() override { return true; }
 };
 
 class SingleProcess : public Communicator {
