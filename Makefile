@@ -405,7 +405,8 @@ comma := ,
 PC_CFLAGS := -std=c++20 -fopenmp -I$${includedir}
 PC_LIBS := -fopenmp $(SAN_LD) -L$${libdir} -Wl,--whole-archive -lgradlab -Wl,--no-whole-archive -lfmt \
            $(if $(filter 1,$(WITH_MPI)),$(MPI_LIBS)) \
-           $(if $(filter 1,$(WITH_CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcublas -lcudart)
+           $(if $(filter 1,$(WITH_CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcublas -lcudart \
+             $(if $(filter 1,$(WITH_MPI)),-lnccl))
 .PHONY: install
 install: $(LIB)
 	@test -n "$(PREFIX)" || { echo "make install: PREFIX is empty"; exit 2; }
