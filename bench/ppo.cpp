@@ -11,6 +11,7 @@
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "dist/communicator.h"
 #include "bench/rl_front_end.h"
 #include "tensor/parallel.h"
 
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
   auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
   auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");
   auto& smoke = cli.flag("--smoke", "a few seconds: 2 rollouts, 2 evaluation episodes");
+  auto& distributed = cli.flag("--distributed",
+                               "data-parallel over the ranks of an mpirun job: each rank collects its own rollouts "
+                               "and the update's gradients are averaged (--total-timesteps counts each rank's steps)");
   cli.parse(argc, argv);
   set_num_threads(int(threads));
 
@@ -88,10 +92,16 @@ int main(int argc, char** argv) {
   a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
   a.eval_every = eval_every;
   a.log_csv = log_csv;
+  std::unique_ptr<dist::Communicator> comm;
   try {
+    comm = dist::make_communicator(distributed ? "auto" : "single");
+    if (distributed) a.communicator = comm.get();
+    const bool lead = comm->rank() == 0;
+    if (!lead) a.progress_seconds = 0, a.log_csv = "";  // rank 0 reports
     const rl::TrainResult r = rl::train_ppo(a);
-    bench::report_training("ppo", a.env_id, a.seed, r, "greedy", a.eval_episodes, jsonl, threads);
+    if (lead) bench::report_training("ppo", a.env_id, a.seed, r, "greedy", a.eval_episodes, jsonl, threads);
   } catch (const std::exception& e) {
+    if (comm && comm->world_size() > 1) comm->abort(fmt::format("ppo: {}", e.what()));
     std::fprintf(stderr, "ppo: %s\n", e.what());
     return 1;
   }

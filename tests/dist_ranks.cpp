@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "algorithms/rl/ppo.h"
 #include "autograd/ops.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
@@ -161,6 +162,23 @@ TEST_CASE("mpi: bucketed, per-parameter and non-overlapped all-reduce give the s
   }
   CHECK(max_diff(finals[0], finals[1]) <= 1e-7);
   CHECK(max_diff(finals[0], finals[2]) <= 1e-7);
+}
+
+TEST_CASE("mpi: PPO with averaged gradients keeps the ranks' policies identical") {
+  rl::PPOArgs a;
+  a.total_timesteps = 3 * a.num_envs * a.num_steps;  // three rollouts and updates per rank
+  a.eval_episodes = 4;
+  a.progress_seconds = 0;
+  a.communicator = &comm();
+  const rl::TrainResult r = rl::train_ppo(a);
+  // The same greedy policy on the same evaluation seeds gives the same returns on both ranks.
+  const Tensor evals = comm().all_gather(from_vector(r.final_eval_episode_returns));
+  CHECK(evals.select(0, 0).to_vector<double>() == evals.select(0, 1).to_vector<double>());
+  // While each rank collected its own rollouts.
+  const Tensor first = comm().all_gather(tensor({r.episode_returns.front().second}, {}, DType::f64));
+  const Tensor count = comm().all_gather(tensor({double(r.episode_returns.size())}, {}, DType::f64));
+  CHECK((first.to_vector<double>()[0] != first.to_vector<double>()[1] ||
+         count.to_vector<double>()[0] != count.to_vector<double>()[1]));
 }
 
 TEST_CASE("scenario: rank 1 throws" * doctest::skip()) {

@@ -10,6 +10,7 @@
 #include <numbers>
 
 #include "algorithms/rl/buffers.h"
+#include "dist/data_parallel.h"
 #include "envs/vector_env.h"
 #include "envs/wrappers.h"
 #include "nn/layers.h"
@@ -151,8 +152,12 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
            "train_ppo: --update-epochs, --eval-episodes and --hidden must be positive, got {}, {} and {}",
            args.update_epochs, args.eval_episodes, args.hidden);
 
+  // Data-parallel: rank 0 keeps the single-process streams; rank r > 0 acts
+  // and resets its envs from streams of its own.
+  const int rank = args.communicator ? args.communicator->rank() : 0;
+  const int world = args.communicator ? args.communicator->world_size() : 1;
   // Seeding: each random stream of the run has its own generator.
-  Generator init_gen(derive_seed(args.seed, 0)), action_gen(derive_seed(args.seed, 1)),
+  Generator init_gen(derive_seed(args.seed, 0)), action_gen(derive_seed(args.seed, rank == 0 ? 1 : 100 + rank)),
       shuffle_gen(derive_seed(args.seed, 2));
 
   // Env setup, in CleanRL's wrapper order: statistics of the raw episode first.
@@ -172,6 +177,8 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
 
   PPOAgent agent(obs_dim, vec.action_space(), args.hidden, init_gen);
   optim::Adam optimizer(agent.parameters(), {.lr = args.learning_rate, .eps = 1e-5});
+  std::unique_ptr<dist::DataParallel> ddp;  // broadcasts rank 0's weights
+  if (world > 1) ddp = std::make_unique<dist::DataParallel>(*args.communicator, agent.parameters());
   const optim::LinearDecay anneal(num_iterations);
   RolloutStorage storage(T, N, obs_dim, agent.action_dim());
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
@@ -198,7 +205,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
   TrainResult result;
   double recent_return = std::nan("");
   int64_t global_step = 0;
-  Tensor next_obs = vec.reset(args.seed);
+  Tensor next_obs = vec.reset(rank == 0 ? args.seed : derive_seed(args.seed, 200 + rank));
   for (int64_t iteration = 1; iteration <= num_iterations; ++iteration) {
     // CleanRL: lr = (1 - (iteration - 1) / num_iterations) lr0
     if (args.anneal_lr) optimizer.set_lr(args.learning_rate * anneal(iteration - 1));
@@ -279,12 +286,18 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         optim::check_finite_loss(loss, "PPO", iteration);
         optimizer.zero_grad();
         loss.backward();
+        if (ddp) ddp->synchronize();  // the mean over the ranks' minibatches
         optim::clip_grad_norm(optimizer.params(), args.max_grad_norm);
         optimizer.step();
         pg_loss_v = pg_loss.item();
         v_loss_v = v_loss.item();
         entropy_v = entropy_loss.item();
         ++minibatches;
+      }
+      if (args.target_kl > 0 && ddp) {  // every rank must stop at the same epoch
+        Tensor kl = tensor({approx_kl}, {}, DType::f64);
+        args.communicator->all_reduce(kl, dist::ReduceOp::mean);
+        approx_kl = kl.item();
       }
       if (args.target_kl > 0 && approx_kl > args.target_kl) break;
     }

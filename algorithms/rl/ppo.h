@@ -11,6 +11,7 @@
 
 #include "algorithms/rl/rl_utils.h"
 #include "autograd/ops.h"
+#include "dist/communicator.h"
 
 namespace gradlab::rl {
 
@@ -48,6 +49,12 @@ struct PPOArgs {
   int64_t eval_every = 0;         // environment steps between evaluations; 0: only the final one
   std::string log_csv;            // empty: no CSV
   double progress_seconds = 2.0;  // <= 0: no progress line
+  // Data-parallel (dist/README.md): with a communicator of N ranks, each rank
+  // collects its own rollouts (its own env and action seeds) of num_envs x
+  // num_steps, and every minibatch's gradients are averaged over the ranks,
+  // so one update sees N times the data; total_timesteps counts each rank's
+  // steps. The early stop at target_kl uses the KL averaged over the ranks.
+  dist::Communicator* communicator = nullptr;
 };
 PPOArgs ppo_continuous_args();
 
