@@ -9,6 +9,8 @@
 #include <chrono>
 #include <thread>
 
+#include "algorithms/alignment/reward_model.h"
+#include "algorithms/alignment/sft.h"
 #include "algorithms/rl/ppo.h"
 #include "autograd/ops.h"
 #include "dist/communicator.h"
@@ -20,6 +22,7 @@
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
+#include "tests/preference_tokens.h"
 
 using namespace gradlab;
 using dist::Communicator;
@@ -179,6 +182,74 @@ TEST_CASE("mpi: PPO with averaged gradients keeps the ranks' policies identical"
   const Tensor count = comm().all_gather(tensor({double(r.episode_returns.size())}, {}, DType::f64));
   CHECK((first.to_vector<double>()[0] != first.to_vector<double>()[1] ||
          count.to_vector<double>()[0] != count.to_vector<double>()[1]));
+}
+
+namespace {
+
+namespace pref = envs::preference;
+
+// Pairs "a good NOUN ." over "a bad NOUN ." to random prompts, alike on every rank.
+std::vector<pref::PreferencePair> good_bad_pairs(int64_t n) {
+  Generator gen(4);
+  const auto nouns = pref::words_of(pref::WordClass::noun);
+  std::vector<pref::PreferencePair> pairs;
+  for (int64_t i = 0; i < n; ++i) {
+    pref::PreferencePair p;
+    p.prompt = pref::sample_prompt(pref::Family::show, gen);
+    const std::string noun = pref::word(nouns[size_t(pref::uniform_int(int64_t(nouns.size()), gen))]);
+    p.chosen = test::pad("a good " + noun + " .");
+    p.rejected = test::pad("a bad " + noun + " .");
+    pairs.push_back(p);
+  }
+  return pairs;
+}
+
+nn::GPTConfig pref_gpt() { return {.vocab = pref::vocab_size(), .context = 16, .d_model = 16, .heads = 2, .layers = 1}; }
+
+}  // namespace
+
+TEST_CASE("mpi: reward-model training on 2 ranks equals 1 rank (minibatches split unevenly)") {
+  const auto pairs = good_bad_pairs(45);  // minibatches of 16, 16 and 13 pairs
+  const alignment::RewardTrainConfig config{.epochs = 3, .batch_size = 16, .lr = 3e-3};
+  Generator g1(11), s1(5);
+  alignment::RewardModel one(pref_gpt(), g1);
+  const auto want = alignment::train_reward_model(one, pairs, config, s1);
+  Generator g2(comm().rank() == 0 ? 11 : 12), s2(5);  // rank 1 starts elsewhere: rank 0's weights are broadcast
+  alignment::RewardModel two(pref_gpt(), g2);
+  alignment::RewardTrainConfig dist_config = config;
+  dist_config.communicator = &comm();
+  const auto got = alignment::train_reward_model(two, pairs, dist_config, s2);
+  for (size_t e = 0; e < want.loss.size(); ++e) {
+    CHECK(got.loss[e] == doctest::Approx(want.loss[e]).epsilon(1e-5));
+    CHECK(got.label_accuracy[e] == want.label_accuracy[e]);
+  }
+  // The same function (AdamW: the weights may differ along the attention key bias, whose
+  // gradient is zero but for rounding, and to which the outputs are blind).
+  std::vector<pref::Tokens> x, y;
+  for (const auto& p : pairs) x.push_back(p.prompt), y.push_back(p.rejected);
+  const std::vector<double> a = two.score(x, y), b = one.score(x, y);
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-4));
+}
+
+TEST_CASE("mpi: SFT on 2 ranks equals 1 rank (rows weighted by their response tokens)") {
+  const auto pairs = good_bad_pairs(30);
+  std::vector<pref::Sequence> corpus;
+  for (const auto& p : pairs) corpus.push_back({p.prompt, p.chosen});
+  const auto nouns = pref::words_of(pref::WordClass::noun);
+  const std::string longer = "a good " + pref::word(nouns[0]) + " a good " + pref::word(nouns[1]) + " .";
+  corpus.push_back({pairs[0].prompt, test::pad(longer)});  // a longer response
+  const alignment::SFTConfig config{.steps = 8, .batch_size = 7, .lr = 3e-3};
+  Generator g1(21), s1(6);
+  nn::GPT one(pref_gpt(), g1);
+  const auto want = alignment::train_sft(one, corpus, config, s1);
+  Generator g2(comm().rank() == 0 ? 21 : 22), s2(6);
+  nn::GPT two(pref_gpt(), g2);
+  alignment::SFTConfig dist_config = config;
+  dist_config.communicator = &comm();
+  const auto got = alignment::train_sft(two, corpus, dist_config, s2);
+  for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+  const Tensor probe = randint(0, pref::vocab_size(), {4, 12}, g1);  // the same function
+  CHECK(max(abs(sub(two(probe).value(), one(probe).value()))).item() < 1e-4);
 }
 
 TEST_CASE("scenario: rank 1 throws" * doctest::skip()) {

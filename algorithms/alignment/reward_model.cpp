@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "dist/data_parallel.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/finite.h"
@@ -90,30 +91,46 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
   RewardTrainHistory h;
   std::vector<int64_t> order(pairs.size());
   std::iota(order.begin(), order.end(), 0);
+  const int world = c.communicator ? c.communicator->world_size() : 1;
+  const int rank = c.communicator ? c.communicator->rank() : 0;
+  std::unique_ptr<dist::DataParallel> ddp;  // broadcasts rank 0's weights
+  if (world > 1) ddp = std::make_unique<dist::DataParallel>(*c.communicator, opt.params());
   rm.model->train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle_in_place(order, gen);
     double loss_sum = 0, right = 0;
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));
-      // Chosen and rejected in one forward: rows [0, n) chosen, [n, 2n) rejected.
-      std::vector<Tokens> prompts, responses;
-      for (size_t k = s; k < e; ++k) prompts.push_back(pairs[size_t(order[k])].prompt);
-      const std::vector<Tokens> once = prompts;
-      prompts.insert(prompts.end(), once.begin(), once.end());
-      for (size_t k = s; k < e; ++k) responses.push_back(pairs[size_t(order[k])].chosen);
-      for (size_t k = s; k < e; ++k) responses.push_back(pairs[size_t(order[k])].rejected);
-      const int64_t n = int64_t(e - s);
-      const Var r = rm.score(make_batch(prompts, responses));
-      const Var rc = narrow(r, 0, 0, n), rr = narrow(r, 0, n, n);
-      const Var loss = bradley_terry_loss(rc, rr);
-      optim::check_finite_loss(loss, "reward model", epoch);
+      // This rank's pairs of the minibatch [s, e) (all of them in one process).
+      std::vector<size_t> mine;
+      for (size_t k = s + size_t(rank); k < e; k += size_t(world)) mine.push_back(size_t(order[k]));
       opt.zero_grad();
-      loss.backward();
+      if (!mine.empty()) {
+        // Chosen and rejected in one forward: rows [0, n) chosen, [n, 2n) rejected.
+        std::vector<Tokens> prompts, responses;
+        for (const size_t k : mine) prompts.push_back(pairs[k].prompt);
+        const std::vector<Tokens> once = prompts;
+        prompts.insert(prompts.end(), once.begin(), once.end());
+        for (const size_t k : mine) responses.push_back(pairs[k].chosen);
+        for (const size_t k : mine) responses.push_back(pairs[k].rejected);
+        const int64_t n = int64_t(mine.size());
+        const Var r = rm.score(make_batch(prompts, responses));
+        const Var rc = narrow(r, 0, 0, n), rr = narrow(r, 0, n, n);
+        const Var loss = bradley_terry_loss(rc, rr);
+        optim::check_finite_loss(loss, "reward model", epoch);
+        // With N ranks, weighted by this rank's share of the minibatch: the mean over the ranks is the minibatch's.
+        (world == 1 ? loss : loss * (double(world) * double(n) / double(e - s))).backward();
+        loss_sum += loss.item() * double(n);
+        right += sum(gt(rc.value(), rr.value())).item();
+      }
+      if (ddp) ddp->synchronize();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
       opt.step();
-      loss_sum += loss.item() * double(n);
-      right += sum(gt(rc.value(), rr.value())).item();
+    }
+    if (world > 1) {  // the epoch's totals over the ranks
+      Tensor totals = tensor({loss_sum, right}, {}, DType::f64);
+      c.communicator->all_reduce(totals, dist::ReduceOp::sum);
+      loss_sum = totals.to_vector<double>()[0], right = totals.to_vector<double>()[1];
     }
     h.loss.push_back(loss_sum / double(order.size()));
     h.label_accuracy.push_back(right / double(order.size()));

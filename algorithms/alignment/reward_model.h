@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algorithms/alignment/sequences.h"
+#include "dist/communicator.h"
 #include "envs/preference/datasets.h"
 
 namespace gradlab::alignment {
@@ -66,6 +67,11 @@ struct RewardTrainConfig {
   // Called after every epoch with the epoch's index (from 0), e.g. to log held-out accuracy; the model is in
   // training mode during the call.
   std::function<void(int64_t epoch)> on_epoch = nullptr;
+  // Data-parallel (dist/README.md): with a communicator of N ranks, every rank
+  // shuffles alike and scores pairs rank, rank + N, ... of each minibatch,
+  // its loss weighted by its share of the minibatch, so the averaged gradient
+  // is exactly the minibatch's; the history is the global one.
+  dist::Communicator* communicator = nullptr;
 };
 struct RewardTrainHistory {
   std::vector<double> loss;            // mean BT loss per epoch

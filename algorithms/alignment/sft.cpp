@@ -1,6 +1,7 @@
 // Supervised fine-tuning on the corpus (the reference policy); see sft.h.
 #include "algorithms/alignment/sft.h"
 
+#include "dist/data_parallel.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/finite.h"
@@ -22,6 +23,14 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
   GL_CHECK(!corpus.empty() && c.steps >= 0 && c.batch_size >= 1, "train_sft: {} sequences, steps {}, batch_size {}",
            corpus.size(), c.steps, c.batch_size);
   optim::AdamW opt(policy.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
+  const int world = c.communicator ? c.communicator->world_size() : 1;
+  const int rank = c.communicator ? c.communicator->rank() : 0;
+  std::unique_ptr<dist::DataParallel> ddp;  // broadcasts rank 0's weights
+  if (world > 1) ddp = std::make_unique<dist::DataParallel>(*c.communicator, opt.params());
+  // The response tokens sft_loss averages over.
+  auto tokens_of = [](const SequenceBatch& b) {
+    return sum(b.response_mask.slice(1, 1, b.response_mask.size(1))).item();
+  };
   std::vector<double> losses;
   policy.train();
   for (int64_t step = 0; step < c.steps; ++step) {
@@ -31,13 +40,35 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
       prompts.push_back(s.prompt);
       responses.push_back(s.response);
     }
-    const Var loss = sft_loss(policy, make_batch(prompts, responses));
-    optim::check_finite_loss(loss, "SFT", step);
     opt.zero_grad();
-    loss.backward();
+    double loss_value = 0;
+    if (world == 1) {
+      const Var loss = sft_loss(policy, make_batch(prompts, responses));
+      optim::check_finite_loss(loss, "SFT", step);
+      loss.backward();
+      loss_value = loss.item();
+    } else {
+      // This rank's rows; its mean weighted by its share of the global batch's tokens.
+      std::vector<Tokens> my_prompts, my_responses;
+      for (int64_t b = rank; b < c.batch_size; b += world)
+        my_prompts.push_back(prompts[size_t(b)]), my_responses.push_back(responses[size_t(b)]);
+      const double all_tokens = tokens_of(make_batch(prompts, responses));
+      Tensor part = zeros({1}, DType::f64);
+      if (!my_prompts.empty()) {
+        const SequenceBatch mine = make_batch(my_prompts, my_responses);
+        const double share = tokens_of(mine) / all_tokens;
+        const Var loss = sft_loss(policy, mine);
+        optim::check_finite_loss(loss, "SFT", step);
+        (loss * (double(world) * share)).backward();
+        part.fill_(loss.item() * share);
+      }
+      ddp->synchronize();
+      c.communicator->all_reduce(part, dist::ReduceOp::sum);  // the global batch's token mean
+      loss_value = part.item();
+    }
     if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
     opt.step();
-    losses.push_back(loss.item());
+    losses.push_back(loss_value);
     if (after_step) after_step(step + 1);
   }
   policy.eval();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "algorithms/alignment/sequences.h"
+#include "dist/communicator.h"
 #include "envs/preference/language.h"
 
 namespace gradlab::alignment {
@@ -19,6 +20,12 @@ struct SFTConfig {
   double lr = 3e-3;
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;
+  // Data-parallel (dist/README.md): with a communicator of N ranks, every rank
+  // draws the same global batch and trains on rows rank, rank + N, ...; each
+  // rank's loss is weighted by its share of the batch's response tokens, so
+  // the averaged gradient is exactly the global batch's. The returned losses
+  // are the global batch's.
+  dist::Communicator* communicator = nullptr;
 };
 
 // Mean negative log-likelihood of the masked response tokens of the batch.
