@@ -91,7 +91,7 @@ endif
 
 # ---- sources ----
 # Every folder of library code; a folder that does not exist yet adds nothing.
-LIB_DIRS := tensor tensor/cpu autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
+LIB_DIRS := tensor tensor/cpu tensor/ref autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
             algorithms/rl/offline algorithms/alignment algorithms/influence
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
 CUDA_CPP_OBJS := $(CUDA_CPP_SRCS:%.cpp=$(BUILD)/obj/%.o)
