@@ -119,7 +119,7 @@ endif
 
 # ---- sources ----
 # Every folder of library code; a folder that does not exist yet adds nothing.
-LIB_DIRS := tensor tensor/cpu autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
+LIB_DIRS := tensor tensor/cpu tensor/ref autograd nn optim envs envs/preference algorithms/rl algorithms/rl/curiosity \
             algorithms/rl/offline algorithms/alignment algorithms/influence dist
 DIST_ALL_BACKENDS := dist/mpi.cpp dist/no_mpi.cpp dist/nccl.cpp dist/no_nccl.cpp
 LIB_SRCS := $(filter-out $(DIST_ALL_BACKENDS),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))) \

@@ -97,6 +97,9 @@ up_rlhf --members 0
 exploration --ti-snapshots 0
 align_baselines --rm_pairs -1
 ppo --anneal-lr 2
+ladder_gemm --samples 0
+ladder_layernorm --rows 0
+ladder_attention --tokens -1
 EOF_COUNTS
 if [ -x "$bench_dir/train_gpt" ]; then
   run "$bench_dir/train_gpt" --smoke --log-every 0
