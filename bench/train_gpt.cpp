@@ -292,9 +292,11 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         }
       }
+      const double run_seconds = now() - start;
+      double comm_fraction = 0;
       if (ddp && lead) {
         const dist::DataParallelStats& st = ddp->stats();
-        const double run_seconds = now() - start;
+        comm_fraction = st.wait_seconds / run_seconds;
         std::printf(
             "data-parallel: %.2f MB of gradients in %lld bucket(s) per step; %lld of %lld buckets started during "
             "backward; %.3f s waiting for the all-reduce (%.1f%% of %.1f s)\n",
@@ -326,6 +328,13 @@ int main(int argc, char** argv) {
                  .value = last_rate,
                  .unit = "tokens/s",
                  .threads = int(threads)});
+      if (distributed) {  // the data-parallel figures: throughput and the share of the run spent waiting
+        const std::string case_name = fmt::format("gpt_train/ranks={}", world);
+        log.write({.bench = "distributed", .case_name = case_name, .metric = "tokens_per_s", .value = last_rate,
+                   .unit = "tokens/s", .threads = int(threads), .extra = {{"backend", comm->backend()}}});
+        log.write({.bench = "distributed", .case_name = case_name, .metric = "comm_fraction", .value = comm_fraction,
+                   .unit = "fraction", .threads = int(threads), .extra = {{"backend", comm->backend()}}});
+      }
     }
     if (!lead) return 0;  // rank 0 samples
     // Samples.
