@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "tensor/named_tensors.h"
 
 namespace gradlab::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using gradlab::NamedTensors;
 
 class Module {
  public:

@@ -45,15 +45,15 @@ size_t Optimizer::add_slot(const std::string& name) {
   return slots_.size() - 1;
 }
 
-nn::NamedTensors Optimizer::state() const {
-  nn::NamedTensors out;
+NamedTensors Optimizer::state() const {
+  NamedTensors out;
   for (size_t i = 0; i < params_.size(); ++i)
     for (const Slot& s : slots_) out.emplace_back(fmt::format("{}.{}", i, s.name), s.tensors[i].clone());
   out.emplace_back("step", scalar(double(step_count_), DType::i64));
   return out;
 }
 
-void Optimizer::load_state(const nn::NamedTensors& state) {
+void Optimizer::load_state(const NamedTensors& state) {
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : state) {
     GL_CHECK(given.emplace(name, &t).second, "{}: load_state: '{}' appears twice", name_, name);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "autograd/var.h"
-#include "nn/module.h"
+#include "tensor/named_tensors.h"
 
 namespace gradlab::optim {
 
@@ -32,10 +32,10 @@ class Optimizer {
 
   // A snapshot (copies) of the state: "<i>.<slot>" for parameter i and each
   // state slot (e.g. "0.m", "0.v", "1.m", ...), then "step" (0-d i64).
-  nn::NamedTensors state() const;
+  NamedTensors state() const;
   // Copies a state() back in. Every name must match both ways, with the same
   // shapes and dtypes; on any mismatch nothing is changed and the error names it.
-  void load_state(const nn::NamedTensors& state);
+  void load_state(const NamedTensors& state);
 
  protected:
   // `name` prefixes error messages ("SGD", "Adam", ...).

@@ -112,7 +112,7 @@ TEST_CASE("Adam: state() and load_state() continue a run bit for bit") {
   const Var w = Var::leaf(w0.clone()), b = Var::leaf(b0.clone());
   optim::AdamW first({w, b}, {.lr = 0.05, .weight_decay = 0.1});
   run(first, 0, 3);
-  const nn::NamedTensors saved = first.state();
+  const NamedTensors saved = first.state();
   const Tensor w3 = w.value().clone(), b3 = b.value().clone();
   run(first, 3, 5);
 
@@ -124,7 +124,7 @@ TEST_CASE("Adam: state() and load_state() continue a run bit for bit") {
   run(second, 3, 5);
   CHECK(w_copy.value().to_vector<float>() == w.value().to_vector<float>());
   CHECK(b_copy.value().to_vector<double>() == b.value().to_vector<double>());
-  const nn::NamedTensors s1 = first.state(), s2 = second.state();
+  const NamedTensors s1 = first.state(), s2 = second.state();
   for (size_t i = 0; i < s1.size(); ++i)
     CHECK_MESSAGE(s1[i].second.to_vector<double>() == s2[i].second.to_vector<double>(), s1[i].first);
   // state() is a snapshot: later steps did not change what was saved.

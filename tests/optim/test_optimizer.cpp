@@ -83,7 +83,7 @@ TEST_CASE("Optimizer: load_state refuses a state that does not fit, and changes 
   set_grad(a, {1, 1});
   set_grad(b, {1});
   opt.step();
-  const nn::NamedTensors good = opt.state();
+  const NamedTensors good = opt.state();
   REQUIRE(good.size() == 5);
   CHECK(good[0].first == "0.m");
   CHECK(good[1].first == "0.v");
@@ -93,32 +93,32 @@ TEST_CASE("Optimizer: load_state refuses a state that does not fit, and changes 
   CHECK(good[4].second.dtype() == DType::i64);
   CHECK(good[4].second.item() == 1);
 
-  nn::NamedTensors missing(good.begin(), good.end());
+  NamedTensors missing(good.begin(), good.end());
   missing.erase(missing.begin() + 3);
   CHECK_THROWS_WITH_AS(opt.load_state(missing), "Adam: load_state: '1.v' is missing", Error);
 
-  nn::NamedTensors extra = good;
+  NamedTensors extra = good;
   extra.emplace_back("2.m", t64({0}));
   CHECK_THROWS_WITH_AS(opt.load_state(extra),
                        "Adam: load_state: unexpected '2.m' (2 parameters, 2 state slots each, and 'step')", Error);
 
-  nn::NamedTensors twice = good;
+  NamedTensors twice = good;
   twice.push_back(good[0]);
   CHECK_THROWS_WITH_AS(opt.load_state(twice), "Adam: load_state: '0.m' appears twice", Error);
 
-  nn::NamedTensors wrong_shape = good;
+  NamedTensors wrong_shape = good;
   wrong_shape[2].second = t64({0, 0});
   CHECK_THROWS_WITH_AS(
       opt.load_state(wrong_shape),
       "Adam: load_state: '1.m' has shape [2] and dtype f64 but parameter 1 needs shape [1] and dtype f64", Error);
 
-  nn::NamedTensors wrong_dtype = good;
+  NamedTensors wrong_dtype = good;
   wrong_dtype[0].second = zeros({2}, DType::f32);
   CHECK_THROWS_WITH_AS(
       opt.load_state(wrong_dtype),
       "Adam: load_state: '0.m' has shape [2] and dtype f32 but parameter 0 needs shape [2] and dtype f64", Error);
 
-  nn::NamedTensors bad_step = good;
+  NamedTensors bad_step = good;
   bad_step[4].second = scalar(1.5, DType::f64);
   CHECK_THROWS_WITH_AS(opt.load_state(bad_step), "Adam: load_state: 'step' must be one integer, got f64 of shape []",
                        Error);
@@ -126,12 +126,12 @@ TEST_CASE("Optimizer: load_state refuses a state that does not fit, and changes 
   CHECK_THROWS_WITH_AS(opt.load_state(bad_step), "Adam: load_state: 'step' must be >= 0, got -1", Error);
 
   // A failed load left everything as it was, though some names before the bad one matched.
-  nn::NamedTensors zeroed = good;
+  NamedTensors zeroed = good;
   for (size_t i = 0; i < 4; ++i) zeroed[i].second = zeros_like(good[i].second);
   zeroed[4].second = t64({7});  // bad: not an integer
   CHECK_THROWS_WITH_AS(opt.load_state(zeroed),
                        doctest::Contains("Adam: load_state: 'step' must be one integer, got f64 of shape [1]"), Error);
-  const nn::NamedTensors after = opt.state();
+  const NamedTensors after = opt.state();
   for (size_t i = 0; i < good.size(); ++i)
     CHECK_MESSAGE(after[i].second.to_vector<double>() == good[i].second.to_vector<double>(), good[i].first);
   CHECK(opt.step_count() == 1);
