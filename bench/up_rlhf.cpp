@@ -354,15 +354,9 @@ double matched_gold(const RunResult& single, double x) {
     if (k == single.metrics.end()) break;
     pts.emplace_back(k->second, single.metrics.at(fmt::format("final_gold_b{}", i)));
   }
+  GL_CHECK(!pts.empty(), "up_rlhf: the single-RM run recorded no sweep points");
   std::sort(pts.begin(), pts.end());
-  if (x <= pts.front().first) return pts.front().second;
-  if (x >= pts.back().first) return pts.back().second;
-  for (size_t i = 1; i < pts.size(); ++i)
-    if (x <= pts[i].first) {
-      const double w = (x - pts[i - 1].first) / std::max(1e-12, pts[i].first - pts[i - 1].first);
-      return pts[i - 1].second + w * (pts[i].second - pts[i - 1].second);
-    }
-  return pts.back().second;
+  return bench::interpolate(pts, x);
 }
 
 }  // namespace

@@ -23,6 +23,16 @@
 
 namespace gradlab::bench {
 
+double interpolate(const std::vector<std::pair<double, double>>& pts, double x) {
+  if (x <= pts.front().first) return pts.front().second;
+  if (x >= pts.back().first) return pts.back().second;
+  auto hi = std::lower_bound(pts.begin(), pts.end(), x,
+                             [](const std::pair<double, double>& p, double v) { return p.first < v; });
+  auto lo = hi - 1;
+  const double w = (x - lo->first) / (hi->first - lo->first);
+  return lo->second + w * (hi->second - lo->second);
+}
+
 const char* budget_name(Budget b) {
   switch (b) {
     case Budget::smoke: return "smoke";
@@ -170,17 +180,6 @@ std::string safe_file_stem(const std::string& name) {
 bool have_gnuplot() {
   static const bool found = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
   return found;
-}
-
-// y of a piecewise-linear curve at x, held constant beyond its ends.
-double interpolate(const std::vector<std::pair<double, double>>& pts, double x) {
-  if (x <= pts.front().first) return pts.front().second;
-  if (x >= pts.back().first) return pts.back().second;
-  auto hi = std::lower_bound(pts.begin(), pts.end(), x,
-                             [](const std::pair<double, double>& p, double v) { return p.first < v; });
-  auto lo = hi - 1;
-  const double w = (x - lo->first) / (hi->first - lo->first);
-  return lo->second + w * (hi->second - lo->second);
 }
 
 // Mean and 95% band across seeds of one method's curve, on a common x grid:

@@ -108,6 +108,9 @@ Verdict all_of(const std::vector<Verdict>& parts);
 Verdict at_least(const std::vector<Verdict>& parts, size_t need);
 // The per-seed values minus a threshold: the verdict of "the value exceeds t".
 std::vector<double> minus(const std::vector<double>& values, double t);
+// y at x of the piecewise-linear curve through pts (sorted by x, at least
+// one point), held constant beyond its ends.
+double interpolate(const std::vector<std::pair<double, double>>& pts, double x);
 // The paired differences a[i] - b[i] (equal lengths).
 std::vector<double> paired_differences(const std::vector<double>& a, const std::vector<double>& b);
 
