@@ -15,9 +15,12 @@ ICM::ICM(CuriosityOptions o, uint64_t seed)
 }
 
 Var ICM::forward_error(const TransitionBatch& b) const {
-  const Var phi = encoder(b.obs).detach(), phi_next = encoder(b.next_obs).detach();
-  const Var pred = forward_model(concat({phi, Var(one_hot(b.actions, options_.n_actions))}, 1));
-  return 0.5 * sum(square(pred - phi_next), {1});  // docs/papers/rl-baselines.md ICM.2: 1/2 ||f(phi(s),a) - phi(s')||^2
+  return forward_error(encoder(b.obs), encoder(b.next_obs), b.actions);
+}
+
+Var ICM::forward_error(const Var& phi, const Var& phi_next, const Tensor& actions) const {
+  const Var pred = forward_model(concat({phi.detach(), Var(one_hot(actions, options_.n_actions))}, 1));
+  return 0.5 * sum(square(pred - phi_next.detach()), {1});  // docs/papers/rl-baselines.md ICM.2: 1/2 ||f(phi(s),a) - phi(s')||^2
 }
 
 Tensor ICM::reward(const TransitionBatch& b) {
@@ -27,9 +30,10 @@ Tensor ICM::reward(const TransitionBatch& b) {
 }
 
 Var ICM::loss(const TransitionBatch& b) {
-  const Var logits = inverse_model(concat({encoder(b.obs), encoder(b.next_obs)}, 1));
+  const Var phi = encoder(b.obs), phi_next = encoder(b.next_obs);  // encoded once for both models
+  const Var logits = inverse_model(concat({phi, phi_next}, 1));
   const Var inverse_loss = cross_entropy(logits, b.actions);
-  const Var forward_loss = mean(forward_error(b));
+  const Var forward_loss = mean(forward_error(phi, phi_next, b.actions));
   return (1 - options_.icm_beta) * inverse_loss + options_.icm_beta * forward_loss;  // rl-baselines.md ICM.1
 }
 

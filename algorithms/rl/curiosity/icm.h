@@ -21,6 +21,8 @@ class ICM : public LearnedIntrinsicReward {
 
   // Per-row forward error 1/2 ||f(phi(s), a) - phi(s')||^2: [N].
   Var forward_error(const TransitionBatch& batch) const;
+  // The same from features already encoded (the encoder gets no gradient from it).
+  Var forward_error(const Var& phi, const Var& phi_next, const Tensor& actions) const;
 
   nn::MLP encoder;        // D -> hidden -> F
   nn::MLP inverse_model;  // 2F -> hidden -> A (logits)
