@@ -10,7 +10,7 @@
 // The gold reward is target_count (a prompt-dependent target noun, rewarded up to 2 mentions, penalised past
 // them and for repeats). Every policy is evaluated on held-out prompts with one sample per prompt.
 //   build/bench/align_baselines --quick                       (make reproduce's budget)
-//   build/bench/align_baselines --quick --seeds 1 --methods rm --rm_pooling last_token --rm_trunk sft
+//   build/bench/align_baselines --quick --seeds 1 --methods rm --rm-pooling last_token --rm-trunk sft
 //       (one reward-model recipe; rm_heldout_acc.png plots its held-out accuracy per epoch)
 #include <algorithm>
 #include <cmath>
@@ -265,13 +265,13 @@ int run_experiment(int argc, char** argv) {
   bench::ExperimentFlags flags(cli, /*full_seeds=*/3, /*quick_seeds=*/3);
   auto& methods = cli.text("--methods", "rm,dpo,cdpo,ipo,ppo_rlhf,overopt", "methods to run");
   auto& rm_pooling =
-      cli.text("--rm_pooling", "token_sum", "rm: where the head reads: token_sum, token_mean, last_token");
-  auto& rm_trunk = cli.text("--rm_trunk", "fresh", "rm: the trunk at the start: fresh or sft");
-  auto& rm_pairs = cli.integer("--rm_pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
-  auto& rm_epochs = cli.integer("--rm_epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
+      cli.text("--rm-pooling", "token_sum", "rm: where the head reads: token_sum, token_mean, last_token");
+  auto& rm_trunk = cli.text("--rm-trunk", "fresh", "rm: the trunk at the start: fresh or sft");
+  auto& rm_pairs = cli.integer("--rm-pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
+  auto& rm_epochs = cli.integer("--rm-epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
   cli.parse(argc, argv);
-  GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm_trunk must be fresh or sft, got '{}'", rm_trunk);
-  GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm_pairs and --rm_epochs must be >= 0, got {} and {}", rm_pairs,
+  GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm-trunk must be fresh or sft, got '{}'", rm_trunk);
+  GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm-pairs and --rm-epochs must be >= 0, got {} and {}", rm_pairs,
            rm_epochs);
   g_rm = {.pooling = reward_pooling_from_string(rm_pooling),
           .trunk_from_sft = rm_trunk == "sft",

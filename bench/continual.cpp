@@ -293,35 +293,35 @@ int run_experiment(int argc, char** argv) {
       "copr_replay,copr_no_sft,copr_kl,copf_half,copf_unlabelled";
   const std::string known_methods = all_methods + ",dpo_multitask";  // the default list and the optional ones
   auto& methods = cli.text("--methods", all_methods, "methods to run (also: dpo_multitask)");
-  auto& train_prompts = cli.integer("--train_prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
+  auto& train_prompts = cli.integer("--train-prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
   auto& heldout =
-      cli.integer("--heldout_prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
+      cli.integer("--heldout-prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
   auto& epochs =
       cli.integer("--epochs", 0,
                   "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
   auto& sft_epochs =
-      cli.integer("--sft_epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
-  auto& sft_lr = cli.real("--sft_lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
+      cli.integer("--sft-epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
+  auto& sft_lr = cli.real("--sft-lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
   auto& eval_samples =
-      cli.integer("--eval_samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
+      cli.integer("--eval-samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
   auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
   auto& beta = cli.real("--beta", 0.1, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
-  auto& lambda_lr = cli.real("--lambda_lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
-  auto& sft_coef = cli.real("--sft_coef", 1.0, "COPR's weight of -log pi(y_top|x)");
-  auto& copf_beta = cli.real("--copf_beta", 0.1, "COPF's beta");
-  auto& copf_margin = cli.real("--copf_margin", 1.0, "COPF's reward margin m");
-  auto& copf_reg = cli.real("--copf_reg", 1.0, "COPF's weight of the function regulariser on replay");
-  auto& dpo_beta = cli.real("--dpo_beta", 0.3, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
-  auto& ewc_coef = cli.real("--ewc_coef", 1.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
-  auto& l2_coef = cli.real("--l2_coef", 0.01, "l2's c in c sum (theta - theta*)^2");
-  auto& kl_coef = cli.real("--kl_coef", 0.3, "kl_replay's weight of the distillation KL");
-  auto& replay = cli.real("--replay_fraction", 0.05, "fraction of each finished task kept for replay");
+  auto& lambda_lr = cli.real("--lambda-lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
+  auto& sft_coef = cli.real("--sft-coef", 1.0, "COPR's weight of -log pi(y_top|x)");
+  auto& copf_beta = cli.real("--copf-beta", 0.1, "COPF's beta");
+  auto& copf_margin = cli.real("--copf-margin", 1.0, "COPF's reward margin m");
+  auto& copf_reg = cli.real("--copf-reg", 1.0, "COPF's weight of the function regulariser on replay");
+  auto& dpo_beta = cli.real("--dpo-beta", 0.3, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
+  auto& ewc_coef = cli.real("--ewc-coef", 1.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
+  auto& l2_coef = cli.real("--l2-coef", 0.01, "l2's c in c sum (theta - theta*)^2");
+  auto& kl_coef = cli.real("--kl-coef", 0.3, "kl_replay's weight of the distillation KL");
+  auto& replay = cli.real("--replay-fraction", 0.05, "fraction of each finished task kept for replay");
   auto& overlap = cli.real(
       "--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
-  auto& mean_lp = cli.flag("--mean_logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
+  auto& mean_lp = cli.flag("--mean-logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
   cli.parse(argc, argv);
   GL_CHECK(lr > 0 && beta > 0 && copf_beta > 0 && dpo_beta > 0,
-           "continual: --lr {}, --beta {}, --copf_beta {} and --dpo_beta {} must be positive", lr, beta, copf_beta,
+           "continual: --lr {}, --beta {}, --copf-beta {} and --dpo-beta {} must be positive", lr, beta, copf_beta,
            dpo_beta);
   Settings s{.train_prompts = train_prompts,
              .heldout_prompts = heldout,

@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   int64_t& sequences = cli.integer("--sequences", 10000, "training sequences", {2, 1 << 24});
   int64_t& vocab = cli.integer("--vocab", 47, "vocabulary size", {2, 1 << 20});
   int64_t& context = cli.integer("--context", 12, "tokens per sequence", {2, 4096});
-  int64_t& d_model = cli.integer("--d_model", 64, "model width", {1, 1 << 16});
+  int64_t& d_model = cli.integer("--d-model", 64, "model width", {1, 1 << 16});
   int64_t& layers = cli.integer("--layers", 2, "transformer blocks", {1, 256});
-  int64_t& heads = cli.integer("--heads", 4, "attention heads (must divide --d_model)", {1, 1024});
+  int64_t& heads = cli.integer("--heads", 4, "attention heads (must divide --d-model)", {1, 1024});
   int64_t& batch = cli.integer("--batch", 64, "sequences per forward/backward pass", {1, 1 << 20});
   std::string& cases = cli.text("--cases", "kfac,ekfac,kfac-reduce,ekfac-reduce", "estimators to time");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   try {
     sequences = cli.budget_default<int64_t>(smoke, "--sequences", sequences, 256);
     context = cli.budget_default<int64_t>(smoke, "--context", context, 8);
-    d_model = cli.budget_default<int64_t>(smoke, "--d_model", d_model, 16);
+    d_model = cli.budget_default<int64_t>(smoke, "--d-model", d_model, 16);
     layers = cli.budget_default<int64_t>(smoke, "--layers", layers, 1);
     heads = cli.budget_default<int64_t>(smoke, "--heads", heads, 2);
     set_num_threads(int(threads));

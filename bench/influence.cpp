@@ -3,7 +3,7 @@
 // minimum of its mean training loss by Newton-CG, and a query is fixed (the
 // loss of held-out examples). Then:
 //   exact  influence (algorithms/influence/exact.h) on every training example,
-//   LOO    leave-one-out retraining (leave_one_out.h) on --loo_examples of them,
+//   LOO    leave-one-out retraining (leave_one_out.h) on --loo-examples of them,
 //          warm-started and deterministic: Newton steps
 //          theta <- theta - alpha H_keep(theta)^-1 grad L_keep(theta), the
 //          solve by conjugate gradients on HVPs preconditioned with the
@@ -513,7 +513,7 @@ int main(int argc, char** argv) {
   int64_t& seeds = cli.integer("--seeds", 1, "seeds to repeat over (seed, seed+1, ...); the table shows mean rho",
                                {1, 1000});
   int64_t& loo_examples =
-      cli.integer("--loo_examples", 60, "training examples retrained without (quick: 30, smoke: 5)", {2, 1 << 20});
+      cli.integer("--loo-examples", 60, "training examples retrained without (quick: 30, smoke: 5)", {2, 1 << 20});
   std::string& problems_flag = cli.text("--problems", "logreg,mlp,gpt", "problems to run (logreg, mlp, gpt)");
   std::string& estimators_flag =
       cli.text("--estimators", "exact,cg,lissa,tracin,datainf,kfac,ekfac,ekfac-reduce",
@@ -525,7 +525,7 @@ int main(int argc, char** argv) {
   try {
     set_num_threads(int(threads));
     const Budget budget{.smoke = smoke, .quick = quick};
-    loo_examples = cli.budget_default<int64_t>(smoke || quick, "--loo_examples", loo_examples, smoke ? 5 : 30);
+    loo_examples = cli.budget_default<int64_t>(smoke || quick, "--loo-examples", loo_examples, smoke ? 5 : 30);
 
     std::vector<NamedEstimator> chosen;
     const std::vector<NamedEstimator> all = estimator_factories();

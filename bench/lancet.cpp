@@ -7,7 +7,7 @@
 // Phase 1, recall (cases recall/ESTIMATOR): every training sequence is scored
 // for the query by each estimator of the influence library; metrics are
 // precision@k and recall@k of the contaminated set, the Spearman correlation
-// with leave-one-out retraining on a subset of --loo_examples sequences, the
+// with leave-one-out retraining on a subset of --loo-examples sequences, the
 // precision within that subset (leave-one-out's own row is the ground truth),
 // and the seconds to fit and score.
 //
@@ -22,9 +22,9 @@
 //                 against the outdated one (rejected)
 //   none          the uncorrected model
 // Utility is matched: along each correction the model is evaluated every
-// --eval_every steps, and the checkpoint kept is the one with the lowest
+// --eval-every steps, and the checkpoint kept is the one with the lowest
 // forbidden rate on seen-trigger prompts among those whose held-out clean
-// perplexity is within --utility_tolerance of the starting model's. The
+// perplexity is within --utility-tolerance of the starting model's. The
 // forbidden rate on unseen triggers is measured only on that checkpoint.
 //
 //   build/bench/lancet --quick            (make reproduce's budget)
@@ -168,7 +168,7 @@ Assets build_assets(const Settings& s, const RunContext& run) {
     }
   GL_CHECK(!a.query_prompts.empty(),
            "lancet: the trained model produced no undesired generation in {} seen-trigger samples (seed {}); raise "
-           "--sft_steps or --fraction",
+           "--sft-steps or --fraction",
            probe.size(), run.seed);
 
   a.select_prompts = trigger_prompts(kSeenTriggers, s.eval_prompts, gen);
@@ -483,32 +483,32 @@ int run_experiment(int argc, char** argv) {
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
   int64_t& corpus = cli.integer("--corpus", s.corpus, "training sequences", {50, 1000000});
-  int64_t& d_model = cli.integer("--d_model", s.d_model, "GPT width", {8, 4096});
-  int64_t& sft_steps = cli.integer("--sft_steps", s.sft_steps, "training steps of the GPT", {1, 10000000});
+  int64_t& d_model = cli.integer("--d-model", s.d_model, "GPT width", {8, 4096});
+  int64_t& sft_steps = cli.integer("--sft-steps", s.sft_steps, "training steps of the GPT", {1, 10000000});
   int64_t& k = cli.integer("--k", s.k, "recalled sequences (and k of precision@k, recall@k)", {1, 1000000});
-  int64_t& loo = cli.integer("--loo_examples", s.loo_examples, "sequences scored by leave-one-out", {2, 1000000});
-  int64_t& loo_epochs = cli.integer("--loo_epochs", s.loo_epochs, "warm-started epochs per leave-one-out run", {1, 1000});
-  double& loo_lr = cli.real("--loo_lr", s.loo_lr, "SGD learning rate of the leave-one-out retraining");
-  int64_t& steps = cli.integer("--correction_steps", s.correction_steps, "optimiser steps of each correction",
+  int64_t& loo = cli.integer("--loo-examples", s.loo_examples, "sequences scored by leave-one-out", {2, 1000000});
+  int64_t& loo_epochs = cli.integer("--loo-epochs", s.loo_epochs, "warm-started epochs per leave-one-out run", {1, 1000});
+  double& loo_lr = cli.real("--loo-lr", s.loo_lr, "SGD learning rate of the leave-one-out retraining");
+  int64_t& steps = cli.integer("--correction-steps", s.correction_steps, "optimiser steps of each correction",
                                {1, 10000000});
-  int64_t& eval_every = cli.integer("--eval_every", s.eval_every, "steps between utility-matching evaluations",
+  int64_t& eval_every = cli.integer("--eval-every", s.eval_every, "steps between utility-matching evaluations",
                                     {1, 10000000});
-  int64_t& final_prompts = cli.integer("--final_prompts", s.final_prompts, "prompts per final forbidden rate",
+  int64_t& final_prompts = cli.integer("--final-prompts", s.final_prompts, "prompts per final forbidden rate",
                                        {1, 1000000});
   double& damping = cli.real("--damping", s.damping, "K-FAC and LinFAC: damping relative to the mean eigenvalue");
-  double& hvp_damping = cli.real("--hvp_damping", s.hvp_damping, "CG and LiSSA: damping added to the Hessian");
-  double& tolerance = cli.real("--utility_tolerance", s.utility_tolerance,
+  double& hvp_damping = cli.real("--hvp-damping", s.hvp_damping, "CG and LiSSA: damping added to the Hessian");
+  double& tolerance = cli.real("--utility-tolerance", s.utility_tolerance,
                                "allowed relative rise of held-out perplexity (matched utility)");
-  double& lr = cli.real("--correction_lr", s.correction_lr, "learning rate of IBO and gradient ascent");
-  double& dpo_lr = cli.real("--dpo_lr", s.dpo_lr, "learning rate of the DPO oracle");
-  double& dpo_beta = cli.real("--dpo_beta", s.dpo_beta, "beta of the DPO oracle");
-  double& kl_weight = cli.real("--kl_weight", s.kl_weight, "IBO: weight of the KL to the starting model");
-  double& l2_weight = cli.real("--l2_weight", s.l2_weight, "IBO: weight of the L2 proximal term");
+  double& lr = cli.real("--correction-lr", s.correction_lr, "learning rate of IBO and gradient ascent");
+  double& dpo_lr = cli.real("--dpo-lr", s.dpo_lr, "learning rate of the DPO oracle");
+  double& dpo_beta = cli.real("--dpo-beta", s.dpo_beta, "beta of the DPO oracle");
+  double& kl_weight = cli.real("--kl-weight", s.kl_weight, "IBO: weight of the KL to the starting model");
+  double& l2_weight = cli.real("--l2-weight", s.l2_weight, "IBO: weight of the L2 proximal term");
   double& tau = cli.real("--tau", s.tau, "IBO: softmax temperature of the influence weights (in score s.d.)");
   std::string& weighting =
       cli.text("--weighting", "softmax", "IBO's influence weights: softmax, rank or uniform");
   std::string& lancet_estimator =
-      cli.text("--lancet_estimator", s.lancet_estimator, "the estimator behind LANCET's recall");
+      cli.text("--lancet-estimator", s.lancet_estimator, "the estimator behind LANCET's recall");
   std::string& estimators = cli.text("--estimators", "linfac-reduce,linfac-expand,kfac,tracin,datainf,lissa,cg",
                                      "phase-1 estimators (linfac-reduce and linfac-expand: EK-FAC on the sub-layers; "
                                      "kfac, kfac-reduce: without the eigenvalue correction; tracin, datainf, lissa, cg)");
@@ -516,28 +516,28 @@ int run_experiment(int argc, char** argv) {
       cli.text("--methods", "lancet,lancet_rank,lancet_uniform,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none",
                "phase-2 corrections (lancet_rank, lancet_uniform: IBO with rank-based or uniform weights)");
   cli.parse(argc, argv);
-  GL_CHECK(dpo_lr > 0 && dpo_beta > 0, "lancet: --dpo_lr {} and --dpo_beta {} must be > 0", dpo_lr, dpo_beta);
-  GL_CHECK(loo_lr > 0, "lancet: --loo_lr must be > 0, got {}", loo_lr);
-  GL_CHECK(hvp_damping > 0, "lancet: --hvp_damping must be > 0, got {}", hvp_damping);
+  GL_CHECK(dpo_lr > 0 && dpo_beta > 0, "lancet: --dpo-lr {} and --dpo-beta {} must be > 0", dpo_lr, dpo_beta);
+  GL_CHECK(loo_lr > 0, "lancet: --loo-lr must be > 0, got {}", loo_lr);
+  GL_CHECK(hvp_damping > 0, "lancet: --hvp-damping must be > 0, got {}", hvp_damping);
   GL_CHECK(damping > 0 && tolerance >= 0 && lr > 0 && kl_weight >= 0 && l2_weight >= 0 && tau > 0,
-           "lancet: --damping {}, --correction_lr {} and --tau {} must be > 0; --utility_tolerance {}, --kl_weight {} "
-           "and --l2_weight {} >= 0",
+           "lancet: --damping {}, --correction-lr {} and --tau {} must be > 0; --utility-tolerance {}, --kl-weight {} "
+           "and --l2-weight {} >= 0",
            damping, lr, tau, tolerance, kl_weight, l2_weight);
   const bool smoke = flags.smoke, quick = flags.quick;
   s.corpus = cli.budget_default<int64_t>(smoke, "--corpus", cli.budget_default<int64_t>(quick, "--corpus", corpus, 1000), 300);
-  s.d_model = cli.budget_default<int64_t>(smoke, "--d_model", d_model, 16);
+  s.d_model = cli.budget_default<int64_t>(smoke, "--d-model", d_model, 16);
   s.layers = smoke ? 1 : s.layers;
-  s.sft_steps = cli.budget_default<int64_t>(smoke, "--sft_steps",
-                                            cli.budget_default<int64_t>(quick, "--sft_steps", sft_steps, 120), 300);
+  s.sft_steps = cli.budget_default<int64_t>(smoke, "--sft-steps",
+                                            cli.budget_default<int64_t>(quick, "--sft-steps", sft_steps, 120), 300);
   s.k = cli.budget_default<int64_t>(smoke, "--k", cli.budget_default<int64_t>(quick, "--k", k, 50), 10);
-  s.loo_examples = cli.budget_default<int64_t>(smoke, "--loo_examples",
-                                               cli.budget_default<int64_t>(quick, "--loo_examples", loo, 60), 6);
+  s.loo_examples = cli.budget_default<int64_t>(smoke, "--loo-examples",
+                                               cli.budget_default<int64_t>(quick, "--loo-examples", loo, 60), 6);
   s.loo_epochs = loo_epochs;
   s.loo_lr = loo_lr;
   s.correction_steps = cli.budget_default<int64_t>(
-      smoke, "--correction_steps", cli.budget_default<int64_t>(quick, "--correction_steps", steps, 100), 4);
-  s.eval_every = cli.budget_default<int64_t>(smoke, "--eval_every", eval_every, 2);
-  s.final_prompts = cli.budget_default<int64_t>(smoke, "--final_prompts", final_prompts, 16);
+      smoke, "--correction-steps", cli.budget_default<int64_t>(quick, "--correction-steps", steps, 100), 4);
+  s.eval_every = cli.budget_default<int64_t>(smoke, "--eval-every", eval_every, 2);
+  s.final_prompts = cli.budget_default<int64_t>(smoke, "--final-prompts", final_prompts, 16);
   s.eval_prompts = smoke ? 16 : s.eval_prompts;
   s.heldout = smoke ? 32 : s.heldout;
   s.query_max = smoke ? 8 : s.query_max;
@@ -554,7 +554,7 @@ int run_experiment(int argc, char** argv) {
   s.weighting = influence_weighting_from_name(weighting);
   s.lancet_estimator = lancet_estimator;
   s.estimators = bench::split_list(estimators);
-  GL_CHECK(s.k <= s.corpus && s.loo_examples <= s.corpus, "lancet: --k {} and --loo_examples {} must be <= --corpus {}",
+  GL_CHECK(s.k <= s.corpus && s.loo_examples <= s.corpus, "lancet: --k {} and --loo-examples {} must be <= --corpus {}",
            s.k, s.loo_examples, s.corpus);
 
   const std::map<std::string, Correction> all_methods = {

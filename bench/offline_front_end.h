@@ -162,15 +162,15 @@ struct OfflineFlags {
         lambda(cli.real("--lambda", d.lambda, "ORPO/MOPO: the penalty lambda of the pessimistic MDP")),
         beta(cli.real("--beta", d.beta, "ORPO: the bonus beta of the optimistic MDP")),
         horizon(cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000})),
-        rollout_batch(cli.integer("--rollout_batch", 0,
+        rollout_batch(cli.integer("--rollout-batch", 0,
                                   fmt::format("start states per rollout round (0: {}, smoke {})", d.rollout_batch,
                                               d.smoke_rollout_batch),
                                   {0, 100000000})),
         uncertainty(cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std")),
         hidden(cli.integer("--hidden", d.hidden, "policy and critic width (two hidden layers)", {1, 65536})),
         model_hidden(
-            cli.integer("--model_hidden", d.model_hidden, "dynamics ensemble width (four hidden layers)", {1, 65536})),
-        td3bc_alpha(cli.real("--td3bc_alpha", 2.5,
+            cli.integer("--model-hidden", d.model_hidden, "dynamics ensemble width (four hidden layers)", {1, 65536})),
+        td3bc_alpha(cli.real("--td3bc-alpha", 2.5,
                              "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
                              "ORPO's output policy")) {}
 
@@ -180,7 +180,7 @@ struct OfflineFlags {
     GL_CHECK(lambda >= 0 && beta >= 0, "{}: --lambda and --beta must be >= 0, got {} and {}", binary, lambda, beta);
     GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
              "{}: --uncertainty must be aleatoric or ensemble_std, got '{}'", binary, uncertainty);
-    GL_CHECK(td3bc_alpha > 0, "{}: --td3bc_alpha must be positive, got {}", binary, td3bc_alpha);
+    GL_CHECK(td3bc_alpha > 0, "{}: --td3bc-alpha must be positive, got {}", binary, td3bc_alpha);
     OfflineSettings s;
     s.td3bc_alpha = td3bc_alpha;
     s.policy_hidden = {hidden, hidden};
@@ -191,7 +191,7 @@ struct OfflineFlags {
     s.horizon = horizon;
     s.rollout_batch = rollout_batch > 0 ? rollout_batch : (smoke ? defaults.smoke_rollout_batch : defaults.rollout_batch);
     if (smoke) {
-      s.dynamics.hidden = cli.given("--model_hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
+      s.dynamics.hidden = cli.given("--model-hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
       s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};
     }
     return s;

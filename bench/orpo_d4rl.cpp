@@ -5,7 +5,7 @@
 // score 100 (R - R_random) / (R_expert - R_random) of the deterministic
 // policy over 10 episodes. Per seed and dataset one dynamics ensemble is
 // shared by ORPO, MOPO and the ablations (a paired comparison). The lambda,
-// beta and rollout-policy ablations run on --ablation_datasets.
+// beta and rollout-policy ablations run on --ablation-datasets.
 //   build/bench/orpo_d4rl --quick                (make reproduce's budget)
 //   build/bench/orpo_d4rl --seeds 5 --jsonl orpo_d4rl.jsonl   (the full budget of bench/results/orpo_d4rl)
 #include <fmt/format.h>
@@ -42,8 +42,8 @@ int run_experiment(int argc, char** argv) {
   auto& datasets = cli.text("--datasets", "random,medium,medium-replay,medium-expert,expert", "dataset levels");
   auto& ablations = cli.text(
       "--ablations", "orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0,orpo_beta10x,orpo_lambda0.5x,orpo_lambda5x",
-      "ORPO ablations, run on --ablation_datasets only ('' for none)");
-  auto& ablation_datasets = cli.text("--ablation_datasets", "medium-replay", "where the ablations run");
+      "ORPO ablations, run on --ablation-datasets only ('' for none)");
+  auto& ablation_datasets = cli.text("--ablation-datasets", "medium-replay", "where the ablations run");
   const bench::OfflineFlags offline(cli, {.transitions = 50000,
                                           .smoke_transitions = 2000,
                                           .transitions_help = "rows per dataset",
@@ -54,7 +54,7 @@ int run_experiment(int argc, char** argv) {
                                           .rollout_batch = 5000,
                                           .smoke_rollout_batch = 200,
                                           .smoke_steps = 100});
-  auto& model_epochs = cli.integer("--model_epochs", 0, "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
+  auto& model_epochs = cli.integer("--model-epochs", 0, "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
   cli.parse(argc, argv);
   bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_d4rl");
   s.dynamics.max_epochs = model_epochs > 0 ? model_epochs : (flags.smoke ? 2 : 100);
@@ -108,8 +108,8 @@ int run_experiment(int argc, char** argv) {
   const std::vector<std::string> ablation_levels = bench::split_list(ablation_datasets);
   for (const std::string& l : ablation_levels) {
     // The default ablation dataset is skipped when --datasets leaves it out; one asked for must be there.
-    GL_CHECK(data.count(l) || !cli.given("--ablation_datasets"),
-             "orpo_d4rl: --ablation_datasets: '{}' is not among --datasets", l);
+    GL_CHECK(data.count(l) || !cli.given("--ablation-datasets"),
+             "orpo_d4rl: --ablation-datasets: '{}' is not among --datasets", l);
     if (!data.count(l)) continue;
     for (const std::string& m : bench::split_list(ablations)) add(m, l);
   }

@@ -16,7 +16,7 @@
 //   build/bench/osp --quick                           (make reproduce's budget)
 //   build/bench/osp --seeds 5 --jsonl osp.jsonl       (the full budget of bench/results/osp)
 //   build/bench/osp --methods osp --pairing all --baseline sft   (an ablation)
-//   build/bench/osp --methods osp,online_dpo_binary --lora_rank 8 --lr 1e-3   (LoRA instead of full fine-tuning)
+//   build/bench/osp --methods osp,online_dpo_binary --lora-rank 8 --lr 1e-3   (LoRA instead of full fine-tuning)
 #include "algorithms/alignment/osp.h"
 
 #include <algorithm>
@@ -152,7 +152,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
 }
 using AssetCache = bench::SeedCache<SeedAssets>;
 
-// The policy a method trains: a copy of its start, with LoRA adapters on every block when --lora_rank > 0
+// The policy a method trains: a copy of its start, with LoRA adapters on every block when --lora-rank > 0
 // (then only the adapters train).
 std::shared_ptr<nn::GPT> trainable_copy(const Settings& s, const nn::GPT& start, const RunContext& run) {
   auto policy = clone_gpt(start);
@@ -314,26 +314,26 @@ int run_experiment(int argc, char** argv) {
   auto& k = cli.integer("--k", 8, "samples per prompt K (smoke: 4)", {2, 64});
   auto& beta = cli.real("--beta", 0.1, "beta of h = beta [log-ratio(better) - log-ratio(worse)]");
   auto& lr = cli.real("--lr", 1e-4, "policy learning rate (SPCE and DPO)");
-  auto& ppo_lr = cli.real("--ppo_lr", 5e-5, "ppo_judge: policy learning rate");
-  auto& ppo_kl = cli.real("--ppo_kl", 1.0, "ppo_judge: per-token KL penalty beta in the reward");
+  auto& ppo_lr = cli.real("--ppo-lr", 5e-5, "ppo_judge: policy learning rate");
+  auto& ppo_kl = cli.real("--ppo-kl", 1.0, "ppo_judge: per-token KL penalty beta in the reward");
   auto& pairing = cli.text("--pairing", "mirror", "ranked pairing: mirror (rank i with K+1-i) or all (every i<j)");
   auto& baseline = cli.text("--baseline", "greedy", "the response judged against: greedy, sample or sft");
-  auto& cdpo_strength = cli.real("--cdpo_strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
-  auto& judge_pairs = cli.integer("--judge_pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
-  auto& judge_epochs = cli.integer("--judge_epochs", 4, "epochs of the head judge's warm start", {1, 1000});
-  auto& verdict_epochs = cli.integer("--verdict_epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
-  auto& judge_pooling = cli.text("--judge_pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
-  auto& lm_coef = cli.real("--lm_coef", 1.0, "weight of the language-model loss during the judge's warm start");
+  auto& cdpo_strength = cli.real("--cdpo-strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
+  auto& judge_pairs = cli.integer("--judge-pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
+  auto& judge_epochs = cli.integer("--judge-epochs", 4, "epochs of the head judge's warm start", {1, 1000});
+  auto& verdict_epochs = cli.integer("--verdict-epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
+  auto& judge_pooling = cli.text("--judge-pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
+  auto& lm_coef = cli.real("--lm-coef", 1.0, "weight of the language-model loss during the judge's warm start");
   auto& lora_rank = cli.integer(
-      "--lora_rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)", {0, 1024});
-  auto& lora_alpha = cli.real("--lora_alpha", 16, "LoRA's alpha (the adapter's scale is alpha / rank)");
+      "--lora-rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)", {0, 1024});
+  auto& lora_alpha = cli.real("--lora-alpha", 16, "LoRA's alpha (the adapter's scale is alpha / rank)");
   cli.parse(argc, argv);
-  GL_CHECK(lora_alpha > 0, "osp: --lora_alpha must be positive, got {}", lora_alpha);
-  GL_CHECK(beta > 0 && lr > 0 && ppo_lr > 0, "osp: --beta, --lr and --ppo_lr must be positive, got {}, {} and {}", beta,
+  GL_CHECK(lora_alpha > 0, "osp: --lora-alpha must be positive, got {}", lora_alpha);
+  GL_CHECK(beta > 0 && lr > 0 && ppo_lr > 0, "osp: --beta, --lr and --ppo-lr must be positive, got {}, {} and {}", beta,
            lr, ppo_lr);
-  GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo_strength must be in [0.5, 1], got {}",
+  GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo-strength must be in [0.5, 1], got {}",
            cdpo_strength);
-  GL_CHECK(lm_coef >= 0 && ppo_kl >= 0, "osp: --lm_coef and --ppo_kl must be >= 0, got {} and {}", lm_coef, ppo_kl);
+  GL_CHECK(lm_coef >= 0 && ppo_kl >= 0, "osp: --lm-coef and --ppo-kl must be >= 0, got {} and {}", lm_coef, ppo_kl);
   Settings s{.prompts = prompts,
              .iterations = iters,
              .k = k,

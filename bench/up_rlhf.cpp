@@ -366,30 +366,30 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
-  auto& d_model = cli.integer("--d_model", s.d_model, "width of the policy and reward GPTs", {1, 65536});
+  auto& d_model = cli.integer("--d-model", s.d_model, "width of the policy and reward GPTs", {1, 65536});
   auto& members = cli.integer("--members", s.members, "K, LoRA members of the ensembles", {1, 1024});
   auto& rank = cli.integer("--rank", s.rank, "LoRA rank r", {1, 65536});
   auto& alpha = cli.real("--alpha", s.alpha, "weight of the diversity term (the diverse ensemble)");
   auto& diversity = cli.text("--diversity", s.diversity, "diversity norm: plain, scale_invariant, upstream");
-  auto& kl_mode = cli.text("--kl_mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
-  auto& kl_beta = cli.real("--kl_beta", s.kl_beta, "beta_1 of every method (and the sweep's first point)");
-  auto& sweep = cli.text("--kl_sweep", "0.01,0.001,0.05", "single_rm's KL coefficients (first = --kl_beta's role)");
+  auto& kl_mode = cli.text("--kl-mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
+  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method (and the sweep's first point)");
+  auto& sweep = cli.text("--kl-sweep", "0.01,0.001,0.05", "single_rm's KL coefficients (first = --kl-beta's role)");
   auto& lambda = cli.real("--lambda", s.lambda, "beta_2 of UP-RLHF's penalty r_bar - beta_2 (u - u_bar)");
-  auto& uwo_lambda = cli.real("--uwo_lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
-  auto& noise = cli.real("--label_noise", s.label_noise, "label flip probability of the preference pairs");
-  auto& bt_beta = cli.real("--bt_beta", s.bt_beta, "Bradley-Terry inverse temperature of the labels (0: gold order)");
+  auto& uwo_lambda = cli.real("--uwo-lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
+  auto& noise = cli.real("--label-noise", s.label_noise, "label flip probability of the preference pairs");
+  auto& bt_beta = cli.real("--bt-beta", s.bt_beta, "Bradley-Terry inverse temperature of the labels (0: gold order)");
   auto& rm_pairs =
-      cli.integer("--rm_pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from", {0, INT64_MAX});
-  auto& rm_epochs = cli.integer("--rm_epochs", s.rm_epochs, "epochs of the single reward model", {0, INT64_MAX});
-  auto& rm_lr = cli.real("--rm_lr", s.rm_lr, "learning rate of the single reward model");
-  auto& rm_trunk = cli.text("--rm_trunk", "fresh", "the reward model's trunk at the start: fresh or sft");
-  auto& rm_pooling = cli.text("--rm_pooling", s.rm_pooling,
+      cli.integer("--rm-pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from", {0, INT64_MAX});
+  auto& rm_epochs = cli.integer("--rm-epochs", s.rm_epochs, "epochs of the single reward model", {0, INT64_MAX});
+  auto& rm_lr = cli.real("--rm-lr", s.rm_lr, "learning rate of the single reward model");
+  auto& rm_trunk = cli.text("--rm-trunk", "fresh", "the reward model's trunk at the start: fresh or sft");
+  auto& rm_pooling = cli.text("--rm-pooling", s.rm_pooling,
                               "where every reward head reads the response: token_sum, token_mean or last_token");
-  auto& ens_epochs = cli.integer("--ens_epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
-  auto& ens_lr = cli.real("--ens_lr", s.ens_lr, "learning rate of the LoRA ensembles");
+  auto& ens_epochs = cli.integer("--ens-epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
+  auto& ens_lr = cli.real("--ens-lr", s.ens_lr, "learning rate of the LoRA ensembles");
   auto& ppo_iters =
-      cli.integer("--ppo_iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)", {0, INT64_MAX});
-  auto& policy_lr = cli.real("--policy_lr", s.policy_lr, "PPO policy learning rate");
+      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)", {0, INT64_MAX});
+  auto& policy_lr = cli.real("--policy-lr", s.policy_lr, "PPO policy learning rate");
   auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,uwo,wco", "methods to run");
   cli.parse(argc, argv);
   s.d_model = d_model;
@@ -406,7 +406,7 @@ int run_experiment(int argc, char** argv) {
   s.rm_epochs = rm_epochs;
   s.rm_pairs = rm_pairs;
   s.rm_lr = rm_lr;
-  GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "up_rlhf: --rm_trunk must be fresh or sft, got '{}'", rm_trunk);
+  GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "up_rlhf: --rm-trunk must be fresh or sft, got '{}'", rm_trunk);
   s.rm_trunk_from_sft = rm_trunk == "sft";
   s.rm_pooling = rm_pooling;
   reward_pooling_from_string(s.rm_pooling);  // validate before any work
@@ -414,10 +414,10 @@ int run_experiment(int argc, char** argv) {
   s.ens_lr = ens_lr;
   s.ppo_iters = ppo_iters;
   s.policy_lr = policy_lr;
-  s.sweep = bench::parse_real_list(sweep, "--kl_sweep");
-  GL_CHECK(!s.sweep.empty(), "up_rlhf: --kl_sweep is empty");
+  s.sweep = bench::parse_real_list(sweep, "--kl-sweep");
+  GL_CHECK(!s.sweep.empty(), "up_rlhf: --kl-sweep is empty");
   GL_CHECK(s.sweep[0] == s.kl_beta,
-           "up_rlhf: --kl_sweep must start with --kl_beta ({}), the single RM's headline run, got {}", s.kl_beta,
+           "up_rlhf: --kl-sweep must start with --kl-beta ({}), the single RM's headline run, got {}", s.kl_beta,
            s.sweep[0]);
   diversity_norm_from_string(s.diversity);  // validate flags before any work
   kl_mode_from_string(s.kl_mode);

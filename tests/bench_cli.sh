@@ -95,7 +95,7 @@ osp --prompts 0
 osp --k 1
 up_rlhf --members 0
 exploration --ti-snapshots 0
-align_baselines --rm_pairs -1
+align_baselines --rm-pairs -1
 ppo --anneal-lr 2
 ladder_gemm --samples 0
 ladder_layernorm --rows 0

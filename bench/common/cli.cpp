@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -19,11 +20,31 @@ namespace gradlab::bench {
 Cli::Cli(std::string program, std::string description)
     : program_(std::move(program)), description_(std::move(description)) {}
 
+namespace {
+
+// One spelling for every flag: --kebab-case (lower-case words joined by '-').
+bool kebab_case(const std::string& name) {
+  if (name.size() < 3 || name.compare(0, 2, "--") != 0 || name[2] == '-' || name.back() == '-') return false;
+  for (size_t i = 2; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && name[i - 1] != '-'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Cli::declare(const Option& o) {
+  GL_CHECK(kebab_case(o.name), "{}: flag '{}' is not --kebab-case", program_, o.name);
+  for (const Option& other : options_) GL_CHECK(other.name != o.name, "{}: flag {} declared twice", program_, o.name);
+  options_.push_back(o);
+}
+
 int64_t& Cli::integer(const std::string& name, int64_t fallback, const std::string& help, Bounds bounds) {
   ints_.push_back(fallback);
   Option o{name, help, std::to_string(fallback), Kind::integer, &ints_.back()};
   o.bounds = bounds;
-  options_.push_back(o);
+  declare(o);
   return ints_.back();
 }
 
@@ -31,7 +52,7 @@ double& Cli::real(const std::string& name, double fallback, const std::string& h
   reals_.push_back(fallback);
   Option o{name, help, fmt::format("{}", fallback), Kind::real};
   o.r = &reals_.back();
-  options_.push_back(o);
+  declare(o);
   return reals_.back();
 }
 
@@ -39,7 +60,7 @@ std::string& Cli::text(const std::string& name, const std::string& fallback, con
   texts_.push_back(fallback);
   Option o{name, help, fallback.empty() ? "\"\"" : fallback, Kind::text};
   o.s = &texts_.back();
-  options_.push_back(o);
+  declare(o);
   return texts_.back();
 }
 
@@ -47,7 +68,7 @@ bool& Cli::flag(const std::string& name, const std::string& help) {
   flags_.push_back(false);
   Option o{name, help, "", Kind::flag};
   o.b = &flags_.back();
-  options_.push_back(o);
+  declare(o);
   return flags_.back();
 }
 
@@ -105,6 +126,16 @@ void Cli::parse(int argc, char** argv) {
     Option* opt = nullptr;
     for (Option& o : options_)
       if (o.name == arg) opt = &o;
+    if (opt == nullptr && arg.rfind("--", 0) == 0 && arg.find('_') != std::string::npos) {
+      // The old snake_case spelling of a flag: accepted, with a note, for now.
+      std::string kebab = arg;
+      std::replace(kebab.begin() + 2, kebab.end(), '_', '-');
+      for (Option& o : options_)
+        if (o.name == kebab) opt = &o;
+      if (opt != nullptr)
+        std::fprintf(stderr, "%s: note: %s is spelled %s now (the old spelling still works, for a while)\n",
+                     program_.c_str(), arg.c_str(), kebab.c_str());
+    }
     if (opt == nullptr) bad(fmt::format("unknown option '{}'", arg));
     given_.insert(opt->name);
     if (opt->kind == Kind::flag) {

@@ -1,6 +1,8 @@
 // Command-line flags for gradlab's binaries: `--name value` options declared
 // with a default and a help line, `--help` printing them all, and a clear
-// error for an unknown flag or a value that does not parse.
+// error for an unknown flag or a value that does not parse. Every flag is
+// spelled --kebab-case (declaring another spelling is an error); the old
+// snake_case spelling of a flag is still accepted, with a note on stderr.
 //
 //   Cli cli("gemm", "GEMM throughput against OpenBLAS");
 //   const int threads = cli.integer("--threads", 1, "OpenMP threads");
@@ -62,6 +64,7 @@ class Cli {
     bool* b = nullptr;
     Bounds bounds{};
   };
+  void declare(const Option& o);  // checks the spelling and that the name is new
   std::string program_, description_;
   std::vector<Option> options_;
   std::deque<int64_t> ints_;  // deques keep the references stable

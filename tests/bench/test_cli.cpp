@@ -15,9 +15,9 @@ TEST_CASE("integer and real lists parse, and bad items are named with the flag")
   CHECK_THROWS_WITH_AS(parse_int_list("99999999999999999999", "--sizes"),
                        doctest::Contains("--sizes: '99999999999999999999' is out of range"), Error);
   CHECK(parse_real("0.25", "--beta") == 0.25);
-  CHECK(parse_real_list("0.01,0.1", "--kl_sweep") == std::vector<double>{0.01, 0.1});
-  CHECK_THROWS_WITH_AS(parse_real_list("a,b", "--kl_sweep"),
-                       doctest::Contains("--kl_sweep (in 'a,b'): 'a' is not a number"), Error);
+  CHECK(parse_real_list("0.01,0.1", "--kl-sweep") == std::vector<double>{0.01, 0.1});
+  CHECK_THROWS_WITH_AS(parse_real_list("a,b", "--kl-sweep"),
+                       doctest::Contains("--kl-sweep (in 'a,b'): 'a' is not a number"), Error);
   CHECK_THROWS_WITH_AS(parse_real("nan", "--beta"), doctest::Contains("--beta: 'nan' is not a finite number"), Error);
   CHECK_THROWS_WITH_AS(parse_real("1e999", "--beta"), doctest::Contains("--beta: '1e999' is not a finite number"),
                        Error);
@@ -40,4 +40,21 @@ TEST_CASE("a budget flag sets its small defaults only for the options not given"
   CHECK(cli.budget_default<int64_t>(smoke, "--steps", steps, 3) == 50);     // given: kept
   CHECK(cli.budget_default<int64_t>(smoke, "--samples", samples, 1) == 1);  // not given: the budget's
   CHECK(cli.budget_default<int64_t>(false, "--samples", samples, 1) == 7);  // no budget: the default
+}
+
+TEST_CASE("flags are spelled --kebab-case; the old snake_case spelling still parses") {
+  Cli cli("toy", "a toy");
+  double& rm_lr = cli.real("--rm-lr", 1e-3, "reward-model learning rate");
+  std::string& pooling = cli.text("--rm-pooling", "sum", "pooling");
+  std::vector<std::string> args = {"toy", "--rm_lr", "0.5", "--rm-pooling", "last"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  cli.parse(int(argv.size()), argv.data());
+  CHECK(rm_lr == 0.5);
+  CHECK(pooling == "last");
+  CHECK(cli.given("--rm-lr"));
+  CHECK_THROWS_WITH_AS(cli.integer("--d_model", 1, "width"), doctest::Contains("'--d_model' is not --kebab-case"),
+                       Error);
+  CHECK_THROWS_WITH_AS(cli.integer("--Steps", 1, "steps"), doctest::Contains("is not --kebab-case"), Error);
+  CHECK_THROWS_WITH_AS(cli.integer("--rm-lr", 1, "again"), doctest::Contains("declared twice"), Error);
 }
