@@ -32,25 +32,23 @@ int main(int argc, char** argv) {
   auto& lr = cli.real("--learning-rate", d.learning_rate, "Adam learning rate");
   auto& num_envs = cli.integer("--num-envs", d.num_envs, "parallel envs", {1, INT64_MAX});
   auto& num_steps = cli.integer("--num-steps", d.num_steps, "steps per env per rollout", {1, INT64_MAX});
-  auto& anneal = cli.integer("--anneal-lr", d.anneal_lr, "1: anneal the learning rate linearly to 0", {0, 1});
+  auto& anneal = cli.boolean("--anneal-lr", d.anneal_lr, "anneal the learning rate linearly to 0");
   auto& gamma = cli.real("--gamma", d.gamma, "discount");
   auto& lambda = cli.real("--gae-lambda", d.gae_lambda, "GAE lambda");
   auto& minibatches = cli.integer("--num-minibatches", d.num_minibatches, "minibatches per epoch", {1, INT64_MAX});
   auto& epochs = cli.integer("--update-epochs", d.update_epochs, "epochs per rollout", {1, INT64_MAX});
-  auto& norm_adv = cli.integer("--norm-adv", d.norm_adv, "1: normalise advantages per minibatch", {0, 1});
+  auto& norm_adv = cli.boolean("--norm-adv", d.norm_adv, "normalise advantages per minibatch");
   auto& clip = cli.real("--clip-coef", d.clip_coef, "surrogate and value clipping");
-  auto& clip_vloss = cli.integer("--clip-vloss", d.clip_vloss, "1: clipped value loss", {0, 1});
+  auto& clip_vloss = cli.boolean("--clip-vloss", d.clip_vloss, "clipped value loss");
   auto& ent = cli.real("--ent-coef", d.ent_coef, "entropy bonus");
   auto& vf = cli.real("--vf-coef", d.vf_coef, "value-loss weight");
   auto& max_grad_norm = cli.real("--max-grad-norm", d.max_grad_norm, "gradient-norm clip");
   auto& target_kl = cli.real("--target-kl", d.target_kl, "stop the epochs above this approx KL (0: never)");
   auto& hidden = cli.integer("--hidden", d.hidden, "width of the two tanh layers", {1, INT64_MAX});
-  auto& bootstrap =
-      cli.integer("--bootstrap-truncation", d.bootstrap_truncation,
-                  "1: bootstrap from V(final obs) at truncation (0: CleanRL's treat-as-terminal)", {0, 1});
-  auto& norm_obs = cli.integer("--normalize-obs", d.normalize_obs, "1: running observation normalisation", {0, 1});
-  auto& norm_rew =
-      cli.integer("--normalize-reward", d.normalize_reward, "1: running return-based reward scaling", {0, 1});
+  auto& bootstrap = cli.boolean("--bootstrap-truncation", d.bootstrap_truncation,
+                                "bootstrap from V(final obs) at truncation (off: CleanRL's treat-as-terminal)");
+  auto& norm_obs = cli.boolean("--normalize-obs", d.normalize_obs, "running observation normalisation");
+  auto& norm_rew = cli.boolean("--normalize-reward", d.normalize_reward, "running return-based reward scaling");
   auto& eval_episodes =
       cli.integer("--eval-episodes", d.eval_episodes, "episodes of the greedy evaluation", {1, INT64_MAX});
   auto& eval_every =
@@ -73,22 +71,22 @@ int main(int argc, char** argv) {
   a.learning_rate = lr;
   a.num_envs = num_envs;
   a.num_steps = num_steps;
-  a.anneal_lr = anneal != 0;
+  a.anneal_lr = anneal;
   a.gamma = gamma;
   a.gae_lambda = lambda;
   a.num_minibatches = minibatches;
   a.update_epochs = epochs;
-  a.norm_adv = norm_adv != 0;
+  a.norm_adv = norm_adv;
   a.clip_coef = clip;
-  a.clip_vloss = clip_vloss != 0;
+  a.clip_vloss = clip_vloss;
   a.ent_coef = ent;
   a.vf_coef = vf;
   a.max_grad_norm = max_grad_norm;
   a.target_kl = target_kl;
   a.hidden = hidden;
-  a.bootstrap_truncation = bootstrap != 0;
-  a.normalize_obs = norm_obs != 0;
-  a.normalize_reward = norm_rew != 0;
+  a.bootstrap_truncation = bootstrap;
+  a.normalize_obs = norm_obs;
+  a.normalize_reward = norm_rew;
   a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
   a.eval_every = eval_every;
   a.log_csv = log_csv;

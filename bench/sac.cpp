@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   auto& target_freq = cli.integer("--target-network-frequency", d.target_network_frequency,
                                   "steps between Polyak updates", {1, INT64_MAX});
   auto& alpha = cli.real("--alpha", d.alpha, "temperature when not autotuned");
-  auto& autotune = cli.integer("--autotune", d.autotune, "1: tune the temperature towards entropy -|A|", {0, 1});
+  auto& autotune = cli.boolean("--autotune", d.autotune, "tune the temperature towards entropy -|A|");
   auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers", {1, INT64_MAX});
   auto& eval_episodes =
       cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation", {1, INT64_MAX});
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   a.policy_frequency = policy_freq;
   a.target_network_frequency = target_freq;
   a.alpha = alpha;
-  a.autotune = autotune != 0;
+  a.autotune = autotune;
   a.hidden = cli.budget_default<int64_t>(smoke, "--hidden", hidden, 64);
   a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
   a.eval_every = eval_every;

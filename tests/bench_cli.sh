@@ -96,11 +96,18 @@ osp --k 1
 up_rlhf --members 0
 exploration --ti-snapshots 0
 align_baselines --rm-pairs -1
-ppo --anneal-lr 2
 ladder_gemm --samples 0
 ladder_layernorm --rows 0
 ladder_attention --tokens -1
 EOF_COUNTS
+# A boolean switch: --name, --no-name, or --name with 1/0, true/false, yes/no, on/off.
+if [ -x "$bench_dir/ppo" ]; then
+  run "$bench_dir/ppo" --anneal-lr 2
+  check "ppo --anneal-lr 2 exits 2 (got $rc)" test "$rc" = 2
+  check "ppo --anneal-lr 2 says what a switch takes" grep -q -- "--anneal-lr is on or off (1/0, true/false" <<<"$out"
+  run "$bench_dir/ppo" --help
+  check "ppo --help shows --anneal-lr, --no-anneal-lr" grep -q -- "--anneal-lr, --no-anneal-lr" <<<"$out"
+fi
 if [ -x "$bench_dir/train_gpt" ]; then
   run "$bench_dir/train_gpt" --smoke --log-every 0
   check "train_gpt --log-every 0 exits 2 (got $rc)" test "$rc" = 2

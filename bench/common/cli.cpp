@@ -72,10 +72,20 @@ bool& Cli::flag(const std::string& name, const std::string& help) {
   return flags_.back();
 }
 
+bool& Cli::boolean(const std::string& name, bool fallback, const std::string& help) {
+  flags_.push_back(fallback);
+  Option o{name, help, fallback ? "on" : "off", Kind::boolean};
+  o.b = &flags_.back();
+  declare(o);
+  return flags_.back();
+}
+
 std::string Cli::usage() const {
   std::string out = fmt::format("usage: {} [options]\n{}\n\noptions:\n", program_, description_);
   for (const Option& o : options_) {
-    const std::string lhs = o.kind == Kind::flag ? o.name : o.name + " " + (o.kind == Kind::text ? "TEXT" : "N");
+    const std::string lhs = o.kind == Kind::flag      ? o.name
+                            : o.kind == Kind::boolean ? o.name + ", --no-" + o.name.substr(2)
+                                                      : o.name + " " + (o.kind == Kind::text ? "TEXT" : "N");
     out += "  " + pad_right(lhs, 24) + " " + o.help;
     const Bounds& b = o.bounds;
     if (o.kind == Kind::integer && b.max != INT64_MAX)
@@ -126,6 +136,14 @@ void Cli::parse(int argc, char** argv) {
     Option* opt = nullptr;
     for (Option& o : options_)
       if (o.name == arg) opt = &o;
+    if (opt == nullptr && arg.rfind("--no-", 0) == 0)  // --no-NAME turns a boolean off
+      for (Option& o : options_)
+        if (o.kind == Kind::boolean && o.name == "--" + arg.substr(5)) {
+          given_.insert(o.name);
+          *o.b = false;
+          opt = &o;
+        }
+    if (opt != nullptr && opt->kind == Kind::boolean && arg != opt->name) continue;
     if (opt == nullptr && arg.rfind("--", 0) == 0 && arg.find('_') != std::string::npos) {
       // The old snake_case spelling of a flag: accepted, with a note, for now.
       std::string kebab = arg;
@@ -140,6 +158,19 @@ void Cli::parse(int argc, char** argv) {
     given_.insert(opt->name);
     if (opt->kind == Kind::flag) {
       *opt->b = true;
+      continue;
+    }
+    if (opt->kind == Kind::boolean) {
+      *opt->b = true;
+      if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {  // an explicit value
+        const std::string value = argv[++i];
+        if (value == "1" || value == "true" || value == "yes" || value == "on")
+          *opt->b = true;
+        else if (value == "0" || value == "false" || value == "no" || value == "off")
+          *opt->b = false;
+        else
+          bad(fmt::format("{} is on or off (1/0, true/false, yes/no, on/off), got '{}'", arg, value));
+      }
       continue;
     }
     if (i + 1 >= argc) bad(fmt::format("option {} needs a value", arg));
@@ -169,7 +200,8 @@ void Cli::parse(int argc, char** argv) {
         break;
       }
       case Kind::text: *opt->s = value; break;
-      case Kind::flag: break;
+      case Kind::flag:
+      case Kind::boolean: break;
     }
   }
   // An output named on the command line is checked now, before any work: a run must not fail at its end

@@ -37,6 +37,9 @@ class Cli {
   double& real(const std::string& name, double fallback, const std::string& help);
   std::string& text(const std::string& name, const std::string& fallback, const std::string& help);
   bool& flag(const std::string& name, const std::string& help);  // present or not
+  // A switch with a default: --name (on), --no-name (off), or --name VALUE
+  // with VALUE one of 1/0, true/false, yes/no, on/off.
+  bool& boolean(const std::string& name, bool fallback, const std::string& help);
 
   // Parses argv; prints help and exits 0 on --help, prints the error and a
   // one-line usage and exits 2 on bad input.
@@ -54,7 +57,7 @@ class Cli {
   }
 
  private:
-  enum class Kind { integer, real, text, flag };
+  enum class Kind { integer, real, text, flag, boolean };
   struct Option {
     std::string name, help, fallback;
     Kind kind;

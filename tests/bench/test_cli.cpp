@@ -58,3 +58,24 @@ TEST_CASE("flags are spelled --kebab-case; the old snake_case spelling still par
   CHECK_THROWS_WITH_AS(cli.integer("--Steps", 1, "steps"), doctest::Contains("is not --kebab-case"), Error);
   CHECK_THROWS_WITH_AS(cli.integer("--rm-lr", 1, "again"), doctest::Contains("declared twice"), Error);
 }
+
+TEST_CASE("a boolean switch: --name, --no-name, or --name with an explicit value") {
+  auto parse = [](std::vector<std::string> args, bool fallback) {
+    Cli cli("toy", "a toy");
+    bool& on = cli.boolean("--anneal-lr", fallback, "anneal");
+    int64_t& n = cli.integer("--steps", 1, "steps");
+    args.insert(args.begin(), "toy");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    cli.parse(int(argv.size()), argv.data());
+    return std::pair<bool, int64_t>{on, n};
+  };
+  CHECK(parse({}, true).first);
+  CHECK_FALSE(parse({}, false).first);
+  CHECK(parse({"--anneal-lr"}, false).first);
+  CHECK_FALSE(parse({"--no-anneal-lr"}, true).first);
+  CHECK_FALSE(parse({"--anneal-lr", "0"}, true).first);
+  CHECK_FALSE(parse({"--anneal-lr", "off"}, true).first);
+  CHECK(parse({"--anneal-lr", "yes", "--steps", "4"}, false) == std::pair<bool, int64_t>{true, 4});
+  CHECK(parse({"--anneal-lr", "--steps", "4"}, false) == std::pair<bool, int64_t>{true, 4});
+}
