@@ -3,6 +3,9 @@
 // configurations), measured in the same run:
 //   gpt_train   GPT V64 T64 D128 H4 L2 B32, cross-entropy, AdamW lr 3e-4   (tokens/s)
 //   gpt_infer   the same GPT, forward only                                (tokens/s)
+//   gpt_generate_b1, gpt_generate_b32  the same GPT decoding greedily with its
+//               key/value cache: an 8-token prompt, 56 new tokens per row, batch
+//               1 or 32                                                   (new tokens/s)
 //   mlp_train   MLP 64-256-256-64 ReLU, batch 256, MSE, Adam               (steps/s)
 //   ppo_update  actor 4-64-64-2 and critic 4-64-64-1 tanh, minibatch 2048,
 //               clipped surrogate, value loss, entropy bonus, grad clip 0.5, Adam (updates/s)
@@ -45,6 +48,12 @@ struct GptCase {
   void infer() {
     NoGradGuard guard;
     model(idx);
+  }
+  // Greedy KV-cached decoding of kGenerated tokens after the first kPrompt tokens of `rows` rows.
+  static constexpr int64_t kPrompt = 8, kGenerated = 56;
+  void generate(int64_t rows) {
+    const Tensor prompt = idx.narrow(0, 0, rows).narrow(1, 0, kPrompt).contiguous();
+    model.generate(prompt, kGenerated, gen, {.greedy = true});
   }
   Generator gen;
   nn::GPT model;
@@ -119,7 +128,8 @@ int main(int argc, char** argv) {
   int64_t& seed = cli.integer("--seed", 0, "seed for weights and data", {0, INT64_MAX});
   int64_t& samples =
       cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)", {1, INT64_MAX});
-  std::string& cases_flag = cli.text("--cases", "gpt_train,gpt_infer,mlp_train,ppo_update", "cases to run");
+  std::string& cases_flag =
+      cli.text("--cases", "gpt_train,gpt_infer,gpt_generate_b1,gpt_generate_b32,mlp_train,ppo_update", "cases to run");
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
   bool& smoke = cli.flag("--smoke", "one call of each case at a tiny batch (no reference)");
@@ -139,12 +149,18 @@ int main(int argc, char** argv) {
         cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.train(); }});
       else if (n == "gpt_infer")
         cases.push_back({n, "tokens_per_s", "tokens/s", double(gpt.idx.numel()), [&] { gpt.infer(); }});
-      else if (n == "mlp_train")
+      else if (n == "gpt_generate_b1" || n == "gpt_generate_b32") {
+        const int64_t rows = std::min<int64_t>(n == "gpt_generate_b1" ? 1 : 32, gpt.idx.size(0));
+        cases.push_back({n, "tokens_per_s", "tokens/s", double(rows * GptCase::kGenerated),
+                         [&gpt, rows] { gpt.generate(rows); }});
+      } else if (n == "mlp_train")
         cases.push_back({n, "steps_per_s", "steps/s", 1.0, [&] { mlp.step(); }});
       else if (n == "ppo_update")
         cases.push_back({n, "steps_per_s", "updates/s", 1.0, [&] { ppo.update(); }});
       else
-        fail("--cases: unknown case '{}' (gpt_train, gpt_infer, mlp_train, ppo_update)", n);
+        fail("--cases: unknown case '{}' (gpt_train, gpt_infer, gpt_generate_b1, gpt_generate_b32, mlp_train, "
+             "ppo_update)",
+             n);
     }
     std::printf("models: %lld thread(s)\n", (long long)threads);
     const int half = std::max(1, int(samples + 1) / 2);

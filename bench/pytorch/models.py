@@ -8,13 +8,15 @@ min / median / max seconds per step). One JSON line per case on stdout.
               projection, 4x MLP with exact GELU), final LayerNorm, untied head
               without bias; cross-entropy on random tokens; AdamW lr 3e-4
   gpt_infer   the same GPT, forward only (no_grad)
+  gpt_generate_b1, gpt_generate_b32  the same GPT decoding greedily with a
+              key/value cache: an 8-token prompt, 56 new tokens per row
   mlp_train   MLP 64-256-256-64 ReLU, batch 256, MSE, Adam step
   ppo_update  actor 4-64-64-2 and critic 4-64-64-1 (tanh), minibatch 2048:
               log_softmax, entropy, clipped ratio surrogate (0.2) with advantage
               normalisation, 0.5 x MSE value loss, minus 0.01 x entropy,
               gradient-norm clip 0.5, Adam (lr 3e-4, eps 1e-5)
 
-  python3 models.py --threads 1 --cases gpt_train,gpt_infer,mlp_train,ppo_update"""
+  python3 models.py --threads 1 --cases gpt_train,gpt_infer,gpt_generate_b1,mlp_train,ppo_update"""
 import argparse
 import math
 
@@ -87,7 +89,45 @@ def gpt_cases():
         with torch.no_grad():
             model(idx)
 
-    return train, infer
+    def generate_rows(rows):
+        def run():
+            with torch.no_grad():
+                generate(model, idx[:rows, :PROMPT], GENERATED)
+
+        return run
+
+    return train, infer, generate_rows
+
+
+PROMPT, GENERATED = 8, 56
+
+
+def generate(model, prompt, n):
+    """Greedy decoding of n tokens after prompt [B, Tp] with a key/value cache per block."""
+    d = GPT["d_model"]
+    cache = [None] * len(model.blocks)
+    out, step_idx, pos = prompt, prompt, 0
+    for _ in range(n):
+        t = step_idx.shape[1]
+        x = model.tok(step_idx) + model.pos(torch.arange(pos, pos + t))
+        for i, blk in enumerate(model.blocks):
+            b = x.shape[0]
+            q, k, v = blk.qkv(blk.ln1(x)).split(d, dim=2)
+            q, k, v = (z.view(b, t, blk.heads, d // blk.heads).transpose(1, 2) for z in (q, k, v))
+            if cache[i] is not None:
+                k, v = torch.cat((cache[i][0], k), dim=2), torch.cat((cache[i][1], v), dim=2)
+            cache[i] = (k, v)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // blk.heads))
+            if t > 1:  # the prompt: causal within it (the cache was empty)
+                mask = torch.ones(t, t, dtype=torch.bool).tril()
+                att = att.masked_fill(~mask, float("-inf"))
+            y = att.softmax(dim=-1) @ v
+            x = x + blk.proj(y.transpose(1, 2).contiguous().view(b, t, d))
+            x = x + blk.fc_out(F.gelu(blk.fc(blk.ln2(x))))
+        nxt = model.head(model.ln_f(x[:, -1])).argmax(-1, keepdim=True)
+        out = torch.cat((out, nxt), dim=1)
+        step_idx, pos = nxt, pos + t
+    return out
 
 
 def mlp_case():
@@ -135,7 +175,7 @@ def ppo_case():
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--cases", default="gpt_train,gpt_infer,mlp_train,ppo_update")
+    p.add_argument("--cases", default="gpt_train,gpt_infer,gpt_generate_b1,gpt_generate_b32,mlp_train,ppo_update")
     p.add_argument("--samples", type=int, default=5)
     p.add_argument("--min-sample-seconds", type=float, default=0.2)
     args = p.parse_args()
@@ -143,8 +183,11 @@ def main():
     torch.manual_seed(0)
     label = "pytorch-" + torch.__version__
     cases = args.cases.split(",")
-    gpt_train, gpt_infer = gpt_cases() if any(c.startswith("gpt") for c in cases) else (None, None)
-    fns = {"gpt_train": gpt_train, "gpt_infer": gpt_infer}
+    fns = {}
+    if any(c.startswith("gpt") for c in cases):
+        gpt_train, gpt_infer, generate_rows = gpt_cases()
+        fns.update(gpt_train=gpt_train, gpt_infer=gpt_infer, gpt_generate_b1=generate_rows(1),
+                   gpt_generate_b32=generate_rows(32))
     if "mlp_train" in cases:
         fns["mlp_train"] = mlp_case()
     if "ppo_update" in cases:
