@@ -9,6 +9,8 @@
 //   mlp_train   MLP 64-256-256-64 ReLU, batch 256, MSE, Adam               (steps/s)
 //   ppo_update  actor 4-64-64-2 and critic 4-64-64-1 tanh, minibatch 2048,
 //               clipped surrogate, value loss, entropy bonus, grad clip 0.5, Adam (updates/s)
+// Each JSONL record also gives the caching allocator's blocks per call and the
+// share of them served from its cache (allocations_per_call, cache_hit_rate).
 //   build/bench/models --threads 1 --jsonl out.jsonl
 #include <fmt/format.h>
 
@@ -17,6 +19,7 @@
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
 #include "nn/gpt.h"
+#include "tensor/allocator.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
 
@@ -194,6 +197,13 @@ int main(int argc, char** argv) {
                         .value = rate,
                         .unit = c.unit,
                         .threads = int(threads)};
+      // The caching allocator over one more call: blocks handed out, and the share served from its cache.
+      const MemoryStats m0 = memory_stats();
+      c.fn();
+      const MemoryStats m1 = memory_stats();
+      const int64_t allocations = m1.allocations - m0.allocations;
+      rec.numbers["allocations_per_call"] = double(allocations);
+      rec.numbers["cache_hit_rate"] = allocations > 0 ? double(m1.cache_hits - m0.cache_hits) / double(allocations) : 1.0;
       const std::optional<double> ref_seconds = ref.seconds(c.name);
       add_comparison(row, rec, rate, ref_seconds ? std::optional(c.work_per_call / *ref_seconds) : std::nullopt,
                      ref.label);
