@@ -94,13 +94,16 @@ int main(int argc, char** argv) {
     const double L = double(layers), d = double(d_model), V = double(vocab), T = double(seq), B = double(batch);
     const double n_matmul = 12 * L * d * d + V * d;
     const double flops = 6 * n_matmul * B * T + 12 * L * T * T * d * B;
-    const double peak = smoke ? 0 : measured_fma_peak_gflops(int(threads));
+    // The peak is measured here and again after the steps, and the higher
+    // figure kept: other work on a shared machine only ever lowers it.
+    double peak = smoke ? 0 : measured_fma_peak_gflops(int(threads));
     std::printf("gpt2_cpu: V%lld ctx%lld d%lld H%lld L%lld, tied, tanh GELU, B%lld T%lld f32; %lld parameters "
                 "(%.1fM in matmuls); %.2f GFLOP/step; %lld thread(s), micro-kernel %s, %s\n",
                 (long long)vocab, (long long)context, (long long)d_model, (long long)heads, (long long)layers,
                 (long long)batch, (long long)seq, (long long)model.parameter_count(), n_matmul / 1e6, flops / 1e9,
                 (long long)threads, cpu::gemm_isa(),
-                peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s", peak).c_str() : "FMA peak not measured");
+                peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s (before the steps)", peak).c_str()
+                         : "FMA peak not measured");
     std::fflush(stdout);
 
     // The training step, timed in its three parts.
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
+    if (!smoke) peak = std::max(peak, measured_fma_peak_gflops(int(threads)));
     const double step_s = median(total);
     const double gflops = flops / step_s / 1e9;
 
@@ -145,6 +149,7 @@ int main(int argc, char** argv) {
                fmt::format("{:.1f}", gflops), peak > 0 ? fmt::format("{:.0f}%", 100 * gflops / peak) : "-",
                fmt::format("{:.1f}", gemm_gflops), fmt::format("{:.0f}%", 100 * gflops / gemm_gflops)});
     std::fputs(table.str().c_str(), stdout);
+    if (peak > 0) std::printf("FMA peak (the higher of before and after the steps): %.0f GFLOP/s\n", peak);
 
     Jsonl out(jsonl);
     const std::string case_name = smoke ? "smoke" : fmt::format("gpt2_124m_B{}_T{}", batch, seq);
