@@ -71,6 +71,8 @@ std::map<std::string, std::string> config_metadata(const nn::GPTConfig& c, const
           {"gpt.d_model", std::to_string(c.d_model)},
           {"gpt.heads", std::to_string(c.heads)},
           {"gpt.layers", std::to_string(c.layers)},
+          {"gpt.tie_embeddings", c.tie_embeddings ? "1" : "0"},
+          {"gpt.gelu_tanh", c.gelu_tanh ? "1" : "0"},
           {"tokenizer.bytes", bytes_to_text(tok.to_string())},
           {"format", "gradlab char GPT"}};
 }
@@ -81,6 +83,14 @@ int64_t meta_int(const std::map<std::string, std::string>& m, const std::string&
   const std::vector<int64_t> v = parse_int_list(it->second, fmt::format("--load: '{}': metadata {}", path, key));
   GL_CHECK(v.size() == 1, "--load: '{}': metadata {} = '{}' is not one integer", path, key, it->second);
   return v[0];
+}
+
+// A 0/1 option; checkpoints written before the option existed lack it and mean 0.
+bool meta_flag(const std::map<std::string, std::string>& m, const std::string& key, const std::string& path) {
+  if (!m.count(key)) return false;
+  const int64_t v = meta_int(m, key, path);
+  GL_CHECK(v == 0 || v == 1, "--load: '{}': metadata {} = {} should be 0 or 1", path, key, v);
+  return v == 1;
 }
 
 // The metadata's model shape must be the one the checkpoint's tensors have, so that a corrupted or hostile
@@ -103,6 +113,11 @@ void check_config_against_tensors(const nn::GPTConfig& c, const SafetensorsFile&
            path, c.vocab, c.context, c.d_model, c.layers, tok, pos, layers);
   GL_CHECK(c.heads >= 1 && c.d_model % c.heads == 0, "--load: '{}': gpt.heads = {} does not divide d_model {}", path,
            c.heads, c.d_model);
+  const bool has_head = std::any_of(file.tensors.begin(), file.tensors.end(),
+                                    [](const auto& nt) { return nt.first == "head.weight"; });
+  GL_CHECK(has_head != c.tie_embeddings,
+           "--load: '{}': the metadata says gpt.tie_embeddings = {}, but the file {} head.weight tensor", path,
+           c.tie_embeddings ? 1 : 0, has_head ? "has a" : "has no");
 }
 
 // A batch of B windows of T + 1 consecutive tokens from data, at random offsets.
@@ -141,6 +156,8 @@ int main(int argc, char** argv) {
   int64_t& heads = cli.integer("--heads", 4, "attention heads", {1, 4096});
   int64_t& layers = cli.integer("--layers", 2, "transformer blocks", {1, 4096});
   double& lr = cli.real("--lr", 2e-3, "peak AdamW learning rate (linear warm-up, then cosine to 10%)");
+  bool& tie_embeddings = cli.flag("--tie-embeddings", "the output head is the token-embedding matrix");
+  bool& gelu_tanh = cli.flag("--gelu-tanh", "the MLP uses GELU's tanh approximation");
   double& dropout_p = cli.real("--dropout", 0.1, "dropout probability");
   int64_t& log_every =
       cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)", {1, INT64_MAX});
@@ -182,7 +199,9 @@ int main(int argc, char** argv) {
                 .context = meta_int(meta, "gpt.context", load),
                 .d_model = meta_int(meta, "gpt.d_model", load),
                 .heads = meta_int(meta, "gpt.heads", load),
-                .layers = meta_int(meta, "gpt.layers", load)};
+                .layers = meta_int(meta, "gpt.layers", load),
+                .tie_embeddings = meta_flag(meta, "gpt.tie_embeddings", load),
+                .gelu_tanh = meta_flag(meta, "gpt.gelu_tanh", load)};
       check_config_against_tensors(config, file, load);  // before the model is allocated
       model = std::make_unique<nn::GPT>(config, gen);
       nn::load_module(*model, load);
@@ -233,7 +252,9 @@ int main(int argc, char** argv) {
                 .heads = heads,
                 .layers = layers,
                 .dropout = dropout_p,
-                .seed = uint64_t(seed)};
+                .seed = uint64_t(seed),
+                .tie_embeddings = tie_embeddings,
+                .gelu_tanh = gelu_tanh};
       model = std::make_unique<nn::GPT>(config, gen);
       // Each rank its own dropout stream (the weights are rank 0's: DataParallel broadcasts them).
       nn::GPTConfig rank_config = config;

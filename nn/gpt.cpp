@@ -16,10 +16,11 @@ GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
   auto list = register_module("blocks", std::make_shared<ModuleList>());
   for (int64_t l = 0; l < c.layers; ++l)
     blocks.push_back(list->push_back(
-        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype)));
+        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype, c.gelu_tanh)));
   ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.d_model, 1e-5, c.dtype));
-  head = register_module(
-      "head", std::make_shared<Linear>(c.d_model, c.vocab, gen, LinearOptions{.bias = false, .dtype = c.dtype}));
+  if (!c.tie_embeddings)
+    head = register_module(
+        "head", std::make_shared<Linear>(c.d_model, c.vocab, gen, LinearOptions{.bias = false, .dtype = c.dtype}));
   const LinearOptions scalar{.bias = true, .dtype = c.dtype};
   if (c.value_head) value_head = register_module("value_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
   if (c.reward_head) reward_head = register_module("reward_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
@@ -57,7 +58,13 @@ Var GPT::hidden(const Tensor& idx) const {
   return ln_f->forward(x);
 }
 
-Var GPT::forward(const Tensor& idx) const { return head->forward(hidden(idx)); }
+const Var& GPT::output_weight() const { return head ? head->weight : token_embedding->weight; }
+
+// Tied: one linear node reading the embedding matrix as [vocab, d_model], so
+// its weight gradient adds into the same leaf the embedding lookup feeds.
+Var GPT::logits(const Var& h) const { return head ? head->forward(h) : linear(h, token_embedding->weight, Var()); }
+
+Var GPT::forward(const Tensor& idx) const { return logits(hidden(idx)); }
 
 Var GPT::values(const Tensor& idx) const {
   GL_CHECK(value_head != nullptr, "GPT::values: the model has no value head (GPTConfig::value_head)");
@@ -108,7 +115,7 @@ Tensor GPT::forward_cached(const Tensor& idx, KVCache& cache) const {
   Tensor x = embed(idx, cache.length).value();
   for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l]);
   cache.length += idx.size(1);
-  return head->forward(ln_f->forward(Var(x))).value();
+  return logits(ln_f->forward(Var(x))).value();
 }
 
 Tensor top_k_filter(const Tensor& logits, int64_t k) {

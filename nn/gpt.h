@@ -1,6 +1,7 @@
 // GPT: a small decoder-only transformer. Learned token and position
-// embeddings, pre-LN blocks, a final LayerNorm and an untied head without
-// bias; optional scalar heads for values (per token) and rewards (on a
+// embeddings, pre-LN blocks, a final LayerNorm and a head without bias (its
+// own matrix, or tied to the token embedding: GPTConfig::tie_embeddings);
+// optional scalar heads for values (per token) and rewards (on a
 // sequence's last token). Scores sequences (log-probabilities of a response
 // given its prompt) and generates with temperature, top-k or greedy decoding
 // over a key/value cache.
@@ -22,6 +23,12 @@ struct GPTConfig {
   double embedding_std = 0.02;
   uint64_t seed = 0;  // dropout streams
   DType dtype = DType::f32;
+  // Weight tying: the output head is the token-embedding matrix (logits =
+  // h Wte^T), so no separate head is allocated (GPT::head stays null) and the
+  // gradients of both uses add up in token_embedding.weight.
+  bool tie_embeddings = false;
+  // The MLP's GELU in its tanh approximation (GPT-2's) instead of the exact erf.
+  bool gelu_tanh = false;
 };
 
 struct GenerateOptions {
@@ -41,6 +48,11 @@ class GPT : public Module {
   Var operator()(const Tensor& idx) const { return forward(idx); }
   // Final hidden states [B, T, d_model] (after the last LayerNorm).
   Var hidden(const Tensor& idx) const;
+  // The output head on hidden states [.., d_model]: logits [.., vocab], through
+  // head or, when tied, the token embedding.
+  Var logits(const Var& h) const;
+  // The head's weight [vocab, d_model]: head->weight, or token_embedding->weight when tied.
+  const Var& output_weight() const;
   // The value head on every position: [B, T].
   Var values(const Tensor& idx) const;
   // The reward head at each row's last token: [B]. last_index [B] (i64) picks
@@ -75,7 +87,7 @@ class GPT : public Module {
   std::shared_ptr<Embedding> token_embedding, position_embedding;
   std::vector<std::shared_ptr<Block>> blocks;
   std::shared_ptr<LayerNorm> ln_f;
-  std::shared_ptr<Linear> head;                     // d_model -> vocab, no bias
+  std::shared_ptr<Linear> head;                     // d_model -> vocab, no bias; null when tied
   std::shared_ptr<Linear> value_head, reward_head;  // d_model -> 1, when configured
 
  private:

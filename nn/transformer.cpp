@@ -53,7 +53,9 @@ Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Ten
   return proj->forward(Var(merged)).value();
 }
 
-Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed, DType dtype) {
+Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed, DType dtype,
+             bool gelu_tanh)
+    : gelu_tanh_(gelu_tanh) {
   const LinearOptions o{.bias = true, .dtype = dtype};
   ln1 = register_module("ln1", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));
   attn = register_module("attn", std::make_shared<CausalSelfAttention>(d_model, heads, gen, dropout, seed, dtype));
@@ -65,13 +67,13 @@ Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uin
 
 Var Block::forward(const Var& x) const {
   const Var h = x + attn->forward(ln1->forward(x));
-  return h + mlp_dropout_->forward(fc_out->forward(gelu(fc->forward(ln2->forward(h)))));
+  return h + mlp_dropout_->forward(fc_out->forward(gelu(fc->forward(ln2->forward(h)), gelu_tanh_)));
 }
 
 Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
   NoGradGuard guard;
   const Tensor h = add(x, attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache));
-  return add(h, fc_out->forward(gelu(fc->forward(ln2->forward(Var(h))))).value());
+  return add(h, fc_out->forward(gelu(fc->forward(ln2->forward(Var(h))), gelu_tanh_)).value());
 }
 
 }  // namespace gradlab::nn

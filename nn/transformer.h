@@ -1,6 +1,7 @@
 // The pieces of a small GPT: causal self-attention with a fused qkv Linear
 // (and a key/value cache for generation), and the pre-LN transformer Block:
-// x + attn(ln1(x)), then x + mlp(ln2(x)) with a 4x MLP and exact GELU.
+// x + attn(ln1(x)), then x + mlp(ln2(x)) with a 4x MLP and exact GELU (or,
+// as an option, its tanh approximation).
 #pragma once
 
 #include "nn/layers.h"
@@ -34,8 +35,9 @@ class CausalSelfAttention : public Module {
 
 class Block : public Module {
  public:
+  // gelu_tanh: the MLP uses GELU's tanh approximation instead of the exact erf.
   Block(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
-        DType dtype = DType::f32);
+        DType dtype = DType::f32, bool gelu_tanh = false);
   Var forward(const Var& x) const;
   Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
 
@@ -45,6 +47,7 @@ class Block : public Module {
 
  private:
   std::shared_ptr<Dropout> mlp_dropout_;
+  bool gelu_tanh_ = false;
 };
 
 }  // namespace gradlab::nn

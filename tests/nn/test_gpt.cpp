@@ -1,9 +1,14 @@
 // The GPT: shapes, gradients at a tiny size, scoring (token and sequence
 // log-probabilities), value and reward heads, the key/value cache against a
 // full forward, generation with and without the cache, a stop token ending
-// each row, sampling, errors, and overfitting one batch.
+// each row, sampling, errors, and overfitting one batch. Weight tying (tied
+// logits, the summed gradient, parameter count, checkpoints, the cache, LoRA)
+// and the tanh-approximate GELU option.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
+#include "nn/checkpoint.h"
 #include "nn/gpt.h"
 #include "optim/adam.h"
 #include "tests/nn/module_check.h"
@@ -193,4 +198,118 @@ TEST_CASE("the GPT overfits one batch") {
     loss = l.item();
   }
   CHECK(loss < 0.05);
+}
+
+TEST_CASE("tied embeddings: logits are h Wte^T, no head is allocated, the parameter is listed once") {
+  Generator gen(11);
+  GPTConfig config = tiny();
+  config.tie_embeddings = true;
+  GPT tied(config, gen);
+  CHECK(tied.head == nullptr);
+  CHECK(tied.output_weight().value().data<double>() == tied.token_embedding->weight.value().data<double>());
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1, 2, 3}, 2);
+  const Tensor h = tied.hidden(idx).value();  // [2, 5, 8]
+  const Tensor expected = matmul(h, tied.token_embedding->weight.value().mT());  // [2, 5, 7]
+  CHECK(max(abs(tied(idx).value() - expected)).item() < 1e-12);
+  for (const auto& [name, p] : tied.named_parameters()) CHECK(name.rfind("head.", 0) != 0);
+  int embedding_entries = 0;
+  for (const auto& [name, p] : tied.named_parameters()) embedding_entries += name == "token_embedding.weight";
+  CHECK(embedding_entries == 1);
+  // The count is the untied model's less the head's vocab x d_model.
+  Generator gen2(11);
+  GPT untied(tiny(), gen2);
+  CHECK(untied.parameter_count() - tied.parameter_count() == 7 * 8);
+  CHECK(untied.state_dict().size() == tied.state_dict().size() + 1);
+  // Central differences through both uses of the tied matrix.
+  const Tensor target = tokens({2, 3, 4, 5, 6, 1, 2, 3, 4, 5}, 2);
+  nn_test::check_module_gradients(tied, [&] { return cross_entropy(tied(idx), target) + sum(tied.values(idx)); });
+}
+
+TEST_CASE("the tied gradient is the embedding path's plus the head path's") {
+  GPTConfig tc = tiny();
+  tc.tie_embeddings = true;
+  Generator g1(12), g2(13);
+  GPT tied(tc, g1), untied(tiny(), g2);
+  // The untied model gets the tied one's weights, its head a copy of the embedding.
+  untied.load_state_dict(tied.state_dict(), /*strict=*/false);
+  Tensor head = untied.head->weight.value();  // shares the parameter's storage
+  head.copy_(tied.token_embedding->weight.value());
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1, 2, 3}, 2);
+  const Tensor target = tokens({2, 3, 4, 5, 6, 1, 2, 3, 4, 5}, 2);
+  const Var lt = cross_entropy(tied(idx), target), lu = cross_entropy(untied(idx), target);
+  CHECK(lt.item() == doctest::Approx(lu.item()).epsilon(1e-13));
+  tied.zero_grad();
+  untied.zero_grad();
+  lt.backward();
+  lu.backward();
+  const Tensor sum_of_paths = add(untied.token_embedding->weight.grad(), untied.head->weight.grad());
+  CHECK(max(abs(tied.token_embedding->weight.grad() - sum_of_paths)).item() < 1e-12);
+  // Both paths contribute: neither alone is the tied gradient.
+  CHECK(max(abs(tied.token_embedding->weight.grad() - untied.head->weight.grad())).item() > 1e-6);
+  CHECK(max(abs(tied.token_embedding->weight.grad() - untied.token_embedding->weight.grad())).item() > 1e-6);
+  // Every other parameter's gradient is the untied model's.
+  const auto nt = tied.named_parameters();
+  for (const auto& [name, p] : nt) {
+    if (name == "token_embedding.weight" || !p.grad().defined()) continue;  // the scalar heads take no part
+    CAPTURE(name);
+    for (const auto& [un, up] : untied.named_parameters())
+      if (un == name) CHECK(max(abs(p.grad() - up.grad())).item() < 1e-12);
+  }
+}
+
+TEST_CASE("a tied GPT: checkpoint round trip, the cache, generation and LoRA") {
+  GPTConfig config = tiny();
+  config.tie_embeddings = true;
+  Generator g1(14), g2(15);
+  GPT a(config, g1), b(config, g2);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "gradlab_test_tied_gpt.safetensors").string();
+  save_module(a, path, {{"gpt.tie_embeddings", "1"}});
+  CHECK(load_module(b, path).at("gpt.tie_embeddings") == "1");
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 6, 5, 4, 3, 2}, 2);
+  CHECK(max(abs(a(idx).value() - b(idx).value())).item() == 0);
+  // A tied file has no head.weight: an untied model refuses it by name.
+  Generator g3(16);
+  GPT untied(tiny(), g3);
+  CHECK_THROWS_WITH_AS(load_module(untied, path), doctest::Contains("head.weight"), Error);
+  std::filesystem::remove(path);
+  // The cache goes through the same tied head.
+  KVCache cache;
+  const Tensor x = b.forward_cached(idx.narrow(1, 0, 4), cache);
+  const Tensor y = b.forward_cached(idx.narrow(1, 4, 2), cache);
+  CHECK(max(abs(concat({x, y}, 1) - b(idx).value())).item() < 1e-12);
+  Generator s1(3), s2(3);
+  const Tensor prompt = tokens({1, 2, 3, 4}, 2);
+  const Tensor with = b.generate(prompt, 5, s1, {.greedy = true});
+  const Tensor without = b.generate(prompt, 5, s2, {.greedy = true, .use_cache = false});
+  CHECK(with.to_vector<int64_t>() == without.to_vector<int64_t>());
+  // LoRA freezes the tied matrix with the rest; only the adapters train.
+  b.add_lora(2, 4.0, g3);
+  for (const auto& [name, p] : b.named_parameters())
+    CHECK(p.requires_grad() == (name.find("lora_") != std::string::npos));
+  const Tensor target = tokens({2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1}, 2);
+  const Var loss = cross_entropy(b(idx), target);
+  loss.backward();
+  CHECK(!b.token_embedding->weight.grad().defined());
+}
+
+TEST_CASE("the tanh-approximate GELU changes the MLP activation and nothing else") {
+  GPTConfig exact = tiny(), approx = tiny();
+  approx.gelu_tanh = true;
+  Generator g1(17), g2(17);
+  GPT a(exact, g1), b(approx, g2);  // identical weights
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1, 2, 3}, 2);
+  const double diff = max(abs(a(idx).value() - b(idx).value())).item();
+  CHECK(diff > 1e-9);  // the two GELUs differ by up to ~1e-3 ...
+  CHECK(diff < 1e-2);  // ... so the logits move only a little
+  // One block by hand with the tanh GELU.
+  const Block& blk = *b.blocks[0];
+  const Var x = Var(randn({2, 3, 8}, g1, DType::f64));
+  const Var h = x + blk.attn->forward(blk.ln1->forward(x));
+  const Var by_hand = h + blk.fc_out->forward(gelu(blk.fc->forward(blk.ln2->forward(h)), true));
+  CHECK(max(abs(blk.forward(x).value() - by_hand.value())).item() < 1e-14);
+  const Var erf_version = h + blk.fc_out->forward(gelu(blk.fc->forward(blk.ln2->forward(h)), false));
+  CHECK(max(abs(blk.forward(x).value() - erf_version.value())).item() > 1e-9);
+  const Tensor target = tokens({2, 3, 4, 5, 6, 1, 2, 3, 4, 5}, 2);
+  nn_test::check_module_gradients(b, [&] { return cross_entropy(b(idx), target); });
 }
