@@ -58,16 +58,18 @@ int main(int argc, char** argv) {
           "loops, in one run.");
   int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
   int64_t& seed = cli.integer("--seed", 1, "seed of every run (both sides)", {0, INT64_MAX});
-  std::string& cases_flag = cli.text("--cases", "ppo,sac,td3", "cases to run: ppo (CartPole-v1), sac, td3 (Pendulum-v1)");
-  int64_t& ppo_steps = cli.integer("--ppo-steps", 20000, "PPO environment steps (whole rollouts of 4 x 128)", {512, INT64_MAX});
+  std::string& cases_flag =
+      cli.text("--cases", "ppo,sac,td3", "cases to run: ppo (CartPole-v1), sac, td3 (Pendulum-v1)");
+  int64_t& ppo_steps =
+      cli.integer("--ppo-steps", 50000, "PPO environment steps (whole rollouts of 4 x 128)", {512, INT64_MAX});
   int64_t& off_steps = cli.integer("--offpolicy-steps", 5000, "SAC and TD3 environment steps", {1, INT64_MAX});
-  int64_t& learning_starts =
-      cli.integer("--learning-starts", 1000, "SAC and TD3: uniformly random actions, no updates, before this step",
-                  {0, INT64_MAX});
+  int64_t& learning_starts = cli.integer(
+      "--learning-starts", 1000, "SAC and TD3: uniformly random actions, no updates, before this step", {0, INT64_MAX});
   int64_t& runs = cli.integer("--runs", 2, "gradlab runs per case (half before the reference, half after)", {1, 100});
   std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
   bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
+  bool& smoke =
+      cli.flag("--smoke", "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
   cli.parse(argc, argv);
   try {
     set_num_threads(int(threads));

@@ -32,7 +32,7 @@ One JSON line per case, as run_reference (bench/common/bench.cpp) reads it:
 {"case", "label", "min", "median", "max", "blas"} in seconds per environment
 step (one run: min = median = max), plus "steps", "seconds" and "steps_per_s".
 
-  python3 rl_throughput.py --threads 1 --cases ppo,sac,td3 --ppo-steps 20000 --offpolicy-steps 5000"""
+  python3 rl_throughput.py --threads 1 --cases ppo,sac,td3 --ppo-steps 50000 --offpolicy-steps 5000"""
 import argparse
 import json
 import math
@@ -531,7 +531,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cases", default="ppo,sac,td3")
-    p.add_argument("--ppo-steps", type=int, default=20000)
+    p.add_argument("--ppo-steps", type=int, default=50000)
     p.add_argument("--offpolicy-steps", type=int, default=5000)
     p.add_argument("--learning-starts", type=int, default=1000)
     args = p.parse_args()
