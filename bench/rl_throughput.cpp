@@ -15,10 +15,11 @@
 // during training (eval_every 0), as on the PyTorch side. Each case runs
 // --runs times, the first half before the reference and the rest after it;
 // the rate is all their steps over all their seconds.
-//   build/bench/rl_throughput --threads 1 --jsonl out.jsonl
+//   OMP_WAIT_POLICY=PASSIVE build/bench/rl_throughput --threads 2 --jsonl out.jsonl
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "algorithms/rl/ppo.h"
 #include "algorithms/rl/sac.h"
@@ -118,6 +119,16 @@ int main(int argc, char** argv) {
     }
     std::printf("rl_throughput: %lld thread(s); PPO %lld steps; SAC and TD3 %lld steps, learning from step %lld\n",
                 (long long)threads, (long long)ppo_steps, (long long)off_steps, (long long)learning_starts);
+
+    // The reference always runs with OMP_WAIT_POLICY=PASSIVE (run_python). With
+    // the default policy gradlab's idle OpenMP workers spin, which costs little
+    // on idle cores but, on cores shared with other work, made 2-thread PPO
+    // nine times slower than 1 thread (bench/results/rl_throughput).
+    const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+    if (threads > 1 && (wait_policy == nullptr || *wait_policy == 0))
+      std::printf(
+          "note: OMP_WAIT_POLICY is unset here and PASSIVE for the reference; on a shared machine set "
+          "OMP_WAIT_POLICY=PASSIVE for both\n");
 
     std::vector<Runs> measured(cases.size());
     const int64_t before = no_reference ? runs : (runs + 1) / 2;
