@@ -1,0 +1,181 @@
+// build/bench/rl_throughput: end-to-end RL training throughput (environment
+// steps per second: env stepping, acting, replay or rollout storage and every
+// network update, the algorithm's real training loop) of gradlab's trainers
+// against CleanRL-style PyTorch loops on numpy environments
+// (bench/pytorch/rl_throughput.py, the same hyperparameters and network
+// sizes), measured in the same run:
+//   ppo/CartPole-v1   rl::train_ppo with PPOArgs' defaults (4 envs x 128 steps, 64-64 tanh)
+//   sac/Pendulum-v1   rl::train_sac with SACArgs' defaults (2x256, batch 256)
+//   td3/Pendulum-v1   rl::train_td3 with TD3Args' defaults (2x256, batch 256)
+// only the step budget and, for SAC and TD3, the warm-up of uniformly random
+// actions (--learning-starts, CleanRL's 5000 and 25000 would leave a short
+// budget without any update) are the bench's. Rates are TrainResult's sps:
+// steps over the seconds from the first reset to the end of the last update;
+// the final evaluation comes after the clock stops and no evaluation runs
+// during training (eval_every 0), as on the PyTorch side. Each case runs
+// --runs times, the first half before the reference and the rest after it;
+// the rate is all their steps over all their seconds.
+//   OMP_WAIT_POLICY=PASSIVE build/bench/rl_throughput --threads 2 --jsonl out.jsonl
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "algorithms/rl/ppo.h"
+#include "algorithms/rl/sac.h"
+#include "algorithms/rl/td3.h"
+#include "bench/common/bench.h"
+#include "bench/common/cli.h"
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+
+using namespace gradlab;
+using namespace gradlab::bench;
+
+namespace {
+
+struct Case {
+  std::string key, name;  // "ppo", "ppo/CartPole-v1"
+  std::function<rl::TrainResult()> train;
+};
+
+struct Runs {
+  int64_t steps = 0;
+  double seconds = 0, min_sps = 0, max_sps = 0;
+  void add(const rl::TrainResult& r) {
+    min_sps = steps == 0 ? r.sps : std::min(min_sps, r.sps);
+    max_sps = steps == 0 ? r.sps : std::max(max_sps, r.sps);
+    steps += r.env_steps;
+    seconds += r.seconds;
+  }
+  double sps() const { return double(steps) / std::max(seconds, 1e-9); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli("rl_throughput",
+          "End-to-end training throughput (environment steps/s) of PPO, SAC and TD3 against CleanRL-style PyTorch "
+          "loops, in one run.");
+  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  int64_t& seed = cli.integer("--seed", 1, "seed of every run (both sides)", {0, INT64_MAX});
+  std::string& cases_flag =
+      cli.text("--cases", "ppo,sac,td3", "cases to run: ppo (CartPole-v1), sac, td3 (Pendulum-v1)");
+  int64_t& ppo_steps =
+      cli.integer("--ppo-steps", 50000, "PPO environment steps (whole rollouts of 4 x 128)", {512, INT64_MAX});
+  int64_t& off_steps = cli.integer("--offpolicy-steps", 5000, "SAC and TD3 environment steps", {1, INT64_MAX});
+  int64_t& learning_starts = cli.integer(
+      "--learning-starts", 1000, "SAC and TD3: uniformly random actions, no updates, before this step", {0, INT64_MAX});
+  int64_t& runs = cli.integer("--runs", 2, "gradlab runs per case (half before the reference, half after)", {1, 100});
+  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
+  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
+  bool& smoke =
+      cli.flag("--smoke", "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
+  cli.parse(argc, argv);
+  try {
+    set_num_threads(int(threads));
+    ppo_steps = cli.budget_default<int64_t>(smoke, "--ppo-steps", ppo_steps, 512);
+    off_steps = cli.budget_default<int64_t>(smoke, "--offpolicy-steps", off_steps, 200);
+    learning_starts = cli.budget_default<int64_t>(smoke, "--learning-starts", learning_starts, 100);
+    runs = cli.budget_default<int64_t>(smoke, "--runs", runs, 1);
+    if (smoke) no_reference = true;
+    GL_CHECK(learning_starts < off_steps, "--learning-starts {} leaves no update in --offpolicy-steps {}",
+             learning_starts, off_steps);
+
+    std::vector<Case> cases;
+    for (const std::string& k : split_list(cases_flag)) {
+      if (k == "ppo") {
+        cases.push_back({k, "ppo/CartPole-v1", [&] {
+                           rl::PPOArgs a;
+                           a.seed = uint64_t(seed);
+                           a.total_timesteps = ppo_steps;
+                           a.progress_seconds = 0;
+                           a.eval_episodes = 1;  // after the clock stops
+                           return rl::train_ppo(a);
+                         }});
+      } else if (k == "sac") {
+        cases.push_back({k, "sac/Pendulum-v1", [&] {
+                           rl::SACArgs a;
+                           a.seed = uint64_t(seed);
+                           a.total_timesteps = off_steps;
+                           a.learning_starts = learning_starts;
+                           a.progress_seconds = 0;
+                           a.eval_episodes = 1;
+                           return rl::train_sac(a);
+                         }});
+      } else if (k == "td3") {
+        cases.push_back({k, "td3/Pendulum-v1", [&] {
+                           rl::TD3Args a;
+                           a.seed = uint64_t(seed);
+                           a.total_timesteps = off_steps;
+                           a.learning_starts = learning_starts;
+                           a.progress_seconds = 0;
+                           a.eval_episodes = 1;
+                           return rl::train_td3(a);
+                         }});
+      } else {
+        fail("--cases: unknown case '{}' (ppo, sac, td3)", k);
+      }
+    }
+    std::printf("rl_throughput: %lld thread(s); PPO %lld steps; SAC and TD3 %lld steps, learning from step %lld\n",
+                (long long)threads, (long long)ppo_steps, (long long)off_steps, (long long)learning_starts);
+
+    // The reference always runs with OMP_WAIT_POLICY=PASSIVE (run_python). With
+    // the default policy gradlab's idle OpenMP workers spin, which costs little
+    // on idle cores but, on cores shared with other work, made 2-thread PPO
+    // nine times slower than 1 thread (bench/results/rl_throughput).
+    const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+    if (threads > 1 && (wait_policy == nullptr || *wait_policy == 0))
+      std::printf(
+          "note: OMP_WAIT_POLICY is unset here and PASSIVE for the reference; on a shared machine set "
+          "OMP_WAIT_POLICY=PASSIVE for both\n");
+
+    std::vector<Runs> measured(cases.size());
+    const int64_t before = no_reference ? runs : (runs + 1) / 2;
+    for (size_t i = 0; i < cases.size(); ++i)
+      for (int64_t r = 0; r < before; ++r) measured[i].add(cases[i].train());
+    Reference ref;
+    if (!no_reference) {
+      std::vector<std::string> keys;
+      for (const Case& c : cases) keys.push_back(c.key);
+      ref = run_reference("bench/pytorch/rl_throughput.py",
+                          fmt::format("--threads {} --seed {} --cases {} --ppo-steps {} --offpolicy-steps {} "
+                                      "--learning-starts {}",
+                                      threads, seed, join(keys), ppo_steps, off_steps, learning_starts),
+                          int(threads));
+      if (!ref.ok) std::printf("PyTorch reference skipped: %s (make bench-deps)\n", ref.why.c_str());
+    }
+    for (size_t i = 0; i < cases.size(); ++i)
+      for (int64_t r = before; r < runs; ++r) measured[i].add(cases[i].train());
+
+    Jsonl out(jsonl);
+    Table table({"case", "threads", "gradlab steps/s", "min-max", ref.ok ? ref.label + " steps/s" : "pytorch steps/s",
+                 "ratio"});
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      const Runs& m = measured[i];
+      const double rate = m.sps();
+      std::vector<std::string> row = {c.name, fmt::format("{}", threads), fmt::format("{:.1f}", rate),
+                                      fmt::format("{:.1f}-{:.1f}", m.min_sps, m.max_sps)};
+      Jsonl::Record rec{.bench = "rl_throughput",
+                        .case_name = c.name,
+                        .metric = "steps_per_s",
+                        .value = rate,
+                        .unit = "steps/s",
+                        .threads = int(threads)};
+      rec.numbers["steps"] = double(m.steps);
+      rec.numbers["seconds"] = m.seconds;
+      rec.numbers["runs"] = double(runs);
+      if (c.key != "ppo") rec.numbers["learning_starts"] = double(learning_starts);
+      const std::optional<double> ref_seconds = ref.seconds(c.name);  // per environment step
+      add_comparison(row, rec, rate, ref_seconds ? std::optional(1.0 / *ref_seconds) : std::nullopt, ref.label);
+      out.write(rec);
+      table.row(row);
+    }
+    std::fputs(table.str().c_str(), stdout);
+  } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
+    std::fprintf(stderr, "rl_throughput: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
