@@ -19,9 +19,8 @@ std::vector<int64_t> DistributedSampler::indices(int64_t epoch) const {
   GL_CHECK(epoch >= 0, "DistributedSampler::indices: epoch must be >= 0, got {}", epoch);
   std::vector<int64_t> order(static_cast<size_t>(n_));
   if (shuffle_) {
-    // Sorting i.i.d. uniform keys: every order equally likely; the epoch picks the key stream.
-    Generator gen(seed_ ^ (0x9E3779B97F4A7C15ull * uint64_t(epoch + 1)));
-    order = argsort(rand({n_}, gen, DType::f64)).to_vector<int64_t>();
+    Generator gen = Generator(seed_).fork(uint64_t(epoch));  // the epoch picks the stream
+    order = randperm(n_, gen).to_vector<int64_t>();
   } else {
     for (int64_t i = 0; i < n_; ++i) order[size_t(i)] = i;
   }

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     const Tensor ADV = from_vector(adv, {T}).to(DType::f32), RET = from_vector(returns, {T}).to(DType::f32);
     // 3. Epochs of minibatch updates on the clipped surrogate and the value loss.
     for (int64_t e = 0; e < epochs; ++e) {
-      const Tensor perm = rl::random_permutation(T, gen);
+      const Tensor perm = randperm(T, gen);
       for (int64_t s = 0; s < T; s += minibatch) {
         const Tensor idx = perm.narrow(0, s, minibatch);
         const Var logp = log_softmax(actor(Var(index_select(O, 0, idx))), -1);

@@ -3,6 +3,7 @@
 #include "tensor/random.h"
 
 #include "tensor/backend.h"
+#include "tensor/ops.h"
 
 namespace gradlab {
 
@@ -50,6 +51,18 @@ Tensor randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
   return normal(shape, 0.0, 1.0, gen, dtype, device);
 }
 Tensor randn(const Shape& shape, DType dtype) { return randn(shape, default_generator(), dtype); }
+
+uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + (stream + 1) * 0xD1B54A32D192ED03ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+Tensor randperm(int64_t n, Generator& gen) {
+  GL_CHECK(n > 0, "randperm: n must be positive, got {}", n);
+  return argsort(rand({n}, gen, DType::f64));
+}
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DType dtype, Device device) {
   GL_CHECK(is_integral(dtype), "randint: dtype must be i32 or i64, got {}", dtype_name(dtype));

@@ -48,6 +48,12 @@ GL_HD void philox_block(uint64_t seed, uint64_t block, uint32_t out[4]) {
   philox4x32_10(counter, key, out);
 }
 
+// An independent 64-bit seed for stream `stream` of a run seeded `seed`
+// (SplitMix64 of the pair): the one way gradlab splits a seed, so that network
+// init, action noise, minibatch order and environments never share a Philox
+// stream. Generator::fork(stream) is the same as a Generator.
+uint64_t derive_seed(uint64_t seed, uint64_t stream);
+
 // Owns a seed and the next unused block of its stream.
 class Generator {
  public:
@@ -59,6 +65,8 @@ class Generator {
     offset_ = 0;
   }
   void set_offset(uint64_t offset) { offset_ = offset; }
+  // A generator of its own for stream `stream` of this one's seed (derive_seed).
+  Generator fork(uint64_t stream) const { return Generator(derive_seed(seed_, stream)); }
   // Reserves `blocks` consecutive blocks and returns the first.
   uint64_t reserve(uint64_t blocks) {
     const uint64_t first = offset_;
@@ -75,6 +83,11 @@ class Generator {
 // manual_seed, so that runs on parallel threads do not share a stream.
 Generator& default_generator();
 void manual_seed(uint64_t seed);
+
+// A uniformly random permutation of 0 .. n-1 ([n] i64): the order of n i.i.d.
+// f64 uniform keys (ties among 53-bit keys are negligible and broken by index).
+// The one way gradlab shuffles.
+Tensor randperm(int64_t n, Generator& gen);
 
 // Uniform on [0, 1) / [lo, hi).
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);

@@ -43,7 +43,7 @@ std::vector<int64_t> all_rows(int64_t n) {
 
 std::vector<int64_t> subsample_rows(int64_t n, int64_t count, Generator& gen) {
   if (count <= 0 || count >= n) return all_rows(n);
-  std::vector<int64_t> rows = argsort(rand({n}, gen, DType::f64)).slice(0, 0, count).to_vector<int64_t>();
+  std::vector<int64_t> rows = randperm(n, gen).slice(0, 0, count).to_vector<int64_t>();
   std::sort(rows.begin(), rows.end());
   return rows;
 }

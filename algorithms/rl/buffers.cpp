@@ -8,13 +8,6 @@
 
 namespace gradlab::rl {
 
-Tensor random_permutation(int64_t n, Generator& gen) {
-  GL_CHECK(n > 0, "random_permutation: n must be positive, got {}", n);
-  // Sorting i.i.d. uniform keys gives every order the same probability (ties
-  // among 53-bit keys are negligible and resolved by index, stably).
-  return argsort(rand({n}, gen, DType::f64));
-}
-
 std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>& rewards,
                                 const std::vector<double>& values, const std::vector<uint8_t>& terminated,
                                 const std::vector<uint8_t>& truncated, const std::vector<double>& bootstrap,

@@ -13,8 +13,6 @@
 
 namespace gradlab::rl {
 
-// A random permutation of 0..n-1 ([n] i64) drawn from gen.
-Tensor random_permutation(int64_t n, Generator& gen);
 
 // Generalised advantage estimation over T steps of N envs, arrays [T, N]
 // row-major (step t, env i at t N + i):

@@ -257,7 +257,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
     double pg_loss_v = 0, v_loss_v = 0, entropy_v = 0, old_kl = 0, approx_kl = 0, clipfrac_sum = 0;
     int64_t minibatches = 0;
     for (int64_t epoch = 0; epoch < args.update_epochs; ++epoch) {
-      const Tensor order = random_permutation(batch_size, shuffle_gen);
+      const Tensor order = randperm(batch_size, shuffle_gen);
       for (int64_t start = 0; start < batch_size; start += minibatch_size) {
         const Tensor idx = order.slice(0, start, start + minibatch_size).contiguous();
         const Tensor mb_obs = index_select(b.obs, 0, idx), mb_actions = index_select(b.actions, 0, idx);

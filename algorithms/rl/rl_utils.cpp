@@ -38,12 +38,6 @@ Evaluation evaluate_policy(envs::Env& env, const std::function<std::vector<doubl
   return out;
 }
 
-uint64_t derive_seed(uint64_t seed, uint64_t stream) {
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + (stream + 1) * 0xD1B54A32D192ED03ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // ---------------------------------------------------------------- RunLog
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "tensor/random.h"
 
 namespace gradlab::rl {
 
@@ -44,10 +45,8 @@ struct Evaluation {
 Evaluation evaluate_policy(envs::Env& env, const std::function<std::vector<double>(const std::vector<double>&)>& act,
                            int64_t episodes, uint64_t seed, int64_t max_steps = 1000000);
 
-// An independent 64-bit seed for stream `stream` of a run seeded `seed`
-// (SplitMix64 of the pair), so network init, action noise, minibatch order
-// and envs never share a Philox stream.
-uint64_t derive_seed(uint64_t seed, uint64_t stream);
+// Seeds split by gradlab::derive_seed (tensor/random.h).
+using gradlab::derive_seed;
 
 // A CSV log with one fixed header for every algorithm (the CleanRL keys:
 // global_step, episodic_return, episodic_length, losses/..., SPS, ...). Each

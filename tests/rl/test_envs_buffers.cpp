@@ -276,10 +276,10 @@ TEST_CASE("ReplayBuffer keeps the newest transitions and samples them uniformly"
   CHECK_THROWS_WITH_AS(empty.sample(1, g), doctest::Contains("ReplayBuffer::sample: the buffer is empty"), Error);
 }
 
-TEST_CASE("random_permutation is a seeded permutation") {
+TEST_CASE("randperm is a seeded permutation") {
   Generator a(3), b(3);
-  std::vector<double> p = vals(rl::random_permutation(100, a));
-  CHECK(vals(rl::random_permutation(100, b)) == p);
+  std::vector<double> p = vals(randperm(100, a));
+  CHECK(vals(randperm(100, b)) == p);
   std::vector<double> sorted = p;
   std::sort(sorted.begin(), sorted.end());
   for (int i = 0; i < 100; ++i) CHECK(sorted[size_t(i)] == i);
