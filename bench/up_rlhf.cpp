@@ -1,15 +1,25 @@
 // The UP-RLHF experiment (docs/papers/up-rlhf.md): PPO-RLHF in the
-// preference world on five rewards learned from the same noisy pairs:
-//   up_rlhf        diverse LoRA ensemble, r_bar - lambda (u - u_bar)
-//   single_rm      one reward model (the ensemble's trunk), with a KL sweep
-//   ensemble_mean  plain LoRA ensemble (no diversity term), r_bar
+// preference world on rewards learned from the same noisy pairs. The 2x2 that
+// separates the paper's two ideas, and the baselines:
+//   up_rlhf        diverse LoRA ensemble, r_bar - lambda (u - u_bar)   (diversity on,  penalty on)
+//   diverse_mean   diverse LoRA ensemble, r_bar                        (diversity on,  penalty off)
+//   plain_penalty  plain LoRA ensemble,   r_bar - lambda (u - u_bar)   (diversity off, penalty on)
+//   ensemble_mean  plain LoRA ensemble,   r_bar                        (diversity off, penalty off)
+//   single_rm      one reward model (the ensembles' trunk), at the common KL
+//                  coefficient and under an adaptive KL controller at each
+//                  target of --kl-targets (the matched-KL comparison)
 //   uwo            plain ensemble, r_bar - lambda_uwo Var_k r_k
 //   wco            plain ensemble, min_k r_k
+//   gold           the gold reward itself (the control: PPO is stable here)
+// and, by flag, UP-RLHF's sweeps over lambda and beta_1 and the KL taken
+// inside the reward instead of the separate J_KL term.
 // Per seed, the SFT policy, the single reward model (also the ensembles'
 // frozen trunk) and both ensembles are trained once and shared by the
 // methods. Reported: gold and proxy reward against sqrt(KL), peak and final
-// gold and the over-optimisation gap, the AUROC with which ensemble std
-// separates late-policy from SFT samples, and each reward model's ECE.
+// gold and the over-optimisation gap, whether a run collapsed (its proxy
+// fell: counted apart, never averaged in), the AUROC with which ensemble std
+// separates late-policy from SFT samples, and the reward models' ECE on test
+// pairs and on (late policy, SFT) pairs.
 #include "algorithms/alignment/up_rlhf.h"
 
 #include <fmt/format.h>
@@ -20,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "algorithms/alignment/evaluation.h"
 #include "algorithms/alignment/ppo_rlhf.h"
@@ -28,6 +39,7 @@
 #include "algorithms/alignment/up_rlhf_metrics.h"
 #include "bench/common/experiment.h"
 #include "bench/common/seed_cache.h"
+#include "tensor/atomic_file.h"
 
 using namespace gradlab;
 using namespace gradlab::alignment;
@@ -51,15 +63,22 @@ struct Settings {
   // directly (the single reward model and every ensemble member read the sequence this way).
   std::string rm_pooling = "token_sum";
   double rm_lr = 1e-3;
-  int64_t members = 5, rank = 4, ens_epochs = 3;
+  // The paper's LoRA: A Gaussian-initialised; rank 8 (the rank is not in the paper; 8 is common).
+  int64_t members = 5, rank = 8, ens_epochs = 3;
+  std::string lora_init = "gaussian";
   double ens_lr = 3e-3, alpha = 0.1;
   std::string diversity = "scale_invariant";
-  // RL
+  // RL. A policy learning rate of 2e-4 keeps PPO from collapsing (at 1e-3 the policy falls into one
+  // repeated response within ~100 iterations, on the gold reward itself); the low beta_1 leaves room
+  // for the proxy to be over-optimised within the run.
   std::string kl_mode = "sequence_term";
-  double kl_beta = 0.01, lambda = 1.0, uwo_lambda = 1.0;
-  std::vector<double> sweep;  // single_rm KL coefficients; the first equals kl_beta
-  int64_t rollout = 64, eval_every = 15;
-  double policy_lr = 1e-3;
+  double kl_beta = 0.001, lambda = 1.0, uwo_lambda = 1.0;
+  std::vector<double> kl_targets;  // single_rm's adaptive-KL runs: target KL in nats
+  double kl_rate = 0.5;            // the controller's gain: up to 10% per iteration
+  std::vector<double> lambda_sweep, beta_sweep;  // extra up_rlhf runs
+  bool kl_in_reward_arm = false;                 // an up_rlhf run with the KL in the reward
+  int64_t rollout = 64, eval_every = 20;
+  double policy_lr = 2e-4;
   int64_t ppo_iters = 0;  // 0: by budget
 };
 
@@ -69,6 +88,8 @@ struct SeedAssets {
   nn::NamedTensors sft, single_rm, plain_ensemble, diverse_ensemble;
   std::vector<Tokens> eval_prompts, sft_eval_responses;
   std::map<std::string, double> ece, accuracy;  // by reward model: single, plain, diverse
+  // ||A||_* / ||A||_F per LoRA module, before training and after each epoch, by ensemble: plain, diverse.
+  std::map<std::string, std::vector<std::vector<double>>> diversity_ratios;
 };
 
 nn::NamedTensors snapshot(const nn::Module& m) {
@@ -144,6 +165,7 @@ RewardEnsembleOptions ensemble_options(const Settings& s, bool diverse) {
   return {.members = s.members,
           .rank = s.rank,
           .lora_alpha = 2.0 * double(s.rank),
+          .lora_init = nn::lora_init_from_string(s.lora_init),
           .diversity = diverse ? diversity_norm_from_string(s.diversity) : DiversityNorm::plain,
           .pooling = reward_pooling_from_string(s.rm_pooling)};
 }
@@ -185,13 +207,14 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   const double t_rm = seconds_since(t0);
   for (bool diverse : {false, true}) {
     RewardEnsemble ens(*rm.model, gen, ensemble_options(s, diverse));
-    train_reward_ensemble(ens, train_pairs,
+    const EnsembleTrainHistory h = train_reward_ensemble(ens, train_pairs,
                           {.epochs = run.pick(s.ens_epochs, s.ens_epochs, 1),
                            .batch_size = 32,
                            .lr = s.ens_lr,
                            .alpha = diverse ? s.alpha : 0.0},
                           gen);
     (diverse ? a.diverse_ensemble : a.plain_ensemble) = snapshot(ens);
+    a.diversity_ratios[diverse ? "diverse" : "plain"] = h.diversity_ratios;
     const auto [ece, acc] =
         calibration_of([&](const auto& p, const auto& r) { return ensemble_mean_scores(ens, p, r); }, test_pairs, gen);
     a.ece[diverse ? "diverse" : "plain"] = ece;
@@ -215,7 +238,7 @@ using AssetCache = bench::SeedCache<SeedAssets>;
 
 // One policy evaluation on the held-out prompts.
 struct EvalPoint {
-  double gold = 0, proxy = 0, kl = 0;
+  double gold = 0, proxy = 0, proxy_se = 0, kl = 0, kl_coef = 0;
   std::vector<Tokens> responses;
 };
 
@@ -228,8 +251,23 @@ struct PPOOutcome {
 };
 using ProxyFn = std::function<std::vector<double>(const std::vector<Tokens>&, const std::vector<Tokens>&)>;
 
+// How one PPO run handles the KL to pi_SFT: the mode, beta_1 and, when kl_target > 0, the adaptive
+// controller's target (beta_1 is then its starting value).
+struct KLSetting {
+  KLMode mode = KLMode::sequence_term;
+  double beta = 0, target = 0;
+};
+
+double standard_error(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / double(v.size() - 1) / double(v.size()));
+}
+
 PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run, const RewardFn& reward,
-                   const ProxyFn& proxy, double kl_beta, uint64_t stream) {
+                   const ProxyFn& proxy, const KLSetting& kl, uint64_t stream) {
   auto sft = rebuild_gpt(a.policy_config, a.sft);
   sft->freeze();
   auto policy = rebuild_gpt(a.policy_config, a.sft);
@@ -239,9 +277,11 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
   auto critic = std::make_shared<nn::GPT>(critic_config, gen);
   critic->load_state_dict(a.sft, /*strict=*/false);  // trunk from SFT, a fresh value head
   PPORLHFConfig pc{.rollout_prompts = s.rollout, .response_len = 8, .lr = s.policy_lr};
-  set_kl_mode(pc, kl_mode_from_string(s.kl_mode), kl_beta);
+  set_kl_mode(pc, kl.mode, kl.beta);
+  pc.kl_target = kl.target;
+  pc.kl_rate = s.kl_rate;
   PPORLHF ppo(policy, sft, critic, reward, pc, run.seed * 31 + stream);
-  const int64_t iterations = s.ppo_iters > 0 && run.budget != Budget::smoke ? s.ppo_iters : run.pick(150, 60, 3);
+  const int64_t iterations = s.ppo_iters > 0 && run.budget != Budget::smoke ? s.ppo_iters : run.pick(300, 150, 3);
   const int64_t every = run.budget == Budget::smoke ? 3 : s.eval_every;
   Generator eval_gen(run.seed * 613 + stream);
   PPOOutcome out;
@@ -249,8 +289,11 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
     EvalPoint e;
     e.responses = sample_responses(*policy, a.eval_prompts, 8, eval_gen);
     e.gold = mean_of(pref::gold_rewards(pref::RewardKind::target_count, a.eval_prompts, e.responses));
-    e.proxy = mean_of(proxy(a.eval_prompts, e.responses));
+    const std::vector<double> p = proxy(a.eval_prompts, e.responses);
+    e.proxy = mean_of(p);
+    e.proxy_se = standard_error(p);
     e.kl = sampled_kl(*policy, *sft, a.eval_prompts, e.responses);
+    e.kl_coef = ppo.config().squared_kl_loss_coef > 0 ? ppo.config().squared_kl_loss_coef : ppo.config().kl_beta;
     out.iterations.push_back(it);
     out.evals.push_back(std::move(e));
   };
@@ -265,7 +308,18 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
 
 double sqrt_kl(double kl) { return std::sqrt(std::max(0.0, kl)); }
 
-// Curves and the gold figures of one PPO outcome, with a name suffix.
+// Whether the run's proxy fell (proxy_collapsed, with two standard errors of
+// the final evaluation as the noise).
+bool collapsed(const PPOOutcome& o) {
+  std::vector<double> proxy;
+  for (const EvalPoint& e : o.evals) proxy.push_back(e.proxy);
+  return proxy_collapsed(proxy, 2.0 * o.evals.back().proxy_se);
+}
+
+// The headline figures of one PPO outcome under a name suffix, and its
+// curves when it is the run's headline (suffix empty). A collapsed run's
+// figures are kept under "collapsed_" names, so the tables and claims built
+// on the plain names count only the runs that did not collapse.
 void record_outcome(RunResult& r, const PPOOutcome& o, const std::string& suffix) {
   double peak = -1e300;
   for (size_t i = 0; i < o.evals.size(); ++i) {
@@ -279,13 +333,18 @@ void record_outcome(RunResult& r, const PPOOutcome& o, const std::string& suffix
       r.curve("kl", double(o.iterations[i]), e.kl);
     }
   }
+  const bool fell = collapsed(o);
+  r.metric("collapsed" + suffix, fell ? 1.0 : 0.0);
+  const std::string prefix = fell ? "collapsed_" : "";
   const EvalPoint& last = o.evals.back();
-  r.metric("final_gold" + suffix, last.gold);
-  r.metric("peak_gold" + suffix, peak);
-  r.metric("overopt_gap" + suffix, peak - last.gold);  // peak - final
-  r.metric("final_proxy" + suffix, last.proxy);
-  r.metric("final_kl" + suffix, last.kl);
-  r.metric("final_sqrt_kl" + suffix, sqrt_kl(last.kl));
+  r.metric(prefix + "final_gold" + suffix, last.gold);
+  r.metric(prefix + "peak_gold" + suffix, peak);
+  r.metric(prefix + "overopt_gap" + suffix, peak - last.gold);  // peak - final
+  r.metric(prefix + "gold_rise" + suffix, peak - o.evals.front().gold);  // peak - SFT start
+  r.metric(prefix + "final_proxy" + suffix, last.proxy);
+  r.metric(prefix + "final_kl" + suffix, last.kl);
+  r.metric(prefix + "final_sqrt_kl" + suffix, sqrt_kl(last.kl));
+  r.metric("final_kl_coef" + suffix, last.kl_coef);
 }
 
 // AUROC of each ensemble's std: late-policy samples (positives) against SFT
@@ -304,22 +363,56 @@ void record_auroc(RunResult& r, const SeedAssets& a, const nn::GPT& trunk, const
   }
 }
 
-RunResult ensemble_method(const Settings& s, AssetCache& cache, const RunContext& run, bool diverse,
-                          const PenaltyOptions& penalty, uint64_t stream) {
+// ECE and accuracy of a reward model where the policy went: pairs of the
+// last policy's response and the SFT response to the same held-out prompt,
+// labelled by the gold reward (gold ties dropped).
+void record_late_calibration(RunResult& r, const SeedAssets& a, const ProxyFn& score,
+                             const std::vector<Tokens>& late) {
+  const auto g_late = pref::gold_rewards(pref::RewardKind::target_count, a.eval_prompts, late);
+  const auto g_sft = pref::gold_rewards(pref::RewardKind::target_count, a.eval_prompts, a.sft_eval_responses);
+  const std::vector<double> r_late = score(a.eval_prompts, late), r_sft = score(a.eval_prompts, a.sft_eval_responses);
+  std::vector<double> margins;
+  std::vector<bool> late_preferred;
+  for (size_t i = 0; i < late.size(); ++i) {
+    if (g_late[i] == g_sft[i]) continue;
+    margins.push_back(r_late[i] - r_sft[i]);
+    late_preferred.push_back(g_late[i] > g_sft[i]);
+  }
+  r.metric("late_pairs", double(margins.size()));
+  if (margins.empty()) return;
+  const Calibration c = preference_calibration(margins, late_preferred, 15);
+  r.metric("ece_late", c.ece);
+  r.metric("accuracy_late", c.accuracy);
+}
+
+// A method on one of the two ensembles.
+struct EnsembleArm {
+  bool diverse = false;
+  PenaltyOptions penalty;
+  KLSetting kl;
+  uint64_t stream = 0;
+};
+
+RunResult ensemble_method(const Settings& s, AssetCache& cache, const RunContext& run, const EnsembleArm& arm) {
   const SeedAssets& a = cache.get(run);
   RunResult r;
   auto trunk = rebuild_gpt(a.rm_config, a.single_rm);
-  std::shared_ptr<const RewardEnsemble> ens =
-      rebuild_ensemble(*trunk, ensemble_options(s, diverse), diverse ? a.diverse_ensemble : a.plain_ensemble);
-  EnsembleReward reward(ens, penalty);
+  std::shared_ptr<const RewardEnsemble> ens = rebuild_ensemble(*trunk, ensemble_options(s, arm.diverse),
+                                                               arm.diverse ? a.diverse_ensemble : a.plain_ensemble);
+  EnsembleReward reward(ens, arm.penalty);
   const ProxyFn proxy = [&](const auto& p, const auto& y) { return ensemble_mean_scores(*ens, p, y); };
-  const PPOOutcome o = run_ppo(s, a, run, reward.reward_fn(), proxy, s.kl_beta, stream);
+  const PPOOutcome o = run_ppo(s, a, run, reward.reward_fn(), proxy, arm.kl, arm.stream);
   record_outcome(r, o, "");
-  const char* which = diverse ? "diverse" : "plain";
+  const char* which = arm.diverse ? "diverse" : "plain";
   record_auroc(r, a, *trunk, s, o.evals.back().responses, which);
+  record_late_calibration(r, a, proxy, o.evals.back().responses);
   r.metric("ece", a.ece.at(which));
   r.metric("rm_accuracy", a.accuracy.at(which));
-  if (penalty.kind == PenaltyKind::uncertainty && penalty.centered) r.metric("running_u", reward.running_uncertainty());
+  const auto& ratios = a.diversity_ratios.at(which);
+  r.metric("diversity_ratio_start", mean_of(ratios.front()));
+  r.metric("diversity_ratio_end", mean_of(ratios.back()));
+  if (arm.penalty.kind == PenaltyKind::uncertainty && arm.penalty.centered)
+    r.metric("running_u", reward.running_uncertainty());
   return r;
 }
 
@@ -331,33 +424,80 @@ RunResult single_rm_method(const Settings& s, AssetCache& cache, const RunContex
   rm.model->load_state_dict(a.single_rm);
   const nn::GPT& trunk = *rm.model;
   const ProxyFn proxy = [&](const auto& p, const auto& y) { return rm.score(p, y); };
-  const std::vector<double> betas = run.budget == Budget::smoke ? std::vector<double>{s.sweep[0]} : s.sweep;
-  for (size_t i = 0; i < betas.size(); ++i) {
-    const PPOOutcome o = run_ppo(s, a, run, rm.reward_fn(), proxy, betas[i], 100 + i);
-    record_outcome(r, o, fmt::format("_b{}", i));  // the sweep, for matching KL
-    if (i == 0) {
-      record_outcome(r, o, "");  // the headline single_rm run: the same beta as the other methods
-      record_auroc(r, a, trunk, s, o.evals.back().responses, "");
-    }
+  const KLMode mode = kl_mode_from_string(s.kl_mode);
+  // The headline run: the common fixed beta_1.
+  const PPOOutcome o = run_ppo(s, a, run, rm.reward_fn(), proxy, {mode, s.kl_beta, 0.0}, 100);
+  record_outcome(r, o, "");
+  record_auroc(r, a, trunk, s, o.evals.back().responses, "");
+  record_late_calibration(r, a, proxy, o.evals.back().responses);
+  // The matched-KL runs: the adaptive controller holds KL near each target.
+  const std::vector<double> targets =
+      run.budget == Budget::smoke ? std::vector<double>{s.kl_targets.front()} : s.kl_targets;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const PPOOutcome t = run_ppo(s, a, run, rm.reward_fn(), proxy, {mode, s.kl_beta, targets[i]}, 101 + i);
+    record_outcome(r, t, fmt::format("_t{}", i));
+    for (size_t j = 0; j < t.evals.size(); ++j)
+      r.curve(fmt::format("kl_target{}", i), double(t.iterations[j]), t.evals[j].kl);
   }
   r.metric("ece", a.ece.at("single"));
   r.metric("rm_accuracy", a.accuracy.at("single"));
   return r;
 }
 
-// The single RM's final gold at a given sqrt(KL), from its sweep's final
-// points (piecewise linear in sqrt KL, held constant beyond the ends).
-double matched_gold(const RunResult& single, double x) {
-  std::vector<std::pair<double, double>> pts;
-  for (int i = 0;; ++i) {
-    auto k = single.metrics.find(fmt::format("final_sqrt_kl_b{}", i));
-    if (k == single.metrics.end()) break;
-    pts.emplace_back(k->second, single.metrics.at(fmt::format("final_gold_b{}", i)));
-  }
-  GL_CHECK(!pts.empty(), "up_rlhf: the single-RM run recorded no sweep points");
-  std::sort(pts.begin(), pts.end());
-  return bench::interpolate(pts, x);
+// The control: PPO on the gold reward itself (the proxy is the gold reward).
+RunResult gold_method(const Settings& s, AssetCache& cache, const RunContext& run) {
+  const SeedAssets& a = cache.get(run);
+  RunResult r;
+  const RewardFn gold = [](const std::vector<Tokens>& p, const std::vector<Tokens>& y) {
+    return pref::gold_rewards(pref::RewardKind::target_count, p, y);
+  };
+  const PPOOutcome o = run_ppo(s, a, run, gold, gold, {kl_mode_from_string(s.kl_mode), s.kl_beta, 0.0}, 200);
+  record_outcome(r, o, "");
+  return r;
 }
+
+// The single RM's (sqrt KL, final gold) points that did not collapse: the
+// adaptive-KL runs and the headline run.
+std::vector<std::pair<double, double>> single_rm_points(const RunResult& single) {
+  std::vector<std::pair<double, double>> pts;
+  auto add = [&](const std::string& suffix) {
+    auto k = single.metrics.find("final_sqrt_kl" + suffix);
+    if (k != single.metrics.end()) pts.emplace_back(k->second, single.metrics.at("final_gold" + suffix));
+  };
+  add("");
+  for (int i = 0; single.metrics.count(fmt::format("collapsed_t{}", i)); ++i) add(fmt::format("_t{}", i));
+  std::sort(pts.begin(), pts.end());
+  return pts;
+}
+
+// The value of a metric in run i of a method, when that run recorded it.
+std::optional<double> metric_of(const bench::Experiment& ex, const std::string& method, size_t i,
+                                const std::string& metric) {
+  const auto& runs = ex.runs(method);
+  if (i >= runs.size()) return std::nullopt;
+  auto it = runs[i].metrics.find(metric);
+  if (it == runs[i].metrics.end()) return std::nullopt;
+  return it->second;
+}
+
+// Per-seed differences a - b of a metric over the seeds where both runs recorded it (neither collapsed).
+bench::Stat paired_stat(const bench::Experiment& ex, const std::string& a, const std::string& b,
+                        const std::string& metric) {
+  std::vector<double> d;
+  for (size_t i = 0; i < ex.runs(a).size(); ++i) {
+    const auto va = metric_of(ex, a, i, metric), vb = metric_of(ex, b, i, metric);
+    if (va && vb) d.push_back(*va - *vb);
+  }
+  return bench::stat_of(d);
+}
+
+std::string collapsed_count(const bench::Experiment& ex, const std::string& method) {
+  int n = 0;
+  for (const auto& r : ex.runs(method)) n += r.metrics.count("collapsed") && r.metrics.at("collapsed") > 0;
+  return fmt::format("{}/{}", n, ex.runs(method).size());
+}
+
+std::string number_text(double v) { return fmt::format("{:g}", v); }
 
 }  // namespace
 
@@ -369,13 +509,22 @@ int run_experiment(int argc, char** argv) {
   auto& d_model = cli.integer("--d-model", s.d_model, "width of the policy and reward GPTs", {1, 65536});
   auto& members = cli.integer("--members", s.members, "K, LoRA members of the ensembles", {1, 1024});
   auto& rank = cli.integer("--rank", s.rank, "LoRA rank r", {1, 65536});
+  auto& lora_init = cli.text("--lora-init", s.lora_init, "how each LoRA A starts: gaussian (N(0, 1/r^2)) or uniform");
   auto& alpha = cli.real("--alpha", s.alpha, "weight of the diversity term (the diverse ensemble)");
   auto& diversity = cli.text("--diversity", s.diversity, "diversity norm: plain, scale_invariant, upstream");
   auto& kl_mode = cli.text("--kl-mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
-  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method (and the sweep's first point)");
-  auto& sweep = cli.text("--kl-sweep", "0.01,0.001,0.05", "single_rm's KL coefficients (first = --kl-beta's role)");
+  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method (the adaptive runs' starting value)");
+  auto& kl_targets = cli.text("--kl-targets", "3,10,30",
+                              "single_rm's adaptive-KL runs: target KL(pi || pi_SFT) in nats, comma-separated");
+  auto& kl_rate = cli.real("--kl-rate", s.kl_rate, "gain of the adaptive KL controller");
   auto& lambda = cli.real("--lambda", s.lambda, "beta_2 of UP-RLHF's penalty r_bar - beta_2 (u - u_bar)");
   auto& uwo_lambda = cli.real("--uwo-lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
+  auto& lambda_sweep =
+      cli.text("--lambda-sweep", "", "extra up_rlhf runs at these beta_2 values (methods up_rlhf/lambda=X)");
+  auto& beta_sweep =
+      cli.text("--beta-sweep", "", "extra up_rlhf runs at these beta_1 values, 0 included (up_rlhf/beta1=X)");
+  auto& kl_in_reward = cli.boolean("--kl-in-reward-arm", false,
+                                   "an extra up_rlhf run with the KL inside the reward (up_rlhf/kl_in_reward)");
   auto& noise = cli.real("--label-noise", s.label_noise, "label flip probability of the preference pairs");
   auto& bt_beta = cli.real("--bt-beta", s.bt_beta, "Bradley-Terry inverse temperature of the labels (0: gold order)");
   auto& rm_pairs =
@@ -388,17 +537,22 @@ int run_experiment(int argc, char** argv) {
   auto& ens_epochs = cli.integer("--ens-epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
   auto& ens_lr = cli.real("--ens-lr", s.ens_lr, "learning rate of the LoRA ensembles");
   auto& ppo_iters =
-      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 150 full / 60 quick / 3 smoke)", {0, INT64_MAX});
+      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 300 full / 150 quick / 3 smoke)", {0, INT64_MAX});
+  auto& eval_every = cli.integer("--eval-every", s.eval_every, "PPO iterations between evaluations", {1, INT64_MAX});
   auto& policy_lr = cli.real("--policy-lr", s.policy_lr, "PPO policy learning rate");
-  auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,uwo,wco", "methods to run");
+  auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,diverse_mean,plain_penalty,uwo,wco,gold",
+                           "methods to run (the sweep flags add their own)");
   cli.parse(argc, argv);
   s.d_model = d_model;
   s.members = members;
   s.rank = rank;
+  s.lora_init = lora_init;
+  nn::lora_init_from_string(s.lora_init);  // validate before any work
   s.alpha = alpha;
   s.diversity = diversity;
   s.kl_mode = kl_mode;
   s.kl_beta = kl_beta;
+  s.kl_rate = kl_rate;
   s.lambda = lambda;
   s.uwo_lambda = uwo_lambda;
   s.label_noise = noise;
@@ -413,66 +567,109 @@ int run_experiment(int argc, char** argv) {
   s.ens_epochs = ens_epochs;
   s.ens_lr = ens_lr;
   s.ppo_iters = ppo_iters;
+  s.eval_every = eval_every;
   s.policy_lr = policy_lr;
-  s.sweep = bench::parse_real_list(sweep, "--kl-sweep");
-  GL_CHECK(!s.sweep.empty(), "up_rlhf: --kl-sweep is empty");
-  GL_CHECK(s.sweep[0] == s.kl_beta,
-           "up_rlhf: --kl-sweep must start with --kl-beta ({}), the single RM's headline run, got {}", s.kl_beta,
-           s.sweep[0]);
+  s.kl_targets = bench::parse_real_list(kl_targets, "--kl-targets");
+  GL_CHECK(!s.kl_targets.empty(), "up_rlhf: --kl-targets is empty");
+  for (double t : s.kl_targets) GL_CHECK(t > 0, "up_rlhf: --kl-targets must be positive, got {}", t);
+  if (!std::string(lambda_sweep).empty()) s.lambda_sweep = bench::parse_real_list(lambda_sweep, "--lambda-sweep");
+  if (!std::string(beta_sweep).empty()) s.beta_sweep = bench::parse_real_list(beta_sweep, "--beta-sweep");
+  for (double b : s.beta_sweep) GL_CHECK(b >= 0, "up_rlhf: --beta-sweep values must be >= 0, got {}", b);
+  s.kl_in_reward_arm = kl_in_reward;
   diversity_norm_from_string(s.diversity);  // validate flags before any work
-  kl_mode_from_string(s.kl_mode);
+  const KLMode mode = kl_mode_from_string(s.kl_mode);
+  GL_CHECK(s.kl_beta > 0 || mode == KLMode::off,
+           "up_rlhf: --kl-beta must be > 0 (the adaptive KL runs start from it), got {}", s.kl_beta);
 
   bench::Experiment ex("up_rlhf", flags);
-  AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
+  std::mutex diversity_mutex;
+  std::string diversity_csv = "seed,ensemble,epoch,module,ratio\n";
+  AssetCache cache([&](const RunContext& run) {
+    SeedAssets assets = build_assets(s, run);
+    std::lock_guard<std::mutex> lock(diversity_mutex);
+    for (const auto& [which, epochs] : assets.diversity_ratios)
+      for (size_t e = 0; e < epochs.size(); ++e)
+        for (size_t m = 0; m < epochs[e].size(); ++m)
+          diversity_csv += fmt::format("{},{},{},{},{}\n", run.seed, which, e, m, epochs[e][m]);
+    return assets;
+  });
+  const std::vector<std::string> known = {"up_rlhf",       "single_rm", "ensemble_mean", "diverse_mean",
+                                          "plain_penalty", "uwo",       "wco",           "gold"};
   const std::vector<std::string> chosen = bench::split_list(methods);
   for (const std::string& m : chosen)
-    GL_CHECK(m == "up_rlhf" || m == "single_rm" || m == "ensemble_mean" || m == "uwo" || m == "wco",
-             "up_rlhf: --methods: unknown method '{}' (up_rlhf, single_rm, ensemble_mean, uwo, wco)", m);
+    GL_CHECK(std::find(known.begin(), known.end(), m) != known.end(),
+             "up_rlhf: --methods: unknown method '{}' (up_rlhf, single_rm, ensemble_mean, diverse_mean, "
+             "plain_penalty, uwo, wco, gold)",
+             m);
   auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
-  if (wanted("up_rlhf"))
-    ex.add("up_rlhf",
-           [&](const RunContext& run) { return ensemble_method(s, cache, run, true, up_rlhf_penalty(s.lambda), 1); });
+  const KLSetting common{mode, s.kl_beta, 0.0};
+  auto add_arm = [&](const std::string& name, const EnsembleArm& arm) {
+    ex.add(name, [&s, &cache, arm](const RunContext& run) { return ensemble_method(s, cache, run, arm); });
+  };
+  const PenaltyOptions none{.kind = PenaltyKind::mean};
+  if (wanted("up_rlhf")) add_arm("up_rlhf", {true, up_rlhf_penalty(s.lambda), common, 1});
   if (wanted("single_rm")) ex.add("single_rm", [&](const RunContext& run) { return single_rm_method(s, cache, run); });
-  if (wanted("ensemble_mean"))
-    ex.add("ensemble_mean", [&](const RunContext& run) {
-      return ensemble_method(s, cache, run, false, {.kind = PenaltyKind::mean}, 2);
-    });
-  if (wanted("uwo"))
-    ex.add("uwo",
-           [&](const RunContext& run) { return ensemble_method(s, cache, run, false, uwo_penalty(s.uwo_lambda), 3); });
-  if (wanted("wco"))
-    ex.add("wco",
-           [&](const RunContext& run) { return ensemble_method(s, cache, run, false, {.kind = PenaltyKind::wco}, 4); });
+  if (wanted("ensemble_mean")) add_arm("ensemble_mean", {false, none, common, 2});
+  if (wanted("diverse_mean")) add_arm("diverse_mean", {true, none, common, 5});
+  if (wanted("plain_penalty")) add_arm("plain_penalty", {false, up_rlhf_penalty(s.lambda), common, 6});
+  if (wanted("uwo")) add_arm("uwo", {false, uwo_penalty(s.uwo_lambda), common, 3});
+  if (wanted("wco")) add_arm("wco", {false, {.kind = PenaltyKind::wco}, common, 4});
+  if (wanted("gold")) ex.add("gold", [&](const RunContext& run) { return gold_method(s, cache, run); });
+  for (size_t i = 0; i < s.lambda_sweep.size(); ++i)
+    add_arm("up_rlhf/lambda=" + number_text(s.lambda_sweep[i]),
+            {true, up_rlhf_penalty(s.lambda_sweep[i]), common, 10 + i});
+  for (size_t i = 0; i < s.beta_sweep.size(); ++i)
+    add_arm("up_rlhf/beta1=" + number_text(s.beta_sweep[i]),
+            {true, up_rlhf_penalty(s.lambda), {mode, s.beta_sweep[i], 0.0}, 30 + i});
+  if (s.kl_in_reward_arm)
+    add_arm("up_rlhf/kl_in_reward", {true, up_rlhf_penalty(s.lambda), {KLMode::token_penalty, s.kl_beta, 0.0}, 50});
   ex.run();
-  ex.report({"final_gold", "peak_gold", "overopt_gap", "final_proxy", "final_sqrt_kl", "auroc", "auroc_diverse",
-             "auroc_plain", "ece", "rm_accuracy"});
+  write_file_atomic(ex.out_dir() + "/diversity.csv", diversity_csv);
+  // The collapse flag per seed in the JSONL (also a column of the table: the share of runs that collapsed).
+  bench::Experiment::ExtraFields extra;
+  for (const std::string& m : ex.methods()) {
+    auto& fields = extra[{m, "collapsed"}];
+    const auto& runs = ex.runs(m);
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (runs[i].metrics.count("collapsed")) fields[fmt::format("seed_{}", flags.seed + int64_t(i))] = runs[i].metrics.at("collapsed");
+  }
+  ex.report({"collapsed", "final_gold", "peak_gold", "gold_rise", "overopt_gap", "final_proxy", "final_sqrt_kl",
+             "auroc", "auroc_diverse", "auroc_plain", "ece", "ece_late", "accuracy_late", "rm_accuracy",
+             "diversity_ratio_start", "diversity_ratio_end"},
+            extra);
   ex.plot("gold_vs_sqrt_kl", "gold_vs_sqrt_kl", "sqrt KL(pi || pi_SFT)", "gold reward");
   ex.plot("proxy_vs_sqrt_kl", "proxy_vs_sqrt_kl", "sqrt KL(pi || pi_SFT)", "proxy reward (RM mean)");
+  for (const std::string& m : ex.methods())
+    if (collapsed_count(ex, m)[0] != '0')
+      fmt::print("{}: {} runs collapsed (proxy fell); they are left out of the table's figures and the claims\n", m,
+                 collapsed_count(ex, m));
 
   // Claim 1: UP-RLHF vs the single RM at matched KL, and the over-optimisation gap.
   if (wanted("up_rlhf") && wanted("single_rm")) {
     const auto& up = ex.runs("up_rlhf");
     const auto& single = ex.runs("single_rm");
     std::vector<double> diff;
-    int wins = 0;
+    int wins = 0, inside = 0;
     for (size_t i = 0; i < up.size() && i < single.size(); ++i) {
-      const double m = matched_gold(single[i], up[i].metrics.at("final_sqrt_kl"));
-      diff.push_back(up[i].metrics.at("final_gold") - m);
+      const auto x = metric_of(ex, "up_rlhf", i, "final_sqrt_kl");
+      const auto pts = single_rm_points(single[i]);
+      if (!x || pts.empty()) continue;
+      diff.push_back(*metric_of(ex, "up_rlhf", i, "final_gold") - bench::interpolate(pts, *x));
       wins += diff.back() > 0;
+      inside += *x >= pts.front().first && *x <= pts.back().first;
     }
     const bench::Stat d = bench::stat_of(diff);
-    const bench::Stat gap_up = ex.stat("up_rlhf", "overopt_gap"), gap_single = ex.stat("single_rm", "overopt_gap");
-    // Two parts by the verdict rule over seeds: the matched-KL gold difference above zero, and the single RM's
-    // over-optimisation gap above UP-RLHF's (paired by seed).
-    const bench::Stat gap_diff = bench::stat_of(bench::paired_differences(gap_single.values, gap_up.values));
+    // The single RM's over-optimisation gap above UP-RLHF's, paired by seed.
+    const bench::Stat gap_diff = paired_stat(ex, "single_rm", "up_rlhf", "overopt_gap");
     ex.claim(
         "UP-RLHF keeps a higher final gold reward than the single RM at matched KL with a smaller "
         "over-optimisation gap",
         bench::all_of({bench::paired_verdict(d), bench::paired_verdict(gap_diff)}),
-        fmt::format("final gold minus the single RM's at matched sqrt KL: {} ({}/{} seeds > 0); "
-                    "gap up_rlhf {} vs single_rm {}",
-                    bench::format_stat(d, 3), wins, diff.size(), bench::format_stat(gap_up, 3),
-                    bench::format_stat(gap_single, 3)));
+        fmt::format("final gold minus the single RM's at matched sqrt KL (interpolated along its adaptive-KL runs): "
+                    "{} ({}/{} seeds > 0; {} inside the single RM's KL range); gap single_rm - up_rlhf {}; "
+                    "collapsed runs up_rlhf {}, single_rm {}",
+                    bench::format_stat(d, 3), wins, diff.size(), inside, bench::format_stat(gap_diff, 3),
+                    collapsed_count(ex, "up_rlhf"), collapsed_count(ex, "single_rm")));
   }
   // Claim 2: the diverse ensemble's std separates late-policy from SFT samples better. A seed's methods
   // share its two ensembles, so the runs of one seed are averaged first: one difference per seed.
@@ -481,7 +678,7 @@ int run_experiment(int argc, char** argv) {
     for (const std::string& m : ex.methods()) {
       const auto& runs = ex.runs(m);
       for (size_t i = 0; i < runs.size(); ++i)
-        if (runs[i].metrics.count("auroc_diverse")) {
+        if (runs[i].metrics.count("auroc_diverse") && !runs[i].metrics.count("collapsed_final_gold")) {
           per_seed[i].first += runs[i].metrics.at("auroc_diverse") - runs[i].metrics.at("auroc_plain");
           per_seed[i].second += 1;
         }
@@ -497,9 +694,32 @@ int run_experiment(int argc, char** argv) {
                           bench::format_stat(ex.stat("ensemble_mean", "auroc"), 3));
       ex.claim("diversity raises the AUROC over the non-diverse ensemble", bench::paired_verdict(d),
                fmt::format("AUROC(diverse) - AUROC(plain) on the same late-policy samples, per seed (mean of its "
-                           "runs): {} (n={}){}",
+                           "runs that did not collapse): {} (n={}){}",
                            bench::format_stat(d, 3), d.n, own));
     }
+  }
+  // The 2x2: each of the paper's two ideas on its own, by final gold (paired by seed, collapsed runs out).
+  auto gold_claim = [&](const std::string& text, const std::string& a, const std::string& b) {
+    if (!wanted(a) || !wanted(b)) return;
+    const bench::Stat d = paired_stat(ex, a, b, "final_gold");
+    ex.claim(text, bench::paired_verdict(d),
+             fmt::format("final gold {} - {}: {} (n={}); collapsed runs {} {}, {} {}", a, b, bench::format_stat(d, 3),
+                         d.n, a, collapsed_count(ex, a), b, collapsed_count(ex, b)));
+  };
+  gold_claim("the uncertainty penalty raises the final gold reward (diverse ensemble)", "up_rlhf", "diverse_mean");
+  gold_claim("the uncertainty penalty raises the final gold reward (plain ensemble)", "plain_penalty", "ensemble_mean");
+  gold_claim("the diversity term raises the final gold reward under the penalty", "up_rlhf", "plain_penalty");
+  gold_claim("UP-RLHF ends with a higher gold reward than UWO", "up_rlhf", "uwo");
+  gold_claim("UP-RLHF ends with a higher gold reward than WCO", "up_rlhf", "wco");
+  // The set-up itself: without a penalty the gold reward first rises above SFT, then falls.
+  if (wanted("single_rm")) {
+    const bench::Stat rise = bench::stat_of(ex.values("single_rm", "gold_rise"));
+    const bench::Stat fall = bench::stat_of(ex.values("single_rm", "overopt_gap"));
+    ex.claim("without a penalty the gold reward peaks and then falls (single RM, over-optimisation)",
+             bench::all_of({bench::paired_verdict(rise), bench::paired_verdict(fall)}),
+             fmt::format("single_rm peak gold - SFT start {}, peak - final {} (n={}; collapsed runs {})",
+                         bench::format_stat(rise, 3), bench::format_stat(fall, 3), fall.n,
+                         collapsed_count(ex, "single_rm")));
   }
   return 0;
 }

@@ -5,6 +5,14 @@
 
 namespace gradlab::nn {
 
+LoRAInit lora_init_from_string(const std::string& name) {
+  if (name == "uniform") return LoRAInit::fan_in_uniform;
+  if (name == "gaussian") return LoRAInit::gaussian;
+  fail("LoRA: unknown init '{}' (uniform, gaussian)", name);
+}
+
+const char* lora_init_name(LoRAInit init) { return init == LoRAInit::gaussian ? "gaussian" : "uniform"; }
+
 LoRALinear::LoRALinear(std::shared_ptr<Linear> b, Generator& gen, LoRAOptions o) : base(std::move(b)), options_(o) {
   GL_CHECK(base != nullptr, "LoRALinear: the base Linear is null");
   GL_CHECK(o.rank > 0 && o.adapters > 0, "LoRALinear: rank and adapters must be positive, got {} and {}", o.rank,
@@ -13,7 +21,9 @@ LoRALinear::LoRALinear(std::shared_ptr<Linear> b, Generator& gen, LoRAOptions o)
   register_module("base", base);
   base->freeze();
   const DType dt = base->weight.dtype();
-  A = register_parameter("A", fan_in_uniform({o.adapters, o.rank, in}, in, gen, dt));
+  A = register_parameter("A", o.init == LoRAInit::gaussian
+                                  ? normal({o.adapters, o.rank, in}, 0.0, 1.0 / double(o.rank), gen, dt)
+                                  : fan_in_uniform({o.adapters, o.rank, in}, in, gen, dt));
   B = register_parameter("B", zeros({o.adapters, out, o.rank}, dt));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, o.seed));
 }

@@ -10,12 +10,21 @@
 
 namespace gradlab::nn {
 
+// How A starts (B always starts at zero).
+enum class LoRAInit {
+  fan_in_uniform,  // U(-1/sqrt(in), 1/sqrt(in)), as nn::Linear's weights
+  gaussian,        // N(0, (1/r)^2)
+};
+LoRAInit lora_init_from_string(const std::string& name);  // "uniform" or "gaussian"
+const char* lora_init_name(LoRAInit init);
+
 struct LoRAOptions {
   int64_t rank = 8;
   double alpha = 16.0;
   double dropout = 0.0;
   int64_t adapters = 1;  // K
   uint64_t seed = 0;     // dropout stream
+  LoRAInit init = LoRAInit::fan_in_uniform;
 };
 
 class LoRALinear : public Module {

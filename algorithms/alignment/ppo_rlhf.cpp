@@ -3,6 +3,7 @@
 // loss (equations in ppo_rlhf.h; docs/papers/alignment-baselines.md "PPO-RLHF").
 #include "algorithms/alignment/ppo_rlhf.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -90,6 +91,11 @@ PPORLHF::PPORLHF(std::shared_ptr<nn::GPT> policy, std::shared_ptr<const nn::GPT>
                config.lambda <= 1 && config.gamma >= 0 && config.gamma <= 1,
            "PPORLHF: clip {}, value_clip {}, kl_beta {}, gamma {}, lambda {} out of range", config.clip,
            config.value_clip, config.kl_beta, config.gamma, config.lambda);
+  GL_CHECK(config.kl_target >= 0 && config.kl_rate >= 0 && std::isfinite(config.kl_target),
+           "PPORLHF: kl_target {} and kl_rate {} must be >= 0", config.kl_target, config.kl_rate);
+  GL_CHECK(config.kl_target == 0 || config.kl_beta > 0 || config.squared_kl_loss_coef > 0,
+           "PPORLHF: kl_target {} needs a positive starting KL coefficient (kl_beta or squared_kl_loss_coef)",
+           config.kl_target);
   policy_opt_ = std::make_unique<optim::AdamW>(policy_->trainable_parameters(),
                                                optim::AdamWOptions{.lr = config.lr, .weight_decay = 0.0});
   critic_opt_ = std::make_unique<optim::AdamW>(critic_->trainable_parameters(),
@@ -124,6 +130,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     values_old = slice(critic_->values(batch.tokens), 1, P - 1, P + L - 1).value().contiguous();
   }
   st.kl = sum(mul(sub(logp_old, logp_ref), mask)).item() / double(B);  // sampled KL(pi || pi_ref) per sequence
+  st.kl_coef = c.squared_kl_loss_coef > 0 ? c.squared_kl_loss_coef : c.kl_beta;
   const Tensor rewards = per_token_rewards(logp_old, logp_ref, mask, from_vector(score, {B}), c.kl_beta);
   Advantages a = gae(rewards, values_old, mask, c.gamma, c.lambda);
   Tensor adv = a.advantages;
@@ -192,7 +199,18 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     st.entropy = ent_sum / double(updates);
     st.clip_fraction = clip_sum / double(updates);
   }
+  if (c.kl_target > 0) {  // the next iteration's coefficient
+    double& coef = config_.squared_kl_loss_coef > 0 ? config_.squared_kl_loss_coef : config_.kl_beta;
+    coef = adapt_kl_coefficient(coef, st.kl, c.kl_target, c.kl_rate);
+  }
   return st;
+}
+
+double adapt_kl_coefficient(double coefficient, double kl, double target, double rate) {
+  GL_CHECK(target > 0 && std::isfinite(kl), "adapt_kl_coefficient: target {} must be > 0 and KL {} finite", target,
+           kl);
+  const double error = std::clamp(kl / target - 1.0, -0.2, 0.2);
+  return coefficient * (1.0 + rate * error);
 }
 
 std::vector<PPOIterationStats> PPORLHF::train(int64_t iterations,

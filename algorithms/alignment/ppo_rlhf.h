@@ -40,7 +40,17 @@ struct PPORLHFConfig {
   // (UP-RLHF's J_KL); 0: off.
   double squared_kl_loss_coef = 0.0;
   double temperature = 1.0;  // sampling temperature of the rollouts
+  // Adaptive KL (a proportional controller, as in Ziegler et al. 2019): with kl_target > 0, after each
+  // iteration the active KL coefficient (kl_beta, or squared_kl_loss_coef when it is set) is multiplied by
+  //   1 + kl_rate * clip(KL / kl_target - 1, -0.2, 0.2),
+  // KL being the rollout's sampled KL(pi || pi_ref) per sequence, so the coefficient grows while the policy
+  // is further from the reference than the target and shrinks while it is closer. 0: a fixed coefficient.
+  double kl_target = 0.0;
+  double kl_rate = 0.1;
 };
+
+// The adaptive controller's next coefficient (see PPORLHFConfig::kl_target).
+double adapt_kl_coefficient(double coefficient, double kl, double target, double rate);
 
 // What one iteration measured on its rollout (before the update).
 struct PPOIterationStats {
@@ -48,6 +58,7 @@ struct PPOIterationStats {
   double reward = 0;  // mean R(x, y) of the RewardFn being optimised (the proxy)
   double gold = NAN;  // mean gold reward, when a gold RewardFn was given
   double kl = 0;      // mean sum_t (log pi - log pi_ref) over response tokens: sampled KL(pi || pi_ref)
+  double kl_coef = 0;  // the KL coefficient this iteration used (kl_beta, or squared_kl_loss_coef when set)
   double policy_loss = 0, value_loss = 0, entropy = 0, clip_fraction = 0;
 };
 using PPOCallback = std::function<void(const PPOIterationStats&)>;
@@ -79,7 +90,7 @@ class PPORLHF {
                                        const std::function<std::vector<Tokens>(int64_t)>& sample_prompts,
                                        const PPOCallback& on_iteration = {});
 
-  const PPORLHFConfig& config() const { return config_; }
+  const PPORLHFConfig& config() const { return config_; }  // with the adaptive KL coefficient as it is now
   nn::GPT& policy() { return *policy_; }
 
  private:

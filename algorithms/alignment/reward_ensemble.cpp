@@ -43,7 +43,8 @@ RewardEnsemble::RewardEnsemble(const nn::GPT& trunk, Generator& gen, const Rewar
   trunk_->eval();
 
   auto list = register_module("lora", std::make_shared<nn::ModuleList>());
-  const nn::LoRAOptions lo{.rank = o.rank, .alpha = o.lora_alpha, .dropout = 0.0, .adapters = o.members};
+  const nn::LoRAOptions lo{
+      .rank = o.rank, .alpha = o.lora_alpha, .dropout = 0.0, .adapters = o.members, .init = o.lora_init};
   for (const auto& block : trunk_->blocks) {
     std::vector<std::shared_ptr<nn::Linear>> targets;
     if (o.targets != LoRATargets::mlp) targets.insert(targets.end(), {block->attn->qkv, block->attn->proj});
@@ -205,6 +206,17 @@ Var RewardEnsemble::diversity_term(DiversityNorm norm_kind) const {
     total = total.defined() ? total + value : value;
   }
   return -(total / double(loras_.size()));  // -(1/M) sum_m
+}
+
+std::vector<double> RewardEnsemble::diversity_ratios() const {
+  NoGradGuard no_grad;
+  std::vector<double> out;
+  for (const auto& lora : loras_) {
+    const Var& A = lora->A;
+    const Var stacked = reshape(A, {A.size(0) * A.size(1), A.size(2)});
+    out.push_back(nuclear_norm(stacked).item() / norm(stacked.value()).item());
+  }
+  return out;
 }
 
 Var RewardEnsemble::bradley_terry_loss(const SequenceBatch& chosen, const SequenceBatch& rejected) const {

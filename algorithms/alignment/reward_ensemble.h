@@ -42,6 +42,8 @@ struct RewardEnsembleOptions {
   int64_t members = 5;  // K (N in the paper)
   int64_t rank = 8;     // r
   double lora_alpha = 16.0;
+  // The paper starts every A from a Gaussian; fan_in_uniform is nn::LoRALinear's default.
+  nn::LoRAInit lora_init = nn::LoRAInit::gaussian;
   LoRATargets targets = LoRATargets::all;
   bool train_heads = true;  // per-member reward heads, initialised from the trunk's head
   EnsembleMean mean = EnsembleMean::members;
@@ -73,6 +75,9 @@ class RewardEnsemble : public nn::Module {
   // added to the loss times alpha (minimising it spreads the members' A).
   Var diversity_term() const;
   Var diversity_term(DiversityNorm norm) const;
+  // The diversity statistic per LoRA module, ||A^(m)||_* / ||A^(m)||_F (no gradient): between 1 (every
+  // row of A^(m) parallel) and sqrt(min(K r, in)) (orthogonal rows of equal length).
+  std::vector<double> diversity_ratios() const;
 
   // -mean log sigma(r_bar(chosen) - r_bar(rejected)) over the batch (BT on the
   // ensemble mean, Eq. 12's first term).

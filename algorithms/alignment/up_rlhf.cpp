@@ -28,6 +28,7 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
   const SequenceBatch all_chosen = make_batch(prompts, chosen), all_rejected = make_batch(prompts, rejected);
   optim::AdamW opt(ens.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
   EnsembleTrainHistory h;
+  h.diversity_ratios.push_back(ens.diversity_ratios());
   std::vector<int64_t> order(static_cast<size_t>(N));
   for (int64_t e = 0; e < c.epochs; ++e) {
     std::iota(order.begin(), order.end(), 0);
@@ -51,6 +52,7 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
       NoGradGuard guard;
       h.diversity.push_back(ens.diversity_term().item());
     }
+    h.diversity_ratios.push_back(ens.diversity_ratios());
   }
   // Training pairs the final ensemble mean orders as labelled.
   const Tensor rc = mean(score_members(ens, prompts, chosen), {0});

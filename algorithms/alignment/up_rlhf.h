@@ -32,6 +32,9 @@ struct EnsembleTrainConfig {
 struct EnsembleTrainHistory {
   std::vector<double> loss;       // mean Bradley-Terry loss per epoch
   std::vector<double> diversity;  // the diversity term after each epoch
+  // ||A^(m)||_* / ||A^(m)||_F per LoRA module (RewardEnsemble::diversity_ratios): [0] before training,
+  // then after each epoch.
+  std::vector<std::vector<double>> diversity_ratios;
   double label_accuracy = 0;      // training pairs the final ensemble mean orders as labelled
 };
 // Minibatch AdamW on BT(ensemble mean) + alpha * diversity_term over the pairs.

@@ -70,4 +70,14 @@ Calibration preference_calibration(const std::vector<double>& margins, const std
   return c;
 }
 
+bool proxy_collapsed(const std::vector<double>& proxy, double noise) {
+  GL_CHECK(!proxy.empty(), "proxy_collapsed: no proxy values");
+  GL_CHECK(noise >= 0 && std::isfinite(noise), "proxy_collapsed: noise must be finite and >= 0, got {}", noise);
+  for (double v : proxy) GL_CHECK(std::isfinite(v), "proxy_collapsed: a proxy value is not finite ({})", v);
+  const double start = proxy.front(), final_value = proxy.back();
+  const double peak = *std::max_element(proxy.begin(), proxy.end());
+  const double drop = peak - final_value;
+  return drop > std::max(0.5 * (peak - start), noise);
+}
+
 }  // namespace gradlab::alignment

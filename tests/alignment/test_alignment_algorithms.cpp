@@ -369,6 +369,44 @@ TEST_CASE("one PPO-RLHF update with both KL terms: surrogate, value loss and gra
   CHECK(std::abs(grad.select(0, pref::word_id("dog")).select(0, 2).item()) < 1e-6);
 }
 
+TEST_CASE("the adaptive KL controller on hand numbers, and inside PPO-RLHF") {
+  // coef (1 + rate clip(KL / target - 1, -0.2, 0.2)): KL 9 against 10 is 10% under the target,
+  // so the coefficient shrinks by rate * 0.1; KL 15 is 50% over, clipped to 20%.
+  CHECK(adapt_kl_coefficient(0.1, 9, 10, 0.1) == doctest::Approx(0.1 * (1 - 0.01)));
+  CHECK(adapt_kl_coefficient(0.1, 15, 10, 0.1) == doctest::Approx(0.1 * (1 + 0.02)));
+  CHECK(adapt_kl_coefficient(0.1, 0, 10, 0.5) == doctest::Approx(0.1 * (1 - 0.1)));
+  CHECK(adapt_kl_coefficient(0.1, 10, 10, 0.5) == 0.1);
+  CHECK_THROWS_WITH_AS(adapt_kl_coefficient(0.1, 1, 0, 0.1), doctest::Contains("adapt_kl_coefficient"), Error);
+  // In PPO-RLHF the rollout uses the coefficient it started the iteration with, and the next
+  // iteration's follows from the rollout's KL: here "cat cat" with KL 2 ln 35.25 = 7.12 against a
+  // target of 2 (over by more than 20%), so J_KL's coefficient grows by rate * 0.2.
+  const std::vector<double> flat(size_t(pref::vocab_size()), 0.0);
+  auto policy = logit_table_gpt(flat, logits_with({{".", 0.0}, {"cat", std::log(3.0)}}, -50.0));
+  auto reference = logit_table_gpt(flat, flat);
+  auto critic = logit_table_gpt(flat, flat, /*value_head=*/true);
+  const RewardFn reward = [](const std::vector<Tokens>& x, const std::vector<Tokens>&) {
+    return std::vector<double>(x.size(), 1.0);
+  };
+  PPORLHF ppo(policy, reference, critic, reward,
+              {.rollout_prompts = 1,
+               .response_len = 2,
+               .kl_beta = 0,
+               .epochs = 0,
+               .squared_kl_loss_coef = 0.05,
+               .temperature = 0.01,
+               .kl_target = 2.0,
+               .kl_rate = 0.5},
+              3);
+  const PPOIterationStats st = ppo.step({pref::encode("tell dog happy moon")});
+  CHECK(st.kl == doctest::Approx(2 * std::log(35.25)));
+  CHECK(st.kl_coef == 0.05);
+  CHECK(ppo.config().squared_kl_loss_coef == doctest::Approx(0.05 * 1.1));
+  CHECK(ppo.config().kl_beta == 0);
+  // A target needs a coefficient to adapt.
+  CHECK_THROWS_WITH_AS(PPORLHF(policy, reference, critic, reward, {.kl_beta = 0, .kl_target = 2.0}, 1),
+                       doctest::Contains("kl_target 2 needs a positive starting KL coefficient"), Error);
+}
+
 TEST_CASE("sampled KL and mean token entropy of a GPT with hand-set logits") {
   // After a word the policy gives "." logit ln 46 and every other word 0: pi(.) = 46/92 = 1/2 and
   // 1/92 each for the other 46. After a "." it gives "." logit ln 138: pi(.) = 3/4, the rest 1/184.

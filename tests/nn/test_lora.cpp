@@ -36,6 +36,24 @@ TEST_CASE("a fresh LoRA layer equals its base, and only the adapters get gradien
   nn_test::check_module_gradients(lora, [&] { return sum(tanh(lora(Var(x)))); });
 }
 
+TEST_CASE("LoRA A starts fan-in uniform or Gaussian with std 1/r; B starts at zero either way") {
+  Generator gen(5);
+  auto base = std::make_shared<Linear>(400, 3, gen, LinearOptions{.dtype = DType::f64});
+  LoRALinear uniform(base, gen, {.rank = 4, .adapters = 5});
+  LoRALinear gaussian(base, gen, {.rank = 4, .adapters = 5, .init = LoRAInit::gaussian});
+  // 8000 entries each: U(-1/20, 1/20) has max |a| <= 0.05 and std 0.05/sqrt(3) = 0.0289;
+  // N(0, 1/16) has std 0.25 (the sample std within 3% with overwhelming probability).
+  auto std_of = [](const Tensor& a) { return std::sqrt(mean(square(a)).item()); };
+  CHECK(max(abs(uniform.A.value())).item() <= 0.05);
+  CHECK(std_of(uniform.A.value()) == doctest::Approx(0.05 / std::sqrt(3.0)).epsilon(0.03));
+  CHECK(std_of(gaussian.A.value()) == doctest::Approx(0.25).epsilon(0.03));
+  CHECK(max(abs(gaussian.A.value())).item() > 0.5);  // a uniform draw could never reach 2 std
+  CHECK(max(abs(gaussian.B.value())).item() == 0);
+  CHECK(lora_init_from_string(lora_init_name(LoRAInit::gaussian)) == LoRAInit::gaussian);
+  CHECK(lora_init_from_string("uniform") == LoRAInit::fan_in_uniform);
+  CHECK_THROWS_WITH_AS(lora_init_from_string("xavier"), doctest::Contains("LoRA: unknown init 'xavier'"), Error);
+}
+
 TEST_CASE("merge and unmerge keep the output") {
   Generator gen(2);
   auto base = std::make_shared<Linear>(5, 3, gen, LinearOptions{.dtype = DType::f64});

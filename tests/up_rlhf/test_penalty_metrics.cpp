@@ -1,6 +1,7 @@
 // The ensemble penalties (UP-RLHF's centred std with its running mean, the
 // plain std form, UWO, WCO, the plain mean) and the AUROC and ECE figures, on
-// numbers worked out by hand.
+// numbers worked out by hand; the flag that tells a collapsed PPO run from an
+// over-optimised one, on synthetic proxy trajectories.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "algorithms/alignment/up_rlhf_metrics.h"
 #include "algorithms/alignment/up_rlhf_penalty.h"
 #include "tensor/creation.h"
+#include "tensor/error.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -93,4 +95,25 @@ TEST_CASE("ECE: 15 bins, the largest margin mapped to 0.99") {
   CHECK(flat.scale == 0);
   CHECK_THROWS_WITH_AS(preference_calibration({1}, {true, false}),
                        doctest::Contains("preference_calibration: 1 margins and 2 labels"), Error);
+}
+
+TEST_CASE("a run collapses when its proxy falls, not when its gold does") {
+  // Reward hacking: the proxy keeps rising (the gold reward is not an input): not collapsed.
+  CHECK_FALSE(proxy_collapsed({1, 3, 5, 7, 8}, 0.1));
+  // A plateau with evaluation noise: 1 -> 6 then 5.8, a drop of 0.2 against half the gain (2.5).
+  CHECK_FALSE(proxy_collapsed({1, 4, 6, 5.8}, 0.3));
+  // Rises to 6 then ends at 2: it lost 4 of its gain of 5, more than half: collapsed.
+  CHECK(proxy_collapsed({1, 4, 6, 2}, 0.3));
+  // Exactly half the gain lost is not yet a collapse; a little more is.
+  CHECK_FALSE(proxy_collapsed({0, 4, 2}, 0.1));
+  CHECK(proxy_collapsed({0, 4, 1.9}, 0.1));
+  // Never rises and ends below the start by more than the noise: collapsed; within the noise: not.
+  CHECK(proxy_collapsed({2, 1.5, 1.0}, 0.5));
+  CHECK_FALSE(proxy_collapsed({2, 1.9, 1.8}, 0.5));
+  // A small gain then a fall below the start: the noise floor decides (drop 0.6 > max(0.05, 0.2)).
+  CHECK(proxy_collapsed({1, 1.1, 0.5}, 0.2));
+  CHECK_FALSE(proxy_collapsed({3.0}, 0.0));
+  CHECK_THROWS_WITH_AS(proxy_collapsed({}, 0.1), doctest::Contains("proxy_collapsed: no proxy values"), Error);
+  CHECK_THROWS_WITH_AS(proxy_collapsed({1, 2}, -1), doctest::Contains("noise must be finite"), Error);
+  CHECK_THROWS_WITH_AS(proxy_collapsed({1, NAN}, 0), doctest::Contains("not finite"), Error);
 }

@@ -208,6 +208,11 @@ TEST_CASE("the diversity term on hand-worked matrices") {
   // The mean over the two modules: (7/5 + 1) / 2.
   CHECK(ens.diversity_term(DiversityNorm::scale_invariant).item() ==
         doctest::Approx(-(7.0 / 5 + 1) / 2).epsilon(1e-12));
+  // The statistic logged over training, per module: 7/5, and 1 for the parallel rows.
+  const std::vector<double> ratios = ens.diversity_ratios();
+  REQUIRE(ratios.size() == 2);
+  CHECK(ratios[0] == doctest::Approx(7.0 / 5).epsilon(1e-12));
+  CHECK(ratios[1] == doctest::Approx(1.0).epsilon(1e-12));
 }
 
 TEST_CASE("the diversity term's gradient matches central differences (f64)") {
