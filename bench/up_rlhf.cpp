@@ -75,6 +75,9 @@ struct Settings {
   double kl_beta = 0.001, lambda = 1.0, uwo_lambda = 1.0;
   std::vector<double> kl_targets;  // single_rm's adaptive-KL runs: target KL in nats
   double kl_rate = 0.5;            // the controller's gain: up to 10% per iteration
+  // The adaptive runs' starting coefficient: high, so that KL approaches its target from below (from
+  // beta_1 = 0.001 the controller cannot grow the coefficient before KL has overshot).
+  double kl_start = 1.0;
   std::vector<double> lambda_sweep, beta_sweep;  // extra up_rlhf runs
   bool kl_in_reward_arm = false;                 // an up_rlhf run with the KL in the reward
   int64_t rollout = 64, eval_every = 20;
@@ -434,7 +437,7 @@ RunResult single_rm_method(const Settings& s, AssetCache& cache, const RunContex
   const std::vector<double> targets =
       run.budget == Budget::smoke ? std::vector<double>{s.kl_targets.front()} : s.kl_targets;
   for (size_t i = 0; i < targets.size(); ++i) {
-    const PPOOutcome t = run_ppo(s, a, run, rm.reward_fn(), proxy, {mode, s.kl_beta, targets[i]}, 101 + i);
+    const PPOOutcome t = run_ppo(s, a, run, rm.reward_fn(), proxy, {mode, s.kl_start, targets[i]}, 101 + i);
     record_outcome(r, t, fmt::format("_t{}", i));
     for (size_t j = 0; j < t.evals.size(); ++j)
       r.curve(fmt::format("kl_target{}", i), double(t.iterations[j]), t.evals[j].kl);
@@ -513,10 +516,11 @@ int run_experiment(int argc, char** argv) {
   auto& alpha = cli.real("--alpha", s.alpha, "weight of the diversity term (the diverse ensemble)");
   auto& diversity = cli.text("--diversity", s.diversity, "diversity norm: plain, scale_invariant, upstream");
   auto& kl_mode = cli.text("--kl-mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
-  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method (the adaptive runs' starting value)");
+  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method");
   auto& kl_targets = cli.text("--kl-targets", "3,10,30",
                               "single_rm's adaptive-KL runs: target KL(pi || pi_SFT) in nats, comma-separated");
   auto& kl_rate = cli.real("--kl-rate", s.kl_rate, "gain of the adaptive KL controller");
+  auto& kl_start = cli.real("--kl-start", s.kl_start, "the adaptive KL runs' starting coefficient");
   auto& lambda = cli.real("--lambda", s.lambda, "beta_2 of UP-RLHF's penalty r_bar - beta_2 (u - u_bar)");
   auto& uwo_lambda = cli.real("--uwo-lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
   auto& lambda_sweep =
@@ -553,6 +557,9 @@ int run_experiment(int argc, char** argv) {
   s.kl_mode = kl_mode;
   s.kl_beta = kl_beta;
   s.kl_rate = kl_rate;
+  s.kl_start = kl_start;
+  GL_CHECK(s.kl_start > 0 && s.kl_rate > 0, "up_rlhf: --kl-start ({}) and --kl-rate ({}) must be > 0", s.kl_start,
+           s.kl_rate);
   s.lambda = lambda;
   s.uwo_lambda = uwo_lambda;
   s.label_noise = noise;
@@ -578,8 +585,6 @@ int run_experiment(int argc, char** argv) {
   s.kl_in_reward_arm = kl_in_reward;
   diversity_norm_from_string(s.diversity);  // validate flags before any work
   const KLMode mode = kl_mode_from_string(s.kl_mode);
-  GL_CHECK(s.kl_beta > 0 || mode == KLMode::off,
-           "up_rlhf: --kl-beta must be > 0 (the adaptive KL runs start from it), got {}", s.kl_beta);
 
   bench::Experiment ex("up_rlhf", flags);
   std::mutex diversity_mutex;
@@ -602,6 +607,8 @@ int run_experiment(int argc, char** argv) {
              "plain_penalty, uwo, wco, gold)",
              m);
   auto wanted = [&](const std::string& m) { return std::find(chosen.begin(), chosen.end(), m) != chosen.end(); };
+  GL_CHECK(mode != KLMode::off || !wanted("single_rm"),
+           "up_rlhf: --kl-mode off leaves single_rm's adaptive KL runs nothing to adapt");
   const KLSetting common{mode, s.kl_beta, 0.0};
   auto add_arm = [&](const std::string& name, const EnsembleArm& arm) {
     ex.add(name, [&s, &cache, arm](const RunContext& run) { return ensemble_method(s, cache, run, arm); });
