@@ -5,8 +5,10 @@
 //             label noise: held-out accuracy vs gold
 //   dpo/cdpo/ipo  preference optimisation on the same kind of pairs: gold reward, win rate vs SFT, KL, distinct-2
 //   ppo_rlhf  PPO-RLHF against a last-token reward model on an SFT trunk (KL penalty 0.1): the same metrics
-//   overopt   PPO against a proxy reward model trained on few noisy pairs, with a tiny KL penalty: the gold
-//             reward peaks then falls while the proxy keeps rising (gold and proxy plotted against sqrt(KL))
+//   overopt   PPO against a proxy reward model trained on few noisy pairs, with a tiny KL penalty and the
+//             stable policy learning rate of ppo_rlhf: the gold reward peaks then falls while the proxy
+//             keeps rising (gold and proxy plotted against sqrt(KL)); a run whose proxy itself falls is
+//             flagged as collapsed and left out of the claim
 // The gold reward is target_count (a prompt-dependent target noun, rewarded up to 2 mentions, penalised past
 // them and for repeats). Every policy is evaluated on held-out prompts with one sample per prompt.
 //   build/bench/align_baselines --quick                       (make reproduce's budget)
@@ -22,6 +24,7 @@
 #include "algorithms/alignment/ppo_rlhf.h"
 #include "algorithms/alignment/reward_model.h"
 #include "algorithms/alignment/sft.h"
+#include "algorithms/alignment/up_rlhf_metrics.h"
 #include "bench/common/claims.h"
 #include "bench/common/experiment.h"
 #include "bench/common/seed_cache.h"
@@ -231,8 +234,10 @@ RunResult run_overopt(const RunContext& run) {
   RewardModel proxy(policy_config(), gen);
   proxy.init_trunk_from(*w->sft);
   train_reward_model(proxy, pairs, {.epochs = run.pick(10, 10, 1), .batch_size = 32, .lr = 1e-3}, gen);
-  const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.002, .lr = 1e-3};
-  const auto out = run_ppo(*w, proxy.reward_fn(), cfg, run.pick(200, 70, 3), run.seed * 1000 + 41);
+  // The policy learning rate of ppo_rlhf (2e-4): at 1e-3 the policy fell into a few repeated responses
+  // (token entropy 0.05-0.2, distinct-2 under 0.04), a collapse rather than over-optimisation.
+  const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.002, .lr = 2e-4};
+  const auto out = run_ppo(*w, proxy.reward_fn(), cfg, run.pick(300, 150, 3), run.seed * 1000 + 41);
   RunResult r;
   record_ppo_curves(r, out.history);
   std::vector<double> gold, proxy_r;
@@ -250,6 +255,14 @@ RunResult run_overopt(const RunContext& run) {
   r.metric("gold_drop_from_peak", std::abs(g[peak]) > 1e-9 ? (g[peak] - g.back()) / std::abs(g[peak]) : 0.0);
   r.metric("proxy_rise_after_gold_peak", p.back() - p[peak]);
   r.metric("kl_final", out.history.back().kl);
+  // Collapsed: the smoothed proxy ends more than half its gain below its peak (alignment::proxy_collapsed),
+  // the noise being two standard errors of the last window of the raw proxy.
+  const size_t window = std::min<size_t>(8, proxy_r.size());
+  double m = 0, ss = 0;
+  for (size_t i = proxy_r.size() - window; i < proxy_r.size(); ++i) m += proxy_r[i] / double(window);
+  for (size_t i = proxy_r.size() - window; i < proxy_r.size(); ++i) ss += (proxy_r[i] - m) * (proxy_r[i] - m);
+  const double se = window > 1 ? std::sqrt(ss / double(window - 1) / double(window)) : 0.0;
+  r.metric("collapsed", proxy_collapsed(p, 2.0 * se) ? 1.0 : 0.0);
   Generator eval_gen(run.seed * 1000 + 99);
   record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));
   return r;
@@ -331,9 +344,21 @@ int run_experiment(int argc, char** argv) {
   if (wanted("overopt")) {
     // Three parts, each over seeds: the gold reward first rises above its start (the peak is not the start),
     // then falls by >= 10% of the peak, while the proxy keeps rising after the gold peak.
-    const bench::Stat drop = ex.stat("overopt", "gold_drop_from_peak");
-    const bench::Stat rise = ex.stat("overopt", "proxy_rise_after_gold_peak");
-    const auto peak = ex.values("overopt", "gold_peak"), start = ex.values("overopt", "gold_start");
+    // Runs whose proxy collapsed are left out (counted in the result text).
+    std::vector<double> drops, rises, peak, start, final_gold;
+    int collapsed = 0;
+    for (const auto& r : ex.runs("overopt")) {
+      if (r.metrics.at("collapsed") > 0) {
+        ++collapsed;
+        continue;
+      }
+      drops.push_back(r.metrics.at("gold_drop_from_peak"));
+      rises.push_back(r.metrics.at("proxy_rise_after_gold_peak"));
+      peak.push_back(r.metrics.at("gold_peak"));
+      start.push_back(r.metrics.at("gold_start"));
+      final_gold.push_back(r.metrics.at("gold_final"));
+    }
+    const bench::Stat drop = stat_of(drops), rise = stat_of(rises);
     const bench::Verdict v =
         bench::all_of({paired_verdict(stat_of(bench::paired_differences(peak, start))),
                        paired_verdict(stat_of(bench::minus(drop.values, 0.10))), paired_verdict(rise)});
@@ -341,10 +366,10 @@ int run_experiment(int argc, char** argv) {
         "over-optimisation: the gold reward rises, peaks, then drops >= 10% while the proxy reward rises", v,
         fmt::format("gold start {} -> peak {} -> final {}; drop from peak {} (seeds: {}); proxy change after the gold "
                     "peak {}",
-                    bench::format_stat(ex.stat("overopt", "gold_start"), 3),
-                    bench::format_stat(ex.stat("overopt", "gold_peak"), 3),
-                    bench::format_stat(ex.stat("overopt", "gold_final"), 3), bench::format_stat(drop, 3),
-                    bench::seed_values(ex, "overopt", "gold_drop_from_peak"), bench::format_stat(rise, 3)));
+                    bench::format_stat(stat_of(start), 3), bench::format_stat(stat_of(peak), 3),
+                    bench::format_stat(stat_of(final_gold), 3), bench::format_stat(drop, 3),
+                    bench::seed_values(ex, "overopt", "gold_drop_from_peak"), bench::format_stat(rise, 3)) +
+            fmt::format("; collapsed runs (proxy fell, left out) {}/{}", collapsed, ex.runs("overopt").size()));
   }
   return 0;
 }
