@@ -52,6 +52,7 @@ struct RewardModelSettings {
   int64_t pairs = 0, epochs = 0;  // 0: by budget
 };
 RewardModelSettings g_rm;
+bool g_ppo_rm_like_rm = false;  // --ppo-rm rm
 alignment::RewardTrainConfig reward_train(const RunContext& run) {
   return {.epochs = g_rm.epochs > 0 ? g_rm.epochs : run.pick(4, 4, 1), .batch_size = 64, .lr = 2e-3};
 }
@@ -213,10 +214,20 @@ RunResult run_ppo_rlhf(const RunContext& run) {
   // PPO against rm's summed-head model (0.96) rose faster in gold (1.22 at iteration 30 on seed 1, --quick)
   // but then over-optimised it (0.77 at the end, proxy still rising: the sum extrapolates past the gold
   // reward's cap of 2 mentions), so this baseline keeps the recipe its recorded figures used.
-  const auto pairs = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
-  RewardModel rm(policy_config(), gen);
-  rm.init_trunk_from(*w->sft);
-  train_reward_model(rm, pairs, {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3}, gen);
+  // --ppo-rm rm swaps in the rm case's recipe (summed head, fresh trunk), the trial described above.
+  std::unique_ptr<RewardModel> rm_ptr;
+  if (g_ppo_rm_like_rm) {
+    const auto pairs = sft_pairs(*w->sft, reward_pairs(run), 0.10, gen);
+    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen, RewardModelOptions{.pooling = g_rm.pooling});
+    if (g_rm.trunk_from_sft) rm_ptr->init_trunk_from(*w->sft);
+    train_reward_model(*rm_ptr, pairs, reward_train(run), gen);
+  } else {
+    const auto pairs = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
+    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen);
+    rm_ptr->init_trunk_from(*w->sft);
+    train_reward_model(*rm_ptr, pairs, {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3}, gen);
+  }
+  RewardModel& rm = *rm_ptr;
   const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
   const auto out = run_ppo(*w, rm.reward_fn(), cfg, run.pick(150, 50, 3), run.seed * 1000 + 31);
   RunResult r;
@@ -282,7 +293,12 @@ int run_experiment(int argc, char** argv) {
   auto& rm_trunk = cli.text("--rm-trunk", "fresh", "rm: the trunk at the start: fresh or sft");
   auto& rm_pairs = cli.integer("--rm-pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
   auto& rm_epochs = cli.integer("--rm-epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
+  auto& ppo_rm = cli.text("--ppo-rm", "first",
+                          "ppo_rlhf's reward model: first (last-token head on the SFT trunk, the recorded recipe) "
+                          "or rm (the rm case's recipe and flags)");
   cli.parse(argc, argv);
+  GL_CHECK(ppo_rm == "first" || ppo_rm == "rm", "--ppo-rm must be first or rm, got '{}'", ppo_rm);
+  g_ppo_rm_like_rm = ppo_rm == "rm";
   GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm-trunk must be fresh or sft, got '{}'", rm_trunk);
   GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm-pairs and --rm-epochs must be >= 0, got {} and {}", rm_pairs,
            rm_epochs);
