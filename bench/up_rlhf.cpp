@@ -284,7 +284,7 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
   pc.kl_target = kl.target;
   pc.kl_rate = s.kl_rate;
   PPORLHF ppo(policy, sft, critic, reward, pc, run.seed * 31 + stream);
-  const int64_t iterations = s.ppo_iters > 0 && run.budget != Budget::smoke ? s.ppo_iters : run.pick(300, 150, 3);
+  const int64_t iterations = s.ppo_iters > 0 && run.budget != Budget::smoke ? s.ppo_iters : run.pick(300, 120, 3);
   const int64_t every = run.budget == Budget::smoke ? 3 : s.eval_every;
   Generator eval_gen(run.seed * 613 + stream);
   PPOOutcome out;
@@ -541,7 +541,7 @@ int run_experiment(int argc, char** argv) {
   auto& ens_epochs = cli.integer("--ens-epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
   auto& ens_lr = cli.real("--ens-lr", s.ens_lr, "learning rate of the LoRA ensembles");
   auto& ppo_iters =
-      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 300 full / 150 quick / 3 smoke)", {0, INT64_MAX});
+      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 300 full / 120 quick / 3 smoke)", {0, INT64_MAX});
   auto& eval_every = cli.integer("--eval-every", s.eval_every, "PPO iterations between evaluations", {1, INT64_MAX});
   auto& policy_lr = cli.real("--policy-lr", s.policy_lr, "PPO policy learning rate");
   auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,diverse_mean,plain_penalty,uwo,wco,gold",
