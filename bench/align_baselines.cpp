@@ -5,7 +5,7 @@
 //             label noise: held-out accuracy vs gold
 //   dpo/cdpo/ipo  preference optimisation on the same kind of pairs: gold reward, win rate vs SFT, KL, distinct-2
 //   ppo_rlhf  PPO-RLHF against a last-token reward model on an SFT trunk (KL penalty 0.1): the same metrics
-//   overopt   PPO against a proxy reward model trained on few noisy pairs, with a tiny KL penalty and the
+//   overopt   PPO against a proxy reward model trained on noisy pairs, with a tiny KL penalty and the
 //             stable policy learning rate of ppo_rlhf: the gold reward peaks then falls while the proxy
 //             keeps rising (gold and proxy plotted against sqrt(KL)); a run whose proxy itself falls is
 //             flagged as collapsed and left out of the claim
@@ -52,7 +52,8 @@ struct RewardModelSettings {
   int64_t pairs = 0, epochs = 0;  // 0: by budget
 };
 RewardModelSettings g_rm;
-bool g_ppo_rm_like_rm = false;  // --ppo-rm rm
+bool g_ppo_rm_like_rm = false;     // --ppo-rm rm
+bool g_overopt_weak_proxy = false;  // --overopt-proxy weak
 alignment::RewardTrainConfig reward_train(const RunContext& run) {
   return {.epochs = g_rm.epochs > 0 ? g_rm.epochs : run.pick(4, 4, 1), .batch_size = 64, .lr = 2e-3};
 }
@@ -240,11 +241,24 @@ RunResult run_ppo_rlhf(const RunContext& run) {
 RunResult run_overopt(const RunContext& run) {
   const auto w = g_worlds.get(run);
   Generator gen(run.seed * 1000 + 40);
-  // The proxy: few noisy pairs, so it learns "more target nouns is better" and never sees the penalty.
-  const auto pairs = sft_pairs(*w->sft, run.pick(200, 200, 32), 0.20, gen);
-  RewardModel proxy(policy_config(), gen);
-  proxy.init_trunk_from(*w->sft);
-  train_reward_model(proxy, pairs, {.epochs = run.pick(10, 10, 1), .batch_size = 32, .lr = 1e-3}, gen);
+  // The proxy. "good" (the default): a summed per-token head on a fresh trunk, 1000 pairs with 10% label
+  // noise, 3 epochs, accurate on SFT samples, so PPO first raises the gold reward; it rarely sees more than
+  // two target nouns, so it extrapolates "more is better" past the gold reward's cap. "weak" (the earlier
+  // proxy): a last-token head on the SFT trunk from 200 pairs with 20% noise, 10 epochs; with it the gold
+  // reward barely rose above its start before falling.
+  std::unique_ptr<RewardModel> proxy_ptr;
+  if (g_overopt_weak_proxy) {
+    const auto pairs = sft_pairs(*w->sft, run.pick(200, 200, 32), 0.20, gen);
+    proxy_ptr = std::make_unique<RewardModel>(policy_config(), gen);
+    proxy_ptr->init_trunk_from(*w->sft);
+    train_reward_model(*proxy_ptr, pairs, {.epochs = run.pick(10, 10, 1), .batch_size = 32, .lr = 1e-3}, gen);
+  } else {
+    const auto pairs = sft_pairs(*w->sft, run.pick(1000, 1000, 32), 0.10, gen);
+    proxy_ptr = std::make_unique<RewardModel>(policy_config(), gen,
+                                              RewardModelOptions{.pooling = RewardPooling::token_sum});
+    train_reward_model(*proxy_ptr, pairs, {.epochs = run.pick(3, 3, 1), .batch_size = 32, .lr = 1e-3}, gen);
+  }
+  RewardModel& proxy = *proxy_ptr;
   // The policy learning rate of ppo_rlhf (2e-4): at 1e-3 the policy fell into a few repeated responses
   // (token entropy 0.05-0.2, distinct-2 under 0.04), a collapse rather than over-optimisation.
   const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.002, .lr = 2e-4};
@@ -296,8 +310,14 @@ int run_experiment(int argc, char** argv) {
   auto& ppo_rm = cli.text("--ppo-rm", "first",
                           "ppo_rlhf's reward model: first (last-token head on the SFT trunk, the recorded recipe) "
                           "or rm (the rm case's recipe and flags)");
+  auto& overopt_proxy = cli.text("--overopt-proxy", "good",
+                                 "overopt's proxy reward model: good (summed head, 1000 pairs) or weak (last-token "
+                                 "head on the SFT trunk, 200 pairs with 20% noise)");
   cli.parse(argc, argv);
   GL_CHECK(ppo_rm == "first" || ppo_rm == "rm", "--ppo-rm must be first or rm, got '{}'", ppo_rm);
+  GL_CHECK(overopt_proxy == "good" || overopt_proxy == "weak", "--overopt-proxy must be good or weak, got '{}'",
+           overopt_proxy);
+  g_overopt_weak_proxy = overopt_proxy == "weak";
   g_ppo_rm_like_rm = ppo_rm == "rm";
   GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm-trunk must be fresh or sft, got '{}'", rm_trunk);
   GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm-pairs and --rm-epochs must be >= 0, got {} and {}", rm_pairs,
