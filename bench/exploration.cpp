@@ -1,8 +1,10 @@
 // Curiosity-driven exploration with extrinsic reward (docs/papers/dymecu.md,
 // docs/papers/temporal-inconsistency.md, docs/papers/rl-baselines.md, docs/papers/environments.md): PPO alone and PPO +
-// r^i from ICM, RND, Disagreement, APT, TI and DyMeCu on DeepSea(10), DeepSea(20) and GridMaze FarGoal (one-hot cells).
-// Reports episodes to the first rewarded episode, the success rate of the final (sampled) policy, state coverage during
-// training, and wall-clock (whole run and inside the curiosity module: TI claims no extra training cost).
+// r^i from ICM (paper form and stop-gradient), RND, Disagreement, RE3, APT, TI (fixed and EMA target) and DyMeCu
+// (three memories) on DeepSea(10), DeepSea(20) and GridMaze FarGoal (one-hot cells). Reports episodes to the first
+// rewarded episode, the success rate of the final (sampled) policy, state coverage during training, wall-clock (whole
+// run and inside the curiosity module) and the module's trained parameters (TI claims no additional training cost),
+// and for TI the snapshot interval and the snapshots in its FIFO at the end.
 //   build/bench/exploration --quick            (make reproduce's budget)
 //   build/bench/exploration --methods ppo,ti --envs DeepSea-20 --seeds 3
 #include <fmt/format.h>
@@ -20,9 +22,10 @@ using namespace gradlab::rl::curiosity;
 
 int main(int argc, char** argv) {
   try {
-    Cli cli("exploration", "PPO + curiosity (ICM, RND, Disagreement, APT, TI, DyMeCu) on DeepSea and FarGoal");
+    Cli cli("exploration", "PPO + curiosity (ICM, RND, Disagreement, RE3, APT, TI, DyMeCu) on DeepSea and FarGoal");
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
-    std::string& methods_flag = cli.text("--methods", "ppo,icm,rnd,disagreement,apt,ti,dymecu", "methods to run");
+    std::string& methods_flag = cli.text("--methods", "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg",
+                 "methods to run (also: ti_uniform)");
     std::string& envs_flag =
         cli.text("--envs", "DeepSea-10,DeepSea-20,GridMaze-FarGoal-OneHot",
                  "environments (GridMaze one-hot: the (x, y) input learns too slowly at these budgets)");
@@ -33,13 +36,17 @@ int main(int argc, char** argv) {
     double& ext_coef = cli.real("--ext-coef", 2.0, "weight of the extrinsic advantage (RND: 2)");
     double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
     double& ent_coef = cli.real("--ent-coef", 0.01, "entropy bonus");
-    int64_t& ti_interval = cli.integer("--ti-interval", 8, "TI: gradient steps between snapshots", {1, INT64_MAX});
+    int64_t& ti_interval =
+        cli.integer("--ti-interval", 0, "TI: gradient steps between snapshots (0: from --ti-interval-fraction)", {0, INT64_MAX});
+    double& ti_fraction = cli.real("--ti-interval-fraction", 0.0,
+                                   "TI: snapshot interval as a fraction of the run's gradient steps (0: 1/(3(K-1)), "
+                                   "the FIFO fills in the first third)");
     int64_t& ti_snapshots = cli.integer("--ti-snapshots", 5, "TI: snapshots K in the FIFO", {1, INT64_MAX});
     bool& ti_normalize =
         cli.flag("--ti-normalize", "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
     cli.parse(argc, argv);
-    GL_CHECK(ti_interval >= 1 && ti_snapshots >= 2, "--ti-interval must be >= 1 and --ti-snapshots >= 2, got {} and {}",
-             ti_interval, ti_snapshots);
+    GL_CHECK(ti_snapshots >= 2, "--ti-snapshots must be >= 2, got {}", ti_snapshots);
+    GL_CHECK(ti_fraction >= 0 && ti_fraction <= 1, "--ti-interval-fraction must be in [0, 1], got {}", ti_fraction);
 
     Experiment ex("exploration", flags);
     const std::vector<std::string> methods = split_list(methods_flag), env_names = split_list(envs_flag);
@@ -56,13 +63,16 @@ int main(int argc, char** argv) {
           spec.args.ext_coef = ext_coef;
           spec.args.learning_rate = lr;
           spec.args.ent_coef = ent_coef;
-          spec.args.curiosity.ti_snapshot_interval = ti_interval;
           spec.args.curiosity.ti_snapshots = ti_snapshots;
           spec.args.curiosity.ti_frobenius_normalize = ti_normalize;
           spec.make = [env_name] { return envs::make_env(env_name); };
           const bool deep_sea = env_name.rfind("DeepSea", 0) == 0;
           spec.steps =
               steps_flag > 0 ? steps_flag : (deep_sea ? run.pick(60000, 24000, 1024) : run.pick(100000, 30000, 1024));
+          // TI's snapshot interval from the run's gradient steps, so that the FIFO fills during the run.
+          spec.args.curiosity.ti_snapshot_interval =
+              ti_interval > 0 ? ti_interval
+                              : ti_interval_for(curiosity_gradient_steps(spec.args, spec.steps), ti_snapshots, ti_fraction);
           spec.eval_episodes = run.pick(50, 20, 2);
           const CuriosityRunResult r = run_curiosity(spec);
           RunResult out;
@@ -74,6 +84,12 @@ int main(int argc, char** argv) {
           out.metric("coverage", r.coverage);
           out.metric("curiosity_seconds", r.train.curiosity_seconds);
           out.metric("train_seconds", r.train.seconds);
+          out.metric("curiosity_parameters", double(r.curiosity_parameters));
+          if (r.ti_snapshots_filled >= 0) {
+            out.metric("ti_interval", double(spec.args.curiosity.ti_snapshot_interval));
+            out.metric("ti_snapshots_filled", double(r.ti_snapshots_filled));
+            out.metric("ti_snapshots_taken", double(r.ti_snapshots_taken));
+          }
           // Learning curve: the success of training episodes, in windows of 10% of the run.
           for (const auto& [x, y] : training_success_curve(r.train.episodes, spec.steps)) out.curve("train_success", x, y);
           return out;
@@ -82,7 +98,8 @@ int main(int argc, char** argv) {
     }
     ex.run();
     ex.report({"success_rate", "reward_found", "episodes_to_first_reward", "coverage", "curiosity_seconds",
-               "train_seconds", "seconds"});
+               "train_seconds", "seconds", "curiosity_parameters", "ti_interval", "ti_snapshots_filled",
+               "ti_snapshots_taken"});
 
     // ---- claims ----
     auto has = [&](const std::string& m) {
@@ -90,10 +107,10 @@ int main(int argc, char** argv) {
         if (x == m) return true;
       return false;
     };
-    const std::vector<std::string> baselines = {"icm", "rnd", "disagreement", "apt"};
+    const std::vector<std::string> baselines = {"icm", "icm_stopgrad", "rnd", "disagreement", "re3", "apt"};
     for (const std::string& env_name : env_names) {
-      // docs/papers/dymecu.md, extrinsic setting: DyMeCu >= the best curiosity baseline (success rate).
-      for (const std::string& ours : {std::string("dymecu"), std::string("ti")}) {
+      // docs/papers/dymecu.md, extrinsic setting: DyMeCu >= the best curiosity baseline (success rate); TI likewise.
+      for (const std::string ours : {"dymecu", "dymecu_own", "dymecu_paramavg", "ti", "ti_ema"}) {
         if (!has(ours + "/" + env_name)) continue;
         double best = -1;
         std::string best_name;
@@ -104,12 +121,33 @@ int main(int argc, char** argv) {
           }
         if (best_name.empty()) continue;
         // Paired over seeds against the best baseline by mean success (bench::paired_verdict).
-        bench::paired_claim(ex, fmt::format("{} success on {} >= best of ICM/RND/Disagreement/APT", ours, env_name),
+        bench::paired_claim(ex, fmt::format("{} success on {} >= best of ICM/RND/Disagreement/RE3/APT", ours, env_name),
                             ours + "/" + env_name, best_name + "/" + env_name, "success_rate");
       }
     }
     // docs/papers/temporal-inconsistency.md: TI trains one predictor and reuses its snapshots, "without additional
-    // training costs": its time inside the curiosity module against Disagreement's K models and RND's one.
+    // training costs". As stated: the whole run's wall-clock against plain PPO (no module) and against RND (one
+    // trained predictor), paired by seed (lower is better, so the other method minus TI), with the trained
+    // parameters beside; then the weaker reading, the module's time against Disagreement's K models.
+    for (const std::string& env_name : env_names) {
+      if (!has("ti/" + env_name)) continue;
+      std::string line;
+      for (const std::string m : {"ppo", "rnd", "disagreement", "ti", "ti_ema"})
+        if (has(m + "/" + env_name))
+          line += fmt::format("{}{} {} s, {:.0f} trained parameters", line.empty() ? "" : "; ", m,
+                              format_stat(ex.stat(m + "/" + env_name, "train_seconds"), 2),
+                              ex.stat(m + "/" + env_name, "curiosity_parameters").mean);
+      fmt::print("training cost on {}: {}\n", env_name, line);
+      for (const std::string other : {"ppo", "rnd"})
+        if (has(other + "/" + env_name))
+          bench::paired_claim(ex,
+                              fmt::format("TI adds no training cost over {} on {} (run wall-clock; TI trains {:.0f} "
+                                          "parameters, {} {:.0f})",
+                                          other == "ppo" ? "plain PPO" : "RND", env_name,
+                                          ex.stat("ti/" + env_name, "curiosity_parameters").mean, other,
+                                          ex.stat(other + "/" + env_name, "curiosity_parameters").mean),
+                              other + "/" + env_name, "ti/" + env_name, "train_seconds");
+    }
     for (const std::string& env_name : env_names) {
       if (!has("ti/" + env_name) || !has("disagreement/" + env_name)) continue;
       // Lower is better: Disagreement's seconds minus TI's, seed by seed.

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     Cli cli("urlb_lite", "reward-free pre-training on GridMaze, fine-tuning on 4 room goals (DyMeCu's claim)");
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
     std::string& methods_flag =
-        cli.text("--methods", "ppo,icm,rnd,disagreement,apt,ti,dymecu", "methods (ppo: no pre-training)");
+        cli.text("--methods", "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg",
+                 "methods (ppo: no pre-training)");
     int64_t& pretrain_flag = cli.integer("--pretrain-steps", 0, "reward-free steps (0: by budget)", {0, INT64_MAX});
     int64_t& finetune_flag =
         cli.integer("--finetune-steps", 0, "steps per downstream task (0: by budget)", {0, INT64_MAX});
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
         args.learning_rate = lr;
         args.use_extrinsic = false;  // reward-free pre-training: r^i only
         args.ext_coef = 0.0;
+        // TI's snapshot interval from the pre-training's gradient steps, so that the FIFO fills during it.
+        args.curiosity.ti_snapshot_interval =
+            ti_interval_for(curiosity_gradient_steps(args, pretrain), args.curiosity.ti_snapshots);
         PPOCuriosity pretrained(D, A, args);
         RunResult out;
         if (method != "ppo") {
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
           out.metric("coverage", r.coverage);
           out.metric("pretrain_seconds", r.train.seconds);
           out.metric("curiosity_seconds", r.train.curiosity_seconds);
+          if (r.ti_snapshots_filled >= 0) out.metric("ti_snapshots_filled", double(r.ti_snapshots_filled));
         }
         double total = 0;
         for (size_t k = 0; k < tasks.size(); ++k) {
@@ -95,10 +100,13 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < tasks.size(); ++k) shown.push_back("success_rate_room" + std::to_string(k));
     shown.push_back("curiosity_seconds");
     shown.push_back("seconds");
+    shown.push_back("ti_snapshots_filled");
     ex.report(shown);
 
     // ---- claim (docs/papers/dymecu.md): DyMeCu >= the best curiosity baseline on most tasks ----
-    if (std::find(methods.begin(), methods.end(), "dymecu") != methods.end()) {
+    const auto is_dymecu = [](const std::string& m) { return m.rfind("dymecu", 0) == 0; };
+    for (const std::string ours : {"dymecu", "dymecu_own", "dymecu_paramavg"}) {
+      if (std::find(methods.begin(), methods.end(), ours) == methods.end()) continue;
       // Per task, DyMeCu against the best other curiosity method by mean (paired over seeds); "most" is 3 of 4.
       std::vector<bench::Verdict> per_task;
       std::string detail;
@@ -107,30 +115,30 @@ int main(int argc, char** argv) {
         double best = -1;
         std::string best_name;
         for (const auto& m : methods)
-          if (m != "dymecu" && m != "ppo" && ex.stat(m + "/GridMaze", metric).mean > best) {
+          if (!is_dymecu(m) && m != "ppo" && ex.stat(m + "/GridMaze", metric).mean > best) {
             best = ex.stat(m + "/GridMaze", metric).mean;
             best_name = m;
           }
         if (best_name.empty()) continue;
-        const Stat d = bench::stat_of(bench::paired_differences(ex.values("dymecu/GridMaze", metric),
+        const Stat d = bench::stat_of(bench::paired_differences(ex.values(ours + "/GridMaze", metric),
                                                                 ex.values(best_name + "/GridMaze", metric)));
         per_task.push_back(bench::paired_verdict(d));
-        detail += fmt::format("{}{}: dymecu {:.2f} vs {} {:.2f}, paired {} ({})", detail.empty() ? "" : "; ", tasks[k],
-                              ex.stat("dymecu/GridMaze", metric).mean, best_name, best, format_stat(d, 3),
+        detail += fmt::format("{}{}: {} {:.2f} vs {} {:.2f}, paired {} ({})", detail.empty() ? "" : "; ", tasks[k], ours,
+                              ex.stat(ours + "/GridMaze", metric).mean, best_name, best, format_stat(d, 3),
                               bench::verdict_name(per_task.back()));
       }
       if (!per_task.empty())
-        ex.claim("DyMeCu >= the best other curiosity method on most of the fine-tuning tasks",
+        ex.claim(ours + " >= the best non-DyMeCu curiosity method on most of the fine-tuning tasks",
                  bench::at_least(per_task, per_task.size() / 2 + 1), detail);
       double best_cov = -1;
       std::string best_name;
       for (const auto& m : methods)
-        if (m != "dymecu" && m != "ppo" && ex.stat(m + "/GridMaze", "coverage").mean > best_cov) {
+        if (!is_dymecu(m) && m != "ppo" && ex.stat(m + "/GridMaze", "coverage").mean > best_cov) {
           best_cov = ex.stat(m + "/GridMaze", "coverage").mean;
           best_name = m;
         }
       if (!best_name.empty())
-        bench::paired_claim(ex, "DyMeCu's pre-training coverage >= the best other curiosity method", "dymecu/GridMaze",
+        bench::paired_claim(ex, ours + "'s pre-training coverage >= the best non-DyMeCu curiosity method", ours + "/GridMaze",
                             best_name + "/GridMaze", "coverage");
     }
     return 0;

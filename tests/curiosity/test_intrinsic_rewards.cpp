@@ -1,18 +1,20 @@
 // Curiosity modules on hand-worked cases: the nuclear norm by Gram matrix and
 // Jacobi eigh against known matrices and the SVD, TI's bounds with unit rows,
 // running normalisation against closed forms, and the ICM, RND,
-// Disagreement, TI, DyMeCu and APT rewards on tiny hand-set networks.
+// Disagreement, TI, DyMeCu and RE3 rewards on tiny hand-set networks (the
+// variants ICM stop-gradient, APT, TI with an EMA target and DyMeCu's memories:
+// test_variants.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "algorithms/rl/curiosity/apt.h"
 #include "algorithms/rl/curiosity/disagreement.h"
 #include "algorithms/rl/curiosity/dymecu.h"
 #include "algorithms/rl/curiosity/icm.h"
 #include "algorithms/rl/curiosity/normalization.h"
 #include "algorithms/rl/curiosity/nuclear_norm.h"
+#include "algorithms/rl/curiosity/re3.h"
 #include "algorithms/rl/curiosity/rnd.h"
 #include "algorithms/rl/curiosity/temporal_inconsistency.h"
 
@@ -247,8 +249,9 @@ TEST_CASE("TI: training moves the snapshots apart and the reward rises above its
   for (double r : vals(ti.reward(b))) CHECK(r > 0.5 + 1e-4);  // above sqrt(K)/K: the snapshots disagree
 }
 
-TEST_CASE("DyMeCu: identical learners have no gap; the memory grows by EMA of their average") {
+TEST_CASE("DyMeCu (paramavg): identical learners have no gap; the memory grows by EMA of their average") {
   CuriosityOptions o = tiny(3, 2, 8, 4);
+  o.dymecu_memory = "paramavg";
   DyMeCu dy(o, 7);
   const auto b = batch({0.1, 0.2, 0.3, 0.5, 0.1, 0.0}, {0, 1}, {0.2, 0.2, 0.3, 0.5, 0.0, 0.0}, 3);
   // Different initialisations: a positive gap, at most 4 (unit vectors).
@@ -272,21 +275,22 @@ TEST_CASE("DyMeCu: identical learners have no gap; the memory grows by EMA of th
   // The memory-gap reading: mean_k ||n(q_k) - n(z_xi(s'))||^2, here both k alike.
   o.dymecu_memory_gap = true;
   DyMeCu dm(o, 7);
-  const Tensor m = dm.memory_target(b);
+  const Tensor m = dm.memory_target(1, b);
+  CHECK(max(abs(dm.memory_target(2, b) - m)).item() == 0.0);  // one memory for both learners
   const Tensor q = dm.prediction(1, b).value(), qq = dm.prediction(2, b).value();
   const std::vector<double> expect = vals((sum(square(q - m), {1}) + sum(square(qq - m), {1})) * 0.5);
   const std::vector<double> got = vals(dm.reward(b));
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(expect[i]).epsilon(1e-6));
 }
 
-TEST_CASE("APT reward is log(1 + mean k-NN distance) within the batch") {
+TEST_CASE("RE3 reward is log(1 + mean k-NN distance) within the batch") {
   // Points 0, 1, 3 on a line, k = 1: nearest distances 1, 1, 2.
-  const std::vector<double> r = vals(APT::knn_reward(tensor({0, 0, 1, 0, 3, 0}, {3, 2}), 1));
+  const std::vector<double> r = vals(RE3::knn_reward(tensor({0, 0, 1, 0, 3, 0}, {3, 2}), 1));
   CHECK(r[0] == doctest::Approx(std::log(2.0)));
   CHECK(r[1] == doctest::Approx(std::log(2.0)));
   CHECK(r[2] == doctest::Approx(std::log(3.0)));
   // k = 2: means (1 + 3)/2, (1 + 2)/2, (2 + 3)/2.
-  const std::vector<double> r2 = vals(APT::knn_reward(tensor({0, 0, 1, 0, 3, 0}, {3, 2}), 2));
+  const std::vector<double> r2 = vals(RE3::knn_reward(tensor({0, 0, 1, 0, 3, 0}, {3, 2}), 2));
   CHECK(r2[0] == doctest::Approx(std::log(3.0)));
   CHECK(r2[1] == doctest::Approx(std::log(2.5)));
   CHECK(r2[2] == doctest::Approx(std::log(3.5)));
@@ -295,7 +299,8 @@ TEST_CASE("APT reward is log(1 + mean k-NN distance) within the batch") {
 // ---------------------------------------------------------------- learning
 
 TEST_CASE("each learned module: familiar transitions end up less curious than novel ones [slow]") {
-  for (const std::string method : {"icm", "rnd", "disagreement", "ti", "ti_uniform", "dymecu"}) {
+  for (const std::string method : {"icm", "icm_stopgrad", "rnd", "disagreement", "ti", "ti_uniform", "ti_ema",
+                                   "dymecu", "dymecu_own", "dymecu_paramavg"}) {
     CAPTURE(method);
     CuriosityOptions o = tiny(4, 3, 32, 8);
     o.ti_snapshot_interval = 4;

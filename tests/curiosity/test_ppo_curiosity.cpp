@@ -1,5 +1,5 @@
 // PPO with curiosity end to end on tiny tasks: every method (plain PPO and
-// PPO + ICM, RND, Disagreement, APT, TI, DyMeCu) reaches the goal of a 7 x 7
+// PPO + ICM, RND, Disagreement, RE3, APT, TI, DyMeCu) reaches the goal of a 7 x 7
 // four-rooms maze far above the untrained policy, scoring and training its own
 // module; reward-free curiosity covers the maze; the probes count coverage and
 // TV time; bad configurations throw errors that name them.
@@ -41,7 +41,7 @@ TEST_CASE("every method learns to reach the goal of a 7x7 four-rooms maze [slow]
   envs::EnvPtr env = make();
   const double random_success = success_rate(untrained, *env, 40, 5, false);
   std::vector<std::pair<std::string, double>> bonus;  // (method, mean raw intrinsic reward of the last rollout)
-  for (const std::string method : {"none", "icm", "rnd", "disagreement", "apt", "ti", "dymecu"}) {
+  for (const std::string method : {"none", "icm", "rnd", "disagreement", "re3", "apt", "ti", "dymecu"}) {
     CAPTURE(method);
     const PPOCuriosityArgs args = small_args(method, 1);
     PPOCuriosity agent(49, 4, args);
@@ -69,7 +69,7 @@ TEST_CASE("every method learns to reach the goal of a 7x7 four-rooms maze [slow]
     // The trainer built the module asked for, scored the rollouts with it (every
     // method's bonus is a squared error, a variance, a distance or a nuclear
     // norm: positive on a rollout that moves) and trained it on each rollout:
-    // 24 rollouts x 1 epoch x 4 minibatches (APT's encoder is fixed).
+    // 24 rollouts x 1 epoch x 4 minibatches (RE3's encoder is fixed).
     REQUIRE(agent.intrinsic() != nullptr);
     CHECK(agent.intrinsic()->name() == method);
     CHECK(std::isfinite(r.train.mean_intrinsic_raw));
@@ -77,7 +77,7 @@ TEST_CASE("every method learns to reach the goal of a 7x7 four-rooms maze [slow]
     if (const auto* learned = dynamic_cast<const LearnedIntrinsicReward*>(agent.intrinsic()))
       CHECK(learned->gradient_steps() == 96);
     else
-      CHECK(method == "apt");
+      CHECK(method == "re3");
     bonus.emplace_back(method, r.train.mean_intrinsic_raw);
   }
   // Each method computes its own bonus: no two report the same mean.

@@ -1,31 +1,47 @@
-// APT / RE3 (docs/papers/rl-baselines.md): k-nearest-neighbour particle entropy reward.
+// APT (docs/papers/rl-baselines.md): contrastive representation and normalised k-NN particle reward.
 #include "algorithms/rl/curiosity/apt.h"
+
+#include <cmath>
+
+#include "algorithms/rl/curiosity/knn.h"
 
 namespace gradlab::rl::curiosity {
 
 APT::APT(CuriosityOptions o, uint64_t seed)
-    : options_(o), gen_(seed), encoder({o.obs_dim, o.hidden, o.feature_dim}, gen_, {.init = "orthogonal"}) {
+    : LearnedIntrinsicReward(o, seed), encoder({o.obs_dim, o.hidden, o.feature_dim}, gen_) {
   GL_CHECK(o.apt_k >= 1, "apt: k must be >= 1, got {}", o.apt_k);
-  encoder.freeze();
+  GL_CHECK(o.apt_temperature > 0, "apt: temperature must be > 0, got {}", o.apt_temperature);
+  GL_CHECK(o.apt_c > 0, "apt: c must be > 0, got {}", o.apt_c);
+  set_parameters(encoder.parameters());
 }
 
-Tensor APT::knn_reward(const Tensor& z, int64_t k) {
-  GL_CHECK(z.dim() == 2, "apt: expected embeddings [N, F], got {}", z.shape());
-  const int64_t n = z.size(0);
-  const int64_t kk = std::min(k, n - 1);
-  if (kk < 1) return zeros({n});
-  const Tensor zz = z.to(DType::f64);
-  const Tensor sq = sum(square(zz), {1}, true);                                // [N, 1]
-  const Tensor d2 = maximum(sq + sq.mT() - matmul(zz, zz.mT()) * 2.0, 0.0);    // squared distances [N, N]
-  const Tensor nearest = topk(sqrt(d2), kk + 1, 1, /*largest=*/false).values;  // self (0) first
-  const Tensor knn_mean = mean(nearest.slice(1, 1, kk + 1), {1});
-  return log1p(knn_mean).to(DType::f32);  // docs/papers/rl-baselines.md "APT and RE3": log(1 + k-NN distance)
+Var APT::contrastive_loss(const Var& z, const Var& z_next, double temperature) {
+  GL_CHECK(z.dim() == 2 && z.shape() == z_next.shape(), "apt: contrastive_loss needs two [N, F] embeddings, got {} and {}",
+           z.shape(), z_next.shape());
+  const Var logits = matmul(normalize_rows(z), transpose(normalize_rows(z_next), 0, 1)) * (1.0 / temperature);  // [N, N]
+  return cross_entropy(logits, arange(z.size(0)));  // the positive of row i is column i
+}
+
+Tensor APT::normalized_knn_reward(const Tensor& d) {
+  GL_CHECK(d.dim() == 2, "apt: expected distances [N, k], got {}", d.shape());
+  const int64_t n = d.size(0), m = d.numel();
+  if (m == 0) return zeros({n});
+  // Running mean of every k-NN distance so far: mean += (batch mean - mean) m / (count + m).
+  const double batch_mean = mean(d.to(DType::f64)).item();
+  mean_ += (batch_mean - mean_) * double(m) / double(count_ + m);
+  count_ += m;
+  const double scale = std::max(mean_, 1e-12);
+  return log(mean(d.to(DType::f64), {1}) * (1.0 / scale) + options_.apt_c).to(DType::f32);
 }
 
 Tensor APT::reward(const TransitionBatch& b) {
   check_batch(b, options_, "apt");
   NoGradGuard no_grad;
-  return knn_reward(encoder(b.next_obs).value(), options_.apt_k);
+  return normalized_knn_reward(knn_distances(encoder(b.next_obs).value(), options_.apt_k));
+}
+
+Var APT::loss(const TransitionBatch& b) {
+  return contrastive_loss(encoder(b.obs), encoder(b.next_obs), options_.apt_temperature);
 }
 
 }  // namespace gradlab::rl::curiosity

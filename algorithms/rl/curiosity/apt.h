@@ -1,11 +1,15 @@
-// APT-style particle-based curiosity (Liu & Abbeel 2021; RE3, Seo et al. 2021;
-// docs/papers/rl-baselines.md): the curiosity of a transition is the log of one plus the mean
-// distance from its next-state embedding to its k nearest neighbours in the
-// same batch,
-//   r^i = log(1 + (1/k) sum_{j in kNN(s')} ||z(s') - z(s'_j)||)
-// Choice made here: the embedding z is a fixed random encoder (the RE3
-// reading); APT's contrastively learned encoder is not built, so update()
-// trains nothing and returns 0.
+// APT, active pre-training (Liu & Abbeel 2021; docs/papers/rl-baselines.md "APT and
+// RE3"): a learned representation z = e(s), trained contrastively, and the
+// particle entropy reward on it. The contrastive loss is InfoNCE between the
+// embeddings of s and of s' of the same transition, the other transitions of
+// the minibatch as negatives:
+//   u_i = n(e(s_i)), v_j = n(e(s'_j)),  L = -(1/N) sum_i log softmax_j(u_i . v_j / T)[i]
+// The reward normalises each k-NN distance of e(s') within the batch by a
+// running mean of all k-NN distances seen so far (updated before use):
+//   r^i = log(c + (1/k) sum_{j in kNN(s')} ||e(s') - e(s'_j)|| / running_mean),  c = 1
+// Choices made here: one encoder for s and s' (no separate projector), the
+// temperature T a flag (apt_temperature, 0.5), the running mean a count-weighted
+// mean of every distance seen (as a running-statistics object with no decay).
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"
@@ -13,22 +17,29 @@
 
 namespace gradlab::rl::curiosity {
 
-class APT : public IntrinsicReward {
+class APT : public LearnedIntrinsicReward {
  public:
   APT(CuriosityOptions options, uint64_t seed);
   std::string name() const override { return "apt"; }
   Tensor reward(const TransitionBatch& batch) override;
-  double update(const TransitionBatch&) override { return 0.0; }
 
-  // The k-NN particle reward of embeddings z [N, F]: [N].
-  static Tensor knn_reward(const Tensor& z, int64_t k);
+  // InfoNCE of row-aligned embeddings z [N, F] (anchors) and z_next [N, F]
+  // (positives on the diagonal): a scalar with a graph to both.
+  static Var contrastive_loss(const Var& z, const Var& z_next, double temperature);
+  // log(c + mean_j d_ij / running_mean) for k-NN distances d [N, k] after
+  // folding them into the running mean; [N] f32.
+  Tensor normalized_knn_reward(const Tensor& distances);
+  double running_mean() const { return mean_; }
+  int64_t running_count() const { return count_; }
+
+  nn::MLP encoder;  // D -> hidden -> F, trained by contrastive_loss
+
+ protected:
+  Var loss(const TransitionBatch& batch) override;
 
  private:
-  CuriosityOptions options_;
-  Generator gen_;
-
- public:
-  nn::MLP encoder;  // D -> hidden -> F, fixed
+  double mean_ = 0;
+  int64_t count_ = 0;
 };
 
 }  // namespace gradlab::rl::curiosity

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "algorithms/rl/curiosity/temporal_inconsistency.h"
 #include "algorithms/rl/rl_utils.h"
 #include "envs/deep_sea.h"
 #include "envs/grid_maze.h"
@@ -124,6 +125,11 @@ CuriosityRunResult run_curiosity(PPOCuriosity& agent, const CuriosityRunSpec& sp
   r.first_success_episode = first_success_episode(r.train.episodes);
   envs::EnvPtr eval_env = spec.make();
   r.success_rate = success_rate(agent, *eval_env, spec.eval_episodes, derive_seed(agent.args().seed, 200), false);
+  if (const IntrinsicReward* m = agent.intrinsic()) r.curiosity_parameters = m->trained_parameters();
+  if (const auto* ti = dynamic_cast<const TemporalInconsistency*>(agent.intrinsic())) {
+    r.ti_snapshots_filled = ti->snapshot_count();
+    r.ti_snapshots_taken = ti->snapshots_taken();
+  }
   return r;
 }
 

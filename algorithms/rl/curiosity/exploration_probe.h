@@ -74,6 +74,9 @@ struct CuriosityRunResult {
   TrainStats train;
   double coverage = 0, tv_fraction = 0, success_rate = 0;
   int64_t first_success_episode = -1;  // -1: never
+  int64_t curiosity_parameters = 0;    // trained by the intrinsic module (0: none or fixed)
+  int64_t ti_snapshots_filled = -1;    // TI: snapshots in the FIFO at the end (-1: not TI)
+  int64_t ti_snapshots_taken = -1;     // TI: snapshots taken in all (the initial one included)
 };
 CuriosityRunResult run_curiosity(const CuriosityRunSpec& spec);
 // The same on an existing agent (pre-training, then fine-tuning).

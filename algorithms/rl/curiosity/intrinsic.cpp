@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "algorithms/rl/curiosity/apt.h"
+#include "algorithms/rl/curiosity/re3.h"
 #include "algorithms/rl/curiosity/disagreement.h"
 #include "algorithms/rl/curiosity/dymecu.h"
 #include "algorithms/rl/curiosity/icm.h"
@@ -17,7 +18,8 @@
 namespace gradlab::rl::curiosity {
 
 std::vector<std::string> intrinsic_reward_names() {
-  return {"icm", "rnd", "disagreement", "apt", "ti", "ti_uniform", "dymecu"};
+  return {"icm",        "icm_stopgrad", "rnd",    "disagreement", "re3",           "apt",
+          "ti",         "ti_uniform",   "ti_ema", "dymecu",       "dymecu_own", "dymecu_paramavg"};
 }
 
 std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method, CuriosityOptions options,
@@ -26,15 +28,28 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
            "make_intrinsic_reward: obs_dim and n_actions must be >= 1, got {} and {}", options.obs_dim,
            options.n_actions);
   if (method == "icm") return std::make_unique<ICM>(options, seed);
+  if (method == "icm_stopgrad") {
+    options.icm_forward_trains_encoder = false;
+    return std::make_unique<ICM>(options, seed);
+  }
   if (method == "rnd") return std::make_unique<RND>(options, seed);
   if (method == "disagreement") return std::make_unique<Disagreement>(options, seed);
+  if (method == "re3") return std::make_unique<RE3>(options, seed);
   if (method == "apt") return std::make_unique<APT>(options, seed);
   if (method == "ti") return std::make_unique<TemporalInconsistency>(options, seed);
   if (method == "ti_uniform") {
     options.ti_variational = false;
     return std::make_unique<TemporalInconsistency>(options, seed);
   }
-  if (method == "dymecu") return std::make_unique<DyMeCu>(options, seed);
+  if (method == "ti_ema") {
+    options.ti_ema_target = true;
+    return std::make_unique<TemporalInconsistency>(options, seed);
+  }
+  if (method == "dymecu") return std::make_unique<DyMeCu>(options, seed);  // options.dymecu_memory as given
+  if (method == "dymecu_own" || method == "dymecu_paramavg") {
+    options.dymecu_memory = method.substr(7);
+    return std::make_unique<DyMeCu>(options, seed);
+  }
   std::string known;
   for (const auto& n : intrinsic_reward_names()) known += (known.empty() ? "" : ", ") + n;
   fail("make_intrinsic_reward: unknown method '{}' (known: {})", method, known);
@@ -83,6 +98,8 @@ LearnedIntrinsicReward::LearnedIntrinsicReward(CuriosityOptions options, uint64_
 }
 
 void LearnedIntrinsicReward::set_parameters(std::vector<Var> params) {
+  trained_ = 0;
+  for (const Var& p : params) trained_ += p.value().numel();
   adam_ = std::make_unique<optim::Adam>(std::move(params), optim::AdamOptions{.lr = options_.lr});
 }
 

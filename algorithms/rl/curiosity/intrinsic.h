@@ -2,8 +2,8 @@
 // scores a batch of transitions (s, a, s') with a novelty bonus r^i and trains
 // its own networks on such batches. PPO with curiosity (ppo_curiosity.h) calls
 // reward() on each rollout, normalises it (normalization.h) and then update().
-// Methods: ICM, RND, Disagreement, APT (docs/papers/rl-baselines.md), TI (docs/papers/temporal-inconsistency.md),
-// DyMeCu (docs/papers/dymecu.md).
+// Methods: ICM, RND, Disagreement, RE3, APT (docs/papers/rl-baselines.md), TI
+// (docs/papers/temporal-inconsistency.md), DyMeCu (docs/papers/dymecu.md).
 #pragma once
 
 #include <memory>
@@ -38,6 +38,9 @@ struct CuriosityOptions {
   // reward (eta / 2) ||f(phi(s), a) - phi(s')||^2.
   double icm_beta = 0.2;
   double icm_eta = 1.0;
+  // true (the paper's form): L_fwd also trains the encoder; false ("icm_stopgrad"): phi(s), phi(s') enter the
+  // forward loss with their gradients stopped, so phi is shaped by the inverse model alone.
+  bool icm_forward_trains_encoder = true;
   // RND (docs/papers/rl-baselines.md): the predictor trains on this fraction of each batch;
   // observations are normalised by running statistics and clipped to +-5.
   double rnd_update_proportion = 0.25;
@@ -52,12 +55,22 @@ struct CuriosityOptions {
   bool ti_variational = true;
   double ti_temperature = 0.1;
   bool ti_frobenius_normalize = false;
+  // The target embedding g(s'): a fixed random network (false) or ("ti_ema") a BYOL-style EMA, rate
+  // ti_ema_tau, of an online encoder through which the predictor sees s.
+  bool ti_ema_target = false;
+  double ti_ema_tau = 0.99;
   // DyMeCu (docs/papers/dymecu.md): memory EMA rate tau; reward = gap between the two
-  // learners, or (memory_gap) the mean learner-vs-memory discrepancy.
+  // learners, or (memory_gap) the mean learner-vs-memory discrepancy. The memory (dymecu.h):
+  // "outavg" (an EMA memory per learner, the target the average of their outputs), "own" (an EMA memory
+  // per learner, each learner predicts its own), "paramavg" (one EMA of the learners' parameter average).
   double dymecu_tau = 0.99;
   bool dymecu_memory_gap = false;
-  // APT (docs/papers/rl-baselines.md): k of the k-nearest-neighbour distance within the batch.
+  std::string dymecu_memory = "outavg";
+  // RE3 and APT (docs/papers/rl-baselines.md): k of the k-nearest-neighbour distance within the batch;
+  // APT's contrastive temperature and the c of log(c + d / running mean).
   int64_t apt_k = 10;
+  double apt_temperature = 0.5;
+  double apt_c = 1.0;
 };
 
 class IntrinsicReward {
@@ -70,10 +83,13 @@ class IntrinsicReward {
   // Trains the module's networks on the batch (options.epochs passes of
   // options.minibatches minibatches); returns the mean loss of the last pass.
   virtual double update(const TransitionBatch& batch) = 0;
+  // The number of parameters the module trains (0 for a fixed network).
+  virtual int64_t trained_parameters() const { return 0; }
 };
 
-// "icm", "rnd", "disagreement", "apt", "ti", "ti_uniform" (TI with uniform
-// snapshot weights), "dymecu"; throws gradlab::Error listing them otherwise.
+// "icm", "icm_stopgrad", "rnd", "disagreement", "re3", "apt", "ti", "ti_uniform" (TI with uniform
+// snapshot weights), "ti_ema" (TI with an EMA target), "dymecu" (output-average memory),
+// "dymecu_own", "dymecu_paramavg"; throws gradlab::Error listing them otherwise.
 std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method, CuriosityOptions options,
                                                        uint64_t seed);
 std::vector<std::string> intrinsic_reward_names();
@@ -100,6 +116,7 @@ class LearnedIntrinsicReward : public IntrinsicReward {
  public:
   double update(const TransitionBatch& batch) override;
   int64_t gradient_steps() const { return steps_; }
+  int64_t trained_parameters() const override { return trained_; }
 
  protected:
   LearnedIntrinsicReward(CuriosityOptions options, uint64_t seed);
@@ -114,7 +131,7 @@ class LearnedIntrinsicReward : public IntrinsicReward {
 
  private:
   std::unique_ptr<optim::Adam> adam_;
-  int64_t steps_ = 0;
+  int64_t steps_ = 0, trained_ = 0;
 };
 
 }  // namespace gradlab::rl::curiosity

@@ -1,6 +1,7 @@
 // PPO with curiosity (docs/papers/rl-baselines.md: PPO, RND's two value heads and normalisation).
 #include "algorithms/rl/curiosity/ppo_curiosity.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -61,6 +62,20 @@ Tensor PPOCuriosity::act(const Tensor& obs, bool greedy) {
   NoGradGuard no_grad;
   const Var logits = actor(obs);
   return greedy ? nn::CategoricalHead::mode(logits) : nn::CategoricalHead::sample(logits, gen_);
+}
+
+int64_t curiosity_gradient_steps(const PPOCuriosityArgs& a, int64_t env_steps) {
+  GL_CHECK(env_steps >= 0, "curiosity_gradient_steps: env_steps must be >= 0, got {}", env_steps);
+  const int64_t batch = a.num_envs * a.num_steps;
+  const int64_t rollouts = (env_steps + batch - 1) / batch;
+  return rollouts * a.curiosity.epochs * std::min(a.curiosity.minibatches, batch);
+}
+
+int64_t ti_interval_for(int64_t gradient_steps, int64_t snapshots, double fraction) {
+  GL_CHECK(snapshots >= 2, "ti_interval_for: snapshots (K) must be >= 2, got {}", snapshots);
+  GL_CHECK(fraction >= 0 && fraction <= 1, "ti_interval_for: fraction must be in [0, 1], got {}", fraction);
+  const double f = fraction > 0 ? fraction : 1.0 / (3.0 * double(snapshots - 1));
+  return std::max<int64_t>(1, int64_t(std::floor(f * double(gradient_steps))));
 }
 
 TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env_seed) {

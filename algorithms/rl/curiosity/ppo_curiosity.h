@@ -65,6 +65,15 @@ struct TrainStats {
   double mean_intrinsic_raw = 0;  // mean raw r^i of the last rollout
 };
 
+// The number of gradient steps the curiosity module takes in a run of `env_steps`
+// environment steps: whole rollouts of num_envs x num_steps, each giving the module
+// curiosity.epochs x min(curiosity.minibatches, rollout size) steps.
+int64_t curiosity_gradient_steps(const PPOCuriosityArgs& args, int64_t env_steps);
+// TI's snapshot interval M for a run of `gradient_steps`: max(1, floor(fraction x gradient_steps));
+// fraction 0 picks 1 / (3 (K - 1)), so that the FIFO of K snapshots (the first taken at step 0)
+// fills within the first third of the run.
+int64_t ti_interval_for(int64_t gradient_steps, int64_t snapshots, double fraction = 0);
+
 class PPOCuriosity {
  private:
   Generator init_gen_;  // initial weights (declared first: the networks below draw from it)

@@ -16,6 +16,12 @@
 // loss on the current batch (flag ti_variational; the ablation is w = 1/K);
 // the optional Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))) as in
 // the same group's NNM. Until K snapshots exist, the filled ones are used.
+// Option ti_ema_target ("ti_ema"): a BYOL-style target. The predictor becomes
+// f(s, a) = h(e(s), a) with an online encoder e, and g is an EMA of e
+// (g <- tau g + (1 - tau) e after every gradient step, g starting at e); the
+// snapshots then copy both e and h. The snapshot interval M is best chosen from
+// the run's number of gradient steps so that the FIFO fills during the run
+// (ti_interval_for in ppo_curiosity.h).
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"
@@ -26,12 +32,15 @@ namespace gradlab::rl::curiosity {
 class TemporalInconsistency : public LearnedIntrinsicReward {
  public:
   TemporalInconsistency(CuriosityOptions options, uint64_t seed);
-  std::string name() const override { return options_.ti_variational ? "ti" : "ti_uniform"; }
+  std::string name() const override {
+    return options_.ti_ema_target ? "ti_ema" : options_.ti_variational ? "ti" : "ti_uniform";
+  }
   Tensor reward(const TransitionBatch& batch) override;
 
   // Copies the predictor's current weights into the FIFO (the oldest leaves when full).
   void take_snapshot();
   int64_t snapshot_count() const { return filled_; }
+  int64_t snapshots_taken() const { return taken_; }
   // The weighted prediction matrices P [N, k, d] of the k filled snapshots, and the weights w [k].
   struct Predictions {
     Tensor P;
@@ -40,15 +49,23 @@ class TemporalInconsistency : public LearnedIntrinsicReward {
   Predictions predictions(const TransitionBatch& batch) const;
 
   nn::MLP predictor;          // D + A -> hidden -> hidden -> d
-  nn::MLP target;             // D -> hidden -> d, fixed random embedding of s'
-  nn::EnsembleMLP snapshots;  // K frozen copies of the predictor, a FIFO by slot
+  nn::MLP target;             // D -> hidden -> d, fixed random embedding of s' (with ti_ema_target: EMA of encoder)
+  nn::EnsembleMLP snapshots;  // K frozen copies of the predictor (with ti_ema_target: of head), a FIFO by slot
+  // Used only with ti_ema_target: the online encoder, the head h and the encoder's snapshots.
+  nn::MLP encoder;                    // D -> hidden -> d
+  nn::MLP head;                       // d + A -> hidden -> d
+  nn::EnsembleMLP encoder_snapshots;  // K frozen copies of the encoder, in the same slots as snapshots
+  // The online prediction f(s, a) (with a graph to the trained parameters): [N, d], not normalised.
+  Var predict(const TransitionBatch& batch) const;
 
  protected:
   Var loss(const TransitionBatch& batch) override;
   void after_step() override;
+  // g <- tau g + (1 - tau) e (ti_ema_target only).
+  void update_ema(double tau);
 
  private:
-  int64_t filled_ = 0, next_slot_ = 0;
+  int64_t filled_ = 0, next_slot_ = 0, taken_ = 0;
 };
 
 }  // namespace gradlab::rl::curiosity
