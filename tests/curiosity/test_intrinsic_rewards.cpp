@@ -17,36 +17,15 @@
 #include "algorithms/rl/curiosity/re3.h"
 #include "algorithms/rl/curiosity/rnd.h"
 #include "algorithms/rl/curiosity/temporal_inconsistency.h"
+#include "tests/curiosity/curiosity_test_helpers.h"
 
 using namespace gradlab;
 using namespace gradlab::rl::curiosity;
+using namespace gradlab::rl::curiosity::test;
 
 namespace {
 
-std::vector<double> vals(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
-
 Tensor mat(std::initializer_list<double> v, const Shape& shape) { return tensor(v, shape, DType::f64); }
-
-void set(const Var& p, const Tensor& value) {
-  Tensor t = p.value();
-  t.copy_(value);
-}
-
-CuriosityOptions tiny(int64_t D, int64_t A, int64_t hidden, int64_t F) {
-  CuriosityOptions o;
-  o.obs_dim = D;
-  o.n_actions = A;
-  o.hidden = hidden;
-  o.feature_dim = F;
-  return o;
-}
-
-TransitionBatch batch(std::initializer_list<double> obs, std::initializer_list<int64_t> actions,
-                      std::initializer_list<double> next_obs, int64_t D) {
-  const int64_t n = int64_t(actions.size());
-  std::vector<int64_t> a(actions);
-  return {tensor(obs, {n, D}), from_vector(a, {n}), tensor(next_obs, {n, D})};
-}
 
 }  // namespace
 
