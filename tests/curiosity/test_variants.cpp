@@ -23,7 +23,6 @@ using namespace gradlab::rl::curiosity::test;
 
 namespace {
 
-
 // Largest |gradient| over the parameters (0 when none has a gradient).
 double max_grad(const std::vector<Var>& params) {
   double m = 0;
