@@ -11,7 +11,8 @@
 // Reconstructed (docs/papers/temporal-inconsistency.md marks them as gradlab's reconstruction; the paper's text was not
 // available): the predictor is a latent forward model whose target is a fixed
 // random embedding g(s') (as RND's target), trained with the normalised loss
-// ||n(f(s, a)) - n(g(s'))||^2; K = 5 and M = 8 gradient steps; the
+// ||n(f(s, a)) - n(g(s'))||^2; K = 5 and M gradient steps (8 in CuriosityOptions; the
+// experiments set M from the run's length with ti_interval_for); the
 // variational weights w = softmax(-l_k / T), l_k the snapshot's prediction
 // loss on the current batch (flag ti_variational; the ablation is w = 1/K);
 // the optional Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))) as in
