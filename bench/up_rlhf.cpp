@@ -509,81 +509,55 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("up_rlhf", "UP-RLHF: diverse reward LoRA ensembles and uncertainty-penalised RLHF");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
-  auto& d_model = cli.integer("--d-model", s.d_model, "width of the policy and reward GPTs", {1, 65536});
-  auto& members = cli.integer("--members", s.members, "K, LoRA members of the ensembles", {1, 1024});
-  auto& rank = cli.integer("--rank", s.rank, "LoRA rank r", {1, 65536});
-  auto& lora_init = cli.text("--lora-init", s.lora_init, "how each LoRA A starts: gaussian (N(0, 1/r^2)) or uniform");
-  auto& alpha = cli.real("--alpha", s.alpha, "weight of the diversity term (the diverse ensemble)");
-  auto& diversity = cli.text("--diversity", s.diversity, "diversity norm: plain, scale_invariant, upstream");
-  auto& kl_mode = cli.text("--kl-mode", s.kl_mode, "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
-  auto& kl_beta = cli.real("--kl-beta", s.kl_beta, "beta_1 of every method");
-  auto& kl_targets = cli.text("--kl-targets", "3,10,30",
-                              "single_rm's adaptive-KL runs: target KL(pi || pi_SFT) in nats, comma-separated");
-  auto& kl_rate = cli.real("--kl-rate", s.kl_rate, "gain of the adaptive KL controller");
-  auto& kl_start = cli.real("--kl-start", s.kl_start, "the adaptive KL runs' starting coefficient");
-  auto& lambda = cli.real("--lambda", s.lambda, "beta_2 of UP-RLHF's penalty r_bar - beta_2 (u - u_bar)");
-  auto& uwo_lambda = cli.real("--uwo-lambda", s.uwo_lambda, "lambda of UWO, r_bar - lambda Var");
-  auto& lambda_sweep =
-      cli.text("--lambda-sweep", "", "extra up_rlhf runs at these beta_2 values (methods up_rlhf/lambda=X)");
-  auto& beta_sweep =
-      cli.text("--beta-sweep", "", "extra up_rlhf runs at these beta_1 values, 0 included (up_rlhf/beta1=X)");
-  auto& kl_in_reward = cli.boolean("--kl-in-reward-arm", false,
-                                   "an extra up_rlhf run with the KL inside the reward (up_rlhf/kl_in_reward)");
-  auto& noise = cli.real("--label-noise", s.label_noise, "label flip probability of the preference pairs");
-  auto& bt_beta = cli.real("--bt-beta", s.bt_beta, "Bradley-Terry inverse temperature of the labels (0: gold order)");
-  auto& rm_pairs =
-      cli.integer("--rm-pairs", s.rm_pairs, "labelled SFT-sample pairs the reward models learn from", {0, INT64_MAX});
-  auto& rm_epochs = cli.integer("--rm-epochs", s.rm_epochs, "epochs of the single reward model", {0, INT64_MAX});
-  auto& rm_lr = cli.real("--rm-lr", s.rm_lr, "learning rate of the single reward model");
-  auto& rm_trunk = cli.text("--rm-trunk", "fresh", "the reward model's trunk at the start: fresh or sft");
-  auto& rm_pooling = cli.text("--rm-pooling", s.rm_pooling,
-                              "where every reward head reads the response: token_sum, token_mean or last_token");
-  auto& ens_epochs = cli.integer("--ens-epochs", s.ens_epochs, "epochs of each LoRA ensemble", {1, INT64_MAX});
-  auto& ens_lr = cli.real("--ens-lr", s.ens_lr, "learning rate of the LoRA ensembles");
-  auto& ppo_iters =
-      cli.integer("--ppo-iters", 0, "PPO iterations (0: by budget, 300 full / 120 quick / 3 smoke)", {0, INT64_MAX});
-  auto& eval_every = cli.integer("--eval-every", s.eval_every, "PPO iterations between evaluations", {1, INT64_MAX});
-  auto& policy_lr = cli.real("--policy-lr", s.policy_lr, "PPO policy learning rate");
-  auto& methods = cli.text("--methods", "up_rlhf,single_rm,ensemble_mean,diverse_mean,plain_penalty,uwo,wco,gold",
-                           "methods to run (the sweep flags add their own)");
+  std::string rm_trunk = "fresh", kl_targets = "3,10,30", lambda_sweep, beta_sweep;
+  std::string methods = "up_rlhf,single_rm,ensemble_mean,diverse_mean,plain_penalty,uwo,wco,gold";
+  cli.bind(s.d_model, "--d-model", "width of the policy and reward GPTs", {1, 65536});
+  cli.bind(s.members, "--members", "K, LoRA members of the ensembles", {1, 1024});
+  cli.bind(s.rank, "--rank", "LoRA rank r", {1, 65536});
+  cli.bind(s.lora_init, "--lora-init", "how each LoRA A starts: gaussian (N(0, 1/r^2)) or uniform");
+  cli.bind(s.alpha, "--alpha", "weight of the diversity term (the diverse ensemble)");
+  cli.bind(s.diversity, "--diversity", "diversity norm: plain, scale_invariant, upstream");
+  cli.bind(s.kl_mode, "--kl-mode", "KL to pi_SFT: token_penalty, sequence_term (J_KL), off");
+  cli.bind(s.kl_beta, "--kl-beta", "beta_1 of every method");
+  cli.bind(kl_targets, "--kl-targets",
+           "single_rm's adaptive-KL runs: target KL(pi || pi_SFT) in nats, comma-separated");
+  cli.bind(s.kl_rate, "--kl-rate", "gain of the adaptive KL controller");
+  cli.bind(s.kl_start, "--kl-start", "the adaptive KL runs' starting coefficient");
+  cli.bind(s.lambda, "--lambda", "beta_2 of UP-RLHF's penalty r_bar - beta_2 (u - u_bar)");
+  cli.bind(s.uwo_lambda, "--uwo-lambda", "lambda of UWO, r_bar - lambda Var");
+  cli.bind(lambda_sweep, "--lambda-sweep", "extra up_rlhf runs at these beta_2 values (methods up_rlhf/lambda=X)");
+  cli.bind(beta_sweep, "--beta-sweep", "extra up_rlhf runs at these beta_1 values, 0 included (up_rlhf/beta1=X)");
+  cli.bind(s.kl_in_reward_arm, "--kl-in-reward-arm",
+           "an extra up_rlhf run with the KL inside the reward (up_rlhf/kl_in_reward)");
+  cli.bind(s.label_noise, "--label-noise", "label flip probability of the preference pairs");
+  cli.bind(s.bt_beta, "--bt-beta", "Bradley-Terry inverse temperature of the labels (0: gold order)");
+  cli.bind(s.rm_pairs, "--rm-pairs", "labelled SFT-sample pairs the reward models learn from", {0, INT64_MAX});
+  cli.bind(s.rm_epochs, "--rm-epochs", "epochs of the single reward model", {0, INT64_MAX});
+  cli.bind(s.rm_lr, "--rm-lr", "learning rate of the single reward model");
+  cli.bind(rm_trunk, "--rm-trunk", "the reward model's trunk at the start: fresh or sft");
+  cli.bind(s.rm_pooling, "--rm-pooling",
+           "where every reward head reads the response: token_sum, token_mean or last_token");
+  cli.bind(s.ens_epochs, "--ens-epochs", "epochs of each LoRA ensemble", {1, INT64_MAX});
+  cli.bind(s.ens_lr, "--ens-lr", "learning rate of the LoRA ensembles");
+  cli.bind(s.ppo_iters, "--ppo-iters", "PPO iterations (0: by budget, 300 full / 120 quick / 3 smoke)", {0, INT64_MAX});
+  cli.bind(s.eval_every, "--eval-every", "PPO iterations between evaluations", {1, INT64_MAX});
+  cli.bind(s.policy_lr, "--policy-lr", "PPO policy learning rate");
+  cli.bind(methods, "--methods", "methods to run (the sweep flags add their own)");
   cli.parse(argc, argv);
-  s.d_model = d_model;
-  s.members = members;
-  s.rank = rank;
-  s.lora_init = lora_init;
-  nn::lora_init_from_string(s.lora_init);  // validate before any work
-  s.alpha = alpha;
-  s.diversity = diversity;
-  s.kl_mode = kl_mode;
-  s.kl_beta = kl_beta;
-  s.kl_rate = kl_rate;
-  s.kl_start = kl_start;
+  // Validate every choice before any work.
+  nn::lora_init_from_string(s.lora_init);
   GL_CHECK(s.kl_start > 0 && s.kl_rate > 0, "up_rlhf: --kl-start ({}) and --kl-rate ({}) must be > 0", s.kl_start,
            s.kl_rate);
-  s.lambda = lambda;
-  s.uwo_lambda = uwo_lambda;
-  s.label_noise = noise;
-  s.bt_beta = bt_beta;
-  s.rm_epochs = rm_epochs;
-  s.rm_pairs = rm_pairs;
-  s.rm_lr = rm_lr;
   GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "up_rlhf: --rm-trunk must be fresh or sft, got '{}'", rm_trunk);
   s.rm_trunk_from_sft = rm_trunk == "sft";
-  s.rm_pooling = rm_pooling;
-  reward_pooling_from_string(s.rm_pooling);  // validate before any work
-  s.ens_epochs = ens_epochs;
-  s.ens_lr = ens_lr;
-  s.ppo_iters = ppo_iters;
-  s.eval_every = eval_every;
-  s.policy_lr = policy_lr;
+  reward_pooling_from_string(s.rm_pooling);
   s.kl_targets = bench::parse_real_list(kl_targets, "--kl-targets");
   GL_CHECK(!s.kl_targets.empty(), "up_rlhf: --kl-targets is empty");
   for (double t : s.kl_targets) GL_CHECK(t > 0, "up_rlhf: --kl-targets must be positive, got {}", t);
-  if (!std::string(lambda_sweep).empty()) s.lambda_sweep = bench::parse_real_list(lambda_sweep, "--lambda-sweep");
-  if (!std::string(beta_sweep).empty()) s.beta_sweep = bench::parse_real_list(beta_sweep, "--beta-sweep");
+  if (!lambda_sweep.empty()) s.lambda_sweep = bench::parse_real_list(lambda_sweep, "--lambda-sweep");
+  if (!beta_sweep.empty()) s.beta_sweep = bench::parse_real_list(beta_sweep, "--beta-sweep");
   for (double b : s.beta_sweep) GL_CHECK(b >= 0, "up_rlhf: --beta-sweep values must be >= 0, got {}", b);
-  s.kl_in_reward_arm = kl_in_reward;
-  diversity_norm_from_string(s.diversity);  // validate flags before any work
+  diversity_norm_from_string(s.diversity);
   const KLMode mode = kl_mode_from_string(s.kl_mode);
 
   bench::Experiment ex("up_rlhf", flags);

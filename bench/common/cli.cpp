@@ -80,6 +80,55 @@ bool& Cli::boolean(const std::string& name, bool fallback, const std::string& he
   return flags_.back();
 }
 
+void Cli::bind(int64_t& field, const std::string& name, const std::string& help, Bounds bounds) {
+  Option o{name, help, std::to_string(field), Kind::integer, &field};
+  o.bounds = bounds;
+  GL_CHECK(field >= bounds.min && field <= bounds.max, "{}: the default of {} ({}) is outside [{}, {}]", program_, name,
+           field, bounds.min, bounds.max);
+  declare(o);
+}
+
+void Cli::bind(double& field, const std::string& name, const std::string& help) {
+  Option o{name, help, fmt::format("{}", field), Kind::real};
+  o.r = &field;
+  declare(o);
+}
+
+void Cli::bind(std::string& field, const std::string& name, const std::string& help) {
+  Option o{name, help, field.empty() ? "\"\"" : field, Kind::text};
+  o.s = &field;
+  declare(o);
+}
+
+void Cli::bind(bool& field, const std::string& name, const std::string& help) {
+  Option o{name, help, field ? "on" : "off", Kind::boolean};
+  o.b = &field;
+  declare(o);
+}
+
+std::string Cli::command_line() const {
+  auto quoted = [](const std::string& v) {
+    const bool plain = !v.empty() && v.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    if (plain) return v;
+    std::string out = "'";
+    for (char c : v) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
+  std::vector<std::string> parts;
+  for (const Option& o : options_) {
+    switch (o.kind) {
+      case Kind::integer: parts.push_back(o.name + " " + std::to_string(*o.i)); break;
+      case Kind::real: parts.push_back(fmt::format("{} {}", o.name, *o.r)); break;
+      case Kind::text: parts.push_back(o.name + " " + quoted(*o.s)); break;
+      case Kind::flag:
+        if (*o.b) parts.push_back(o.name);
+        break;
+      case Kind::boolean: parts.push_back(*o.b ? o.name : "--no-" + o.name.substr(2)); break;
+    }
+  }
+  return join(parts, " ");
+}
+
 std::string Cli::usage() const {
   std::string out = fmt::format("usage: {} [options]\n{}\n\noptions:\n", program_, description_);
   for (const Option& o : options_) {

@@ -9,6 +9,15 @@
 //   const bool smoke = cli.flag("--smoke", "a few seconds, no references");
 //   cli.parse(argc, argv);   // exits 0 after --help, 2 (one line and the usage) on a bad flag
 //   ... then read the values through the references returned above.
+//
+// Or let a settings struct be the command line: bind() ties a field to a flag,
+// the field's value is the default shown by --help, and parse() writes into it.
+//
+//   struct Args { int64_t steps = 1000; double lr = 3e-4; bool anneal = true; } args;
+//   cli.bind(args.steps, "--steps", "training steps", {1, INT64_MAX});
+//   cli.bind(args.lr, "--lr", "learning rate");
+//   cli.bind(args.anneal, "--anneal", "anneal the learning rate");   // --anneal / --no-anneal
+//   cli.parse(argc, argv);   // args now holds the command line
 #pragma once
 
 #include <cstdint>
@@ -40,6 +49,19 @@ class Cli {
   // A switch with a default: --name (on), --no-name (off), or --name VALUE
   // with VALUE one of 1/0, true/false, yes/no, on/off.
   bool& boolean(const std::string& name, bool fallback, const std::string& help);
+
+  // The same options bound to a field of the caller's (which must outlive
+  // parse()): its current value is the default, parse() writes into it. A bool
+  // field is a boolean switch.
+  void bind(int64_t& field, const std::string& name, const std::string& help, Bounds bounds = {});
+  void bind(double& field, const std::string& name, const std::string& help);
+  void bind(std::string& field, const std::string& name, const std::string& help);
+  void bind(bool& field, const std::string& name, const std::string& help);
+
+  // Every option with its value after parse(), as a command line that gives
+  // the same settings ("--steps 1000 --lr 0.0003 --anneal"; present flags
+  // only, text values quoted when they need it): the provenance of a run.
+  std::string command_line() const;
 
   // Parses argv; prints help and exits 0 on --help, prints the error and a
   // one-line usage and exits 2 on bad input.

@@ -52,7 +52,8 @@ ExperimentFlags::ExperimentFlags(Cli& cli, int full_seeds_, int quick_seeds_)
       smoke(cli.flag("--smoke", "a few seconds: one seed, a handful of steps (make test)")),
       out(cli.text("--out", "", "output folder (default results/NAME; a temporary folder with --smoke)")),
       full_seeds(full_seeds_),
-      quick_seeds(quick_seeds_) {}
+      quick_seeds(quick_seeds_),
+      cli(&cli) {}
 
 Budget ExperimentFlags::budget() const { return smoke ? Budget::smoke : quick ? Budget::quick : Budget::full; }
 
@@ -251,6 +252,8 @@ Experiment::Experiment(std::string bench_name, const ExperimentFlags& flags)
   make_directories(out_);
   // Outputs are checked before the work: a --jsonl that cannot be written fails now, not after the runs.
   Jsonl probe(jsonl_);
+  // Provenance: the binary and every flag's value, defaults included, as a command that repeats the run.
+  write_file_atomic(out_ + "/flags.txt", fmt::format("{} {}\n", bench_, flags.cli->command_line()));
 }
 
 void Experiment::add(const std::string& method, RunFn fn) {

@@ -40,7 +40,8 @@ enum class Budget { smoke, quick, full };
 const char* budget_name(Budget b);
 
 // The flags every experiment binary takes (README.md "Experiments"): --threads, --seed,
-// --seeds, --jsonl, --quick, --smoke, --out. Declare before cli.parse().
+// --seeds, --jsonl, --quick, --smoke, --out. Declare before cli.parse(); the
+// Experiment made after it writes every flag's value to OUT/flags.txt.
 // Without --out, results go to results/NAME under the current directory
 // (a temporary folder for --smoke, so `make test` leaves nothing behind).
 struct ExperimentFlags {
@@ -55,6 +56,7 @@ struct ExperimentFlags {
   bool& smoke;
   std::string& out;
   int full_seeds, quick_seeds;
+  const Cli* cli;  // every flag of the binary, for the run's provenance (OUT/flags.txt)
 };
 
 // What a run function is told.

@@ -2,6 +2,8 @@
 // (bench/common/cli.h): lists of integers and reals, with what is wrong named.
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include "bench/common/cli.h"
 #include "tensor/error.h"
 
@@ -78,4 +80,56 @@ TEST_CASE("a boolean switch: --name, --no-name, or --name with an explicit value
   CHECK_FALSE(parse({"--anneal-lr", "off"}, true).first);
   CHECK(parse({"--anneal-lr", "yes", "--steps", "4"}, false) == std::pair<bool, int64_t>{true, 4});
   CHECK(parse({"--anneal-lr", "--steps", "4"}, false) == std::pair<bool, int64_t>{true, 4});
+}
+
+TEST_CASE("a settings struct as the command line: bind, defaults in --help, and the provenance line") {
+  struct Args {
+    int64_t steps = 1000;
+    double lr = 3e-4;
+    std::string name = "run one";
+    bool anneal = true;
+    bool verbose = false;
+  };
+  auto parse = [](Args& args, std::vector<std::string> words) {
+    auto cli = std::make_unique<Cli>("toy", "a toy");
+    cli->bind(args.steps, "--steps", "training steps", {1, 100000});
+    cli->bind(args.lr, "--lr", "learning rate");
+    cli->bind(args.name, "--name", "run name");
+    cli->bind(args.anneal, "--anneal", "anneal the learning rate");
+    cli->bind(args.verbose, "--verbose", "print more");
+    words.insert(words.begin(), "toy");
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    cli->parse(int(argv.size()), argv.data());
+    return cli;
+  };
+  Args defaults;
+  auto cli = parse(defaults, {});
+  CHECK(defaults.steps == 1000);  // nothing given: the fields keep their values
+  CHECK(defaults.lr == 3e-4);
+  CHECK(cli->usage().find("--steps N") != std::string::npos);
+  CHECK(cli->usage().find("(default 1000, 1 to 100000)") != std::string::npos);
+  CHECK(cli->usage().find("(default run one)") != std::string::npos);
+  CHECK(cli->command_line() == "--steps 1000 --lr 0.0003 --name 'run one' --anneal --no-verbose");
+  Args given;
+  cli = parse(given, {"--steps", "7", "--lr", "0.5", "--no-anneal", "--verbose", "--name", "it's"});
+  CHECK(given.steps == 7);
+  CHECK(given.lr == 0.5);
+  CHECK_FALSE(given.anneal);
+  CHECK(given.verbose);
+  CHECK(given.name == "it's");
+  CHECK(cli->command_line() == "--steps 7 --lr 0.5 --name 'it'\\''s' --no-anneal --verbose");
+  // The provenance line parses back to the same settings.
+  Args again;
+  std::vector<std::string> words = {"--steps", "7", "--lr", "0.5", "--name", "it's", "--no-anneal", "--verbose"};
+  parse(again, words);
+  CHECK(again.steps == given.steps);
+  CHECK(again.name == given.name);
+  // A bound default outside its bounds is a programming error, caught when declared.
+  Args bad;
+  bad.steps = 0;
+  Cli strict("toy", "a toy");
+  CHECK_THROWS_WITH_AS(strict.bind(bad.steps, "--steps", "training steps", {1, 10}),
+                       doctest::Contains("toy: the default of --steps (0) is outside [1, 10]"), Error);
+  CHECK_THROWS_WITH_AS(strict.bind(bad.lr, "--learning_rate", "lr"), doctest::Contains("is not --kebab-case"), Error);
 }
