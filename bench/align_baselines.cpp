@@ -283,10 +283,7 @@ RunResult run_overopt(const RunContext& run) {
   // Collapsed: the smoothed proxy ends more than half its gain below its peak (alignment::proxy_collapsed),
   // the noise being two standard errors of the last window of the raw proxy.
   const size_t window = std::min<size_t>(8, proxy_r.size());
-  double m = 0, ss = 0;
-  for (size_t i = proxy_r.size() - window; i < proxy_r.size(); ++i) m += proxy_r[i] / double(window);
-  for (size_t i = proxy_r.size() - window; i < proxy_r.size(); ++i) ss += (proxy_r[i] - m) * (proxy_r[i] - m);
-  const double se = window > 1 ? std::sqrt(ss / double(window - 1) / double(window)) : 0.0;
+  const double se = standard_error(std::vector<double>(proxy_r.end() - window, proxy_r.end()));
   r.metric("collapsed", proxy_collapsed(p, 2.0 * se) ? 1.0 : 0.0);
   Generator eval_gen(run.seed * 1000 + 99);
   record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));

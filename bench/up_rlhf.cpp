@@ -261,14 +261,6 @@ struct KLSetting {
   double beta = 0, target = 0;
 };
 
-double standard_error(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  return std::sqrt(ss / double(v.size() - 1) / double(v.size()));
-}
-
 PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run, const RewardFn& reward,
                    const ProxyFn& proxy, const KLSetting& kl, uint64_t stream) {
   auto sft = rebuild_gpt(a.policy_config, a.sft);
@@ -296,7 +288,7 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
     e.proxy = mean_of(p);
     e.proxy_se = standard_error(p);
     e.kl = sampled_kl(*policy, *sft, a.eval_prompts, e.responses);
-    e.kl_coef = ppo.config().squared_kl_loss_coef > 0 ? ppo.config().squared_kl_loss_coef : ppo.config().kl_beta;
+    e.kl_coef = active_kl_coefficient(ppo.config());
     out.iterations.push_back(it);
     out.evals.push_back(std::move(e));
   };
@@ -494,10 +486,14 @@ bench::Stat paired_stat(const bench::Experiment& ex, const std::string& a, const
   return bench::stat_of(d);
 }
 
-std::string collapsed_count(const bench::Experiment& ex, const std::string& method) {
+// How many of a method's runs collapsed, and "n/runs" for a claim's text.
+int collapsed_runs(const bench::Experiment& ex, const std::string& method) {
   int n = 0;
   for (const auto& r : ex.runs(method)) n += r.metrics.count("collapsed") && r.metrics.at("collapsed") > 0;
-  return fmt::format("{}/{}", n, ex.runs(method).size());
+  return n;
+}
+std::string collapsed_count(const bench::Experiment& ex, const std::string& method) {
+  return fmt::format("{}/{}", collapsed_runs(ex, method), ex.runs(method).size());
 }
 
 std::string number_text(double v) { return fmt::format("{:g}", v); }
@@ -621,7 +617,7 @@ int run_experiment(int argc, char** argv) {
   ex.plot("gold_vs_sqrt_kl", "gold_vs_sqrt_kl", "sqrt KL(pi || pi_SFT)", "gold reward");
   ex.plot("proxy_vs_sqrt_kl", "proxy_vs_sqrt_kl", "sqrt KL(pi || pi_SFT)", "proxy reward (RM mean)");
   for (const std::string& m : ex.methods())
-    if (collapsed_count(ex, m)[0] != '0')
+    if (collapsed_runs(ex, m) > 0)
       fmt::print("{}: {} runs collapsed (proxy fell); they are left out of the table's figures and the claims\n", m,
                  collapsed_count(ex, m));
 

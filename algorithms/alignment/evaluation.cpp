@@ -2,12 +2,21 @@
 #include "algorithms/alignment/evaluation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
+
+double standard_error(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / double(v.size() - 1) / double(v.size()));
+}
 
 double mean_of(const std::vector<double>& v) {
   GL_CHECK(!v.empty(), "alignment::mean_of: no values");

@@ -13,6 +13,8 @@
 namespace gradlab::alignment {
 
 double mean_of(const std::vector<double>& v);
+// The standard error of the mean, sd / sqrt(n) (sample sd; 0 for fewer than two values).
+double standard_error(const std::vector<double>& v);
 // mean over i of 1[a_i > b_i] + 0.5 * 1[a_i == b_i].
 double win_rate(const std::vector<double>& a, const std::vector<double>& b);
 // Mean over samples of sum_t (log pi - log pi_ref)(y_t) on the response tokens; the responses should come from pi.

@@ -130,7 +130,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     values_old = slice(critic_->values(batch.tokens), 1, P - 1, P + L - 1).value().contiguous();
   }
   st.kl = sum(mul(sub(logp_old, logp_ref), mask)).item() / double(B);  // sampled KL(pi || pi_ref) per sequence
-  st.kl_coef = c.squared_kl_loss_coef > 0 ? c.squared_kl_loss_coef : c.kl_beta;
+  st.kl_coef = active_kl_coefficient(c);
   const Tensor rewards = per_token_rewards(logp_old, logp_ref, mask, from_vector(score, {B}), c.kl_beta);
   Advantages a = gae(rewards, values_old, mask, c.gamma, c.lambda);
   Tensor adv = a.advantages;
@@ -200,10 +200,18 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     st.clip_fraction = clip_sum / double(updates);
   }
   if (c.kl_target > 0) {  // the next iteration's coefficient
-    double& coef = config_.squared_kl_loss_coef > 0 ? config_.squared_kl_loss_coef : config_.kl_beta;
+    double& coef = active_kl_coefficient(config_);
     coef = adapt_kl_coefficient(coef, st.kl, c.kl_target, c.kl_rate);
   }
   return st;
+}
+
+double& active_kl_coefficient(PPORLHFConfig& config) {
+  return config.squared_kl_loss_coef > 0 ? config.squared_kl_loss_coef : config.kl_beta;
+}
+
+double active_kl_coefficient(const PPORLHFConfig& config) {
+  return config.squared_kl_loss_coef > 0 ? config.squared_kl_loss_coef : config.kl_beta;
 }
 
 double adapt_kl_coefficient(double coefficient, double kl, double target, double rate) {

@@ -49,6 +49,10 @@ struct PPORLHFConfig {
   double kl_rate = 0.1;
 };
 
+// The KL coefficient in use: squared_kl_loss_coef when J_KL is on, else kl_beta
+// (the one the adaptive controller adapts).
+double& active_kl_coefficient(PPORLHFConfig& config);
+double active_kl_coefficient(const PPORLHFConfig& config);
 // The adaptive controller's next coefficient (see PPORLHFConfig::kl_target).
 double adapt_kl_coefficient(double coefficient, double kl, double target, double rate);
 

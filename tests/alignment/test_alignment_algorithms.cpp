@@ -369,6 +369,14 @@ TEST_CASE("one PPO-RLHF update with both KL terms: surrogate, value loss and gra
   CHECK(std::abs(grad.select(0, pref::word_id("dog")).select(0, 2).item()) < 1e-6);
 }
 
+TEST_CASE("mean and standard error of the mean on hand numbers") {
+  // 1, 2, 3, 6: mean 3, sample variance (4 + 1 + 0 + 9) / 3 = 14/3, standard error sqrt(14/3 / 4).
+  CHECK(mean_of({1, 2, 3, 6}) == 3.0);
+  CHECK(standard_error({1, 2, 3, 6}) == doctest::Approx(std::sqrt(14.0 / 12.0)));
+  CHECK(standard_error({5}) == 0.0);
+  CHECK_THROWS_WITH_AS(mean_of({}), doctest::Contains("alignment::mean_of: no values"), Error);
+}
+
 TEST_CASE("the adaptive KL controller on hand numbers, and inside PPO-RLHF") {
   // coef (1 + rate clip(KL / target - 1, -0.2, 0.2)): KL 9 against 10 is 10% under the target,
   // so the coefficient shrinks by rate * 0.1; KL 15 is 50% over, clipped to 20%.
@@ -402,6 +410,8 @@ TEST_CASE("the adaptive KL controller on hand numbers, and inside PPO-RLHF") {
   CHECK(st.kl_coef == 0.05);
   CHECK(ppo.config().squared_kl_loss_coef == doctest::Approx(0.05 * 1.1));
   CHECK(ppo.config().kl_beta == 0);
+  CHECK(active_kl_coefficient(ppo.config()) == ppo.config().squared_kl_loss_coef);
+  CHECK(active_kl_coefficient(PPORLHFConfig{.kl_beta = 0.3}) == 0.3);  // no J_KL: the in-reward beta
   // A target needs a coefficient to adapt.
   CHECK_THROWS_WITH_AS(PPORLHF(policy, reference, critic, reward, {.kl_beta = 0, .kl_target = 2.0}, 1),
                        doctest::Contains("kl_target 2 needs a positive starting KL coefficient"), Error);
