@@ -66,9 +66,7 @@ std::string& Cli::text(const std::string& name, const std::string& fallback, con
 
 bool& Cli::flag(const std::string& name, const std::string& help) {
   flags_.push_back(false);
-  Option o{name, help, "", Kind::flag};
-  o.b = &flags_.back();
-  declare(o);
+  bind_flag(flags_.back(), name, help);
   return flags_.back();
 }
 
@@ -102,6 +100,14 @@ void Cli::bind(std::string& field, const std::string& name, const std::string& h
 
 void Cli::bind(bool& field, const std::string& name, const std::string& help) {
   Option o{name, help, field ? "on" : "off", Kind::boolean};
+  o.b = &field;
+  declare(o);
+}
+
+void Cli::bind_flag(bool& field, const std::string& name, const std::string& help) {
+  GL_CHECK(!field, "{}: flag {} starts on, and a flag can only turn its field on (bind it as a switch)", program_,
+           name);
+  Option o{name, help, "", Kind::flag};
   o.b = &field;
   declare(o);
 }

@@ -5,18 +5,19 @@
 // snake_case spelling of a flag is still accepted, with a note on stderr.
 //
 //   Cli cli("gemm", "GEMM throughput against OpenBLAS");
-//   const int threads = cli.integer("--threads", 1, "OpenMP threads");
-//   const bool smoke = cli.flag("--smoke", "a few seconds, no references");
+//   const int64_t& threads = cli.integer("--threads", 1, "OpenMP threads");
+//   const bool& smoke = cli.flag("--smoke", "a few seconds, no references");
 //   cli.parse(argc, argv);   // exits 0 after --help, 2 (one line and the usage) on a bad flag
 //   ... then read the values through the references returned above.
 //
 // Or let a settings struct be the command line: bind() ties a field to a flag,
 // the field's value is the default shown by --help, and parse() writes into it.
 //
-//   struct Args { int64_t steps = 1000; double lr = 3e-4; bool anneal = true; } args;
+//   struct Args { int64_t steps = 1000; double lr = 3e-4; bool anneal = true, smoke = false; } args;
 //   cli.bind(args.steps, "--steps", "training steps", {1, INT64_MAX});
 //   cli.bind(args.lr, "--lr", "learning rate");
 //   cli.bind(args.anneal, "--anneal", "anneal the learning rate");   // --anneal / --no-anneal
+//   cli.bind_flag(args.smoke, "--smoke", "a few seconds");            // --smoke, present or not
 //   cli.parse(argc, argv);   // args now holds the command line
 #pragma once
 
@@ -52,11 +53,13 @@ class Cli {
 
   // The same options bound to a field of the caller's (which must outlive
   // parse()): its current value is the default, parse() writes into it. A bool
-  // field is a boolean switch.
+  // field is a boolean switch; bind_flag() makes it a flag, present or not,
+  // as flag() does (the field starts off; the flag can only turn it on).
   void bind(int64_t& field, const std::string& name, const std::string& help, Bounds bounds = {});
   void bind(double& field, const std::string& name, const std::string& help);
   void bind(std::string& field, const std::string& name, const std::string& help);
   void bind(bool& field, const std::string& name, const std::string& help);
+  void bind_flag(bool& field, const std::string& name, const std::string& help);
 
   // Every option with its value after parse(), as a command line that gives
   // the same settings ("--steps 1000 --lr 0.0003 --anneal"; present flags

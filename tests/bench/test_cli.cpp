@@ -133,3 +133,38 @@ TEST_CASE("a settings struct as the command line: bind, defaults in --help, and 
                        doctest::Contains("toy: the default of --steps (0) is outside [1, 10]"), Error);
   CHECK_THROWS_WITH_AS(strict.bind(bad.lr, "--learning_rate", "lr"), doctest::Contains("is not --kebab-case"), Error);
 }
+
+TEST_CASE("a bound flag is present or not: no --no- form, listed alone, in the provenance line only when on") {
+  struct Args {
+    int64_t steps = 10;
+    bool smoke = false;
+  };
+  auto parse = [](Args& args, std::vector<std::string> words) {
+    auto cli = std::make_unique<Cli>("toy", "a toy");
+    cli->bind(args.steps, "--steps", "steps");
+    cli->bind_flag(args.smoke, "--smoke", "tiny");
+    words.insert(words.begin(), "toy");
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    cli->parse(int(argv.size()), argv.data());
+    return cli;
+  };
+  Args off;
+  auto cli = parse(off, {});
+  CHECK_FALSE(off.smoke);
+  CHECK(cli->usage().find("\n  --smoke                  tiny\n") != std::string::npos);
+  CHECK(cli->usage().find("--no-smoke") == std::string::npos);
+  CHECK(cli->command_line() == "--steps 10");
+  Args on;
+  cli = parse(on, {"--smoke", "--steps", "3"});
+  CHECK(on.smoke);
+  CHECK(on.steps == 3);
+  CHECK(cli->given("--smoke"));
+  CHECK(cli->command_line() == "--steps 3 --smoke");
+  // A flag can only turn its field on: one that starts on is a programming error.
+  Args bad;
+  bad.smoke = true;
+  Cli strict("toy", "a toy");
+  CHECK_THROWS_WITH_AS(strict.bind_flag(bad.smoke, "--smoke", "tiny"), doctest::Contains("toy: flag --smoke starts on"),
+                       Error);
+}
