@@ -4,74 +4,26 @@
 //   build/bench/td3 --env-id Pendulum-v1 --total-timesteps 30000 --learning-starts 5000
 #include "algorithms/rl/td3.h"
 
-#include <fmt/format.h>
-
-#include <cstdio>
-
-#include "bench/common/bench.h"
 #include "bench/common/cli.h"
 #include "bench/rl_front_end.h"
-#include "tensor/parallel.h"
 
 using namespace gradlab;
 
 int main(int argc, char** argv) {
-  const rl::TD3Args d;
   bench::Cli cli("td3", "TD3 (arXiv 1802.09477) with CleanRL's defaults: train, log, evaluate");
-  auto& exp_name = cli.text("--exp-name", d.exp_name, "run name (CSV and progress line)");
-  auto& env_id = cli.text("--env-id", d.env_id, "environment (envs::make_env name; box actions)");
-  auto& seed = cli.integer("--seed", int64_t(d.seed), "seed of every generator of the run", {0, INT64_MAX});
-  auto& total = cli.integer("--total-timesteps", d.total_timesteps, "environment steps", {1, INT64_MAX});
-  auto& lr = cli.real("--learning-rate", d.learning_rate, "actor and critic learning rate");
-  auto& buffer = cli.integer("--buffer-size", d.buffer_size, "replay capacity", {1, INT64_MAX});
-  auto& gamma = cli.real("--gamma", d.gamma, "discount");
-  auto& tau = cli.real("--tau", d.tau, "Polyak rate of the target networks");
-  auto& batch = cli.integer("--batch-size", d.batch_size, "replay minibatch", {1, INT64_MAX});
-  auto& policy_noise = cli.real("--policy-noise", d.policy_noise, "target smoothing noise std (x action scale)");
-  auto& exploration = cli.real("--exploration-noise", d.exploration_noise, "acting noise std (x action scale)");
-  auto& starts =
-      cli.integer("--learning-starts", d.learning_starts, "uniform random actions before this step", {0, INT64_MAX});
-  auto& policy_freq =
-      cli.integer("--policy-frequency", d.policy_frequency, "delayed actor and target updates", {1, INT64_MAX});
-  auto& noise_clip = cli.real("--noise-clip", d.noise_clip, "clip of the smoothing noise (x action scale)");
-  auto& hidden = cli.integer("--hidden", d.hidden, "width of the two ReLU layers", {1, INT64_MAX});
-  auto& eval_episodes =
-      cli.integer("--eval-episodes", d.eval_episodes, "episodes of the deterministic evaluation", {1, INT64_MAX});
-  auto& eval_every =
-      cli.integer("--eval-every", d.eval_every, "steps between evaluations (0: only at the end)", {0, INT64_MAX});
-  auto& log_csv = cli.text("--log-csv", "", "CSV log (fixed CleanRL keys), appended line by line");
-  auto& threads = cli.integer("--threads", 1, "OpenMP threads", bench::kThreadBounds);
-  auto& jsonl = cli.text("--jsonl", "", "append eval_return and SPS records to this file");
-  auto& smoke =
-      cli.flag("--smoke", "a few seconds: 300 steps, learning from step 200, 64-unit networks, 2 evaluation episodes");
-  cli.parse(argc, argv);
-  set_num_threads(int(threads));
-
   rl::TD3Args a;
-  a.exp_name = exp_name;
-  a.env_id = env_id;
-  a.seed = uint64_t(seed);
-  a.total_timesteps = cli.budget_default<int64_t>(smoke, "--total-timesteps", total, 300);
-  a.learning_rate = lr;
-  a.buffer_size = buffer;
-  a.gamma = gamma;
-  a.tau = tau;
-  a.batch_size = batch;
-  a.policy_noise = policy_noise;
-  a.exploration_noise = exploration;
-  a.learning_starts = cli.budget_default<int64_t>(smoke, "--learning-starts", starts, 200);
-  a.policy_frequency = policy_freq;
-  a.noise_clip = noise_clip;
-  a.hidden = cli.budget_default<int64_t>(smoke, "--hidden", hidden, 64);
-  a.eval_episodes = cli.budget_default<int64_t>(smoke, "--eval-episodes", eval_episodes, 2);
-  a.eval_every = eval_every;
-  a.log_csv = log_csv;
-  try {
-    const rl::TrainResult r = rl::train_td3(a);
-    bench::report_training("td3", a.env_id, a.seed, r, "deterministic", a.eval_episodes, jsonl, threads);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "td3: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  bench::FrontEndFlags f;
+  bench::bind_run_flags(cli, a, f, "environment (envs::make_env name; box actions)");
+  cli.bind(a.learning_rate, "--learning-rate", "actor and critic learning rate");
+  cli.bind(a.buffer_size, "--buffer-size", "replay capacity", {1, INT64_MAX});
+  cli.bind(a.gamma, "--gamma", "discount");
+  cli.bind(a.tau, "--tau", "Polyak rate of the target networks");
+  cli.bind(a.batch_size, "--batch-size", "replay minibatch", {1, INT64_MAX});
+  cli.bind(a.policy_noise, "--policy-noise", "target smoothing noise std (x action scale)");
+  cli.bind(a.exploration_noise, "--exploration-noise", "acting noise std (x action scale)");
+  cli.bind(a.learning_starts, "--learning-starts", "uniform random actions before this step", {0, INT64_MAX});
+  cli.bind(a.policy_frequency, "--policy-frequency", "delayed actor and target updates", {1, INT64_MAX});
+  cli.bind(a.noise_clip, "--noise-clip", "clip of the smoothing noise (x action scale)");
+  bench::parse_off_policy(cli, argc, argv, a, f);
+  return bench::run_off_policy("td3", a, f, [](const rl::TD3Args& args) { return rl::train_td3(args); });
 }
