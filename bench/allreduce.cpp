@@ -21,40 +21,51 @@
 using namespace gradlab;
 using namespace gradlab::bench;
 
+namespace {
+
+struct Args {
+  std::string sizes = "4096,65536,1048576,8388608,33554432";
+  int64_t reps = 20;
+  std::string dist_backend = "auto";
+  int64_t threads = 1, seed = 0;
+  std::string jsonl;
+  bool smoke = false;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   Cli cli("allreduce", "time of one all-reduce against the message size, over the ranks of an mpirun job");
-  std::string& sizes_flag = cli.text("--sizes", "4096,65536,1048576,8388608,33554432", "message sizes in bytes");
-  int64_t& reps = cli.integer("--reps", 20, "timed all-reduces per size (the median is reported)", {1, INT64_MAX});
-  std::string& backend = cli.text("--dist-backend", "auto", "auto (mpi under mpirun, else single), mpi, single");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads per rank", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "unused: the messages are constant", {0, INT64_MAX});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per size to this file (rank 0 writes)");
-  bool& smoke = cli.flag("--smoke", "two small sizes, 2 repetitions");
+  Args args;
+  cli.bind(args.sizes, "--sizes", "message sizes in bytes");
+  cli.bind(args.reps, "--reps", "timed all-reduces per size (the median is reported)", {1, INT64_MAX});
+  cli.bind(args.dist_backend, "--dist-backend", "auto (mpi under mpirun, else single), mpi, single");
+  cli.bind(args.threads, "--threads", "OpenMP threads per rank", kThreadBounds);
+  cli.bind(args.seed, "--seed", "unused: the messages are constant", {0, INT64_MAX});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per size to this file (rank 0 writes)");
+  cli.bind_flag(args.smoke, "--smoke", "two small sizes, 2 repetitions");
   cli.parse(argc, argv);
-  (void)seed;
   std::unique_ptr<dist::Communicator> comm;
   try {
-    set_num_threads(int(threads));
-    if (smoke) {
-      sizes_flag = cli.given("--sizes") ? sizes_flag : "4096,65536";
-      reps = cli.given("--reps") ? reps : 2;
-    }
-    const std::vector<int64_t> sizes = parse_int_list(sizes_flag, "--sizes");
+    set_num_threads(int(args.threads));
+    args.sizes = cli.budget_default<std::string>(args.smoke, "--sizes", args.sizes, "4096,65536");
+    args.reps = cli.budget_default<int64_t>(args.smoke, "--reps", args.reps, 2);
+    const std::vector<int64_t> sizes = parse_int_list(args.sizes, "--sizes");
     for (const int64_t b : sizes) GL_CHECK(b >= 4 && b % 4 == 0, "--sizes: {} is not a positive multiple of 4 bytes", b);
-    comm = dist::make_communicator(backend);
+    comm = dist::make_communicator(args.dist_backend);
     const int rank = comm->rank(), world = comm->world_size();
     const bool lead = rank == 0;
     if (lead)
       std::printf("all-reduce (sum, f32) over %d rank(s), backend %s, %lld repetitions per size\n", world,
-                  comm->backend().c_str(), (long long)reps);
+                  comm->backend().c_str(), (long long)args.reps);
     Table table({"bytes", "median us", "min us", "algbw GB/s", "busbw GB/s"});
     std::vector<std::pair<double, double>> points;  // (bytes, seconds)
-    Jsonl out(lead ? jsonl : std::string());
+    Jsonl out(lead ? args.jsonl : std::string());
     for (const int64_t bytes : sizes) {
       Tensor t = full({bytes / 4}, 1.0);
       comm->all_reduce(t);  // warm-up (and the cross-rank size check)
       std::vector<double> times;
-      for (int64_t r = 0; r < reps; ++r) {
+      for (int64_t r = 0; r < args.reps; ++r) {
         comm->barrier();
         const auto t0 = std::chrono::steady_clock::now();
         comm->all_reduce_async(t)->wait();
@@ -76,7 +87,7 @@ int main(int argc, char** argv) {
                         .metric = "seconds",
                         .value = median,
                         .unit = "s",
-                        .threads = int(threads)};
+                        .threads = int(args.threads)};
       rec.extra["backend"] = comm->backend();
       rec.numbers["ranks"] = world;
       rec.numbers["bytes"] = double(bytes);

@@ -47,35 +47,47 @@ const char* const kCases[] = {"chain_fwd_bwd", "chain_fwd_record", "chain_fwd_no
 
 std::string mib(int64_t bytes) { return fmt::format("{:.3f} MiB", double(bytes) / (1 << 20)); }
 
+struct Args {
+  int64_t ops = 1000;
+  int64_t size = 64;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 7;
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("autograd_overhead",
           "Microseconds per op of a chain of small ops, forward + backward and forward alone, against PyTorch.");
-  int64_t& ops = cli.integer("--ops", 1000, "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)", {1, INT64_MAX});
-  int64_t& size = cli.integer("--size", 64, "the tensors are size x size f32", {1, INT64_MAX});
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for x, w and b", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");
+  Args args;
+  cli.bind(args.ops, "--ops", "ops in the chain (h*w, h+b, tanh, sigmoid, repeated)", {1, INT64_MAX});
+  cli.bind(args.size, "--size", "the tensors are size x size f32", {1, INT64_MAX});
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for x, w and b", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per case", {1, INT64_MAX});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");
   cli.parse(argc, argv);
   try {
-    ops = cli.budget_default<int64_t>(smoke, "--ops", ops, 20);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    GL_CHECK(ops >= 1, "--ops: must be >= 1, got {}", ops);
-    GL_CHECK(size >= 1, "--size: must be >= 1, got {}", size);
-    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
-    GL_CHECK(samples >= 1, "--samples: must be >= 1, got {}", samples);
-    set_num_threads(int(threads));
-    std::printf("autograd_overhead: %lld ops on [%lld, %lld] f32, %lld thread(s)\n", (long long)ops, (long long)size,
-                (long long)size, (long long)threads);
+    args.ops = cli.budget_default<int64_t>(args.smoke, "--ops", args.ops, 20);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    GL_CHECK(args.ops >= 1, "--ops: must be >= 1, got {}", args.ops);
+    GL_CHECK(args.size >= 1, "--size: must be >= 1, got {}", args.size);
+    GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
+    GL_CHECK(args.samples >= 1, "--samples: must be >= 1, got {}", args.samples);
+    set_num_threads(int(args.threads));
+    std::printf("autograd_overhead: %lld ops on [%lld, %lld] f32, %lld thread(s)\n", (long long)args.ops,
+                (long long)args.size, (long long)args.size, (long long)args.threads);
 
-    Generator gen{uint64_t(seed)};
-    const Chain chain{Var::leaf(randn({size, size}, gen)), Var::leaf(randn({size, size}, gen)),
-                      Var::leaf(randn({size, size}, gen)), ops};
+    Generator gen{uint64_t(args.seed)};
+    const Chain chain{Var::leaf(randn({args.size, args.size}, gen)), Var::leaf(randn({args.size, args.size}, gen)),
+                      Var::leaf(randn({args.size, args.size}, gen)), args.ops};
     std::map<std::string, std::function<void()>> fns = {
         {"chain_fwd_bwd", [&] { chain.forward_backward(); }},
         {"chain_fwd_record", [&] { chain.loss(); }},  // the graph is built, then dropped
@@ -88,9 +100,9 @@ int main(int argc, char** argv) {
 
     // gradlab is timed before and after the PyTorch run, and the samples
     // pooled, so that a slow spell of a shared machine weighs on both sides.
-    const double min_sample = smoke ? 0.0 : 0.05;
-    const int warmup = smoke ? 0 : 2;
-    const int half = std::max(1, int(samples + 1) / 2);
+    const double min_sample = args.smoke ? 0.0 : 0.05;
+    const int warmup = args.smoke ? 0 : 2;
+    const int half = std::max(1, int(args.samples + 1) / 2);
     auto time_all = [&] {
       std::map<std::string, Timing> ts;
       for (const char* c : kCases) ts[c] = time_it(fns.at(c), half, min_sample, warmup);
@@ -98,23 +110,23 @@ int main(int argc, char** argv) {
     };
     const std::map<std::string, Timing> before = time_all();
     Reference torch;
-    if (!no_reference) {
+    if (!args.no_reference) {
       torch =
           run_reference("bench/pytorch/autograd_overhead.py",
                         fmt::format("--ops {} --size {} --threads {} --seed {} --samples {} --min-sample-seconds {}",
-                                    ops, size, threads, seed, samples, min_sample),
-                        int(threads));
+                                    args.ops, args.size, args.threads, args.seed, args.samples, min_sample),
+                        int(args.threads));
       if (!torch.ok)
         std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
     }
-    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+    const std::map<std::string, Timing> after = args.no_reference ? before : time_all();
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     const std::string ref_name = torch.ok ? torch.label : "pytorch";
     Table table({"case", "us/op", "min-max", ref_name + " us/op", "ours/ref (lower is better)"});
-    const double per_op_us = 1e6 / double(ops);
+    const double per_op_us = 1e6 / double(args.ops);
     for (const char* c : kCases) {
-      const Timing t = no_reference ? before.at(c) : merge(before.at(c), after.at(c));
+      const Timing t = args.no_reference ? before.at(c) : merge(before.at(c), after.at(c));
       const double us = t.median * per_op_us;
       std::vector<std::string> row = {c, fmt::format("{:.2f}", us),
                                       fmt::format("{:.2f}-{:.2f}", t.min * per_op_us, t.max * per_op_us)};
@@ -123,9 +135,9 @@ int main(int argc, char** argv) {
                         .metric = "us_per_op",
                         .value = us,
                         .unit = "us",
-                        .threads = int(threads)};
-      rec.extra["ops"] = std::to_string(ops);
-      rec.extra["size"] = std::to_string(size);
+                        .threads = int(args.threads)};
+      rec.extra["ops"] = std::to_string(args.ops);
+      rec.extra["size"] = std::to_string(args.size);
       const std::optional<double> ref_seconds = torch.seconds(c);
       add_comparison_lower_is_better(row, rec, us, ref_seconds ? std::optional(*ref_seconds * per_op_us) : std::nullopt,
                                      torch.label);

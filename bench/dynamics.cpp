@@ -39,45 +39,66 @@ envs::Dataset random_dataset(int64_t rows, int64_t obs, int64_t act, Generator& 
   return d;
 }
 
+struct Args {
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t obs = 3;
+  int64_t act = 1;
+  int64_t width = 200;
+  int64_t batch = 256;
+  int64_t states = 50000;
+  int64_t samples = 7;
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("dynamics", "Dynamics-ensemble training step and 50k-state model step, in steps/s, against PyTorch.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the weights and the data", {0, INT64_MAX});
-  int64_t& obs = cli.integer("--obs", 3, "observation dims", {1, 4096});
-  int64_t& act = cli.integer("--act", 1, "action dims", {1, 4096});
-  int64_t& width = cli.integer("--width", 200, "hidden width (4 hidden layers)", {1, 65536});
-  int64_t& batch = cli.integer("--batch", 256, "rows per member in a training batch", {1, 1 << 20});
-  int64_t& states = cli.integer("--states", 50000, "states in a model step", {1, 1 << 24});
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (width 16, 500 states, no reference)");
+  Args args;
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the weights and the data", {0, INT64_MAX});
+  cli.bind(args.obs, "--obs", "observation dims", {1, 4096});
+  cli.bind(args.act, "--act", "action dims", {1, 4096});
+  cli.bind(args.width, "--width", "hidden width (4 hidden layers)", {1, 65536});
+  cli.bind(args.batch, "--batch", "rows per member in a training batch", {1, 1 << 20});
+  cli.bind(args.states, "--states", "states in a model step", {1, 1 << 24});
+  cli.bind(args.samples, "--samples", "timed samples per case", {1, INT64_MAX});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke",
+                "a tiny run to check that the binary works (width 16, 500 states, no reference)");
   cli.parse(argc, argv);
   try {
-    width = cli.budget_default<int64_t>(smoke, "--width", width, 16);
-    states = cli.budget_default<int64_t>(smoke, "--states", states, 500);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    set_num_threads(int(threads));
+    args.width = cli.budget_default<int64_t>(args.smoke, "--width", args.width, 16);
+    args.states = cli.budget_default<int64_t>(args.smoke, "--states", args.states, 500);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    set_num_threads(int(args.threads));
     const int64_t members = 7;
-    std::printf("dynamics: %lld members of %lld-%lld x 4-%lld Swish, batch [%lld, %lld, %lld], %lld states, %lld thread(s)\n",
-                (long long)members, (long long)(obs + act), (long long)width, (long long)(2 * (obs + 1)),
-                (long long)members, (long long)batch, (long long)(obs + act), (long long)states, (long long)threads);
+    std::printf(
+        "dynamics: %lld members of %lld-%lld x 4-%lld Swish, batch [%lld, %lld, %lld], %lld states, %lld thread(s)\n",
+        (long long)members, (long long)(args.obs + args.act), (long long)args.width, (long long)(2 * (args.obs + 1)),
+        (long long)members, (long long)args.batch, (long long)(args.obs + args.act), (long long)args.states,
+        (long long)args.threads);
 
     rl::DynamicsEnsembleOptions options;
     options.members = members;
-    options.hidden = {width, width, width, width};
-    options.batch_size = batch;
+    options.hidden = {args.width, args.width, args.width, args.width};
+    options.batch_size = args.batch;
     options.max_epochs = 1;
-    rl::DynamicsEnsemble ensemble(obs, act, options, uint64_t(seed));
-    Generator gen(uint64_t(seed) + 1);
-    ensemble.train(random_dataset(smoke ? 300 : 2000, obs, act, gen));  // the standardisation and the elites
+    rl::DynamicsEnsemble ensemble(args.obs, args.act, options, uint64_t(args.seed));
+    Generator gen(uint64_t(args.seed) + 1);
+    ensemble.train(
+        random_dataset(args.smoke ? 300 : 2000, args.obs, args.act, gen));  // the standardisation and the elites
 
     optim::Adam adam(ensemble.model().parameters(), {.lr = options.lr});
-    const Tensor xb = randn({members, batch, obs + act}, gen), yb = randn({members, batch, obs + 1}, gen);
-    const Tensor step_obs = randn({states, obs}, gen), step_act = uniform({states, act}, -2, 2, gen);
+    const Tensor xb = randn({members, args.batch, args.obs + args.act}, gen),
+                 yb = randn({members, args.batch, args.obs + 1}, gen);
+    const Tensor step_obs = randn({args.states, args.obs}, gen),
+                 step_act = uniform({args.states, args.act}, -2, 2, gen);
     std::map<std::string, std::function<void()>> fns = {
         {"train_step",
          [&] {
@@ -91,9 +112,9 @@ int main(int argc, char** argv) {
 
     // gradlab is timed before and after the PyTorch run, and the samples
     // pooled, so that a slow spell of a shared machine weighs on both sides.
-    const double min_sample = smoke ? 0.0 : 0.2;
-    const int warmup = smoke ? 0 : 2;
-    const int half = std::max(1, int(samples + 1) / 2);
+    const double min_sample = args.smoke ? 0.0 : 0.2;
+    const int warmup = args.smoke ? 0 : 2;
+    const int half = std::max(1, int(args.samples + 1) / 2);
     auto time_all = [&] {
       std::map<std::string, Timing> ts;
       for (const char* c : kCases) ts[c] = time_it(fns.at(c), half, min_sample, warmup);
@@ -101,24 +122,24 @@ int main(int argc, char** argv) {
     };
     const std::map<std::string, Timing> before = time_all();
     Reference torch;
-    if (!no_reference) {
+    if (!args.no_reference) {
       torch = run_reference("bench/pytorch/dynamics.py",
                             fmt::format("--threads {} --seed {} --members {} --obs {} --act {} --hidden {},{},{},{} "
                                         "--batch {} --states {} --samples {} --min-sample-seconds {}",
-                                        threads, seed, members, obs, act, width, width, width, width, batch, states,
-                                        samples, min_sample),
-                            int(threads));
+                                        args.threads, args.seed, members, args.obs, args.act, args.width, args.width,
+                                        args.width, args.width, args.batch, args.states, args.samples, min_sample),
+                            int(args.threads));
       if (!torch.ok)
         std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
     }
-    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+    const std::map<std::string, Timing> after = args.no_reference ? before : time_all();
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     const std::string ref_name = torch.ok ? torch.label : "pytorch";
     Table table({"case", "steps/s", "min-max", ref_name + " steps/s", "ours/ref"});
     std::map<std::string, double> rates;
     for (const char* c : kCases) {
-      const Timing t = no_reference ? before.at(c) : merge(before.at(c), after.at(c));
+      const Timing t = args.no_reference ? before.at(c) : merge(before.at(c), after.at(c));
       const double rate = rates[c] = 1.0 / t.median;
       std::vector<std::string> row = {c, fmt::format("{:.1f}", rate),
                                       fmt::format("{:.1f}-{:.1f}", 1.0 / t.max, 1.0 / t.min)};
@@ -127,12 +148,12 @@ int main(int argc, char** argv) {
                         .metric = "steps_per_s",
                         .value = rate,
                         .unit = "steps/s",
-                        .threads = int(threads)};
-      rec.extra["obs"] = std::to_string(obs);
-      rec.extra["act"] = std::to_string(act);
-      rec.extra["width"] = std::to_string(width);
-      rec.extra["batch"] = std::to_string(batch);
-      rec.extra["states"] = std::to_string(states);
+                        .threads = int(args.threads)};
+      rec.extra["obs"] = std::to_string(args.obs);
+      rec.extra["act"] = std::to_string(args.act);
+      rec.extra["width"] = std::to_string(args.width);
+      rec.extra["batch"] = std::to_string(args.batch);
+      rec.extra["states"] = std::to_string(args.states);
       const std::optional<double> ref_seconds = torch.seconds(c);
       add_comparison(row, rec, rate, ref_seconds ? std::optional(1.0 / *ref_seconds) : std::nullopt, torch.label);
       out.write(rec);
@@ -142,14 +163,14 @@ int main(int argc, char** argv) {
     if (const std::optional<double> one_batch = torch.seconds("model_step_one_batch")) {
       const double ours = rates.at("model_step");
       std::printf("%s with all %lld states in one forward: %.2f steps/s (ours/ref %.2fx)\n", torch.label.c_str(),
-                  (long long)states, 1.0 / *one_batch, ours * *one_batch);
+                  (long long)args.states, 1.0 / *one_batch, ours * *one_batch);
       Jsonl::Record rec{.bench = "dynamics",
                         .case_name = "model_step_one_batch",
                         .metric = "steps_per_s",
                         .value = ours,
                         .unit = "steps/s",
-                        .threads = int(threads)};
-      rec.extra["states"] = std::to_string(states);
+                        .threads = int(args.threads)};
+      rec.extra["states"] = std::to_string(args.states);
       std::vector<std::string> unused;
       add_comparison(unused, rec, ours, 1.0 / *one_batch, torch.label);
       out.write(rec);

@@ -64,49 +64,70 @@ KFACOptions case_options(const std::string& name) {
   return o;
 }
 
+struct Args {
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t sequences = 10000;
+  int64_t vocab = 47;
+  int64_t context = 12;
+  int64_t d_model = 64;
+  int64_t layers = 2;
+  int64_t heads = 4;
+  int64_t batch = 64;
+  std::string cases = "kfac,ekfac,kfac-reduce,ekfac-reduce";
+  std::string jsonl;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("ekfac_speed",
           "K-FAC / EK-FAC influence on a small GPT's sub-layers: factor fitting and scoring speed (examples/s) and "
           "peak memory.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the weights, the tokens and the sampled targets", {0, INT64_MAX});
-  int64_t& sequences = cli.integer("--sequences", 10000, "training sequences", {2, 1 << 24});
-  int64_t& vocab = cli.integer("--vocab", 47, "vocabulary size", {2, 1 << 20});
-  int64_t& context = cli.integer("--context", 12, "tokens per sequence", {2, 4096});
-  int64_t& d_model = cli.integer("--d-model", 64, "model width", {1, 1 << 16});
-  int64_t& layers = cli.integer("--layers", 2, "transformer blocks", {1, 256});
-  int64_t& heads = cli.integer("--heads", 4, "attention heads (must divide --d-model)", {1, 1024});
-  int64_t& batch = cli.integer("--batch", 64, "sequences per forward/backward pass", {1, 1 << 20});
-  std::string& cases = cli.text("--cases", "kfac,ekfac,kfac-reduce,ekfac-reduce", "estimators to time");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& smoke = cli.flag("--smoke", "a few seconds: 256 sequences of 8 tokens, d_model 16, one block");
+  Args args;
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the weights, the tokens and the sampled targets", {0, INT64_MAX});
+  cli.bind(args.sequences, "--sequences", "training sequences", {2, 1 << 24});
+  cli.bind(args.vocab, "--vocab", "vocabulary size", {2, 1 << 20});
+  cli.bind(args.context, "--context", "tokens per sequence", {2, 4096});
+  cli.bind(args.d_model, "--d-model", "model width", {1, 1 << 16});
+  cli.bind(args.layers, "--layers", "transformer blocks", {1, 256});
+  cli.bind(args.heads, "--heads", "attention heads (must divide --d-model)", {1, 1024});
+  cli.bind(args.batch, "--batch", "sequences per forward/backward pass", {1, 1 << 20});
+  cli.bind(args.cases, "--cases", "estimators to time");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.smoke, "--smoke", "a few seconds: 256 sequences of 8 tokens, d_model 16, one block");
   cli.parse(argc, argv);
   try {
-    sequences = cli.budget_default<int64_t>(smoke, "--sequences", sequences, 256);
-    context = cli.budget_default<int64_t>(smoke, "--context", context, 8);
-    d_model = cli.budget_default<int64_t>(smoke, "--d-model", d_model, 16);
-    layers = cli.budget_default<int64_t>(smoke, "--layers", layers, 1);
-    heads = cli.budget_default<int64_t>(smoke, "--heads", heads, 2);
-    set_num_threads(int(threads));
-    std::vector<std::string> names = split_list(cases);
+    args.sequences = cli.budget_default<int64_t>(args.smoke, "--sequences", args.sequences, 256);
+    args.context = cli.budget_default<int64_t>(args.smoke, "--context", args.context, 8);
+    args.d_model = cli.budget_default<int64_t>(args.smoke, "--d-model", args.d_model, 16);
+    args.layers = cli.budget_default<int64_t>(args.smoke, "--layers", args.layers, 1);
+    args.heads = cli.budget_default<int64_t>(args.smoke, "--heads", args.heads, 2);
+    set_num_threads(int(args.threads));
+    std::vector<std::string> names = split_list(args.cases);
     for (const std::string& c : names)
       GL_CHECK(c == "kfac" || c == "ekfac" || c == "kfac-reduce" || c == "ekfac-reduce",
                "--cases: unknown case '{}' (kfac, ekfac, kfac-reduce, ekfac-reduce)", c);
 
-    Generator gen{uint64_t(seed)};
-    nn::GPT gpt({.vocab = vocab, .context = context, .d_model = d_model, .heads = heads, .layers = layers}, gen);
-    const Tensor tokens = randint(0, vocab, {sequences, context}, gen);
-    Tensor mask = zeros({sequences, context});
-    mask.narrow(1, context / 2, context - context / 2).fill_(1.0);  // the second half is the response
-    const Tensor query_tokens = randint(0, vocab, {1, context}, gen);
+    Generator gen{uint64_t(args.seed)};
+    nn::GPT gpt({.vocab = args.vocab,
+                 .context = args.context,
+                 .d_model = args.d_model,
+                 .heads = args.heads,
+                 .layers = args.layers},
+                gen);
+    const Tensor tokens = randint(0, args.vocab, {args.sequences, args.context}, gen);
+    Tensor mask = zeros({args.sequences, args.context});
+    mask.narrow(1, args.context / 2, args.context - args.context / 2).fill_(1.0);  // the second half is the response
+    const Tensor query_tokens = randint(0, args.vocab, {1, args.context}, gen);
 
     Problem problem;
     problem.linear_layers = linfac_layers(gpt);
     problem.params = linear_params(problem.linear_layers);
-    problem.n_train = sequences;
-    problem.batch_size = batch;
+    problem.n_train = args.sequences;
+    problem.batch_size = args.batch;
     problem.example_losses = [&](const std::vector<int64_t>& rows) {
       const Tensor idx = from_vector<int64_t>(rows, {int64_t(rows.size())});
       return -gpt.sequence_logprob(index_select(tokens, 0, idx), index_select(mask, 0, idx)).sum;
@@ -116,24 +137,24 @@ int main(int argc, char** argv) {
       return sampled_sequence_losses(gpt, index_select(tokens, 0, idx), index_select(mask, 0, idx), g);
     };
     const QueryLoss query = [&] { return sum(-gpt.sequence_logprob(query_tokens, mask.narrow(0, 0, 1)).sum); };
-    std::vector<int64_t> all(static_cast<size_t>(sequences));
-    for (int64_t i = 0; i < sequences; ++i) all[size_t(i)] = i;
+    std::vector<int64_t> all(static_cast<size_t>(args.sequences));
+    for (int64_t i = 0; i < args.sequences; ++i) all[size_t(i)] = i;
 
     int64_t linfac_params = 0;
     for (const Var& p : problem.params) linfac_params += p.numel();
     std::printf(
         "ekfac_speed: GPT vocab %lld, context %lld, d_model %lld, %lld block(s), %lld heads; %lld sub-layers "
         "(%lld parameters); %lld sequences in batches of %lld; %lld thread(s)\n",
-        (long long)vocab, (long long)context, (long long)d_model, (long long)layers, (long long)heads,
-        (long long)problem.linear_layers.size(), (long long)linfac_params, (long long)sequences, (long long)batch,
-        (long long)threads);
+        (long long)args.vocab, (long long)args.context, (long long)args.d_model, (long long)args.layers,
+        (long long)args.heads, (long long)problem.linear_layers.size(), (long long)linfac_params,
+        (long long)args.sequences, (long long)args.batch, (long long)args.threads);
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     bool peak_resets = true;
     Table table({"case", "seconds", "examples/s", "peak RSS MiB", "RSS before MiB"});
     auto record = [&](const std::string& case_name, double seconds, double rss_before) {
       const double peak = proc_status_mib("VmHWM");
-      const double rate = double(sequences) / seconds;
+      const double rate = double(args.sequences) / seconds;
       table.row({case_name, fmt::format("{:.2f}", seconds), fmt::format("{:.0f}", rate), fmt::format("{:.1f}", peak),
                  fmt::format("{:.1f}", rss_before)});
       Jsonl::Record rec{.bench = "ekfac_speed",
@@ -141,20 +162,21 @@ int main(int argc, char** argv) {
                         .metric = "examples_per_s",
                         .value = rate,
                         .unit = "examples/s",
-                        .threads = int(threads)};
+                        .threads = int(args.threads)};
       rec.numbers["peak_rss_mib"] = peak;
       rec.numbers["seconds"] = seconds;
       rec.extra["peak_rss"] = peak_resets ? "VmHWM reset before the phase" : "VmHWM since process start";
-      rec.extra["sequences"] = std::to_string(sequences);
-      rec.extra["model"] = fmt::format("vocab{}-ctx{}-d{}-L{}-H{}", vocab, context, d_model, layers, heads);
-      rec.extra["batch"] = std::to_string(batch);
+      rec.extra["sequences"] = std::to_string(args.sequences);
+      rec.extra["model"] =
+          fmt::format("vocab{}-ctx{}-d{}-L{}-H{}", args.vocab, args.context, args.d_model, args.layers, args.heads);
+      rec.extra["batch"] = std::to_string(args.batch);
       out.write(rec);
     };
     double checksum = 0;
     std::map<std::string, double> eigh_seconds;
     for (const std::string& name : names) {
       KFACOptions options = case_options(name);
-      options.seed = uint64_t(seed);
+      options.seed = uint64_t(args.seed);
       KFACInfluence estimator(options);
       double rss_before = proc_status_mib("VmRSS");
       peak_resets = reset_peak_rss() && peak_resets;
@@ -183,8 +205,9 @@ int main(int argc, char** argv) {
                         .metric = "seconds",
                         .value = seconds,
                         .unit = "s",
-                        .threads = int(threads)};
-      rec.extra["model"] = fmt::format("vocab{}-ctx{}-d{}-L{}-H{}", vocab, context, d_model, layers, heads);
+                        .threads = int(args.threads)};
+      rec.extra["model"] =
+          fmt::format("vocab{}-ctx{}-d{}-L{}-H{}", args.vocab, args.context, args.d_model, args.layers, args.heads);
       out.write(rec);
     }
     std::printf("peak RSS: VmHWM of /proc/self/status, %s; sum of |scores| over the cases: %.6g\n",

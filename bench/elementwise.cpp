@@ -24,47 +24,59 @@ void stream_add(const float* a, const float* b, float* c, int64_t n, int threads
   for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];
 }
 
+struct Args {
+  int64_t n = int64_t(1) << 24;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 7;
+  std::string ops = "add,mul,exp,gelu";
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("elementwise", "Throughput of allocating elementwise ops (GB/s) against PyTorch and a STREAM-like loop.");
-  int64_t& n = cli.integer("--n", int64_t(1) << 24, "elements per tensor", {1, INT64_MAX});
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the references)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the inputs", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per op", {1, INT64_MAX});
-  std::string& ops_flag = cli.text("--ops", "add,mul,exp,gelu", "ops to time");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  Args args;
+  cli.bind(args.n, "--n", "elements per tensor", {1, INT64_MAX});
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and the references)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the inputs", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per op", {1, INT64_MAX});
+  cli.bind(args.ops, "--ops", "ops to time");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
-    n = cli.budget_default<int64_t>(smoke, "--n", n, 1 << 16);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    GL_CHECK(n > 0, "--n: must be positive, got {}", n);
-    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
-    const std::vector<std::string> ops = split_list(ops_flag);
+    args.n = cli.budget_default<int64_t>(args.smoke, "--n", args.n, 1 << 16);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    GL_CHECK(args.n > 0, "--n: must be positive, got {}", args.n);
+    GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
+    const std::vector<std::string> ops = split_list(args.ops);
     for (const std::string& op : ops)
       GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu",
                "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
-    set_num_threads(int(threads));
-    std::printf("elementwise: %lld floats, %lld thread(s)\n", (long long)n, (long long)threads);
+    set_num_threads(int(args.threads));
+    std::printf("elementwise: %lld floats, %lld thread(s)\n", (long long)args.n, (long long)args.threads);
 
-    Generator gen{uint64_t(seed)};
-    const Tensor a = randn({n}, gen), b = randn({n}, gen);
-    Tensor c = Tensor::empty({n});
-    const double min_sample = smoke ? 0.0 : 0.05;
-    const int warmup = smoke ? 0 : 2;
+    Generator gen{uint64_t(args.seed)};
+    const Tensor a = randn({args.n}, gen), b = randn({args.n}, gen);
+    Tensor c = Tensor::empty({args.n});
+    const double min_sample = args.smoke ? 0.0 : 0.05;
+    const int warmup = args.smoke ? 0 : 2;
     auto op_fn = [&](const std::string& op) -> std::function<void()> {
       if (op == "add") return [&] { a + b; };
       if (op == "mul") return [&] { a* b; };
       if (op == "exp") return [&] { exp(a); };
       return [&] { gelu(a); };
     };
-    auto stream_fn = [&] { stream_add(a.data<float>(), b.data<float>(), c.data<float>(), n, int(threads)); };
+    auto stream_fn = [&] { stream_add(a.data<float>(), b.data<float>(), c.data<float>(), args.n, int(args.threads)); };
     // gradlab and the in-binary loop are timed before and after the PyTorch
     // run, and the samples pooled, so a slow spell weighs on all sides alike.
-    const int half = std::max(1, int(samples + 1) / 2);
+    const int half = std::max(1, int(args.samples + 1) / 2);
     auto time_all = [&] {
       std::map<std::string, Timing> ts;
       for (const std::string& op : ops) ts[op] = time_it(op_fn(op), half, min_sample, warmup);
@@ -74,23 +86,24 @@ int main(int argc, char** argv) {
     const std::map<std::string, Timing> before = time_all();
 
     Reference torch;
-    if (!no_reference) {
-      torch = run_reference("bench/pytorch/elementwise.py",
-                            fmt::format("--n {} --threads {} --ops {} --samples {}", n, threads, ops_flag, samples),
-                            int(threads));
+    if (!args.no_reference) {
+      torch = run_reference(
+          "bench/pytorch/elementwise.py",
+          fmt::format("--n {} --threads {} --ops {} --samples {}", args.n, args.threads, args.ops, args.samples),
+          int(args.threads));
       if (!torch.ok)
         std::printf("PyTorch reference skipped: %s (install python3-torch: make bench-deps)\n", torch.why.c_str());
     }
-    const std::map<std::string, Timing> after = no_reference ? before : time_all();
+    const std::map<std::string, Timing> after = args.no_reference ? before : time_all();
     auto timing = [&](const std::string& key) {
-      return no_reference ? before.at(key) : merge(before.at(key), after.at(key));
+      return args.no_reference ? before.at(key) : merge(before.at(key), after.at(key));
     };
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     Table table({"op", "GB/s", "min-max", torch.ok ? torch.label : "pytorch", "ratio", "stream add", "ratio"});
     for (const std::string& op : ops) {
       const bool binary = op == "add" || op == "mul";
-      const double bytes = double(n) * 4.0 * (binary ? 3 : 2);
+      const double bytes = double(args.n) * 4.0 * (binary ? 3 : 2);
       const Timing t = timing(op);
       const double gbps = bytes / t.median / 1e9;
       std::vector<std::string> row = {op, fmt::format("{:.1f}", gbps),
@@ -100,8 +113,8 @@ int main(int argc, char** argv) {
                         .metric = "gbps",
                         .value = gbps,
                         .unit = "GB/s",
-                        .threads = int(threads)};
-      rec.extra["n"] = std::to_string(n);
+                        .threads = int(args.threads)};
+      rec.extra["n"] = std::to_string(args.n);
       Jsonl::Record stream_rec = rec;
       const std::optional<double> torch_seconds = torch.seconds(op);
       add_comparison(row, rec, gbps, torch_seconds ? std::optional(bytes / *torch_seconds / 1e9) : std::nullopt,

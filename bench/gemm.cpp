@@ -40,51 +40,64 @@ Case parse_case(const std::string& text) {
   return c;
 }
 
+struct Args {
+  std::string sizes = "128,256,512,1024,2048";
+  std::string shapes = "2048x128x384,2048x128x512,2048x512x128,128x2048x384:tA,2048x384x128:tB";
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 7;
+  std::string dtype = "f32";
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("gemm", "GEMM throughput (GFLOP/s) against numpy/OpenBLAS, measured in the same run.");
-  std::string& sizes = cli.text("--sizes", "128,256,512,1024,2048", "square sizes n (n x n @ n x n)");
-  std::string& shapes = cli.text("--shapes", "2048x128x384,2048x128x512,2048x512x128,128x2048x384:tA,2048x384x128:tB",
-                                 "rectangular cases MxKxN[:tA][:tB]; the defaults are the tiny GPT's");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and the reference)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the random operands", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per case", {1, INT64_MAX});
-  std::string& dtype = cli.text("--dtype", "f32", "f32 or f64");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the numpy reference");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  Args args;
+  cli.bind(args.sizes, "--sizes", "square sizes n (n x n @ n x n)");
+  cli.bind(args.shapes, "--shapes", "rectangular cases MxKxN[:tA][:tB]; the defaults are the tiny GPT's");
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and the reference)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the random operands", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per case", {1, INT64_MAX});
+  cli.bind(args.dtype, "--dtype", "f32 or f64");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the numpy reference");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
-    sizes = cli.budget_default<std::string>(smoke, "--sizes", sizes, "64");
-    shapes = cli.budget_default<std::string>(smoke, "--shapes", shapes, "96x33x70:tA");
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    GL_CHECK(dtype == "f32" || dtype == "f64", "--dtype: expected f32 or f64, got '{}'", dtype);
-    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
-    const DType dt = dtype == "f32" ? DType::f32 : DType::f64;
-    set_num_threads(int(threads));
+    args.sizes = cli.budget_default<std::string>(args.smoke, "--sizes", args.sizes, "64");
+    args.shapes = cli.budget_default<std::string>(args.smoke, "--shapes", args.shapes, "96x33x70:tA");
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    GL_CHECK(args.dtype == "f32" || args.dtype == "f64", "--dtype: expected f32 or f64, got '{}'", args.dtype);
+    GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
+    const DType dt = args.dtype == "f32" ? DType::f32 : DType::f64;
+    set_num_threads(int(args.threads));
     std::vector<Case> cases;
-    for (int64_t n : parse_int_list(sizes, "--sizes")) cases.push_back({fmt::format("{0}x{0}x{0}", n), n, n, n});
-    for (const std::string& s : split_list(shapes)) cases.push_back(parse_case(s));
+    for (int64_t n : parse_int_list(args.sizes, "--sizes")) cases.push_back({fmt::format("{0}x{0}x{0}", n), n, n, n});
+    for (const std::string& s : split_list(args.shapes)) cases.push_back(parse_case(s));
 
-    const double peak = smoke ? 0 : measured_fma_peak_gflops(int(threads)) * (dt == DType::f64 ? 0.5 : 1.0);
-    std::printf("gemm: %s, %lld thread(s), micro-kernel %s, %s\n", dtype.c_str(), (long long)threads, cpu::gemm_isa(),
+    const double peak = args.smoke ? 0 : measured_fma_peak_gflops(int(args.threads)) * (dt == DType::f64 ? 0.5 : 1.0);
+    std::printf("gemm: %s, %lld thread(s), micro-kernel %s, %s\n", args.dtype.c_str(), (long long)args.threads,
+                cpu::gemm_isa(),
                 peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s", peak).c_str() : "FMA peak not measured");
 
     // gradlab is timed twice, before and after the reference, and the samples pooled.
-    Generator gen{uint64_t(seed)};
+    Generator gen{uint64_t(args.seed)};
     std::vector<std::pair<Tensor, Tensor>> operands;
     for (const Case& c : cases) {
       const Tensor a_store = randn(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, gen, dt);
       const Tensor b_store = randn(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, gen, dt);
       operands.push_back({c.ta ? a_store.mT() : a_store, c.tb ? b_store.mT() : b_store});
     }
-    const int half = std::max(1, int(samples + 1) / 2);
+    const int half = std::max(1, int(args.samples + 1) / 2);
     auto time_all = [&] {
       std::vector<Timing> ts;
       for (const auto& [a, b] : operands)
-        ts.push_back(time_it([&] { matmul(a, b); }, half, smoke ? 0.0 : 0.02, smoke ? 0 : 2));
+        ts.push_back(time_it([&] { matmul(a, b); }, half, args.smoke ? 0.0 : 0.02, args.smoke ? 0 : 2));
       return ts;
     };
     const std::vector<Timing> before = time_all();
@@ -93,17 +106,18 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (const Case& c : cases) names.push_back(c.name);
     Reference ref;
-    if (!no_reference) {
+    if (!args.no_reference) {
       ref = run_reference("bench/pytorch/numpy_gemm.py",
-                          fmt::format("--cases {} --samples {} --dtype {}", join(names), samples, dtype), int(threads));
+                          fmt::format("--cases {} --samples {} --dtype {}", join(names), args.samples, args.dtype),
+                          int(args.threads));
       if (!ref.ok)
         std::printf("reference skipped: %s (install python3-numpy and libopenblas0-pthread: make bench-deps)\n",
                     ref.why.c_str());
     }
 
-    const std::vector<Timing> after = no_reference ? std::vector<Timing>{} : time_all();
+    const std::vector<Timing> after = args.no_reference ? std::vector<Timing>{} : time_all();
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     Table table({"case", "GFLOP/s", "min-max", "% peak", ref.ok ? ref.label : "numpy", "ratio"});
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
@@ -118,8 +132,8 @@ int main(int argc, char** argv) {
                         .metric = "gflops",
                         .value = gflops,
                         .unit = "GFLOP/s",
-                        .threads = int(threads)};
-      rec.extra["dtype"] = dtype;
+                        .threads = int(args.threads)};
+      rec.extra["dtype"] = args.dtype;
       const std::optional<double> ref_seconds = ref.seconds(c.name);
       add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt,
                      ref.label);
@@ -131,7 +145,7 @@ int main(int argc, char** argv) {
                    .metric = "percent_of_peak",
                    .value = 100 * gflops / peak,
                    .unit = "%",
-                   .threads = int(threads)});
+                   .threads = int(args.threads)});
       }
     }
     std::fputs(table.str().c_str(), stdout);

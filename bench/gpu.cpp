@@ -67,47 +67,58 @@ struct GptTrain {
   Tensor idx, target;
 };
 
+struct Args {
+  int64_t gemm_n = 4096;
+  int64_t elements = int64_t(1) << 26;
+  int64_t samples = 5;
+  int64_t seed = 0;
+  int64_t threads = 1;
+  std::string cases = "gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s";
+  std::string jsonl;
+  bool tf32 = false;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("gpu", "CUDA backend figures (GEMM, elementwise bandwidth, GPT training) against cuBLAS, copy and PyTorch.");
-  int64_t& n = cli.integer("--gemm-n", 4096, "GEMM size n (n x n x n)", {1, INT64_MAX});
-  int64_t& elems =
-      cli.integer("--elements", int64_t(1) << 26, "floats per tensor in the elementwise case", {1, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 5, "timed samples per case", {1, INT64_MAX});
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data", {0, INT64_MAX});
-  int64_t& threads =
-      cli.integer("--threads", 1, "OpenMP threads for the host-side work (initialisation, data)", kThreadBounds);
-  std::string& cases_flag =
-      cli.text("--cases", "gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s", "cases to run");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& tf32 = cli.flag("--tf32", "allow TF32 tensor cores for f32 GEMMs (on both sides)");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (no reference)");
+  Args args;
+  cli.bind(args.gemm_n, "--gemm-n", "GEMM size n (n x n x n)", {1, INT64_MAX});
+  cli.bind(args.elements, "--elements", "floats per tensor in the elementwise case", {1, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per case", {1, INT64_MAX});
+  cli.bind(args.seed, "--seed", "seed for weights and data", {0, INT64_MAX});
+  cli.bind(args.threads, "--threads", "OpenMP threads for the host-side work (initialisation, data)", kThreadBounds);
+  cli.bind(args.cases, "--cases", "cases to run");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.tf32, "--tf32", "allow TF32 tensor cores for f32 GEMMs (on both sides)");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
   cli.parse(argc, argv);
   try {
-    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
-    set_num_threads(int(threads));
+    GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
+    set_num_threads(int(args.threads));
     if (!cuda_available()) {
       std::printf("gpu: skipped: no CUDA device (%s)\n", cuda_device_name().c_str());
       return 0;
     }
-    n = cli.budget_default<int64_t>(smoke, "--gemm-n", n, 256);
-    elems = cli.budget_default<int64_t>(smoke, "--elements", elems, 1 << 16);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    const std::vector<std::string> cases = split_list(cases_flag);
-    cuda_allow_tf32(tf32);
+    args.gemm_n = cli.budget_default<int64_t>(args.smoke, "--gemm-n", args.gemm_n, 256);
+    args.elements = cli.budget_default<int64_t>(args.smoke, "--elements", args.elements, 1 << 16);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    const std::vector<std::string> cases = split_list(args.cases);
+    cuda_allow_tf32(args.tf32);
     const std::string device = cuda_device_name();
-    std::printf("gpu: %s, TF32 %s\n", device.c_str(), tf32 ? "on" : "off");
-    Jsonl out(jsonl);
+    std::printf("gpu: %s, TF32 %s\n", device.c_str(), args.tf32 ? "on" : "off");
+    Jsonl out(args.jsonl);
     Table table({"case", "gradlab", "unit", "reference", "ref value", "ratio"});
-    const double min_seconds = smoke ? 0.0 : 0.2;
+    const double min_seconds = args.smoke ? 0.0 : 0.2;
     auto record = [&](const std::string& name, const std::string& metric, double value, const std::string& unit,
                       const std::string& baseline, double baseline_value) {
       Jsonl::Record r{.bench = "gpu", .case_name = name, .metric = metric, .value = value, .unit = unit};
       r.extra["device"] = device;
-      r.extra["tf32"] = tf32 ? "on" : "off";
+      r.extra["tf32"] = args.tf32 ? "on" : "off";
       if (!baseline.empty()) {
         r.baseline = baseline;
         r.baseline_value = baseline_value;
@@ -119,29 +130,31 @@ int main(int argc, char** argv) {
                  baseline.empty() ? "-" : fmt::format("{:.3f}", value / baseline_value)});
     };
     auto wants = [&](const std::string& c) { return std::find(cases.begin(), cases.end(), c) != cases.end(); };
-    Generator gen{uint64_t(seed)};
+    Generator gen{uint64_t(args.seed)};
     double cublas_gflops = 0;
     if (wants("gemm_cublas") || wants("gemm_tiled")) {
-      const Tensor a = randn({n, n}, gen, DType::f32, Device::cuda), b = randn({n, n}, gen, DType::f32, Device::cuda);
-      const double flops = 2.0 * double(n) * double(n) * double(n);
-      const Timing tc = time_gpu([&] { matmul(a, b); }, int(samples), min_seconds);
+      const Tensor a = randn({args.gemm_n, args.gemm_n}, gen, DType::f32, Device::cuda),
+                   b = randn({args.gemm_n, args.gemm_n}, gen, DType::f32, Device::cuda);
+      const double flops = 2.0 * double(args.gemm_n) * double(args.gemm_n) * double(args.gemm_n);
+      const Timing tc = time_gpu([&] { matmul(a, b); }, int(args.samples), min_seconds);
       cublas_gflops = flops / tc.median / 1e9;
       record("gemm_cublas", "gflops", cublas_gflops, "GFLOP/s", "", 0);
       if (wants("gemm_tiled")) {
-        const Tensor c = Tensor::empty({n, n}, DType::f32, Device::cuda);
+        const Tensor c = Tensor::empty({args.gemm_n, args.gemm_n}, DType::f32, Device::cuda);
         cuda_tiled_gemm(a, b, c);
         const Tensor ref = matmul(a, b);
         const double err = max(abs(c - ref)).item() / std::max(1e-30, max(abs(ref)).item());
-        GL_CHECK(err < (tf32 ? 1e-2 : 1e-4), "gemm_tiled: result differs from cuBLAS by {} (relative)", err);
-        const Timing tt = time_gpu([&] { cuda_tiled_gemm(a, b, c); }, int(samples), min_seconds);
+        GL_CHECK(err < (args.tf32 ? 1e-2 : 1e-4), "gemm_tiled: result differs from cuBLAS by {} (relative)", err);
+        const Timing tt = time_gpu([&] { cuda_tiled_gemm(a, b, c); }, int(args.samples), min_seconds);
         record("gemm_tiled", "gflops", flops / tt.median / 1e9, "GFLOP/s", "cublas", cublas_gflops);
       }
     }
     if (wants("elementwise_add")) {
-      const Tensor a = rand({elems}, gen, DType::f32, Device::cuda), b = rand({elems}, gen, DType::f32, Device::cuda);
-      const double bytes_add = 3.0 * 4.0 * double(elems), bytes_copy = 2.0 * 4.0 * double(elems);
-      const Timing tcopy = time_gpu([&] { a.clone(); }, int(samples), min_seconds);
-      const Timing tadd = time_gpu([&] { add(a, b); }, int(samples), min_seconds);
+      const Tensor a = rand({args.elements}, gen, DType::f32, Device::cuda),
+                   b = rand({args.elements}, gen, DType::f32, Device::cuda);
+      const double bytes_add = 3.0 * 4.0 * double(args.elements), bytes_copy = 2.0 * 4.0 * double(args.elements);
+      const Timing tcopy = time_gpu([&] { a.clone(); }, int(args.samples), min_seconds);
+      const Timing tadd = time_gpu([&] { add(a, b); }, int(args.samples), min_seconds);
       record("elementwise_add", "gb_per_s", bytes_add / tadd.median / 1e9, "GB/s", "device-copy",
              bytes_copy / tcopy.median / 1e9);
     }
@@ -153,20 +166,20 @@ int main(int argc, char** argv) {
     if (wants("gpt_train_gpt2s"))
       gpts.push_back(
           {"gpt_train_gpt2s", {.vocab = 50257, .context = 1024, .d_model = 768, .heads = 12, .layers = 12}, 8});
-    if (smoke)
+    if (args.smoke)
       for (auto& g : gpts)
         g.config.context = 16, g.config.layers = 1, g.config.vocab = 64, g.config.d_model = 64, g.config.heads = 2,
         g.batch = 2;
-    if (!gpts.empty() && !no_reference) {
+    if (!gpts.empty() && !args.no_reference) {
       std::string names;
       for (const auto& g : gpts) names += (names.empty() ? "" : ",") + g.name;
       ref = run_reference("bench/pytorch/gpu_models.py",
-                          fmt::format("--cases {} --samples {}{}", names, samples, tf32 ? " --tf32" : ""), 1);
+                          fmt::format("--cases {} --samples {}{}", names, args.samples, args.tf32 ? " --tf32" : ""), 1);
       if (!ref.ok) std::printf("PyTorch reference unavailable: %s\n", ref.why.c_str());
     }
     for (const auto& g : gpts) {
-      GptTrain run(g.config, g.batch, uint64_t(seed));
-      const Timing t = time_gpu([&] { run.step(); }, int(samples), min_seconds);
+      GptTrain run(g.config, g.batch, uint64_t(args.seed));
+      const Timing t = time_gpu([&] { run.step(); }, int(args.samples), min_seconds);
       const double tokens = double(g.batch * g.config.context);
       const std::optional<double> rs = ref.ok ? ref.seconds(g.name) : std::nullopt;
       record(g.name, "tokens_per_s", tokens / t.median, "tokens/s", rs ? ref.label : "", rs ? tokens / *rs : 0);

@@ -502,34 +502,46 @@ std::map<std::string, Row> run_problem(Setup& setup, const std::vector<NamedEsti
   return out;
 }
 
+struct Args {
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t seeds = 1;
+  int64_t loo_examples = 60;
+  std::string problems = "logreg,mlp,gpt";
+  std::string estimators = "exact,cg,lissa,tracin,datainf,kfac,ekfac,ekfac-reduce";
+  std::string jsonl;
+  bool quick = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("influence",
           "Influence estimators against exact influence and leave-one-out retraining: Spearman's rho and seconds, on "
           "logistic regression, a tanh MLP and a tiny GPT.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "first seed (data, model, minibatches)", {0, INT64_MAX});
-  int64_t& seeds = cli.integer("--seeds", 1, "seeds to repeat over (seed, seed+1, ...); the table shows mean rho",
-                               {1, 1000});
-  int64_t& loo_examples =
-      cli.integer("--loo-examples", 60, "training examples retrained without (quick: 30, smoke: 5)", {2, 1 << 20});
-  std::string& problems_flag = cli.text("--problems", "logreg,mlp,gpt", "problems to run (logreg, mlp, gpt)");
-  std::string& estimators_flag =
-      cli.text("--estimators", "exact,cg,lissa,tracin,datainf,kfac,ekfac,ekfac-reduce",
-               "estimators to compare (exact, cg, lissa, tracin, datainf, kfac, ekfac, ekfac-reduce)");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& quick = cli.flag("--quick", "smaller models, fewer training steps and LOO examples (tens of seconds)");
-  bool& smoke = cli.flag("--smoke", "a tiny run to check that the binary works (a few seconds)");
+  Args args;
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "first seed (data, model, minibatches)", {0, INT64_MAX});
+  cli.bind(args.seeds, "--seeds", "seeds to repeat over (seed, seed+1, ...); the table shows mean rho", {1, 1000});
+  cli.bind(args.loo_examples, "--loo-examples", "training examples retrained without (quick: 30, smoke: 5)",
+           {2, 1 << 20});
+  cli.bind(args.problems, "--problems", "problems to run (logreg, mlp, gpt)");
+  cli.bind(args.estimators, "--estimators",
+           "estimators to compare (exact, cg, lissa, tracin, datainf, kfac, ekfac, ekfac-reduce)");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.quick, "--quick", "smaller models, fewer training steps and LOO examples (tens of seconds)");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (a few seconds)");
   cli.parse(argc, argv);
   try {
-    set_num_threads(int(threads));
-    const Budget budget{.smoke = smoke, .quick = quick};
-    loo_examples = cli.budget_default<int64_t>(smoke || quick, "--loo-examples", loo_examples, smoke ? 5 : 30);
+    set_num_threads(int(args.threads));
+    const Budget budget{.smoke = args.smoke, .quick = args.quick};
+    args.loo_examples =
+        cli.budget_default<int64_t>(args.smoke || args.quick, "--loo-examples", args.loo_examples, args.smoke ? 5 : 30);
 
     std::vector<NamedEstimator> chosen;
     const std::vector<NamedEstimator> all = estimator_factories();
-    for (const std::string& name : split_list(estimators_flag)) {
+    for (const std::string& name : split_list(args.estimators)) {
       const auto it = std::find_if(all.begin(), all.end(), [&](const NamedEstimator& e) { return e.name == name; });
       GL_CHECK(it != all.end(), "--estimators: unknown estimator '{}' (known: exact, cg, lissa, tracin, datainf, kfac, ekfac, "
                "ekfac-reduce)",
@@ -538,20 +550,24 @@ int main(int argc, char** argv) {
     }
     const std::map<std::string, std::function<Setup(uint64_t, const Budget&)>> makers = {
         {"logreg", make_logreg}, {"mlp", make_mlp}, {"gpt", make_gpt}};
-    std::vector<std::string> problems = split_list(problems_flag);
+    std::vector<std::string> problems = split_list(args.problems);
     for (const std::string& p : problems)
       GL_CHECK(makers.count(p), "--problems: unknown problem '{}' (known: logreg, mlp, gpt)", p);
 
     std::printf("influence: problems %s, estimators %s, %lld seed(s) from %lld, %lld LOO examples, %lld thread(s)%s\n",
-                problems_flag.c_str(), estimators_flag.c_str(), (long long)seeds, (long long)seed,
-                (long long)loo_examples, (long long)threads, smoke ? ", smoke" : quick ? ", quick" : "");
-    Jsonl out(jsonl);
+                args.problems.c_str(), args.estimators.c_str(), (long long)args.seeds, (long long)args.seed,
+                (long long)args.loo_examples, (long long)args.threads,
+                args.smoke   ? ", smoke"
+                : args.quick ? ", quick"
+                             : "");
+    Jsonl out(args.jsonl);
     Table table({"problem", "estimator", "rho vs exact", "rho vs LOO", "seconds"});
     for (const std::string& problem : problems) {
       std::map<std::string, std::vector<Row>> per_seed;
-      for (int64_t s = 0; s < seeds; ++s) {
-        Setup setup = makers.at(problem)(uint64_t(seed + s), budget);
-        for (const auto& [name, row] : run_problem(setup, chosen, budget, uint64_t(seed + s), loo_examples, true))
+      for (int64_t s = 0; s < args.seeds; ++s) {
+        Setup setup = makers.at(problem)(uint64_t(args.seed + s), budget);
+        for (const auto& [name, row] :
+             run_problem(setup, chosen, budget, uint64_t(args.seed + s), args.loo_examples, true))
           per_seed[name].push_back(row);
       }
       std::vector<std::string> names = {"loo"};
@@ -581,11 +597,11 @@ int main(int argc, char** argv) {
                             .metric = metric,
                             .value = value,
                             .unit = unit,
-                            .threads = int(threads)};
-          rec.extra["seeds"] = std::to_string(seeds);
-          rec.extra["seed"] = std::to_string(seed);
-          rec.extra["loo_examples"] = std::to_string(loo_examples);
-          rec.extra["budget"] = smoke ? "smoke" : quick ? "quick" : "full";
+                            .threads = int(args.threads)};
+          rec.extra["seeds"] = std::to_string(args.seeds);
+          rec.extra["seed"] = std::to_string(args.seed);
+          rec.extra["loo_examples"] = std::to_string(args.loo_examples);
+          rec.extra["budget"] = args.smoke ? "smoke" : args.quick ? "quick" : "full";
           out.write(rec);
         }
       }

@@ -311,6 +311,18 @@ double worst(const float* got, const float* want, int64_t n, double tol) {
   return w;
 }
 
+struct Args {
+  int64_t batch = 2;
+  int64_t heads = 4;
+  int64_t tokens = 512;
+  int64_t dim = 64;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 5;
+  std::string jsonl;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -318,29 +330,30 @@ int main(int argc, char** argv) {
           "A reading ladder for causal attention, forward and backward: materialised scores, a row-fused online "
           "softmax, the library's kernel; each checked against tensor/ref/attention.h, then timed (GFLOP/s, % of "
           "the FMA peak).");
-  int64_t& batch = cli.integer("--batch", 2, "B", {1, 4096});
-  int64_t& heads = cli.integer("--heads", 4, "H", {1, 4096});
-  int64_t& tokens = cli.integer("--tokens", 512, "T, the sequence length", {1, 16384});
-  int64_t& dim = cli.integer("--dim", 64, "D, the head size", {1, 4096});
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the random inputs", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 5, "timed samples per step", {1, 1000});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& smoke = cli.flag("--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
+  Args args;
+  cli.bind(args.batch, "--batch", "B", {1, 4096});
+  cli.bind(args.heads, "--heads", "H", {1, 4096});
+  cli.bind(args.tokens, "--tokens", "T, the sequence length", {1, 16384});
+  cli.bind(args.dim, "--dim", "D, the head size", {1, 4096});
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the random inputs", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per step", {1, 1000});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
   cli.parse(argc, argv);
   try {
-    const int64_t B = cli.budget_default<int64_t>(smoke, "--batch", batch, 2);
-    const int64_t H = cli.budget_default<int64_t>(smoke, "--heads", heads, 3);
-    const int64_t T = cli.budget_default<int64_t>(smoke, "--tokens", tokens, 77);
-    const int64_t D = cli.budget_default<int64_t>(smoke, "--dim", dim, 24);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    const int64_t B = cli.budget_default<int64_t>(args.smoke, "--batch", args.batch, 2);
+    const int64_t H = cli.budget_default<int64_t>(args.smoke, "--heads", args.heads, 3);
+    const int64_t T = cli.budget_default<int64_t>(args.smoke, "--tokens", args.tokens, 77);
+    const int64_t D = cli.budget_default<int64_t>(args.smoke, "--dim", args.dim, 24);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
     GL_CHECK(B * H * T * D <= (int64_t(1) << 26), "--batch x --heads x --tokens x --dim: {} is more than 2^26",
              B * H * T * D);
-    Jsonl out(jsonl);
-    const int nt = int(threads);
+    Jsonl out(args.jsonl);
+    const int nt = int(args.threads);
     set_num_threads(nt);
 
-    Generator gen{uint64_t(seed)};
+    Generator gen{uint64_t(args.seed)};
     const Shape shape{B, H, T, D};
     Attention a{};
     a.B = B, a.H = H, a.T = T, a.D = D, a.threads = nt;
@@ -365,7 +378,7 @@ int main(int argc, char** argv) {
 
     // The FMA peak is measured before and after the steps and the better
     // figure kept: on a busy shared machine a measurement can only come out low.
-    double peak = smoke ? 0 : measured_fma_peak_gflops(nt);
+    double peak = args.smoke ? 0 : measured_fma_peak_gflops(nt);
     // Tolerances, relative to 1 + |value|: the f32 steps round scores,
     // exponentials and sums of up to T terms; gradients sum over T rows.
     const double fwd_tol = 5e-5, bwd_tol = 2e-5 * std::sqrt(double(T));
@@ -388,11 +401,11 @@ int main(int argc, char** argv) {
                      : std::max(worst(a.out, out_ref.data(), n, fwd_tol), worst(a.lse, lse_ref.data(), nl, fwd_tol));
         GL_CHECK(err <= 1.0, "ladder_attention: {} step '{}' disagrees with the reference: error {:.3g} x tolerance",
                  dir, s.name, err);
-        const Timing t = time_it([&] { s.run(a); }, int(samples), smoke ? 0.0 : 0.05, smoke ? 0 : 1);
+        const Timing t = time_it([&] { s.run(a); }, int(args.samples), args.smoke ? 0.0 : 0.05, args.smoke ? 0 : 1);
         lines[backward].push_back({&s, t.median, err});
       }
     }
-    if (!smoke) peak = std::max(peak, measured_fma_peak_gflops(nt));
+    if (!args.smoke) peak = std::max(peak, measured_fma_peak_gflops(nt));
 
     std::printf("ladder_attention: f32, causal, B=%lld H=%lld T=%lld D=%lld, %d thread(s), %s\n", (long long)B,
                 (long long)H, (long long)T, (long long)D, nt,

@@ -225,25 +225,36 @@ const std::vector<Step> kSteps = {
     {"library", "cpu::gemm: SIMD micro-kernel, shared B", gemm_library},
 };
 
+struct Args {
+  std::string sizes = "256,1024";
+  std::string steps = "naive,ikj,blocked,packed,library";
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 3;
+  std::string jsonl;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("ladder_gemm",
           "A reading ladder for GEMM: naive, loop order, cache blocking, packing, the library's kernel; each checked "
           "against tensor/ref/gemm.h, then timed (GFLOP/s, % of the measured FMA peak).");
-  std::string& sizes = cli.text("--sizes", "256,1024", "square sizes n (n x n @ n x n), or MxKxN");
-  std::string& steps_flag = cli.text("--steps", "naive,ikj,blocked,packed,library", "the steps to run, in order");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the random operands", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 3, "timed samples per step", {1, 1000});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& smoke = cli.flag("--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
+  Args args;
+  cli.bind(args.sizes, "--sizes", "square sizes n (n x n @ n x n), or MxKxN");
+  cli.bind(args.steps, "--steps", "the steps to run, in order");
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the random operands", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per step", {1, 1000});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
   cli.parse(argc, argv);
   try {
-    sizes = cli.budget_default<std::string>(smoke, "--sizes", sizes, "67x45x99");
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    args.sizes = cli.budget_default<std::string>(args.smoke, "--sizes", args.sizes, "67x45x99");
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
     std::vector<const Step*> steps;
-    for (const std::string& name : split_list(steps_flag)) {
+    for (const std::string& name : split_list(args.steps)) {
       auto it = std::find_if(kSteps.begin(), kSteps.end(), [&](const Step& s) { return name == s.name; });
       GL_CHECK(it != kSteps.end(), "--steps: unknown step '{}' (naive, ikj, blocked, packed, library)", name);
       steps.push_back(&*it);
@@ -252,17 +263,17 @@ int main(int argc, char** argv) {
       int64_t M, K, N;
     };
     std::vector<Size> shapes;
-    for (const std::string& s : split_list(sizes)) {
+    for (const std::string& s : split_list(args.sizes)) {
       const std::vector<int64_t> d = parse_int_list(join(split_list(s, 'x')), "--sizes");
       GL_CHECK(d.size() == 1 || d.size() == 3, "--sizes: '{}' is neither n nor MxKxN", s);
       for (int64_t v : d) GL_CHECK(v > 0 && v <= 16384, "--sizes: '{}' needs sizes from 1 to 16384", s);
       shapes.push_back(d.size() == 1 ? Size{d[0], d[0], d[0]} : Size{d[0], d[1], d[2]});
     }
-    Jsonl out(jsonl);
-    set_num_threads(int(threads));
+    Jsonl out(args.jsonl);
+    set_num_threads(int(args.threads));
     // The FMA peak is measured before and after the steps and the better
     // figure kept: on a busy shared machine a measurement can only come out low.
-    double peak = smoke ? 0 : measured_fma_peak_gflops(int(threads));
+    double peak = args.smoke ? 0 : measured_fma_peak_gflops(int(args.threads));
 
     struct Line {  // one measured step, printed once the peak is final
       const Step* step;
@@ -275,10 +286,10 @@ int main(int argc, char** argv) {
     std::vector<Group> groups;
     for (const Size& sz : shapes) {
       const auto [M, K, N] = sz;
-      Generator gen{uint64_t(seed)};
+      Generator gen{uint64_t(args.seed)};
       const Tensor a = randn({M, K}, gen), b = randn({K, N}, gen);
       Tensor c = Tensor::empty({M, N});
-      const Gemm g{M, N, K, a.data<float>(), b.data<float>(), c.data<float>(), int(threads)};
+      const Gemm g{M, N, K, a.data<float>(), b.data<float>(), c.data<float>(), int(args.threads)};
       // The reference on a sample of rows (every row when there are few):
       // each is a 1 x N product accumulated in double.
       std::vector<int64_t> rows;
@@ -311,15 +322,15 @@ int main(int argc, char** argv) {
         // A step whose checked call took over a second (naive, at n = 1024)
         // is timed once more, without warm-up: the checked call warmed it.
         const bool slow = first.median > 1.0;
-        const Timing t = time_it([&] { s->run(g); }, slow ? 1 : int(samples), smoke || slow ? 0.0 : 0.05,
-                                 smoke || slow ? 0 : 1);
+        const Timing t = time_it([&] { s->run(g); }, slow ? 1 : int(args.samples), args.smoke || slow ? 0.0 : 0.05,
+                                 args.smoke || slow ? 0 : 1);
         group.lines.push_back({s, t.median, flops / t.median / 1e9, err});
       }
       groups.push_back(std::move(group));
     }
-    if (!smoke) peak = std::max(peak, measured_fma_peak_gflops(int(threads)));
+    if (!args.smoke) peak = std::max(peak, measured_fma_peak_gflops(int(args.threads)));
 
-    std::printf("ladder_gemm: f32, %lld thread(s), library micro-kernel %s, %s\n", (long long)threads,
+    std::printf("ladder_gemm: f32, %lld thread(s), library micro-kernel %s, %s\n", (long long)args.threads,
                 cpu::gemm_isa(),
                 peak > 0 ? fmt::format("measured FMA peak {:.1f} GFLOP/s", peak).c_str() : "FMA peak not measured");
     for (const Group& group : groups) {
@@ -336,7 +347,7 @@ int main(int argc, char** argv) {
                           .metric = "gflops",
                           .value = l.gflops,
                           .unit = "GFLOP/s",
-                          .threads = int(threads)};
+                          .threads = int(args.threads)};
         rec.extra["step"] = l.step->name;
         rec.numbers["max_abs_error"] = l.err;
         rec.numbers["median_seconds"] = l.seconds;

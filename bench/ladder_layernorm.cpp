@@ -279,6 +279,16 @@ double worst(const float* got, const float* want, int64_t n, double rtol, double
   return w;
 }
 
+struct Args {
+  int64_t rows = 8192;
+  int64_t channels = 768;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 7;
+  std::string jsonl;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,26 +296,27 @@ int main(int argc, char** argv) {
           "A reading ladder for layer norm, forward and backward: naive passes, a fused row sweep, the library's "
           "kernel; each checked against tensor/ref/layer_norm.h, then timed (GB/s, % of copy bandwidth and of the "
           "FMA peak).");
-  int64_t& rows_flag = cli.integer("--rows", 8192, "rows (batch x tokens)", {1, int64_t(1) << 26});
-  int64_t& channels = cli.integer("--channels", 768, "C, the normalised axis", {1, int64_t(1) << 20});
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for the random inputs", {0, INT64_MAX});
-  int64_t& samples = cli.integer("--samples", 7, "timed samples per step", {1, 1000});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& smoke = cli.flag("--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
+  Args args;
+  cli.bind(args.rows, "--rows", "rows (batch x tokens)", {1, int64_t(1) << 26});
+  cli.bind(args.channels, "--channels", "C, the normalised axis", {1, int64_t(1) << 20});
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for the random inputs", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per step", {1, 1000});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.smoke, "--smoke", "a tiny run (odd sizes, one sample) to check that the binary works");
   cli.parse(argc, argv);
   try {
-    const int64_t rows = cli.budget_default<int64_t>(smoke, "--rows", rows_flag, 37);
-    const int64_t C = cli.budget_default<int64_t>(smoke, "--channels", channels, 67);
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
+    const int64_t rows = cli.budget_default<int64_t>(args.smoke, "--rows", args.rows, 37);
+    const int64_t C = cli.budget_default<int64_t>(args.smoke, "--channels", args.channels, 67);
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
     GL_CHECK(rows * C <= (int64_t(1) << 28), "--rows x --channels: {} x {} is more than 2^28 elements", rows, C);
-    Jsonl out(jsonl);
-    set_num_threads(int(threads));
-    const int nt = int(threads);
+    Jsonl out(args.jsonl);
+    set_num_threads(int(args.threads));
+    const int nt = int(args.threads);
 
     // Inputs: x = 3 + noise (a mean that is large against the spread, which
     // punishes a careless one-pass variance), weight and bias around 1 and 0.
-    Generator gen{uint64_t(seed)};
+    Generator gen{uint64_t(args.seed)};
     LayerNorm p{};
     p.rows = rows, p.C = C, p.threads = nt;
     p.tx = add(randn({rows, C}, gen), 3.0f);
@@ -337,14 +348,14 @@ int main(int argc, char** argv) {
 #pragma omp parallel for num_threads(nt) schedule(static)
             for (int64_t i = 0; i < int64_t(n); ++i) p.y[i] = p.x[i];
           },
-          int(samples), smoke ? 0.0 : 0.05, smoke ? 0 : 2);
+          int(args.samples), args.smoke ? 0.0 : 0.05, args.smoke ? 0 : 2);
       return copy_bytes / t.median / 1e9;
     };
     // The copy bandwidth and the FMA peak are measured before and after the
     // steps and the better figures kept: on a busy shared machine a
     // measurement can only come out low.
     double copy_gbps = copy_gbps_now();
-    double peak = smoke ? 0 : measured_fma_peak_gflops(nt);
+    double peak = args.smoke ? 0 : measured_fma_peak_gflops(nt);
     // Tolerances: y and dx are O(1) and both sides round from double or near
     // it; dweight and dbias are sums over rows (size ~sqrt(rows)).
     const double rtol = 1e-5, atol = 1e-5, sum_atol = 1e-5 * std::sqrt(double(rows));
@@ -378,12 +389,12 @@ int main(int argc, char** argv) {
         }
         GL_CHECK(err <= 1.0, "ladder_layernorm: {} step '{}' disagrees with the reference: error {:.3g} x tolerance",
                  dir, s.name, err);
-        const Timing t = time_it([&] { s.run(p); }, int(samples), smoke ? 0.0 : 0.05, smoke ? 0 : 2);
+        const Timing t = time_it([&] { s.run(p); }, int(args.samples), args.smoke ? 0.0 : 0.05, args.smoke ? 0 : 2);
         lines[backward].push_back({&s, t.median, err});
       }
     }
     copy_gbps = std::max(copy_gbps, copy_gbps_now());
-    if (!smoke) peak = std::max(peak, measured_fma_peak_gflops(nt));
+    if (!args.smoke) peak = std::max(peak, measured_fma_peak_gflops(nt));
 
     std::printf("ladder_layernorm: f32 [%lld, %lld] (%.1f MB a tensor), %d thread(s), copy %.1f GB/s, %s\n",
                 (long long)rows, (long long)C, 4.0 * double(n) / 1e6, nt, copy_gbps,

@@ -55,44 +55,56 @@ void make_one(const std::string& env, const std::string& level, int64_t transiti
   }
 }
 
+struct Args {
+  std::string env = "Pendulum-v1";
+  std::string level = "medium";
+  int64_t transitions = 50000;
+  int64_t seed = 0;
+  std::string out;
+  std::string out_dir;
+  std::string jsonl;
+  int64_t threads = 1;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("make_dataset", "builds a D4RL-style offline dataset (safetensors) from built-in behaviour policies");
-  std::string& env = cli.text("--env", "Pendulum-v1", "Pendulum-v1, PointMass-Run, PointMass-Jump or SquareToy");
-  std::string& level =
-      cli.text("--level", "medium", "random, medium, medium-replay, expert, medium-expert, or all (needs --out-dir)");
-  int64_t& transitions = cli.integer("--transitions", 50000, "rows in the dataset", {1, INT64_MAX});
-  int64_t& seed = cli.integer("--seed", 0, "seed of the environment and the behaviour policies", {0, INT64_MAX});
-  std::string& out = cli.text("--out", "", "output .safetensors file (one level)");
-  std::string& out_dir = cli.text("--out-dir", "", "output folder: writes ENV-LEVEL.safetensors for each level");
-  std::string& jsonl_path = cli.text("--jsonl", "", "append one JSON line per summary figure to this file");
-  cli.integer("--threads", 1, "accepted for uniformity; dataset building is single-threaded", kThreadBounds);
-  const bool& smoke = cli.flag("--smoke", "a 2000-row Pendulum-v1 medium dataset in a temporary folder");
+  Args args;
+  cli.bind(args.env, "--env", "Pendulum-v1, PointMass-Run, PointMass-Jump or SquareToy");
+  cli.bind(args.level, "--level", "random, medium, medium-replay, expert, medium-expert, or all (needs --out-dir)");
+  cli.bind(args.transitions, "--transitions", "rows in the dataset", {1, INT64_MAX});
+  cli.bind(args.seed, "--seed", "seed of the environment and the behaviour policies", {0, INT64_MAX});
+  cli.bind(args.out, "--out", "output .safetensors file (one level)");
+  cli.bind(args.out_dir, "--out-dir", "output folder: writes ENV-LEVEL.safetensors for each level");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON line per summary figure to this file");
+  cli.bind(args.threads, "--threads", "accepted for uniformity; dataset building is single-threaded", kThreadBounds);
+  cli.bind_flag(args.smoke, "--smoke", "a 2000-row Pendulum-v1 medium dataset in a temporary folder");
   cli.parse(argc, argv);
   try {
-    Jsonl jsonl(jsonl_path);
-    if (smoke) {
+    Jsonl jsonl(args.jsonl);
+    if (args.smoke) {
       const std::string dir =
           (std::filesystem::temp_directory_path() / fmt::format("gradlab_make_dataset_{}", ::getpid())).string();
       make_directories(dir);
-      make_one("Pendulum-v1", "medium", 2000, uint64_t(seed), dir + "/smoke.safetensors", jsonl);
+      make_one("Pendulum-v1", "medium", 2000, uint64_t(args.seed), dir + "/smoke.safetensors", jsonl);
       std::filesystem::remove_all(dir);
       return 0;
     }
-    std::vector<std::string> levels = {level};
-    if (level == "all") {
-      GL_CHECK(!out_dir.empty(), "make_dataset: --level all needs --out-dir");
+    std::vector<std::string> levels = {args.level};
+    if (args.level == "all") {
+      GL_CHECK(!args.out_dir.empty(), "make_dataset: --level all needs --out-dir");
       levels = envs::dataset_levels();
     }
     for (const std::string& lv : levels) {
-      std::string path = out;
-      if (!out_dir.empty()) {
-        make_directories(out_dir);
-        path = out_dir + "/" + env + "-" + lv + ".safetensors";
+      std::string path = args.out;
+      if (!args.out_dir.empty()) {
+        make_directories(args.out_dir);
+        path = args.out_dir + "/" + args.env + "-" + lv + ".safetensors";
       }
       GL_CHECK(!path.empty(), "make_dataset: give --out FILE or --out-dir DIR");
-      make_one(env, lv, transitions, uint64_t(seed), path, jsonl);
+      make_one(args.env, lv, args.transitions, uint64_t(args.seed), path, jsonl);
     }
   } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     fmt::print(stderr, "make_dataset: {}\n", e.what());

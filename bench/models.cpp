@@ -123,29 +123,38 @@ struct PpoCase {
   Tensor obs, actions, advantages, returns, old_logp;
 };
 
+struct Args {
+  int64_t threads = 1;
+  int64_t seed = 0;
+  int64_t samples = 6;
+  std::string cases = "gpt_train,gpt_infer,gpt_generate_b1,gpt_generate_b32,mlp_train,ppo_update";
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("models", "Training and inference throughput of the reference models against PyTorch, in one run.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights and data", {0, INT64_MAX});
-  int64_t& samples =
-      cli.integer("--samples", 6, "timed samples per case (half before, half after the reference)", {1, INT64_MAX});
-  std::string& cases_flag =
-      cli.text("--cases", "gpt_train,gpt_infer,gpt_generate_b1,gpt_generate_b32,mlp_train,ppo_update", "cases to run");
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke = cli.flag("--smoke", "one call of each case at a tiny batch (no reference)");
+  Args args;
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for weights and data", {0, INT64_MAX});
+  cli.bind(args.samples, "--samples", "timed samples per case (half before, half after the reference)", {1, INT64_MAX});
+  cli.bind(args.cases, "--cases", "cases to run");
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke", "one call of each case at a tiny batch (no reference)");
   cli.parse(argc, argv);
   try {
-    GL_CHECK(threads >= 1, "--threads: must be >= 1, got {}", threads);
-    set_num_threads(int(threads));
-    samples = cli.budget_default<int64_t>(smoke, "--samples", samples, 1);
-    if (smoke) no_reference = true;
-    const std::vector<std::string> names = split_list(cases_flag);
-    GptCase gpt(uint64_t(seed), smoke ? 2 : 32);
-    MlpCase mlp{uint64_t(seed)};
-    PpoCase ppo{uint64_t(seed)};
+    GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
+    set_num_threads(int(args.threads));
+    args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
+    if (args.smoke) args.no_reference = true;
+    const std::vector<std::string> names = split_list(args.cases);
+    GptCase gpt(uint64_t(args.seed), args.smoke ? 2 : 32);
+    MlpCase mlp{uint64_t(args.seed)};
+    PpoCase ppo{uint64_t(args.seed)};
     std::vector<Case> cases;
     for (const std::string& n : names) {
       if (n == "gpt_train")
@@ -165,29 +174,29 @@ int main(int argc, char** argv) {
              "ppo_update)",
              n);
     }
-    std::printf("models: %lld thread(s)\n", (long long)threads);
-    const int half = std::max(1, int(samples + 1) / 2);
-    const double min_sample = smoke ? 0.0 : 0.2;
+    std::printf("models: %lld thread(s)\n", (long long)args.threads);
+    const int half = std::max(1, int(args.samples + 1) / 2);
+    const double min_sample = args.smoke ? 0.0 : 0.2;
     auto time_all = [&] {
       std::vector<Timing> ts;
-      for (const Case& c : cases) ts.push_back(time_it(c.fn, half, min_sample, smoke ? 0 : 2));
+      for (const Case& c : cases) ts.push_back(time_it(c.fn, half, min_sample, args.smoke ? 0 : 2));
       return ts;
     };
     const std::vector<Timing> before = time_all();
     Reference ref;
-    if (!no_reference) {
+    if (!args.no_reference) {
       ref = run_reference("bench/pytorch/models.py",
-                          fmt::format("--threads {} --cases {} --samples {}", threads, join(names), samples),
-                          int(threads));
+                          fmt::format("--threads {} --cases {} --samples {}", args.threads, join(names), args.samples),
+                          int(args.threads));
       if (!ref.ok) std::printf("PyTorch reference skipped: %s (make bench-deps)\n", ref.why.c_str());
     }
-    const std::vector<Timing> after = no_reference ? before : time_all();
+    const std::vector<Timing> after = args.no_reference ? before : time_all();
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     Table table({"case", "rate", "unit", "min-max", ref.ok ? ref.label : "pytorch", "ratio"});
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
-      const Timing t = no_reference ? before[i] : merge(before[i], after[i]);
+      const Timing t = args.no_reference ? before[i] : merge(before[i], after[i]);
       const double rate = c.work_per_call / t.median;
       std::vector<std::string> row = {c.name, fmt::format("{:.0f}", rate), c.unit,
                                       fmt::format("{:.0f}-{:.0f}", c.work_per_call / t.max, c.work_per_call / t.min)};
@@ -196,7 +205,7 @@ int main(int argc, char** argv) {
                         .metric = c.metric,
                         .value = rate,
                         .unit = c.unit,
-                        .threads = int(threads)};
+                        .threads = int(args.threads)};
       // The caching allocator over one more call: blocks handed out, and the share served from its cache.
       const MemoryStats m0 = memory_stats();
       c.fn();

@@ -51,44 +51,57 @@ struct Runs {
   double sps() const { return double(steps) / std::max(seconds, 1e-9); }
 };
 
+struct Args {
+  int64_t threads = 1;
+  int64_t seed = 1;
+  std::string cases = "ppo,sac,td3";
+  int64_t ppo_steps = 50000;
+  int64_t offpolicy_steps = 5000;
+  int64_t learning_starts = 1000;
+  int64_t runs = 2;
+  std::string jsonl;
+  bool no_reference = false;
+  bool smoke = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("rl_throughput",
           "End-to-end training throughput (environment steps/s) of PPO, SAC and TD3 against CleanRL-style PyTorch "
           "loops, in one run.");
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 1, "seed of every run (both sides)", {0, INT64_MAX});
-  std::string& cases_flag =
-      cli.text("--cases", "ppo,sac,td3", "cases to run: ppo (CartPole-v1), sac, td3 (Pendulum-v1)");
-  int64_t& ppo_steps =
-      cli.integer("--ppo-steps", 50000, "PPO environment steps (whole rollouts of 4 x 128)", {512, INT64_MAX});
-  int64_t& off_steps = cli.integer("--offpolicy-steps", 5000, "SAC and TD3 environment steps", {1, INT64_MAX});
-  int64_t& learning_starts = cli.integer(
-      "--learning-starts", 1000, "SAC and TD3: uniformly random actions, no updates, before this step", {0, INT64_MAX});
-  int64_t& runs = cli.integer("--runs", 2, "gradlab runs per case (half before the reference, half after)", {1, 100});
-  std::string& jsonl = cli.text("--jsonl", "", "append one JSON object per measurement to this file");
-  bool& no_reference = cli.flag("--no-reference", "skip the PyTorch reference");
-  bool& smoke =
-      cli.flag("--smoke", "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
+  Args args;
+  cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and PyTorch)", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed of every run (both sides)", {0, INT64_MAX});
+  cli.bind(args.cases, "--cases", "cases to run: ppo (CartPole-v1), sac, td3 (Pendulum-v1)");
+  cli.bind(args.ppo_steps, "--ppo-steps", "PPO environment steps (whole rollouts of 4 x 128)", {512, INT64_MAX});
+  cli.bind(args.offpolicy_steps, "--offpolicy-steps", "SAC and TD3 environment steps", {1, INT64_MAX});
+  cli.bind(args.learning_starts, "--learning-starts",
+           "SAC and TD3: uniformly random actions, no updates, before this step", {0, INT64_MAX});
+  cli.bind(args.runs, "--runs", "gradlab runs per case (half before the reference, half after)", {1, 100});
+  cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind_flag(args.smoke, "--smoke",
+                "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
   cli.parse(argc, argv);
   try {
-    set_num_threads(int(threads));
-    ppo_steps = cli.budget_default<int64_t>(smoke, "--ppo-steps", ppo_steps, 512);
-    off_steps = cli.budget_default<int64_t>(smoke, "--offpolicy-steps", off_steps, 200);
-    learning_starts = cli.budget_default<int64_t>(smoke, "--learning-starts", learning_starts, 100);
-    runs = cli.budget_default<int64_t>(smoke, "--runs", runs, 1);
-    if (smoke) no_reference = true;
-    GL_CHECK(learning_starts < off_steps, "--learning-starts {} leaves no update in --offpolicy-steps {}",
-             learning_starts, off_steps);
+    set_num_threads(int(args.threads));
+    args.ppo_steps = cli.budget_default<int64_t>(args.smoke, "--ppo-steps", args.ppo_steps, 512);
+    args.offpolicy_steps = cli.budget_default<int64_t>(args.smoke, "--offpolicy-steps", args.offpolicy_steps, 200);
+    args.learning_starts = cli.budget_default<int64_t>(args.smoke, "--learning-starts", args.learning_starts, 100);
+    args.runs = cli.budget_default<int64_t>(args.smoke, "--runs", args.runs, 1);
+    if (args.smoke) args.no_reference = true;
+    GL_CHECK(args.learning_starts < args.offpolicy_steps,
+             "--learning-starts {} leaves no update in --offpolicy-steps {}", args.learning_starts,
+             args.offpolicy_steps);
 
     std::vector<Case> cases;
-    for (const std::string& k : split_list(cases_flag)) {
+    for (const std::string& k : split_list(args.cases)) {
       if (k == "ppo") {
         cases.push_back({k, "ppo/CartPole-v1", [&] {
                            rl::PPOArgs a;
-                           a.seed = uint64_t(seed);
-                           a.total_timesteps = ppo_steps;
+                           a.seed = uint64_t(args.seed);
+                           a.total_timesteps = args.ppo_steps;
                            a.progress_seconds = 0;
                            a.eval_episodes = 1;  // after the clock stops
                            return rl::train_ppo(a);
@@ -96,9 +109,9 @@ int main(int argc, char** argv) {
       } else if (k == "sac") {
         cases.push_back({k, "sac/Pendulum-v1", [&] {
                            rl::SACArgs a;
-                           a.seed = uint64_t(seed);
-                           a.total_timesteps = off_steps;
-                           a.learning_starts = learning_starts;
+                           a.seed = uint64_t(args.seed);
+                           a.total_timesteps = args.offpolicy_steps;
+                           a.learning_starts = args.learning_starts;
                            a.progress_seconds = 0;
                            a.eval_episodes = 1;
                            return rl::train_sac(a);
@@ -106,9 +119,9 @@ int main(int argc, char** argv) {
       } else if (k == "td3") {
         cases.push_back({k, "td3/Pendulum-v1", [&] {
                            rl::TD3Args a;
-                           a.seed = uint64_t(seed);
-                           a.total_timesteps = off_steps;
-                           a.learning_starts = learning_starts;
+                           a.seed = uint64_t(args.seed);
+                           a.total_timesteps = args.offpolicy_steps;
+                           a.learning_starts = args.learning_starts;
                            a.progress_seconds = 0;
                            a.eval_episodes = 1;
                            return rl::train_td3(a);
@@ -118,55 +131,57 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("rl_throughput: %lld thread(s); PPO %lld steps; SAC and TD3 %lld steps, learning from step %lld\n",
-                (long long)threads, (long long)ppo_steps, (long long)off_steps, (long long)learning_starts);
+                (long long)args.threads, (long long)args.ppo_steps, (long long)args.offpolicy_steps,
+                (long long)args.learning_starts);
 
     // The reference always runs with OMP_WAIT_POLICY=PASSIVE (run_python). With
     // the default policy gradlab's idle OpenMP workers spin, which costs little
     // on idle cores but, on cores shared with other work, made 2-thread PPO
     // nine times slower than 1 thread (bench/results/rl_throughput).
     const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-    if (threads > 1 && (wait_policy == nullptr || *wait_policy == 0))
+    if (args.threads > 1 && (wait_policy == nullptr || *wait_policy == 0))
       std::printf(
           "note: OMP_WAIT_POLICY is unset here and PASSIVE for the reference; on a shared machine set "
           "OMP_WAIT_POLICY=PASSIVE for both\n");
 
     std::vector<Runs> measured(cases.size());
-    const int64_t before = no_reference ? runs : (runs + 1) / 2;
+    const int64_t before = args.no_reference ? args.runs : (args.runs + 1) / 2;
     for (size_t i = 0; i < cases.size(); ++i)
       for (int64_t r = 0; r < before; ++r) measured[i].add(cases[i].train());
     Reference ref;
-    if (!no_reference) {
+    if (!args.no_reference) {
       std::vector<std::string> keys;
       for (const Case& c : cases) keys.push_back(c.key);
-      ref = run_reference("bench/pytorch/rl_throughput.py",
-                          fmt::format("--threads {} --seed {} --cases {} --ppo-steps {} --offpolicy-steps {} "
-                                      "--learning-starts {}",
-                                      threads, seed, join(keys), ppo_steps, off_steps, learning_starts),
-                          int(threads));
+      ref = run_reference(
+          "bench/pytorch/rl_throughput.py",
+          fmt::format("--threads {} --seed {} --cases {} --ppo-steps {} --offpolicy-steps {} "
+                      "--learning-starts {}",
+                      args.threads, args.seed, join(keys), args.ppo_steps, args.offpolicy_steps, args.learning_starts),
+          int(args.threads));
       if (!ref.ok) std::printf("PyTorch reference skipped: %s (make bench-deps)\n", ref.why.c_str());
     }
     for (size_t i = 0; i < cases.size(); ++i)
-      for (int64_t r = before; r < runs; ++r) measured[i].add(cases[i].train());
+      for (int64_t r = before; r < args.runs; ++r) measured[i].add(cases[i].train());
 
-    Jsonl out(jsonl);
+    Jsonl out(args.jsonl);
     Table table({"case", "threads", "gradlab steps/s", "min-max", ref.ok ? ref.label + " steps/s" : "pytorch steps/s",
                  "ratio"});
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
       const Runs& m = measured[i];
       const double rate = m.sps();
-      std::vector<std::string> row = {c.name, fmt::format("{}", threads), fmt::format("{:.1f}", rate),
+      std::vector<std::string> row = {c.name, fmt::format("{}", args.threads), fmt::format("{:.1f}", rate),
                                       fmt::format("{:.1f}-{:.1f}", m.min_sps, m.max_sps)};
       Jsonl::Record rec{.bench = "rl_throughput",
                         .case_name = c.name,
                         .metric = "steps_per_s",
                         .value = rate,
                         .unit = "steps/s",
-                        .threads = int(threads)};
+                        .threads = int(args.threads)};
       rec.numbers["steps"] = double(m.steps);
       rec.numbers["seconds"] = m.seconds;
-      rec.numbers["runs"] = double(runs);
-      if (c.key != "ppo") rec.numbers["learning_starts"] = double(learning_starts);
+      rec.numbers["runs"] = double(args.runs);
+      if (c.key != "ppo") rec.numbers["learning_starts"] = double(args.learning_starts);
       const std::optional<double> ref_seconds = ref.seconds(c.name);  // per environment step
       add_comparison(row, rec, rate, ref_seconds ? std::optional(1.0 / *ref_seconds) : std::nullopt, ref.label);
       out.write(rec);

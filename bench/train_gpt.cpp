@@ -144,143 +144,172 @@ std::string eta(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
+struct Args {
+  std::string text;
+  int64_t steps = 1000;
+  int64_t batch = 32;
+  int64_t context = 64;
+  int64_t d_model = 128;
+  int64_t heads = 4;
+  int64_t layers = 2;
+  double lr = 2e-3;
+  bool tie_embeddings = false;
+  bool gelu_tanh = false;
+  double dropout = 0.1;
+  int64_t log_every = 100;
+  int64_t threads = 1;
+  int64_t seed = 0;
+  std::string out = "build/train_gpt.safetensors";
+  std::string load;
+  std::string prompt;
+  int64_t sample_tokens = 400;
+  double temperature = 0.8;
+  int64_t top_k = 0;
+  std::string jsonl;
+  bool quick = false;
+  bool smoke = false;
+  bool distributed = false;
+  std::string dist_backend = "auto";
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Cli cli("train_gpt", "Train a character-level GPT on a text file, save a checkpoint, print samples.");
-  std::string& text_path = cli.text("--text", "", "training text (default: /usr/share/common-licenses/GPL-3)");
-  int64_t& steps = cli.integer("--steps", 1000, "optimiser steps", {1, INT64_MAX});
-  int64_t& batch_size = cli.integer("--batch", 32, "sequences per step", {1, 65536});
-  int64_t& context = cli.integer("--context", 64, "tokens per sequence", {2, 65536});
-  int64_t& d_model = cli.integer("--d-model", 128, "model width", {1, 65536});
-  int64_t& heads = cli.integer("--heads", 4, "attention heads", {1, 4096});
-  int64_t& layers = cli.integer("--layers", 2, "transformer blocks", {1, 4096});
-  double& lr = cli.real("--lr", 2e-3, "peak AdamW learning rate (linear warm-up, then cosine to 10%)");
-  bool& tie_embeddings = cli.flag("--tie-embeddings", "the output head is the token-embedding matrix");
-  bool& gelu_tanh = cli.flag("--gelu-tanh", "the MLP uses GELU's tanh approximation");
-  double& dropout_p = cli.real("--dropout", 0.1, "dropout probability");
-  int64_t& log_every =
-      cli.integer("--log-every", 100, "steps between progress lines (with a validation loss)", {1, INT64_MAX});
-  int64_t& threads = cli.integer("--threads", 1, "OpenMP threads", kThreadBounds);
-  int64_t& seed = cli.integer("--seed", 0, "seed for weights, batches and sampling", {0, INT64_MAX});
-  std::string& out = cli.text("--out", "build/train_gpt.safetensors", "checkpoint to write");
-  std::string& load = cli.text("--load", "", "skip training: sample from this checkpoint");
-  std::string& prompt = cli.text("--prompt", "", "text to continue (default: the text's first line)");
-  int64_t& sample_tokens = cli.integer("--sample-tokens", 400, "tokens to generate", {0, INT64_MAX});
-  double& temperature = cli.real("--temperature", 0.8, "sampling temperature");
-  int64_t& top_k = cli.integer("--top-k", 0, "sample among the k most likely tokens (0: all)", {0, INT64_MAX});
-  std::string& jsonl = cli.text("--jsonl", "", "append the final losses and throughput to this file");
-  bool& quick = cli.flag("--quick", "a short run (300 steps unless --steps is given)");
-  bool& smoke = cli.flag("--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
-  bool& distributed = cli.flag("--distributed",
-                               "data-parallel over the ranks of an mpirun job (mpirun -np N ... --distributed): "
-                               "--batch is the global batch, split evenly; rank 0 logs, saves and samples");
-  std::string& dist_backend = cli.text("--dist-backend", "auto", "with --distributed: auto (mpi under mpirun), mpi, "
-                                       "nccl or single");
+  Args args;
+  cli.bind(args.text, "--text", "training text (default: /usr/share/common-licenses/GPL-3)");
+  cli.bind(args.steps, "--steps", "optimiser steps", {1, INT64_MAX});
+  cli.bind(args.batch, "--batch", "sequences per step", {1, 65536});
+  cli.bind(args.context, "--context", "tokens per sequence", {2, 65536});
+  cli.bind(args.d_model, "--d-model", "model width", {1, 65536});
+  cli.bind(args.heads, "--heads", "attention heads", {1, 4096});
+  cli.bind(args.layers, "--layers", "transformer blocks", {1, 4096});
+  cli.bind(args.lr, "--lr", "peak AdamW learning rate (linear warm-up, then cosine to 10%)");
+  cli.bind_flag(args.tie_embeddings, "--tie-embeddings", "the output head is the token-embedding matrix");
+  cli.bind_flag(args.gelu_tanh, "--gelu-tanh", "the MLP uses GELU's tanh approximation");
+  cli.bind(args.dropout, "--dropout", "dropout probability");
+  cli.bind(args.log_every, "--log-every", "steps between progress lines (with a validation loss)", {1, INT64_MAX});
+  cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
+  cli.bind(args.seed, "--seed", "seed for weights, batches and sampling", {0, INT64_MAX});
+  cli.bind(args.out, "--out", "checkpoint to write");
+  cli.bind(args.load, "--load", "skip training: sample from this checkpoint");
+  cli.bind(args.prompt, "--prompt", "text to continue (default: the text's first line)");
+  cli.bind(args.sample_tokens, "--sample-tokens", "tokens to generate", {0, INT64_MAX});
+  cli.bind(args.temperature, "--temperature", "sampling temperature");
+  cli.bind(args.top_k, "--top-k", "sample among the k most likely tokens (0: all)", {0, INT64_MAX});
+  cli.bind(args.jsonl, "--jsonl", "append the final losses and throughput to this file");
+  cli.bind_flag(args.quick, "--quick", "a short run (300 steps unless --steps is given)");
+  cli.bind_flag(args.smoke, "--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
+  cli.bind_flag(args.distributed, "--distributed",
+                "data-parallel over the ranks of an mpirun job (mpirun -np N ... --distributed): "
+                "--batch is the global batch, split evenly; rank 0 logs, saves and samples");
+  cli.bind(args.dist_backend, "--dist-backend",
+           "with --distributed: auto (mpi under mpirun), mpi, "
+           "nccl or single");
   cli.parse(argc, argv);
   std::unique_ptr<dist::Communicator> comm;
   try {
-    set_num_threads(int(threads));
-    Generator gen{uint64_t(seed)};
-    comm = dist::make_communicator(distributed ? dist_backend : "single");
+    set_num_threads(int(args.threads));
+    Generator gen{uint64_t(args.seed)};
+    comm = dist::make_communicator(args.distributed ? args.dist_backend : "single");
     const int rank = comm->rank(), world = comm->world_size();
     const bool lead = rank == 0;  // the rank that prints, saves and samples
     nn::CharTokenizer tok;
     nn::GPTConfig config;
     std::unique_ptr<nn::GPT> model;
     std::string text;
-    if (!load.empty()) {
+    if (!args.load.empty()) {
       // Rebuild the model from the checkpoint's metadata, then load its weights.
-      const SafetensorsFile file = load_safetensors(load);
+      const SafetensorsFile file = load_safetensors(args.load);
       const std::map<std::string, std::string>& meta = file.metadata;
       tok = nn::CharTokenizer::from_string(
           text_to_bytes(meta.count("tokenizer.bytes") ? meta.at("tokenizer.bytes") : ""));
-      config = {.vocab = meta_int(meta, "gpt.vocab", load),
-                .context = meta_int(meta, "gpt.context", load),
-                .d_model = meta_int(meta, "gpt.d_model", load),
-                .heads = meta_int(meta, "gpt.heads", load),
-                .layers = meta_int(meta, "gpt.layers", load),
-                .tie_embeddings = meta_flag(meta, "gpt.tie_embeddings", load),
-                .gelu_tanh = meta_flag(meta, "gpt.gelu_tanh", load)};
-      check_config_against_tensors(config, file, load);  // before the model is allocated
+      config = {.vocab = meta_int(meta, "gpt.vocab", args.load),
+                .context = meta_int(meta, "gpt.context", args.load),
+                .d_model = meta_int(meta, "gpt.d_model", args.load),
+                .heads = meta_int(meta, "gpt.heads", args.load),
+                .layers = meta_int(meta, "gpt.layers", args.load),
+                .tie_embeddings = meta_flag(meta, "gpt.tie_embeddings", args.load),
+                .gelu_tanh = meta_flag(meta, "gpt.gelu_tanh", args.load)};
+      check_config_against_tensors(config, file, args.load);  // before the model is allocated
       model = std::make_unique<nn::GPT>(config, gen);
-      nn::load_module(*model, load);
-      std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", load.c_str(),
+      nn::load_module(*model, args.load);
+      std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", args.load.c_str(),
                   (long long)model->parameter_count(), (long long)tok.vocab_size());
     } else {
       // --smoke and --quick pick small sizes for the options the command line did not give.
       auto smoke_default = [&](int64_t& value, const char* flag, int64_t small) {
         if (!cli.given(flag)) value = small;
       };
-      if (smoke) {
-        smoke_default(steps, "--steps", 3);
-        smoke_default(batch_size, "--batch", 2);
-        smoke_default(context, "--context", 16);
-        smoke_default(d_model, "--d-model", 16);
-        smoke_default(heads, "--heads", 2);
-        smoke_default(layers, "--layers", 1);
-        smoke_default(log_every, "--log-every", 1);
-        smoke_default(sample_tokens, "--sample-tokens", 20);
-        if (!cli.given("--out")) out = "";  // a smoke run writes no checkpoint unless asked to
+      if (args.smoke) {
+        smoke_default(args.steps, "--steps", 3);
+        smoke_default(args.batch, "--batch", 2);
+        smoke_default(args.context, "--context", 16);
+        smoke_default(args.d_model, "--d-model", 16);
+        smoke_default(args.heads, "--heads", 2);
+        smoke_default(args.layers, "--layers", 1);
+        smoke_default(args.log_every, "--log-every", 1);
+        smoke_default(args.sample_tokens, "--sample-tokens", 20);
+        if (!cli.given("--out")) args.out = "";  // a smoke run writes no checkpoint unless asked to
       }
-      if (quick && !cli.given("--steps")) steps = std::min<int64_t>(steps, 300);
-      GL_CHECK(steps > 0 && batch_size > 0 && context > 1,
+      if (args.quick && !cli.given("--steps")) args.steps = std::min<int64_t>(args.steps, 300);
+      GL_CHECK(args.steps > 0 && args.batch > 0 && args.context > 1,
                "train_gpt: --steps, --batch must be positive and --context > 1");
-      GL_CHECK(batch_size % world == 0, "train_gpt: --batch {} (the global batch) does not split evenly over {} ranks",
-               batch_size, world);
-      if (text_path.empty()) text_path = default_text();
+      GL_CHECK(args.batch % world == 0, "train_gpt: --batch {} (the global batch) does not split evenly over {} ranks",
+               args.batch, world);
+      if (args.text.empty()) args.text = default_text();
       {  // the checkpoint must not overwrite the training text
         std::error_code ec;
-        GL_CHECK(out.empty() || !std::filesystem::equivalent(text_path, out, ec),
-                 "train_gpt: --out '{}' is the training text --text '{}'; choose another file", out, text_path);
+        GL_CHECK(args.out.empty() || !std::filesystem::equivalent(args.text, args.out, ec),
+                 "train_gpt: --out '{}' is the training text --text '{}'; choose another file", args.out, args.text);
       }
-      text = read_text(text_path);
+      text = read_text(args.text);
       // Both parts of the split (90% training, 10% validation) must hold a window of context + 1 tokens.
       const int64_t n_text = int64_t(text.size()), n_val = n_text - n_text * 9 / 10;
-      GL_CHECK(n_val >= context + 2,
+      GL_CHECK(n_val >= args.context + 2,
                "--text: '{}' has {} bytes, too short for --context {}: its last 10% (held out for validation) needs "
                "at least {} bytes, so the text at least about {}",
-               text_path, n_text, context, context + 2, 10 * (context + 2));
+               args.text, n_text, args.context, args.context + 2, 10 * (args.context + 2));
       tok = nn::CharTokenizer::build(text);
       const std::vector<int64_t> ids = tok.encode(text);
       const int64_t split = int64_t(ids.size()) * 9 / 10;  // the last 10% is held out
       const Tensor train_data = from_vector(std::vector<int64_t>(ids.begin(), ids.begin() + split));
       const Tensor val_data = from_vector(std::vector<int64_t>(ids.begin() + split, ids.end()));
       config = {.vocab = tok.vocab_size(),
-                .context = context,
-                .d_model = d_model,
-                .heads = heads,
-                .layers = layers,
-                .dropout = dropout_p,
-                .seed = uint64_t(seed),
-                .tie_embeddings = tie_embeddings,
-                .gelu_tanh = gelu_tanh};
+                .context = args.context,
+                .d_model = args.d_model,
+                .heads = args.heads,
+                .layers = args.layers,
+                .dropout = args.dropout,
+                .seed = uint64_t(args.seed),
+                .tie_embeddings = args.tie_embeddings,
+                .gelu_tanh = args.gelu_tanh};
       model = std::make_unique<nn::GPT>(config, gen);
       // Each rank its own dropout stream (the weights are rank 0's: DataParallel broadcasts them).
       nn::GPTConfig rank_config = config;
-      rank_config.seed = uint64_t(seed) + uint64_t(rank) * 0x9E3779B97F4A7C15ull;
+      rank_config.seed = uint64_t(args.seed) + uint64_t(rank) * 0x9E3779B97F4A7C15ull;
       if (rank > 0) model = std::make_unique<nn::GPT>(rank_config, gen);
       std::unique_ptr<dist::DataParallel> ddp;
-      if (distributed) ddp = std::make_unique<dist::DataParallel>(*comm, model->parameters());
-      if (lead && distributed)
+      if (args.distributed) ddp = std::make_unique<dist::DataParallel>(*comm, model->parameters());
+      if (lead && args.distributed)
         std::printf("distributed: %d rank(s) over %s, %lld sequences per rank per step, %lld gradient bucket(s)\n",
-                    world, comm->backend().c_str(), (long long)(batch_size / world), (long long)ddp->stats().buckets);
+                    world, comm->backend().c_str(), (long long)(args.batch / world), (long long)ddp->stats().buckets);
       if (lead)
         std::printf(
-          "text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
-          "tokens, %lld thread(s)\n",
-          text_path.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
-          (long long)steps, (long long)batch_size, (long long)context, (long long)threads);
-      optim::AdamW opt(model->parameters(), {.lr = lr, .weight_decay = 0.01});
-      const optim::CosineWithWarmup schedule(std::min<int64_t>(100, steps / 10), steps, 0.1);
+            "text %s: %zu bytes, %lld distinct characters; model: %lld parameters; %lld steps of %lld x %lld "
+            "tokens, %lld thread(s)\n",
+            args.text.c_str(), text.size(), (long long)tok.vocab_size(), (long long)model->parameter_count(),
+            (long long)args.steps, (long long)args.batch, (long long)args.context, (long long)args.threads);
+      optim::AdamW opt(model->parameters(), {.lr = args.lr, .weight_decay = 0.01});
+      const optim::CosineWithWarmup schedule(std::min<int64_t>(100, args.steps / 10), args.steps, 0.1);
       const double start = now();
       double smoothed = 0, last_val = 0, last_rate = 0;
-      for (int64_t step = 0; step < steps; ++step) {
+      for (int64_t step = 0; step < args.steps; ++step) {
         model->train();
         // Every rank draws the same global batch and trains on its own rows of it.
-        auto [x, y] = batch(train_data, batch_size, context, gen);
+        auto [x, y] = batch(train_data, args.batch, args.context, gen);
         if (world > 1) {
-          const int64_t rows = batch_size / world;
+          const int64_t rows = args.batch / world;
           x = x.narrow(0, rank * rows, rows).contiguous(), y = y.narrow(0, rank * rows, rows).contiguous();
         }
         const Var loss = cross_entropy((*model)(x), y);
@@ -288,7 +317,7 @@ int main(int argc, char** argv) {
         loss.backward();
         if (ddp) ddp->synchronize();  // each grad is now the mean over the ranks
         optim::clip_grad_norm(opt.params(), 1.0);
-        opt.set_lr(lr * schedule(opt.step_count()));
+        opt.set_lr(args.lr * schedule(opt.step_count()));
         opt.step();
         double l = loss.item();
         if (world > 1) {  // the global batch's loss
@@ -299,17 +328,17 @@ int main(int argc, char** argv) {
         // A non-finite loss has already poisoned the weights: stop here, before
         // a checkpoint of NaNs is written over a good one.
         GL_CHECK(std::isfinite(l), "the loss is {} at step {} (is --lr {} too large?); stopped, no checkpoint written",
-                 l, step + 1, lr);
+                 l, step + 1, args.lr);
         smoothed = step == 0 ? l : 0.95 * smoothed + 0.05 * l;
-        if ((step + 1) % log_every == 0 || step + 1 == steps) {
+        if ((step + 1) % args.log_every == 0 || step + 1 == args.steps) {
           model->eval();
-          last_val = evaluate(*model, val_data, batch_size, context, 4, gen);
+          last_val = evaluate(*model, val_data, args.batch, args.context, 4, gen);
           const double elapsed = now() - start;
-          last_rate = double((step + 1) * batch_size * context) / elapsed;
+          last_rate = double((step + 1) * args.batch * args.context) / elapsed;
           if (lead)
             std::printf("step %5lld/%lld | loss %.3f | val %.3f | lr %.2e | %.1fk tok/s | ETA %s\n",
-                      (long long)(step + 1), (long long)steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
-                      eta(elapsed / double(step + 1) * double(steps - step - 1)).c_str());
+                        (long long)(step + 1), (long long)args.steps, smoothed, last_val, opt.lr(), last_rate / 1e3,
+                        eta(elapsed / double(step + 1) * double(args.steps - step - 1)).c_str());
           std::fflush(stdout);
         }
       }
@@ -324,43 +353,53 @@ int main(int argc, char** argv) {
             double(st.bytes_per_step) / 1e6, (long long)st.buckets, (long long)st.started_in_backward,
             (long long)(st.buckets * st.steps), st.wait_seconds, 100.0 * st.wait_seconds / run_seconds, run_seconds);
       }
-      if (!out.empty() && lead) {  // one checkpoint, written atomically by rank 0
-        const std::filesystem::path dir = std::filesystem::path(out).parent_path();
+      if (!args.out.empty() && lead) {  // one checkpoint, written atomically by rank 0
+        const std::filesystem::path dir = std::filesystem::path(args.out).parent_path();
         if (!dir.empty()) std::filesystem::create_directories(dir);
-        nn::save_module(*model, out, config_metadata(config, tok));
-        std::printf("saved %s\n", out.c_str());
+        nn::save_module(*model, args.out, config_metadata(config, tok));
+        std::printf("saved %s\n", args.out.c_str());
       }
-      Jsonl log(lead ? jsonl : std::string());
+      Jsonl log(lead ? args.jsonl : std::string());
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "train_loss",
                  .value = smoothed,
                  .unit = "nats",
-                 .threads = int(threads)});
+                 .threads = int(args.threads)});
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "val_loss",
                  .value = last_val,
                  .unit = "nats",
-                 .threads = int(threads)});
+                 .threads = int(args.threads)});
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "tokens_per_s",
                  .value = last_rate,
                  .unit = "tokens/s",
-                 .threads = int(threads)});
-      if (distributed) {  // the data-parallel figures: throughput and the share of the run spent waiting
+                 .threads = int(args.threads)});
+      if (args.distributed) {  // the data-parallel figures: throughput and the share of the run spent waiting
         const std::string case_name = fmt::format("gpt_train/ranks={}", world);
-        log.write({.bench = "distributed", .case_name = case_name, .metric = "tokens_per_s", .value = last_rate,
-                   .unit = "tokens/s", .threads = int(threads), .extra = {{"backend", comm->backend()}}});
-        log.write({.bench = "distributed", .case_name = case_name, .metric = "comm_fraction", .value = comm_fraction,
-                   .unit = "fraction", .threads = int(threads), .extra = {{"backend", comm->backend()}}});
+        log.write({.bench = "distributed",
+                   .case_name = case_name,
+                   .metric = "tokens_per_s",
+                   .value = last_rate,
+                   .unit = "tokens/s",
+                   .threads = int(args.threads),
+                   .extra = {{"backend", comm->backend()}}});
+        log.write({.bench = "distributed",
+                   .case_name = case_name,
+                   .metric = "comm_fraction",
+                   .value = comm_fraction,
+                   .unit = "fraction",
+                   .threads = int(args.threads),
+                   .extra = {{"backend", comm->backend()}}});
       }
     }
     if (!lead) return 0;  // rank 0 samples
     // Samples.
     model->eval();
-    std::string start_text = prompt;
+    std::string start_text = args.prompt;
     if (start_text.empty())
       start_text = text.empty() ? std::string(1, tok.to_string()[0])
                                 : text.substr(0, text.find('\n') == std::string::npos ? text.size()  // no newline: all
@@ -368,10 +407,11 @@ int main(int argc, char** argv) {
     if (int64_t(start_text.size()) > config.context / 2)
       start_text = start_text.substr(start_text.size() - config.context / 2);
     const std::vector<int64_t> prompt_ids = tok.encode(start_text);
-    const Tensor generated = model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), sample_tokens,
-                                             gen, {.temperature = temperature, .top_k = top_k});
-    std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", temperature,
-                top_k > 0 ? fmt::format(", top-k {}", top_k).c_str() : "",
+    const Tensor generated =
+        model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), args.sample_tokens, gen,
+                        {.temperature = args.temperature, .top_k = args.top_k});
+    std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", args.temperature,
+                args.top_k > 0 ? fmt::format(", top-k {}", args.top_k).c_str() : "",
                 tok.decode(generated.to_vector<int64_t>()).c_str());
   } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)
     // Under mpirun, stop every rank with the message rather than leave the others waiting.
