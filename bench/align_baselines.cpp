@@ -298,18 +298,20 @@ int run_experiment(int argc, char** argv) {
                  "SFT, reward model, DPO (cDPO, IPO) and PPO-RLHF in the preference world, and "
                  "reward over-optimisation against a proxy reward model");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/3, /*quick_seeds=*/3);
-  auto& methods = cli.text("--methods", "rm,dpo,cdpo,ipo,ppo_rlhf,overopt", "methods to run");
-  auto& rm_pooling =
-      cli.text("--rm-pooling", "token_sum", "rm: where the head reads: token_sum, token_mean, last_token");
-  auto& rm_trunk = cli.text("--rm-trunk", "fresh", "rm: the trunk at the start: fresh or sft");
-  auto& rm_pairs = cli.integer("--rm-pairs", 0, "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
-  auto& rm_epochs = cli.integer("--rm-epochs", 0, "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
-  auto& ppo_rm = cli.text("--ppo-rm", "first",
-                          "ppo_rlhf's reward model: first (last-token head on the SFT trunk, the recorded recipe) "
-                          "or rm (the rm case's recipe and flags)");
-  auto& overopt_proxy = cli.text("--overopt-proxy", "good",
-                                 "overopt's proxy reward model: good (summed head, 1000 pairs) or weak (last-token "
-                                 "head on the SFT trunk, 200 pairs with 20% noise)");
+  std::string methods = "rm,dpo,cdpo,ipo,ppo_rlhf,overopt";
+  // The choices by name: checked, then turned into g_rm, g_ppo_rm_like_rm and g_overopt_weak_proxy.
+  std::string rm_pooling = "token_sum", rm_trunk = "fresh", ppo_rm = "first", overopt_proxy = "good";
+  cli.bind(methods, "--methods", "methods to run");
+  cli.bind(rm_pooling, "--rm-pooling", "rm: where the head reads: token_sum, token_mean, last_token");
+  cli.bind(rm_trunk, "--rm-trunk", "rm: the trunk at the start: fresh or sft");
+  cli.bind(g_rm.pairs, "--rm-pairs", "rm: labelled training pairs (0: 3000, 64 at --smoke)", {0, INT64_MAX});
+  cli.bind(g_rm.epochs, "--rm-epochs", "rm: training epochs (0: 4, 1 at --smoke)", {0, INT64_MAX});
+  cli.bind(ppo_rm, "--ppo-rm",
+           "ppo_rlhf's reward model: first (last-token head on the SFT trunk, the recorded recipe) "
+           "or rm (the rm case's recipe and flags)");
+  cli.bind(overopt_proxy, "--overopt-proxy",
+           "overopt's proxy reward model: good (summed head, 1000 pairs) or weak (last-token "
+           "head on the SFT trunk, 200 pairs with 20% noise)");
   cli.parse(argc, argv);
   GL_CHECK(ppo_rm == "first" || ppo_rm == "rm", "--ppo-rm must be first or rm, got '{}'", ppo_rm);
   GL_CHECK(overopt_proxy == "good" || overopt_proxy == "weak", "--overopt-proxy must be good or weak, got '{}'",
@@ -317,12 +319,10 @@ int run_experiment(int argc, char** argv) {
   g_overopt_weak_proxy = overopt_proxy == "weak";
   g_ppo_rm_like_rm = ppo_rm == "rm";
   GL_CHECK(rm_trunk == "fresh" || rm_trunk == "sft", "--rm-trunk must be fresh or sft, got '{}'", rm_trunk);
-  GL_CHECK(rm_pairs >= 0 && rm_epochs >= 0, "--rm-pairs and --rm-epochs must be >= 0, got {} and {}", rm_pairs,
-           rm_epochs);
-  g_rm = {.pooling = reward_pooling_from_string(rm_pooling),
-          .trunk_from_sft = rm_trunk == "sft",
-          .pairs = rm_pairs,
-          .epochs = rm_epochs};
+  GL_CHECK(g_rm.pairs >= 0 && g_rm.epochs >= 0, "--rm-pairs and --rm-epochs must be >= 0, got {} and {}", g_rm.pairs,
+           g_rm.epochs);
+  g_rm.pooling = reward_pooling_from_string(rm_pooling);
+  g_rm.trunk_from_sft = rm_trunk == "sft";
   const std::map<std::string, RunFn> all = {{"rm", run_rm},
                                             {"dpo", make_dpo(PreferenceLoss::dpo)},
                                             {"cdpo", make_dpo(PreferenceLoss::cdpo)},

@@ -292,57 +292,36 @@ int run_experiment(int argc, char** argv) {
       "copr,copf,sft_inorder,sft_multitask,dpo_replay,ewc,l2,kl_replay,copr_lambda1,copr_no_fit,copr_no_constraint,"
       "copr_replay,copr_no_sft,copr_kl,copf_half,copf_unlabelled";
   const std::string known_methods = all_methods + ",dpo_multitask";  // the default list and the optional ones
-  auto& methods = cli.text("--methods", all_methods, "methods to run (also: dpo_multitask)");
-  auto& train_prompts = cli.integer("--train-prompts", 0, "training prompts per task (0: 256, smoke 16)", {0, 100000});
-  auto& heldout =
-      cli.integer("--heldout-prompts", 0, "held-out prompts per task (0: 512, quick 256, smoke 16)", {0, 100000});
-  auto& epochs =
-      cli.integer("--epochs", 0,
-                  "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
-  auto& sft_epochs =
-      cli.integer("--sft-epochs", 16, "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
-  auto& sft_lr = cli.real("--sft-lr", 1e-3, "sft_inorder, sft_multitask: learning rate");
-  auto& eval_samples =
-      cli.integer("--eval-samples", 0, "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
-  auto& lr = cli.real("--lr", 5e-4, "learning rate of every method");
-  auto& beta = cli.real("--beta", 0.1, "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
-  auto& lambda_lr = cli.real("--lambda-lr", 0.1, "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
-  auto& sft_coef = cli.real("--sft-coef", 1.0, "COPR's weight of -log pi(y_top|x)");
-  auto& copf_beta = cli.real("--copf-beta", 0.1, "COPF's beta");
-  auto& copf_margin = cli.real("--copf-margin", 1.0, "COPF's reward margin m");
-  auto& copf_reg = cli.real("--copf-reg", 1.0, "COPF's weight of the function regulariser on replay");
-  auto& dpo_beta = cli.real("--dpo-beta", 0.3, "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
-  auto& ewc_coef = cli.real("--ewc-coef", 1.0, "EWC's c in (c/2) sum F (theta - theta*)^2");
-  auto& l2_coef = cli.real("--l2-coef", 0.01, "l2's c in c sum (theta - theta*)^2");
-  auto& kl_coef = cli.real("--kl-coef", 0.3, "kl_replay's weight of the distillation KL");
-  auto& replay = cli.real("--replay-fraction", 0.05, "fraction of each finished task kept for replay");
-  auto& overlap = cli.real(
-      "--overlap", 0.0, "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
-  auto& mean_lp = cli.flag("--mean-logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
+  std::string methods = all_methods;
+  Settings s;
+  cli.bind(methods, "--methods", "methods to run (also: dpo_multitask)");
+  cli.bind(s.train_prompts, "--train-prompts", "training prompts per task (0: 256, smoke 16)", {0, 100000});
+  cli.bind(s.heldout_prompts, "--heldout-prompts", "held-out prompts per task (0: 512, quick 256, smoke 16)",
+           {0, 100000});
+  cli.bind(s.epochs, "--epochs",
+           "passes over each task's data of COPR, COPF and the DPO methods (0: 4, DPO 3, smoke 1)", {0, 1000});
+  cli.bind(s.sft_epochs, "--sft-epochs", "sft_inorder, sft_multitask: passes over the data (smoke 1)", {1, 1000});
+  cli.bind(s.sft_lr, "--sft-lr", "sft_inorder, sft_multitask: learning rate");
+  cli.bind(s.eval_samples, "--eval-samples", "samples per held-out prompt (0: 4, quick 2, smoke 1)", {0, 100});
+  cli.bind(s.lr, "--lr", "learning rate of every method");
+  cli.bind(s.beta, "--beta", "COPR's beta in P* = pi_{t-1} e^{Adv/beta} / Z");
+  cli.bind(s.lambda_lr, "--lambda-lr", "COPR's alpha in ln lambda <- ln lambda + alpha lambda J^C");
+  cli.bind(s.sft_coef, "--sft-coef", "COPR's weight of -log pi(y_top|x)");
+  cli.bind(s.copf_beta, "--copf-beta", "COPF's beta");
+  cli.bind(s.copf_margin, "--copf-margin", "COPF's reward margin m");
+  cli.bind(s.copf_reg, "--copf-reg", "COPF's weight of the function regulariser on replay");
+  cli.bind(s.dpo_beta, "--dpo-beta", "DPO's beta (dpo_replay, ewc, l2, kl_replay)");
+  cli.bind(s.ewc_coef, "--ewc-coef", "EWC's c in (c/2) sum F (theta - theta*)^2");
+  cli.bind(s.l2_coef, "--l2-coef", "l2's c in c sum (theta - theta*)^2");
+  cli.bind(s.kl_coef, "--kl-coef", "kl_replay's weight of the distillation KL");
+  cli.bind(s.replay_fraction, "--replay-fraction", "fraction of each finished task kept for replay");
+  cli.bind(s.overlap, "--overlap",
+           "domain-incremental variant: fraction of each task's prompts from the other tasks' families");
+  cli.bind_flag(s.mean_logprob, "--mean-logprob", "per-token mean log-probs (COPR, COPF, DPO) instead of sums");
   cli.parse(argc, argv);
-  GL_CHECK(lr > 0 && beta > 0 && copf_beta > 0 && dpo_beta > 0,
-           "continual: --lr {}, --beta {}, --copf-beta {} and --dpo-beta {} must be positive", lr, beta, copf_beta,
-           dpo_beta);
-  Settings s{.train_prompts = train_prompts,
-             .heldout_prompts = heldout,
-             .epochs = epochs,
-             .sft_epochs = sft_epochs,
-             .eval_samples = eval_samples,
-             .lr = lr,
-             .sft_lr = sft_lr,
-             .beta = beta,
-             .lambda_lr = lambda_lr,
-             .sft_coef = sft_coef,
-             .copf_beta = copf_beta,
-             .copf_margin = copf_margin,
-             .copf_reg = copf_reg,
-             .dpo_beta = dpo_beta,
-             .ewc_coef = ewc_coef,
-             .l2_coef = l2_coef,
-             .kl_coef = kl_coef,
-             .overlap = overlap,
-             .replay_fraction = replay,
-             .mean_logprob = mean_lp};
+  GL_CHECK(s.lr > 0 && s.beta > 0 && s.copf_beta > 0 && s.dpo_beta > 0,
+           "continual: --lr {}, --beta {}, --copf-beta {} and --dpo-beta {} must be positive", s.lr, s.beta,
+           s.copf_beta, s.dpo_beta);
 
   AssetCache cache([&s](const RunContext& run) { return build_assets(s, run); });
   const std::map<std::string, bench::RunFn> all = {

@@ -20,59 +20,79 @@ using namespace gradlab;
 using namespace gradlab::bench;
 using namespace gradlab::rl::curiosity;
 
+namespace {
+
+struct Settings {
+  std::string methods = "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg";
+  std::string envs = "DeepSea-10,DeepSea-20,GridMaze-FarGoal-OneHot";
+  int64_t steps = 0;
+  double gamma_ext = 0.99;
+  double gamma_int = 0.99;
+  double int_coef = 1.0;
+  double ext_coef = 2.0;
+  double lr = 1e-3;
+  double ent_coef = 0.01;
+  int64_t ti_interval = 0;
+  double ti_interval_fraction = 0.0;
+  int64_t ti_snapshots = 5;
+  bool ti_normalize = false;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   try {
     Cli cli("exploration", "PPO + curiosity (ICM, RND, Disagreement, RE3, APT, TI, DyMeCu) on DeepSea and FarGoal");
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
-    std::string& methods_flag = cli.text("--methods", "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg",
-                 "methods to run (also: ti_uniform)");
-    std::string& envs_flag =
-        cli.text("--envs", "DeepSea-10,DeepSea-20,GridMaze-FarGoal-OneHot",
-                 "environments (GridMaze one-hot: the (x, y) input learns too slowly at these budgets)");
-    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
-    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (RND uses 0.999)");
-    double& gamma_int = cli.real("--gamma-int", 0.99, "intrinsic discount");
-    double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
-    double& ext_coef = cli.real("--ext-coef", 2.0, "weight of the extrinsic advantage (RND: 2)");
-    double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
-    double& ent_coef = cli.real("--ent-coef", 0.01, "entropy bonus");
-    int64_t& ti_interval =
-        cli.integer("--ti-interval", 0, "TI: gradient steps between snapshots (0: from --ti-interval-fraction)", {0, INT64_MAX});
-    double& ti_fraction = cli.real("--ti-interval-fraction", 0.0,
-                                   "TI: snapshot interval as a fraction of the run's gradient steps (0: 1/(3(K-1)), "
-                                   "the FIFO fills in the first third)");
-    int64_t& ti_snapshots = cli.integer("--ti-snapshots", 5, "TI: snapshots K in the FIFO", {1, INT64_MAX});
-    bool& ti_normalize =
-        cli.flag("--ti-normalize", "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
+    Settings settings;
+    cli.bind(settings.methods, "--methods", "methods to run (also: ti_uniform)");
+    cli.bind(settings.envs, "--envs",
+             "environments (GridMaze one-hot: the (x, y) input learns too slowly at these budgets)");
+    cli.bind(settings.steps, "--steps", "environment steps per run (0: by budget)", {0, INT64_MAX});
+    cli.bind(settings.gamma_ext, "--gamma-ext", "extrinsic discount (RND uses 0.999)");
+    cli.bind(settings.gamma_int, "--gamma-int", "intrinsic discount");
+    cli.bind(settings.int_coef, "--int-coef", "weight of the intrinsic advantage (RND: 1)");
+    cli.bind(settings.ext_coef, "--ext-coef", "weight of the extrinsic advantage (RND: 2)");
+    cli.bind(settings.lr, "--lr", "PPO learning rate");
+    cli.bind(settings.ent_coef, "--ent-coef", "entropy bonus");
+    cli.bind(settings.ti_interval, "--ti-interval",
+             "TI: gradient steps between snapshots (0: from --ti-interval-fraction)", {0, INT64_MAX});
+    cli.bind(settings.ti_interval_fraction, "--ti-interval-fraction",
+             "TI: snapshot interval as a fraction of the run's gradient steps (0: 1/(3(K-1)), "
+             "the FIFO fills in the first third)");
+    cli.bind(settings.ti_snapshots, "--ti-snapshots", "TI: snapshots K in the FIFO", {1, INT64_MAX});
+    cli.bind_flag(settings.ti_normalize, "--ti-normalize",
+                  "TI: reward ||P||_* / (||P||_F sqrt(max(K, d))) instead of ||P||_*");
     cli.parse(argc, argv);
-    GL_CHECK(ti_snapshots >= 2, "--ti-snapshots must be >= 2, got {}", ti_snapshots);
-    GL_CHECK(ti_fraction >= 0 && ti_fraction <= 1, "--ti-interval-fraction must be in [0, 1], got {}", ti_fraction);
+    GL_CHECK(settings.ti_snapshots >= 2, "--ti-snapshots must be >= 2, got {}", settings.ti_snapshots);
+    GL_CHECK(settings.ti_interval_fraction >= 0 && settings.ti_interval_fraction <= 1,
+             "--ti-interval-fraction must be in [0, 1], got {}", settings.ti_interval_fraction);
 
     Experiment ex("exploration", flags);
-    const std::vector<std::string> methods = split_list(methods_flag), env_names = split_list(envs_flag);
+    const std::vector<std::string> methods = split_list(settings.methods), env_names = split_list(settings.envs);
     for (const std::string& env_name : env_names) {
       for (const std::string& method : methods) {
-        ex.add(method + "/" + env_name, [=, &gamma_ext, &gamma_int, &int_coef, &ext_coef, &lr,
-                                         &ent_coef](const RunContext& run) {
+        ex.add(method + "/" + env_name, [=, &settings](const RunContext& run) {
           CuriosityRunSpec spec;
           spec.args.method = method == "ppo" ? "none" : method;
           spec.args.seed = run.seed;
-          spec.args.gamma_ext = gamma_ext;
-          spec.args.gamma_int = gamma_int;
-          spec.args.int_coef = int_coef;
-          spec.args.ext_coef = ext_coef;
-          spec.args.learning_rate = lr;
-          spec.args.ent_coef = ent_coef;
-          spec.args.curiosity.ti_snapshots = ti_snapshots;
-          spec.args.curiosity.ti_frobenius_normalize = ti_normalize;
+          spec.args.gamma_ext = settings.gamma_ext;
+          spec.args.gamma_int = settings.gamma_int;
+          spec.args.int_coef = settings.int_coef;
+          spec.args.ext_coef = settings.ext_coef;
+          spec.args.learning_rate = settings.lr;
+          spec.args.ent_coef = settings.ent_coef;
+          spec.args.curiosity.ti_snapshots = settings.ti_snapshots;
+          spec.args.curiosity.ti_frobenius_normalize = settings.ti_normalize;
           spec.make = [env_name] { return envs::make_env(env_name); };
           const bool deep_sea = env_name.rfind("DeepSea", 0) == 0;
-          spec.steps =
-              steps_flag > 0 ? steps_flag : (deep_sea ? run.pick(60000, 24000, 1024) : run.pick(100000, 30000, 1024));
+          spec.steps = settings.steps > 0 ? settings.steps
+                                          : (deep_sea ? run.pick(60000, 24000, 1024) : run.pick(100000, 30000, 1024));
           // TI's snapshot interval from the run's gradient steps, so that the FIFO fills during the run.
           spec.args.curiosity.ti_snapshot_interval =
-              ti_interval > 0 ? ti_interval
-                              : ti_interval_for(curiosity_gradient_steps(spec.args, spec.steps), ti_snapshots, ti_fraction);
+              settings.ti_interval > 0 ? settings.ti_interval
+                                       : ti_interval_for(curiosity_gradient_steps(spec.args, spec.steps),
+                                                         settings.ti_snapshots, settings.ti_interval_fraction);
           spec.eval_episodes = run.pick(50, 20, 2);
           const CuriosityRunResult r = run_curiosity(spec);
           RunResult out;
@@ -91,7 +111,8 @@ int main(int argc, char** argv) {
             out.metric("ti_snapshots_taken", double(r.ti_snapshots_taken));
           }
           // Learning curve: the success of training episodes, in windows of 10% of the run.
-          for (const auto& [x, y] : training_success_curve(r.train.episodes, spec.steps)) out.curve("train_success", x, y);
+          for (const auto& [x, y] : training_success_curve(r.train.episodes, spec.steps))
+            out.curve("train_success", x, y);
           return out;
         });
       }

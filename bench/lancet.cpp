@@ -482,77 +482,64 @@ int run_experiment(int argc, char** argv) {
                  "LANCET's miniature: recall of outdated training data by influence estimators, then their correction");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
   Settings s;
-  int64_t& corpus = cli.integer("--corpus", s.corpus, "training sequences", {50, 1000000});
-  int64_t& d_model = cli.integer("--d-model", s.d_model, "GPT width", {8, 4096});
-  int64_t& sft_steps = cli.integer("--sft-steps", s.sft_steps, "training steps of the GPT", {1, 10000000});
-  int64_t& k = cli.integer("--k", s.k, "recalled sequences (and k of precision@k, recall@k)", {1, 1000000});
-  int64_t& loo = cli.integer("--loo-examples", s.loo_examples, "sequences scored by leave-one-out", {2, 1000000});
-  int64_t& loo_epochs = cli.integer("--loo-epochs", s.loo_epochs, "warm-started epochs per leave-one-out run", {1, 1000});
-  double& loo_lr = cli.real("--loo-lr", s.loo_lr, "SGD learning rate of the leave-one-out retraining");
-  int64_t& steps = cli.integer("--correction-steps", s.correction_steps, "optimiser steps of each correction",
-                               {1, 10000000});
-  int64_t& eval_every = cli.integer("--eval-every", s.eval_every, "steps between utility-matching evaluations",
-                                    {1, 10000000});
-  int64_t& final_prompts = cli.integer("--final-prompts", s.final_prompts, "prompts per final forbidden rate",
-                                       {1, 1000000});
-  double& damping = cli.real("--damping", s.damping, "K-FAC and LinFAC: damping relative to the mean eigenvalue");
-  double& hvp_damping = cli.real("--hvp-damping", s.hvp_damping, "CG and LiSSA: damping added to the Hessian");
-  double& tolerance = cli.real("--utility-tolerance", s.utility_tolerance,
-                               "allowed relative rise of held-out perplexity (matched utility)");
-  double& lr = cli.real("--correction-lr", s.correction_lr, "learning rate of IBO and gradient ascent");
-  double& dpo_lr = cli.real("--dpo-lr", s.dpo_lr, "learning rate of the DPO oracle");
-  double& dpo_beta = cli.real("--dpo-beta", s.dpo_beta, "beta of the DPO oracle");
-  double& kl_weight = cli.real("--kl-weight", s.kl_weight, "IBO: weight of the KL to the starting model");
-  double& l2_weight = cli.real("--l2-weight", s.l2_weight, "IBO: weight of the L2 proximal term");
-  double& tau = cli.real("--tau", s.tau, "IBO: softmax temperature of the influence weights (in score s.d.)");
-  std::string& weighting =
-      cli.text("--weighting", "softmax", "IBO's influence weights: softmax, rank or uniform");
-  std::string& lancet_estimator =
-      cli.text("--lancet-estimator", s.lancet_estimator, "the estimator behind LANCET's recall");
-  std::string& estimators = cli.text("--estimators", "linfac-reduce,linfac-expand,kfac,tracin,datainf,lissa,cg",
-                                     "phase-1 estimators (linfac-reduce and linfac-expand: EK-FAC on the sub-layers; "
-                                     "kfac, kfac-reduce: without the eigenvalue correction; tracin, datainf, lissa, cg)");
-  std::string& methods =
-      cli.text("--methods", "lancet,lancet_rank,lancet_uniform,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none",
-               "phase-2 corrections (lancet_rank, lancet_uniform: IBO with rank-based or uniform weights)");
+  std::string weighting = "softmax", estimators = "linfac-reduce,linfac-expand,kfac,tracin,datainf,lissa,cg";
+  std::string methods = "lancet,lancet_rank,lancet_uniform,ibo_tracin,ga_recalled,ga_random,dpo_oracle,none";
+  cli.bind(s.corpus, "--corpus", "training sequences", {50, 1000000});
+  cli.bind(s.d_model, "--d-model", "GPT width", {8, 4096});
+  cli.bind(s.sft_steps, "--sft-steps", "training steps of the GPT", {1, 10000000});
+  cli.bind(s.k, "--k", "recalled sequences (and k of precision@k, recall@k)", {1, 1000000});
+  cli.bind(s.loo_examples, "--loo-examples", "sequences scored by leave-one-out", {2, 1000000});
+  cli.bind(s.loo_epochs, "--loo-epochs", "warm-started epochs per leave-one-out run", {1, 1000});
+  cli.bind(s.loo_lr, "--loo-lr", "SGD learning rate of the leave-one-out retraining");
+  cli.bind(s.correction_steps, "--correction-steps", "optimiser steps of each correction", {1, 10000000});
+  cli.bind(s.eval_every, "--eval-every", "steps between utility-matching evaluations", {1, 10000000});
+  cli.bind(s.final_prompts, "--final-prompts", "prompts per final forbidden rate", {1, 1000000});
+  cli.bind(s.damping, "--damping", "K-FAC and LinFAC: damping relative to the mean eigenvalue");
+  cli.bind(s.hvp_damping, "--hvp-damping", "CG and LiSSA: damping added to the Hessian");
+  cli.bind(s.utility_tolerance, "--utility-tolerance",
+           "allowed relative rise of held-out perplexity (matched utility)");
+  cli.bind(s.correction_lr, "--correction-lr", "learning rate of IBO and gradient ascent");
+  cli.bind(s.dpo_lr, "--dpo-lr", "learning rate of the DPO oracle");
+  cli.bind(s.dpo_beta, "--dpo-beta", "beta of the DPO oracle");
+  cli.bind(s.kl_weight, "--kl-weight", "IBO: weight of the KL to the starting model");
+  cli.bind(s.l2_weight, "--l2-weight", "IBO: weight of the L2 proximal term");
+  cli.bind(s.tau, "--tau", "IBO: softmax temperature of the influence weights (in score s.d.)");
+  cli.bind(weighting, "--weighting", "IBO's influence weights: softmax, rank or uniform");
+  cli.bind(s.lancet_estimator, "--lancet-estimator", "the estimator behind LANCET's recall");
+  cli.bind(estimators, "--estimators",
+           "phase-1 estimators (linfac-reduce and linfac-expand: EK-FAC on the sub-layers; "
+           "kfac, kfac-reduce: without the eigenvalue correction; tracin, datainf, lissa, cg)");
+  cli.bind(methods, "--methods",
+           "phase-2 corrections (lancet_rank, lancet_uniform: IBO with rank-based or uniform weights)");
   cli.parse(argc, argv);
-  GL_CHECK(dpo_lr > 0 && dpo_beta > 0, "lancet: --dpo-lr {} and --dpo-beta {} must be > 0", dpo_lr, dpo_beta);
-  GL_CHECK(loo_lr > 0, "lancet: --loo-lr must be > 0, got {}", loo_lr);
-  GL_CHECK(hvp_damping > 0, "lancet: --hvp-damping must be > 0, got {}", hvp_damping);
-  GL_CHECK(damping > 0 && tolerance >= 0 && lr > 0 && kl_weight >= 0 && l2_weight >= 0 && tau > 0,
+  GL_CHECK(s.dpo_lr > 0 && s.dpo_beta > 0, "lancet: --dpo-lr {} and --dpo-beta {} must be > 0", s.dpo_lr, s.dpo_beta);
+  GL_CHECK(s.loo_lr > 0, "lancet: --loo-lr must be > 0, got {}", s.loo_lr);
+  GL_CHECK(s.hvp_damping > 0, "lancet: --hvp-damping must be > 0, got {}", s.hvp_damping);
+  GL_CHECK(s.damping > 0 && s.utility_tolerance >= 0 && s.correction_lr > 0 && s.kl_weight >= 0 && s.l2_weight >= 0 &&
+               s.tau > 0,
            "lancet: --damping {}, --correction-lr {} and --tau {} must be > 0; --utility-tolerance {}, --kl-weight {} "
            "and --l2-weight {} >= 0",
-           damping, lr, tau, tolerance, kl_weight, l2_weight);
+           s.damping, s.correction_lr, s.tau, s.utility_tolerance, s.kl_weight, s.l2_weight);
   const bool smoke = flags.smoke, quick = flags.quick;
-  s.corpus = cli.budget_default<int64_t>(smoke, "--corpus", cli.budget_default<int64_t>(quick, "--corpus", corpus, 1000), 300);
-  s.d_model = cli.budget_default<int64_t>(smoke, "--d-model", d_model, 16);
+  s.corpus = cli.budget_default<int64_t>(smoke, "--corpus",
+                                         cli.budget_default<int64_t>(quick, "--corpus", s.corpus, 1000), 300);
+  s.d_model = cli.budget_default<int64_t>(smoke, "--d-model", s.d_model, 16);
   s.layers = smoke ? 1 : s.layers;
   s.sft_steps = cli.budget_default<int64_t>(smoke, "--sft-steps",
-                                            cli.budget_default<int64_t>(quick, "--sft-steps", sft_steps, 120), 300);
-  s.k = cli.budget_default<int64_t>(smoke, "--k", cli.budget_default<int64_t>(quick, "--k", k, 50), 10);
-  s.loo_examples = cli.budget_default<int64_t>(smoke, "--loo-examples",
-                                               cli.budget_default<int64_t>(quick, "--loo-examples", loo, 60), 6);
-  s.loo_epochs = loo_epochs;
-  s.loo_lr = loo_lr;
-  s.correction_steps = cli.budget_default<int64_t>(
-      smoke, "--correction-steps", cli.budget_default<int64_t>(quick, "--correction-steps", steps, 100), 4);
-  s.eval_every = cli.budget_default<int64_t>(smoke, "--eval-every", eval_every, 2);
-  s.final_prompts = cli.budget_default<int64_t>(smoke, "--final-prompts", final_prompts, 16);
+                                            cli.budget_default<int64_t>(quick, "--sft-steps", s.sft_steps, 120), 300);
+  s.k = cli.budget_default<int64_t>(smoke, "--k", cli.budget_default<int64_t>(quick, "--k", s.k, 50), 10);
+  s.loo_examples = cli.budget_default<int64_t>(
+      smoke, "--loo-examples", cli.budget_default<int64_t>(quick, "--loo-examples", s.loo_examples, 60), 6);
+  s.correction_steps =
+      cli.budget_default<int64_t>(smoke, "--correction-steps",
+                                  cli.budget_default<int64_t>(quick, "--correction-steps", s.correction_steps, 100), 4);
+  s.eval_every = cli.budget_default<int64_t>(smoke, "--eval-every", s.eval_every, 2);
+  s.final_prompts = cli.budget_default<int64_t>(smoke, "--final-prompts", s.final_prompts, 16);
   s.eval_prompts = smoke ? 16 : s.eval_prompts;
   s.heldout = smoke ? 32 : s.heldout;
   s.query_max = smoke ? 8 : s.query_max;
   s.checkpoints = smoke ? 2 : s.checkpoints;
-  s.damping = damping;
-  s.hvp_damping = hvp_damping;
-  s.utility_tolerance = tolerance;
-  s.correction_lr = lr;
-  s.dpo_lr = dpo_lr;
-  s.dpo_beta = dpo_beta;
-  s.kl_weight = kl_weight;
-  s.l2_weight = l2_weight;
-  s.tau = tau;
   s.weighting = influence_weighting_from_name(weighting);
-  s.lancet_estimator = lancet_estimator;
   s.estimators = bench::split_list(estimators);
   GL_CHECK(s.k <= s.corpus && s.loo_examples <= s.corpus, "lancet: --k {} and --loo-examples {} must be <= --corpus {}",
            s.k, s.loo_examples, s.corpus);

@@ -34,48 +34,58 @@ envs::EnvPtr make_task(const std::string& name) {
   return std::make_unique<envs::GridMaze>(o);
 }
 
+struct Settings {
+  std::string methods =
+      "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_uniform,ti_ema,dymecu,dymecu_own,dymecu_paramavg";
+  std::string envs =
+      "GridMaze-FarGoal-OneHot,GridMaze-NoisyTV-Action-OneHot,GridMaze-NoisyTV-Cell-OneHot,"
+      "GridMaze-FarGoal-OneHot-ObsNoise0.1,GridMaze-FarGoal-OneHot-ObsNoise0.3";
+  int64_t steps = 0;
+  double gamma_ext = 0.99;
+  double int_coef = 1.0;
+  double lr = 1e-3;
+  double ti_interval_fraction = 0.0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     Cli cli("noisy_tv", "curiosity on GridMaze with a noisy TV and observation noise (TI's noise-tolerance claim)");
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
-    std::string& methods_flag =
-        cli.text("--methods", "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_uniform,ti_ema,dymecu,dymecu_own,dymecu_paramavg",
-                 "methods");
-    std::string& envs_flag =
-        cli.text("--envs",
-                 "GridMaze-FarGoal-OneHot,GridMaze-NoisyTV-Action-OneHot,GridMaze-NoisyTV-Cell-OneHot,"
-                 "GridMaze-FarGoal-OneHot-ObsNoise0.1,GridMaze-FarGoal-OneHot-ObsNoise0.3",
-                 "tasks; the first is the noise-free reference");
-    int64_t& steps_flag = cli.integer("--steps", 0, "environment steps per run (0: by budget)", {0, INT64_MAX});
-    double& gamma_ext = cli.real("--gamma-ext", 0.99, "extrinsic discount (RND uses 0.999)");
-    double& int_coef = cli.real("--int-coef", 1.0, "weight of the intrinsic advantage (RND: 1)");
-    double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
-    double& ti_fraction = cli.real("--ti-interval-fraction", 0.0,
-                                   "TI: snapshot interval as a fraction of the run's gradient steps (0: 1/(3(K-1)), "
-                                   "the FIFO fills in the first third)");
+    Settings settings;
+    cli.bind(settings.methods, "--methods", "methods");
+    cli.bind(settings.envs, "--envs", "tasks; the first is the noise-free reference");
+    cli.bind(settings.steps, "--steps", "environment steps per run (0: by budget)", {0, INT64_MAX});
+    cli.bind(settings.gamma_ext, "--gamma-ext", "extrinsic discount (RND uses 0.999)");
+    cli.bind(settings.int_coef, "--int-coef", "weight of the intrinsic advantage (RND: 1)");
+    cli.bind(settings.lr, "--lr", "PPO learning rate");
+    cli.bind(settings.ti_interval_fraction, "--ti-interval-fraction",
+             "TI: snapshot interval as a fraction of the run's gradient steps (0: 1/(3(K-1)), "
+             "the FIFO fills in the first third)");
     cli.parse(argc, argv);
-    GL_CHECK(ti_fraction >= 0 && ti_fraction <= 1, "--ti-interval-fraction must be in [0, 1], got {}", ti_fraction);
+    GL_CHECK(settings.ti_interval_fraction >= 0 && settings.ti_interval_fraction <= 1,
+             "--ti-interval-fraction must be in [0, 1], got {}", settings.ti_interval_fraction);
 
     Experiment ex("noisy_tv", flags);
-    const std::vector<std::string> methods = split_list(methods_flag), tasks = split_list(envs_flag);
+    const std::vector<std::string> methods = split_list(settings.methods), tasks = split_list(settings.envs);
     for (const std::string& task : tasks) make_task(task);  // unknown names fail before any run
     for (const std::string& task : tasks) {
       for (const std::string& method : methods) {
-        ex.add(method + "/" + task, [=, &gamma_ext, &int_coef, &lr, &ti_fraction](const RunContext& run) {
+        ex.add(method + "/" + task, [=, &settings](const RunContext& run) {
           CuriosityRunSpec spec;
           spec.args.method = method == "ppo" ? "none" : method;
           spec.args.seed = run.seed;
-          spec.args.gamma_ext = gamma_ext;
-          spec.args.int_coef = int_coef;
-          spec.args.learning_rate = lr;
+          spec.args.gamma_ext = settings.gamma_ext;
+          spec.args.int_coef = settings.int_coef;
+          spec.args.learning_rate = settings.lr;
           spec.make = [task] { return make_task(task); };
-          spec.steps = steps_flag > 0 ? steps_flag : run.pick(100000, 16000, 1024);
+          spec.steps = settings.steps > 0 ? settings.steps : run.pick(100000, 16000, 1024);
           spec.eval_episodes = run.pick(50, 20, 2);
           // TI's snapshot interval from the run's gradient steps, so that the FIFO fills during the run.
-          spec.args.curiosity.ti_snapshot_interval = ti_interval_for(
-              curiosity_gradient_steps(spec.args, spec.steps), spec.args.curiosity.ti_snapshots, ti_fraction);
+          spec.args.curiosity.ti_snapshot_interval =
+              ti_interval_for(curiosity_gradient_steps(spec.args, spec.steps), spec.args.curiosity.ti_snapshots,
+                              settings.ti_interval_fraction);
           const CuriosityRunResult r = run_curiosity(spec);
           RunResult out;
           out.metric("success_rate", r.success_rate);

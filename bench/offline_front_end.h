@@ -152,27 +152,32 @@ struct OfflineFlagDefaults {
   int64_t smoke_steps;  // full 5000, quick 2000
 };
 
+// Bound to the command line when made: parse() writes into the fields.
 struct OfflineFlags {
   OfflineFlags(Cli& cli, const OfflineFlagDefaults& d)
       : defaults(d),
-        steps(cli.integer("--steps", 0,
-                          fmt::format("gradient steps per method (0: 5000, quick 2000, smoke {})", d.smoke_steps),
-                          {0, 100000000})),
-        transitions(cli.integer("--transitions", d.transitions, d.transitions_help, {100, 100000000})),
-        lambda(cli.real("--lambda", d.lambda, "ORPO/MOPO: the penalty lambda of the pessimistic MDP")),
-        beta(cli.real("--beta", d.beta, "ORPO: the bonus beta of the optimistic MDP")),
-        horizon(cli.integer("--horizon", 5, "model rollout length h (and h_o)", {1, 1000})),
-        rollout_batch(cli.integer("--rollout-batch", 0,
-                                  fmt::format("start states per rollout round (0: {}, smoke {})", d.rollout_batch,
-                                              d.smoke_rollout_batch),
-                                  {0, 100000000})),
-        uncertainty(cli.text("--uncertainty", "aleatoric", "u(s, a): aleatoric (max std norm) or ensemble_std")),
-        hidden(cli.integer("--hidden", d.hidden, "policy and critic width (two hidden layers)", {1, 65536})),
-        model_hidden(
-            cli.integer("--model-hidden", d.model_hidden, "dynamics ensemble width (four hidden layers)", {1, 65536})),
-        td3bc_alpha(cli.real("--td3bc-alpha", 2.5,
-                             "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and "
-                             "ORPO's output policy")) {}
+        transitions(d.transitions),
+        lambda(d.lambda),
+        beta(d.beta),
+        hidden(d.hidden),
+        model_hidden(d.model_hidden) {
+    cli.bind(steps, "--steps", fmt::format("gradient steps per method (0: 5000, quick 2000, smoke {})", d.smoke_steps),
+             {0, 100000000});
+    cli.bind(transitions, "--transitions", d.transitions_help, {100, 100000000});
+    cli.bind(lambda, "--lambda", "ORPO/MOPO: the penalty lambda of the pessimistic MDP");
+    cli.bind(beta, "--beta", "ORPO: the bonus beta of the optimistic MDP");
+    cli.bind(horizon, "--horizon", "model rollout length h (and h_o)", {1, 1000});
+    cli.bind(rollout_batch, "--rollout-batch",
+             fmt::format("start states per rollout round (0: {}, smoke {})", d.rollout_batch, d.smoke_rollout_batch),
+             {0, 100000000});
+    cli.bind(uncertainty, "--uncertainty", "u(s, a): aleatoric (max std norm) or ensemble_std");
+    cli.bind(hidden, "--hidden", "policy and critic width (two hidden layers)", {1, 65536});
+    cli.bind(model_hidden, "--model-hidden", "dynamics ensemble width (four hidden layers)", {1, 65536});
+    cli.bind(td3bc_alpha, "--td3bc-alpha",
+             "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and ORPO's output policy");
+  }
+  OfflineFlags(const OfflineFlags&) = delete;  // the command line writes into these very fields
+  OfflineFlags& operator=(const OfflineFlags&) = delete;
 
   // After cli.parse: checks the values and builds the settings (smoke-sized
   // networks unless the width flags were given).
@@ -204,16 +209,14 @@ struct OfflineFlags {
   int64_t run_steps(const RunContext& run) const { return steps > 0 ? steps : run.pick(5000, 2000, defaults.smoke_steps); }
 
   OfflineFlagDefaults defaults;
-  int64_t& steps;
-  int64_t& transitions;
-  double& lambda;
-  double& beta;
-  int64_t& horizon;
-  int64_t& rollout_batch;
-  std::string& uncertainty;
-  int64_t& hidden;
-  int64_t& model_hidden;
-  double& td3bc_alpha;
+  int64_t steps = 0;  // 0: by budget
+  int64_t transitions;
+  double lambda, beta;
+  int64_t horizon = 5;
+  int64_t rollout_batch = 0;  // 0: by budget
+  std::string uncertainty = "aleatoric";
+  int64_t hidden, model_hidden;
+  double td3bc_alpha = 2.5;
 };
 
 inline const OfflineMethod& find_offline_method(const std::vector<OfflineMethod>& all, const std::string& name,

@@ -38,23 +38,25 @@ int run_experiment(int argc, char** argv) {
                  "ORPO against MOPO, TD3+BC, CQL and BC on Pendulum-v1 datasets in D4RL's style "
                  "(random, medium, medium-replay, medium-expert, expert), D4RL-normalised scores");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/2);
-  auto& methods = cli.text("--methods", "orpo,mopo,td3bc,cql,bc", "methods run on every dataset");
-  auto& datasets = cli.text("--datasets", "random,medium,medium-replay,medium-expert,expert", "dataset levels");
-  auto& ablations = cli.text(
-      "--ablations", "orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0,orpo_beta10x,orpo_lambda0.5x,orpo_lambda5x",
-      "ORPO ablations, run on --ablation-datasets only ('' for none)");
-  auto& ablation_datasets = cli.text("--ablation-datasets", "medium-replay", "where the ablations run");
-  const bench::OfflineFlags offline(cli, {.transitions = 50000,
-                                          .smoke_transitions = 2000,
-                                          .transitions_help = "rows per dataset",
-                                          .lambda = 1.0,
-                                          .beta = 0.1,
-                                          .hidden = 64,
-                                          .model_hidden = 64,
-                                          .rollout_batch = 5000,
-                                          .smoke_rollout_batch = 200,
-                                          .smoke_steps = 100});
-  auto& model_epochs = cli.integer("--model-epochs", 0, "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
+  std::string methods = "orpo,mopo,td3bc,cql,bc", datasets = "random,medium,medium-replay,medium-expert,expert";
+  std::string ablations = "orpo_pi_o_eq_pi,orpo_random_rollout,orpo_beta0,orpo_beta10x,orpo_lambda0.5x,orpo_lambda5x";
+  std::string ablation_datasets = "medium-replay";
+  int64_t model_epochs = 0;  // 0: by budget
+  cli.bind(methods, "--methods", "methods run on every dataset");
+  cli.bind(datasets, "--datasets", "dataset levels");
+  cli.bind(ablations, "--ablations", "ORPO ablations, run on --ablation-datasets only ('' for none)");
+  cli.bind(ablation_datasets, "--ablation-datasets", "where the ablations run");
+  bench::OfflineFlags offline(cli, {.transitions = 50000,
+                                    .smoke_transitions = 2000,
+                                    .transitions_help = "rows per dataset",
+                                    .lambda = 1.0,
+                                    .beta = 0.1,
+                                    .hidden = 64,
+                                    .model_hidden = 64,
+                                    .rollout_batch = 5000,
+                                    .smoke_rollout_batch = 200,
+                                    .smoke_steps = 100});
+  cli.bind(model_epochs, "--model-epochs", "cap on the ensemble's epochs (0: 100, smoke 2)", {0, 100000});
   cli.parse(argc, argv);
   bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_d4rl");
   s.dynamics.max_epochs = model_epochs > 0 ? model_epochs : (flags.smoke ? 2 : 100);

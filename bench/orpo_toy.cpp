@@ -80,18 +80,19 @@ int run_experiment(int argc, char** argv) {
   bench::Cli cli("orpo_toy",
                  "ORPO against MOPO, TD3+BC, CQL and BC on ORPO's square toy, where the optimum lies outside the data");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/3);
-  auto& methods = cli.text("--methods", "orpo,mopo,td3bc,cql,bc,orpo_pi_o_eq_pi",
-                           "methods to run (also: orpo_random_rollout, orpo_beta0, orpo_beta10x, orpo_lambda0.5x, orpo_lambda5x)");
-  const bench::OfflineFlags offline(cli, {.transitions = 10000,
-                                          .smoke_transitions = 1000,
-                                          .transitions_help = "dataset rows",
-                                          .lambda = 100,
-                                          .beta = 1,
-                                          .hidden = 128,
-                                          .model_hidden = 200,
-                                          .rollout_batch = 10000,
-                                          .smoke_rollout_batch = 500,
-                                          .smoke_steps = 200});
+  std::string methods = "orpo,mopo,td3bc,cql,bc,orpo_pi_o_eq_pi";
+  cli.bind(methods, "--methods",
+           "methods to run (also: orpo_random_rollout, orpo_beta0, orpo_beta10x, orpo_lambda0.5x, orpo_lambda5x)");
+  bench::OfflineFlags offline(cli, {.transitions = 10000,
+                                    .smoke_transitions = 1000,
+                                    .transitions_help = "dataset rows",
+                                    .lambda = 100,
+                                    .beta = 1,
+                                    .hidden = 128,
+                                    .model_hidden = 200,
+                                    .rollout_batch = 10000,
+                                    .smoke_rollout_batch = 500,
+                                    .smoke_steps = 200});
   cli.parse(argc, argv);
   bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_toy");
   s.eval_episodes = 10;

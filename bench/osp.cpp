@@ -307,50 +307,39 @@ int run_experiment(int argc, char** argv) {
                  "online self-preferring alignment (SPCE on self-judged soft preference strengths) against online DPO "
                  "with binary labels, cDPO, offline DPO and PPO on the judge, in the preference world");
   bench::ExperimentFlags flags(cli, /*full_seeds=*/5, /*quick_seeds=*/3);
-  auto& methods =
-      cli.text("--methods", "osp,osp_verdict_token,online_dpo_binary,cdpo,offline_dpo,ppo_judge", "methods to run");
-  auto& prompts = cli.integer("--prompts", 200, "training prompts", {1, 100000});
-  auto& iters = cli.integer("--iterations", 0, "online iterations (0: 20, quick 10, smoke 2)", {0, 100000});
-  auto& k = cli.integer("--k", 8, "samples per prompt K (smoke: 4)", {2, 64});
-  auto& beta = cli.real("--beta", 0.1, "beta of h = beta [log-ratio(better) - log-ratio(worse)]");
-  auto& lr = cli.real("--lr", 1e-4, "policy learning rate (SPCE and DPO)");
-  auto& ppo_lr = cli.real("--ppo-lr", 5e-5, "ppo_judge: policy learning rate");
-  auto& ppo_kl = cli.real("--ppo-kl", 1.0, "ppo_judge: per-token KL penalty beta in the reward");
-  auto& pairing = cli.text("--pairing", "mirror", "ranked pairing: mirror (rank i with K+1-i) or all (every i<j)");
-  auto& baseline = cli.text("--baseline", "greedy", "the response judged against: greedy, sample or sft");
-  auto& cdpo_strength = cli.real("--cdpo-strength", 0.9, "cdpo: the constant strength 1 - eps, in [0.5, 1]");
-  auto& judge_pairs = cli.integer("--judge-pairs", 3000, "gold-labelled pairs of the judge's warm start", {1, 1000000});
-  auto& judge_epochs = cli.integer("--judge-epochs", 4, "epochs of the head judge's warm start", {1, 1000});
-  auto& verdict_epochs = cli.integer("--verdict-epochs", 8, "epochs of the verdict-word judge's warm start", {1, 1000});
-  auto& judge_pooling = cli.text("--judge-pooling", "token_sum", "judge head: token_sum, token_mean, last_token");
-  auto& lm_coef = cli.real("--lm-coef", 1.0, "weight of the language-model loss during the judge's warm start");
-  auto& lora_rank = cli.integer(
-      "--lora-rank", 0, "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)", {0, 1024});
-  auto& lora_alpha = cli.real("--lora-alpha", 16, "LoRA's alpha (the adapter's scale is alpha / rank)");
+  std::string methods = "osp,osp_verdict_token,online_dpo_binary,cdpo,offline_dpo,ppo_judge";
+  std::string pairing = "mirror", baseline = "greedy", judge_pooling = "token_sum";  // Settings' enums, by name
+  Settings s;
+  cli.bind(methods, "--methods", "methods to run");
+  cli.bind(s.prompts, "--prompts", "training prompts", {1, 100000});
+  cli.bind(s.iterations, "--iterations", "online iterations (0: 20, quick 10, smoke 2)", {0, 100000});
+  cli.bind(s.k, "--k", "samples per prompt K (smoke: 4)", {2, 64});
+  cli.bind(s.beta, "--beta", "beta of h = beta [log-ratio(better) - log-ratio(worse)]");
+  cli.bind(s.lr, "--lr", "policy learning rate (SPCE and DPO)");
+  cli.bind(s.ppo_lr, "--ppo-lr", "ppo_judge: policy learning rate");
+  cli.bind(s.ppo_kl, "--ppo-kl", "ppo_judge: per-token KL penalty beta in the reward");
+  cli.bind(pairing, "--pairing", "ranked pairing: mirror (rank i with K+1-i) or all (every i<j)");
+  cli.bind(baseline, "--baseline", "the response judged against: greedy, sample or sft");
+  cli.bind(s.cdpo_strength, "--cdpo-strength", "cdpo: the constant strength 1 - eps, in [0.5, 1]");
+  cli.bind(s.judge_pairs, "--judge-pairs", "gold-labelled pairs of the judge's warm start", {1, 1000000});
+  cli.bind(s.judge_epochs, "--judge-epochs", "epochs of the head judge's warm start", {1, 1000});
+  cli.bind(s.verdict_epochs, "--verdict-epochs", "epochs of the verdict-word judge's warm start", {1, 1000});
+  cli.bind(judge_pooling, "--judge-pooling", "judge head: token_sum, token_mean, last_token");
+  cli.bind(s.lm_coef, "--lm-coef", "weight of the language-model loss during the judge's warm start");
+  cli.bind(s.lora_rank, "--lora-rank",
+           "LoRA adapters of this rank on every block, only they train (0: full fine-tuning)", {0, 1024});
+  cli.bind(s.lora_alpha, "--lora-alpha", "LoRA's alpha (the adapter's scale is alpha / rank)");
   cli.parse(argc, argv);
-  GL_CHECK(lora_alpha > 0, "osp: --lora-alpha must be positive, got {}", lora_alpha);
-  GL_CHECK(beta > 0 && lr > 0 && ppo_lr > 0, "osp: --beta, --lr and --ppo-lr must be positive, got {}, {} and {}", beta,
-           lr, ppo_lr);
-  GL_CHECK(cdpo_strength >= 0.5 && cdpo_strength <= 1, "osp: --cdpo-strength must be in [0.5, 1], got {}",
-           cdpo_strength);
-  GL_CHECK(lm_coef >= 0 && ppo_kl >= 0, "osp: --lm-coef and --ppo-kl must be >= 0, got {} and {}", lm_coef, ppo_kl);
-  Settings s{.prompts = prompts,
-             .iterations = iters,
-             .k = k,
-             .judge_pairs = judge_pairs,
-             .judge_epochs = judge_epochs,
-             .verdict_epochs = verdict_epochs,
-             .beta = beta,
-             .lr = lr,
-             .ppo_lr = ppo_lr,
-             .ppo_kl = ppo_kl,
-             .cdpo_strength = cdpo_strength,
-             .lm_coef = lm_coef,
-             .lora_rank = lora_rank,
-             .lora_alpha = lora_alpha,
-             .pairing = pairing_from_string(pairing),
-             .baseline = baseline_from_string(baseline),
-             .judge_pooling = reward_pooling_from_string(judge_pooling)};
+  GL_CHECK(s.lora_alpha > 0, "osp: --lora-alpha must be positive, got {}", s.lora_alpha);
+  GL_CHECK(s.beta > 0 && s.lr > 0 && s.ppo_lr > 0, "osp: --beta, --lr and --ppo-lr must be positive, got {}, {} and {}",
+           s.beta, s.lr, s.ppo_lr);
+  GL_CHECK(s.cdpo_strength >= 0.5 && s.cdpo_strength <= 1, "osp: --cdpo-strength must be in [0.5, 1], got {}",
+           s.cdpo_strength);
+  GL_CHECK(s.lm_coef >= 0 && s.ppo_kl >= 0, "osp: --lm-coef and --ppo-kl must be >= 0, got {} and {}", s.lm_coef,
+           s.ppo_kl);
+  s.pairing = pairing_from_string(pairing);
+  s.baseline = baseline_from_string(baseline);
+  s.judge_pooling = reward_pooling_from_string(judge_pooling);
   s.prompts = cli.budget_default<int64_t>(flags.smoke, "--prompts", s.prompts, 16);
   s.k = cli.budget_default<int64_t>(flags.smoke, "--k", s.k, 4);
 

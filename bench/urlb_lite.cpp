@@ -29,35 +29,40 @@ void copy_agent(PPOCuriosity& from, PPOCuriosity& to) {
   to.value_int.load_state_dict(from.value_int.state_dict());
 }
 
+struct Settings {
+  std::string methods = "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg";
+  int64_t pretrain_steps = 0;
+  int64_t finetune_steps = 0;
+  double lr = 1e-3;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     Cli cli("urlb_lite", "reward-free pre-training on GridMaze, fine-tuning on 4 room goals (DyMeCu's claim)");
     ExperimentFlags flags(cli, /*full_seeds=*/10, /*quick_seeds=*/5);
-    std::string& methods_flag =
-        cli.text("--methods", "ppo,icm,icm_stopgrad,rnd,disagreement,re3,apt,ti,ti_ema,dymecu,dymecu_own,dymecu_paramavg",
-                 "methods (ppo: no pre-training)");
-    int64_t& pretrain_flag = cli.integer("--pretrain-steps", 0, "reward-free steps (0: by budget)", {0, INT64_MAX});
-    int64_t& finetune_flag =
-        cli.integer("--finetune-steps", 0, "steps per downstream task (0: by budget)", {0, INT64_MAX});
-    double& lr = cli.real("--lr", 1e-3, "PPO learning rate");
+    Settings settings;
+    cli.bind(settings.methods, "--methods", "methods (ppo: no pre-training)");
+    cli.bind(settings.pretrain_steps, "--pretrain-steps", "reward-free steps (0: by budget)", {0, INT64_MAX});
+    cli.bind(settings.finetune_steps, "--finetune-steps", "steps per downstream task (0: by budget)", {0, INT64_MAX});
+    cli.bind(settings.lr, "--lr", "PPO learning rate");
     cli.parse(argc, argv);
 
     const std::vector<std::string> tasks = {"GridMaze-Room0-OneHot", "GridMaze-Room1-OneHot", "GridMaze-Room2-OneHot",
                                             "GridMaze-Room3-OneHot"};
     Experiment ex("urlb_lite", flags);
-    const std::vector<std::string> methods = split_list(methods_flag);
+    const std::vector<std::string> methods = split_list(settings.methods);
     for (const std::string& method : methods) {
-      ex.add(method + "/GridMaze", [=, &lr](const RunContext& run) {
-        const int64_t pretrain = pretrain_flag > 0 ? pretrain_flag : run.pick(100000, 16000, 1024);
-        const int64_t finetune = finetune_flag > 0 ? finetune_flag : run.pick(20000, 4000, 512);
+      ex.add(method + "/GridMaze", [=, &settings](const RunContext& run) {
+        const int64_t pretrain = settings.pretrain_steps > 0 ? settings.pretrain_steps : run.pick(100000, 16000, 1024);
+        const int64_t finetune = settings.finetune_steps > 0 ? settings.finetune_steps : run.pick(20000, 4000, 512);
         envs::EnvPtr probe = envs::make_env("GridMaze-NoGoal-OneHot");
         const int64_t D = probe->observation_space().dim(), A = probe->action_space().n;
         PPOCuriosityArgs args;
         args.method = method == "ppo" ? "none" : method;
         args.seed = run.seed;
-        args.learning_rate = lr;
+        args.learning_rate = settings.lr;
         args.use_extrinsic = false;  // reward-free pre-training: r^i only
         args.ext_coef = 0.0;
         // TI's snapshot interval from the pre-training's gradient steps, so that the FIFO fills during it.
