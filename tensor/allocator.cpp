@@ -1,16 +1,17 @@
-// The caching allocators behind every Storage: one per device, sharing the
-// bucket logic. Freed blocks wait in per-bucket free lists for the next request
+// The caching allocators behind every Storage: one per device, over that
+// device's raw allocation from its backend table, sharing the bucket logic. Freed blocks wait in per-bucket free lists for the next request
 // of the same bucket; the cache is trimmed when it would exceed its limit.
 #include "tensor/allocator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
-#include "tensor/device.h"
+#include "tensor/backend.h"
 
 namespace gradlab {
 
@@ -99,20 +100,22 @@ class CachingAllocator {
   MemoryStats stats_;
 };
 
-void* cpu_raw_alloc(size_t nbytes) { return std::aligned_alloc(64, nbytes); }
-void cpu_raw_free(void* p) { std::free(p); }
-
-// Buckets are multiples of 64, as aligned_alloc requires. The limits bound the
-// memory parked in each cache.
-constexpr int64_t kCpuCacheLimit = int64_t(2) << 30;
-constexpr int64_t kCudaCacheLimit = int64_t(8) << 30;
-
+// One allocator a device, over the raw allocation of its backend table (tensor/backend.h).
 // Leaked on purpose: tensors held in static objects may be freed after main
 // returns, when a destroyed allocator could no longer take them back.
 CachingAllocator& allocator_for(Device device) {
-  static auto* cpu = new CachingAllocator(cpu_raw_alloc, cpu_raw_free, kCpuCacheLimit);
-  static auto* gpu = new CachingAllocator(cuda_malloc, cuda_free, kCudaCacheLimit);
-  return device == Device::cpu ? *cpu : *gpu;
+  static std::atomic<CachingAllocator*> allocators[kDeviceCount] = {};
+  static std::mutex creating;
+  CachingAllocator* a = allocators[int(device)].load(std::memory_order_acquire);
+  if (a != nullptr) return *a;
+  const Backend& be = backend(device);  // a clear error for a device that is not there
+  std::lock_guard<std::mutex> lock(creating);
+  a = allocators[int(device)].load(std::memory_order_relaxed);
+  if (a == nullptr) {
+    a = new CachingAllocator(be.raw_alloc, be.raw_free, be.cache_limit);
+    allocators[int(device)].store(a, std::memory_order_release);
+  }
+  return *a;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// The device -> kernel table registry, and the names of the op enums.
+// The device -> backend table registry, and the names of the op enums.
 #include "tensor/backend.h"
+
+#include <atomic>
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/device.h"
@@ -7,45 +9,66 @@
 namespace gradlab {
 
 namespace {
-const Backend* g_cuda_backend = nullptr;
+// Filled at start-up by each backend's GL_REGISTER_BACKEND; read-only after.
+const Backend*& slot(Device device) {
+  static const Backend* tables[kDeviceCount] = {&cpu::kBackend};  // the CPU's is built in
+  return tables[int(device)];
 }
+}  // namespace
 
-void register_backend(Device device, const Backend* table) {
-  GL_CHECK(device == Device::cuda, "register_backend: the CPU table is built in");
-  g_cuda_backend = table;
+bool register_backend(Device device, const Backend* table) {
+  GL_CHECK(int(device) < kDeviceCount, "register_backend: unknown device {}", int(device));
+  GL_CHECK(slot(device) == nullptr, "register_backend: a second {} backend ({} after {})", device, table->name,
+           slot(device)->name);
+  slot(device) = table;
+  return true;
 }
 
 const Backend& backend(Device device) {
-  if (device == Device::cpu) return cpu::kBackend;
-  GL_CHECK(cuda_built(),
-           "CUDA tensors need a CUDA build of gradlab: this one was built without CUDA "
-           "(rebuild with `make CUDA=1` on a machine with nvcc)");
-  static const bool available = cuda_available();
-  GL_CHECK(available, "CUDA tensor requested, but no GPU is present on this machine");
-  GL_CHECK(g_cuda_backend != nullptr, "CUDA tensor requested, but no CUDA kernels are registered");
-  return *g_cuda_backend;
+  GL_CHECK(int(device) < kDeviceCount, "backend: unknown device {}", int(device));
+  const Backend* table = slot(device);
+  if (device == Device::cuda) {
+    GL_CHECK(cuda_built(),
+             "CUDA tensors need a CUDA build of gradlab: this one was built without CUDA "
+             "(rebuild with `make CUDA=1` on a machine with nvcc)");
+    GL_CHECK(table != nullptr, "CUDA tensor requested, but no CUDA kernels are registered");
+  }
+  GL_CHECK(table != nullptr, "{} tensor requested, but this build has no {} backend", device, device);
+  if (table->available) {
+    // Asked once a device: the hardware does not come and go. 0 = not asked yet.
+    static std::atomic<int> presence[kDeviceCount] = {};
+    int state = presence[int(device)].load(std::memory_order_acquire);
+    if (state == 0) {
+      state = table->available() ? 1 : 2;
+      presence[int(device)].store(state, std::memory_order_release);
+    }
+    GL_CHECK(state == 1, "{} tensor requested, but no GPU is present on this machine", device);
+  }
+  return *table;
+}
+
+bool backend_available(Device device) {
+  try {
+    backend(device);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+std::vector<Device> available_devices() {
+  std::vector<Device> out;
+  for (int d = 0; d < kDeviceCount; ++d)
+    if (backend_available(Device(d))) out.push_back(Device(d));
+  return out;
 }
 
 std::string_view op_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::neg: return "neg";
-    case UnaryOp::abs: return "abs";
-    case UnaryOp::sign: return "sign";
-    case UnaryOp::exp: return "exp";
-    case UnaryOp::log: return "log";
-    case UnaryOp::log1p: return "log1p";
-    case UnaryOp::sqrt: return "sqrt";
-    case UnaryOp::rsqrt: return "rsqrt";
-    case UnaryOp::square: return "square";
-    case UnaryOp::tanh: return "tanh";
-    case UnaryOp::sigmoid: return "sigmoid";
-    case UnaryOp::relu: return "relu";
-    case UnaryOp::gelu_tanh: return "gelu(tanh)";
-    case UnaryOp::gelu_erf: return "gelu";
-    case UnaryOp::silu: return "silu";
-    case UnaryOp::softplus: return "softplus";
-    case UnaryOp::clamp: return "clamp";
-    case UnaryOp::pow_scalar: return "pow";
+#define GL_UNARY_NAME(name, printed, ...) \
+  case UnaryOp::name: return printed;
+    GL_UNARY_OPS(GL_UNARY_NAME)
+#undef GL_UNARY_NAME
   }
   return "?";
 }

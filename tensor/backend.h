@@ -1,42 +1,22 @@
-// The kernel list: one table of function pointers per device. Each public op in
-// tensor/ops.h checks its arguments, allocates its result, and then dispatches
-// once, at its entry, through backend(device). The CPU table lives in
-// tensor/cpu/backend.cpp; the CUDA table is registered by the CUDA build. A
-// missing kernel is a clear error naming the op and the device, never a crash.
+// Backends: one table per device of its memory functions and its kernels. Each
+// public op in tensor/ops.h checks its arguments, allocates its result, and then
+// dispatches once, at its entry, through backend(device). Each backend lives in
+// a folder of its own (tensor/cpu/, tensor/ref/, tensor/cuda/) and registers its
+// table at start-up with one line, GL_REGISTER_BACKEND(Device::..., table); the
+// allocator and Tensor::to reach device memory only through the table. A
+// missing backend or kernel is a clear error naming the op and the device.
 #pragma once
 
 #include <span>
 #include <string_view>
+#include <vector>
 
+#include "tensor/adam_math.h"
 #include "tensor/tensor.h"
+#include "tensor/unary_ops.h"
 
 namespace gradlab {
 
-enum class UnaryOp {
-  neg,
-  abs,
-  sign,
-  exp,
-  log,
-  log1p,
-  sqrt,
-  rsqrt,
-  square,
-  tanh,
-  sigmoid,
-  relu,
-  gelu_tanh,
-  gelu_erf,
-  silu,
-  softplus,
-  clamp,
-  pow_scalar,
-};
-// Parameters of the unary ops that take them: clamp (a = lo, b = hi), pow_scalar
-// (a = exponent), softplus (a = beta, b = threshold).
-struct UnaryParams {
-  double a = 0, b = 0;
-};
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 enum class ReduceOp { sum, max, min };
@@ -47,102 +27,143 @@ std::string_view op_name(UnaryOp op);
 std::string_view op_name(BinaryOp op);
 std::string_view op_name(CompareOp op);
 
-// Every kernel writes into `out`, which the entry has allocated with the right
-// shape and dtype; inputs have already been broadcast (expanded) to the shapes
-// the kernel states. Tensors are handles: `const Tensor& out` is written through.
+// Every kernel's signature, written once as a function type; its contract is
+// the comment above it. Every kernel writes into `out`, which the op's entry has
+// allocated with the right shape and dtype; inputs have already been broadcast
+// (expanded) to the shapes the kernel states. Tensors are handles: `const
+// Tensor& out` is written through.
+namespace kernel_sig {
+// dst = src elementwise with dtype conversion; equal shapes, any strides.
+using copy = void(const Tensor& src, const Tensor& dst);
+using fill = void(const Tensor& dst, double value);
+// out = op(x); equal shapes; x and out share a dtype.
+using unary = void(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out);
+// dx = dout * op'(x), from the op's input x and output y (all of one shape).
+using unary_backward = void(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
+                            const Tensor& dx);
+// out = op(a, b); a, b expanded to out's shape.
+using binary = void(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+// out (b8) = op(a, b); a, b expanded to out's shape.
+using compare = void(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+// out = cond ? a : b; all expanded to out's shape; cond is b8.
+using where = void(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+// out[kept] = op over `axes` of x; out has x's shape with size 1 on the axes.
+using reduce = void(ReduceOp op, const Tensor& x, std::span<const int> axes, const Tensor& out);
+// out (i64) = index of the max/min along axis; out has size 1 on that axis.
+using arg_reduce = void(ArgReduceOp op, const Tensor& x, int axis, const Tensor& out);
+// out [B.., M, N] = a [B.., M, K] @ b [B.., K, N]; batch axes already expanded; any strides.
+using matmul = void(const Tensor& a, const Tensor& b, const Tensor& out);
+// out [N, out] = x [N, in] weight^T (+ bias [out], contiguous, when defined); any strides for x and weight.
+using linear = void(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out);
+// softmax (or log_softmax) of x along axis.
+using softmax = void(const Tensor& x, int axis, bool log, const Tensor& out);
+// out[.., i, ..] = x[.., index[.., i, ..], ..] along axis; index has out's shape.
+using gather = void(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
+// out[.., index[.., i, ..], ..] += src[.., i, ..] along axis, in place.
+using scatter_add = void(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
+// out = x with axis restricted to the entries of the 1-D index.
+using index_select = void(const Tensor& x, int axis, const Tensor& index, const Tensor& out);
+// out[.., index[j], ..] += src[.., j, ..] along axis, in place; out contiguous.
+using index_add = void(const Tensor& out, int axis, const Tensor& index, const Tensor& src);
+using cumsum = void(const Tensor& x, int axis, const Tensor& out);
+// Stable sort along axis; indices are i64.
+using sort = void(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices);
+// The k largest (or smallest) along axis, in order.
+using topk = void(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values, const Tensor& indices);
+
+// -- fused layers (layer_norm, attention, dropout) --
+// Over the last axis of x [rows, C] (contiguous): y = (x - mean) rstd w + b,
+// mean and rstd [rows]; weight and bias [C] contiguous or undefined.
+using layer_norm = void(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                        const Tensor& mean, const Tensor& rstd);
+// dx [rows, C], dweight and dbias [C] from dy and x [rows, C] (contiguous).
+using layer_norm_backward = void(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                 const Tensor& rstd, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+// out [B, H, T, D] and lse [B, H, T] (contiguous) from q, k, v [B, H, T, D]
+// (any strides); key_mask [B, T] b8 contiguous or undefined.
+using attention = void(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& key_mask,
+                       const Tensor& out, const Tensor& lse);
+// dq, dk, dv [B, H, T, D] (contiguous) from dout and out [B, H, T, D] (any
+// strides) and lse [B, H, T] (contiguous), recomputing the probabilities.
+using attention_backward = void(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask,
+                                const Tensor& dq, const Tensor& dk, const Tensor& dv);
+// out = x * (u >= p) / (1 - p), u from Philox (seed, offset); x and out contiguous.
+using dropout = void(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out);
+
+// -- optimisers (adam) --
+// One Adam(W) step over a whole parameter list in one pass: params[i], m[i],
+// v[i] updated in place from grads[i]; all four of one shape and dtype (f32
+// or f64), contiguous; the lists of equal length.
+using adam_step = void(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
+                       std::span<const Tensor> v, const AdamHyperparams& h);
+
+// -- fused losses (cross_entropy) --
+// Rows of logits [N, C] against target [N] (i64, < C; negative = ignored):
+// lse [N] = log sum exp of each row, loss [N] = lse - logits[target] (0 if ignored).
+using cross_entropy = void(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse);
+// dlogits [N, C] = (exp(logits - lse) - onehot(target)) * dloss [N]; zero rows if ignored.
+using cross_entropy_backward = void(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                                    const Tensor& dloss, const Tensor& dlogits);
+
+// Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
+// are (low, high) for uniform and randint, (mean, std) for normal.
+using random = void(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out);
+}  // namespace kernel_sig
+
+// The kernel list: every name above, once. A backend declares its kernels with
+// GL_DECLARE_KERNELS() and fills its table with GL_KERNEL_TABLE(), so adding a
+// kernel is one signature above and one name here; a backend that lacks it
+// fails to link, naming the kernel.
+#define GL_KERNEL_LIST(X)                                                                                            \
+  X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(compare) X(where) X(reduce) X(arg_reduce) X(matmul)       \
+  X(linear) X(softmax) X(gather) X(scatter_add) X(index_select) X(index_add) X(cumsum) X(sort) X(topk)              \
+  X(layer_norm) X(layer_norm_backward) X(attention) X(attention_backward) X(dropout) X(adam_step)                   \
+  X(cross_entropy) X(cross_entropy_backward) X(random)
+
+// A backend: its memory (what the caching allocator of tensor/allocator.h and
+// Tensor::to build on) and its kernels, looked up by device.
 struct Backend {
+  using AdamHyperparams = gradlab::AdamHyperparams;
+
   std::string_view name;
-  // dst = src elementwise with dtype conversion; equal shapes, any strides.
-  void (*copy)(const Tensor& src, const Tensor& dst) = nullptr;
-  void (*fill)(const Tensor& dst, double value) = nullptr;
-  // out = op(x); equal shapes; x and out share a dtype.
-  void (*unary)(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) = nullptr;
-  // dx = dout * op'(x), from the op's input x and output y (all of one shape).
-  void (*unary_backward)(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
-                         const Tensor& dx) = nullptr;
-  // out = op(a, b); a, b expanded to out's shape.
-  void (*binary)(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
-  // out (b8) = op(a, b); a, b expanded to out's shape.
-  void (*compare)(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
-  // out = cond ? a : b; all expanded to out's shape; cond is b8.
-  void (*where)(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
-  // out[kept] = op over `axes` of x; out has x's shape with size 1 on the axes.
-  void (*reduce)(ReduceOp op, const Tensor& x, std::span<const int> axes, const Tensor& out) = nullptr;
-  // out (i64) = index of the max/min along axis; out has size 1 on that axis.
-  void (*arg_reduce)(ArgReduceOp op, const Tensor& x, int axis, const Tensor& out) = nullptr;
-  // out [B.., M, N] = a [B.., M, K] @ b [B.., K, N]; batch axes already expanded; any strides.
-  void (*matmul)(const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
-  // out [N, out] = x [N, in] weight^T (+ bias [out], contiguous, when defined); any strides for x and weight.
-  void (*linear)(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) = nullptr;
-  // softmax (or log_softmax) of x along axis.
-  void (*softmax)(const Tensor& x, int axis, bool log, const Tensor& out) = nullptr;
-  // out[.., i, ..] = x[.., index[.., i, ..], ..] along axis; index has out's shape.
-  void (*gather)(const Tensor& x, int axis, const Tensor& index, const Tensor& out) = nullptr;
-  // out[.., index[.., i, ..], ..] += src[.., i, ..] along axis, in place.
-  void (*scatter_add)(const Tensor& out, int axis, const Tensor& index, const Tensor& src) = nullptr;
-  // out = x with axis restricted to the entries of the 1-D index.
-  void (*index_select)(const Tensor& x, int axis, const Tensor& index, const Tensor& out) = nullptr;
-  // out[.., index[j], ..] += src[.., j, ..] along axis, in place; out contiguous.
-  void (*index_add)(const Tensor& out, int axis, const Tensor& index, const Tensor& src) = nullptr;
-  void (*cumsum)(const Tensor& x, int axis, const Tensor& out) = nullptr;
-  // Stable sort along axis; indices are i64.
-  void (*sort)(const Tensor& x, int axis, bool descending, const Tensor& values, const Tensor& indices) = nullptr;
-  // The k largest (or smallest) along axis, in order.
-  void (*topk)(const Tensor& x, int64_t k, int axis, bool largest, const Tensor& values,
-               const Tensor& indices) = nullptr;
-  // -- fused layers (layer_norm, attention, dropout): entries below --
-  // Over the last axis of x [rows, C] (contiguous): y = (x - mean) rstd w + b,
-  // mean and rstd [rows]; weight and bias [C] contiguous or undefined.
-  void (*layer_norm)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                     const Tensor& mean, const Tensor& rstd) = nullptr;
-  // dx [rows, C], dweight and dbias [C] from dy and x [rows, C] (contiguous).
-  void (*layer_norm_backward)(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
-                              const Tensor& rstd, const Tensor& dx, const Tensor& dweight,
-                              const Tensor& dbias) = nullptr;
-  // out [B, H, T, D] and lse [B, H, T] (contiguous) from q, k, v [B, H, T, D]
-  // (any strides); key_mask [B, T] b8 contiguous or undefined.
-  void (*attention)(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& key_mask,
-                    const Tensor& out, const Tensor& lse) = nullptr;
-  // dq, dk, dv [B, H, T, D] (contiguous) from dout and out [B, H, T, D] (any
-  // strides) and lse [B, H, T] (contiguous), recomputing the probabilities.
-  void (*attention_backward)(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
-                             const Tensor& lse, bool causal, const Tensor& key_mask, const Tensor& dq, const Tensor& dk,
-                             const Tensor& dv) = nullptr;
-  // out = x * (u >= p) / (1 - p), u from Philox (seed, offset); x and out contiguous.
-  void (*dropout)(const Tensor& x, double p, uint64_t seed, uint64_t offset, const Tensor& out) = nullptr;
+  // -- memory --
+  bool host_memory = false;                      // the CPU reads and writes its data directly
+  void* (*raw_alloc)(size_t nbytes) = nullptr;   // a 64-byte aligned block, or null when out of memory
+  void (*raw_free)(void* ptr) = nullptr;
+  int64_t cache_limit = 0;                       // bytes its caching allocator may keep for reuse
+  // Byte copies between this device's memory and the host's (plain memcpy for host memory).
+  void (*copy_to_host)(void* host_dst, const void* src, size_t nbytes) = nullptr;
+  void (*copy_from_host)(void* dst, const void* host_src, size_t nbytes) = nullptr;
+  void (*synchronize)() = nullptr;               // waits for every queued kernel
+  bool (*available)() = nullptr;                 // whether the hardware is present (null: always)
 
-  // -- optimisers (adam): entries below --
-  // The scalars of one Adam step (tensor/optim_kernels.h gives the formulas).
-  struct AdamHyperparams {
-    double lr, beta1, beta2, eps, weight_decay;
-    bool decoupled;  // AdamW: p *= 1 - lr wd first; Adam: g += wd p (L2)
-    int64_t step;    // t >= 1, for the bias corrections 1 - beta^t
-  };
-  // One Adam(W) step over a whole parameter list in one pass: params[i], m[i],
-  // v[i] updated in place from grads[i]; all four of one shape and dtype (f32
-  // or f64), contiguous; the lists of equal length.
-  void (*adam_step)(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
-                    std::span<const Tensor> v, const AdamHyperparams& h) = nullptr;
-
-  // -- fused losses (cross_entropy): entries below --
-  // Rows of logits [N, C] against target [N] (i64, < C; negative = ignored):
-  // lse [N] = log sum exp of each row, loss [N] = lse - logits[target] (0 if ignored).
-  void (*cross_entropy)(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse) = nullptr;
-  // dlogits [N, C] = (exp(logits - lse) - onehot(target)) * dloss [N]; zero rows if ignored.
-  void (*cross_entropy_backward)(const Tensor& logits, const Tensor& target, const Tensor& lse, const Tensor& dloss,
-                                 const Tensor& dlogits) = nullptr;
-
-  // Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
-  // are (low, high) for uniform and randint, (mean, std) for normal.
-  void (*random)(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, const Tensor& out) = nullptr;
+  // -- kernels, one pointer per entry of the list --
+#define GL_KERNEL_MEMBER(k) kernel_sig::k* k = nullptr;
+  GL_KERNEL_LIST(GL_KERNEL_MEMBER)
+#undef GL_KERNEL_MEMBER
 };
+
+// In a backend's kernels.h, inside its namespace: one declaration a kernel.
+#define GL_KERNEL_DECLARATION(k) ::gradlab::kernel_sig::k k;
+#define GL_DECLARE_KERNELS() GL_KERNEL_LIST(GL_KERNEL_DECLARATION)
+// In a backend's table, after its memory entries: `.copy = copy, ...` for every kernel.
+#define GL_KERNEL_ENTRY(k) .k = k,
+#define GL_KERNEL_TABLE() GL_KERNEL_LIST(GL_KERNEL_ENTRY)
 
 // The table for a device. Throws when the device is unavailable (a build
 // without CUDA, or no GPU present).
 const Backend& backend(Device device);
+// Whether backend(device) would succeed: built, registered and its hardware present.
+bool backend_available(Device device);
+// The devices whose backends are available, cpu first.
+std::vector<Device> available_devices();
 
-// Registers the table of a device; the CUDA backend calls this at start-up.
-void register_backend(Device device, const Backend* table);
+// Registers the table of a device (each backend does it once, at start-up,
+// through GL_REGISTER_BACKEND); a second table for one device is an error.
+bool register_backend(Device device, const Backend* table);
+#define GL_REGISTER_BACKEND(device, table) \
+  [[maybe_unused]] static const bool gl_backend_registered_ = ::gradlab::register_backend(device, &(table))
 
 // backend(device).*kernel, or a clear error naming op and device when missing.
 template <class Kernel>

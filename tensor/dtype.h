@@ -16,7 +16,11 @@ namespace gradlab {
 // (comparisons produce b8, `where` consumes it; one byte, 0 or 1).
 enum class DType : uint8_t { f32, f64, i32, i64, b8 };
 
-enum class Device : uint8_t { cpu, cuda };
+// Where a tensor's storage lives and whose kernels run on it: the optimised
+// CPU kernels, the GPU, or the reference loops (plain loops over host memory,
+// written to be read and to check the others against; tensor/ref/).
+enum class Device : uint8_t { cpu, cuda, ref };
+inline constexpr int kDeviceCount = 3;
 
 constexpr size_t dtype_size(DType dt) {
   switch (dt) {
@@ -40,7 +44,14 @@ constexpr std::string_view dtype_name(DType dt) {
   return "?";
 }
 
-constexpr std::string_view device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+constexpr std::string_view device_name(Device d) {
+  switch (d) {
+    case Device::cpu: return "cpu";
+    case Device::cuda: return "cuda";
+    case Device::ref: return "ref";
+  }
+  return "?";
+}
 
 constexpr bool is_floating(DType dt) { return dt == DType::f32 || dt == DType::f64; }
 constexpr bool is_integral(DType dt) { return dt == DType::i32 || dt == DType::i64; }

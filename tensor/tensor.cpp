@@ -7,7 +7,6 @@
 
 #include "tensor/allocator.h"
 #include "tensor/backend.h"
-#include "tensor/device.h"
 
 namespace gradlab {
 
@@ -19,7 +18,7 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape) GL_CHECK(s >= 0, "empty: negative size in shape {}", shape);
-  if (device == Device::cuda) backend(Device::cuda);  // a clear error when CUDA is unavailable
+  if (device != Device::cpu) backend(device);  // a clear error when the device is unavailable
   auto storage = std::make_shared<Storage>(size_t(shape.numel()) * dtype_size(dtype), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
@@ -272,12 +271,19 @@ Tensor Tensor::to(DType dtype) const {
 Tensor Tensor::to(Device target) const {
   GL_CHECK(defined(), "to: tensor is undefined");
   if (target == device()) return *this;
+  // Through each side's table: host memory is copied directly, device memory
+  // through its backend's copies to and from the host.
+  const Backend& from = backend(device());
+  const Backend& to = backend(target);
+  if (!from.host_memory && !to.host_memory) return this->to(Device::cpu).to(target);  // staged on the host
   const Tensor src = contiguous();
   Tensor out = empty(shape_, dtype_, target);
   const size_t nbytes = size_t(numel()) * itemsize();
-  if (nbytes > 0)
-    cuda_memcpy(out.data_ptr(), src.data_ptr(), nbytes,
-                target == Device::cuda ? CopyKind::host_to_device : CopyKind::device_to_host);
+  if (nbytes == 0) return out;
+  if (from.host_memory)
+    to.copy_from_host(out.data_ptr(), src.data_ptr(), nbytes);
+  else
+    from.copy_to_host(out.data_ptr(), src.data_ptr(), nbytes);
   return out;
 }
 

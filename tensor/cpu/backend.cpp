@@ -1,44 +1,29 @@
-// The CPU entry of the kernel list.
+// The CPU entry of the backend registry: host memory from the caching
+// allocator's aligned blocks, and the optimised kernels of this folder.
+#include <cstdlib>
+#include <cstring>
+
 #include "tensor/cpu/kernels.h"
 
 namespace gradlab::cpu {
 
+namespace {
+void* raw_alloc(size_t nbytes) { return std::aligned_alloc(64, nbytes); }
+void raw_free(void* ptr) { std::free(ptr); }
+void copy_bytes(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
+void synchronize() {}
+}  // namespace
+
 const Backend kBackend = {
     .name = "cpu",
-    .copy = copy,
-    .fill = fill,
-    .unary = unary,
-    .unary_backward = unary_backward,
-    .binary = binary,
-    .compare = compare,
-    .where = where,
-    .reduce = reduce,
-    .arg_reduce = arg_reduce,
-    .matmul = matmul,
-    .linear = linear,
-    .softmax = softmax,
-    .gather = gather,
-    .scatter_add = scatter_add,
-    .index_select = index_select,
-    .index_add = index_add,
-    .cumsum = cumsum,
-    .sort = sort,
-    .topk = topk,
-    // -- fused layers (layer_norm, attention, dropout): entries below --
-    .layer_norm = layer_norm,
-    .layer_norm_backward = layer_norm_backward,
-    .attention = attention,
-    .attention_backward = attention_backward,
-    .dropout = dropout,
-
-    // -- optimisers (adam): entries below --
-    .adam_step = adam_step,
-
-    // -- fused losses (cross_entropy): entries below --
-    .cross_entropy = cross_entropy,
-    .cross_entropy_backward = cross_entropy_backward,
-
-    .random = random,
+    .host_memory = true,
+    .raw_alloc = raw_alloc,
+    .raw_free = raw_free,
+    .cache_limit = int64_t(2) << 30,
+    .copy_to_host = copy_bytes,
+    .copy_from_host = copy_bytes,
+    .synchronize = synchronize,
+    GL_KERNEL_TABLE()
 };
 
 }  // namespace gradlab::cpu

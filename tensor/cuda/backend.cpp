@@ -1,47 +1,33 @@
-// The CUDA entry of the kernel list, registered with the backend registry when
-// the program starts (the library is linked whole, so this initialiser runs).
-// Every entry of the CPU table has a CUDA kernel here.
+// The CUDA entry of the backend registry, registered when the program starts
+// (the library is linked whole, so this initialiser runs): device memory through
+// the runtime of tensor/device.h, and the kernels of this folder.
 #include "tensor/cuda/kernels.h"
+#include "tensor/device.h"
 
 namespace gradlab::cuda {
 
+namespace {
+void to_host(void* host_dst, const void* src, size_t nbytes) {
+  cuda_memcpy(host_dst, src, nbytes, CopyKind::device_to_host);
+}
+void from_host(void* dst, const void* host_src, size_t nbytes) {
+  cuda_memcpy(dst, host_src, nbytes, CopyKind::host_to_device);
+}
+}  // namespace
+
 const Backend kBackend = {
     .name = "cuda",
-    .copy = copy,
-    .fill = fill,
-    .unary = unary,
-    .unary_backward = unary_backward,
-    .binary = binary,
-    .compare = compare,
-    .where = where,
-    .reduce = reduce,
-    .arg_reduce = arg_reduce,
-    .matmul = matmul,
-    .linear = linear,
-    .softmax = softmax,
-    .gather = gather,
-    .scatter_add = scatter_add,
-    .index_select = index_select,
-    .index_add = index_add,
-    .cumsum = cumsum,
-    .sort = sort,
-    .topk = topk,
-    .layer_norm = layer_norm,
-    .layer_norm_backward = layer_norm_backward,
-    .attention = attention,
-    .attention_backward = attention_backward,
-    .dropout = dropout,
-    .adam_step = adam_step,
-    .cross_entropy = cross_entropy,
-    .cross_entropy_backward = cross_entropy_backward,
-    .random = random,
+    .host_memory = false,
+    .raw_alloc = cuda_malloc,
+    .raw_free = cuda_free,
+    .cache_limit = int64_t(8) << 30,
+    .copy_to_host = to_host,
+    .copy_from_host = from_host,
+    .synchronize = cuda_synchronize,
+    .available = cuda_available,
+    GL_KERNEL_TABLE()
 };
 
-namespace {
-const bool registered = [] {
-  register_backend(Device::cuda, &kBackend);
-  return true;
-}();
-}  // namespace
+GL_REGISTER_BACKEND(Device::cuda, kBackend);
 
 }  // namespace gradlab::cuda
