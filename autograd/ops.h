@@ -15,9 +15,9 @@
 namespace gradlab {
 
 // ---- elementwise (autograd/elementwise.cpp) ----
-// One function a row of GL_UNARY_OPS_PLAIN (tensor/unary_ops.h): Var neg(const
-// Var& x), abs (gradient sign(x), 0 at 0), sign (gradient 0), exp, log, log1p,
-// sqrt, rsqrt, square, tanh, sigmoid, relu (gradient 0 at 0), silu.
+// One function a row of GL_UNARY_OPS_PLAIN in tensor/unary_ops.h, which lists
+// them: Var neg(const Var& x), ... The gradient of abs is sign(x) (0 at 0), of
+// sign 0, of relu 0 at 0.
 #define GL_DECLARE_VAR_UNARY(name, ...) Var name(const Var& x);
 GL_UNARY_OPS_PLAIN(GL_DECLARE_VAR_UNARY)
 #undef GL_DECLARE_VAR_UNARY

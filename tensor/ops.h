@@ -18,8 +18,8 @@
 namespace gradlab {
 
 // ---- unary (floating dtypes; the rows marked `any` in tensor/unary_ops.h take integers too) ----
-// One function a row of GL_UNARY_OPS_PLAIN: Tensor neg(const Tensor& x),
-// abs, sign, exp, log, log1p, sqrt, rsqrt, square, tanh, sigmoid, relu, silu.
+// One function a row of GL_UNARY_OPS_PLAIN in tensor/unary_ops.h, which lists
+// them (neg, abs, exp, log, tanh, relu, silu, ...): Tensor neg(const Tensor& x).
 #define GL_DECLARE_TENSOR_UNARY(name, ...) Tensor name(const Tensor& x);
 GL_UNARY_OPS_PLAIN(GL_DECLARE_TENSOR_UNARY)
 #undef GL_DECLARE_TENSOR_UNARY
