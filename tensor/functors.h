@@ -147,6 +147,13 @@ struct Silu {
     return x * sigmoid(x);
   }
 };
+// softsign = x / (1 + |x|): a tanh-like squash with polynomial tails.
+struct Softsign {
+  template <class T>
+  GL_HD T operator()(T x) const {
+    return x / (T(1) + std::fabs(x));
+  }
+};
 
 // GELU, erf form: x Phi(x) = x/2 erfc(-x/sqrt2), written with erfc so that the
 // small tail for negative x keeps its relative accuracy.
@@ -277,6 +284,14 @@ struct SiluGrad {
   GL_HD T operator()(T x, T, T d) const {
     const T s = sigmoid(x);
     return d * s * (T(1) + x * (T(1) - s));
+  }
+};
+// softsign' = 1 / (1 + |x|)^2
+struct SoftsignGrad {
+  template <class T>
+  GL_HD T operator()(T x, T, T d) const {
+    const T q = T(1) + std::fabs(x);
+    return d / (q * q);
   }
 };
 // gelu = x Phi(x): Phi(x) + x phi(x)

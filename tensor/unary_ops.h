@@ -28,7 +28,8 @@
   X(tanh, "tanh", Tanh, TanhGrad, floating, transcendental, (), -3, 3) \
   X(sigmoid, "sigmoid", Sigmoid, SigmoidGrad, floating, transcendental, (), -5, 5) \
   X(relu, "relu", Relu, ReluGrad, any, cheap, (), 0.1, 2)              \
-  X(silu, "silu", Silu, SiluGrad, floating, transcendental, (), -6, 6)
+  X(silu, "silu", Silu, SiluGrad, floating, transcendental, (), -6, 6) \
+  X(softsign, "softsign", Softsign, SoftsignGrad, floating, cheap, (), -3, 3)
 
 // The ops with a variant or parameters: their tensor and autograd functions
 // are written by hand (tensor/elementwise.cpp, autograd/elementwise.cpp).
