@@ -1,6 +1,7 @@
 // How a reduction over any set of axes becomes a few [outer, R, inner] ones,
-// the shape every backend's reduce kernel handles (tensor/cpu/reduce.cpp,
-// tensor/cuda/reduce.cu, tensor/ref/). The axes of the contiguous input are
+// the shape the fast reduce kernels handle (tensor/cpu/reduce.cpp,
+// tensor/cuda/reduce.cu; the reference backend loops over the axes directly,
+// an independent check of this plan). The axes of the contiguous input are
 // grouped into alternating runs of kept and reduced axes (size-1 axes vanish);
 // each reduced run, innermost first, is one step that folds its R entries.
 #pragma once
