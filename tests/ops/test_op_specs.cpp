@@ -158,9 +158,71 @@ bool perf_enabled() {
   return v != nullptr && std::string(v) != "0" && std::string(v) != "";
 }
 
-}  // namespace
-
 // ---------------------------------------------------------------- coverage
+
+// What a table leaves undescribed or names wrongly; every list empty for a
+// complete table.
+struct Coverage {
+  std::vector<std::string> ops_without_spec;  // GL_OPs no spec names
+  std::vector<std::string> ops_said_not_differentiable;
+  std::vector<std::string> unknown_ops;          // differentiable specs whose name is no GL_OP
+  std::vector<std::string> unknown_kernels;      // named by a spec, not in GL_KERNEL_LIST
+  std::vector<std::string> unexercised_kernels;  // in GL_KERNEL_LIST, named by no spec
+  std::vector<std::string> uncovered_functions;  // declared by a covered header, listed by no spec
+  std::vector<std::string> unknown_functions;    // listed by a spec or excused, declared by no covered header
+};
+
+Coverage coverage_of(const std::vector<OpSpec>& table, const std::set<std::string>& declared) {
+  Coverage c;
+  std::map<std::string, const OpSpec*> by_name;
+  for (const OpSpec& spec : table) by_name[spec.name] = &spec;
+  std::set<std::string> registered;
+  for (const OpInfo* op : op_registry()) {
+    registered.insert(op->name);
+    const auto it = by_name.find(op->name);
+    if (it == by_name.end())
+      c.ops_without_spec.push_back(fmt::format("{} ({})", op->name, op->file));
+    else if (!it->second->differentiable)
+      c.ops_said_not_differentiable.push_back(op->name);
+  }
+  for (const OpSpec& spec : table)
+    if (spec.differentiable && registered.count(spec.name) == 0) c.unknown_ops.push_back(spec.name);
+
+  const std::set<std::string> known(kernel_names().begin(), kernel_names().end());
+  std::set<std::string> exercised;
+  for (const OpSpec& spec : table)
+    for (const std::string& k : spec.kernels) {
+      if (known.count(k) == 0) c.unknown_kernels.push_back(fmt::format("{} (spec {})", k, spec.name));
+      exercised.insert(k);
+    }
+  for (const std::string& k : kernel_names())
+    if (exercised.count(k) == 0) c.unexercised_kernels.push_back(k);
+
+  std::set<std::string> listed, excused;
+  for (const OpSpec& spec : table) listed.insert(spec.functions.begin(), spec.functions.end());
+  for (const NotAnOp& n : functions_not_ops()) excused.insert(n.function);
+  for (const std::string& f : declared)
+    if (listed.count(f) == 0 && excused.count(f) == 0) c.uncovered_functions.push_back(f);
+  for (const std::set<std::string>* names : {&listed, &excused})
+    for (const std::string& f : *names)
+      if (declared.count(f) == 0) c.unknown_functions.push_back(f);
+  return c;
+}
+
+// The public functions of the covered headers, read from the sources.
+std::set<std::string> public_functions() {
+  const std::filesystem::path root = repository_root();
+  REQUIRE_MESSAGE(!root.empty(), "the repository (tensor/ops.h) is not found from the working directory or the binary");
+  std::set<std::string> declared;
+  for (const std::string& header : covered_headers()) {
+    const std::set<std::string> names = declared_functions(root / header);
+    CHECK_MESSAGE(!names.empty(), header, " declares no function (or was not read)");
+    declared.insert(names.begin(), names.end());
+  }
+  return declared;
+}
+
+}  // namespace
 
 TEST_CASE("op specs: the table is well formed") {
   const std::vector<OpSpec>& table = op_spec_table();
@@ -185,67 +247,47 @@ TEST_CASE("op specs: the table is well formed") {
   }
 }
 
-TEST_CASE("op specs: every GL_OP has a spec, and every differentiable spec names a GL_OP") {
-  std::map<std::string, const OpSpec*> by_name;
-  for (const OpSpec& spec : op_spec_table()) by_name[spec.name] = &spec;
-  std::set<std::string> registered;
-  std::vector<std::string> missing, not_linked;
-  for (const OpInfo* op : op_registry()) {
-    registered.insert(op->name);
-    const auto it = by_name.find(op->name);
-    if (it == by_name.end())
-      missing.push_back(fmt::format("{} ({})", op->name, op->file));
-    else if (!it->second->differentiable)
-      not_linked.push_back(op->name);
-  }
-  CHECK_MESSAGE(missing.empty(), "GL_OPs without an OpSpec in tests/ops/op_specs.cpp: ", joined(missing));
-  CHECK_MESSAGE(not_linked.empty(), "GL_OPs whose spec says not differentiable: ", joined(not_linked));
-  std::vector<std::string> unknown;
-  for (const OpSpec& spec : op_spec_table())
-    if (spec.differentiable && registered.count(spec.name) == 0) unknown.push_back(spec.name);
-  CHECK_MESSAGE(unknown.empty(), "differentiable specs whose name is no GL_OP: ", joined(unknown));
+TEST_CASE("op specs: every GL_OP, kernel and public tensor function is described, and nothing unknown is named") {
+  REQUIRE(op_registry().size() >= 40);
+  REQUIRE(kernel_names().size() >= 28);
+  const Coverage c = coverage_of(op_spec_table(), public_functions());
+  CHECK_MESSAGE(c.ops_without_spec.empty(),
+                "GL_OPs without an OpSpec in tests/ops/op_specs.cpp: ", joined(c.ops_without_spec));
+  CHECK_MESSAGE(c.ops_said_not_differentiable.empty(),
+                "GL_OPs whose spec says not differentiable: ", joined(c.ops_said_not_differentiable));
+  CHECK_MESSAGE(c.unknown_ops.empty(), "differentiable specs whose name is no GL_OP: ", joined(c.unknown_ops));
+  CHECK_MESSAGE(c.unknown_kernels.empty(),
+                "kernels named by specs but not in GL_KERNEL_LIST: ", joined(c.unknown_kernels));
+  CHECK_MESSAGE(c.unexercised_kernels.empty(),
+                "kernels of GL_KERNEL_LIST that no spec exercises: ", joined(c.unexercised_kernels));
+  CHECK_MESSAGE(c.uncovered_functions.empty(),
+                "public functions that no OpSpec lists in its functions: ", joined(c.uncovered_functions));
+  CHECK_MESSAGE(c.unknown_functions.empty(),
+                "functions the table names but no covered header declares: ", joined(c.unknown_functions));
 }
 
-TEST_CASE("op specs: every kernel of GL_KERNEL_LIST is exercised, and every named kernel exists") {
-  const std::vector<std::string>& kernels = kernel_names();
-  REQUIRE(kernels.size() >= 28);
-  const std::set<std::string> known(kernels.begin(), kernels.end());
-  std::set<std::string> exercised;
-  std::vector<std::string> unknown;
-  for (const OpSpec& spec : op_spec_table())
-    for (const std::string& k : spec.kernels) {
-      if (known.count(k) == 0) unknown.push_back(fmt::format("{} (spec {})", k, spec.name));
-      exercised.insert(k);
-    }
-  CHECK_MESSAGE(unknown.empty(), "kernels named by specs but not in GL_KERNEL_LIST: ", joined(unknown));
-  std::vector<std::string> unexercised;
-  for (const std::string& k : kernels)
-    if (exercised.count(k) == 0) unexercised.push_back(k);
-  CHECK_MESSAGE(unexercised.empty(), "kernels of GL_KERNEL_LIST that no spec exercises: ", joined(unexercised));
-}
-
-TEST_CASE("op specs: every public function of the tensor headers is covered") {
-  const std::filesystem::path root = repository_root();
-  REQUIRE_MESSAGE(!root.empty(), "the repository (tensor/ops.h) is not found from the working directory or the binary");
-  std::set<std::string> declared;
-  for (const std::string& header : covered_headers()) {
-    const std::set<std::string> names = declared_functions(root / header);
-    CHECK_MESSAGE(!names.empty(), header, " declares no function (or was not read)");
-    declared.insert(names.begin(), names.end());
-  }
-  std::set<std::string> covered;
-  for (const OpSpec& spec : op_spec_table()) covered.insert(spec.functions.begin(), spec.functions.end());
-  std::set<std::string> excused;
-  for (const NotAnOp& n : functions_not_ops()) excused.insert(n.function);
-  std::vector<std::string> uncovered, stale;
-  for (const std::string& f : declared)
-    if (covered.count(f) == 0 && excused.count(f) == 0) uncovered.push_back(f);
-  for (const std::string& f : covered)
-    if (declared.count(f) == 0) stale.push_back(f);
-  for (const std::string& f : excused)
-    if (declared.count(f) == 0) stale.push_back(f);
-  CHECK_MESSAGE(uncovered.empty(), "public functions no OpSpec lists in its functions: ", joined(uncovered));
-  CHECK_MESSAGE(stale.empty(), "functions the table names but no covered header declares: ", joined(stale));
+TEST_CASE("op specs: the coverage checks catch what a table leaves out or names wrongly") {
+  std::vector<OpSpec> table = op_spec_table();
+  std::set<std::string> declared = public_functions();
+  // Drop matmul's spec (the only one for the GL_OP "matmul" and the function
+  // "matmul"), name a kernel and an op that do not exist, and declare a new function.
+  std::erase_if(table, [](const OpSpec& s) { return s.name == "matmul"; });
+  table[0].kernels.push_back("no_such_kernel");
+  table[1].name = "no_such_op";
+  declared.insert("a_new_public_function");
+  const Coverage c = coverage_of(table, declared);
+  auto has = [](const std::vector<std::string>& list, const std::string& prefix) {
+    return std::any_of(list.begin(), list.end(), [&](const std::string& s) { return s.rfind(prefix, 0) == 0; });
+  };
+  CHECK(has(c.ops_without_spec, "matmul ("));
+  CHECK(has(c.ops_without_spec, op_spec_table()[1].name + " ("));
+  CHECK(has(c.unknown_ops, "no_such_op"));
+  CHECK(has(c.unknown_kernels, "no_such_kernel (spec "));
+  CHECK(has(c.uncovered_functions, "matmul"));
+  CHECK(has(c.uncovered_functions, "a_new_public_function"));
+  // A table without any spec exercising the matmul kernel leaves it unexercised.
+  for (OpSpec& s : table) std::erase(s.kernels, "matmul");
+  CHECK(has(coverage_of(table, declared).unexercised_kernels, "matmul"));
 }
 
 // ---------------------------------------------------------------- reference
