@@ -15,20 +15,13 @@
 namespace gradlab {
 
 // ---- elementwise (autograd/elementwise.cpp) ----
-Var neg(const Var& x);
-Var abs(const Var& x);   // gradient sign(x), 0 at 0
-Var sign(const Var& x);  // gradient 0
-Var exp(const Var& x);
-Var log(const Var& x);
-Var log1p(const Var& x);
-Var sqrt(const Var& x);
-Var rsqrt(const Var& x);
-Var square(const Var& x);
-Var tanh(const Var& x);
-Var sigmoid(const Var& x);
-Var relu(const Var& x);  // gradient 0 at 0
+// One function a row of GL_UNARY_OPS_PLAIN (tensor/unary_ops.h): Var neg(const
+// Var& x), abs (gradient sign(x), 0 at 0), sign (gradient 0), exp, log, log1p,
+// sqrt, rsqrt, square, tanh, sigmoid, relu (gradient 0 at 0), silu.
+#define GL_DECLARE_VAR_UNARY(name, ...) Var name(const Var& x);
+GL_UNARY_OPS_PLAIN(GL_DECLARE_VAR_UNARY)
+#undef GL_DECLARE_VAR_UNARY
 Var gelu(const Var& x, bool tanh_approximation = false);
-Var silu(const Var& x);
 Var softplus(const Var& x, double beta = 1.0, double threshold = 20.0);
 Var clamp(const Var& x, double lo, double hi);  // gradient 1 inside [lo, hi], bounds included
 Var pow(const Var& x, double exponent);

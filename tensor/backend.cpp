@@ -65,24 +65,10 @@ std::vector<Device> available_devices() {
 
 std::string_view op_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::neg: return "neg";
-    case UnaryOp::abs: return "abs";
-    case UnaryOp::sign: return "sign";
-    case UnaryOp::exp: return "exp";
-    case UnaryOp::log: return "log";
-    case UnaryOp::log1p: return "log1p";
-    case UnaryOp::sqrt: return "sqrt";
-    case UnaryOp::rsqrt: return "rsqrt";
-    case UnaryOp::square: return "square";
-    case UnaryOp::tanh: return "tanh";
-    case UnaryOp::sigmoid: return "sigmoid";
-    case UnaryOp::relu: return "relu";
-    case UnaryOp::gelu_tanh: return "gelu(tanh)";
-    case UnaryOp::gelu_erf: return "gelu";
-    case UnaryOp::silu: return "silu";
-    case UnaryOp::softplus: return "softplus";
-    case UnaryOp::clamp: return "clamp";
-    case UnaryOp::pow_scalar: return "pow";
+#define GL_UNARY_NAME(name, printed, ...) \
+  case UnaryOp::name: return printed;
+    GL_UNARY_OPS(GL_UNARY_NAME)
+#undef GL_UNARY_NAME
   }
   return "?";
 }

@@ -11,35 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tensor/adam_math.h"
 #include "tensor/tensor.h"
+#include "tensor/unary_ops.h"
 
 namespace gradlab {
 
-enum class UnaryOp {
-  neg,
-  abs,
-  sign,
-  exp,
-  log,
-  log1p,
-  sqrt,
-  rsqrt,
-  square,
-  tanh,
-  sigmoid,
-  relu,
-  gelu_tanh,
-  gelu_erf,
-  silu,
-  softplus,
-  clamp,
-  pow_scalar,
-};
-// Parameters of the unary ops that take them: clamp (a = lo, b = hi), pow_scalar
-// (a = exponent), softplus (a = beta, b = threshold).
-struct UnaryParams {
-  double a = 0, b = 0;
-};
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 enum class ReduceOp { sum, max, min };
@@ -49,13 +26,6 @@ enum class RandomKind { uniform, normal, randint };
 std::string_view op_name(UnaryOp op);
 std::string_view op_name(BinaryOp op);
 std::string_view op_name(CompareOp op);
-
-// The scalars of one Adam step (tensor/optim_kernels.h gives the formulas).
-struct AdamHyperparams {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool decoupled;  // AdamW: p *= 1 - lr wd first; Adam: g += wd p (L2)
-  int64_t step;    // t >= 1, for the bias corrections 1 - beta^t
-};
 
 // Every kernel's signature, written once as a function type; its contract is
 // the comment above it. Every kernel writes into `out`, which the op's entry has

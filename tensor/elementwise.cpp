@@ -58,21 +58,16 @@ Tensor float_unary(UnaryOp op, const Tensor& x, UnaryParams params = {}) {
   return unary_op(op, x, params);
 }
 
+// The rows of GL_UNARY_OPS_PLAIN: integers allowed (`any`) or floating only.
+Tensor any_unary(UnaryOp op, const Tensor& x) { return unary_op(op, x); }
+Tensor floating_unary(UnaryOp op, const Tensor& x) { return float_unary(op, x); }
+
 }  // namespace
 
-Tensor neg(const Tensor& x) { return unary_op(UnaryOp::neg, x); }
-Tensor abs(const Tensor& x) { return unary_op(UnaryOp::abs, x); }
-Tensor sign(const Tensor& x) { return unary_op(UnaryOp::sign, x); }
-Tensor square(const Tensor& x) { return unary_op(UnaryOp::square, x); }
-Tensor relu(const Tensor& x) { return unary_op(UnaryOp::relu, x); }
-Tensor exp(const Tensor& x) { return float_unary(UnaryOp::exp, x); }
-Tensor log(const Tensor& x) { return float_unary(UnaryOp::log, x); }
-Tensor log1p(const Tensor& x) { return float_unary(UnaryOp::log1p, x); }
-Tensor sqrt(const Tensor& x) { return float_unary(UnaryOp::sqrt, x); }
-Tensor rsqrt(const Tensor& x) { return float_unary(UnaryOp::rsqrt, x); }
-Tensor tanh(const Tensor& x) { return float_unary(UnaryOp::tanh, x); }
-Tensor sigmoid(const Tensor& x) { return float_unary(UnaryOp::sigmoid, x); }
-Tensor silu(const Tensor& x) { return float_unary(UnaryOp::silu, x); }
+#define GL_DEFINE_TENSOR_UNARY(name, printed, F, G, dtypes, ...) \
+  Tensor name(const Tensor& x) { return dtypes##_unary(UnaryOp::name, x); }
+GL_UNARY_OPS_PLAIN(GL_DEFINE_TENSOR_UNARY)
+#undef GL_DEFINE_TENSOR_UNARY
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
   return float_unary(tanh_approximation ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf, x);
 }

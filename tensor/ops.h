@@ -17,21 +17,13 @@
 
 namespace gradlab {
 
-// ---- unary (floating dtypes; neg, abs, sign, square, relu, clamp also take integers) ----
-Tensor neg(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor log1p(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor rsqrt(const Tensor& x);
-Tensor square(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
+// ---- unary (floating dtypes; the rows marked `any` in tensor/unary_ops.h take integers too) ----
+// One function a row of GL_UNARY_OPS_PLAIN: Tensor neg(const Tensor& x),
+// abs, sign, exp, log, log1p, sqrt, rsqrt, square, tanh, sigmoid, relu, silu.
+#define GL_DECLARE_TENSOR_UNARY(name, ...) Tensor name(const Tensor& x);
+GL_UNARY_OPS_PLAIN(GL_DECLARE_TENSOR_UNARY)
+#undef GL_DECLARE_TENSOR_UNARY
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);  // exact (erf) by default
-Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor clamp(const Tensor& x, double lo, double hi);
 Tensor pow(const Tensor& x, double exponent);

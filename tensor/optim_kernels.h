@@ -9,8 +9,6 @@
 
 namespace gradlab {
 
-using AdamHyperparams = Backend::AdamHyperparams;
-
 // For every i, on each element, with t = h.step and bc_k = 1 - beta_k^t:
 //   AdamW (h.decoupled): p = p (1 - lr wd)        Adam: g = g + wd p
 //   m = beta1 m + (1 - beta1) g

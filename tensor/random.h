@@ -10,7 +10,9 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "tensor/host_device.h"
 #include "tensor/tensor.h"
@@ -104,7 +106,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DT
                Device device = Device::cpu);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::i64);
 
-// Element i's value, as every backend computes it (the CPU kernel calls these).
+// Element i's value, as every backend computes it: each backend's kernels call
+// these (GL_HD: compiled for the host and for CUDA devices alike).
 GL_HD float philox_uniform_f32(uint64_t seed, uint64_t offset, int64_t i) {
   uint32_t w[4];
   philox_block(seed, offset + uint64_t(i) / 4, w);
@@ -116,6 +119,44 @@ GL_HD double philox_uniform_f64(uint64_t seed, uint64_t offset, int64_t i) {
   const int j = 2 * int(i % 2);
   const uint64_t bits = (uint64_t(w[j]) << 32 | w[j + 1]) >> 11;
   return double(bits) * (1.0 / 9007199254740992.0);
+}
+
+// Element i of the uniform stream in T's precision (f32: philox_uniform_f32,
+// f64: philox_uniform_f64), as a double: what uniform and dropout read.
+template <class T>
+GL_HD double philox_uniform(uint64_t seed, uint64_t offset, int64_t i) {
+  if constexpr (std::is_same_v<T, float>)
+    return double(philox_uniform_f32(seed, offset, i));
+  else
+    return philox_uniform_f64(seed, offset, i);
+}
+
+// Box-Muller on the pair of uniforms (u1, u2), u1 in (0, 1]: returns the cos
+// (first = true) or sin member of the pair. Computed in f64 for f32 too, so
+// every backend rounds the same value.
+GL_HD double box_muller(double u1, double u2, bool first) {
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  const double angle = 6.283185307179586 * u2;
+  return first ? r * std::cos(angle) : r * std::sin(angle);
+}
+
+// Standard normal number i of the stream in T's precision. Elements 2j and
+// 2j+1 share the uniforms 2j and 2j+1: words (0, 1) or (2, 3) of one block in
+// f32, the two 64-bit halves of one block in f64.
+template <class T>
+GL_HD double philox_normal(uint64_t seed, uint64_t offset, int64_t i) {
+  const int64_t pair = i & ~int64_t(1);
+  return box_muller(1.0 - philox_uniform<T>(seed, offset, pair), philox_uniform<T>(seed, offset, pair + 1),
+                    (i & 1) == 0);
+}
+
+// Integer i of randint on [low, high): Lemire's multiply-shift maps word i%4 of
+// block offset + i/4 onto [0, high - low) (high - low at most 2^32).
+GL_HD int64_t philox_randint(uint64_t seed, uint64_t offset, int64_t i, int64_t low, int64_t high) {
+  uint32_t w[4];
+  philox_block(seed, offset + uint64_t(i) / 4, w);
+  const uint64_t range = uint64_t(high - low);
+  return low + int64_t((uint64_t(w[i % 4]) * range) >> 32);
 }
 
 }  // namespace gradlab

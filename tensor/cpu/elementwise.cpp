@@ -6,7 +6,7 @@
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loop.h"
-#include "tensor/functors.h"
+#include "tensor/elementwise_visit.h"
 
 namespace gradlab::cpu {
 
@@ -151,38 +151,12 @@ void fill(const Tensor& dst, double value) {
 }
 
 void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) {
-  const int64_t g = kGrainTranscendental;
-  const int64_t gc = kGrainElementwise;
   dispatch_numeric(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f, int64_t grain) { run_unary<T, T>(x, out, grain, f); };
-    switch (op) {  // ops valid on integers
-      case UnaryOp::neg: return go(fn::Neg{}, gc);
-      case UnaryOp::abs: return go(fn::Abs{}, gc);
-      case UnaryOp::sign: return go(fn::Sign{}, gc);
-      case UnaryOp::square: return go(fn::Square{}, gc);
-      case UnaryOp::relu: return go(fn::Relu{}, gc);
-      case UnaryOp::clamp: return go(fn::Clamp{params.a, params.b}, gc);
-      default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case UnaryOp::exp: return go(fn::Exp{}, g);
-        case UnaryOp::log: return go(fn::Log{}, g);
-        case UnaryOp::log1p: return go(fn::Log1p{}, g);
-        case UnaryOp::sqrt: return go(fn::Sqrt{}, gc);
-        case UnaryOp::rsqrt: return go(fn::Rsqrt{}, gc);
-        case UnaryOp::tanh: return go(fn::Tanh{}, g);
-        case UnaryOp::sigmoid: return go(fn::Sigmoid{}, g);
-        case UnaryOp::gelu_tanh: return go(fn::GeluTanh{}, g);
-        case UnaryOp::gelu_erf: return go(fn::GeluErf{}, g);
-        case UnaryOp::silu: return go(fn::Silu{}, g);
-        case UnaryOp::softplus: return go(fn::Softplus{params.a, params.b}, g);
-        case UnaryOp::pow_scalar: return go(fn::PowScalar{params.a}, g);
-        default: break;
-      }
-    }
-    fail("{}: not defined for dtype {}", op_name(op), x.dtype());
+    const bool defined = visit_unary<T>(op, params, [&](auto f, ElementCost cost) {
+      run_unary<T, T>(x, out, cost == ElementCost::transcendental ? kGrainTranscendental : kGrainElementwise, f);
+    });
+    if (!defined) fail("{}: not defined for dtype {}", op_name(op), x.dtype());
   });
 }
 
@@ -205,64 +179,24 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
         }
       });
     };
-    switch (op) {
-      case UnaryOp::neg: return go(fn::NegGrad{});
-      case UnaryOp::abs: return go(fn::AbsGrad{});
-      case UnaryOp::sign: return go(fn::ZeroGrad{});
-      case UnaryOp::exp: return go(fn::ExpGrad{});
-      case UnaryOp::log: return go(fn::LogGrad{});
-      case UnaryOp::log1p: return go(fn::Log1pGrad{});
-      case UnaryOp::sqrt: return go(fn::SqrtGrad{});
-      case UnaryOp::rsqrt: return go(fn::RsqrtGrad{});
-      case UnaryOp::square: return go(fn::SquareGrad{});
-      case UnaryOp::tanh: return go(fn::TanhGrad{});
-      case UnaryOp::sigmoid: return go(fn::SigmoidGrad{});
-      case UnaryOp::relu: return go(fn::ReluGrad{});
-      case UnaryOp::gelu_tanh: return go(fn::GeluTanhGrad{});
-      case UnaryOp::gelu_erf: return go(fn::GeluErfGrad{});
-      case UnaryOp::silu: return go(fn::SiluGrad{});
-      case UnaryOp::softplus: return go(fn::SoftplusGrad{params.a, params.b});
-      case UnaryOp::clamp: return go(fn::ClampGrad{params.a, params.b});
-      case UnaryOp::pow_scalar: return go(fn::PowScalarGrad{params.a});
-    }
+    visit_unary_grad<T>(op, params, go);
   });
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_numeric(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { run_binary<T, T>(a, b, out, kGrainElementwise, f); };
-    switch (op) {
-      case BinaryOp::add: return go(fn::Add{});
-      case BinaryOp::sub: return go(fn::Sub{});
-      case BinaryOp::mul: return go(fn::Mul{});
-      case BinaryOp::maximum: return go(fn::Maximum{});
-      case BinaryOp::minimum: return go(fn::Minimum{});
-      default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case BinaryOp::div: return go(fn::Div{});
-        case BinaryOp::pow: return run_binary<T, T>(a, b, out, kGrainTranscendental, fn::Pow{});
-        default: break;
-      }
-    }
-    fail("{}: not defined for dtype {}", op_name(op), a.dtype());
+    const bool defined = visit_binary<T>(op, [&](auto f, ElementCost cost) {
+      run_binary<T, T>(a, b, out, cost == ElementCost::transcendental ? kGrainTranscendental : kGrainElementwise, f);
+    });
+    if (!defined) fail("{}: not defined for dtype {}", op_name(op), a.dtype());
   });
 }
 
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { run_binary<bool, T>(a, b, out, kGrainElementwise, f); };
-    switch (op) {
-      case CompareOp::eq: return go(fn::Eq{});
-      case CompareOp::ne: return go(fn::Ne{});
-      case CompareOp::lt: return go(fn::Lt{});
-      case CompareOp::le: return go(fn::Le{});
-      case CompareOp::gt: return go(fn::Gt{});
-      case CompareOp::ge: return go(fn::Ge{});
-    }
+    visit_compare(op, [&](auto f) { run_binary<bool, T>(a, b, out, kGrainElementwise, f); });
   });
 }
 

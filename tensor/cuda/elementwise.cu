@@ -5,6 +5,7 @@
 // the Indexer; when every operand is contiguous the kernel indexes directly.
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
+#include "tensor/elementwise_visit.h"
 
 namespace gradlab::cuda {
 
@@ -153,34 +154,8 @@ void fill(const Tensor& dst, double value) {
 void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) {
   dispatch_numeric(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { launch_map1<T, T>(x, out, f); };
-    switch (op) {  // ops valid on integers
-      case UnaryOp::neg: return go(fn::Neg{});
-      case UnaryOp::abs: return go(fn::Abs{});
-      case UnaryOp::sign: return go(fn::Sign{});
-      case UnaryOp::square: return go(fn::Square{});
-      case UnaryOp::relu: return go(fn::Relu{});
-      case UnaryOp::clamp: return go(fn::Clamp{params.a, params.b});
-      default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case UnaryOp::exp: return go(fn::Exp{});
-        case UnaryOp::log: return go(fn::Log{});
-        case UnaryOp::log1p: return go(fn::Log1p{});
-        case UnaryOp::sqrt: return go(fn::Sqrt{});
-        case UnaryOp::rsqrt: return go(fn::Rsqrt{});
-        case UnaryOp::tanh: return go(fn::Tanh{});
-        case UnaryOp::sigmoid: return go(fn::Sigmoid{});
-        case UnaryOp::gelu_tanh: return go(fn::GeluTanh{});
-        case UnaryOp::gelu_erf: return go(fn::GeluErf{});
-        case UnaryOp::silu: return go(fn::Silu{});
-        case UnaryOp::softplus: return go(fn::Softplus{params.a, params.b});
-        case UnaryOp::pow_scalar: return go(fn::PowScalar{params.a});
-        default: break;
-      }
-    }
-    fail("{}: not defined for dtype {}", op_name(op), x.dtype());
+    const bool defined = visit_unary<T>(op, params, [&](auto f, ElementCost) { launch_map1<T, T>(x, out, f); });
+    if (!defined) fail("{}: not defined for dtype {}", op_name(op), x.dtype());
   });
 }
 
@@ -188,65 +163,22 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
                     const Tensor& dx) {
   dispatch_float(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { launch_map3<T, T, T, T>(x, y, dout, dx, f); };
-    switch (op) {
-      case UnaryOp::neg: return go(fn::NegGrad{});
-      case UnaryOp::abs: return go(fn::AbsGrad{});
-      case UnaryOp::sign: return go(fn::ZeroGrad{});
-      case UnaryOp::exp: return go(fn::ExpGrad{});
-      case UnaryOp::log: return go(fn::LogGrad{});
-      case UnaryOp::log1p: return go(fn::Log1pGrad{});
-      case UnaryOp::sqrt: return go(fn::SqrtGrad{});
-      case UnaryOp::rsqrt: return go(fn::RsqrtGrad{});
-      case UnaryOp::square: return go(fn::SquareGrad{});
-      case UnaryOp::tanh: return go(fn::TanhGrad{});
-      case UnaryOp::sigmoid: return go(fn::SigmoidGrad{});
-      case UnaryOp::relu: return go(fn::ReluGrad{});
-      case UnaryOp::gelu_tanh: return go(fn::GeluTanhGrad{});
-      case UnaryOp::gelu_erf: return go(fn::GeluErfGrad{});
-      case UnaryOp::silu: return go(fn::SiluGrad{});
-      case UnaryOp::softplus: return go(fn::SoftplusGrad{params.a, params.b});
-      case UnaryOp::clamp: return go(fn::ClampGrad{params.a, params.b});
-      case UnaryOp::pow_scalar: return go(fn::PowScalarGrad{params.a});
-    }
+    visit_unary_grad<T>(op, params, [&](auto f) { launch_map3<T, T, T, T>(x, y, dout, dx, f); });
   });
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_numeric(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { launch_map2<T, T>(a, b, out, f); };
-    switch (op) {
-      case BinaryOp::add: return go(fn::Add{});
-      case BinaryOp::sub: return go(fn::Sub{});
-      case BinaryOp::mul: return go(fn::Mul{});
-      case BinaryOp::maximum: return go(fn::Maximum{});
-      case BinaryOp::minimum: return go(fn::Minimum{});
-      default: break;
-    }
-    if constexpr (std::is_floating_point_v<T>) {
-      switch (op) {
-        case BinaryOp::div: return go(fn::Div{});
-        case BinaryOp::pow: return go(fn::Pow{});
-        default: break;
-      }
-    }
-    fail("{}: not defined for dtype {}", op_name(op), a.dtype());
+    const bool defined = visit_binary<T>(op, [&](auto f, ElementCost) { launch_map2<T, T>(a, b, out, f); });
+    if (!defined) fail("{}: not defined for dtype {}", op_name(op), a.dtype());
   });
 }
 
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto f) { launch_map2<bool, T>(a, b, out, f); };
-    switch (op) {
-      case CompareOp::eq: return go(fn::Eq{});
-      case CompareOp::ne: return go(fn::Ne{});
-      case CompareOp::lt: return go(fn::Lt{});
-      case CompareOp::le: return go(fn::Le{});
-      case CompareOp::gt: return go(fn::Gt{});
-      case CompareOp::ge: return go(fn::Ge{});
-    }
+    visit_compare(op, [&](auto f) { launch_map2<bool, T>(a, b, out, f); });
   });
 }
 

@@ -21,27 +21,7 @@ struct Segment {
 };
 
 template <class T>
-struct Coefficients {
-  T keep, l2, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, inv_sqrt_bc2, eps;
-};
-
-template <class T>
-Coefficients<T> coefficients(const Backend::AdamHyperparams& h) {
-  const double t = double(h.step);
-  const double bc1 = 1.0 - std::pow(h.beta1, t), bc2 = 1.0 - std::pow(h.beta2, t);
-  return {T(h.decoupled ? 1.0 - h.lr * h.weight_decay : 1.0),
-          T(h.decoupled ? 0.0 : h.weight_decay),
-          T(h.beta1),
-          T(1.0 - h.beta1),
-          T(h.beta2),
-          T(1.0 - h.beta2),
-          T(h.lr / bc1),
-          T(1.0 / std::sqrt(bc2)),
-          T(h.eps)};
-}
-
-template <class T>
-__global__ void adam_kernel(const Segment* segments, int count, int64_t total, Coefficients<T> k) {
+__global__ void adam_kernel(const Segment* segments, int count, int64_t total, AdamCoefficients<T> k) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
     int lo = 0, hi = count - 1;  // the last segment starting at or before e
@@ -54,28 +34,19 @@ __global__ void adam_kernel(const Segment* segments, int count, int64_t total, C
     }
     const Segment& s = segments[lo];
     const int64_t i = e - s.start;
-    T* p = static_cast<T*>(s.p);
-    T* m = static_cast<T*>(s.m);
-    T* v = static_cast<T*>(s.v);
-    const T* g = static_cast<const T*>(s.g);
-    const T pi = p[i] * k.keep;                                 // AdamW: decoupled decay
-    const T gi = g[i] + k.l2 * pi;                              // Adam: L2 in the gradient
-    const T mi = k.beta1 * m[i] + k.one_minus_beta1 * gi;       // first moment
-    const T vi = k.beta2 * v[i] + k.one_minus_beta2 * gi * gi;  // second moment
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = pi - k.step_size * mi / (::sqrt(vi) * k.inv_sqrt_bc2 + k.eps);  // bias-corrected step
+    adam_update(static_cast<T*>(s.p)[i], static_cast<T*>(s.m)[i], static_cast<T*>(s.v)[i],
+                static_cast<const T*>(s.g)[i], k);
   }
 }
 
 template <class T>
-void adam_list(const std::vector<Segment>& segments, int64_t total, const Backend::AdamHyperparams& h) {
+void adam_list(const std::vector<Segment>& segments, int64_t total, const AdamHyperparams& h) {
   if (segments.empty()) return;
   const size_t bytes = segments.size() * sizeof(Segment);
   const Tensor table = Tensor::empty({int64_t(bytes)}, DType::b8, Device::cuda);
   GL_CUDA_CHECK(cudaMemcpyAsync(table.data_ptr(), segments.data(), bytes, cudaMemcpyHostToDevice, stream()));
   adam_kernel<T><<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(
-      static_cast<const Segment*>(table.data_ptr()), int(segments.size()), total, coefficients<T>(h));
+      static_cast<const Segment*>(table.data_ptr()), int(segments.size()), total, adam_coefficients<T>(h));
   // The copy from pageable memory has staged `segments` before returning; the
   // table's device block goes back to the cache, and any later use of it is
   // ordered after this kernel on the one stream.
@@ -85,7 +56,7 @@ void adam_list(const std::vector<Segment>& segments, int64_t total, const Backen
 }  // namespace
 
 void adam_step(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
-               std::span<const Tensor> v, const Backend::AdamHyperparams& h) {
+               std::span<const Tensor> v, const AdamHyperparams& h) {
   std::vector<Segment> f32, f64;
   int64_t total32 = 0, total64 = 0;
   for (size_t i = 0; i < params.size(); ++i) {

@@ -1,10 +1,10 @@
-// CUDA random fills and dropout from Philox4x32-10. Element i reads the same
-// Philox block and word as on the CPU (tensor/random.h's philox_uniform_f32 /
-// philox_uniform_f64, GL_HD functions compiled for both), so uniform, randint
-// and the dropout mask are bit-identical to the CPU for the same (seed,
-// offset). Normals use the CPU's Box-Muller pairing in f64; the device's f64
-// log, sin and cos may differ from glibc's by an ulp, so normals agree to
-// ~1e-15 relative (f64) and almost always exactly after rounding to f32.
+// CUDA random fills and dropout from Philox4x32-10. Element i comes from the
+// functions every backend shares (tensor/random.h's philox_uniform,
+// philox_normal and philox_randint, GL_HD functions compiled for both), so
+// uniform, randint and the dropout mask are bit-identical to the CPU for the
+// same (seed, offset). Normals use the same Box-Muller pairing in f64; the
+// device's f64 log, sin and cos may differ from glibc's by an ulp, so normals
+// agree to ~1e-15 relative (f64) and almost always exactly after rounding to f32.
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/random.h"
@@ -13,43 +13,17 @@ namespace gradlab::cuda {
 
 namespace {
 
-// The CPU's box_muller (tensor/cpu/random.cpp): the cos (first) or sin member.
-__device__ __forceinline__ double box_muller(double u1, double u2, bool first) {
-  const double r = ::sqrt(-2.0 * ::log(u1));
-  const double angle = 6.283185307179586 * u2;
-  return first ? r * ::cos(angle) : r * ::sin(angle);
-}
-
-template <class T>
-__device__ __forceinline__ double uniform_at(uint64_t seed, uint64_t offset, int64_t i) {
-  if constexpr (std::is_same_v<T, float>)
-    return double(philox_uniform_f32(seed, offset, i));
-  else
-    return philox_uniform_f64(seed, offset, i);
-}
-
-// Standard normal number i: elements 2j and 2j+1 share uniforms 2j and 2j+1.
-template <class T>
-__device__ __forceinline__ double normal_at(uint64_t seed, uint64_t offset, int64_t i) {
-  const int64_t pair = i & ~int64_t(1);
-  return box_muller(1.0 - uniform_at<T>(seed, offset, pair), uniform_at<T>(seed, offset, pair + 1), (i & 1) == 0);
-}
-
 template <class T>
 __global__ void random_kernel(RandomKind kind, uint64_t seed, uint64_t offset, double a, double b, T* out, int64_t n) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
     if constexpr (std::is_floating_point_v<T>) {
       if (kind == RandomKind::uniform)
-        out[i] = T(a + (b - a) * uniform_at<T>(seed, offset, i));
+        out[i] = T(a + (b - a) * philox_uniform<T>(seed, offset, i));
       else
-        out[i] = T(a + b * normal_at<T>(seed, offset, i));
+        out[i] = T(a + b * philox_normal<T>(seed, offset, i));
     } else {
-      // Lemire's multiply-shift maps a 32-bit word onto [0, range).
-      uint32_t w[4];
-      philox_block(seed, offset + uint64_t(i) / 4, w);
-      const uint64_t range = uint64_t(int64_t(b) - int64_t(a));
-      out[i] = T(int64_t(a) + int64_t((uint64_t(w[i % 4]) * range) >> 32));
+      out[i] = T(philox_randint(seed, offset, i, int64_t(a), int64_t(b)));
     }
   }
 }
@@ -60,7 +34,7 @@ __global__ void dropout_kernel(const T* x, double p, uint64_t seed, uint64_t off
   const T scale = T(1.0 / (1.0 - p));
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
-    out[i] = x[i] * (uniform_at<T>(seed, offset, i) >= p ? scale : T(0));
+    out[i] = x[i] * (philox_uniform<T>(seed, offset, i) >= p ? scale : T(0));
 }
 
 }  // namespace

@@ -383,7 +383,7 @@ TEST_CASE("fused AdamW and Adam steps over a parameter list") {
         mg.push_back(gpu(mc.back()));
         vg.push_back(gpu(vc.back()));
       }
-    const Backend::AdamHyperparams h{1e-2, 0.9, 0.999, 1e-8, 0.1, decoupled, 3};
+    const AdamHyperparams h{1e-2, 0.9, 0.999, 1e-8, 0.1, decoupled, 3};
     for (int step = 0; step < 3; ++step) {
       adam_step_(pc, gc, mc, vc, h);
       adam_step_(pg, gg, mg, vg, h);
