@@ -9,6 +9,7 @@
 #include "tensor/fused_layers.h"
 #include "tensor/fused_losses.h"
 #include "tensor/optim_kernels.h"
+#include "tensor/unary_ops.h"
 
 namespace gradlab::op_specs {
 
@@ -167,6 +168,10 @@ Outputs value_and_grads(const Call& c, const std::function<Var(const std::vector
   return value_and_grads(c, VarFn([&](const std::vector<Var>& v) { return std::vector<Var>{f(v)}; }));
 }
 
+// The words of a GL_UNARY_OPS row (tensor/unary_ops.h).
+enum class UnaryDTypes { any, floating };
+enum class UnaryCost { cheap, transcendental };
+
 const std::vector<DType> kFloats = {DType::f32, DType::f64};
 const std::vector<DType> kNumeric = {DType::f32, DType::f64, DType::i32, DType::i64};
 const std::vector<DType> kAllDTypes = {DType::f32, DType::f64, DType::i32, DType::i64, DType::b8};
@@ -189,7 +194,7 @@ struct TableBuilder {
 // contiguous, a transposed, a strided, a size-0 and a 0-d input within [lo, hi].
 void unary_op(TableBuilder& t, const std::string& name, std::vector<std::string> functions, double lo, double hi,
               std::vector<DType> dtypes, std::function<Var(const Var&, const Args&)> f, Ulps ulps,
-              std::vector<Args> args = {Args{}}) {
+              std::vector<Args> args = {Args{}}, bool mirrored = false) {
   functions.push_back("unary_grad");
   std::vector<Sample> samples;
   for (const Args& a : args) {
@@ -197,6 +202,7 @@ void unary_op(TableBuilder& t, const std::string& name, std::vector<std::string>
     samples.push_back(sample("[3, 4]" + with, {values({3, 4}, lo, hi)}, a));
     samples.push_back(sample("transposed [5, 3]" + with, {transposed({5, 3}, lo, hi)}, a));
   }
+  if (mirrored) samples.push_back(sample("[3, 4] of negatives", {values({3, 4}, -hi, -lo)}, args[0]));
   samples.push_back(sample("strided [2, 7]", {strided({2, 7}, lo, hi)}, args[0]));
   samples.push_back(sample("size 0", {values({0, 3}, lo, hi)}, args[0]));
   samples.push_back(sample("0-d", {values({}, lo, hi)}, args[0]));
@@ -268,37 +274,23 @@ void compare_op(TableBuilder& t, const std::string& name, std::function<Tensor(c
 std::vector<OpSpec> build_table() {
   TableBuilder t;
 
-  // ---- unary: one spec per UnaryOp (autograd/elementwise.cpp)
-  unary_op(
-      t, "neg", {"neg", "operator-"}, -3, 3, kNumeric, [](const Var& x, const Args&) { return -x; }, kFewRoundings);
-  unary_op(
-      t, "abs", {"abs"}, -3, 3, kNumeric, [](const Var& x, const Args&) { return abs(x); }, kFewRoundings);
-  unary_op(
-      t, "sign", {"sign"}, -3, 3, kNumeric, [](const Var& x, const Args&) { return sign(x); }, kExact);
-  unary_op(
-      t, "exp", {"exp"}, -3, 3, kFloats, [](const Var& x, const Args&) { return exp(x); }, kFunctions);
-  unary_op(
-      t, "log", {"log"}, 0.2, 5, kFloats, [](const Var& x, const Args&) { return log(x); }, kFunctions);
-  unary_op(
-      t, "log1p", {"log1p"}, -0.8, 5, kFloats, [](const Var& x, const Args&) { return log1p(x); }, kFunctions);
-  unary_op(
-      t, "sqrt", {"sqrt"}, 0.2, 5, kFloats, [](const Var& x, const Args&) { return sqrt(x); }, kFewRoundings);
-  unary_op(
-      t, "rsqrt", {"rsqrt"}, 0.2, 5, kFloats, [](const Var& x, const Args&) { return rsqrt(x); }, kFewRoundings);
-  unary_op(
-      t, "square", {"square"}, -3, 3, kNumeric, [](const Var& x, const Args&) { return square(x); }, kFewRoundings);
-  unary_op(
-      t, "tanh", {"tanh"}, -3, 3, kFloats, [](const Var& x, const Args&) { return tanh(x); }, kFunctions);
-  unary_op(
-      t, "sigmoid", {"sigmoid"}, -6, 6, kFloats, [](const Var& x, const Args&) { return sigmoid(x); }, kFunctions);
-  unary_op(
-      t, "relu", {"relu"}, -3, 3, kNumeric, [](const Var& x, const Args&) { return relu(x); }, kFewRoundings);
+  // ---- unary: one spec per row of GL_UNARY_OPS_PLAIN (tensor/unary_ops.h),
+  // over the row's input range (away from kinks and poles) and, for the rows
+  // that take integers (defined on both signs), its mirror image too. Cheap
+  // rows round a few times; transcendental rows chain library functions.
+#define GL_UNARY_SPEC(name, printed, functor, grad, dtypes, cost, args, lo, hi)                  \
+  unary_op(                                                                                      \
+      t, printed, {#name}, lo, hi, UnaryDTypes::dtypes == UnaryDTypes::any ? kNumeric : kFloats, \
+      [](const Var& x, const Args&) { return name(x); },                                         \
+      UnaryCost::cost == UnaryCost::cheap ? kFewRoundings : kFunctions, {Args{}},                \
+      UnaryDTypes::dtypes == UnaryDTypes::any && lo > 0);
+  GL_UNARY_OPS_PLAIN(GL_UNARY_SPEC)
+#undef GL_UNARY_SPEC
+  // The rows with a variant or parameters, by hand.
   unary_op(
       t, "gelu", {"gelu"}, -4, 4, kFloats, [](const Var& x, const Args&) { return gelu(x); }, kFunctions);
   unary_op(
       t, "gelu(tanh)", {}, -4, 4, kFloats, [](const Var& x, const Args&) { return gelu(x, true); }, kFunctions);
-  unary_op(
-      t, "silu", {"silu"}, -6, 6, kFloats, [](const Var& x, const Args&) { return silu(x); }, kFunctions);
   // a = beta, b = threshold: beta 2, threshold 3 takes the linear branch for x > 1.5.
   unary_op(t, "softplus", {"softplus"}, -6, 6, kFloats,
            [](const Var& x, const Args& a) { return softplus(x, a.a, a.b); }, kFunctions,
@@ -320,7 +312,7 @@ std::vector<OpSpec> build_table() {
   binary_op(
       t, "sub", {"sub", "operator-"}, -3, 3, kNumeric, [](const Var& a, const Var& b) { return a - b; },
       [](const Tensor& a, const Tensor& b) {
-        return Outputs{sub(a, b), sub(a, 2.0), a - 2.0, 2.0 - a};
+        return Outputs{sub(a, b), sub(a, 2.0), a - 2.0, 2.0 - a, -a};
       },
       sum_of(4, 1));
   binary_op(
@@ -1356,6 +1348,10 @@ const std::vector<NotAnOp>& functions_not_ops() {
       {"philox_block", "one Philox block: what every random spec's streams are made of"},
       {"philox_uniform_f32", "element i of a stream: what uniform and dropout compute"},
       {"philox_uniform_f64", "element i of a stream: what uniform and dropout compute"},
+      {"philox_uniform", "element i of a stream: what uniform and dropout compute"},
+      {"philox_normal", "element i of a normal stream: what normal computes"},
+      {"box_muller", "a pair of uniforms to a normal: what normal computes"},
+      {"philox_randint", "element i of a randint stream: what randint computes"},
       {"dropout_blocks", "how many Philox blocks a dropout mask reads; no tensor"},
       {"empty_like", "uninitialised memory: no values to compare"},
   };

@@ -21,6 +21,7 @@
 
 #include "autograd/gradcheck.h"
 #include "tensor/parallel.h"
+#include "tensor/unary_ops.h"
 #include "tests/ops/op_specs.h"
 
 using namespace gradlab;
@@ -219,6 +220,10 @@ std::set<std::string> public_functions() {
     CHECK_MESSAGE(!names.empty(), header, " declares no function (or was not read)");
     declared.insert(names.begin(), names.end());
   }
+  // tensor/ops.h declares one function a row of GL_UNARY_OPS_PLAIN through a macro.
+#define GL_UNARY_NAME(name, ...) declared.insert(#name);
+  GL_UNARY_OPS_PLAIN(GL_UNARY_NAME)
+#undef GL_UNARY_NAME
   return declared;
 }
 
