@@ -4,8 +4,38 @@
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tensor/reduce_steps.h"
 
 namespace gradlab {
+
+std::vector<ReduceStep> reduce_steps(const Shape& shape, std::span<const int> axes) {
+  bool reduced[kMaxDims] = {};
+  for (int a : axes) reduced[a] = true;
+  std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced), outermost first
+  for (int i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    if (!runs.empty() && runs.back().second == reduced[i])
+      runs.back().first *= shape[i];
+    else
+      runs.push_back({shape[i], reduced[i]});
+  }
+  std::vector<ReduceStep> steps;
+  for (;;) {  // the innermost reduced run first, until none is left
+    int r = -1;
+    for (int i = int(runs.size()) - 1; i >= 0 && r < 0; --i)
+      if (runs[size_t(i)].second) r = i;
+    if (r < 0) break;
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < r; ++i) outer *= runs[size_t(i)].first;
+    for (size_t i = size_t(r) + 1; i < runs.size(); ++i) inner *= runs[i].first;
+    const int64_t R = runs[size_t(r)].first;
+    runs.erase(runs.begin() + r);
+    bool last = true;
+    for (auto& run : runs) last = last && !run.second;
+    steps.push_back({outer, R, inner, last});
+  }
+  return steps;
+}
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/row_reduce.h"
 #include "tensor/parallel.h"
+#include "tensor/reduce_steps.h"
 
 namespace gradlab::cpu {
 
@@ -74,47 +75,20 @@ void reduce_run_op(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
 
 void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Tensor& out) {
   const Tensor x = x_in.contiguous();
-  // Runs of consecutive kept / reduced axes, outermost first; size-1 axes vanish.
-  bool reduced[kMaxDims] = {};
-  for (int a : axes) reduced[a] = true;
-  std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced)
-  for (int i = 0; i < x.dim(); ++i) {
-    if (x.shape()[i] == 1) continue;
-    if (!runs.empty() && runs.back().second == reduced[i])
-      runs.back().first *= x.shape()[i];
-    else
-      runs.push_back({x.shape()[i], reduced[i]});
-  }
+  const std::vector<ReduceStep> steps = reduce_steps(x.shape(), axes);
   dispatch_numeric(x.dtype(), "reduce", [&](auto tag) {
     using T = decltype(tag);
     if (x.numel() == 0) {  // only sum reaches here with no elements: all zeros
       fill(out, 0.0);
       return;
     }
+    if (steps.empty()) return copy(x, out);  // nothing to reduce: every reduced axis had size 1
     Tensor src = x;
-    std::vector<std::pair<int64_t, bool>> cur = runs;
-    // Reduce the innermost reduced run first, until none is left.
-    for (;;) {
-      int r = -1;
-      for (int i = int(cur.size()) - 1; i >= 0; --i)
-        if (cur[size_t(i)].second) {
-          r = i;
-          break;
-        }
-      if (r < 0) break;
-      int64_t outer = 1, inner = 1;
-      for (int i = 0; i < r; ++i) outer *= cur[size_t(i)].first;
-      for (size_t i = size_t(r) + 1; i < cur.size(); ++i) inner *= cur[i].first;
-      const int64_t R = cur[size_t(r)].first;
-      cur.erase(cur.begin() + r);
-      bool last = true;
-      for (auto& run : cur) last = last && !run.second;
-      Tensor dst = last ? out : Tensor::empty({outer * inner}, x.dtype());
-      reduce_run_op<T>(op, src.data<T>(), dst.data<T>(), outer, R, inner);
+    for (const ReduceStep& s : steps) {
+      Tensor dst = s.last ? out : Tensor::empty({s.outer * s.inner}, x.dtype());
+      reduce_run_op<T>(op, src.data<T>(), dst.data<T>(), s.outer, s.R, s.inner);
       src = dst;
-      if (last) return;
     }
-    copy(x, out);  // nothing to reduce: every reduced axis had size 1
   });
 }
 

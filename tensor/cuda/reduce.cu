@@ -14,6 +14,7 @@
 
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
+#include "tensor/reduce_steps.h"
 
 namespace gradlab::cuda {
 
@@ -156,42 +157,20 @@ __global__ void arg_cols_kernel(const T* x, int64_t* out, int64_t outer, int64_t
 
 void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Tensor& out) {
   const Tensor x = x_in.contiguous();
-  bool reduced[kMaxDims] = {};
-  for (int a : axes) reduced[a] = true;
-  std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced), outermost first; size-1 axes vanish
-  for (int i = 0; i < x.dim(); ++i) {
-    if (x.shape()[i] == 1) continue;
-    if (!runs.empty() && runs.back().second == reduced[i])
-      runs.back().first *= x.shape()[i];
-    else
-      runs.push_back({x.shape()[i], reduced[i]});
-  }
+  const std::vector<ReduceStep> steps = reduce_steps(x.shape(), axes);
   dispatch_numeric(x.dtype(), "reduce", [&](auto tag) {
     using T = decltype(tag);
     if (x.numel() == 0) {  // only sum reaches here with no elements: all zeros
       fill(out, 0.0);
       return;
     }
+    if (steps.empty()) return copy(x, out);  // nothing to reduce: every reduced axis had size 1
     Tensor src = x;
-    std::vector<std::pair<int64_t, bool>> cur = runs;
-    for (;;) {  // the innermost reduced run first, until none is left
-      int r = -1;
-      for (int i = int(cur.size()) - 1; i >= 0 && r < 0; --i)
-        if (cur[size_t(i)].second) r = i;
-      if (r < 0) break;
-      int64_t outer = 1, inner = 1;
-      for (int i = 0; i < r; ++i) outer *= cur[size_t(i)].first;
-      for (size_t i = size_t(r) + 1; i < cur.size(); ++i) inner *= cur[i].first;
-      const int64_t R = cur[size_t(r)].first;
-      cur.erase(cur.begin() + r);
-      bool last = true;
-      for (auto& run : cur) last = last && !run.second;
-      Tensor dst = last ? out : Tensor::empty({outer * inner}, x.dtype(), Device::cuda);
-      reduce_run_op<T>(op, ptr<const T>(src), ptr<T>(dst), outer, R, inner);
+    for (const ReduceStep& s : steps) {
+      Tensor dst = s.last ? out : Tensor::empty({s.outer * s.inner}, x.dtype(), Device::cuda);
+      reduce_run_op<T>(op, ptr<const T>(src), ptr<T>(dst), s.outer, s.R, s.inner);
       src = dst;
-      if (last) return;
     }
-    copy(x, out);  // nothing to reduce: every reduced axis had size 1
   });
 }
 

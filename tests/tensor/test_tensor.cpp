@@ -243,3 +243,23 @@ TEST_CASE("the caching allocator reuses blocks and counts bytes") {
   empty_cache();
   CHECK(memory_stats().cached_bytes == 0);
 }
+
+TEST_CASE("every available backend has its memory entries and every kernel of the list") {
+  const std::vector<Device> devices = available_devices();
+  REQUIRE_FALSE(devices.empty());
+  CHECK(devices.front() == Device::cpu);
+  for (Device d : devices) {
+    const Backend& b = backend(d);
+    CHECK(b.name == device_name(d));
+    CHECK((b.raw_alloc != nullptr && b.raw_free != nullptr && b.synchronize != nullptr));
+    CHECK((b.copy_to_host != nullptr && b.copy_from_host != nullptr));
+#define GL_CHECK_BACKEND_KERNEL(k) CHECK_MESSAGE((b.k != nullptr), b.name, " has no kernel ", #k);
+    GL_KERNEL_LIST(GL_CHECK_BACKEND_KERNEL)
+#undef GL_CHECK_BACKEND_KERNEL
+  }
+}
+
+TEST_CASE("a second table for one device is refused") {
+  CHECK_THROWS_WITH_AS(register_backend(Device::cpu, &backend(Device::cpu)),
+                       "register_backend: a second cpu backend (cpu after cpu)", Error);
+}
