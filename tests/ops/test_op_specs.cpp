@@ -4,7 +4,8 @@
 //    kernel, and any public function of the tensor headers no spec covers;
 //  - reference: every spec, sample and dtype on every available backend
 //    against the reference backend in f64 (the oracle; see Oracle);
-//  - gradcheck: the GL_GRADCHECK specs of every differentiable spec's op;
+//  - gradcheck: the GL_GRADCHECK specs of every differentiable spec's op, on
+//    the CPU and on the reference backend;
 //  - parity: every spec on CUDA against the CPU (skipped without a GPU);
 //  - perf: each spec's forward timed on each backend, a table of us/call,
 //    only with GRADLAB_OP_PERF=1 (build/tests/ops -tc='*perf*').
@@ -298,12 +299,9 @@ TEST_CASE("op specs: the coverage checks catch what a table leaves out or names 
 // ---------------------------------------------------------------- reference
 
 TEST_CASE("op specs: every backend against the reference backend") {
-  // Until the reference backend is present, the CPU in f64 stands in as the
-  // oracle: that still checks every f32 kernel and every integer path against
-  // the f64 and exact answers, but not the CPU's f64 kernels.
-  const bool have_ref = backend_available(Device::ref);
-  const Device oracle_device = have_ref ? Device::ref : Device::cpu;
-  if (!have_ref) MESSAGE("no reference backend in this build: the oracle is the CPU in f64");
+  // The reference backend is part of every build (tensor/ref/): the oracle.
+  REQUIRE_MESSAGE(backend_available(Device::ref), "the reference backend (tensor/ref/) is missing from this build");
+  const Device oracle_device = Device::ref;
   const std::vector<Device> devices = available_devices();
   int runs = 0;
   for (const OpSpec& spec : op_spec_table())
