@@ -18,12 +18,14 @@ double project(const std::function<Var(const Vars&)>& f, const Vars& x, const Te
 
 GradcheckResult gradcheck_at(const std::function<Var(const Vars&)>& f, const std::vector<Tensor>& inputs,
                              const GradcheckOptions& options) {
+  GL_CHECK(backend(options.device).host_memory,
+           "gradcheck: perturbs its inputs in place from the host, which {} memory does not allow", options.device);
   Vars x;
-  for (const Tensor& t : inputs) x.push_back(Var::leaf(t.to(DType::f64).clone()));
+  for (const Tensor& t : inputs) x.push_back(Var::leaf(t.to(DType::f64).to(options.device).clone()));
   Generator gen(options.seed + 12345);
   const Var y = f(x);
   GL_CHECK(y.dtype() == DType::f64, "gradcheck: the function returned {}, not f64", y.dtype());
-  const Tensor v = randn(y.shape(), gen, DType::f64);
+  const Tensor v = randn(y.shape(), gen, DType::f64).to(y.device());
   GradcheckResult result;
   if (!y.requires_grad()) {
     result.ok = false;

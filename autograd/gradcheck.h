@@ -29,6 +29,9 @@ struct GradcheckOptions {
   double atol = 1e-7;  // |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-5;
   uint64_t seed = 0;  // inputs and cotangent
+  // Where f runs: its inputs and the cotangent are put there. A device whose
+  // memory the host reads (cpu, ref), since the inputs are perturbed in place.
+  Device device = Device::cpu;
 };
 
 struct GradcheckResult {

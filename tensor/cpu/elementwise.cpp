@@ -117,6 +117,7 @@ bool copy_transposed(const Tensor& src, const Tensor& dst) {
 }  // namespace
 
 void copy(const Tensor& src, const Tensor& dst) {
+  if (dst.numel() == 0) return;  // nothing to copy (and no tile count to divide by)
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous() && src.shape() == dst.shape()) {
     const int64_t bytes = src.numel() * int64_t(src.itemsize());
     char* d = static_cast<char*>(dst.data_ptr());
