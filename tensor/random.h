@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "tensor/host_device.h"
 #include "tensor/tensor.h"
@@ -86,8 +87,17 @@ void manual_seed(uint64_t seed);
 
 // A uniformly random permutation of 0 .. n-1 ([n] i64): the order of n i.i.d.
 // f64 uniform keys (ties among 53-bit keys are negligible and broken by index).
-// The one way gradlab shuffles.
+// The one way gradlab draws a permutation as a tensor (e.g. PPO's minibatches).
 Tensor randperm(int64_t n, Generator& gen);
+
+// Scalar draws on the host, one block each: uniform01 is the value element 0
+// of a fresh f64 rand would take; uniform_int(n) is floor(uniform01 * n), in [0, n).
+double uniform01(Generator& gen);
+int64_t uniform_int(int64_t n, Generator& gen);
+// Shuffles v in place by Fisher-Yates from the back: for i = n .. 2, swap
+// v[i - 1] with v[uniform_int(i)] (n - 1 draws). The one way gradlab shuffles
+// a host array (e.g. the minibatch order of the alignment training loops).
+void shuffle(std::span<int64_t> v, Generator& gen);
 
 // Uniform on [0, 1) / [lo, hi).
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);

@@ -147,7 +147,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
   double pl_sum = 0, vl_sum = 0, ent_sum = 0, clip_sum = 0;
   int64_t updates = 0;
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen_);
+    shuffle(order, gen_);
     for (int64_t s = 0; s < B; s += c.minibatch) {
       const std::vector<int64_t> rows(order.begin() + s, order.begin() + std::min(B, s + c.minibatch));
       const Tensor idx = from_vector(rows, {int64_t(rows.size())});
