@@ -52,7 +52,8 @@ GL_HD void philox_block(uint64_t seed, uint64_t block, uint32_t out[4]) {
 // An independent 64-bit seed for stream `stream` of a run seeded `seed`
 // (SplitMix64 of the pair): the one way gradlab splits a seed, so that network
 // init, action noise, minibatch order and environments never share a Philox
-// stream. Generator::fork(stream) is the same as a Generator.
+// stream. Generator(seed).fork(stream) is that stream's generator (the way to
+// derive one); derive_seed itself serves what takes a plain seed (an env's reset).
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
 // Owns a seed and the next unused block of its stream.
@@ -66,7 +67,8 @@ class Generator {
     offset_ = 0;
   }
   void set_offset(uint64_t offset) { offset_ = offset; }
-  // A generator of its own for stream `stream` of this one's seed (derive_seed).
+  // A generator of its own for stream `stream` of this one's seed, at offset 0:
+  // Generator(derive_seed(seed(), stream)), whatever this one has drawn.
   Generator fork(uint64_t stream) const { return Generator(derive_seed(seed_, stream)); }
   // Reserves `blocks` consecutive blocks and returns the first.
   uint64_t reserve(uint64_t blocks) {

@@ -157,8 +157,9 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
   const int rank = args.communicator ? args.communicator->rank() : 0;
   const int world = args.communicator ? args.communicator->world_size() : 1;
   // Seeding: each random stream of the run has its own generator.
-  Generator init_gen(derive_seed(args.seed, 0)), action_gen(derive_seed(args.seed, rank == 0 ? 1 : 100 + rank)),
-      shuffle_gen(derive_seed(args.seed, 2));
+  const Generator run_gen(args.seed);
+  Generator init_gen = run_gen.fork(0), action_gen = run_gen.fork(rank == 0 ? 1 : 100 + rank),
+            shuffle_gen = run_gen.fork(2);
 
   // Env setup, in CleanRL's wrapper order: statistics of the raw episode first.
   auto make_train_env = [&]() {
