@@ -240,7 +240,7 @@ bench::RunFn copf_half_method(const Settings& s, AssetCache& cache, bool use_sco
             for (Ranking& h : hidden) {
               std::vector<int64_t> order(h.responses.size());
               std::iota(order.begin(), order.end(), 0);
-              shuffle_in_place(order, gen);
+              shuffle(order, gen);
               std::vector<Tokens> shuffled;
               for (int64_t i : order) shuffled.push_back(h.responses[size_t(i)]);
               h.responses = shuffled;

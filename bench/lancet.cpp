@@ -178,7 +178,7 @@ Assets build_assets(const Settings& s, const RunContext& run) {
 
   std::vector<int64_t> rows(a.corpus.size());
   std::iota(rows.begin(), rows.end(), 0);
-  shuffle_in_place(rows, gen);
+  shuffle(rows, gen);
   rows.resize(size_t(std::min<int64_t>(s.loo_examples, int64_t(rows.size()))));
   std::sort(rows.begin(), rows.end());
   a.loo_rows = rows;
@@ -209,7 +209,7 @@ LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunCont
   for (int64_t e = 0; e < s.loo_epochs; ++e) {
     std::vector<int64_t> order(a.corpus.size());
     std::iota(order.begin(), order.end(), 0);
-    shuffle_in_place(order, gen);
+    shuffle(order, gen);
     orders.push_back(order);
   }
   constexpr int64_t kBatch = 64;
@@ -437,7 +437,7 @@ RunResult correct_method(Correction method, const Settings& s, AssetCache& asset
     case Correction::ga_random: {
       std::vector<int64_t> rows(a.corpus.size());
       std::iota(rows.begin(), rows.end(), 0);
-      shuffle_in_place(rows, gen);
+      shuffle(rows, gen);
       std::vector<Sequence> seqs;
       for (int64_t i = 0; i < s.k; ++i) seqs.push_back(a.corpus[size_t(rows[size_t(i)])]);
       train_correction(*model, {}, seqs, std::vector<double>(seqs.size(), 1.0 / double(seqs.size())), ga, gen,

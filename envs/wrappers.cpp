@@ -5,14 +5,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/creation.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 namespace gradlab::envs {
 
 // ---------------------------------------------------------------- RunningMeanStd
 
-RunningMeanStd::RunningMeanStd(int64_t dim, double epsilon)
-    : mean(size_t(dim), 0.0), var(size_t(dim), 1.0), count(epsilon) {
+RunningMeanStd::RunningMeanStd(int64_t dim, double epsilon, BatchSpread spread)
+    : mean(size_t(dim), 0.0), var(size_t(dim), 1.0), count(epsilon), spread(spread) {
   GL_CHECK(dim > 0, "RunningMeanStd: dim must be positive, got {}", dim);
   GL_CHECK(epsilon > 0, "RunningMeanStd: epsilon must be positive, got {}", epsilon);
 }
@@ -31,13 +33,38 @@ void RunningMeanStd::update_batch(const double* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) batch_mean += x[i * D + j];
     batch_mean /= double(n);
     for (int64_t i = 0; i < n; ++i) batch_m2 += (x[i * D + j] - batch_mean) * (x[i * D + j] - batch_mean);
-    // Chan et al.'s parallel merge of (mean, M2, count) pairs.
+    // Chan et al.'s parallel merge of (mean, M2, count) pairs. The build fuses
+    // a * b + c into FMAs, and which product it fuses depends on the code
+    // around; std::fma pins the rounding the recorded results were made with.
     const double delta = batch_mean - mean[j];
-    const double m2 = var[j] * count + batch_m2 + delta * delta * count * double(n) / total;
+    const double spread_m2 = spread == BatchSpread::sum_of_squares ? batch_m2 : (batch_m2 / double(n)) * double(n);
+    const double m2 = std::fma(var[j], count, spread_m2) + delta * delta * count * double(n) / total;
     mean[j] += delta * double(n) / total;
     var[j] = m2 / total;
   }
   count = total;
+}
+
+void RunningMeanStd::update_batch(const Tensor& batch) {
+  GL_CHECK(batch.dim() == 1 || batch.dim() == 2, "RunningMeanStd::update_batch: expected [N] or [N, F], got {}",
+           batch.shape());
+  const int64_t n = batch.size(0), f = batch.dim() == 2 ? batch.size(1) : 1;
+  GL_CHECK(f == dim(), "RunningMeanStd::update_batch: {} features expected, got shape {}", dim(), batch.shape());
+  if (n == 0) return;
+  const std::vector<double> x = batch.to(DType::f64).contiguous().to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i)
+    GL_CHECK(std::isfinite(x[i]), "RunningMeanStd::update_batch: non-finite value in feature {}", int64_t(i) % f);
+  update_batch(x.data(), n);
+}
+
+Tensor RunningMeanStd::normalize(const Tensor& x, double clip) const {
+  const int64_t f = dim();
+  GL_CHECK(x.dim() == 2 && x.size(1) == f, "RunningMeanStd::normalize: expected [N, {}], got {}", f, x.shape());
+  std::vector<double> inv_std(static_cast<size_t>(f));
+  for (int64_t j = 0; j < f; ++j) inv_std[size_t(j)] = 1.0 / std::sqrt(var[size_t(j)] + 1e-8);
+  const Tensor mean_t = from_vector(mean, {f}).to(x.dtype());
+  const Tensor scale = from_vector(inv_std, {f}).to(x.dtype());
+  return clamp((x - mean_t) * scale, -clip, clip);
 }
 
 // ---------------------------------------------------------------- Wrapper

@@ -18,21 +18,34 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "tensor/tensor.h"
 
 namespace gradlab::envs {
 
 // Running mean and (population) variance of vectors of `dim` values, merged
-// batch by batch as in Gymnasium: it starts at mean 0, var 1 with a tiny
-// pseudo-count (1e-4), so the first update dominates but never divides by zero.
+// batch by batch (Chan et al.'s parallel merge) as in Gymnasium: it starts at
+// mean 0, var 1 with a tiny pseudo-count (1e-4), so the first update dominates
+// but never divides by zero. The env wrappers below and the curiosity rewards'
+// normalisers (algorithms/rl/curiosity/normalization.h) keep their statistics so.
 struct RunningMeanStd {
-  explicit RunningMeanStd(int64_t dim = 1, double epsilon = 1e-4);
+  // How a batch's spread enters the merge: its sum of squared deviations from
+  // the batch mean (Gymnasium's wrappers), or its population variance times its
+  // size (RND's normaliser). The two differ only by rounding.
+  enum class BatchSpread { sum_of_squares, variance_times_count };
+  explicit RunningMeanStd(int64_t dim = 1, double epsilon = 1e-4, BatchSpread spread = BatchSpread::sum_of_squares);
   // One sample of dim() values.
   void update(const std::vector<double>& x);
   // A batch of `count` samples, row-major [count, dim].
   void update_batch(const double* x, int64_t count);
+  // A batch tensor [N, dim] (or [N] when dim is 1), its values read as f64 and
+  // checked finite; N = 0 changes nothing.
+  void update_batch(const Tensor& batch);
+  // (x - mean) / sqrt(var + 1e-8), clipped to [-clip, clip], for x [N, dim]: x's dtype.
+  Tensor normalize(const Tensor& x, double clip) const;
   int64_t dim() const { return int64_t(mean.size()); }
   std::vector<double> mean, var;
   double count;
+  BatchSpread spread;
 };
 
 // The base of every wrapper: forwards everything to the wrapped env.

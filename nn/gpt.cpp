@@ -51,12 +51,18 @@ void GPT::add_lora(int64_t rank, double alpha, Generator& gen) {
       linear->add_low_rank_adapter(rank, alpha, gen);
 }
 
-Var GPT::hidden(const Tensor& idx) const {
-  check_tokens(idx, 0, "GPT");
-  Var x = embed(idx, 0);
-  for (const auto& b : blocks) x = b->forward(x);
+Var GPT::embed_tokens(const Tensor& idx, std::string_view op) const {
+  check_tokens(idx, 0, op);
+  return embed(idx, 0);
+}
+
+Var GPT::hidden_from_embeddings(const Var& embeddings, const LinearApply& apply) const {
+  Var x = embeddings;
+  for (const auto& b : blocks) x = b->forward(x, apply);
   return ln_f->forward(x);
 }
+
+Var GPT::hidden(const Tensor& idx) const { return hidden_from_embeddings(embed_tokens(idx)); }
 
 const Var& GPT::output_weight() const { return head ? head->weight : token_embedding->weight; }
 

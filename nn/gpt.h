@@ -48,6 +48,13 @@ class GPT : public Module {
   Var operator()(const Tensor& idx) const { return forward(idx); }
   // Final hidden states [B, T, d_model] (after the last LayerNorm).
   Var hidden(const Tensor& idx) const;
+  // hidden(idx) in two steps: the token and position embeddings [B, T, d_model]
+  // of checked token ids (`op` names the caller in errors); then the blocks and
+  // the final LayerNorm on any [N, T, d_model], each block's Linear layers
+  // applied through `apply` when one is given (alignment/reward_ensemble.cpp
+  // runs its members' LoRA adapters so).
+  Var embed_tokens(const Tensor& idx, std::string_view op = "GPT") const;
+  Var hidden_from_embeddings(const Var& x, const LinearApply& apply = {}) const;
   // The output head on hidden states [.., d_model]: logits [.., vocab], through
   // head or, when tied, the token embedding.
   Var logits(const Var& h) const;

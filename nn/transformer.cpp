@@ -7,6 +7,14 @@
 
 namespace gradlab::nn {
 
+namespace {
+
+Var apply_linear(const LinearApply& apply, const std::shared_ptr<Linear>& layer, const Var& x) {
+  return apply ? apply(layer, x) : layer->forward(x);
+}
+
+}  // namespace
+
 CausalSelfAttention::CausalSelfAttention(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed,
                                          DType dtype)
     : heads_(heads) {
@@ -18,14 +26,14 @@ CausalSelfAttention::CausalSelfAttention(int64_t d_model, int64_t heads, Generat
   resid_dropout_ = register_module("resid_dropout", std::make_shared<Dropout>(dropout, seed));
 }
 
-Var CausalSelfAttention::forward(const Var& x) const {
+Var CausalSelfAttention::forward(const Var& x, const LinearApply& apply) const {
   GL_CHECK(x.dim() == 3, "CausalSelfAttention: expected x [B, T, C], got {}", x.shape());
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), Dh = C / heads_;
   // [B, T, 3C] -> [3, B, H, T, Dh]: q, k and v are strided views, read in place.
-  const Var split = permute(reshape(qkv->forward(x), {B, T, 3, heads_, Dh}), {2, 0, 3, 1, 4});
+  const Var split = permute(reshape(apply_linear(apply, qkv, x), {B, T, 3, heads_, Dh}), {2, 0, 3, 1, 4});
   const Var y = attention(select(split, 0, 0), select(split, 0, 1), select(split, 0, 2), /*causal=*/true);
   const Var merged = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});
-  return resid_dropout_->forward(proj->forward(merged));
+  return resid_dropout_->forward(apply_linear(apply, proj, merged));
 }
 
 Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
@@ -65,9 +73,10 @@ Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uin
   mlp_dropout_ = register_module("mlp_dropout", std::make_shared<Dropout>(dropout, seed + 1));
 }
 
-Var Block::forward(const Var& x) const {
-  const Var h = x + attn->forward(ln1->forward(x));
-  return h + mlp_dropout_->forward(fc_out->forward(gelu(fc->forward(ln2->forward(h)), gelu_tanh_)));
+Var Block::forward(const Var& x, const LinearApply& apply) const {
+  const Var h = x + attn->forward(ln1->forward(x), apply);
+  const Var inner = gelu(apply_linear(apply, fc, ln2->forward(h)), gelu_tanh_);
+  return h + mlp_dropout_->forward(apply_linear(apply, fc_out, inner));
 }
 
 Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {

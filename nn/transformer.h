@@ -4,9 +4,16 @@
 // as an option, its tanh approximation).
 #pragma once
 
+#include <functional>
+
 #include "nn/layers.h"
 
 namespace gradlab::nn {
+
+// How a block applies one of its Linear layers to x: empty, the layer's own
+// forward; a caller may route the layers elsewhere (e.g. through an ensemble's
+// LoRA adapters, alignment/reward_ensemble.cpp) and keep the block's arithmetic.
+using LinearApply = std::function<Var(const std::shared_ptr<Linear>& layer, const Var& x)>;
 
 // Keys and values of the tokens seen so far, per layer, for incremental
 // decoding (no gradients): k[l], v[l] are [B, H, L, D/H] with L = length.
@@ -20,7 +27,7 @@ class CausalSelfAttention : public Module {
   CausalSelfAttention(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
                       DType dtype = DType::f32);
   // x [B, T, C] -> [B, T, C], each position attending to itself and earlier ones.
-  Var forward(const Var& x) const;
+  Var forward(const Var& x, const LinearApply& apply = {}) const;
   // The same for new tokens x [B, Tn, C] (no gradients), extending the cache:
   // new token i attends to every cached token and to new tokens j <= i.
   Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
@@ -38,7 +45,7 @@ class Block : public Module {
   // gelu_tanh: the MLP uses GELU's tanh approximation instead of the exact erf.
   Block(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
         DType dtype = DType::f32, bool gelu_tanh = false);
-  Var forward(const Var& x) const;
+  Var forward(const Var& x, const LinearApply& apply = {}) const;
   Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
 
   std::shared_ptr<LayerNorm> ln1, ln2;

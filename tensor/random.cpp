@@ -1,6 +1,9 @@
 // Random tensors: each reserves its blocks from the generator, then asks the
-// device's kernel to fill element i from its fixed (block, word).
+// device's kernel to fill element i from its fixed (block, word). Scalar draws
+// and the host shuffle take their blocks the same way.
 #include "tensor/random.h"
+
+#include <utility>
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
@@ -62,6 +65,18 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream) {
 Tensor randperm(int64_t n, Generator& gen) {
   GL_CHECK(n > 0, "randperm: n must be positive, got {}", n);
   return argsort(rand({n}, gen, DType::f64));
+}
+
+double uniform01(Generator& gen) { return philox_uniform_f64(gen.seed(), gen.reserve(1), 0); }
+
+int64_t uniform_int(int64_t n, Generator& gen) {
+  GL_CHECK(n > 0, "uniform_int: n must be positive, got {}", n);
+  const int64_t k = int64_t(uniform01(gen) * double(n));
+  return k < n ? k : n - 1;
+}
+
+void shuffle(std::span<int64_t> v, Generator& gen) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[size_t(uniform_int(int64_t(i), gen))]);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DType dtype, Device device) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 
 #include "tensor/host_device.h"
@@ -53,7 +54,8 @@ GL_HD void philox_block(uint64_t seed, uint64_t block, uint32_t out[4]) {
 // An independent 64-bit seed for stream `stream` of a run seeded `seed`
 // (SplitMix64 of the pair): the one way gradlab splits a seed, so that network
 // init, action noise, minibatch order and environments never share a Philox
-// stream. Generator::fork(stream) is the same as a Generator.
+// stream. Generator(seed).fork(stream) is that stream's generator (the way to
+// derive one); derive_seed itself serves what takes a plain seed (an env's reset).
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
 // Owns a seed and the next unused block of its stream.
@@ -67,7 +69,8 @@ class Generator {
     offset_ = 0;
   }
   void set_offset(uint64_t offset) { offset_ = offset; }
-  // A generator of its own for stream `stream` of this one's seed (derive_seed).
+  // A generator of its own for stream `stream` of this one's seed, at offset 0:
+  // Generator(derive_seed(seed(), stream)), whatever this one has drawn.
   Generator fork(uint64_t stream) const { return Generator(derive_seed(seed_, stream)); }
   // Reserves `blocks` consecutive blocks and returns the first.
   uint64_t reserve(uint64_t blocks) {
@@ -88,8 +91,17 @@ void manual_seed(uint64_t seed);
 
 // A uniformly random permutation of 0 .. n-1 ([n] i64): the order of n i.i.d.
 // f64 uniform keys (ties among 53-bit keys are negligible and broken by index).
-// The one way gradlab shuffles.
+// The one way gradlab draws a permutation as a tensor (e.g. PPO's minibatches).
 Tensor randperm(int64_t n, Generator& gen);
+
+// Scalar draws on the host, one block each: uniform01 is the value element 0
+// of a fresh f64 rand would take; uniform_int(n) is floor(uniform01 * n), in [0, n).
+double uniform01(Generator& gen);
+int64_t uniform_int(int64_t n, Generator& gen);
+// Shuffles v in place by Fisher-Yates from the back: for i = n .. 2, swap
+// v[i - 1] with v[uniform_int(i)] (n - 1 draws). The one way gradlab shuffles
+// a host array (e.g. the minibatch order of the alignment training loops).
+void shuffle(std::span<int64_t> v, Generator& gen);
 
 // Uniform on [0, 1) / [lo, hi).
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);

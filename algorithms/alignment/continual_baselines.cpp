@@ -178,7 +178,7 @@ void ContinualBaselineLearner::learn_task(const std::vector<Ranking>& data) {
   if (method_ == ContinualBaseline::ewc) {  // this task's Fisher joins the sum; the anchor moves here
     std::vector<int64_t> idx(data.size());
     std::iota(idx.begin(), idx.end(), 0);
-    shuffle_in_place(idx, gen_);
+    shuffle(idx, gen_);
     idx.resize(std::min(idx.size(), size_t(config_.fisher_samples)));
     std::vector<Tokens> x, y;
     for (int64_t i : idx) {

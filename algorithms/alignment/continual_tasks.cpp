@@ -86,7 +86,7 @@ std::vector<int64_t> replay_indices(int64_t n, double fraction, Generator& gen) 
   const int64_t k = std::min<int64_t>(n, int64_t(std::ceil(fraction * double(n))));
   std::vector<int64_t> all(static_cast<size_t>(n));
   std::iota(all.begin(), all.end(), 0);
-  shuffle_in_place(all, gen);
+  shuffle(all, gen);
   all.resize(size_t(k));
   std::sort(all.begin(), all.end());
   return all;

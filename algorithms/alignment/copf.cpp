@@ -89,7 +89,7 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
   std::vector<int64_t> order = all_rows(data.size());
   policy_->train();
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
-    shuffle_in_place(order, gen_);
+    shuffle(order, gen_);
     double fit_sum = 0, nll_sum = 0, reg_sum = 0;
     for (int64_t s = 0; s < N; s += config_.batch_size) {
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
@@ -109,7 +109,7 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
       if (!memory_.empty() && config_.reg_coef > 0) {
         std::vector<int64_t> ridx = all_rows(memory_.size());
         if (int64_t(ridx.size()) > config_.replay_batch) {
-          shuffle_in_place(ridx, gen_);
+          shuffle(ridx, gen_);
           ridx.resize(size_t(config_.replay_batch));
         }
         const int64_t R = int64_t(ridx.size());

@@ -180,7 +180,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   std::iota(order.begin(), order.end(), 0);
   policy_->train();
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
-    shuffle_in_place(order, gen_);
+    shuffle(order, gen_);
     double fit_sum = 0, sft_sum = 0;
     for (int64_t s = 0; s < N; s += config_.batch_size) {
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
@@ -198,7 +198,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
           std::vector<int64_t> ridx(m.sets.size());
           std::iota(ridx.begin(), ridx.end(), 0);
           if (int64_t(ridx.size()) > config_.replay_batch) {
-            shuffle_in_place(ridx, gen_);
+            shuffle(ridx, gen_);
             ridx.resize(size_t(config_.replay_batch));
           }
           const Var lpm = candidate_logprobs(*policy_, m.sets, ridx, config_.mean_logprob);

@@ -98,7 +98,7 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
   policy.train();
   int64_t steps_done = 0;
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen);
+    shuffle(order, gen);
     double loss_sum = 0, right = 0, margin = 0;
     for (int64_t s = 0; s < N; s += c.batch_size) {
       const int64_t e = std::min(N, s + c.batch_size), n = e - s;

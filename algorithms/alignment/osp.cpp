@@ -201,7 +201,7 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
   double loss_sum = 0, margin_sum = 0, seen = 0;
   policy_->train();
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
-    shuffle_in_place(order, gen_);
+    shuffle(order, gen_);
     for (int64_t s = 0; s < N; s += config_.batch_size) {
       const int64_t e = std::min(N, s + config_.batch_size), n = e - s;
       std::vector<Tokens> x, yb, yw;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "algorithms/rl/ppo.h"
 #include "envs/preference/language.h"
 #include "optim/clip.h"
 #include "optim/finite.h"
@@ -147,7 +148,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
   double pl_sum = 0, vl_sum = 0, ent_sum = 0, clip_sum = 0;
   int64_t updates = 0;
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen_);
+    shuffle(order, gen_);
     for (int64_t s = 0; s < B; s += c.minibatch) {
       const std::vector<int64_t> rows(order.begin() + s, order.begin() + std::min(B, s + c.minibatch));
       const Tensor idx = from_vector(rows, {int64_t(rows.size())});
@@ -161,9 +162,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
       const Var logits = slice(policy_->forward(mb.tokens), 1, P - 1, P + L - 1);  // [b, L, V]
       const Tensor targets = mb.tokens.slice(1, P, P + L).contiguous();
       const Var logp = -cross_entropy(logits, targets, {.reduction = Reduction::none});  // [b, L]
-      const Var ratio = exp(logp - Var(lp_old));                                         // rho_t = pi / pi_old
-      const Var surrogate = maximum(-ratio * Var(A), -clamp(ratio, 1 - c.clip, 1 + c.clip) * Var(A));  // clipped
-      Var policy_loss = sum(surrogate * Var(m)) / count;
+      const Var policy_loss = rl::ppo_policy_loss(logp, lp_old, A, c.clip, m);  // the clipped surrogate per token
       const Var ent = sum(entropy(logits, -1) * Var(m)) / count;
       Var loss = policy_loss - c.entropy_coef * ent;
       if (c.squared_kl_loss_coef > 0) {  // J_KL = E[(log pi(y|x) - log pi_ref(y|x))^2], sequence level
@@ -178,8 +177,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
 
       // Critic: the clipped value loss 0.5 max((V - G)^2, (V_old + clip(V - V_old) - G)^2).
       const Var v = slice(critic_->values(mb.tokens), 1, P - 1, P + L - 1);
-      const Var v_clipped = Var(v_old) + clamp(v - Var(v_old), -c.value_clip, c.value_clip);
-      const Var value_loss = 0.5 * sum(maximum(square(v - Var(G)), square(v_clipped - Var(G))) * Var(m)) / count;
+      const Var value_loss = rl::ppo_value_loss(v, v_old, G, c.value_clip, /*clip=*/true, m);
       critic_opt_->zero_grad();
       value_loss.backward();
       if (c.max_grad_norm > 0) optim::clip_grad_norm(critic_opt_->params(), c.max_grad_norm);
@@ -188,7 +186,8 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
       pl_sum += policy_loss.item();
       vl_sum += value_loss.item();
       ent_sum += ent.item();
-      const Tensor outside = gt(abs(sub(ratio.value(), 1.0)), c.clip).to(m.dtype());
+      const Tensor ratio = exp(sub(logp.value(), lp_old));  // rho_t = pi / pi_old
+      const Tensor outside = gt(abs(sub(ratio, 1.0)), c.clip).to(m.dtype());
       clip_sum += sum(mul(outside, m)).item() / count;
       ++updates;
     }

@@ -83,37 +83,17 @@ Var RewardEnsemble::apply(const nn::LoRALinear& lora, const Var& x, bool layer_a
 }
 
 Var RewardEnsemble::hidden_states(const Tensor& idx, bool layer_average) const {
-  const auto& c = trunk_->config();
-  GL_CHECK(idx.defined() && idx.dim() == 2 && is_integral(idx.dtype()),
-           "RewardEnsemble: expected token ids [B, T] (i32/i64), got {}",
-           idx.defined() ? fmt::format("{} {}", idx.shape(), idx.dtype()) : "undefined");
-  GL_CHECK(idx.size(1) >= 1 && idx.size(1) <= c.context, "RewardEnsemble: {} tokens, the context holds 1 to {}",
-           idx.size(1), c.context);
-  if (idx.numel() > 0) {
-    const int64_t lo = min(idx).item<int64_t>(), hi = max(idx).item<int64_t>();
-    GL_CHECK(lo >= 0 && hi < c.vocab, "RewardEnsemble: token {} is outside the vocabulary [0, {})", lo < 0 ? lo : hi,
-             c.vocab);
-  }
-  const int64_t K = options_.members, B = idx.size(0), T = idx.size(1), C = c.d_model, H = c.heads, Dh = C / H;
-  const Tensor pos = arange(0, double(T), 1, DType::i64);
-  Var x = trunk_->token_embedding->forward(idx) + trunk_->position_embedding->forward(pos);  // [B, T, C]
+  Var x = trunk_->embed_tokens(idx, "RewardEnsemble");  // [B, T, C]
+  GL_CHECK(idx.size(1) >= 1, "RewardEnsemble: the token ids [B, T] need T >= 1, got {}", idx.shape());
+  const int64_t K = options_.members, B = idx.size(0), T = idx.size(1), C = trunk_->config().d_model;
   // Members: every member carries its own hidden states from the start, as
   // [K B, T, C] (member-major), so attention and LayerNorm see one batch.
   if (!layer_average) x = reshape(expand(unsqueeze(x, 0), {K, B, T, C}), {K * B, T, C});
-  const int64_t N = x.size(0);
-  auto linear = [&](const std::shared_ptr<nn::Linear>& base, const Var& in) {
+  // The trunk's own blocks, with the adapted linear layers in place of the plain ones.
+  const Var out = trunk_->hidden_from_embeddings(x, [&](const std::shared_ptr<nn::Linear>& base, const Var& in) {
     const nn::LoRALinear* lora = lora_for(base.get());
     return lora ? apply(*lora, in, layer_average) : base->forward(in);
-  };
-  for (const auto& block : trunk_->blocks) {
-    // The pre-LN block of nn/transformer.cpp with the adapted linear layers.
-    const Var qkv = linear(block->attn->qkv, block->ln1->forward(x));            // [N, T, 3C]
-    const Var split = permute(reshape(qkv, {N, T, 3, H, Dh}), {2, 0, 3, 1, 4});  // [3, N, H, T, Dh]
-    const Var att = attention(select(split, 0, 0), select(split, 0, 1), select(split, 0, 2), /*causal=*/true);
-    const Var h = x + linear(block->attn->proj, reshape(permute(att, {0, 2, 1, 3}), {N, T, C}));
-    x = h + linear(block->fc_out, gelu(linear(block->fc, block->ln2->forward(h))));
-  }
-  const Var out = trunk_->ln_f->forward(x);
+  });
   return layer_average ? out : reshape(out, {K, B, T, C});
 }
 

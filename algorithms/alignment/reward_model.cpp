@@ -97,7 +97,7 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
   if (world > 1) ddp = std::make_unique<dist::DataParallel>(*c.communicator, opt.params());
   rm.model->train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen);
+    shuffle(order, gen);
     double loss_sum = 0, right = 0;
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));

@@ -115,7 +115,7 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
   std::iota(order.begin(), order.end(), 0);
   model.train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
-    shuffle_in_place(order, gen);
+    shuffle(order, gen);
     double judge_sum = 0, lm_sum = 0, batches = 0;
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));

@@ -53,10 +53,6 @@ SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& 
           index_select(batch.last_index, 0, idx), batch.prompt_len, batch.response_len};
 }
 
-void shuffle_in_place(std::vector<int64_t>& v, Generator& gen) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[size_t(envs::preference::uniform_int(int64_t(i), gen))]);
-}
-
 std::shared_ptr<nn::GPT> clone_gpt(const nn::GPT& model) {
   Generator gen(0);
   auto copy = std::make_shared<nn::GPT>(model.config(), gen);

@@ -41,10 +41,6 @@ using RewardFn =
 // steps taken so far (e.g. to evaluate or snapshot the policy along training).
 using AfterStep = std::function<void(int64_t steps_done)>;
 
-// Shuffles v in place (Fisher-Yates, one draw from the generator per swap): the
-// minibatch order of every alignment training loop.
-void shuffle_in_place(std::vector<int64_t>& v, Generator& gen);
-
 // A copy of a GPT (same config, weights copied): e.g. the frozen reference policy.
 std::shared_ptr<nn::GPT> clone_gpt(const nn::GPT& model);
 

@@ -32,7 +32,7 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
   std::vector<int64_t> order(static_cast<size_t>(N));
   for (int64_t e = 0; e < c.epochs; ++e) {
     std::iota(order.begin(), order.end(), 0);
-    shuffle_in_place(order, gen);
+    shuffle(order, gen);
     double loss_sum = 0;
     for (int64_t start = 0; start < N; start += c.batch_size) {
       const std::vector<int64_t> rows(order.begin() + start, order.begin() + std::min(N, start + c.batch_size));

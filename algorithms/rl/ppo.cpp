@@ -6,8 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string_view>
 
 #include "algorithms/rl/buffers.h"
 #include "dist/data_parallel.h"
@@ -40,29 +42,51 @@ PPOArgs ppo_continuous_args() {
 
 // ---------------------------------------------------------------- losses
 
-Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef) {
-  GL_CHECK(new_log_prob.dim() == 1 && old_log_prob.shape() == new_log_prob.shape() &&
-               advantages.shape() == new_log_prob.shape(),
-           "ppo_policy_loss: new_log_prob, old_log_prob and advantages must all be [B], got {}, {} and {}",
-           new_log_prob.shape(), old_log_prob.shape(), advantages.shape());
+namespace {
+
+// The loss's inputs share one shape: [B] without a mask, the mask's with one.
+void check_loss_inputs(std::string_view op, const char* names, const Shape& a, const Shape& b, const Shape& c,
+                       const Tensor& mask) {
+  if (!mask.defined()) {
+    GL_CHECK(a.size() == 1 && b == a && c == a, "{}: {} must all be [B], got {}, {} and {}", op, names, a, b, c);
+    return;
+  }
+  GL_CHECK(b == a && c == a && mask.shape() == a, "{}: {} must all have the mask's shape {}, got {}, {} and {}", op,
+           names, mask.shape(), a, b, c);
+}
+
+// The denominator of a masked mean: the number of masked entries, at least 1.
+double mask_count(const Tensor& mask) { return std::max(1.0, sum(mask).item()); }
+
+}  // namespace
+
+Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef,
+                    const Tensor& mask) {
+  check_loss_inputs("ppo_policy_loss", "new_log_prob, old_log_prob and advantages", new_log_prob.shape(),
+                    old_log_prob.shape(), advantages.shape(), mask);
   GL_CHECK(clip_coef > 0, "ppo_policy_loss: clip_coef must be positive, got {}", clip_coef);
   const Var ratio = exp(new_log_prob - old_log_prob);  // rho = pi(a|s) / pi_old(a|s)
   const Var neg_adv = Var(neg(advantages));
   // docs/papers/rl-baselines.md PPO.2: E[min(rho A, clip(rho, 1 +- 0.2) A)], negated as max(-rho A, -clip(rho) A)
-  return mean(maximum(neg_adv * ratio, neg_adv * clamp(ratio, 1.0 - clip_coef, 1.0 + clip_coef)));
+  const Var loss = maximum(neg_adv * ratio, neg_adv * clamp(ratio, 1.0 - clip_coef, 1.0 + clip_coef));
+  if (!mask.defined()) return mean(loss);
+  return sum(loss * Var(mask)) / mask_count(mask);
 }
 
-Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef,
-                   bool clip) {
-  GL_CHECK(new_values.dim() == 1 && old_values.shape() == new_values.shape() && returns.shape() == new_values.shape(),
-           "ppo_value_loss: new_values, old_values and returns must all be [B], got {}, {} and {}", new_values.shape(),
-           old_values.shape(), returns.shape());
-  const Var unclipped = square(new_values - returns);
-  if (!clip) return 0.5 * mean(unclipped);  // docs/papers/rl-baselines.md "PPO" objective: 0.5 (V - R)^2
-  GL_CHECK(clip_coef > 0, "ppo_value_loss: clip_coef must be positive, got {}", clip_coef);
-  const Var clipped = Var(old_values) + clamp(new_values - old_values, -clip_coef, clip_coef);
-  // docs/papers/rl-baselines.md "PPO" objective, value term with CleanRL's clipping: 0.5 max((V - R)^2, (V_clip - R)^2)
-  return 0.5 * mean(maximum(unclipped, square(clipped - returns)));
+Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef, bool clip,
+                   const Tensor& mask) {
+  check_loss_inputs("ppo_value_loss", "new_values, old_values and returns", new_values.shape(), old_values.shape(),
+                    returns.shape(), mask);
+  Var loss = square(new_values - returns);
+  if (clip) {
+    GL_CHECK(clip_coef > 0, "ppo_value_loss: clip_coef must be positive, got {}", clip_coef);
+    const Var clipped = Var(old_values) + clamp(new_values - old_values, -clip_coef, clip_coef);
+    // docs/papers/rl-baselines.md "PPO" objective, value term with CleanRL's clipping: max((V - R)^2, (V_clip - R)^2)
+    loss = maximum(loss, square(clipped - returns));
+  }
+  // docs/papers/rl-baselines.md "PPO" objective: 0.5 (V - R)^2 (clipped or not)
+  if (!mask.defined()) return 0.5 * mean(loss);
+  return 0.5 * sum(loss * Var(mask)) / mask_count(mask);
 }
 
 Tensor normalize_advantages(const Tensor& advantages) {
@@ -157,8 +181,9 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
   const int rank = args.communicator ? args.communicator->rank() : 0;
   const int world = args.communicator ? args.communicator->world_size() : 1;
   // Seeding: each random stream of the run has its own generator.
-  Generator init_gen(derive_seed(args.seed, 0)), action_gen(derive_seed(args.seed, rank == 0 ? 1 : 100 + rank)),
-      shuffle_gen(derive_seed(args.seed, 2));
+  const Generator run_gen(args.seed);
+  Generator init_gen = run_gen.fork(0), action_gen = run_gen.fork(rank == 0 ? 1 : 100 + rank),
+            shuffle_gen = run_gen.fork(2);
 
   // Env setup, in CleanRL's wrapper order: statistics of the raw episode first.
   auto make_train_env = [&]() {

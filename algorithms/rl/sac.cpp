@@ -62,8 +62,9 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
   GL_CHECK(args.tau >= 0 && args.tau <= 1, "train_sac: --tau must be in [0, 1], got {}", args.tau);
 
   // Seeding: one generator per random stream of the run.
-  Generator init_gen(derive_seed(args.seed, 0)), policy_gen(derive_seed(args.seed, 1)),
-      sample_gen(derive_seed(args.seed, 2)), explore_gen(derive_seed(args.seed, 4));
+  const Generator run_gen(args.seed);
+  Generator init_gen = run_gen.fork(0), policy_gen = run_gen.fork(1), sample_gen = run_gen.fork(2),
+            explore_gen = run_gen.fork(4);
 
   envs::VectorEnv vec(
       [&]() -> envs::EnvPtr { return std::make_unique<envs::EpisodeStatistics>(make_env_or(make, args.env_id)); }, 1);

@@ -63,8 +63,9 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
            "--eval-episodes must be positive");
   GL_CHECK(args.tau >= 0 && args.tau <= 1, "train_td3: --tau must be in [0, 1], got {}", args.tau);
 
-  Generator init_gen(derive_seed(args.seed, 0)), noise_gen(derive_seed(args.seed, 1)),
-      sample_gen(derive_seed(args.seed, 2)), explore_gen(derive_seed(args.seed, 4));
+  const Generator run_gen(args.seed);  // one generator per random stream of the run
+  Generator init_gen = run_gen.fork(0), noise_gen = run_gen.fork(1), sample_gen = run_gen.fork(2),
+            explore_gen = run_gen.fork(4);
 
   envs::VectorEnv vec(
       [&]() -> envs::EnvPtr { return std::make_unique<envs::EpisodeStatistics>(make_env_or(make, args.env_id)); }, 1);

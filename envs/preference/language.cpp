@@ -39,19 +39,6 @@ int64_t pick(const std::vector<int64_t>& ids, Generator& gen) {
 
 }  // namespace
 
-double uniform01(Generator& gen) {
-  uint32_t w[4];
-  philox_block(gen.seed(), gen.reserve(1), w);
-  const uint64_t bits = (uint64_t(w[0]) << 32 | w[1]) >> 11;  // 53 random bits
-  return double(bits) * (1.0 / 9007199254740992.0);
-}
-
-int64_t uniform_int(int64_t n, Generator& gen) {
-  GL_CHECK(n > 0, "preference::uniform_int: n must be positive, got {}", n);
-  const int64_t k = int64_t(uniform01(gen) * double(n));
-  return k < n ? k : n - 1;
-}
-
 int64_t vocab_size() { return int64_t(table().size()); }
 
 const std::string& word(int64_t id) {

@@ -82,8 +82,8 @@ struct Sequence {
 std::vector<Sequence> make_corpus(int64_t n, const std::vector<Family>& families, const WorldConfig& world,
                                   const GrammarConfig& grammar, Generator& gen);
 
-// ---- scalar draws from a Generator's Philox stream (one block per draw) ----
-double uniform01(Generator& gen);                // [0, 1)
-int64_t uniform_int(int64_t n, Generator& gen);  // [0, n)
+// Scalar draws from a Generator's Philox stream, one block per draw (tensor/random.h).
+using gradlab::uniform01;    // [0, 1)
+using gradlab::uniform_int;  // [0, n)
 
 }  // namespace gradlab::envs::preference

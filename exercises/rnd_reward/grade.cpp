@@ -42,7 +42,7 @@ void set(const Var& p, const Tensor& value) {
 // ~2, so that normalising x a second time would change the answer.
 void see_observations(RND& rnd, uint64_t seed) {
   Generator gen(seed);
-  rnd.obs_stats.update(add(mul(randn({64, 4}, gen), 2.0), 3.0));
+  rnd.obs_stats.update_batch(add(mul(randn({64, 4}, gen), 2.0), 3.0));
 }
 
 }  // namespace

@@ -79,27 +79,35 @@ TEST_CASE("unit-row prediction matrices: sqrt(K) when the snapshots agree, up to
 // ---------------------------------------------------------------- normalisation
 
 TEST_CASE("RunningMeanStd merges batches like the statistics of their union") {
-  RunningMeanStd rms(2, 1e-12);
-  rms.update(mat({1, 10, 2, 20, 3, 30}, {3, 2}));
-  rms.update(mat({5, 50}, {1, 2}));
+  RunningMeanStd rms = rnd_running_stats(2, 1e-12);
+  rms.update_batch(mat({1, 10, 2, 20, 3, 30}, {3, 2}));
+  rms.update_batch(mat({5, 50}, {1, 2}));
   // Values 1, 2, 3, 5: mean 2.75, population variance 2.1875; second feature x10.
-  CHECK(rms.mean()[0] == doctest::Approx(2.75).epsilon(1e-9));
-  CHECK(rms.var()[0] == doctest::Approx(2.1875).epsilon(1e-9));
-  CHECK(rms.mean()[1] == doctest::Approx(27.5).epsilon(1e-9));
-  CHECK(rms.var()[1] == doctest::Approx(218.75).epsilon(1e-9));
-  CHECK(rms.count() == doctest::Approx(4.0));
+  CHECK(rms.mean[0] == doctest::Approx(2.75).epsilon(1e-9));
+  CHECK(rms.var[0] == doctest::Approx(2.1875).epsilon(1e-9));
+  CHECK(rms.mean[1] == doctest::Approx(27.5).epsilon(1e-9));
+  CHECK(rms.var[1] == doctest::Approx(218.75).epsilon(1e-9));
+  CHECK(rms.count == doctest::Approx(4.0));
   // The default prior (mean 0, var 1, count 1e-4) is merged exactly like a batch.
-  RunningMeanStd prior(1);
-  prior.update(std::vector<double>{2.0, 4.0});
+  RunningMeanStd prior = rnd_running_stats(1);
+  prior.update_batch(mat({2.0, 4.0}, {2}));
   const double eps = 1e-4, n = 2, m = 3, v = 1, total = eps + n;
-  CHECK(prior.mean()[0] == doctest::Approx(m * n / total).epsilon(1e-12));
-  CHECK(prior.var()[0] == doctest::Approx((eps * 1 + n * v + m * m * eps * n / total) / total).epsilon(1e-12));
+  CHECK(prior.mean[0] == doctest::Approx(m * n / total).epsilon(1e-12));
+  CHECK(prior.var[0] == doctest::Approx((eps * 1 + n * v + m * m * eps * n / total) / total).epsilon(1e-12));
   const std::vector<double> z = vals(rms.normalize(tensor({2.75, 27.5, 100, -100}, {2, 2}), 5.0));
   CHECK(z[0] == doctest::Approx(0.0));
   CHECK(z[1] == doctest::Approx(0.0));
   CHECK(z[2] == doctest::Approx(5.0));   // clipped
   CHECK(z[3] == doctest::Approx(-5.0));  // clipped
-  CHECK_THROWS_WITH_AS(rms.update(zeros({3, 3})), doctest::Contains("RunningMeanStd::update"), Error);
+  CHECK_THROWS_WITH_AS(rms.update_batch(zeros({3, 3})), doctest::Contains("RunningMeanStd::update"), Error);
+  // RND's batch arithmetic and the env wrappers' (Gymnasium's) differ only by rounding.
+  envs::RunningMeanStd gym(2, 1e-12);
+  gym.update_batch(mat({1, 10, 2, 20, 3, 30}, {3, 2}));
+  gym.update_batch(mat({5, 50}, {1, 2}));
+  for (size_t j = 0; j < 2; ++j) {
+    CHECK(gym.mean[j] == doctest::Approx(rms.mean[j]).epsilon(1e-14));
+    CHECK(gym.var[j] == doctest::Approx(rms.var[j]).epsilon(1e-14));
+  }
 }
 
 TEST_CASE("intrinsic rewards are divided by the running std of the non-episodic discounted return") {
@@ -107,7 +115,7 @@ TEST_CASE("intrinsic rewards are divided by the running std of the non-episodic 
   // env 1: r = 0, 0, 2 -> R = 0, 0, 2. Nothing resets R (non-episodic).
   std::vector<double> r = {1, 0, 2, 0, 4, 2};
   RewardForwardFilter filter(2, 0.5);
-  RunningMeanStd stats(1, 1e-12);
+  RunningMeanStd stats = rnd_running_stats(1, 1e-12);
   const double std = normalize_intrinsic_rewards(r, 3, 2, filter, stats);
   const std::vector<double> R = {1, 0, 2.5, 0, 5.25, 2};
   double m = 0, v = 0;

@@ -1,6 +1,7 @@
 // The GPT: shapes, gradients at a tiny size, scoring (token and sequence
 // log-probabilities), value and reward heads, the key/value cache against a
-// full forward, generation with and without the cache, a stop token ending
+// full forward, the hidden states in two steps (embeddings, then blocks whose
+// Linear layers a caller may apply), generation with and without the cache, a stop token ending
 // each row, sampling, errors, and overfitting one batch. Weight tying (tied
 // logits, the summed gradient, parameter count, checkpoints, the cache, LoRA)
 // and the tanh-approximate GELU option.
@@ -82,6 +83,34 @@ TEST_CASE("value and reward heads") {
   CHECK(max(abs(rp - r)).item() < 1e-12);
   GPT plain({.vocab = 7, .context = 8, .d_model = 8, .heads = 2, .layers = 1}, gen);
   CHECK_THROWS_WITH_AS(plain.values(idx), "GPT::values: the model has no value head (GPTConfig::value_head)", Error);
+}
+
+TEST_CASE("hidden states in two steps, with the blocks' Linear layers applied by the caller") {
+  Generator gen(5);
+  GPT gpt(tiny(), gen);
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6}, 2);
+  const Tensor h = gpt.hidden(idx).value();
+  const Tensor embedded = gpt.embed_tokens(idx).value();
+  CHECK(embedded.shape() == Shape{2, 3, 8});
+  const auto values = [](const Tensor& t) { return t.contiguous().to_vector<double>(); };
+  CHECK(values(gpt.hidden_from_embeddings(Var(embedded)).value()) == values(h));  // bit for bit
+  // A caller's LinearApply sees every Linear of every block (qkv, proj, fc, fc_out) in order.
+  std::vector<const Linear*> seen;
+  const LinearApply plain = [&](const std::shared_ptr<Linear>& layer, const Var& x) {
+    seen.push_back(layer.get());
+    return layer->forward(x);
+  };
+  CHECK(values(gpt.hidden_from_embeddings(Var(embedded), plain).value()) == values(h));
+  std::vector<const Linear*> expected;
+  for (const auto& b : gpt.blocks)
+    for (const auto& l : {b->attn->qkv, b->attn->proj, b->fc, b->fc_out}) expected.push_back(l.get());
+  CHECK(seen == expected);
+  // Another map changes the result.
+  const LinearApply doubled = [](const std::shared_ptr<Linear>& layer, const Var& x) {
+    return 2.0 * layer->forward(x);
+  };
+  CHECK(max(abs(gpt.hidden_from_embeddings(Var(embedded), doubled).value() - h)).item() > 1e-6);
+  CHECK_THROWS_WITH_AS(gpt.embed_tokens(tokens({1, 9}, 1), "Caller"), doctest::Contains("Caller: token 9"), Error);
 }
 
 TEST_CASE("the key/value cache reproduces the full forward") {

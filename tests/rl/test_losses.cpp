@@ -1,6 +1,6 @@
-// PPO, SAC and TD3 losses and targets on hand-worked numbers (values and,
-// where the clipping decides which term is live, gradients), plus the
-// normalisation of advantages.
+// PPO (with and without a mask), SAC and TD3 losses and targets on
+// hand-worked numbers (values and, where the clipping decides which term is
+// live, gradients), plus the normalisation of advantages.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -62,6 +62,31 @@ TEST_CASE("PPO clipped value loss by hand") {
   const Var v2 = Var::leaf(f64({1.0, 2.0, -0.5}));
   const Var plain = rl::ppo_value_loss(v2, f64({0.5, 2.1, 0.1}), f64({2, 1, 1}), 0.2, false);
   CHECK(plain.item() == doctest::Approx(0.5 * 4.25 / 3).epsilon(1e-12));
+}
+
+TEST_CASE("PPO losses with a mask average over the masked entries of any shape") {
+  // The rows of the two cases above as a [2, 3] batch whose second row is masked out but one entry:
+  // the masked means are those of the four live entries.
+  const Tensor mask = tensor({1, 1, 1, 0, 1, 0}, {2, 3}, DType::f64);
+  const Var lp =
+      Var::leaf(tensor({std::log(1.5), std::log(0.5), std::log(1.1), 0.0, std::log(0.5), 0.0}, {2, 3}, DType::f64));
+  const Tensor zero = zeros({2, 3}, DType::f64);
+  const Var pl = rl::ppo_policy_loss(lp, zero, tensor({1, -2, 3, 7, 2, 7}, {2, 3}, DType::f64), 0.2, mask);
+  CHECK(pl.item() == doctest::Approx((-2.9 - 1.0) / 4).epsilon(1e-12));
+  pl.backward();
+  check_close(vals(lp.grad()), {0, 0, -3.3 / 4, 0, -1.0 / 4, 0}, 1e-12);
+
+  const Var v = Var::leaf(tensor({1.0, 2.0, -0.5, 9.0, 9.0, 9.0}, {2, 3}, DType::f64));
+  const Tensor old = tensor({0.5, 2.1, 0.1, 0, 0, 0}, {2, 3}, DType::f64);
+  const Tensor ret = tensor({2, 1, 1, 0, 9, 0}, {2, 3}, DType::f64);
+  const Var vl = rl::ppo_value_loss(v, old, ret, 0.2, true, mask);
+  // The live entries give 1.69, 1, 2.25 and, for (V 9, V_old 0, R 9), max(0, (0.2 - 9)^2) = 77.44.
+  CHECK(vl.item() == doctest::Approx(0.5 * (4.94 + 77.44) / 4).epsilon(1e-12));
+  // No entry masked in: the mean over at least one.
+  CHECK(rl::ppo_value_loss(v, old, ret, 0.2, false, zero).item() == 0.0);
+  CHECK_THROWS_WITH_AS(rl::ppo_policy_loss(lp, zero, zero, 0.2, zeros({3, 2}, DType::f64)),
+                       doctest::Contains("mask's shape"), Error);
+  CHECK_THROWS_WITH_AS(rl::ppo_policy_loss(lp, zero, zero, 0.2), doctest::Contains("must all be [B]"), Error);
 }
 
 TEST_CASE("normalize_advantages uses the unbiased std") {

@@ -1,10 +1,12 @@
 // Philox4x32-10 against Random123's published known-answer vectors; the
 // documented element-to-(block, word) mapping; determinism and stream
-// continuity of generators; and the moments of each distribution.
+// continuity of generators; the moments of each distribution; and the host
+// draws (uniform01, uniform_int, shuffle), pinned where recorded results depend on them.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "tests/tensor/reference.h"
 
@@ -117,4 +119,32 @@ TEST_CASE("derive_seed and Generator::fork split one seed into independent strea
   for (int64_t i = 0; i < 50; ++i) CHECK(sorted[size_t(i)] == i);  // a permutation
   CHECK(randperm(50, a).to_vector<int64_t>() != p);                  // the stream moved on
   CHECK_THROWS_WITH_AS(randperm(0, a), doctest::Contains("randperm: n must be positive"), Error);
+}
+
+TEST_CASE("uniform01, uniform_int and shuffle take one block per draw; shuffle is Fisher-Yates from the back") {
+  Generator a(7), b(7);
+  CHECK(uniform01(a) == rand({1}, b, DType::f64).item<double>());  // element 0 of the same block
+  CHECK(a.offset() == 1);
+  for (int i = 0; i < 200; ++i) {
+    const int64_t k = uniform_int(3, a);
+    CHECK((k >= 0 && k < 3));
+  }
+  CHECK(a.offset() == 201);
+  CHECK_THROWS_WITH_AS(uniform_int(0, a), doctest::Contains("uniform_int: n must be positive"), Error);
+
+  Generator g(11), h(11);
+  std::vector<int64_t> v(10), w(10);
+  std::iota(v.begin(), v.end(), 0);
+  std::iota(w.begin(), w.end(), 0);
+  shuffle(v, g);
+  for (size_t i = w.size(); i > 1; --i) std::swap(w[i - 1], w[size_t(uniform_int(int64_t(i), h))]);
+  CHECK(v == w);
+  CHECK(g.offset() == 9);  // n - 1 draws
+  // Pinned, since recorded experiments depend on these draws.
+  CHECK(v == std::vector<int64_t>{7, 2, 1, 6, 9, 0, 5, 4, 3, 8});
+  std::vector<int64_t> one = {4}, none;
+  shuffle(one, g);
+  shuffle(none, g);
+  CHECK(one == std::vector<int64_t>{4});
+  CHECK(g.offset() == 9);  // nothing to draw
 }

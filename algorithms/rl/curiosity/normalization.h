@@ -1,36 +1,27 @@
-// Running statistics for curiosity rewards (docs/papers/rl-baselines.md "RND"): RunningMeanStd
-// keeps the mean and variance of a stream of values by the parallel (Chan et
-// al.) merge of batch moments; RewardForwardFilter keeps each environment's
-// discounted intrinsic return R_t = gamma R_{t-1} + r_t, never reset at episode
-// ends (the intrinsic stream is non-episodic). The intrinsic reward is divided
-// by the running std of those returns, so its scale is stable across methods.
+// Running statistics for curiosity rewards (docs/papers/rl-baselines.md "RND"): the mean and
+// variance of a stream of values, kept by envs::RunningMeanStd (the parallel
+// (Chan et al.) merge of batch moments) with RND's arithmetic; RewardForwardFilter
+// keeps each environment's discounted intrinsic return R_t = gamma R_{t-1} + r_t,
+// never reset at episode ends (the intrinsic stream is non-episodic). The
+// intrinsic reward is divided by the running std of those returns, so its scale
+// is stable across methods.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "envs/wrappers.h"
 #include "tensor/tensor.h"
 
 namespace gradlab::rl::curiosity {
 
-// Mean and (population) variance of every value seen so far, per feature:
-// update() with a [N, F] (or [N], F = 1) batch. Starts at mean 0, var 1 with a
-// tiny count, as RND's normaliser does.
-class RunningMeanStd {
- public:
-  explicit RunningMeanStd(int64_t features = 1, double epsilon = 1e-4);
-  void update(const Tensor& batch);                // [N, F] or [N]
-  void update(const std::vector<double>& values);  // F = 1
-  const std::vector<double>& mean() const { return mean_; }
-  const std::vector<double>& var() const { return var_; }
-  double count() const { return count_; }
-  // (x - mean) / sqrt(var + 1e-8), clipped to [-clip, clip]: [N, F] f32.
-  Tensor normalize(const Tensor& x, double clip) const;
+using envs::RunningMeanStd;
 
- private:
-  std::vector<double> mean_, var_;
-  double count_;
-};
+// Mean and (population) variance of every value seen so far, per feature
+// (update_batch with a [N, F] or [N] batch), merged with RND's batch arithmetic
+// (BatchSpread::variance_times_count). Starts at mean 0, var 1 with a tiny
+// count, as RND's normaliser does.
+RunningMeanStd rnd_running_stats(int64_t features = 1, double epsilon = 1e-4);
 
 // One discounted return per environment: R = gamma R + r.
 class RewardForwardFilter {

@@ -32,7 +32,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs args)
-    : init_gen_(derive_seed(args.seed, 1)),
+    : init_gen_(Generator(args.seed).fork(1)),
       actor({obs_dim, args.hidden, args.hidden, n_actions}, init_gen_, tanh_orthogonal(0.01)),
       critic_torso({obs_dim, args.hidden, args.hidden}, init_gen_,
                    tanh_orthogonal(std::sqrt(2.0), nn::Activation::tanh)),
@@ -41,7 +41,7 @@ PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs 
       args_(args),
       obs_dim_(obs_dim),
       n_actions_(n_actions),
-      gen_(derive_seed(args.seed, 5)) {
+      gen_(Generator(args.seed).fork(5)) {
   GL_CHECK(args.num_envs >= 1 && args.num_steps >= 1, "ppo_curiosity: num_envs and num_steps must be >= 1, got {} {}",
            args.num_envs, args.num_steps);
   GL_CHECK(args.num_minibatches >= 1 && args.num_minibatches <= args.num_envs * args.num_steps,

@@ -103,7 +103,7 @@ class PPOCuriosity {
   Generator gen_;  // actions and minibatch order
   std::unique_ptr<IntrinsicReward> intrinsic_;
   std::unique_ptr<optim::Adam> adam_;
-  RunningMeanStd int_return_stats_{1};
+  RunningMeanStd int_return_stats_ = rnd_running_stats(1);
   std::unique_ptr<RewardForwardFilter> int_filter_;
 };
 

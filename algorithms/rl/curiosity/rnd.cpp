@@ -7,7 +7,7 @@ RND::RND(CuriosityOptions o, uint64_t seed)
     : LearnedIntrinsicReward(o, seed),
       target({o.obs_dim, o.hidden, o.feature_dim}, gen_, {.init = "orthogonal"}),
       predictor({o.obs_dim, o.hidden, o.hidden, o.feature_dim}, gen_, {.init = "orthogonal"}),
-      obs_stats(o.obs_dim) {
+      obs_stats(rnd_running_stats(o.obs_dim)) {
   GL_CHECK(o.rnd_update_proportion > 0 && o.rnd_update_proportion <= 1,
            "rnd: update_proportion must be in (0, 1], got {}", o.rnd_update_proportion);
   target.freeze();
@@ -25,14 +25,14 @@ Var RND::distillation_error(const Tensor& x) const {
 Tensor RND::reward(const TransitionBatch& b) {
   check_batch(b, options_, "rnd");
   // The first batch seeds the observation statistics (RND's warm-up).
-  if (options_.rnd_normalize_obs && obs_stats.count() < 1) obs_stats.update(b.next_obs);
+  if (options_.rnd_normalize_obs && obs_stats.count < 1) obs_stats.update_batch(b.next_obs);
   NoGradGuard no_grad;
   return distillation_error(prepare(b.next_obs)).value();
 }
 
 double RND::update(const TransitionBatch& b) {
   check_batch(b, options_, "rnd");
-  if (options_.rnd_normalize_obs) obs_stats.update(b.next_obs);
+  if (options_.rnd_normalize_obs) obs_stats.update_batch(b.next_obs);
   return LearnedIntrinsicReward::update(b);
 }
 

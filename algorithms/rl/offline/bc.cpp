@@ -35,10 +35,10 @@ OfflineResult train_bc(const BCArgs& args, const envs::Dataset& data) {
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
   const ReplayBuffer buffer = dataset_buffer(data);
-  Generator init_gen(derive_seed(args.seed, 0));
+  Generator init_gen = Generator(args.seed).fork(0);
   auto actor = std::make_shared<DeterministicActor>(data.obs_dim(), probe->action_space(), args.hidden, init_gen);
   optim::Adam optimizer(actor->parameters(), {.lr = args.lr});
-  Generator sample_gen(derive_seed(args.seed, 3));
+  Generator sample_gen = Generator(args.seed).fork(3);
   const auto act = [actor, norm](const std::vector<double>& obs) {
     NoGradGuard no_grad;
     return actor->forward(row_tensor(norm.apply(obs))).value().to_vector<double>();

@@ -58,7 +58,7 @@ CQLPenalty::CQLPenalty(const envs::Space& actions, const CQLOptions& options, ui
       low_(actions.low),
       high_(actions.high),
       log_uniform_density_(0),
-      gen_(derive_seed(seed, 7)),
+      gen_(Generator(seed).fork(7)),
       log_alpha_prime_(Var::leaf(full({1}, std::log(options.alpha_prime_init)))),
       alpha_prime_optimizer_({log_alpha_prime_}, {.lr = options.alpha_prime_lr}) {
   GL_CHECK(!actions.is_discrete(), "CQLPenalty: needs a box action space, got {}", actions.str());
@@ -156,7 +156,7 @@ OfflineResult train_cql(const CQLArgs& args, const envs::Dataset& data) {
   const SACLearner::CriticRegulariser regulariser = [&](const ReplayBuffer::Batch& batch, SACLearner& l) {
     return penalty(batch, l);
   };
-  Generator sample_gen(derive_seed(args.seed, 3));
+  Generator sample_gen = Generator(args.seed).fork(3);
   const auto act = [learner, norm](const std::vector<double>& obs) { return learner->act(norm.apply(obs), true); };
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {
     // the critic loss (with the penalty) and the actor loss are checked for finiteness inside update

@@ -86,7 +86,7 @@ Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generat
 
 DynamicsEnsemble::DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const DynamicsEnsembleOptions& options,
                                    uint64_t seed)
-    : obs_dim_(obs_dim), act_dim_(act_dim), options_(options), gen_(derive_seed(seed, 1)) {
+    : obs_dim_(obs_dim), act_dim_(act_dim), options_(options), gen_(Generator(seed).fork(1)) {
   const auto& o = options_;
   GL_CHECK(obs_dim >= 1 && act_dim >= 1, "DynamicsEnsemble: obs_dim and act_dim must be positive, got {} and {}",
            obs_dim, act_dim);
@@ -114,7 +114,7 @@ DynamicsEnsemble::DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const Dynam
   GL_CHECK(std::isfinite(o.progress_seconds), "DynamicsEnsemble: progress_seconds must be finite, got {}",
            o.progress_seconds);
 
-  Generator init_gen(derive_seed(seed, 0));
+  Generator init_gen = Generator(seed).fork(0);
   std::vector<int64_t> sizes{obs_dim + act_dim};
   sizes.insert(sizes.end(), o.hidden.begin(), o.hidden.end());
   sizes.push_back(obs_dim + 1);

@@ -40,7 +40,8 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
   const ReplayBuffer real = dataset_buffer(data);
   ModelBuffer model_data(args.retain_rounds * args.rollout_batch * args.horizon, data.obs_dim(), data.act_dim());
   auto sac = std::make_shared<SACLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
-  Generator sample_gen(derive_seed(args.seed, 3)), rollout_gen(derive_seed(args.seed, 5));
+  const Generator run_gen(args.seed);
+  Generator sample_gen = run_gen.fork(3), rollout_gen = run_gen.fork(5);
   const std::vector<int64_t> split = split_batch(args.batch_size, {args.real_fraction, 1.0 - args.real_fraction});
 
   // The rollout policy is SAC's own stochastic policy on standardised states.

@@ -67,8 +67,9 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   std::unique_ptr<SACLearner> rollout_sac;
   if (args.rollout_policy == RolloutPolicy::optimistic)
     rollout_sac = std::make_unique<SACLearner>(O, action_space, args.rollout_learner, derive_seed(args.seed, 11));
-  Generator sample_gen(derive_seed(args.seed, 3)), rollout_gen(derive_seed(args.seed, 5)),
-      noise_gen(derive_seed(args.seed, 6)), random_gen(derive_seed(args.seed, 8));
+  const Generator run_gen(args.seed);
+  Generator sample_gen = run_gen.fork(3), rollout_gen = run_gen.fork(5), noise_gen = run_gen.fork(6),
+            random_gen = run_gen.fork(8);
 
   // The output policy's rollouts: pi(s) + N(0, exploration_std scale), clipped to the box.
   const BatchPolicy output_explore = [&](const Tensor& obs) {

@@ -12,14 +12,14 @@
 namespace gradlab::rl {
 
 SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLearnerOptions& options, uint64_t seed)
-    : init_gen(derive_seed(seed, 0)),
+    : init_gen(Generator(seed).fork(0)),
       actor(obs_dim, actions, options.hidden, options.log_std_min, options.log_std_max, init_gen),
       qf1(obs_dim, actions.dim(), options.hidden, init_gen),
       qf2(obs_dim, actions.dim(), options.hidden, init_gen),
       qf1_target(obs_dim, actions.dim(), options.hidden, init_gen),
       qf2_target(obs_dim, actions.dim(), options.hidden, init_gen),
       options_(options),
-      policy_gen_(derive_seed(seed, 1)),
+      policy_gen_(Generator(seed).fork(1)),
       target_entropy_(std::isnan(options.target_entropy) ? -double(actions.dim()) : options.target_entropy),
       log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha)))),
       alpha_(options.autotune ? 1.0 : options.alpha),

@@ -30,7 +30,7 @@ Var td3bc_actor_loss(const Var& q_pi, const Var& pi, const Tensor& data_actions,
 
 TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD3BCLearnerOptions& options,
                            uint64_t seed)
-    : init_gen(derive_seed(seed, 0)),
+    : init_gen(Generator(seed).fork(0)),
       actor(obs_dim, actions, options.hidden, init_gen),
       actor_target(obs_dim, actions, options.hidden, init_gen),
       qf1(obs_dim, actions.dim(), options.hidden, init_gen),
@@ -40,7 +40,7 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
       options_(options),
       low_(actions.low),
       high_(actions.high),
-      noise_gen_(derive_seed(seed, 2)),
+      noise_gen_(Generator(seed).fork(2)),
       q_optimizer_(joined(qf1.parameters(), qf2.parameters()), {.lr = options.critic_lr}),
       actor_optimizer_(actor.parameters(), {.lr = options.actor_lr}) {
   GL_CHECK(!actions.is_discrete(), "TD3BCLearner: needs a box action space, got {}", actions.str());
@@ -127,7 +127,7 @@ OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
   const ReplayBuffer buffer = dataset_buffer(data);
   auto learner = std::make_shared<TD3BCLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
-  Generator sample_gen(derive_seed(args.seed, 3));
+  Generator sample_gen = Generator(args.seed).fork(3);
   const auto act = [learner, norm](const std::vector<double>& obs) { return learner->act(norm.apply(obs)); };
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {
     learner->update(norm.apply(buffer.sample(args.batch_size, sample_gen)));
