@@ -50,6 +50,7 @@ std::vector<UnaryCase> unary_cases() {
       {"gelu", [](const Tensor& x) { return gelu(x); }, gelu_erf_ref, -6, 6},
       {"gelu_tanh", [](const Tensor& x) { return gelu(x, true); }, gelu_tanh_ref, -6, 6},
       {"silu", [](const Tensor& x) { return silu(x); }, [](double x) { return x / (1 + std::exp(-x)); }, -8, 8},
+      {"softsign", [](const Tensor& x) { return softsign(x); }, [](double x) { return x / (1 + std::fabs(x)); }, -8, 8},
       {"softplus", [](const Tensor& x) { return softplus(x); }, softplus_ref, -30, 30},
       {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 1.0); }, [](double x) { return std::clamp(x, -0.5, 1.0); },
        -3, 3},
