@@ -1354,6 +1354,9 @@ const std::vector<NotAnOp>& functions_not_ops() {
       {"philox_randint", "element i of a randint stream: what randint computes"},
       {"dropout_blocks", "how many Philox blocks a dropout mask reads; no tensor"},
       {"empty_like", "uninitialised memory: no values to compare"},
+      {"uniform01", "a scalar host draw, no tensor (its stream is pinned in tests/tensor/test_random.cpp)"},
+      {"uniform_int", "a scalar host draw, no tensor (its stream is pinned in tests/tensor/test_random.cpp)"},
+      {"shuffle", "shuffles a host array, no tensor (its draws are pinned in tests/tensor/test_random.cpp)"},
   };
   return list;
 }
