@@ -4,6 +4,8 @@
 // also when the loss throws), its default step, and the solvers' errors.
 #include <doctest/doctest.h>
 
+#include "tests/error_of.h"
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +14,7 @@
 #include "autograd/ops.h"
 
 using namespace gradlab;
+using gradlab::test::error_of;
 
 namespace {
 
@@ -89,14 +92,6 @@ Tensor spd_solve(const Tensor& A, const Tensor& b) {
   return matmul(V, matmul(V.mT(), b) / e.eigenvalues);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   const auto va = a.to_vector<double>(), vb = b.to_vector<double>();

@@ -5,6 +5,8 @@
 // device allocator counts what it hands out.
 #include <doctest/doctest.h>
 
+#include "tests/error_of.h"
+
 #include <functional>
 #include <string>
 
@@ -14,18 +16,8 @@
 #include "tests/cuda/cuda_check.h"
 
 using namespace gradlab;
+using gradlab::test::error_of;
 using cuda_test::gpu;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST_CASE("a CUDA tensor without a GPU raises a clear error") {
   if (cuda_test::have_gpu()) {

@@ -6,6 +6,8 @@
 // hand-made cases, and the errors.
 #include <doctest/doctest.h>
 
+#include "tests/error_of.h"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -18,6 +20,7 @@
 #include "autograd/ops.h"
 
 using namespace gradlab;
+using gradlab::test::error_of;
 using namespace gradlab::influence;
 
 namespace {
@@ -116,14 +119,6 @@ std::vector<int64_t> first_rows(int64_t n) {
   return rows;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

@@ -10,6 +10,8 @@
 // available_devices() and its errors for dtypes a kernel does not take.
 #include <doctest/doctest.h>
 
+#include "tests/error_of.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -26,6 +28,7 @@
 #include "tensor/ref/kernels.h"
 
 using namespace gradlab;
+using gradlab::test::error_of;
 
 namespace {
 
@@ -138,15 +141,6 @@ void check_same(const std::pair<Tensor, Tensor>& r, Tol tol, const std::string& 
   check_same(r.first, r.second, tol, what);
 }
 
-// The message of the gradlab::Error that f throws ("" when it does not throw).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
