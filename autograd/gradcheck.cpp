@@ -37,7 +37,7 @@ GradcheckResult gradcheck_at(const std::function<Var(const Vars&)>& f, const std
     const Tensor analytic = x[k].grad().defined() ? x[k].grad() : zeros_like(x[k].value());
     const std::vector<double> a = analytic.to_vector<double>();
     Tensor value = x[k].value();  // contiguous f64, perturbed in place
-    double* p = value.data<double>();
+    double* p = value.host_data<double>();
     for (int64_t i = 0; i < value.numel(); ++i) {
       const double orig = p[i];
       p[i] = orig + options.eps;

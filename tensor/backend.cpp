@@ -56,6 +56,31 @@ bool backend_available(Device device) {
   }
 }
 
+Device device_from_flag(std::string_view name, std::string_view flag) {
+  for (int d = 0; d < kDeviceCount; ++d) {
+    if (device_name(Device(d)) != name) continue;
+    try {
+      backend(Device(d));
+    } catch (const Error& e) {
+      fail("{} {}: {}", flag, name, e.what());
+    }
+    return Device(d);
+  }
+  fail("{}: unknown device '{}' (cpu, cuda or ref)", flag, name);
+}
+
+namespace {
+std::atomic<uint64_t> g_to_host{0}, g_from_host{0};
+}  // namespace
+
+TransferCounts transfer_counts() { return {g_to_host.load(), g_from_host.load()}; }
+
+void count_crossing(Device from, Device to) {
+  if (from == to) return;
+  if (to == Device::cpu) g_to_host.fetch_add(1, std::memory_order_relaxed);
+  if (from == Device::cpu) g_from_host.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::vector<Device> available_devices() {
   std::vector<Device> out;
   for (int d = 0; d < kDeviceCount; ++d)

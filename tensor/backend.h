@@ -159,6 +159,22 @@ bool backend_available(Device device);
 // The devices whose backends are available, cpu first.
 std::vector<Device> available_devices();
 
+// Parses a device named on a command line ("cpu", "cuda" or "ref") and checks
+// that it is usable here: an unknown name, a build without CUDA or a machine
+// without a GPU is a clear error naming the flag.
+Device device_from_flag(std::string_view name, std::string_view flag = "--device");
+
+// Crossings between the CPU and another device made by Tensor::to (item(),
+// to_vector() and every explicit .to(Device::cpu) go through it). A training
+// step's host synchronisations are counted with it; the ref backend counts
+// like a GPU, so the count is tested without one.
+struct TransferCounts {
+  uint64_t to_host = 0;    // device -> CPU: each one waits for the device's queue
+  uint64_t from_host = 0;  // CPU -> device
+};
+TransferCounts transfer_counts();
+void count_crossing(Device from, Device to);
+
 // Registers the table of a device (each backend does it once, at start-up,
 // through GL_REGISTER_BACKEND); a second table for one device is an error.
 bool register_backend(Device device, const Backend* table);

@@ -25,6 +25,11 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Device Tensor::device() const { return storage_ ? storage_->device : Device::cpu; }
 
+void Tensor::check_host_memory(const char* who) const {
+  GL_CHECK(backend(device()).host_memory, "{}: tensor is on {}, whose memory the host cannot address", who,
+           device());
+}
+
 int64_t Tensor::size(int64_t axis) const { return shape_[wrap_axis(axis, dim(), "size")]; }
 int64_t Tensor::stride(int64_t axis) const { return strides_[wrap_axis(axis, dim(), "stride")]; }
 
@@ -276,6 +281,7 @@ Tensor Tensor::to(Device target) const {
   const Backend& from = backend(device());
   const Backend& to = backend(target);
   if (!from.host_memory && !to.host_memory) return this->to(Device::cpu).to(target);  // staged on the host
+  count_crossing(device(), target);
   const Tensor src = contiguous();
   Tensor out = empty(shape_, dtype_, target);
   const size_t nbytes = size_t(numel()) * itemsize();

@@ -50,16 +50,31 @@ class Tensor {
   Device device() const;
   bool is_cpu() const { return device() == Device::cpu; }
   bool is_cuda() const { return device() == Device::cuda; }
+  // Throws, naming `who`, unless the CPU addresses this tensor's memory directly.
+  void check_host_memory(const char* who) const;
   int64_t numel() const { return shape_.numel(); }
   size_t itemsize() const { return dtype_size(dtype_); }
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 
   // ---- raw data (CPU) ----
-  // Pointer to the first element; checks that T matches the dtype.
+  // Pointer to the first element of a CPU tensor; checks that T matches the
+  // dtype and that the tensor is on the CPU (a tensor on another device is
+  // read with .to(Device::cpu), item() or to_vector(): one counted crossing).
   template <class T>
   T* data() const {
     GL_CHECK(dtype_of<T>() == dtype_, "data<{}>: tensor has dtype {}", dtype_name(dtype_of<T>()), dtype_name(dtype_));
+    GL_CHECK(is_cpu(), "data<{}>: tensor is on {}, not the CPU; copy it with .to(Device::cpu) first",
+             dtype_name(dtype_), device());
+    return static_cast<T*>(data_ptr());
+  }
+  // The same for a backend's own kernels on any device whose memory the host
+  // addresses (cpu, ref): no device check, only the dtype's and host memory's.
+  template <class T>
+  T* host_data() const {
+    GL_CHECK(dtype_of<T>() == dtype_, "host_data<{}>: tensor has dtype {}", dtype_name(dtype_of<T>()),
+             dtype_name(dtype_));
+    check_host_memory("host_data");
     return static_cast<T*>(data_ptr());
   }
   void* data_ptr() const;

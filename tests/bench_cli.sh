@@ -39,9 +39,20 @@ for bin in "$@"; do
     check "$name --help lists $flag" grep -q -- "^  $flag " <<<"$out"
   done
   if grep -qx "$name" <<<"$experiments"; then
-    for flag in --quick --out; do
+    for flag in --quick --out --device; do
       check "$name --help lists $flag (an experiment)" grep -q -- "^  $flag " <<<"$out"
     done
+  fi
+  # Every binary that takes --device refuses a device it cannot use, before any work.
+  if grep -q -- "^  --device " <<<"$out"; then
+    run "$bin" --device gpu
+    check "$name --device gpu exits 2 (got $rc)" test "$rc" = 2
+    check "$name --device gpu names the flag and the choices" grep -q -- "--device: unknown device 'gpu' (cpu, cuda or ref)" <<<"$out"
+    if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+      run "$bin" --device cuda
+      check "$name --device cuda without a GPU exits 2 (got $rc)" test "$rc" = 2
+      check "$name --device cuda without a GPU says why" grep -q -- "--device cuda: CUDA tensors need a CUDA build\|--device cuda: cuda tensor requested, but no GPU" <<<"$out"
+    fi
   fi
 
   run "$bin" --no-such-flag

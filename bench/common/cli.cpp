@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "bench/common/bench.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
 
 namespace gradlab::bench {
@@ -98,6 +99,12 @@ void Cli::bind(std::string& field, const std::string& name, const std::string& h
   declare(o);
 }
 
+void Cli::bind(Device& field, const std::string& name, const std::string& help) {
+  Option o{name, help, std::string(device_name(field)), Kind::device};
+  o.d = &field;
+  declare(o);
+}
+
 void Cli::bind(bool& field, const std::string& name, const std::string& help) {
   Option o{name, help, field ? "on" : "off", Kind::boolean};
   o.b = &field;
@@ -126,6 +133,7 @@ std::string Cli::command_line() const {
       case Kind::integer: parts.push_back(o.name + " " + std::to_string(*o.i)); break;
       case Kind::real: parts.push_back(fmt::format("{} {}", o.name, *o.r)); break;
       case Kind::text: parts.push_back(o.name + " " + quoted(*o.s)); break;
+      case Kind::device: parts.push_back(fmt::format("{} {}", o.name, device_name(*o.d))); break;
       case Kind::flag:
         if (*o.b) parts.push_back(o.name);
         break;
@@ -140,7 +148,10 @@ std::string Cli::usage() const {
   for (const Option& o : options_) {
     const std::string lhs = o.kind == Kind::flag      ? o.name
                             : o.kind == Kind::boolean ? o.name + ", --no-" + o.name.substr(2)
-                                                      : o.name + " " + (o.kind == Kind::text ? "TEXT" : "N");
+                                                      : o.name + " " +
+                                                            (o.kind == Kind::text     ? "TEXT"
+                                                             : o.kind == Kind::device ? "DEVICE"
+                                                                                      : "N");
     out += "  " + pad_right(lhs, 24) + " " + o.help;
     const Bounds& b = o.bounds;
     if (o.kind == Kind::integer && b.max != INT64_MAX)
@@ -255,6 +266,11 @@ void Cli::parse(int argc, char** argv) {
         break;
       }
       case Kind::text: *opt->s = value; break;
+      case Kind::device: try { *opt->d = device_from_flag(value, arg);
+        } catch (const Error& e) {
+          bad(e.what());
+        }
+        break;
       case Kind::flag:
       case Kind::boolean: break;
     }

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "tensor/dtype.h"
+
 namespace gradlab::bench {
 
 // The values an integer flag accepts; parse() rejects the rest with the flag named.
@@ -60,6 +62,9 @@ class Cli {
   void bind(std::string& field, const std::string& name, const std::string& help);
   void bind(bool& field, const std::string& name, const std::string& help);
   void bind_flag(bool& field, const std::string& name, const std::string& help);
+  // A device (cpu, cuda or ref), checked at parse time: an unknown name, a build
+  // without CUDA or a machine without a GPU is bad input naming the flag.
+  void bind(Device& field, const std::string& name, const std::string& help);
 
   // Every option with its value after parse(), as a command line that gives
   // the same settings ("--steps 1000 --lr 0.0003 --anneal"; present flags
@@ -82,7 +87,7 @@ class Cli {
   }
 
  private:
-  enum class Kind { integer, real, text, flag, boolean };
+  enum class Kind { integer, real, text, flag, boolean, device };
   struct Option {
     std::string name, help, fallback;
     Kind kind;
@@ -90,6 +95,7 @@ class Cli {
     double* r = nullptr;
     std::string* s = nullptr;
     bool* b = nullptr;
+    Device* d = nullptr;
     Bounds bounds{};
   };
   void declare(const Option& o);  // checks the spelling and that the name is new

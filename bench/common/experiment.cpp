@@ -53,7 +53,9 @@ ExperimentFlags::ExperimentFlags(Cli& cli, int full_seeds_, int quick_seeds_)
       out(cli.text("--out", "", "output folder (default results/NAME; a temporary folder with --smoke)")),
       full_seeds(full_seeds_),
       quick_seeds(quick_seeds_),
-      cli(&cli) {}
+      cli(&cli) {
+  cli.bind(device, "--device", "where models and their state live: cpu, cuda (a CUDA build with a GPU) or ref");
+}
 
 Budget ExperimentFlags::budget() const { return smoke ? Budget::smoke : quick ? Budget::quick : Budget::full; }
 
@@ -238,6 +240,7 @@ Experiment::Experiment(std::string bench_name, const ExperimentFlags& flags)
       out_(flags.out),
       jsonl_(flags.jsonl),
       budget_(flags.budget()),
+      device_(flags.device),
       seeds_(flags.seed_count()),
       threads_(int(std::max<int64_t>(1, flags.threads))),
       base_seed_(uint64_t(flags.seed)) {
@@ -291,6 +294,7 @@ void Experiment::run() {
       ctx.seed_index = job.seed_index;
       ctx.seed = base_seed_ + uint64_t(job.seed_index);
       ctx.budget = budget_;
+      ctx.device = device_;
       manual_seed(ctx.seed);
       const auto t0 = std::chrono::steady_clock::now();
       try {
@@ -376,6 +380,7 @@ void Experiment::report(const std::vector<std::string>& metrics_in, const ExtraF
         rec.threads = threads_;
         if (metric == "seconds") rec.unit = "s";
         rec.extra["budget"] = budget_name(budget_);
+        rec.extra["device"] = std::string(device_name(device_));
         rec.numbers["seeds"] = s.n;
         rec.numbers["ci95"] = s.ci95;
         auto extra = extra_jsonl.find({m, metric});

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench/common/cli.h"
+#include "tensor/dtype.h"
 
 namespace gradlab::bench {
 
@@ -40,7 +41,7 @@ enum class Budget { smoke, quick, full };
 const char* budget_name(Budget b);
 
 // The flags every experiment binary takes (README.md "Experiments"): --threads, --seed,
-// --seeds, --jsonl, --quick, --smoke, --out. Declare before cli.parse(); the
+// --seeds, --jsonl, --quick, --smoke, --out, --device. Declare before cli.parse(); the
 // Experiment made after it writes every flag's value to OUT/flags.txt.
 // Without --out, results go to results/NAME under the current directory
 // (a temporary folder for --smoke, so `make test` leaves nothing behind).
@@ -55,6 +56,10 @@ struct ExperimentFlags {
   bool& quick;
   bool& smoke;
   std::string& out;
+  // Where the runs' models, optimiser state and buffers live (environments
+  // step on the CPU). Bound to the command line: keep this object alive
+  // until cli.parse() has run.
+  Device device = Device::cpu;
   int full_seeds, quick_seeds;
   const Cli* cli;  // every flag of the binary, for the run's provenance (OUT/flags.txt)
 };
@@ -65,6 +70,7 @@ struct RunContext {
   int seed_index = 0;  // 0 .. seeds-1
   uint64_t seed = 0;   // --seed + seed_index: seed every generator from it
   Budget budget = Budget::full;
+  Device device = Device::cpu;  // --device: where the run's tensors live
   // Scales a step count by budget: full as given, quick and smoke by the
   // caller's choice (e.g. run.pick(500000, 100000, 2000)).
   int64_t pick(int64_t full, int64_t quick, int64_t smoke) const;
@@ -171,6 +177,7 @@ class Experiment {
  private:
   std::string bench_, out_, jsonl_;
   Budget budget_;
+  Device device_;
   int seeds_, threads_;
   uint64_t base_seed_;
   std::vector<std::string> order_;

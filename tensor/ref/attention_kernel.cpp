@@ -9,7 +9,7 @@ namespace gradlab::ref {
 
 namespace {
 AttentionShape shape_of(const Tensor& q) { return {q.size(0), q.size(1), q.size(2), q.size(3)}; }
-const bool* mask_or_null(const Tensor& key_mask) { return key_mask.defined() ? key_mask.data<bool>() : nullptr; }
+const bool* mask_or_null(const Tensor& key_mask) { return key_mask.defined() ? key_mask.host_data<bool>() : nullptr; }
 }  // namespace
 
 // out [B, H, T, D] and lse [B, H, T] from q, k, v [B, H, T, D].
@@ -18,8 +18,8 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
   dispatch_float(q.dtype(), "attention", [&](auto tag) {
     using T = decltype(tag);
     const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-    attention_forward<T>(qc.data<T>(), kc.data<T>(), vc.data<T>(), shape_of(q), causal, mask_or_null(key_mask),
-                         out.data<T>(), lse.data<T>());
+    attention_forward<T>(qc.host_data<T>(), kc.host_data<T>(), vc.host_data<T>(), shape_of(q), causal,
+                         mask_or_null(key_mask), out.host_data<T>(), lse.host_data<T>());
   });
 }
 
@@ -32,8 +32,8 @@ void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, co
   dispatch_float(q.dtype(), "attention_backward", [&](auto tag) {
     using T = decltype(tag);
     const Tensor dc = dout.contiguous(), qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-    attention_backward<T>(dc.data<T>(), qc.data<T>(), kc.data<T>(), vc.data<T>(), shape_of(q), causal,
-                          mask_or_null(key_mask), dq.data<T>(), dk.data<T>(), dv.data<T>());
+    attention_backward<T>(dc.host_data<T>(), qc.host_data<T>(), kc.host_data<T>(), vc.host_data<T>(), shape_of(q),
+                          causal, mask_or_null(key_mask), dq.host_data<T>(), dk.host_data<T>(), dv.host_data<T>());
   });
 }
 

@@ -10,7 +10,7 @@ namespace gradlab::ref {
 namespace {
 template <class T>
 const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
+  return t.defined() ? t.host_data<T>() : nullptr;
 }
 }  // namespace
 
@@ -20,8 +20,8 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   const int64_t C = x.shape().back(), rows = x.numel() / C;
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
-    layer_norm_forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), eps, rows, C, y.data<T>(),
-                          mean.data<T>(), rstd.data<T>());
+    layer_norm_forward<T>(x.host_data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), eps, rows, C,
+                          y.host_data<T>(), mean.host_data<T>(), rstd.host_data<T>());
   });
 }
 
@@ -31,8 +31,9 @@ void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight
   const int64_t C = x.shape().back(), rows = x.numel() / C;
   dispatch_float(x.dtype(), "layer_norm_backward", [&](auto tag) {
     using T = decltype(tag);
-    layer_norm_backward<T>(dy.data<T>(), x.data<T>(), data_or_null<T>(weight), mean.data<T>(), rstd.data<T>(), rows, C,
-                           dx.data<T>(), dweight.data<T>(), dbias.data<T>());
+    layer_norm_backward<T>(dy.host_data<T>(), x.host_data<T>(), data_or_null<T>(weight), mean.host_data<T>(),
+                           rstd.host_data<T>(), rows, C, dx.host_data<T>(), dweight.host_data<T>(),
+                           dbias.host_data<T>());
   });
 }
 

@@ -22,7 +22,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       unravel(batch, e, coords);
       const cpu::MatrixView<T> A{&at_coords<T>(a, coords), a.stride(nd - 2), a.stride(nd - 1)};
       const cpu::MatrixView<T> B{&at_coords<T>(b, coords), b.stride(nd - 2), b.stride(nd - 1)};
-      ref::gemm<T>(M, N, K, A, B, out.data<T>() + e * M * N, N, false);
+      ref::gemm<T>(M, N, K, A, B, out.host_data<T>() + e * M * N, N, false);
     }
   });
 }
@@ -32,9 +32,10 @@ void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Ten
   const int64_t N = x.size(0), in = x.size(1), n_out = weight.size(0);
   dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
-    const cpu::MatrixView<T> X{x.data<T>(), x.stride(0), x.stride(1)};
-    const cpu::MatrixView<T> Wt{weight.data<T>(), weight.stride(1), weight.stride(0)};  // weight^T: strides swapped
-    ref::gemm<T>(N, n_out, in, X, Wt, out.data<T>(), n_out, false, bias.defined() ? bias.data<T>() : nullptr);
+    const cpu::MatrixView<T> X{x.host_data<T>(), x.stride(0), x.stride(1)};
+    const cpu::MatrixView<T> Wt{weight.host_data<T>(), weight.stride(1),
+                                weight.stride(0)};  // weight^T: strides swapped
+    ref::gemm<T>(N, n_out, in, X, Wt, out.host_data<T>(), n_out, false, bias.defined() ? bias.host_data<T>() : nullptr);
   });
 }
 

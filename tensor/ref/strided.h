@@ -31,7 +31,7 @@ template <class T>
 T& at_coords(const Tensor& t, const int64_t* coords) {
   int64_t offset = 0;  // in elements, from t's first element
   for (int d = 0; d < t.dim(); ++d) offset += coords[d] * t.strides()[d];
-  return t.data<T>()[offset];
+  return t.host_data<T>()[offset];
 }
 
 // Element i (C order) of t.

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bench/common/cli.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
 
 using namespace gradlab;
@@ -167,4 +168,24 @@ TEST_CASE("a bound flag is present or not: no --no- form, listed alone, in the p
   Cli strict("toy", "a toy");
   CHECK_THROWS_WITH_AS(strict.bind_flag(bad.smoke, "--smoke", "tiny"), doctest::Contains("toy: flag --smoke starts on"),
                        Error);
+}
+
+TEST_CASE("--device binds a Device: checked by name and by what this build and machine have") {
+  Device device = Device::cpu;
+  Cli cli("toy", "a toy");
+  cli.bind(device, "--device", "where tensors live");
+  std::vector<std::string> words = {"toy", "--device", "ref"};
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  cli.parse(int(argv.size()), argv.data());
+  CHECK(device == Device::ref);
+  CHECK(cli.command_line() == "--device ref");
+  CHECK(cli.usage().find("--device DEVICE") != std::string::npos);
+  CHECK(cli.usage().find("(default cpu)") != std::string::npos);
+  // What parse() reports (and exits 2 on) for names it cannot use.
+  CHECK_THROWS_WITH_AS(device_from_flag("gpu", "--device"),
+                       doctest::Contains("--device: unknown device 'gpu' (cpu, cuda or ref)"), Error);
+  if (!backend_available(Device::cuda))
+    CHECK_THROWS_WITH_AS(device_from_flag("cuda", "--device"), doctest::Contains("--device cuda: "), Error);
+  CHECK(device_from_flag("cpu", "--device") == Device::cpu);
 }

@@ -10,8 +10,6 @@
 // available_devices() and its errors for dtypes a kernel does not take.
 #include <doctest/doctest.h>
 
-#include "tests/error_of.h"
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -26,6 +24,7 @@
 #include "tensor/optim_kernels.h"
 #include "tensor/random.h"
 #include "tensor/ref/kernels.h"
+#include "tests/error_of.h"
 
 using namespace gradlab;
 using gradlab::test::error_of;
@@ -140,7 +139,6 @@ void check_same(const Tensor& cpu, const Tensor& ref, Tol tol, const std::string
 void check_same(const std::pair<Tensor, Tensor>& r, Tol tol, const std::string& what) {
   check_same(r.first, r.second, tol, what);
 }
-
 
 }  // namespace
 
@@ -804,4 +802,16 @@ TEST_CASE("ref backend: a kernel given a dtype it does not take throws naming th
   CHECK(error_of([&] { max(bc); }) == error_of([&] { max(bc.to(Device::ref)); }));
   CHECK(error_of([&] { cumsum(bc.to(DType::f32), 5); }) ==
         error_of([&] { cumsum(bc.to(DType::f32).to(Device::ref), 5); }));
+}
+
+TEST_CASE("a ref tensor is device memory to the caller: data<T>() refuses it, crossings are counted") {
+  const Tensor x = from_vector<float>({1, 2, 3}, {3}).to(Device::ref);
+  CHECK(error_of([&] { x.data<float>(); }).find("data<f32>: tensor is on ref, not the CPU") != std::string::npos);
+  const TransferCounts before = transfer_counts();
+  CHECK(sum(x).item<double>() == 6);                              // one crossing to the host
+  const Tensor y = from_vector<float>({4}, {1}).to(Device::ref);  // one from it
+  CHECK(y.to(Device::ref).device() == Device::ref);               // no crossing: already there
+  const TransferCounts after = transfer_counts();
+  CHECK(after.to_host - before.to_host == 1);
+  CHECK(after.from_host - before.from_host == 1);
 }
