@@ -43,17 +43,18 @@ const char* budget_name(Budget b) {
 }
 
 ExperimentFlags::ExperimentFlags(Cli& cli, int full_seeds_, int quick_seeds_)
-    : threads(cli.integer("--threads", std::max(1u, std::thread::hardware_concurrency()),
-                          "worker threads: runs (method x seed) execute in parallel, one per thread", kThreadBounds)),
-      seed(cli.integer("--seed", 1, "seed of the first run; run i uses seed + i")),
-      seeds(cli.integer("--seeds", 0, "seeds per method (0: by budget)", {0, 1000})),
-      jsonl(cli.text("--jsonl", "", "append one JSON record per method and metric to this file")),
-      quick(cli.flag("--quick", "the reduced budget `make reproduce` uses")),
-      smoke(cli.flag("--smoke", "a few seconds: one seed, a handful of steps (make test)")),
-      out(cli.text("--out", "", "output folder (default results/NAME; a temporary folder with --smoke)")),
+    : threads(std::max(1u, std::thread::hardware_concurrency())),
       full_seeds(full_seeds_),
       quick_seeds(quick_seeds_),
       cli(&cli) {
+  cli.bind(threads, "--threads", "worker threads: runs (method x seed) execute in parallel, one per thread",
+           kThreadBounds);
+  cli.bind(seed, "--seed", "seed of the first run; run i uses seed + i");
+  cli.bind(seeds, "--seeds", "seeds per method (0: by budget)", {0, 1000});
+  cli.bind(jsonl, "--jsonl", "append one JSON record per method and metric to this file");
+  cli.bind_flag(quick, "--quick", "the reduced budget `make reproduce` uses");
+  cli.bind_flag(smoke, "--smoke", "a few seconds: one seed, a handful of steps (make test)");
+  cli.bind(out, "--out", "output folder (default results/NAME; a temporary folder with --smoke)");
   cli.bind(device, "--device", "where models and their state live: cpu, cuda (a CUDA build with a GPU) or ref");
 }
 

@@ -41,24 +41,27 @@ enum class Budget { smoke, quick, full };
 const char* budget_name(Budget b);
 
 // The flags every experiment binary takes (README.md "Experiments"): --threads, --seed,
-// --seeds, --jsonl, --quick, --smoke, --out, --device. Declare before cli.parse(); the
-// Experiment made after it writes every flag's value to OUT/flags.txt.
-// Without --out, results go to results/NAME under the current directory
-// (a temporary folder for --smoke, so `make test` leaves nothing behind).
+// --seeds, --jsonl, --quick, --smoke, --out, --device. The fields are the
+// command line (Cli::bind): declare before cli.parse(), keep this object where
+// it is until then (it is neither copied nor moved); the Experiment made after
+// it writes every flag's value to OUT/flags.txt. Without --out, results go to
+// results/NAME under the current directory (a temporary folder for --smoke, so
+// `make test` leaves nothing behind).
 struct ExperimentFlags {
   ExperimentFlags(Cli& cli, int full_seeds, int quick_seeds);
+  ExperimentFlags(const ExperimentFlags&) = delete;
+  ExperimentFlags& operator=(const ExperimentFlags&) = delete;
   Budget budget() const;
   int seed_count() const;  // --seeds if given, else by budget (smoke: 1)
-  int64_t& threads;
-  int64_t& seed;
-  int64_t& seeds;  // 0: by budget
-  std::string& jsonl;
-  bool& quick;
-  bool& smoke;
-  std::string& out;
+  int64_t threads;         // worker threads (default: the machine's cores)
+  int64_t seed = 1;
+  int64_t seeds = 0;  // 0: by budget
+  std::string jsonl;
+  bool quick = false;
+  bool smoke = false;
+  std::string out;
   // Where the runs' models, optimiser state and buffers live (environments
-  // step on the CPU). Bound to the command line: keep this object alive
-  // until cli.parse() has run.
+  // step on the CPU).
   Device device = Device::cpu;
   int full_seeds, quick_seeds;
   const Cli* cli;  // every flag of the binary, for the run's provenance (OUT/flags.txt)
