@@ -4,6 +4,7 @@
 // PyTorch running the same chain; plus the forward alone, recording and not.
 // Then checks that backward frees each graph (allocator bytes in use).
 //   build/bench/autograd_overhead --threads 1 --jsonl out.jsonl
+//   build/bench/autograd_overhead --device cuda   # the chain on the GPU (PyTorch's reference is the CPU's: off)
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
 #include "tensor/allocator.h"
+#include "tensor/backend.h"
 
 using namespace gradlab;
 using namespace gradlab::bench;
@@ -56,6 +58,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -72,29 +75,35 @@ int main(int argc, char** argv) {
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (20 ops, 1 sample, no reference)");
+  cli.bind(args.device, "--device", "where the chain's tensors live (PyTorch's reference is the CPU's only)");
   cli.parse(argc, argv);
   try {
     args.ops = cli.budget_default<int64_t>(args.smoke, "--ops", args.ops, 20);
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
-    if (args.smoke) args.no_reference = true;
+    if (args.smoke || args.device != Device::cpu) args.no_reference = true;
     GL_CHECK(args.ops >= 1, "--ops: must be >= 1, got {}", args.ops);
     GL_CHECK(args.size >= 1, "--size: must be >= 1, got {}", args.size);
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
     GL_CHECK(args.samples >= 1, "--samples: must be >= 1, got {}", args.samples);
     set_num_threads(int(args.threads));
-    std::printf("autograd_overhead: %lld ops on [%lld, %lld] f32, %lld thread(s)\n", (long long)args.ops,
-                (long long)args.size, (long long)args.size, (long long)args.threads);
+    std::printf("autograd_overhead: %lld ops on [%lld, %lld] f32, %s, %lld thread(s)\n", (long long)args.ops,
+                (long long)args.size, (long long)args.size, std::string(device_name(args.device)).c_str(),
+                (long long)args.threads);
 
     Generator gen{uint64_t(args.seed)};
-    const Chain chain{Var::leaf(randn({args.size, args.size}, gen)), Var::leaf(randn({args.size, args.size}, gen)),
-                      Var::leaf(randn({args.size, args.size}, gen)), args.ops};
+    auto leaf = [&] { return Var::leaf(randn({args.size, args.size}, gen).to(args.device)); };
+    const Var x = leaf(), w = leaf(), b = leaf();
+    const Chain chain{x, w, b, args.ops};
+    // Each call ends with the device's queue drained, so a GPU's time is counted, not only its launches.
+    const Backend& be = backend(args.device);
     std::map<std::string, std::function<void()>> fns = {
-        {"chain_fwd_bwd", [&] { chain.forward_backward(); }},
-        {"chain_fwd_record", [&] { chain.loss(); }},  // the graph is built, then dropped
+        {"chain_fwd_bwd", [&] { chain.forward_backward(), be.synchronize(); }},
+        {"chain_fwd_record", [&] { chain.loss(), be.synchronize(); }},  // the graph is built, then dropped
         {"chain_fwd_nograd",
          [&] {
            NoGradGuard no_grad;
            chain.loss();
+           be.synchronize();
          }},
     };
 
@@ -138,6 +147,7 @@ int main(int argc, char** argv) {
                         .threads = int(args.threads)};
       rec.extra["ops"] = std::to_string(args.ops);
       rec.extra["size"] = std::to_string(args.size);
+      rec.extra["device"] = std::string(device_name(args.device));
       const std::optional<double> ref_seconds = torch.seconds(c);
       add_comparison_lower_is_better(row, rec, us, ref_seconds ? std::optional(*ref_seconds * per_op_us) : std::nullopt,
                                      torch.label);
@@ -151,10 +161,10 @@ int main(int argc, char** argv) {
     // The peak of one call shows what the graph holds while it lives.
     bool freed = true;
     for (const char* c : {"chain_fwd_bwd", "chain_fwd_record"}) {
-      const MemoryStats start = memory_stats();
-      reset_peak_memory();
+      const MemoryStats start = memory_stats(args.device);
+      reset_peak_memory(args.device);
       for (int i = 0; i < 200; ++i) fns.at(c)();
-      const MemoryStats end = memory_stats();
+      const MemoryStats end = memory_stats(args.device);
       std::printf("memory, %s x 200: in use %s before, %s after (%+lld bytes); peak %s\n", c,
                   mib(start.in_use_bytes).c_str(), mib(end.in_use_bytes).c_str(),
                   (long long)(end.in_use_bytes - start.in_use_bytes), mib(end.peak_bytes).c_str());

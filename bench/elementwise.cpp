@@ -4,6 +4,7 @@
 // into this binary that writes into a preallocated array: the bandwidth bound
 // an allocating op can approach. GB/s counts every byte read and written.
 //   build/bench/elementwise --threads 2 --jsonl out.jsonl
+//   build/bench/elementwise --device cuda   # gradlab's ops on the GPU (the references are the CPU's: off)
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
 #include "tensor/allocator.h"
+#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -33,6 +35,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -48,11 +51,13 @@ int main(int argc, char** argv) {
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
+  cli.bind(args.device, "--device", "where the tensors live (the references are the CPU's only)");
   cli.parse(argc, argv);
   try {
     args.n = cli.budget_default<int64_t>(args.smoke, "--n", args.n, 1 << 16);
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
-    if (args.smoke) args.no_reference = true;
+    const bool on_cpu = args.device == Device::cpu;
+    if (args.smoke || !on_cpu) args.no_reference = true;
     GL_CHECK(args.n > 0, "--n: must be positive, got {}", args.n);
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
     const std::vector<std::string> ops = split_list(args.ops);
@@ -60,20 +65,27 @@ int main(int argc, char** argv) {
       GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu",
                "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
     set_num_threads(int(args.threads));
-    std::printf("elementwise: %lld floats, %lld thread(s)\n", (long long)args.n, (long long)args.threads);
+    std::printf("elementwise: %lld floats, %s, %lld thread(s)\n", (long long)args.n,
+                std::string(device_name(args.device)).c_str(), (long long)args.threads);
 
     Generator gen{uint64_t(args.seed)};
-    const Tensor a = randn({args.n}, gen), b = randn({args.n}, gen);
+    const Tensor a = randn({args.n}, gen).to(args.device), b = randn({args.n}, gen).to(args.device);
     Tensor c = Tensor::empty({args.n});
     const double min_sample = args.smoke ? 0.0 : 0.05;
     const int warmup = args.smoke ? 0 : 2;
+    const Backend& be = backend(args.device);
+    // A device's queue is drained inside the timed region.
     auto op_fn = [&](const std::string& op) -> std::function<void()> {
-      if (op == "add") return [&] { a + b; };
-      if (op == "mul") return [&] { a* b; };
-      if (op == "exp") return [&] { exp(a); };
-      return [&] { gelu(a); };
+      if (op == "add") return [&] { (void)(a + b), be.synchronize(); };
+      if (op == "mul") return [&] { (void)(a * b), be.synchronize(); };
+      if (op == "exp") return [&] { (void)exp(a), be.synchronize(); };
+      return [&] { (void)gelu(a), be.synchronize(); };
     };
-    auto stream_fn = [&] { stream_add(a.data<float>(), b.data<float>(), c.data<float>(), args.n, int(args.threads)); };
+    // The in-binary loop runs on the CPU's copy of the inputs.
+    const Tensor a_host = a.to(Device::cpu), b_host = b.to(Device::cpu);
+    auto stream_fn = [&] {
+      stream_add(a_host.data<float>(), b_host.data<float>(), c.data<float>(), args.n, int(args.threads));
+    };
     // gradlab and the in-binary loop are timed before and after the PyTorch
     // run, and the samples pooled, so a slow spell weighs on all sides alike.
     const int half = std::max(1, int(args.samples + 1) / 2);
@@ -115,12 +127,13 @@ int main(int argc, char** argv) {
                         .unit = "GB/s",
                         .threads = int(args.threads)};
       rec.extra["n"] = std::to_string(args.n);
+      rec.extra["device"] = std::string(device_name(args.device));
       Jsonl::Record stream_rec = rec;
       const std::optional<double> torch_seconds = torch.seconds(op);
       add_comparison(row, rec, gbps, torch_seconds ? std::optional(bytes / *torch_seconds / 1e9) : std::nullopt,
                      torch.label);
       out.write(rec);
-      const bool has_stream = op == "add";
+      const bool has_stream = op == "add" && on_cpu;  // the loop's bound is the CPU's
       add_comparison(row, stream_rec, gbps,
                      has_stream ? std::optional(bytes / timing("stream").median / 1e9) : std::nullopt,
                      "stream_add_loop");
@@ -128,7 +141,7 @@ int main(int argc, char** argv) {
       table.row(row);
     }
     std::fputs(table.str().c_str(), stdout);
-    const MemoryStats m = memory_stats();
+    const MemoryStats m = memory_stats(args.device);
     std::printf("allocator: %lld of %lld allocations served from the cache\n", (long long)m.cache_hits,
                 (long long)m.allocations);
   } catch (const std::exception& e) {  // gradlab::Error, and the library's (filesystem, bad_alloc)

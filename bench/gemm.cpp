@@ -4,6 +4,7 @@
 // (B*T = 2048 tokens, d = 128: qkv, MLP up and down, and the backward's
 // transposed products, read in place).
 //   build/bench/gemm --sizes 512,1024 --threads 2 --jsonl out.jsonl
+//   build/bench/gemm --device cuda     # gradlab's matmul on the GPU (no CPU reference, no FMA peak)
 // A case is MxKxN ([M, K] @ [K, N]); ":tA"/":tB" marks an operand read transposed.
 #include "tensor/cpu/gemm.h"
 
@@ -13,6 +14,7 @@
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -50,6 +52,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -66,12 +69,14 @@ int main(int argc, char** argv) {
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the numpy reference");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
+  cli.bind(args.device, "--device", "where the operands live (the references and the FMA peak are the CPU's only)");
   cli.parse(argc, argv);
   try {
     args.sizes = cli.budget_default<std::string>(args.smoke, "--sizes", args.sizes, "64");
     args.shapes = cli.budget_default<std::string>(args.smoke, "--shapes", args.shapes, "96x33x70:tA");
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
-    if (args.smoke) args.no_reference = true;
+    const bool on_cpu = args.device == Device::cpu;
+    if (args.smoke || !on_cpu) args.no_reference = true;
     GL_CHECK(args.dtype == "f32" || args.dtype == "f64", "--dtype: expected f32 or f64, got '{}'", args.dtype);
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
     const DType dt = args.dtype == "f32" ? DType::f32 : DType::f64;
@@ -80,9 +85,11 @@ int main(int argc, char** argv) {
     for (int64_t n : parse_int_list(args.sizes, "--sizes")) cases.push_back({fmt::format("{0}x{0}x{0}", n), n, n, n});
     for (const std::string& s : split_list(args.shapes)) cases.push_back(parse_case(s));
 
-    const double peak = args.smoke ? 0 : measured_fma_peak_gflops(int(args.threads)) * (dt == DType::f64 ? 0.5 : 1.0);
-    std::printf("gemm: %s, %lld thread(s), micro-kernel %s, %s\n", args.dtype.c_str(), (long long)args.threads,
-                cpu::gemm_isa(),
+    const double peak =
+        args.smoke || !on_cpu ? 0 : measured_fma_peak_gflops(int(args.threads)) * (dt == DType::f64 ? 0.5 : 1.0);
+    std::printf("gemm: %s, %s, %lld thread(s), micro-kernel %s, %s\n", args.dtype.c_str(),
+                std::string(device_name(args.device)).c_str(), (long long)args.threads,
+                on_cpu ? cpu::gemm_isa() : "(the device's)",
                 peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s", peak).c_str() : "FMA peak not measured");
 
     // gradlab is timed twice, before and after the reference, and the samples pooled.
@@ -91,13 +98,20 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
       const Tensor a_store = randn(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, gen, dt);
       const Tensor b_store = randn(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, gen, dt);
-      operands.push_back({c.ta ? a_store.mT() : a_store, c.tb ? b_store.mT() : b_store});
+      const Tensor a_dev = a_store.to(args.device), b_dev = b_store.to(args.device);
+      operands.push_back({c.ta ? a_dev.mT() : a_dev, c.tb ? b_dev.mT() : b_dev});
     }
     const int half = std::max(1, int(args.samples + 1) / 2);
+    const Backend& be = backend(args.device);
     auto time_all = [&] {
       std::vector<Timing> ts;
       for (const auto& [a, b] : operands)
-        ts.push_back(time_it([&] { matmul(a, b); }, half, args.smoke ? 0.0 : 0.02, args.smoke ? 0 : 2));
+        ts.push_back(time_it(
+            [&] {
+              matmul(a, b);
+              be.synchronize();  // a device's queue drained inside the timed region
+            },
+            half, args.smoke ? 0.0 : 0.02, args.smoke ? 0 : 2));
       return ts;
     };
     const std::vector<Timing> before = time_all();
@@ -134,6 +148,7 @@ int main(int argc, char** argv) {
                         .unit = "GFLOP/s",
                         .threads = int(args.threads)};
       rec.extra["dtype"] = args.dtype;
+      rec.extra["device"] = std::string(device_name(args.device));
       const std::optional<double> ref_seconds = ref.seconds(c.name);
       add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt,
                      ref.label);
