@@ -258,7 +258,7 @@ TEST_CASE("op specs: every GL_OP, kernel and public tensor function is described
   REQUIRE(kernel_names().size() >= 28);
   const Coverage c = coverage_of(op_spec_table(), public_functions());
   CHECK_MESSAGE(c.ops_without_spec.empty(),
-                "GL_OPs without an OpSpec in tests/ops/op_specs.cpp: ", joined(c.ops_without_spec));
+                "GL_OPs without an OpSpec (add one to its family in tests/ops/specs_*.cpp): ", joined(c.ops_without_spec));
   CHECK_MESSAGE(c.ops_said_not_differentiable.empty(),
                 "GL_OPs whose spec says not differentiable: ", joined(c.ops_said_not_differentiable));
   CHECK_MESSAGE(c.unknown_ops.empty(), "differentiable specs whose name is no GL_OP: ", joined(c.unknown_ops));
