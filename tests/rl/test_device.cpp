@@ -3,7 +3,7 @@
 // the same losses and reaches the same evaluation as on the CPU, within the
 // tolerance below; and the host synchronisations of a PPO iteration on ref,
 // counted with transfer_counts(), are the actions of each rollout step plus
-// two reads per iteration.
+// two reads per iteration. Without a GPU, asking for cuda is a clear error.
 //
 // Tolerance: ref sums in double, the CPU in f32, so a reduction of n terms
 // may differ by a few f32 roundings (relative ~1e-7 per op); a short run
@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "algorithms/rl/sac.h"
 #include "algorithms/rl/td3.h"
 #include "tensor/backend.h"
+#include "tensor/error.h"
 
 using namespace gradlab;
 
@@ -172,4 +174,27 @@ TEST_CASE("a PPO iteration on ref reads back the actions of each step and two ba
   // none per minibatch. Then the evaluation's actions.
   CHECK(int64_t(after.to_host - before.to_host) == iterations * (a.num_steps + 2) + eval_steps);
   CHECK(after.from_host > before.from_host);  // the observations did go there
+}
+
+TEST_CASE("an algorithm asked for cuda without one says why") {
+  if (backend_available(Device::cuda)) return;  // a GPU is here: the runs above used it
+  // A build without CUDA, or a CUDA build on a machine without a GPU, says which.
+  const auto says_why = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      return m.find("CUDA tensors need a CUDA build") != std::string::npos ||
+             m.find("cuda tensor requested, but no GPU is present") != std::string::npos;
+    }
+    return false;
+  };
+  rl::PPOArgs p = small_ppo(false);
+  p.device = Device::cuda;
+  rl::SACArgs s;
+  s.device = Device::cuda;
+  s.total_timesteps = 10;
+  CHECK(says_why([&] { rl::train_ppo(p); }));
+  CHECK(says_why([&] { rl::train_sac(s); }));
+  CHECK(says_why([] { device_from_flag("cuda"); }));
 }
