@@ -102,7 +102,6 @@ int main(int argc, char** argv) {
         rl::PPOArgs a;
         a.env_id = env_id;
         a.seed = run.seed;
-      a.device = run.device;
         a.device = run.device;
         a.total_timesteps = run.pick(500000, 300000, 1024);
         a.eval_every = run.budget == Budget::smoke ? 0 : a.total_timesteps / 10;

@@ -47,7 +47,8 @@ void bind_output_flags(Cli& cli, Args& a, FrontEndFlags& f, const std::string& e
   cli.bind(a.log_csv, "--log-csv", "CSV log (fixed CleanRL keys), appended line by line");
   cli.bind(f.threads, "--threads", "OpenMP threads", kThreadBounds);
   cli.bind(f.jsonl, "--jsonl", "append eval_return and SPS records to this file");
-  cli.bind(a.device, "--device", "where the networks, optimiser state and buffers live: cpu, cuda (a CUDA build "
+  cli.bind(a.device, "--device",
+           "where the networks, optimiser state and buffers live: cpu, cuda (a CUDA build "
            "with a GPU) or ref; the env steps on the CPU");
 }
 

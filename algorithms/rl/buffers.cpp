@@ -40,8 +40,7 @@ std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>&
 
 // ---------------------------------------------------------------- RolloutStorage
 
-RolloutStorage::RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim,
-                               Device device)
+RolloutStorage::RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim, Device device)
     : T_(num_steps), N_(num_envs), obs_dim_(obs_dim), action_dim_(action_dim), device_(device) {
   GL_CHECK(num_steps > 0 && num_envs > 0 && obs_dim > 0 && action_dim > 0,
            "RolloutStorage: sizes must be positive, got steps {} envs {} obs_dim {} action_dim {}", num_steps, num_envs,
@@ -94,8 +93,8 @@ void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, co
 }
 
 void RolloutStorage::set_bootstrap(int64_t t, int64_t i, const Tensor& value) {
-  GL_CHECK(t >= 0 && t < T_ && i >= 0 && i < N_, "RolloutStorage::set_bootstrap: step {} env {} is outside [{}, {}]",
-           t, i, T_, N_);
+  GL_CHECK(t >= 0 && t < T_ && i >= 0 && i < N_, "RolloutStorage::set_bootstrap: step {} env {} is outside [{}, {}]", t,
+           i, T_, N_);
   GL_CHECK(value.defined() && value.numel() == 1, "RolloutStorage::set_bootstrap: expected one value, got shape {}",
            value.defined() ? value.shape() : Shape{});
   const size_t k = size_t(t * N_ + i);
@@ -118,17 +117,16 @@ void RolloutStorage::compute_returns(const Tensor& last_values, double gamma, do
   }
   // One read for the whole rollout: the values [T N], last_values [N] and
   // the bootstrap values, in f64 (exact for the f32 values).
-  std::vector<Tensor> parts{concat(values_, 0),
-                            last_values.to(DType::f64).to(device_).reshape({N_})};
+  std::vector<Tensor> parts{concat(values_, 0), last_values.to(DType::f64).to(device_).reshape({N_})};
   for (const auto& [k, v] : pending_bootstrap_) parts.push_back(v);
   const std::vector<double> host = concat(parts, 0).to_vector<double>();
   const size_t TN = size_t(T_ * N_);
   values_host_.assign(host.begin(), host.begin() + std::ptrdiff_t(TN));
   const std::vector<double> last(host.begin() + std::ptrdiff_t(TN), host.begin() + std::ptrdiff_t(TN + size_t(N_)));
-  for (size_t j = 0; j < pending_bootstrap_.size(); ++j) bootstrap_[pending_bootstrap_[j].first] = host[TN + size_t(N_) + j];
+  for (size_t j = 0; j < pending_bootstrap_.size(); ++j)
+    bootstrap_[pending_bootstrap_[j].first] = host[TN + size_t(N_) + j];
   pending_bootstrap_.clear();
-  advantages_ =
-      compute_gae(T_, N_, rewards_, values_host_, terminated_, truncated_, bootstrap_, last, gamma, lambda);
+  advantages_ = compute_gae(T_, N_, rewards_, values_host_, terminated_, truncated_, bootstrap_, last, gamma, lambda);
   returns_.resize(advantages_.size());
   for (size_t k = 0; k < advantages_.size(); ++k) returns_[k] = advantages_[k] + values_host_[k];
   // Back in one crossing each, as the f32 the update reads.

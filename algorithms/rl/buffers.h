@@ -39,8 +39,7 @@ std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>&
 class RolloutStorage {
  public:
   // action_dim: 1 for a discrete action (stored as its index).
-  RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim,
-                 Device device = Device::cpu);
+  RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim, Device device = Device::cpu);
 
   // Step t's data: obs [N, obs_dim], actions [N] or [N, action_dim],
   // log_probs and values [N] (any float dtype; moved to the storage's device

@@ -315,7 +315,8 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
           // CleanRL's diagnostics: the naive and the unbiased KL estimate, the fraction clipped
           old_kl = add(old_kl, mean(neg(log_ratio)).to(DType::f64));
           approx_kl = mean(sub(sub(ratio, 1.0), log_ratio)).to(DType::f64);
-          clipfrac_sum = add(clipfrac_sum, mean(gt(abs(sub(ratio, 1.0)), args.clip_coef).to(DType::f32)).to(DType::f64));
+          clipfrac_sum =
+              add(clipfrac_sum, mean(gt(abs(sub(ratio, 1.0)), args.clip_coef).to(DType::f32)).to(DType::f64));
         }
         if (args.norm_adv) mb_adv = normalize_advantages(mb_adv);
         const Var pg_loss = ppo_policy_loss(new_log_prob, mb_log_probs, mb_adv, args.clip_coef);
@@ -339,7 +340,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         ++minibatches;
       }
       if (args.target_kl > 0) {  // the early stop reads approx_kl once per epoch
-        if (ddp) {                 // every rank must stop at the same epoch
+        if (ddp) {               // every rank must stop at the same epoch
           Tensor kl = approx_kl.to(Device::cpu).clone();
           args.communicator->all_reduce(kl, dist::ReduceOp::mean);
           approx_kl = kl.to(device);
@@ -350,14 +351,16 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
 
     // explained variance of the value predictions: 1 - Var(R - V) / Var(R)
     // The update's one read: the logged scalars, the variances and the loss check.
-    const std::vector<double> logged = concat({pg_loss_v.reshape({1}), v_loss_v.reshape({1}), entropy_v.reshape({1}),
-                                          old_kl.reshape({1}), approx_kl.reshape({1}), clipfrac_sum.reshape({1}),
-                                          loss_sum.reshape({1}),
-                                          var(b.returns, {}, false, 0).to(DType::f64).reshape({1}),
-                                          var(sub(b.returns, b.values), {}, false, 0).to(DType::f64).reshape({1})})
-                                      .to_vector<double>();
-    GL_CHECK(std::isfinite(logged[6]), "PPO: the loss is not finite in the update of iteration {} (on {}); lower the "
-             "learning rate or check the inputs", iteration, device_name(device));
+    const std::vector<double> logged =
+        concat({pg_loss_v.reshape({1}), v_loss_v.reshape({1}), entropy_v.reshape({1}), old_kl.reshape({1}),
+                approx_kl.reshape({1}), clipfrac_sum.reshape({1}), loss_sum.reshape({1}),
+                var(b.returns, {}, false, 0).to(DType::f64).reshape({1}),
+                var(sub(b.returns, b.values), {}, false, 0).to(DType::f64).reshape({1})})
+            .to_vector<double>();
+    GL_CHECK(std::isfinite(logged[6]),
+             "PPO: the loss is not finite in the update of iteration {} (on {}); lower the "
+             "learning rate or check the inputs",
+             iteration, device_name(device));
     const double var_returns = logged[7];
     const double explained_var = var_returns == 0 ? std::nan("") : 1.0 - logged[8] / var_returns;
     log.row(global_step, {{"learning_rate", optimizer.lr()},

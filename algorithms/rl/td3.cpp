@@ -86,8 +86,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
   const Device device = args.device;  // initialised on the CPU (the same weights everywhere), then moved
-  for (nn::Module* m :
-       std::initializer_list<nn::Module*>{&actor, &target_actor, &qf1, &qf2, &qf1_target, &qf2_target})
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &target_actor, &qf1, &qf2, &qf1_target, &qf2_target})
     m->to(device);
   target_actor.freeze();
   qf1_target.freeze();

@@ -61,8 +61,8 @@ std::vector<double> sac_cql_run(const envs::Dataset& data, Device device) {
   Generator gen(5);
   std::vector<double> out;
   for (int k = 0; k < 4; ++k) {
-    const SACLearner::Stats s =
-        learner.update(buffer.sample(32, gen), [&](const ReplayBuffer::Batch& b, SACLearner& l) { return penalty(b, l); });
+    const SACLearner::Stats s = learner.update(
+        buffer.sample(32, gen), [&](const ReplayBuffer::Batch& b, SACLearner& l) { return penalty(b, l); });
     out.insert(out.end(), {s.critic_loss, s.actor_loss, s.alpha, s.q_mean, s.regulariser, penalty.weight()});
   }
   const Tensor acted = learner.act(buffer.gather({0, 1, 2, 3}).obs, true);

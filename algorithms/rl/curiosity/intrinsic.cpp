@@ -27,7 +27,8 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
   GL_CHECK(options.obs_dim >= 1 && options.n_actions >= 1,
            "make_intrinsic_reward: obs_dim and n_actions must be >= 1, got {} and {}", options.obs_dim,
            options.n_actions);
-  const bool any_device = method == "icm" || method == "icm_stopgrad" || method == "rnd" || method.starts_with("dymecu");
+  const bool any_device =
+      method == "icm" || method == "icm_stopgrad" || method == "rnd" || method.starts_with("dymecu");
   GL_CHECK(options.device == Device::cpu || any_device,
            "make_intrinsic_reward: '{}' runs on the CPU only for now, got device {} (icm, icm_stopgrad, rnd and the "
            "dymecu variants run on any device)",

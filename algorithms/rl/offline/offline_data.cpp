@@ -29,8 +29,7 @@ ReplayBuffer dataset_buffer(const envs::Dataset& data, Device device) {
 }
 
 ReplayBuffer::Batch to_device(const ReplayBuffer::Batch& b, Device device) {
-  return {b.obs.to(device), b.actions.to(device), b.rewards.to(device), b.next_obs.to(device),
-          b.terminated.to(device)};
+  return {b.obs.to(device), b.actions.to(device), b.rewards.to(device), b.next_obs.to(device), b.terminated.to(device)};
 }
 
 ReplayBuffer::Batch concat_batches(const std::vector<ReplayBuffer::Batch>& parts) {

@@ -38,7 +38,8 @@ SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLea
   q_optimizer_ = std::make_unique<optim::Adam>(joined(qf1.parameters(), qf2.parameters()),
                                                optim::AdamOptions{.lr = options.critic_lr});
   actor_optimizer_ = std::make_unique<optim::Adam>(actor.parameters(), optim::AdamOptions{.lr = options.actor_lr});
-  alpha_optimizer_ = std::make_unique<optim::Adam>(std::vector<Var>{log_alpha_}, optim::AdamOptions{.lr = options.alpha_lr});
+  alpha_optimizer_ =
+      std::make_unique<optim::Adam>(std::vector<Var>{log_alpha_}, optim::AdamOptions{.lr = options.alpha_lr});
 }
 
 SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser& regulariser) {

@@ -25,8 +25,8 @@ Var td3bc_actor_loss(const Var& q_pi, const Var& pi, const Tensor& data_actions,
            "td3bc_actor_loss: q_pi [B], pi [B, A] and data actions [B, A] expected, got {}, {} and {}", q_pi.shape(),
            pi.shape(), data_actions.shape());
   // lambda = alpha / mean|Q|, held constant (f64, on Q's device: no read)
-  const Tensor lambda = div(scalar(alpha, DType::f64, q_pi.device()),
-                            maximum(mean(abs(q_pi.value())).to(DType::f64), 1e-6));
+  const Tensor lambda =
+      div(scalar(alpha, DType::f64, q_pi.device()), maximum(mean(abs(q_pi.value())).to(DType::f64), 1e-6));
   // -lambda mean Q(s, pi(s)) + mean (pi(s) - a)^2
   return Var(neg(lambda).to(q_pi.dtype())) * mean(q_pi) + bc_weight * mse(pi, data_actions);
 }
@@ -52,8 +52,7 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
   // Initialised on the CPU (the same weights on every device), then moved.
-  for (nn::Module* m :
-       std::initializer_list<nn::Module*>{&actor, &actor_target, &qf1, &qf2, &qf1_target, &qf2_target})
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &actor_target, &qf1, &qf2, &qf1_target, &qf2_target})
     m->to(options.device);
   q_optimizer_ = std::make_unique<optim::Adam>(joined(qf1.parameters(), qf2.parameters()),
                                                optim::AdamOptions{.lr = options.critic_lr});
@@ -69,8 +68,8 @@ TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
   {
     NoGradGuard no_grad;
     // target smoothing: a~ = clip(pi'(s') + clip(eps, -c, c) scale, low, high), eps ~ N(0, sigma^2)
-    const Tensor eps = mul(randn(data.actions.shape(), noise_gen_, DType::f32, data.actions.device()),
-                           options_.policy_noise);
+    const Tensor eps =
+        mul(randn(data.actions.shape(), noise_gen_, DType::f32, data.actions.device()), options_.policy_noise);
     const Tensor next_action = td3_smoothed_target_action(actor_target.forward(data.next_obs).value(), eps,
                                                           options_.noise_clip, scale_, low_, high_);
     target = td3_critic_target(data.rewards, data.terminated, qf1_target.forward(data.next_obs, next_action).value(),
