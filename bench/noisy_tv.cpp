@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
           CuriosityRunSpec spec;
           spec.args.method = method == "ppo" ? "none" : method;
           spec.args.seed = run.seed;
+          spec.args.device = run.device;
           spec.args.gamma_ext = settings.gamma_ext;
           spec.args.int_coef = settings.int_coef;
           spec.args.learning_rate = settings.lr;

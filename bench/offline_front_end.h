@@ -34,6 +34,7 @@ struct OfflineSettings {
   double cql_alpha = 5.0;
   double td3bc_alpha = 2.5;  // TD3+BC's alpha, for the baseline and ORPO's output policy
   bool normalize_states = true;
+  Device device = Device::cpu;  // the run's --device: where every method's networks and batches live
 };
 
 struct OfflineMethod {
@@ -56,6 +57,7 @@ Args common_args(const OfflineSettings& s, uint64_t seed) {
   a.eval_every = s.eval_every;
   a.eval_episodes = s.eval_episodes;
   a.progress_seconds = 0;  // the experiment runner reports progress
+  a.device = s.device;
   return a;
 }
 

@@ -87,6 +87,7 @@ int run_experiment(int argc, char** argv) {
     ex.add(name + "/" + level, [&, m, level](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
       run_settings.steps = offline.run_steps(run);
+      run_settings.device = run.device;
       run_settings.eval_every = std::max<int64_t>(run_settings.steps / 10, 1);
       std::shared_ptr<const rl::DynamicsEnsemble> model;
       RunResult out;

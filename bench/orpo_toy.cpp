@@ -118,6 +118,7 @@ int run_experiment(int argc, char** argv) {
     ex.add(m.name, [&, m](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
       run_settings.steps = offline.run_steps(run);
+      run_settings.device = run.device;
       run_settings.eval_every = std::max<int64_t>(run_settings.steps / 10, 1);
       const SeedAssets& a = cache.get(run);
       const rl::OfflineResult r = m.run(run_settings, a.data, a.model, run.seed);

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     const bool lead = comm->rank() == 0;
     if (!lead) a.progress_seconds = 0, a.log_csv = "";  // rank 0 reports
     const rl::TrainResult r = rl::train_ppo(a);
-    if (lead) bench::report_training("ppo", a.env_id, a.seed, r, "greedy", a.eval_episodes, f.jsonl, f.threads);
+    if (lead)
+      bench::report_training("ppo", a.env_id, a.seed, r, "greedy", a.eval_episodes, f.jsonl, f.threads, a.device);
   } catch (const std::exception& e) {
     if (comm && comm->world_size() > 1) comm->abort(fmt::format("ppo: {}", e.what()));
     std::fprintf(stderr, "ppo: %s\n", e.what());

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
         rl::PPOArgs a;
         a.env_id = env_id;
         a.seed = run.seed;
+        a.device = run.device;
         a.total_timesteps = run.pick(500000, 300000, 1024);
         a.eval_every = run.budget == Budget::smoke ? 0 : a.total_timesteps / 10;
         a.eval_episodes = run.budget == Budget::smoke ? 2 : 10;
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
     ex.add("sac/Pendulum-v1", [](const RunContext& run) {
       rl::SACArgs a;
       a.seed = run.seed;
+      a.device = run.device;
       a.total_timesteps = run.pick(30000, 15000, 300);
       a.learning_starts = run.pick(5000, 2000, 200);
       a.hidden = run.budget == Budget::full ? 256 : 64;
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
     ex.add("td3/Pendulum-v1", [](const RunContext& run) {
       rl::TD3Args a;
       a.seed = run.seed;
+      a.device = run.device;
       a.total_timesteps = run.pick(30000, 15000, 300);
       a.learning_starts = run.pick(5000, 2000, 200);
       a.hidden = run.budget == Budget::full ? 256 : 64;

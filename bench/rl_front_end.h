@@ -2,7 +2,8 @@
 // one of them binds around its algorithm's Args (SAC's and TD3's parse and
 // run whole), and the last step, one summary line on stdout and, with
 // --jsonl, the final evaluation return and the steps per second as records
-// {"bench": ALGO, "case": ENV, ...}.
+// {"bench": ALGO, "case": ENV, "device": ..., ...}. --device puts the
+// networks and buffers on a device (the env steps on the CPU).
 #pragma once
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <string>
 
 #include "algorithms/rl/rl_utils.h"
@@ -45,6 +47,9 @@ void bind_output_flags(Cli& cli, Args& a, FrontEndFlags& f, const std::string& e
   cli.bind(a.log_csv, "--log-csv", "CSV log (fixed CleanRL keys), appended line by line");
   cli.bind(f.threads, "--threads", "OpenMP threads", kThreadBounds);
   cli.bind(f.jsonl, "--jsonl", "append eval_return and SPS records to this file");
+  cli.bind(a.device, "--device",
+           "where the networks, optimiser state and buffers live: cpu, cuda (a CUDA build "
+           "with a GPU) or ref; the env steps on the CPU");
 }
 
 // SAC's and TD3's last flags, from --hidden on; then parse() and --smoke's small run (300 steps, learning from
@@ -66,22 +71,26 @@ void parse_off_policy(Cli& cli, int argc, char** argv, Args& a, FrontEndFlags& f
 
 // `eval_kind` says how the evaluation acts ("greedy", "deterministic").
 inline void report_training(const std::string& algo, const std::string& env_id, int64_t seed, const rl::TrainResult& r,
-                            const char* eval_kind, int64_t eval_episodes, const std::string& jsonl, int64_t threads) {
+                            const char* eval_kind, int64_t eval_episodes, const std::string& jsonl, int64_t threads,
+                            Device device) {
   fmt::print("{} {} seed {}: {} steps in {:.1f} s ({:.0f} SPS), {} eval return {:.2f} over {} episodes\n", algo, env_id,
              seed, r.env_steps, r.seconds, r.sps, eval_kind, r.final_eval_return, eval_episodes);
+  const std::map<std::string, std::string> extra{{"device", std::string(device_name(device))}};
   Jsonl out(jsonl);
   out.write({.bench = algo,
              .case_name = env_id,
              .metric = "eval_return",
              .value = r.final_eval_return,
              .unit = "return",
-             .threads = int(threads)});
+             .threads = int(threads),
+             .extra = extra});
   out.write({.bench = algo,
              .case_name = env_id,
              .metric = "SPS",
              .value = r.sps,
              .unit = "steps/s",
-             .threads = int(threads)});
+             .threads = int(threads),
+             .extra = extra});
 }
 
 // SAC's and TD3's run: `train` on the parsed Args, the report, and exit status 1 with one line on an error.
@@ -89,7 +98,7 @@ template <class Args, class Train>
 int run_off_policy(const std::string& algo, const Args& a, const FrontEndFlags& f, Train train) {
   try {
     const rl::TrainResult r = train(a);
-    report_training(algo, a.env_id, a.seed, r, "deterministic", a.eval_episodes, f.jsonl, f.threads);
+    report_training(algo, a.env_id, a.seed, r, "deterministic", a.eval_episodes, f.jsonl, f.threads, a.device);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", algo.c_str(), e.what());
     return 1;

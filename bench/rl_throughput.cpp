@@ -14,8 +14,11 @@
 // the final evaluation comes after the clock stops and no evaluation runs
 // during training (eval_every 0), as on the PyTorch side. Each case runs
 // --runs times, the first half before the reference and the rest after it;
-// the rate is all their steps over all their seconds.
+// the rate is all their steps over all their seconds. --device runs
+// gradlab's side with its networks and buffers on a device (the envs step on
+// the CPU; the reference stays on the CPU), for GPU steps/s against the CPU's:
 //   OMP_WAIT_POLICY=PASSIVE build/bench/rl_throughput --threads 2 --jsonl out.jsonl
+//   build/bench/rl_throughput --cases ppo,sac --device cuda --no-reference --jsonl out.jsonl
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -62,6 +65,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -81,6 +85,9 @@ int main(int argc, char** argv) {
   cli.bind(args.runs, "--runs", "gradlab runs per case (half before the reference, half after)", {1, 100});
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
+  cli.bind(args.device, "--device",
+           "where gradlab's networks, optimiser state and buffers live: cpu, cuda (a CUDA build with a GPU) or ref "
+           "(the reference runs on the CPU)");
   cli.bind_flag(args.smoke, "--smoke",
                 "one short run per case: 512 PPO steps, 200 SAC/TD3 steps learning from 100 (no reference)");
   cli.parse(argc, argv);
@@ -101,6 +108,7 @@ int main(int argc, char** argv) {
         cases.push_back({k, "ppo/CartPole-v1", [&] {
                            rl::PPOArgs a;
                            a.seed = uint64_t(args.seed);
+                           a.device = args.device;
                            a.total_timesteps = args.ppo_steps;
                            a.progress_seconds = 0;
                            a.eval_episodes = 1;  // after the clock stops
@@ -110,6 +118,7 @@ int main(int argc, char** argv) {
         cases.push_back({k, "sac/Pendulum-v1", [&] {
                            rl::SACArgs a;
                            a.seed = uint64_t(args.seed);
+                           a.device = args.device;
                            a.total_timesteps = args.offpolicy_steps;
                            a.learning_starts = args.learning_starts;
                            a.progress_seconds = 0;
@@ -120,6 +129,7 @@ int main(int argc, char** argv) {
         cases.push_back({k, "td3/Pendulum-v1", [&] {
                            rl::TD3Args a;
                            a.seed = uint64_t(args.seed);
+                           a.device = args.device;
                            a.total_timesteps = args.offpolicy_steps;
                            a.learning_starts = args.learning_starts;
                            a.progress_seconds = 0;
@@ -130,9 +140,10 @@ int main(int argc, char** argv) {
         fail("--cases: unknown case '{}' (ppo, sac, td3)", k);
       }
     }
-    std::printf("rl_throughput: %lld thread(s); PPO %lld steps; SAC and TD3 %lld steps, learning from step %lld\n",
-                (long long)args.threads, (long long)args.ppo_steps, (long long)args.offpolicy_steps,
-                (long long)args.learning_starts);
+    std::printf(
+        "rl_throughput: %lld thread(s), device %s; PPO %lld steps; SAC and TD3 %lld steps, learning from step %lld\n",
+        (long long)args.threads, std::string(device_name(args.device)).c_str(), (long long)args.ppo_steps,
+        (long long)args.offpolicy_steps, (long long)args.learning_starts);
 
     // The reference always runs with OMP_WAIT_POLICY=PASSIVE (run_python). With
     // the default policy gradlab's idle OpenMP workers spin, which costs little
@@ -178,6 +189,7 @@ int main(int argc, char** argv) {
                         .value = rate,
                         .unit = "steps/s",
                         .threads = int(args.threads)};
+      rec.extra["device"] = std::string(device_name(args.device));
       rec.numbers["steps"] = double(m.steps);
       rec.numbers["seconds"] = m.seconds;
       rec.numbers["runs"] = double(args.runs);

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
         PPOCuriosityArgs args;
         args.method = method == "ppo" ? "none" : method;
         args.seed = run.seed;
+        args.device = run.device;
         args.learning_rate = settings.lr;
         args.use_extrinsic = false;  // reward-free pre-training: r^i only
         args.ext_coef = 0.0;

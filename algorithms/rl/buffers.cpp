@@ -40,20 +40,21 @@ std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>&
 
 // ---------------------------------------------------------------- RolloutStorage
 
-RolloutStorage::RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim)
-    : T_(num_steps), N_(num_envs), obs_dim_(obs_dim), action_dim_(action_dim) {
+RolloutStorage::RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim, Device device)
+    : T_(num_steps), N_(num_envs), obs_dim_(obs_dim), action_dim_(action_dim), device_(device) {
   GL_CHECK(num_steps > 0 && num_envs > 0 && obs_dim > 0 && action_dim > 0,
            "RolloutStorage: sizes must be positive, got steps {} envs {} obs_dim {} action_dim {}", num_steps, num_envs,
            obs_dim, action_dim);
   const size_t TN = size_t(T_ * N_);
-  obs_.assign(TN * size_t(obs_dim_), 0.0f);
-  actions_.assign(TN * size_t(action_dim_), 0.0f);
-  log_probs_.assign(TN, 0.0);
-  values_.assign(TN, 0.0);
+  obs_.assign(size_t(T_), Tensor());
+  actions_.assign(size_t(T_), Tensor());
+  log_probs_.assign(size_t(T_), Tensor());
+  values_.assign(size_t(T_), Tensor());
   rewards_.assign(TN, 0.0);
   bootstrap_.assign(TN, 0.0);
   terminated_.assign(TN, 0);
   truncated_.assign(TN, 0);
+  needs_bootstrap_.assign(TN, 0);
 }
 
 void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, const Tensor& log_probs,
@@ -74,54 +75,83 @@ void RolloutStorage::add(int64_t t, const Tensor& obs, const Tensor& actions, co
   GL_CHECK(bootstrap_values.empty() || int64_t(bootstrap_values.size()) == N_,
            "RolloutStorage::add: bootstrap_values must be empty or have {} entries, got {}", N_,
            bootstrap_values.size());
-  const Tensor o = obs.to(DType::f32).contiguous();
-  std::copy_n(o.data<float>(), N_ * obs_dim_, obs_.begin() + t * N_ * obs_dim_);
-  const Tensor a = actions.to(DType::f32).contiguous();
-  std::copy_n(a.data<float>(), N_ * action_dim_, actions_.begin() + t * N_ * action_dim_);
-  const std::vector<double> lp = log_probs.to_vector<double>(), v = values.to_vector<double>();
+  // Copies kept on the device (the caller may reuse its tensors): f32, the
+  // precision the update reads them in; the values in f64 for GAE.
+  obs_[size_t(t)] = obs.to(DType::f32).to(device_).clone();
+  actions_[size_t(t)] = actions.to(DType::f32).to(device_).clone().reshape({N_ * action_dim_});
+  log_probs_[size_t(t)] = log_probs.to(DType::f32).to(device_).clone().reshape({N_});
+  values_[size_t(t)] = values.to(DType::f64).to(device_).clone().reshape({N_});
   for (int64_t i = 0; i < N_; ++i) {
     const size_t k = size_t(t * N_ + i);
-    log_probs_[k] = lp[size_t(i)];
-    values_[k] = v[size_t(i)];
     rewards_[k] = rewards[size_t(i)];
     terminated_[k] = terminated[size_t(i)];
     truncated_[k] = truncated[size_t(i)];
     bootstrap_[k] = bootstrap_values.empty() ? 0.0 : bootstrap_values[size_t(i)];
-    GL_CHECK(!truncated_[k] || terminated_[k] || !bootstrap_values.empty(),
-             "RolloutStorage::add: env {} truncated at step {} but no bootstrap value was given", i, t);
+    // A truncation needs V(final_obs): given here, or later by set_bootstrap.
+    needs_bootstrap_[k] = truncated_[k] && !terminated_[k] && bootstrap_values.empty();
   }
+}
+
+void RolloutStorage::set_bootstrap(int64_t t, int64_t i, const Tensor& value) {
+  GL_CHECK(t >= 0 && t < T_ && i >= 0 && i < N_, "RolloutStorage::set_bootstrap: step {} env {} is outside [{}, {}]", t,
+           i, T_, N_);
+  GL_CHECK(value.defined() && value.numel() == 1, "RolloutStorage::set_bootstrap: expected one value, got shape {}",
+           value.defined() ? value.shape() : Shape{});
+  const size_t k = size_t(t * N_ + i);
+  GL_CHECK(truncated_[k] && !terminated_[k],
+           "RolloutStorage::set_bootstrap: env {} did not truncate at step {} (add the step first)", i, t);
+  pending_bootstrap_.emplace_back(k, value.to(DType::f64).to(device_).reshape({1}));
+  needs_bootstrap_[k] = 0;
 }
 
 void RolloutStorage::compute_returns(const Tensor& last_values, double gamma, double lambda) {
   GL_CHECK(last_values.numel() == N_, "RolloutStorage::compute_returns: last_values must be [{}], got {}", N_,
            last_values.shape());
-  advantages_ = compute_gae(T_, N_, rewards_, values_, terminated_, truncated_, bootstrap_,
-                            last_values.to_vector<double>(), gamma, lambda);
+  for (int64_t t = 0; t < T_; ++t) {
+    GL_CHECK(values_[size_t(t)].defined(), "RolloutStorage::compute_returns: step {} was never added", t);
+    for (int64_t i = 0; i < N_; ++i)
+      GL_CHECK(!needs_bootstrap_[size_t(t * N_ + i)],
+               "RolloutStorage::compute_returns: env {} truncated at step {} but no bootstrap value was given (to "
+               "add or set_bootstrap)",
+               i, t);
+  }
+  // One read for the whole rollout: the values [T N], last_values [N] and
+  // the bootstrap values, in f64 (exact for the f32 values).
+  std::vector<Tensor> parts{concat(values_, 0), last_values.to(DType::f64).to(device_).reshape({N_})};
+  for (const auto& [k, v] : pending_bootstrap_) parts.push_back(v);
+  const std::vector<double> host = concat(parts, 0).to_vector<double>();
+  const size_t TN = size_t(T_ * N_);
+  values_host_.assign(host.begin(), host.begin() + std::ptrdiff_t(TN));
+  const std::vector<double> last(host.begin() + std::ptrdiff_t(TN), host.begin() + std::ptrdiff_t(TN + size_t(N_)));
+  for (size_t j = 0; j < pending_bootstrap_.size(); ++j)
+    bootstrap_[pending_bootstrap_[j].first] = host[TN + size_t(N_) + j];
+  pending_bootstrap_.clear();
+  advantages_ = compute_gae(T_, N_, rewards_, values_host_, terminated_, truncated_, bootstrap_, last, gamma, lambda);
   returns_.resize(advantages_.size());
-  for (size_t k = 0; k < advantages_.size(); ++k) returns_[k] = advantages_[k] + values_[k];
+  for (size_t k = 0; k < advantages_.size(); ++k) returns_[k] = advantages_[k] + values_host_[k];
+  // Back in one crossing each, as the f32 the update reads.
+  advantages_dev_ = from_vector(std::vector<float>(advantages_.begin(), advantages_.end())).to(device_);
+  returns_dev_ = from_vector(std::vector<float>(returns_.begin(), returns_.end())).to(device_);
 }
 
 RolloutStorage::Flat RolloutStorage::flat(bool discrete) const {
   GL_CHECK(!advantages_.empty(), "RolloutStorage::flat: call compute_returns first");
   const int64_t TN = T_ * N_;
-  auto f32 = [](const std::vector<double>& v) {
-    std::vector<float> f(v.begin(), v.end());
-    return from_vector(f);
-  };
   Flat out;
-  out.obs = from_vector(obs_, {TN, obs_dim_});
-  out.actions = discrete ? from_vector(actions_, {TN}).to(DType::i64) : from_vector(actions_, {TN, action_dim_});
-  out.log_probs = f32(log_probs_);
-  out.values = f32(values_);
-  out.advantages = f32(advantages_);
-  out.returns = f32(returns_);
+  out.obs = concat(obs_, 0);
+  const Tensor actions = concat(actions_, 0);
+  out.actions = discrete ? actions.to(DType::i64) : actions.reshape({TN, action_dim_});
+  out.log_probs = concat(log_probs_, 0);
+  out.values = concat(values_, 0).to(DType::f32);
+  out.advantages = advantages_dev_;
+  out.returns = returns_dev_;
   return out;
 }
 
 // ---------------------------------------------------------------- ReplayBuffer
 
-ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim)
-    : capacity_(capacity), obs_dim_(obs_dim), action_dim_(action_dim) {
+ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim, Device device)
+    : capacity_(capacity), obs_dim_(obs_dim), action_dim_(action_dim), device_(device) {
   GL_CHECK(capacity > 0 && obs_dim > 0 && action_dim > 0,
            "ReplayBuffer: sizes must be positive, got capacity {} obs_dim {} action_dim {}", capacity, obs_dim,
            action_dim);
@@ -176,7 +206,10 @@ ReplayBuffer::Batch ReplayBuffer::gather(const std::vector<int64_t>& indices) co
     r[i] = rewards_[size_t(k)];
     d[i] = terminated_[size_t(k)];
   }
-  return b;
+  if (device_ == Device::cpu) return b;
+  // The batch crosses once, one copy per field.
+  return {b.obs.to(device_), b.actions.to(device_), b.rewards.to(device_), b.next_obs.to(device_),
+          b.terminated.to(device_)};
 }
 
 }  // namespace gradlab::rl

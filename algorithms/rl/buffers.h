@@ -1,12 +1,16 @@
 // The two kinds of experience storage the RL algorithms share:
 // RolloutStorage (on-policy, PPO: T steps x N envs, then GAE advantages and
 // returns, docs/papers/rl-baselines.md) and ReplayBuffer (off-policy, SAC/TD3: a ring of
-// transitions sampled uniformly with an explicit Generator). Both keep host
-// arrays and hand out f32 tensors, so an inner loop never runs a Tensor op per
-// element.
+// transitions sampled uniformly with an explicit Generator). Both hand out f32
+// tensors on their device. What crosses between the CPU and the device, and
+// when (algorithms/rl/README.md "Devices"): RolloutStorage keeps each step's
+// tensors where the agent made them and reads the values to the host once per
+// rollout, for GAE; ReplayBuffer is host-side staging (a transition arrives
+// from the env on the CPU) whose sampled batch crosses once per batch.
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "tensor/ops.h"
@@ -27,24 +31,33 @@ std::vector<double> compute_gae(int64_t T, int64_t N, const std::vector<double>&
                                 const std::vector<uint8_t>& truncated, const std::vector<double>& bootstrap,
                                 const std::vector<double>& last_values, double gamma, double lambda);
 
-// T steps x N envs of (obs, action, log_prob, value, reward, flags).
+// T steps x N envs of (obs, action, log_prob, value, reward, flags). The
+// tensors of a step stay on the storage's device (no read); the rewards and
+// flags come from the env on the CPU. compute_returns reads the rollout's
+// values to the host in one crossing, runs GAE there, and sends the
+// advantages and returns back in one.
 class RolloutStorage {
  public:
   // action_dim: 1 for a discrete action (stored as its index).
-  RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim);
+  RolloutStorage(int64_t num_steps, int64_t num_envs, int64_t obs_dim, int64_t action_dim, Device device = Device::cpu);
 
   // Step t's data: obs [N, obs_dim], actions [N] or [N, action_dim],
-  // log_probs and values [N] (any float dtype), and from the vector env the
-  // rewards and done flags of the step. bootstrap_values [N]: V(final_obs)
-  // where the step truncated, ignored elsewhere (may be empty when none did).
+  // log_probs and values [N] (any float dtype; moved to the storage's device
+  // if elsewhere), and from the vector env the rewards and done flags of the
+  // step. bootstrap_values [N]: V(final_obs) where the step truncated, ignored
+  // elsewhere (may be empty when none did, or given by set_bootstrap).
   void add(int64_t t, const Tensor& obs, const Tensor& actions, const Tensor& log_probs, const Tensor& values,
            const std::vector<double>& rewards, const std::vector<uint8_t>& terminated,
-           const std::vector<uint8_t>& truncated, const std::vector<double>& bootstrap_values);
+           const std::vector<uint8_t>& truncated, const std::vector<double>& bootstrap_values = {});
+  // V(final_obs) of env i, truncated at step t (call after add(t, ...)), as a
+  // one-element tensor on any device: read with the values in compute_returns,
+  // so a truncation costs no host synchronisation.
+  void set_bootstrap(int64_t t, int64_t i, const Tensor& value);
 
   // GAE (compute_gae) from the values of the observations after the rollout [N].
   void compute_returns(const Tensor& last_values, double gamma, double lambda);
 
-  // The rollout flattened to T N rows (step-major), as f32 tensors:
+  // The rollout flattened to T N rows (step-major), as f32 tensors on the device:
   // obs [TN, obs_dim], actions [TN] i64 (discrete) or [TN, action_dim],
   // log_probs, values, advantages, returns [TN].
   struct Flat {
@@ -59,17 +72,24 @@ class RolloutStorage {
 
  private:
   int64_t T_, N_, obs_dim_, action_dim_;
-  std::vector<float> obs_, actions_;
-  std::vector<double> log_probs_, values_, rewards_, bootstrap_, advantages_, returns_;
-  std::vector<uint8_t> terminated_, truncated_;
+  Device device_;
+  std::vector<Tensor> obs_, actions_, log_probs_, values_;  // per step, on device_ (values f64, the rest f32)
+  std::vector<double> values_host_, rewards_, bootstrap_, advantages_, returns_;
+  std::vector<uint8_t> terminated_, truncated_, needs_bootstrap_;
+  std::vector<std::pair<size_t, Tensor>> pending_bootstrap_;  // (t N + i, V) read in compute_returns
+  Tensor advantages_dev_, returns_dev_;
 };
 
 // A ring buffer of transitions (obs, action, reward, next_obs, terminated).
 // next_obs is the true next observation (the final one where an episode
 // ended), and only termination, not truncation, stops the bootstrap.
+// The ring is host-side staging: transitions arrive one at a time from an env
+// on the CPU and are written there for free; a sampled (or gathered) batch is
+// assembled on the CPU and crosses to the buffer's device once per batch (one
+// copy per field, nothing read back).
 class ReplayBuffer {
  public:
-  ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim);
+  ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim, Device device = Device::cpu);
 
   void add(const std::vector<double>& obs, const std::vector<double>& action, double reward,
            const std::vector<double>& next_obs, bool terminated);
@@ -81,16 +101,19 @@ class ReplayBuffer {
     Tensor next_obs;    // [B, obs_dim] f32
     Tensor terminated;  // [B] f32, 1 where the episode terminated
   };
-  // B transitions drawn uniformly with replacement from the stored ones.
+  // B transitions drawn uniformly with replacement from the stored ones (the
+  // indices drawn on the host from gen), on the buffer's device.
   Batch sample(int64_t batch_size, Generator& gen) const;
   // The transitions at the given indices (in [0, size())).
   Batch gather(const std::vector<int64_t>& indices) const;
 
   int64_t size() const { return size_; }
   int64_t capacity() const { return capacity_; }
+  Device device() const { return device_; }
 
  private:
   int64_t capacity_, obs_dim_, action_dim_;
+  Device device_;
   int64_t size_ = 0, next_ = 0;
   std::vector<float> obs_, actions_, rewards_, next_obs_, terminated_;
 };

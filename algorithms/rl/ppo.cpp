@@ -125,8 +125,16 @@ class PPOAgent : public nn::Module {
   // Logits [N, A] (discrete) or the Gaussian mean [N, A] (continuous).
   Var policy(const Var& obs) const { return actor->forward(obs); }
 
+  // actions: the agent's own samples (rollout and update alike), in [0, A)
+  // by construction, so the discrete case skips nn::CategoricalHead's range
+  // check, which reads min and max back to the host.
   Var log_prob(const Var& out, const Tensor& actions) const {
-    if (discrete_) return nn::CategoricalHead::log_prob(out, actions);
+    if (discrete_) {
+      const int64_t N = out.size(0);
+      GL_CHECK(actions.shape() == Shape{N} && is_integral(actions.dtype()),
+               "PPOAgent::log_prob: expected [{}] integer actions, got {} {}", N, actions.dtype(), actions.shape());
+      return squeeze(gather(log_softmax(out, 1), 1, actions.to(DType::i64).view({N, 1})), 1);
+    }
     // log N(a; mean, std^2) summed over the action dims
     const Var z = (Var(actions) - out) * exp(-actor_logstd);
     return sum(-0.5 * square(z) - actor_logstd - kHalfLog2Pi, {1});
@@ -138,7 +146,8 @@ class PPOAgent : public nn::Module {
   }
   Tensor sample(const Var& out, Generator& gen) const {
     if (discrete_) return nn::CategoricalHead::sample(out, gen);
-    return add(out.value(), mul(exp(actor_logstd.value()), randn(out.shape(), gen)));
+    // Drawn on out's device: the same numbers as on the CPU (tensor/random.h).
+    return add(out.value(), mul(exp(actor_logstd.value()), randn(out.shape(), gen, DType::f32, out.device())));
   }
   Tensor greedy(const Var& out) const { return discrete_ ? nn::CategoricalHead::mode(out) : out.value(); }
   bool discrete() const { return discrete_; }
@@ -152,9 +161,9 @@ class PPOAgent : public nn::Module {
   int64_t A_;
 };
 
-Tensor row_tensor(const std::vector<double>& x) {
+Tensor row_tensor(const std::vector<double>& x, Device device) {
   std::vector<float> f(x.begin(), x.end());
-  return from_vector(f, {1, int64_t(x.size())});
+  return from_vector(f, {1, int64_t(x.size())}).to(device);
 }
 
 }  // namespace
@@ -200,12 +209,14 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
            vec.observation_space().str());
   const int64_t obs_dim = vec.obs_dim();
 
-  PPOAgent agent(obs_dim, vec.action_space(), args.hidden, init_gen);
+  const Device device = args.device;
+  PPOAgent agent(obs_dim, vec.action_space(), args.hidden, init_gen);  // initialised on the CPU, then moved
+  agent.to(device);
   optim::Adam optimizer(agent.parameters(), {.lr = args.learning_rate, .eps = 1e-5});
   std::unique_ptr<dist::DataParallel> ddp;  // broadcasts rank 0's weights
   if (world > 1) ddp = std::make_unique<dist::DataParallel>(*args.communicator, agent.parameters());
   const optim::LinearDecay anneal(num_iterations);
-  RolloutStorage storage(T, N, obs_dim, agent.action_dim());
+  RolloutStorage storage(T, N, obs_dim, agent.action_dim(), device);
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
              args.progress_seconds);
 
@@ -222,7 +233,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
     }
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return agent.greedy(agent.policy(row_tensor(obs))).to_vector<double>();
+      return agent.greedy(agent.policy(row_tensor(obs, device))).to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };
@@ -230,7 +241,8 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
   TrainResult result;
   double recent_return = std::nan("");
   int64_t global_step = 0;
-  Tensor next_obs = vec.reset(rank == 0 ? args.seed : derive_seed(args.seed, 200 + rank));
+  // next_obs lives on the device: the env's batch crosses once per step.
+  Tensor next_obs = vec.reset(rank == 0 ? args.seed : derive_seed(args.seed, 200 + rank)).to(device);
   for (int64_t iteration = 1; iteration <= num_iterations; ++iteration) {
     // CleanRL: lr = (1 - (iteration - 1) / num_iterations) lr0
     if (args.anneal_lr) optimizer.set_lr(args.learning_rate * anneal(iteration - 1));
@@ -247,20 +259,20 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         log_prob = agent.log_prob(out, action).value();
         value = agent.value(obs).value();
       }
-      envs::VectorStep step = vec.step(action);
+      envs::VectorStep step = vec.step(action.to(Device::cpu));  // the step's one read: the actions
       std::vector<uint8_t> terminated = step.terminated, truncated = step.truncated;
-      std::vector<double> bootstrap(size_t(N), 0.0);
+      if (!args.bootstrap_truncation)
+        for (int64_t i = 0; i < N; ++i)
+          if (truncated[size_t(i)] && !terminated[size_t(i)]) {
+            terminated[size_t(i)] = 1;  // CleanRL's behaviour: a truncation ends the return like a termination
+            truncated[size_t(i)] = 0;
+          }
+      storage.add(t, obs, action, log_prob, value, step.rewards, terminated, truncated);
       for (int64_t i = 0; i < N; ++i) {
         if (!truncated[size_t(i)] || terminated[size_t(i)]) continue;
-        if (args.bootstrap_truncation) {
-          NoGradGuard no_grad;
-          bootstrap[size_t(i)] = agent.value(row_tensor(step.final_obs[size_t(i)])).item();
-        } else {
-          terminated[size_t(i)] = 1;  // CleanRL's behaviour: a truncation ends the return like a termination
-          truncated[size_t(i)] = 0;
-        }
+        NoGradGuard no_grad;  // V(final obs), left on the device: read with the rollout's values
+        storage.set_bootstrap(t, i, agent.value(row_tensor(step.final_obs[size_t(i)], device)).value());
       }
-      storage.add(t, obs, action, log_prob, value, step.rewards, terminated, truncated, bootstrap);
       for (int64_t i = 0; i < N; ++i) {
         if (!step.episodes[size_t(i)]) continue;
         const envs::Episode& ep = *step.episodes[size_t(i)];
@@ -268,7 +280,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         recent_return = ep.episode_return;
         log.row(global_step, {{"episodic_return", ep.episode_return}, {"episodic_length", double(ep.length)}});
       }
-      next_obs = step.obs;
+      next_obs = step.obs.to(device);
     }
 
     // ---- advantages: GAE over the rollout ----
@@ -279,10 +291,14 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
     const RolloutStorage::Flat b = storage.flat(agent.discrete());
 
     // ---- update: epochs of shuffled minibatches ----
-    double pg_loss_v = 0, v_loss_v = 0, entropy_v = 0, old_kl = 0, approx_kl = 0, clipfrac_sum = 0;
+    // The logged scalars stay on the device (f64 0-d tensors, sums in the
+    // order the host would add them) and are read once, after the update.
+    Tensor pg_loss_v, v_loss_v, entropy_v, approx_kl;
+    Tensor old_kl = zeros({}, DType::f64, device), clipfrac_sum = zeros({}, DType::f64, device);
+    Tensor loss_sum = zeros({}, DType::f64, device);  // non-finite if any minibatch's loss was
     int64_t minibatches = 0;
     for (int64_t epoch = 0; epoch < args.update_epochs; ++epoch) {
-      const Tensor order = randperm(batch_size, shuffle_gen);
+      const Tensor order = randperm(batch_size, shuffle_gen).to(device);  // drawn on the host, as on the CPU
       for (int64_t start = 0; start < batch_size; start += minibatch_size) {
         const Tensor idx = order.slice(0, start, start + minibatch_size).contiguous();
         const Tensor mb_obs = index_select(b.obs, 0, idx), mb_actions = index_select(b.actions, 0, idx);
@@ -297,9 +313,10 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         {
           const Tensor log_ratio = sub(new_log_prob.value(), mb_log_probs), ratio = exp(log_ratio);
           // CleanRL's diagnostics: the naive and the unbiased KL estimate, the fraction clipped
-          old_kl += mean(neg(log_ratio)).item();
-          approx_kl = mean(sub(sub(ratio, 1.0), log_ratio)).item();
-          clipfrac_sum += mean(gt(abs(sub(ratio, 1.0)), args.clip_coef).to(DType::f32)).item();
+          old_kl = add(old_kl, mean(neg(log_ratio)).to(DType::f64));
+          approx_kl = mean(sub(sub(ratio, 1.0), log_ratio)).to(DType::f64);
+          clipfrac_sum =
+              add(clipfrac_sum, mean(gt(abs(sub(ratio, 1.0)), args.clip_coef).to(DType::f32)).to(DType::f64));
         }
         if (args.norm_adv) mb_adv = normalize_advantages(mb_adv);
         const Var pg_loss = ppo_policy_loss(new_log_prob, mb_log_probs, mb_adv, args.clip_coef);
@@ -308,36 +325,51 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         // docs/papers/rl-baselines.md "PPO" objective: maximise surrogate - 0.5 (V - R)^2 + 0.01 H, i.e. minimise
         const Var loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss;
 
-        optim::check_finite_loss(loss, "PPO", iteration);
+        // On the CPU the loss is checked before its backward (a read costs
+        // nothing there); on a device its sum is checked once per update.
+        if (device == Device::cpu) optim::check_finite_loss(loss, "PPO", iteration);
+        loss_sum = add(loss_sum, loss.value().to(DType::f64));
         optimizer.zero_grad();
         loss.backward();
         if (ddp) ddp->synchronize();  // the mean over the ranks' minibatches
-        optim::clip_grad_norm(optimizer.params(), args.max_grad_norm);
+        clip_grad_norm_on_device(optimizer.params(), args.max_grad_norm);
         optimizer.step();
-        pg_loss_v = pg_loss.item();
-        v_loss_v = v_loss.item();
-        entropy_v = entropy_loss.item();
+        pg_loss_v = pg_loss.value().to(DType::f64);
+        v_loss_v = v_loss.value().to(DType::f64);
+        entropy_v = entropy_loss.value().to(DType::f64);
         ++minibatches;
       }
-      if (args.target_kl > 0 && ddp) {  // every rank must stop at the same epoch
-        Tensor kl = tensor({approx_kl}, {}, DType::f64);
-        args.communicator->all_reduce(kl, dist::ReduceOp::mean);
-        approx_kl = kl.item();
+      if (args.target_kl > 0) {  // the early stop reads approx_kl once per epoch
+        if (ddp) {               // every rank must stop at the same epoch
+          Tensor kl = approx_kl.to(Device::cpu).clone();
+          args.communicator->all_reduce(kl, dist::ReduceOp::mean);
+          approx_kl = kl.to(device);
+        }
+        if (approx_kl.item() > args.target_kl) break;
       }
-      if (args.target_kl > 0 && approx_kl > args.target_kl) break;
     }
 
     // explained variance of the value predictions: 1 - Var(R - V) / Var(R)
-    const double var_returns = var(b.returns, {}, false, 0).item();
-    const double explained_var =
-        var_returns == 0 ? std::nan("") : 1.0 - var(sub(b.returns, b.values), {}, false, 0).item() / var_returns;
+    // The update's one read: the logged scalars, the variances and the loss check.
+    const std::vector<double> logged =
+        concat({pg_loss_v.reshape({1}), v_loss_v.reshape({1}), entropy_v.reshape({1}), old_kl.reshape({1}),
+                approx_kl.reshape({1}), clipfrac_sum.reshape({1}), loss_sum.reshape({1}),
+                var(b.returns, {}, false, 0).to(DType::f64).reshape({1}),
+                var(sub(b.returns, b.values), {}, false, 0).to(DType::f64).reshape({1})})
+            .to_vector<double>();
+    GL_CHECK(std::isfinite(logged[6]),
+             "PPO: the loss is not finite in the update of iteration {} (on {}); lower the "
+             "learning rate or check the inputs",
+             iteration, device_name(device));
+    const double var_returns = logged[7];
+    const double explained_var = var_returns == 0 ? std::nan("") : 1.0 - logged[8] / var_returns;
     log.row(global_step, {{"learning_rate", optimizer.lr()},
-                          {"losses/value_loss", v_loss_v},
-                          {"losses/policy_loss", pg_loss_v},
-                          {"losses/entropy", entropy_v},
-                          {"losses/old_approx_kl", old_kl / double(minibatches)},
-                          {"losses/approx_kl", approx_kl},
-                          {"losses/clipfrac", clipfrac_sum / double(minibatches)},
+                          {"losses/value_loss", logged[1]},
+                          {"losses/policy_loss", logged[0]},
+                          {"losses/entropy", logged[2]},
+                          {"losses/old_approx_kl", logged[3] / double(minibatches)},
+                          {"losses/approx_kl", logged[4]},
+                          {"losses/clipfrac", logged[5] / double(minibatches)},
                           {"losses/explained_variance", explained_var},
                           {"SPS", log.sps(global_step)}});
     log.progress(global_step, recent_return);

@@ -49,6 +49,11 @@ struct PPOArgs {
   int64_t eval_every = 0;         // environment steps between evaluations; 0: only the final one
   std::string log_csv;            // empty: no CSV
   double progress_seconds = 2.0;  // <= 0: no progress line
+  // Where the agent, its optimiser state and the rollout live (cpu, cuda,
+  // ref); the envs step on the CPU. Per rollout step the observations cross
+  // to the device once and the actions back once; per update the logged
+  // scalars are read once (algorithms/rl/README.md "Devices").
+  Device device = Device::cpu;
   // Data-parallel (dist/README.md): with a communicator of N ranks, each rank
   // collects its own rollouts (its own env and action seeds) of num_envs x
   // num_steps, and every minibatch's gradients are averaged over the ranks,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <initializer_list>
 
 #include "algorithms/rl/buffers.h"
 #include "algorithms/rl/networks.h"
@@ -80,6 +81,8 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
   QNetwork qf1_target(obs_dim, A, hidden, init_gen), qf2_target(obs_dim, A, hidden, init_gen);
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
+  const Device device = args.device;  // initialised on the CPU (the same weights everywhere), then moved
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &qf1, &qf2, &qf1_target, &qf2_target}) m->to(device);
   qf1_target.freeze();
   qf2_target.freeze();
   optim::Adam q_optimizer(joined(qf1.parameters(), qf2.parameters()), {.lr = args.q_lr});
@@ -87,12 +90,14 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
 
   // Automatic entropy tuning (docs/papers/rl-baselines.md): target entropy -|A|.
   const double target_entropy = -double(A);
-  const Var log_alpha = Var::leaf(zeros({1}));
+  const Var log_alpha = Var::leaf(zeros({1}, DType::f32, device));
   optim::Adam alpha_optimizer({log_alpha}, {.lr = args.q_lr});
+  // alpha is a host number (the losses take it as a scalar): with autotune it
+  // is read back once per temperature update.
   double alpha = args.autotune ? std::exp(log_alpha.item()) : args.alpha;
 
   // Never more room than the run can fill (the buffer is allocated up front).
-  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A);
+  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A, device);
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
              args.progress_seconds);
 
@@ -100,14 +105,14 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
     envs::EnvPtr env = make_env_or(make, args.env_id);
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return actor.deterministic(row_tensor(obs)).value().to_vector<double>();
+      return actor.deterministic(row_tensor(obs).to(device)).value().to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };
 
   TrainResult result;
   double recent_return = std::nan("");
-  Tensor obs = vec.reset(args.seed);
+  Tensor obs = vec.reset(args.seed);  // on the CPU: it goes to the replay ring there
   for (int64_t global_step = 0; global_step < args.total_timesteps; ++global_step) {
     // ---- act ----
     std::vector<double> action(static_cast<size_t>(A));
@@ -118,7 +123,8 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
             action_space.low[size_t(j)] + (action_space.high[size_t(j)] - action_space.low[size_t(j)]) * u[size_t(j)];
     } else {
       NoGradGuard no_grad;
-      action = actor.sample(obs, policy_gen).action.value().to_vector<double>();
+      // The step's crossings: the observation there, the action back.
+      action = actor.sample(obs.to(device), policy_gen).action.value().to_vector<double>();
     }
     envs::VectorStep step = vec.step(std::vector<std::vector<double>>{action});
     if (step.episodes[0]) {
@@ -147,12 +153,14 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
       const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
       const Var qf1_loss = mse(q1, target), qf2_loss = mse(q2, target);
       const Var qf_loss = qf1_loss + qf2_loss;  // docs/papers/rl-baselines.md SAC.2: both critics, one target y
-      optim::check_finite_loss(qf_loss, "SAC critic", global_step);
+      // On the CPU the loss is checked before its backward; on a device,
+      // where a read waits for the queue, when it is logged (every 100 steps).
+      if (device == Device::cpu || global_step % 100 == 0) optim::check_finite_loss(qf_loss, "SAC critic", global_step);
       q_optimizer.zero_grad();
       qf_loss.backward();
       q_optimizer.step();
 
-      double actor_loss_v = std::nan(""), alpha_loss_v = std::nan("");
+      Tensor actor_loss_v, alpha_loss_v;  // read only when logged
       if (global_step % args.policy_frequency == 0) {
         // Delayed actor updates, as many as the steps skipped (CleanRL's TD3-style compensation).
         for (int64_t k = 0; k < args.policy_frequency; ++k) {
@@ -166,7 +174,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
           actor_optimizer.step();
           qf1.unfreeze();
           qf2.unfreeze();
-          actor_loss_v = actor_loss.item();
+          actor_loss_v = actor_loss.value();
           if (args.autotune) {
             Tensor log_prob;
             {
@@ -178,7 +186,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
             alpha_loss.backward();
             alpha_optimizer.step();
             alpha = std::exp(log_alpha.item());
-            alpha_loss_v = alpha_loss.item();
+            alpha_loss_v = alpha_loss.value();
           }
         }
       }
@@ -195,8 +203,8 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
                                              {"losses/qf_loss", qf_loss.item() / 2.0},
                                              {"losses/alpha", alpha},
                                              {"SPS", log.sps(global_step + 1)}};
-        if (!std::isnan(actor_loss_v)) row["losses/actor_loss"] = actor_loss_v;
-        if (!std::isnan(alpha_loss_v)) row["losses/alpha_loss"] = alpha_loss_v;
+        if (actor_loss_v.defined()) row["losses/actor_loss"] = actor_loss_v.item();
+        if (alpha_loss_v.defined()) row["losses/alpha_loss"] = alpha_loss_v.item();
         log.row(global_step + 1, row);
       }
     }

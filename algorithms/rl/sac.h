@@ -36,6 +36,10 @@ struct SACArgs {
   int64_t eval_every = 0;  // environment steps between evaluations; 0: only the final one
   std::string log_csv;
   double progress_seconds = 2.0;
+  // Where the networks, their optimiser state and the sampled batches live
+  // (cpu, cuda, ref); the env steps on the CPU and the replay ring is host
+  // staging (algorithms/rl/README.md "Devices").
+  Device device = Device::cpu;
 };
 
 // docs/papers/rl-baselines.md "SAC" critic target: y = r + gamma (1 - d) (min(Q1', Q2') - alpha log pi(a'|s')).

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "algorithms/rl/buffers.h"
 #include "algorithms/rl/networks.h"
@@ -37,7 +38,7 @@ Tensor td3_smoothed_target_action(const Tensor& target_action, const Tensor& eps
            scale.size(), low.size(), high.size());
   GL_CHECK(noise_clip >= 0, "td3_smoothed_target_action: noise_clip must be >= 0, got {}", noise_clip);
   const DType dt = target_action.dtype();
-  auto row = [&](const std::vector<double>& v) { return from_vector(v).to(dt); };
+  auto row = [&](const std::vector<double>& v) { return from_vector(v).to(dt).to(target_action.device()); };
   // docs/papers/rl-baselines.md "TD3" target: clip(eps, -0.5, 0.5), eps ~ N(0, 0.2), in units of the action scale
   const Tensor noise = mul(clamp(eps, -noise_clip, noise_clip), row(scale));
   // docs/papers/rl-baselines.md "TD3" target: clip(pi'(s') + noise, low, high)
@@ -84,6 +85,9 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
   target_actor.load_state_dict(actor.state_dict());
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
+  const Device device = args.device;  // initialised on the CPU (the same weights everywhere), then moved
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &target_actor, &qf1, &qf2, &qf1_target, &qf2_target})
+    m->to(device);
   target_actor.freeze();
   qf1_target.freeze();
   qf2_target.freeze();
@@ -91,7 +95,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
   optim::Adam actor_optimizer(actor.parameters(), {.lr = args.learning_rate});
 
   // Never more room than the run can fill (the buffer is allocated up front).
-  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A);
+  ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A, device);
   RunLog log(args.log_csv, fmt::format("{}__{}__{}", args.env_id, args.exp_name, args.seed), args.total_timesteps,
              args.progress_seconds);
 
@@ -99,15 +103,15 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
     envs::EnvPtr env = make_env_or(make, args.env_id);
     auto act = [&](const std::vector<double>& obs) {
       NoGradGuard no_grad;
-      return actor.forward(row_tensor(obs)).value().to_vector<double>();
+      return actor.forward(row_tensor(obs).to(device)).value().to_vector<double>();
     };
     return evaluate_policy(*env, act, args.eval_episodes, derive_seed(args.seed, 3));
   };
 
   TrainResult result;
   double recent_return = std::nan("");
-  double actor_loss_v = std::nan("");
-  Tensor obs = vec.reset(args.seed);
+  Tensor actor_loss_v;                // read only when logged
+  Tensor obs = vec.reset(args.seed);  // on the CPU: it goes to the replay ring there
   for (int64_t global_step = 0; global_step < args.total_timesteps; ++global_step) {
     // ---- act: uniform at first, then mu(s) + N(0, (scale exploration_noise)^2), clipped ----
     std::vector<double> action(static_cast<size_t>(A));
@@ -119,7 +123,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       std::vector<double> mu;
       {
         NoGradGuard no_grad;
-        mu = actor.forward(obs).value().to_vector<double>();
+        mu = actor.forward(obs.to(device)).value().to_vector<double>();  // the step's crossings: obs there, mu back
       }
       const std::vector<double> eps = randn({A}, explore_gen, DType::f64).to_vector<double>();
       for (int64_t j = 0; j < A; ++j) {
@@ -144,7 +148,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       Tensor target;
       {
         NoGradGuard no_grad;
-        const Tensor eps = mul(randn(data.actions.shape(), noise_gen), args.policy_noise);
+        const Tensor eps = mul(randn(data.actions.shape(), noise_gen, DType::f32, device), args.policy_noise);
         const Tensor next_action = td3_smoothed_target_action(target_actor.forward(data.next_obs).value(), eps,
                                                               args.noise_clip, scale, space.low, space.high);
         target =
@@ -154,7 +158,9 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
       const Var qf1_loss = mse(q1, target), qf2_loss = mse(q2, target);
       const Var qf_loss = qf1_loss + qf2_loss;
-      optim::check_finite_loss(qf_loss, "TD3 critic", global_step);
+      // On the CPU the loss is checked before its backward; on a device,
+      // where a read waits for the queue, when it is logged (every 100 steps).
+      if (device == Device::cpu || global_step % 100 == 0) optim::check_finite_loss(qf_loss, "TD3 critic", global_step);
       q_optimizer.zero_grad();
       qf_loss.backward();
       q_optimizer.step();
@@ -167,7 +173,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
         actor_loss.backward();
         actor_optimizer.step();
         qf1.unfreeze();
-        actor_loss_v = actor_loss.item();
+        actor_loss_v = actor_loss.value();
         optim::polyak_update(target_actor.parameters(), actor.parameters(), args.tau);
         optim::polyak_update(qf1_target.parameters(), qf1.parameters(), args.tau);
         optim::polyak_update(qf2_target.parameters(), qf2.parameters(), args.tau);
@@ -177,7 +183,7 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
             {"losses/qf1_values", mean(q1.value()).item()}, {"losses/qf2_values", mean(q2.value()).item()},
             {"losses/qf1_loss", qf1_loss.item()},           {"losses/qf2_loss", qf2_loss.item()},
             {"losses/qf_loss", qf_loss.item() / 2.0},       {"SPS", log.sps(global_step + 1)}};
-        if (!std::isnan(actor_loss_v)) row["losses/actor_loss"] = actor_loss_v;
+        if (actor_loss_v.defined()) row["losses/actor_loss"] = actor_loss_v.item();
         log.row(global_step + 1, row);
       }
     }

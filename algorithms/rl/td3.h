@@ -33,6 +33,10 @@ struct TD3Args {
   int64_t eval_every = 0;
   std::string log_csv;
   double progress_seconds = 2.0;
+  // Where the networks, their optimiser state and the sampled batches live
+  // (cpu, cuda, ref); the env steps on the CPU and the replay ring is host
+  // staging (algorithms/rl/README.md "Devices").
+  Device device = Device::cpu;
 };
 
 // docs/papers/rl-baselines.md "TD3" target policy smoothing: clip(pi'(s') + clip(eps, -c, c) scale, low, high)

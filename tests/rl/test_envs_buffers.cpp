@@ -232,10 +232,18 @@ TEST_CASE("GAE by hand: a truncation bootstraps from V(final obs), a termination
   for (size_t k = 0; k < ret.size(); ++k) CHECK(ret[k] == doctest::Approx(expected[k] + values[k]).epsilon(1e-6));
   CHECK(ret[0] == doctest::Approx(10.0));
 
-  // A truncation with no bootstrap value given is refused.
-  CHECK_THROWS_WITH_AS(
-      storage.add(0, zeros({N, 2}), zeros({N}, DType::i64), zeros({N}), zeros({N}), {0, 0}, {0, 0}, {1, 0}, {}),
-      doctest::Contains("RolloutStorage::add"), Error);
+  // A truncation with no bootstrap value given (to add or set_bootstrap) is refused.
+  storage.add(0, zeros({N, 2}), zeros({N}, DType::i64), zeros({N}), zeros({N}), {0, 0}, {0, 0}, {1, 0}, {});
+  CHECK_THROWS_WITH_AS(storage.compute_returns(tensor({3.0, 0.0}), 0.9, 0.8),
+                       doctest::Contains("RolloutStorage::compute_returns: env 0 truncated at step 0 but no bootstrap"),
+                       Error);
+  CHECK_THROWS_WITH_AS(storage.set_bootstrap(1, 0, tensor({1.0})),
+                       doctest::Contains("RolloutStorage::set_bootstrap: env 0 did not truncate at step 1"), Error);
+  // Given later, on its own, it is read with the values (as PPO gives it, with no host read per truncation).
+  // Step 0 of env 0 now: r = 0, V = 0, truncated with V(final) = 10: A = R = 0.9 * 10 = 9.
+  storage.set_bootstrap(0, 0, tensor({10.0}));
+  storage.compute_returns(tensor({3.0, 0.0}), 0.9, 0.8);
+  CHECK(vals(storage.flat(true).returns)[0] == doctest::Approx(9.0));
 }
 
 // ---------------------------------------------------------------- replay buffer

@@ -14,6 +14,8 @@ DyMeCu::DyMeCu(CuriosityOptions o, uint64_t seed)
   GL_CHECK(o.dymecu_tau >= 0 && o.dymecu_tau <= 1, "dymecu: tau must be in [0, 1], got {}", o.dymecu_tau);
   GL_CHECK(o.dymecu_memory == "outavg" || o.dymecu_memory == "own" || o.dymecu_memory == "paramavg",
            "dymecu: memory must be outavg, own or paramavg, got '{}'", o.dymecu_memory);
+  for (nn::MLP* m : {&encoder1, &encoder2, &memory, &predictor1, &predictor2, &memory2})
+    m->to(o.device);  // initialised on the CPU, then moved
   memory.freeze();
   memory2.freeze();
   grow_memory(0.0);  // each memory starts at its learner (paramavg: at the learners' average)

@@ -8,6 +8,7 @@ ICM::ICM(CuriosityOptions o, uint64_t seed)
       encoder({o.obs_dim, o.hidden, o.feature_dim}, gen_),
       inverse_model({2 * o.feature_dim, o.hidden, o.n_actions}, gen_),
       forward_model({o.feature_dim + o.n_actions, o.hidden, o.feature_dim}, gen_) {
+  for (nn::MLP* m : {&encoder, &inverse_model, &forward_model}) m->to(o.device);  // initialised on the CPU
   std::vector<Var> params = encoder.parameters();
   for (const Var& p : inverse_model.parameters()) params.push_back(p);
   for (const Var& p : forward_model.parameters()) params.push_back(p);

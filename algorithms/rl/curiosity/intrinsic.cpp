@@ -27,6 +27,12 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
   GL_CHECK(options.obs_dim >= 1 && options.n_actions >= 1,
            "make_intrinsic_reward: obs_dim and n_actions must be >= 1, got {} and {}", options.obs_dim,
            options.n_actions);
+  const bool any_device =
+      method == "icm" || method == "icm_stopgrad" || method == "rnd" || method.starts_with("dymecu");
+  GL_CHECK(options.device == Device::cpu || any_device,
+           "make_intrinsic_reward: '{}' runs on the CPU only for now, got device {} (icm, icm_stopgrad, rnd and the "
+           "dymecu variants run on any device)",
+           method, device_name(options.device));
   if (method == "icm") return std::make_unique<ICM>(options, seed);
   if (method == "icm_stopgrad") {
     options.icm_forward_trains_encoder = false;
@@ -59,7 +65,9 @@ Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_act
   return concat({obs, one_hot(actions, n_actions, obs.dtype())}, 1);
 }
 
-Var normalize_rows(const Var& x) { return x / maximum(norm(x, 2.0, {1}, true), Var(scalar(1e-8, x.dtype()))); }
+Var normalize_rows(const Var& x) {
+  return x / maximum(norm(x, 2.0, {1}, true), Var(scalar(1e-8, x.dtype(), x.device())));
+}
 
 std::vector<Tensor> minibatch_indices(int64_t n, int64_t parts, Generator& gen) {
   GL_CHECK(parts >= 1 && parts <= n, "minibatch_indices: cannot split {} rows into {} minibatches", n, parts);
@@ -73,8 +81,8 @@ std::vector<Tensor> minibatch_indices(int64_t n, int64_t parts, Generator& gen) 
 }
 
 TransitionBatch select_rows(const TransitionBatch& batch, const Tensor& index) {
-  return {index_select(batch.obs, 0, index), index_select(batch.actions, 0, index),
-          index_select(batch.next_obs, 0, index)};
+  const Tensor i = index.to(batch.obs.device());  // drawn on the host (minibatch_indices): one copy
+  return {index_select(batch.obs, 0, i), index_select(batch.actions, 0, i), index_select(batch.next_obs, 0, i)};
 }
 
 void check_batch(const TransitionBatch& b, const CuriosityOptions& o, const std::string& who) {
@@ -107,21 +115,23 @@ double LearnedIntrinsicReward::update(const TransitionBatch& batch) {
   check_batch(batch, options_, name());
   GL_CHECK(adam_ != nullptr, "{}: no parameters to train", name());
   const int64_t parts = std::min<int64_t>(options_.minibatches, batch.size());
-  double last = 0;
+  const Device device = batch.obs.device();
+  Tensor total;  // the last pass's loss sum, f64 on the device: read once, after the passes
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
-    double total = 0;
+    total = zeros({}, DType::f64, device);
     for (const Tensor& index : minibatch_indices(batch.size(), parts, gen_)) {
       const Var l = loss(select_rows(batch, index));
-      optim::check_finite_loss(l, "curiosity module", epoch);
+      // On the CPU each loss is checked before its backward; on a device the sum, below.
+      if (device == Device::cpu) optim::check_finite_loss(l, "curiosity module", epoch);
       adam_->zero_grad();
       l.backward();
       adam_->step();
       ++steps_;
       after_step();
-      total += l.item();
+      total = add(total, l.value().to(DType::f64));
     }
-    last = total / double(parts);
   }
+  const double last = total.item() / double(parts);
   GL_CHECK(std::isfinite(last), "{}: training loss is not finite ({})", name(), last);
   return last;
 }

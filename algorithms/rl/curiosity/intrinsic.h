@@ -71,6 +71,10 @@ struct CuriosityOptions {
   int64_t apt_k = 10;
   double apt_temperature = 0.5;
   double apt_c = 1.0;
+  // Where the module's networks and optimiser state live (cpu, cuda, ref);
+  // batches must be there too. ICM, RND and DyMeCu run on any device; the
+  // others on the CPU only for now (make_intrinsic_reward says so).
+  Device device = Device::cpu;
 };
 
 class IntrinsicReward {

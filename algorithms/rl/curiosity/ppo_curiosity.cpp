@@ -50,8 +50,11 @@ PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs 
   if (args.method != "none") {
     args_.curiosity.obs_dim = obs_dim;
     args_.curiosity.n_actions = n_actions;
+    args_.curiosity.device = args.device;
     intrinsic_ = make_intrinsic_reward(args.method, args_.curiosity, derive_seed(args.seed, 6));
   }
+  for (nn::Module* m : std::vector<nn::Module*>{&actor, &critic_torso, &value_ext, &value_int})
+    m->to(args.device);  // initialised on the CPU, then moved
   std::vector<Var> params = actor.parameters();
   for (const nn::Module* m : std::vector<const nn::Module*>{&critic_torso, &value_ext, &value_int})
     for (const Var& p : m->parameters()) params.push_back(p);
@@ -60,8 +63,8 @@ PPOCuriosity::PPOCuriosity(int64_t obs_dim, int64_t n_actions, PPOCuriosityArgs 
 
 Tensor PPOCuriosity::act(const Tensor& obs, bool greedy) {
   NoGradGuard no_grad;
-  const Var logits = actor(obs);
-  return greedy ? nn::CategoricalHead::mode(logits) : nn::CategoricalHead::sample(logits, gen_);
+  const Var logits = actor(obs.to(args_.device));
+  return (greedy ? nn::CategoricalHead::mode(logits) : nn::CategoricalHead::sample(logits, gen_)).to(Device::cpu);
 }
 
 int64_t curiosity_gradient_steps(const PPOCuriosityArgs& a, int64_t env_steps) {
@@ -92,6 +95,12 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
   Tensor obs = vec.reset(env_seed);
   std::vector<double> running_return(size_t(N), 0.0);
 
+  const Device device = args_.device;
+  // log pi(a|s) of the agent's own actions (in [0, A) by construction, so
+  // without nn::CategoricalHead's range check, which reads back to the host).
+  auto log_prob = [](const Var& logits, const Tensor& actions) {
+    return squeeze(gather(log_softmax(logits, 1), 1, actions.to(DType::i64).view({actions.numel(), 1})), 1);
+  };
   for (int64_t rollout = 0; rollout < rollouts; ++rollout) {
     if (args_.anneal_lr) adam_->set_lr(args_.learning_rate * (1.0 - double(rollout) / double(rollouts)));
     // ---- collect T steps of N envs (row t N + i) ----
@@ -103,17 +112,22 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       Tensor actions;
       {
         NoGradGuard no_grad;
-        const Var logits = actor(obs);
-        actions = nn::CategoricalHead::sample(logits, gen_);
-        const std::vector<double> lp = nn::CategoricalHead::log_prob(logits, actions).value().to_vector<double>();
-        const Var h = critic_torso(obs);
-        const std::vector<double> ve = value_ext(h).value().to_vector<double>(),
-                                  vi = value_int(h).value().to_vector<double>();
+        const Tensor obs_dev = obs.to(device);  // the step's batch crosses once
+        const Var logits = actor(obs_dev);
+        const Tensor sampled = nn::CategoricalHead::sample(logits, gen_);
+        const Var h = critic_torso(obs_dev);
+        // The step's one read: actions, log-probs and both values, [4, N] f64.
+        const std::vector<double> r = concat({sampled.to(DType::f64), log_prob(logits, sampled).value().to(DType::f64),
+                                              value_ext(h).value().to(DType::f64), value_int(h).value().to(DType::f64)})
+                                          .to_vector<double>();
+        std::vector<int64_t> a(size_t(N), 0);
         for (int64_t i = 0; i < N; ++i) {
-          logp[size_t(t * N + i)] = lp[size_t(i)];
-          v_ext[size_t(t * N + i)] = ve[size_t(i)];
-          v_int[size_t(t * N + i)] = vi[size_t(i)];
+          a[size_t(i)] = int64_t(r[size_t(i)]);
+          logp[size_t(t * N + i)] = r[size_t(N + i)];
+          v_ext[size_t(t * N + i)] = r[size_t(2 * N + i)];
+          v_int[size_t(t * N + i)] = r[size_t(3 * N + i)];
         }
+        actions = from_vector(a, {N});
       }
       const envs::VectorStep step = vec.step(actions);
       // The true next observation of each transition: the final one where an episode ended.
@@ -135,7 +149,8 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       if (!trunc_rows.empty()) {  // V_e(final obs) bootstraps through a time limit
         NoGradGuard no_grad;
         const Tensor idx = from_vector(trunc_rows, {int64_t(trunc_rows.size())});
-        const std::vector<double> vb = value_ext(critic_torso(index_select(next, 0, idx))).value().to_vector<double>();
+        const std::vector<double> vb =
+            value_ext(critic_torso(index_select(next, 0, idx).to(device))).value().to_vector<double>();
         for (size_t j = 0; j < trunc_rows.size(); ++j) bootstrap[size_t(t * N + trunc_rows[j])] = vb[j];
       }
       obs_rows.push_back(obs);
@@ -144,8 +159,9 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       obs = step.obs;
     }
     stats.env_steps += T * N;
-    const Tensor flat_obs = concat(obs_rows, 0), flat_next = concat(next_rows, 0);
-    const Tensor flat_actions = concat(action_rows, 0).to(DType::i64);
+    // The rollout's batch crosses to the device once.
+    const Tensor flat_obs = concat(obs_rows, 0).to(device), flat_next = concat(next_rows, 0).to(device);
+    const Tensor flat_actions = concat(action_rows, 0).to(DType::i64).to(device);
 
     // ---- intrinsic rewards, normalised by the running std of the intrinsic return ----
     std::vector<double> r_int(size_t(T * N), 0.0);
@@ -164,9 +180,11 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
     std::vector<double> last_ext, last_int;
     {
       NoGradGuard no_grad;
-      const Var h = critic_torso(obs);
-      last_ext = value_ext(h).value().to_vector<double>();
-      last_int = value_int(h).value().to_vector<double>();
+      const Var h = critic_torso(obs.to(device));
+      const std::vector<double> r =
+          concat({value_ext(h).value().to(DType::f64), value_int(h).value().to(DType::f64)}).to_vector<double>();
+      last_ext.assign(r.begin(), r.begin() + N);
+      last_int.assign(r.begin() + N, r.end());
     }
     const std::vector<double> adv_ext =
         compute_gae(T, N, r_ext, v_ext, terminated, truncated, bootstrap, last_ext, args_.gamma_ext, args_.gae_lambda);
@@ -179,10 +197,10 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
       ret_ext[k] = adv_ext[k] + v_ext[k];
       ret_int[k] = adv_int[k] + v_int[k];
     }
-    const Tensor t_adv = from_vector(adv, {T * N}).to(DType::f32), t_logp = from_vector(logp, {T * N}).to(DType::f32);
-    const Tensor t_ret_e = from_vector(ret_ext, {T * N}).to(DType::f32);
-    const Tensor t_ret_i = from_vector(ret_int, {T * N}).to(DType::f32);
-    const Tensor t_v_e = from_vector(v_ext, {T * N}).to(DType::f32), t_v_i = from_vector(v_int, {T * N}).to(DType::f32);
+    auto on_device = [&](const std::vector<double>& v) { return from_vector(v, {T * N}).to(DType::f32).to(device); };
+    const Tensor t_adv = on_device(adv), t_logp = on_device(logp);
+    const Tensor t_ret_e = on_device(ret_ext), t_ret_i = on_device(ret_int);
+    const Tensor t_v_e = on_device(v_ext), t_v_i = on_device(v_int);
 
     // ---- the curiosity module learns from the same rollout ----
     if (intrinsic_) {
@@ -192,11 +210,13 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
     }
 
     // ---- PPO epochs (docs/papers/rl-baselines.md "PPO" objective) ----
+    Tensor loss_sum = zeros({}, DType::f64, device);  // non-finite if any minibatch's loss was
     for (int64_t epoch = 0; epoch < args_.update_epochs; ++epoch) {
-      for (const Tensor& idx : minibatch_indices(T * N, args_.num_minibatches, gen_)) {
+      for (const Tensor& host_idx : minibatch_indices(T * N, args_.num_minibatches, gen_)) {
+        const Tensor idx = host_idx.to(device);
         const Tensor mb_obs = index_select(flat_obs, 0, idx);
         const Var logits = actor(mb_obs);
-        const Var new_logp = nn::CategoricalHead::log_prob(logits, index_select(flat_actions, 0, idx));
+        const Var new_logp = log_prob(logits, index_select(flat_actions, 0, idx));
         const Tensor mb_adv = normalize_advantages(index_select(t_adv, 0, idx));
         const Var pg_loss = ppo_policy_loss(new_logp, index_select(t_logp, 0, idx), mb_adv, args_.clip_coef);
         const Var ent = mean(nn::CategoricalHead::entropy(logits));
@@ -207,13 +227,20 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
           v_loss = v_loss + ppo_value_loss(value_int(h), index_select(t_v_i, 0, idx), index_select(t_ret_i, 0, idx),
                                            args_.clip_coef, false);
         const Var loss = pg_loss - args_.ent_coef * ent + args_.vf_coef * v_loss;
-        optim::check_finite_loss(loss, "PPO (curiosity)", rollout);
+        // On the CPU each loss is checked before its backward; on a device their sum, once per rollout.
+        if (device == Device::cpu) optim::check_finite_loss(loss, "PPO (curiosity)", rollout);
+        loss_sum = add(loss_sum, loss.value().to(DType::f64));
         adam_->zero_grad();
         loss.backward();
-        optim::clip_grad_norm(adam_->params(), args_.max_grad_norm);
+        clip_grad_norm_on_device(adam_->params(), args_.max_grad_norm);
         adam_->step();
       }
     }
+    if (device != Device::cpu)
+      GL_CHECK(std::isfinite(loss_sum.item()),
+               "PPO (curiosity): the loss is not finite in the update of rollout {} (on {}); lower the learning rate "
+               "or check the inputs",
+               rollout, device_name(device));
   }
   stats.seconds = seconds_since(start);
   return stats;

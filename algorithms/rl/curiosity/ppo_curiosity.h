@@ -48,7 +48,12 @@ struct PPOCuriosityArgs {
   double vf_coef = 0.5;
   double max_grad_norm = 0.5;
   int64_t hidden = 64;
-  CuriosityOptions curiosity;  // obs_dim and n_actions are filled in by the trainer
+  CuriosityOptions curiosity;  // obs_dim, n_actions and device are filled in by the trainer
+  // Where the agent, the curiosity module and their optimiser state live
+  // (cpu, cuda, ref); the envs step on the CPU. Per rollout step the
+  // observations cross there and one read brings back the actions, log-probs
+  // and values; per rollout the batch crosses once (algorithms/rl/README.md).
+  Device device = Device::cpu;
 };
 
 // Per finished training episode: its extrinsic return and the env steps so far.

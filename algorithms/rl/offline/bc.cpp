@@ -34,19 +34,21 @@ OfflineResult train_bc(const BCArgs& args, const envs::Dataset& data) {
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
-  const ReplayBuffer buffer = dataset_buffer(data);
+  const ReplayBuffer buffer = dataset_buffer(data, args.device);
   Generator init_gen = Generator(args.seed).fork(0);
   auto actor = std::make_shared<DeterministicActor>(data.obs_dim(), probe->action_space(), args.hidden, init_gen);
+  actor->to(args.device);  // initialised on the CPU, then moved
   optim::Adam optimizer(actor->parameters(), {.lr = args.lr});
   Generator sample_gen = Generator(args.seed).fork(3);
-  const auto act = [actor, norm](const std::vector<double>& obs) {
+  const auto act = [actor, norm, device = args.device](const std::vector<double>& obs) {
     NoGradGuard no_grad;
-    return actor->forward(row_tensor(norm.apply(obs))).value().to_vector<double>();
+    return actor->forward(row_tensor(norm.apply(obs)).to(device)).value().to_vector<double>();
   };
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {
     const ReplayBuffer::Batch batch = norm.apply(buffer.sample(args.batch_size, sample_gen));
     const Var loss = bc_loss(actor->forward(batch.obs), batch.actions);
-    optim::check_finite_loss(loss, "BC", step);
+    // On a device, where a read waits for the queue, the loss is checked every 100 steps.
+    if (args.device == Device::cpu || step % 100 == 0) optim::check_finite_loss(loss, "BC", step);
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();

@@ -29,6 +29,7 @@ struct BCArgs {
   int64_t eval_every = 5000;  // gradient steps between evaluations; 0: only the final one
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
+  Device device = Device::cpu;  // where the actor, its optimiser state and the batches live
 };
 
 // Trains the actor on the dataset alone and evaluates mu(s) in the true env

@@ -59,7 +59,7 @@ CQLPenalty::CQLPenalty(const envs::Space& actions, const CQLOptions& options, ui
       high_(actions.high),
       log_uniform_density_(0),
       gen_(Generator(seed).fork(7)),
-      log_alpha_prime_(Var::leaf(full({1}, std::log(options.alpha_prime_init)))),
+      log_alpha_prime_(Var::leaf(full({1}, std::log(options.alpha_prime_init), DType::f32, options.device))),
       alpha_prime_optimizer_({log_alpha_prime_}, {.lr = options.alpha_prime_lr}) {
   GL_CHECK(!actions.is_discrete(), "CQLPenalty: needs a box action space, got {}", actions.str());
   GL_CHECK(options.num_samples > 0, "CQLPenalty: num_samples must be positive, got {}", options.num_samples);
@@ -150,9 +150,13 @@ OfflineResult train_cql(const CQLArgs& args, const envs::Dataset& data) {
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
-  const ReplayBuffer buffer = dataset_buffer(data);
-  auto learner = std::make_shared<SACLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
-  CQLPenalty penalty(probe->action_space(), args.cql, args.seed);
+  const ReplayBuffer buffer = dataset_buffer(data, args.device);
+  SACLearnerOptions learner_options = args.learner;
+  learner_options.device = args.device;
+  auto learner = std::make_shared<SACLearner>(data.obs_dim(), probe->action_space(), learner_options, args.seed);
+  CQLOptions cql_options = args.cql;
+  cql_options.device = args.device;
+  CQLPenalty penalty(probe->action_space(), cql_options, args.seed);
   const SACLearner::CriticRegulariser regulariser = [&](const ReplayBuffer::Batch& batch, SACLearner& l) {
     return penalty(batch, l);
   };

@@ -59,6 +59,7 @@ struct CQLOptions {
   double alpha_prime_init = 1.0;
   double alpha_prime_lr = 3e-4;
   double alpha_prime_max = 1e6;
+  Device device = Device::cpu;  // where alpha' lives: the learner's (train_cql sets it from CQLArgs::device)
 };
 
 // The penalty as a SACLearner::CriticRegulariser: call it with the batch and
@@ -107,6 +108,9 @@ struct CQLArgs {
   int64_t eval_every = 5000;  // gradient steps between evaluations; 0: only the final one
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
+  // Where the learners' networks, optimiser state and batches live (cpu,
+  // cuda, ref): it overrides the learner options' device.
+  Device device = Device::cpu;
 };
 
 // Trains on the dataset and evaluates the deterministic policy tanh(mean) in

@@ -39,13 +39,19 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
   const ReplayBuffer real = dataset_buffer(data);
   ModelBuffer model_data(args.retain_rounds * args.rollout_batch * args.horizon, data.obs_dim(), data.act_dim());
-  auto sac = std::make_shared<SACLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
+  const Device device = args.device;
+  SACLearnerOptions learner_options = args.learner;
+  learner_options.device = device;
+  auto sac = std::make_shared<SACLearner>(data.obs_dim(), probe->action_space(), learner_options, args.seed);
   const Generator run_gen(args.seed);
   Generator sample_gen = run_gen.fork(3), rollout_gen = run_gen.fork(5);
   const std::vector<int64_t> split = split_batch(args.batch_size, {args.real_fraction, 1.0 - args.real_fraction});
 
   // The rollout policy is SAC's own stochastic policy on standardised states.
-  const BatchPolicy explore = [&](const Tensor& obs) { return sac->act(norm.apply(obs), false); };
+  // (Model states are on the CPU: they cross to the policy and its actions back, once per rollout step.)
+  const BatchPolicy explore = [&](const Tensor& obs) {
+    return sac->act(norm.apply(obs.to(device)), false).to(Device::cpu);
+  };
   const auto act = [sac, norm](const std::vector<double>& obs) { return sac->act(norm.apply(obs), true); };
   double uncertainty_sum = 0;
   int64_t rounds = 0;
@@ -58,8 +64,8 @@ OfflineResult train_mopo(const MOPOArgs& args, const envs::Dataset& data,
       uncertainty_sum += r.mean_uncertainty;
       ++rounds;
     }
-    sac->update(
-        norm.apply(mixed_batch(real, split[0], {{&model_data, RewardLabel::pessimistic, split[1]}}, sample_gen)));
+    sac->update(norm.apply(to_device(
+        mixed_batch(real, split[0], {{&model_data, RewardLabel::pessimistic, split[1]}}, sample_gen), device)));
     evaluator.after_step(step, act);
   }
   OfflineResult result = evaluator.finish(act);

@@ -35,6 +35,11 @@ struct MOPOArgs {
   int64_t eval_every = 5000;
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
+  // Where the learners' networks, optimiser state and batches live (cpu,
+  // cuda, ref): it overrides the learner options' device. The dynamics
+  // ensemble and its model rollouts stay on the CPU (host-side data, like an
+  // env); the policy crosses once per rollout step, a batch once per update.
+  Device device = Device::cpu;
 };
 
 // The fitted ensemble for data: `model` when given (already trained, e.g.

@@ -12,12 +12,12 @@
 
 namespace gradlab::rl {
 
-ReplayBuffer dataset_buffer(const envs::Dataset& data) {
+ReplayBuffer dataset_buffer(const envs::Dataset& data, Device device) {
   const int64_t N = data.size();
   GL_CHECK(N > 0, "dataset_buffer: the dataset ({}) has no rows",
            data.metadata.count("env") ? data.metadata.at("env") : std::string("no env"));
   const int64_t O = data.obs_dim(), A = data.act_dim();
-  ReplayBuffer buffer(N, O, A);
+  ReplayBuffer buffer(N, O, A, device);  // host staging: each batch crosses to the device once
   const std::vector<double> obs = data.observations.to_vector<double>(), act = data.actions.to_vector<double>(),
                             rew = data.rewards.to_vector<double>(), next = data.next_observations.to_vector<double>(),
                             term = data.terminals.to_vector<double>();
@@ -26,6 +26,10 @@ ReplayBuffer dataset_buffer(const envs::Dataset& data) {
                std::vector<double>(act.begin() + i * A, act.begin() + (i + 1) * A), rew[size_t(i)],
                std::vector<double>(next.begin() + i * O, next.begin() + (i + 1) * O), term[size_t(i)] > 0.5);
   return buffer;
+}
+
+ReplayBuffer::Batch to_device(const ReplayBuffer::Batch& b, Device device) {
+  return {b.obs.to(device), b.actions.to(device), b.rewards.to(device), b.next_obs.to(device), b.terminated.to(device)};
 }
 
 ReplayBuffer::Batch concat_batches(const std::vector<ReplayBuffer::Batch>& parts) {

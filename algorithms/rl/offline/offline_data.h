@@ -21,7 +21,10 @@ namespace gradlab::rl {
 
 // Every row of the dataset (terminals as `terminated`; timeouts do not stop
 // the bootstrap, since next_observations is always the true next state).
-ReplayBuffer dataset_buffer(const envs::Dataset& data);
+ReplayBuffer dataset_buffer(const envs::Dataset& data, Device device = Device::cpu);
+
+// The batch on `device`: one copy per field (none when it is there already).
+ReplayBuffer::Batch to_device(const ReplayBuffer::Batch& batch, Device device);
 
 // The rows of every batch, in order (all from buffers of the same dims).
 ReplayBuffer::Batch concat_batches(const std::vector<ReplayBuffer::Batch>& parts);

@@ -63,22 +63,29 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   const int64_t O = data.obs_dim(), A = data.act_dim();
   ModelBuffer optimistic_data(args.retain_rounds * args.rollout_batch * args.rollout_horizon, O, A);  // D_o
   ModelBuffer output_data(args.retain_rounds * args.rollout_batch * args.horizon, O, A);              // D_pi
-  auto output = std::make_shared<TD3BCLearner>(O, action_space, args.output_learner, args.seed);
+  const Device device = args.device;
+  TD3BCLearnerOptions output_options = args.output_learner;
+  SACLearnerOptions rollout_options = args.rollout_learner;
+  output_options.device = rollout_options.device = device;
+  auto output = std::make_shared<TD3BCLearner>(O, action_space, output_options, args.seed);
   std::unique_ptr<SACLearner> rollout_sac;
   if (args.rollout_policy == RolloutPolicy::optimistic)
-    rollout_sac = std::make_unique<SACLearner>(O, action_space, args.rollout_learner, derive_seed(args.seed, 11));
+    rollout_sac = std::make_unique<SACLearner>(O, action_space, rollout_options, derive_seed(args.seed, 11));
   const Generator run_gen(args.seed);
   Generator sample_gen = run_gen.fork(3), rollout_gen = run_gen.fork(5), noise_gen = run_gen.fork(6),
             random_gen = run_gen.fork(8);
 
   // The output policy's rollouts: pi(s) + N(0, exploration_std scale), clipped to the box.
+  // (Model states are on the CPU: they cross to a policy and its actions back, once per rollout step.)
   const BatchPolicy output_explore = [&](const Tensor& obs) {
-    return output->act_noisy(norm.apply(obs), args.exploration_std, noise_gen);
+    return output->act_noisy(norm.apply(obs.to(device)), args.exploration_std, noise_gen).to(Device::cpu);
   };
   BatchPolicy rollout_explore;
   switch (args.rollout_policy) {
     case RolloutPolicy::optimistic:
-      rollout_explore = [&](const Tensor& obs) { return rollout_sac->act(norm.apply(obs), false); };
+      rollout_explore = [&](const Tensor& obs) {
+        return rollout_sac->act(norm.apply(obs.to(device)), false).to(Device::cpu);
+      };
       break;
     case RolloutPolicy::random:
       rollout_explore = uniform_policy(action_space.low, action_space.high, random_gen);
@@ -114,13 +121,15 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
     }
     // docs/papers/orpo.md "Rollout policy": SAC in the O-MDP on 5% D (true r) + 95% D_o (r_O)
     if (rollout_sac)
-      rollout_sac->update(norm.apply(
-          mixed_batch(real, sac_split[0], {{&optimistic_data, RewardLabel::optimistic, sac_split[1]}}, sample_gen)));
+      rollout_sac->update(norm.apply(to_device(
+          mixed_batch(real, sac_split[0], {{&optimistic_data, RewardLabel::optimistic, sac_split[1]}}, sample_gen),
+          device)));
     // docs/papers/orpo.md "Output policy": TD3+BC in the P-MDP on 5% D + 45% D_pi + 50% D_o (r_P)
-    output->update(norm.apply(mixed_batch(real, output_split[0],
-                                          {{&output_data, RewardLabel::pessimistic, output_split[1]},
-                                           {&optimistic_data, RewardLabel::pessimistic, output_split[2]}},
-                                          sample_gen)));
+    output->update(norm.apply(to_device(mixed_batch(real, output_split[0],
+                                                    {{&output_data, RewardLabel::pessimistic, output_split[1]},
+                                                     {&optimistic_data, RewardLabel::pessimistic, output_split[2]}},
+                                                    sample_gen),
+                                        device)));
     evaluator.after_step(step, act);
   }
   OfflineResult result = evaluator.finish(act);

@@ -52,6 +52,11 @@ struct ORPOArgs {
   int64_t eval_every = 5000;
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
+  // Where the learners' networks, optimiser state and batches live (cpu,
+  // cuda, ref): it overrides the learner options' device. The dynamics
+  // ensemble and its model rollouts stay on the CPU (host-side data, like an
+  // env); a policy crosses once per rollout step, a batch once per update.
+  Device device = Device::cpu;
 };
 
 // result.diagnostics: rollout_uncertainty_optimistic / _output (mean u of

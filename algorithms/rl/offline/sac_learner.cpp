@@ -2,6 +2,7 @@
 #include "algorithms/rl/offline/sac_learner.h"
 
 #include <cmath>
+#include <initializer_list>
 
 #include "algorithms/rl/rl_utils.h"
 #include "algorithms/rl/sac.h"
@@ -21,19 +22,24 @@ SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLea
       options_(options),
       policy_gen_(Generator(seed).fork(1)),
       target_entropy_(std::isnan(options.target_entropy) ? -double(actions.dim()) : options.target_entropy),
-      log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha)))),
-      alpha_(options.autotune ? 1.0 : options.alpha),
-      q_optimizer_(joined(qf1.parameters(), qf2.parameters()), {.lr = options.critic_lr}),
-      actor_optimizer_(actor.parameters(), {.lr = options.actor_lr}),
-      alpha_optimizer_({log_alpha_}, {.lr = options.alpha_lr}) {
+      log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha), DType::f32, options.device))),
+      alpha_(options.autotune ? 1.0 : options.alpha) {
   GL_CHECK(!actions.is_discrete(), "SACLearner: needs a box action space, got {}", actions.str());
   GL_CHECK(!options.hidden.empty(), "SACLearner: needs at least one hidden layer");
   GL_CHECK(options.tau >= 0 && options.tau <= 1, "SACLearner: tau must be in [0, 1], got {}", options.tau);
   GL_CHECK(options.alpha > 0 || options.autotune, "SACLearner: a fixed alpha must be positive, got {}", options.alpha);
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
+  // Initialised on the CPU (the same weights on every device), then moved.
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &qf1, &qf2, &qf1_target, &qf2_target})
+    m->to(options.device);
   qf1_target.freeze();
   qf2_target.freeze();
+  q_optimizer_ = std::make_unique<optim::Adam>(joined(qf1.parameters(), qf2.parameters()),
+                                               optim::AdamOptions{.lr = options.critic_lr});
+  actor_optimizer_ = std::make_unique<optim::Adam>(actor.parameters(), optim::AdamOptions{.lr = options.actor_lr});
+  alpha_optimizer_ =
+      std::make_unique<optim::Adam>(std::vector<Var>{log_alpha_}, optim::AdamOptions{.lr = options.alpha_lr});
 }
 
 SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser& regulariser) {
@@ -55,9 +61,9 @@ SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const Crit
     critic_loss = critic_loss + extra;
   }
   optim::check_finite_loss(critic_loss, "SAC critic", updates_);
-  q_optimizer_.zero_grad();
+  q_optimizer_->zero_grad();
   critic_loss.backward();
-  q_optimizer_.step();
+  q_optimizer_->step();
 
   // ---- actor: E[alpha log pi(a|s) - min Q(s, a)], a ~ pi(s) reparameterised; Q's weights held
   qf1.freeze();
@@ -66,18 +72,18 @@ SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const Crit
   const Var actor_loss =
       sac_actor_loss(pi.log_prob, qf1.forward(data.obs, pi.action), qf2.forward(data.obs, pi.action), alpha_);
   optim::check_finite_loss(actor_loss, "SAC actor", updates_);
-  actor_optimizer_.zero_grad();
+  actor_optimizer_->zero_grad();
   actor_loss.backward();
-  actor_optimizer_.step();
+  actor_optimizer_->step();
   qf1.unfreeze();
   qf2.unfreeze();
 
   // ---- temperature towards the target entropy
   if (options_.autotune) {
     const Var alpha_loss = sac_temperature_loss(log_alpha_, pi.log_prob.value(), target_entropy_);
-    alpha_optimizer_.zero_grad();
+    alpha_optimizer_->zero_grad();
     alpha_loss.backward();
-    alpha_optimizer_.step();
+    alpha_optimizer_->step();
     alpha_ = std::exp(log_alpha_.item());
   }
   optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
@@ -96,7 +102,7 @@ Tensor SACLearner::act(const Tensor& obs, bool deterministic) {
 }
 
 std::vector<double> SACLearner::act(const std::vector<double>& obs, bool deterministic) {
-  return act(row_tensor(obs), deterministic).to_vector<double>();
+  return act(row_tensor(obs).to(options_.device), deterministic).to_vector<double>();
 }
 
 }  // namespace gradlab::rl

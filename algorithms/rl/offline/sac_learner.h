@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "algorithms/rl/buffers.h"
@@ -24,6 +25,9 @@ struct SACLearnerOptions {
   double alpha = 0.2;                                                // the fixed temperature without autotune
   double target_entropy = std::numeric_limits<double>::quiet_NaN();  // NaN: -|A|
   double log_std_min = -5, log_std_max = 2;
+  // Where the networks and their optimiser state live (cpu, cuda, ref);
+  // batches are moved there by the buffer that samples them.
+  Device device = Device::cpu;
 };
 
 class SACLearner {
@@ -59,7 +63,8 @@ class SACLearner {
   double target_entropy_;
   Var log_alpha_;
   double alpha_;
-  optim::Adam q_optimizer_, actor_optimizer_, alpha_optimizer_;
+  // Made after the networks are on their device (their state is made there).
+  std::unique_ptr<optim::Adam> q_optimizer_, actor_optimizer_, alpha_optimizer_;
   int64_t updates_ = 0;
 };
 

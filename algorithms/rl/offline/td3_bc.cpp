@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <initializer_list>
+#include <memory>
 
 #include "algorithms/rl/rl_utils.h"
 #include "algorithms/rl/td3.h"
@@ -22,10 +24,11 @@ Var td3bc_actor_loss(const Var& q_pi, const Var& pi, const Tensor& data_actions,
   GL_CHECK(q_pi.dim() == 1 && pi.dim() == 2 && pi.size(0) == q_pi.size(0) && data_actions.shape() == pi.shape(),
            "td3bc_actor_loss: q_pi [B], pi [B, A] and data actions [B, A] expected, got {}, {} and {}", q_pi.shape(),
            pi.shape(), data_actions.shape());
-  // lambda = alpha / mean|Q|, held constant
-  const double lambda = alpha / std::max(mean(abs(q_pi.value())).item(), 1e-6);
+  // lambda = alpha / mean|Q|, held constant (f64, on Q's device: no read)
+  const Tensor lambda =
+      div(scalar(alpha, DType::f64, q_pi.device()), maximum(mean(abs(q_pi.value())).to(DType::f64), 1e-6));
   // -lambda mean Q(s, pi(s)) + mean (pi(s) - a)^2
-  return -lambda * mean(q_pi) + bc_weight * mse(pi, data_actions);
+  return Var(neg(lambda).to(q_pi.dtype())) * mean(q_pi) + bc_weight * mse(pi, data_actions);
 }
 
 TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD3BCLearnerOptions& options,
@@ -40,9 +43,7 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
       options_(options),
       low_(actions.low),
       high_(actions.high),
-      noise_gen_(Generator(seed).fork(2)),
-      q_optimizer_(joined(qf1.parameters(), qf2.parameters()), {.lr = options.critic_lr}),
-      actor_optimizer_(actor.parameters(), {.lr = options.actor_lr}) {
+      noise_gen_(Generator(seed).fork(2)) {
   GL_CHECK(!actions.is_discrete(), "TD3BCLearner: needs a box action space, got {}", actions.str());
   GL_CHECK(options.policy_frequency > 0, "TD3BCLearner: policy_frequency must be positive, got {}",
            options.policy_frequency);
@@ -50,6 +51,12 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
   actor_target.load_state_dict(actor.state_dict());
   qf1_target.load_state_dict(qf1.state_dict());
   qf2_target.load_state_dict(qf2.state_dict());
+  // Initialised on the CPU (the same weights on every device), then moved.
+  for (nn::Module* m : std::initializer_list<nn::Module*>{&actor, &actor_target, &qf1, &qf2, &qf1_target, &qf2_target})
+    m->to(options.device);
+  q_optimizer_ = std::make_unique<optim::Adam>(joined(qf1.parameters(), qf2.parameters()),
+                                               optim::AdamOptions{.lr = options.critic_lr});
+  actor_optimizer_ = std::make_unique<optim::Adam>(actor.parameters(), optim::AdamOptions{.lr = options.actor_lr});
   actor_target.freeze();
   qf1_target.freeze();
   qf2_target.freeze();
@@ -61,7 +68,8 @@ TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
   {
     NoGradGuard no_grad;
     // target smoothing: a~ = clip(pi'(s') + clip(eps, -c, c) scale, low, high), eps ~ N(0, sigma^2)
-    const Tensor eps = mul(randn(data.actions.shape(), noise_gen_), options_.policy_noise);
+    const Tensor eps =
+        mul(randn(data.actions.shape(), noise_gen_, DType::f32, data.actions.device()), options_.policy_noise);
     const Tensor next_action = td3_smoothed_target_action(actor_target.forward(data.next_obs).value(), eps,
                                                           options_.noise_clip, scale_, low_, high_);
     target = td3_critic_target(data.rewards, data.terminated, qf1_target.forward(data.next_obs, next_action).value(),
@@ -70,9 +78,9 @@ TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
   const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
   const Var critic_loss = mse(q1, target) + mse(q2, target);
   optim::check_finite_loss(critic_loss, "TD3+BC critic", updates_);
-  q_optimizer_.zero_grad();
+  q_optimizer_->zero_grad();
   critic_loss.backward();
-  q_optimizer_.step();
+  q_optimizer_->step();
   stats.critic_loss = critic_loss.item();
   stats.q_mean = mean(q1.value()).item();
   stats.actor_loss = std::nan("");
@@ -83,9 +91,9 @@ TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
     const Var actor_loss =
         td3bc_actor_loss(qf1.forward(data.obs, pi), pi, data.actions, options_.alpha, options_.bc_weight);
     optim::check_finite_loss(actor_loss, "TD3+BC actor", updates_);
-    actor_optimizer_.zero_grad();
+    actor_optimizer_->zero_grad();
     actor_loss.backward();
-    actor_optimizer_.step();
+    actor_optimizer_->step();
     qf1.unfreeze();
     stats.actor_loss = actor_loss.item();
     optim::polyak_update(actor_target.parameters(), actor.parameters(), options_.tau);
@@ -102,7 +110,7 @@ Tensor TD3BCLearner::act(const Tensor& obs) const {
 }
 
 std::vector<double> TD3BCLearner::act(const std::vector<double>& obs) const {
-  return act(row_tensor(obs)).to_vector<double>();
+  return act(row_tensor(obs).to(options_.device)).to_vector<double>();
 }
 
 Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) const {
@@ -114,8 +122,9 @@ Tensor TD3BCLearner::act_noisy(const Tensor& obs, double std, Generator& gen) co
     low.push_back(float(low_[size_t(j)]));
     high.push_back(float(high_[size_t(j)]));
   }
-  const Tensor noisy = add(mu, mul(randn(mu.shape(), gen), from_vector(scale, {1, A})));
-  return minimum(maximum(noisy, from_vector(low, {1, A})), from_vector(high, {1, A}));
+  const Device d = mu.device();
+  const Tensor noisy = add(mu, mul(randn(mu.shape(), gen, DType::f32, d), from_vector(scale, {1, A}).to(d)));
+  return minimum(maximum(noisy, from_vector(low, {1, A}).to(d)), from_vector(high, {1, A}).to(d));
 }
 
 OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
@@ -125,8 +134,10 @@ OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data) {
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const StateNormalizer norm =
       args.normalize_states ? StateNormalizer::fit(data) : StateNormalizer::identity(data.obs_dim());
-  const ReplayBuffer buffer = dataset_buffer(data);
-  auto learner = std::make_shared<TD3BCLearner>(data.obs_dim(), probe->action_space(), args.learner, args.seed);
+  const ReplayBuffer buffer = dataset_buffer(data, args.device);
+  TD3BCLearnerOptions learner_options = args.learner;
+  learner_options.device = args.device;
+  auto learner = std::make_shared<TD3BCLearner>(data.obs_dim(), probe->action_space(), learner_options, args.seed);
   Generator sample_gen = Generator(args.seed).fork(3);
   const auto act = [learner, norm](const std::vector<double>& obs) { return learner->act(norm.apply(obs)); };
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {

@@ -6,6 +6,7 @@
 // mixed real and model data); train_td3_bc is the offline baseline.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct TD3BCLearnerOptions {
   int64_t policy_frequency = 2;
   double alpha = 2.5;
   double bc_weight = 1.0;
+  // Where the networks and their optimiser state live (cpu, cuda, ref);
+  // batches are moved there by the buffer that samples them.
+  Device device = Device::cpu;
 };
 
 class TD3BCLearner {
@@ -58,7 +62,8 @@ class TD3BCLearner {
   TD3BCLearnerOptions options_;
   std::vector<double> scale_, low_, high_;
   Generator noise_gen_;
-  optim::Adam q_optimizer_, actor_optimizer_;
+  // Made after the networks are on their device (their state is made there).
+  std::unique_ptr<optim::Adam> q_optimizer_, actor_optimizer_;
   int64_t updates_ = 0;
 };
 
@@ -73,6 +78,9 @@ struct TD3BCArgs {
   int64_t eval_every = 5000;  // gradient steps between evaluations; 0: only the final one
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
+  // Where the learners' networks, optimiser state and batches live (cpu,
+  // cuda, ref): it overrides the learner options' device.
+  Device device = Device::cpu;
 };
 
 OfflineResult train_td3_bc(const TD3BCArgs& args, const envs::Dataset& data);
