@@ -11,9 +11,10 @@
 // and take device memory from the caching allocator's cache. What it may not:
 // read a value back to the host (Tensor::item, to(Device::cpu), an op that
 // checks its indices through the error slot, as cross-entropy does), wait for
-// the GPU, or ask CUDA for new memory (cudaMalloc, cudaFree); each of these
-// makes capture() throw a gradlab::Error naming the call, and the graph stays
-// empty. Host values in kernel arguments (a learning rate, Adam's step count)
+// the GPU, or ask CUDA for new memory (cudaMalloc); each of these makes
+// capture() throw a gradlab::Error naming the call, and the graph stays empty.
+// (A block the cache hands back to CUDA during capture is freed only when the
+// graph is destroyed.) Host values in kernel arguments (a learning rate, Adam's step count)
 // are frozen at capture: every replay repeats them.
 //
 // Memory: the addresses the step used are baked into the graph. Tensors that
