@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # One command for a machine with a GPU: builds gradlab with CUDA, runs the CUDA
-# parity tests (tests/cuda) and the GPU benchmarks (build/bench/gpu, against
-# cuBLAS, the device's copy bandwidth and PyTorch on the same GPU), and prints
-# a summary. Sized for under 8 minutes on one H100 (16 cores).
+# parity tests (tests/cuda), compute-sanitizer (memcheck over the flash
+# attention, precision and CUDA graph tests; racecheck over the flash kernels'
+# shared memory), and the GPU benchmarks (build/bench/gpu, against cuBLAS, the
+# device's copy bandwidth, the reference attention kernels, eager execution
+# and PyTorch on the same GPU), and prints a summary. Sized for under 10
+# minutes on one H100 or H200 (16 cores); each stage has its own timeout.
 #   bench/gpu_check.sh                 # outputs in bench/results/gpu/
 #   CUDA_ARCHS="80 90" bench/gpu_check.sh   # default: the present GPU's architecture only
 #   GPU_CHECK_QUICK=1 bench/gpu_check.sh    # skip the GPT-2-small-shaped benchmark
@@ -42,7 +45,7 @@ else
 log "build ($BUILD, CUDA_ARCHS=$CUDA_ARCHS, $(nproc) jobs)"
 # Only the library folders the CUDA backend needs (other folders may hold work in progress).
 if ! make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" \
-    LIB_DIRS="tensor tensor/cpu autograd nn optim" "$BUILD/tests/cuda" "$BUILD/bench/gpu" >"$OUT/build.log" 2>&1; then
+    LIB_DIRS="tensor tensor/cpu tensor/ref autograd nn optim" "$BUILD/tests/cuda" "$BUILD/bench/gpu" >"$OUT/build.log" 2>&1; then
   tail -40 "$OUT/build.log"
   echo "gpu_check: BUILD FAILED (full log in $OUT/build.log)"
   exit 1
@@ -53,16 +56,36 @@ build_s=$(( $(date +%s) - start ))
 log "CUDA parity tests"
 t0=$(date +%s)
 # Synchronise after every kernel so that a fault names the kernel that caused it.
-GRADLAB_CUDA_SYNC=1 timeout "${GPU_CHECK_TEST_TIMEOUT:-300}" "$BUILD/tests/cuda" --no-intro 2>&1 | tee "$OUT/tests.txt"
+GRADLAB_CUDA_SYNC=1 timeout "${GPU_CHECK_TEST_TIMEOUT:-180}" "$BUILD/tests/cuda" --no-intro 2>&1 | tee "$OUT/tests.txt"
 test_rc=${PIPESTATUS[0]}
 tests_s=$(( $(date +%s) - t0 ))
+
+log "compute-sanitizer (flash attention, precision, CUDA graphs)"
+t0=$(date +%s)
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+san_rc=0
+if [ -x "$SANITIZER" ]; then
+  timeout "${GPU_CHECK_SANITIZER_TIMEOUT:-150}" "$SANITIZER" --tool memcheck --error-exitcode 3 \
+    "$BUILD/tests/cuda" --no-intro -tc="*flash*,*recorded*,*replays*,*captur*,*bf16 GEMM*" 2>&1 | tail -30 >"$OUT/memcheck_flash.txt"
+  san_rc=${PIPESTATUS[0]}
+  # Shared-memory races between the warps of a tile (the bf16 case runs every block_mm path's syncs).
+  GRADLAB_TEST_QUICK=1 timeout "${GPU_CHECK_RACECHECK_TIMEOUT:-120}" "$SANITIZER" --tool racecheck --error-exitcode 3 \
+    "$BUILD/tests/cuda" --no-intro -tc="*flash attention on bf16*,*flash attention (f32*" 2>&1 | tail -30 >"$OUT/racecheck_flash.txt"
+  race_rc=${PIPESTATUS[0]}
+  [ "$san_rc" = 0 ] && san_rc=$race_rc
+else
+  echo "compute-sanitizer not found" | tee "$OUT/memcheck_flash.txt"
+  san_rc=1
+fi
+san_s=$(( $(date +%s) - t0 ))
 
 log "GPU benchmarks"
 t0=$(date +%s)
 rm -f "$OUT/gpu.jsonl"
-cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small,gpt_train_gpt2s"
-[ "${GPU_CHECK_QUICK:-0}" = 1 ] && cases="gemm_cublas,gemm_tiled,elementwise_add,gpt_train_small"
-timeout "${GPU_CHECK_BENCH_TIMEOUT:-240}" "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
+cases="gemm_cublas,gemm_tiled,elementwise_add,attention_fwd,attention_bwd,mlp_train_small_graph"
+cases="$cases,gpt_train_small,gpt_train_small_graph,gpt_train_gpt2s,gpt_train_gpt2s_tf32,gpt_train_gpt2s_bf16"
+[ "${GPU_CHECK_QUICK:-0}" = 1 ] && cases="gemm_cublas,gemm_tiled,elementwise_add,attention_fwd,attention_bwd,mlp_train_small_graph,gpt_train_small,gpt_train_small_graph"
+timeout "${GPU_CHECK_BENCH_TIMEOUT:-330}" "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
 bench_s=$(( $(date +%s) - t0 ))
 echo "build/bench/gpu --cases $cases --jsonl $OUT/gpu.jsonl (after bench/gpu_check.sh's build)" >"$OUT/COMMAND"
@@ -72,9 +95,11 @@ echo "================ gpu_check summary ================"
 echo "device:     $(head -1 "$OUT/device.txt")"
 echo "build:      ok (${build_s}s, sm_${CUDA_ARCHS})"
 echo "tests:      $(grep -E '^\[doctest\] (test cases|assertions)' "$OUT/tests.txt" | tr '\n' ' ') (exit $test_rc, ${tests_s}s)"
-grep -E 'GPT losses cpu/cuda|specs compared' "$OUT/tests.txt" | sed 's/^/            /' | cut -c1-300
+grep -E 'GPT losses cpu/cuda|GPT losses f32/tf32/bf16|specs compared' "$OUT/tests.txt" | sed 's/^/            /' | cut -c1-300
+echo "sanitizer:  exit $san_rc (${san_s}s; $OUT/memcheck_flash.txt, $OUT/racecheck_flash.txt)"
+grep -h -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/memcheck_flash.txt" "$OUT/racecheck_flash.txt" 2>/dev/null | sed 's/^/            /'
 echo "benchmarks: exit $bench_rc (${bench_s}s); table:"
 sed -n '/^case/,$p' "$OUT/bench.txt" | sed 's/^/            /'
 echo "outputs:    $OUT/ (tests.txt, bench.txt, gpu.jsonl, build.log)"
 echo "total:      $(( $(date +%s) - start ))s"
-[ "$test_rc" = 0 ] && [ "$bench_rc" = 0 ]
+[ "$test_rc" = 0 ] && [ "$san_rc" = 0 ] && [ "$bench_rc" = 0 ]

@@ -1,6 +1,10 @@
 // CUDA fused scaled dot-product attention, forward and backward, for q, k, v
 // [B, H, T, D] of any strides (the CPU twin is tensor/cpu/attention.cpp). The
-// T x T score matrix is never stored:
+// entries hand f32 attention with D <= 128 to the tiled tensor-core kernels of
+// tensor/cuda/flash_attention.cu unless cuda_set_attention_kernel(reference)
+// (tensor/device.h); the scalar kernels below take the rest and are the
+// readable reference the flash kernels are checked against. The T x T score
+// matrix is never stored:
 //   forward:  one thread per query row keeps q_i, the running max m, the running
 //             sum l and the output accumulator in registers; blocks of keys and
 //             values are staged in shared memory and read by every thread of
@@ -23,6 +27,7 @@
 // register arrays hold up to DMAX values; head dimensions up to 256 are
 // instantiated.
 #include "tensor/cuda/common.cuh"
+#include "tensor/cuda/flash_attention.h"
 #include "tensor/cuda/kernels.h"
 
 namespace gradlab::cuda {
@@ -306,6 +311,9 @@ constexpr int kRowsPerBlock = 64;
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& key_mask,
                const Tensor& out, const Tensor& lse) {
+  const MmaPrecision precision = mma_precision();
+  if (flash_attention_enabled() && flash_attention_supported(q, precision))
+    return flash_attention_forward(q, k, v, causal, key_mask, out, lse, precision);
   const Geometry g = geometry_of(q, causal, key_mask);
   if (g.B * g.H * g.T == 0) return;
   GL_CHECK(g.B * g.H < 65536, "attention: B * H = {} exceeds the CUDA grid limit of 65535", g.B * g.H);
@@ -328,6 +336,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
 void attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                         const Tensor& lse, bool causal, const Tensor& key_mask, const Tensor& dq, const Tensor& dk,
                         const Tensor& dv) {
+  const MmaPrecision precision = mma_precision();
+  if (flash_attention_enabled() && flash_attention_supported(q, precision))
+    return flash_attention_backward(dout, q, k, v, out, lse, causal, key_mask, dq, dk, dv, precision);
   const Geometry g = geometry_of(q, causal, key_mask);
   if (g.B * g.H * g.T == 0) return;
   GL_CHECK(g.B * g.H < 65536, "attention_backward: B * H = {} exceeds the CUDA grid limit of 65535", g.B * g.H);

@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace gradlab::cuda {
 
@@ -20,8 +21,14 @@ namespace gradlab::cuda {
 void check_launch(const char* file, int line, const char* kernel);
 
 // The stream every gradlab kernel, copy and cuBLAS call is issued on: the
-// legacy default stream, so that kernels, copies and frees are ordered.
-inline cudaStream_t stream() { return nullptr; }
+// legacy default stream, so that kernels, copies and frees are ordered; while
+// a CudaGraph records a step (tensor/cuda/graph.h), its capture stream.
+extern cudaStream_t g_capture_stream;  // null unless a capture is under way
+inline cudaStream_t stream() { return g_capture_stream; }
+inline bool capturing() { return g_capture_stream != nullptr; }
+// Blocks the caching allocator released while a capture was under way: the
+// graph may use them, so the CudaGraph frees them when it is destroyed.
+extern std::vector<void*> g_frees_after_capture;
 // The process's cuBLAS handle, created on first use, bound to stream().
 cublasHandle_t cublas_handle();
 

@@ -6,11 +6,14 @@
 // Batch axes that collapse to one stride go to the strided-batched GEMM in one
 // call. linear writes the bias into every row first and runs the GEMM with
 // beta = 1, so the bias costs no extra pass over the output. f32 GEMMs use full
-// f32 unless cuda_allow_tf32(true) (tensor/device.h).
+// f32 unless cuda_allow_tf32(true) (TF32 tensor cores) or cuda_allow_bf16(true)
+// (cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF: f32 tensors, operands
+// rounded to bf16 inside cuBLAS, f32 sums) (tensor/device.h).
 #include <vector>
 
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
+#include "tensor/cuda/precision.h"
 
 namespace gradlab::cuda {
 
@@ -67,7 +70,16 @@ void gemm_batched(cublasOperation_t opa, cublasOperation_t opb, int m, int n, in
   const T alpha = T(1);
   cublasHandle_t h = cublas_handle();
   if constexpr (std::is_same_v<T, float>) {
-    if (batch == 1)
+    if (mma_precision() == MmaPrecision::bf16) {  // f32 in memory, bf16 operands on the tensor cores, f32 sums
+      if (batch == 1)
+        GL_CUBLAS_CHECK(cublasGemmEx(h, opa, opb, m, n, k, &alpha, A, CUDA_R_32F, int(lda), B, CUDA_R_32F, int(ldb),
+                                     &beta, C, CUDA_R_32F, int(ldc), CUBLAS_COMPUTE_32F_FAST_16BF,
+                                     CUBLAS_GEMM_DEFAULT));
+      else
+        GL_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, opa, opb, m, n, k, &alpha, A, CUDA_R_32F, int(lda), sa, B,
+                                                   CUDA_R_32F, int(ldb), sb, &beta, C, CUDA_R_32F, int(ldc), sc,
+                                                   int(batch), CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    } else if (batch == 1)
       GL_CUBLAS_CHECK(cublasSgemm(h, opa, opb, m, n, k, &alpha, A, int(lda), B, int(ldb), &beta, C, int(ldc)));
     else
       GL_CUBLAS_CHECK(cublasSgemmStridedBatched(h, opa, opb, m, n, k, &alpha, A, int(lda), sa, B, int(ldb), sb, &beta,

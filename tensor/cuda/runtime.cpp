@@ -106,6 +106,8 @@ class LaunchProfile {
 bool g_tf32 = false;
 }  // namespace
 
+std::vector<void*> g_frees_after_capture;
+
 void raise_cublas_error(cublasStatus_t status, const char* file, int line, const char* call) {
   fail("cuBLAS error at {}:{}: {} ({}) in {}", file, line, cublas_status_name(status), int(status), call);
 }
@@ -116,7 +118,7 @@ void check_launch(const char* file, int line, const char* kernel) {
     fail("CUDA error at {}:{}: launching {}: {} ({})", file, line, kernel, cudaGetErrorString(err),
          cudaGetErrorName(err));
   LaunchProfile* profile = LaunchProfile::get();
-  if (sync_after_launch() || profile != nullptr) {
+  if ((sync_after_launch() || profile != nullptr) && !capturing()) {  // a recorded launch runs nothing yet
     const cudaError_t done = cudaStreamSynchronize(stream());
     if (done != cudaSuccess)
       fail("CUDA error at {}:{}: running {}: {} ({})", file, line, kernel, cudaGetErrorString(done),
@@ -129,9 +131,15 @@ cublasHandle_t cublas_handle() {
   static cublasHandle_t handle = [] {
     cublasHandle_t h = nullptr;
     GL_CUBLAS_CHECK(cublasCreate(&h));
-    GL_CUBLAS_CHECK(cublasSetStream(h, stream()));
+    // A workspace of our own, so that cuBLAS never allocates one while a
+    // CUDA graph records (32 MiB: what cuBLAS asks for on Hopper).
+    constexpr size_t kWorkspace = size_t(32) << 20;
+    void* workspace = nullptr;
+    GL_CUDA_CHECK(cudaMalloc(&workspace, kWorkspace));
+    GL_CUBLAS_CHECK(cublasSetWorkspace(h, workspace, kWorkspace));
     return h;  // kept for the life of the process (destroying it at exit races the driver's teardown)
   }();
+  GL_CUBLAS_CHECK(cublasSetStream(handle, stream()));  // the capture stream while a CudaGraph records
   GL_CUBLAS_CHECK(cublasSetMathMode(handle, g_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   return handle;
 }
@@ -150,6 +158,9 @@ int64_t* error_slot() {
   return g_slot;
 }
 bool take_error_slot(int64_t& value, int64_t& position) {
+  GL_CHECK(!capturing(),
+           "an op checks its indices by reading the GPU's error slot back to the host, which a CUDA graph "
+           "cannot record (CudaGraph::capture)");
   int64_t host[3] = {};
   GL_CUDA_CHECK(cudaMemcpy(host, error_slot(), sizeof host, cudaMemcpyDeviceToHost));
   if (host[0] == 0) return false;
@@ -184,6 +195,11 @@ std::string cuda_device_name() {
 
 void* cuda_malloc(size_t nbytes) {
   GL_CHECK(cuda_available(), "CUDA tensor requested, but no GPU is present on this machine");
+  GL_CHECK(!cuda::capturing(),
+           "cudaMalloc of {} bytes while a CUDA graph records (CudaGraph::capture): the caching allocator had no "
+           "free block of that size; run the step once eagerly before capturing it, so that the cache holds every "
+           "block a step needs",
+           nbytes);
   void* ptr = nullptr;
   const cudaError_t err = cudaMalloc(&ptr, nbytes);
   if (err == cudaErrorMemoryAllocation) {  // the caching allocator frees its cache and retries once
@@ -194,9 +210,25 @@ void* cuda_malloc(size_t nbytes) {
   return ptr;
 }
 
-void cuda_free(void* ptr) { GL_CUDA_CHECK(cudaFree(ptr)); }
+// While a graph records, a block the cache gives back is kept until the
+// graph is destroyed (cudaFree would wait for the GPU, and the graph may use it).
+void cuda_free(void* ptr) {
+  if (cuda::capturing()) {
+    cuda::g_frees_after_capture.push_back(ptr);
+    return;
+  }
+  GL_CUDA_CHECK(cudaFree(ptr));
+}
 
 void cuda_memcpy(void* dst, const void* src, size_t nbytes, CopyKind kind) {
+  if (kind == CopyKind::device_to_device) {  // queued on the stream (recorded while a graph captures)
+    GL_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, cuda::stream()));
+    return;
+  }
+  GL_CHECK(!cuda::capturing(),
+           "a copy of {} bytes between host and GPU while a CUDA graph records (CudaGraph::capture): a recorded "
+           "step may not read values back (Tensor::item, to(Device::cpu)) or upload new ones",
+           nbytes);
   const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
                            : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
                                                               : cudaMemcpyDeviceToDevice;
@@ -204,6 +236,7 @@ void cuda_memcpy(void* dst, const void* src, size_t nbytes, CopyKind kind) {
 }
 
 void cuda_synchronize() {
+  GL_CHECK(!cuda::capturing(), "cuda_synchronize while a CUDA graph records (CudaGraph::capture)");
   if (cuda_available()) GL_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
