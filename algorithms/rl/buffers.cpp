@@ -150,16 +150,21 @@ RolloutStorage::Flat RolloutStorage::flat(bool discrete) const {
 
 // ---------------------------------------------------------------- ReplayBuffer
 
+namespace {
+constexpr int64_t kMaxStagedRows = 4096;  // staged transitions cross to the device at least this often
+}
+
 ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim, Device device)
-    : capacity_(capacity), obs_dim_(obs_dim), action_dim_(action_dim), device_(device) {
+    : capacity_(capacity),
+      obs_dim_(obs_dim),
+      action_dim_(action_dim),
+      width_(2 * obs_dim + action_dim + 2),
+      device_(device) {
   GL_CHECK(capacity > 0 && obs_dim > 0 && action_dim > 0,
            "ReplayBuffer: sizes must be positive, got capacity {} obs_dim {} action_dim {}", capacity, obs_dim,
            action_dim);
-  obs_.assign(size_t(capacity * obs_dim), 0.0f);
-  next_obs_.assign(size_t(capacity * obs_dim), 0.0f);
-  actions_.assign(size_t(capacity * action_dim), 0.0f);
-  rewards_.assign(size_t(capacity), 0.0f);
-  terminated_.assign(size_t(capacity), 0.0f);
+  // Row layout: obs | next_obs | action | reward | terminated.
+  ring_ = zeros({capacity_, width_}, DType::f32, device_);
 }
 
 void ReplayBuffer::add(const std::vector<double>& obs, const std::vector<double>& action, double reward,
@@ -168,48 +173,54 @@ void ReplayBuffer::add(const std::vector<double>& obs, const std::vector<double>
       int64_t(obs.size()) == obs_dim_ && int64_t(next_obs.size()) == obs_dim_ && int64_t(action.size()) == action_dim_,
       "ReplayBuffer::add: expected obs and next_obs of {} values and an action of {}, got {}, {} and {}", obs_dim_,
       action_dim_, obs.size(), next_obs.size(), action.size());
-  const int64_t k = next_;
-  for (int64_t j = 0; j < obs_dim_; ++j) {
-    obs_[size_t(k * obs_dim_ + j)] = float(obs[size_t(j)]);
-    next_obs_[size_t(k * obs_dim_ + j)] = float(next_obs[size_t(j)]);
-  }
-  for (int64_t j = 0; j < action_dim_; ++j) actions_[size_t(k * action_dim_ + j)] = float(action[size_t(j)]);
-  rewards_[size_t(k)] = float(reward);
-  terminated_[size_t(k)] = terminated ? 1.0f : 0.0f;
+  if (stage_.empty()) stage_start_ = next_;
+  for (double x : obs) stage_.push_back(float(x));
+  for (double x : next_obs) stage_.push_back(float(x));
+  for (double x : action) stage_.push_back(float(x));
+  stage_.push_back(float(reward));
+  stage_.push_back(terminated ? 1.0f : 0.0f);
   next_ = (next_ + 1) % capacity_;
   size_ = std::min(size_ + 1, capacity_);
+  if (int64_t(stage_.size()) / width_ >= std::min(capacity_, kMaxStagedRows)) flush();
+}
+
+void ReplayBuffer::flush() const {
+  const int64_t rows = int64_t(stage_.size()) / width_;
+  if (rows == 0) return;
+  const int64_t first = std::min(rows, capacity_ - stage_start_);
+  auto part = [&](int64_t from, int64_t count) {
+    const std::vector<float> v(stage_.begin() + from * width_, stage_.begin() + (from + count) * width_);
+    return from_vector(v, {count, width_}, device_);
+  };
+  ring_.narrow(0, stage_start_, first).copy_(part(0, first));
+  if (rows > first) ring_.narrow(0, 0, rows - first).copy_(part(first, rows - first));
+  stage_.clear();
 }
 
 ReplayBuffer::Batch ReplayBuffer::sample(int64_t batch_size, Generator& gen) const {
   GL_CHECK(size_ > 0, "ReplayBuffer::sample: the buffer is empty");
   GL_CHECK(batch_size > 0, "ReplayBuffer::sample: batch_size must be positive, got {}", batch_size);
-  return gather(randint(0, size_, {batch_size}, gen).to_vector<int64_t>());
+  return gather_rows(randint(0, size_, {batch_size}, gen, DType::i64, device_));
 }
 
 ReplayBuffer::Batch ReplayBuffer::gather(const std::vector<int64_t>& indices) const {
-  const int64_t B = int64_t(indices.size());
-  GL_CHECK(B > 0, "ReplayBuffer::gather: no indices");
-  Batch b;
-  b.obs = Tensor::empty({B, obs_dim_});
-  b.next_obs = Tensor::empty({B, obs_dim_});
-  b.actions = Tensor::empty({B, action_dim_});
-  b.rewards = Tensor::empty({B});
-  b.terminated = Tensor::empty({B});
-  float *o = b.obs.data<float>(), *no = b.next_obs.data<float>(), *a = b.actions.data<float>();
-  float *r = b.rewards.data<float>(), *d = b.terminated.data<float>();
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t k = indices[size_t(i)];
+  GL_CHECK(!indices.empty(), "ReplayBuffer::gather: no indices");
+  for (int64_t k : indices)
     GL_CHECK(k >= 0 && k < size_, "ReplayBuffer::gather: index {} is outside [0, {})", k, size_);
-    std::copy_n(obs_.begin() + k * obs_dim_, obs_dim_, o + i * obs_dim_);
-    std::copy_n(next_obs_.begin() + k * obs_dim_, obs_dim_, no + i * obs_dim_);
-    std::copy_n(actions_.begin() + k * action_dim_, action_dim_, a + i * action_dim_);
-    r[i] = rewards_[size_t(k)];
-    d[i] = terminated_[size_t(k)];
-  }
-  if (device_ == Device::cpu) return b;
-  // The batch crosses once, one copy per field.
-  return {b.obs.to(device_), b.actions.to(device_), b.rewards.to(device_), b.next_obs.to(device_),
-          b.terminated.to(device_)};
+  return gather_rows(from_vector(indices, {int64_t(indices.size())}, device_));
+}
+
+ReplayBuffer::Batch ReplayBuffer::gather_rows(const Tensor& index) const {
+  flush();
+  const Tensor rows = index_select(ring_, 0, index);  // [B, width]
+  const int64_t O = obs_dim_, A = action_dim_;
+  Batch b;
+  b.obs = rows.narrow(1, 0, O).contiguous();
+  b.next_obs = rows.narrow(1, O, O).contiguous();
+  b.actions = rows.narrow(1, 2 * O, A).contiguous();
+  b.rewards = rows.select(1, 2 * O + A).contiguous();
+  b.terminated = rows.select(1, 2 * O + A + 1).contiguous();
+  return b;
 }
 
 }  // namespace gradlab::rl

@@ -5,8 +5,9 @@
 // tensors on their device. What crosses between the CPU and the device, and
 // when (algorithms/rl/README.md "Devices"): RolloutStorage keeps each step's
 // tensors where the agent made them and reads the values to the host once per
-// rollout, for GAE; ReplayBuffer is host-side staging (a transition arrives
-// from the env on the CPU) whose sampled batch crosses once per batch.
+// rollout, for GAE; ReplayBuffer keeps its ring on the device, stages the
+// transitions the env hands it on the CPU and sends them over together, and
+// samples on the device, so a batch never crosses.
 #pragma once
 
 #include <cstdint>
@@ -83,10 +84,12 @@ class RolloutStorage {
 // A ring buffer of transitions (obs, action, reward, next_obs, terminated).
 // next_obs is the true next observation (the final one where an episode
 // ended), and only termination, not truncation, stops the bootstrap.
-// The ring is host-side staging: transitions arrive one at a time from an env
-// on the CPU and are written there for free; a sampled (or gathered) batch is
-// assembled on the CPU and crosses to the buffer's device once per batch (one
-// copy per field, nothing read back).
+// The ring is one f32 tensor [capacity, 2 obs_dim + action_dim + 2] on the
+// buffer's device. add() writes a transition into host-side staging rows;
+// the staged rows cross to the device together (one CPU -> device copy)
+// before the next sample or gather, or when 4096 of them have gathered.
+// Sampling draws the indices on the device (the same numbers as on the CPU)
+// and gathers there: a batch never crosses back.
 class ReplayBuffer {
  public:
   ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t action_dim, Device device = Device::cpu);
@@ -94,15 +97,14 @@ class ReplayBuffer {
   void add(const std::vector<double>& obs, const std::vector<double>& action, double reward,
            const std::vector<double>& next_obs, bool terminated);
 
-  struct Batch {
+  struct Batch {  // every tensor on the buffer's device
     Tensor obs;         // [B, obs_dim] f32
     Tensor actions;     // [B, action_dim] f32
     Tensor rewards;     // [B] f32
     Tensor next_obs;    // [B, obs_dim] f32
     Tensor terminated;  // [B] f32, 1 where the episode terminated
   };
-  // B transitions drawn uniformly with replacement from the stored ones (the
-  // indices drawn on the host from gen), on the buffer's device.
+  // B transitions drawn uniformly with replacement from the stored ones.
   Batch sample(int64_t batch_size, Generator& gen) const;
   // The transitions at the given indices (in [0, size())).
   Batch gather(const std::vector<int64_t>& indices) const;
@@ -112,10 +114,17 @@ class ReplayBuffer {
   Device device() const { return device_; }
 
  private:
-  int64_t capacity_, obs_dim_, action_dim_;
+  // Copies the staged rows into the ring on the device (at most two copies:
+  // the rows up to the ring's end, then the rest from its start).
+  void flush() const;
+  Batch gather_rows(const Tensor& index) const;  // index [B] i64 on the device
+
+  int64_t capacity_, obs_dim_, action_dim_, width_;
   Device device_;
   int64_t size_ = 0, next_ = 0;
-  std::vector<float> obs_, actions_, rewards_, next_obs_, terminated_;
+  Tensor ring_;                       // [capacity, width] f32 on device_
+  mutable std::vector<float> stage_;  // staged rows, width_ floats each
+  mutable int64_t stage_start_ = 0;   // the ring row of the first staged one
 };
 
 }  // namespace gradlab::rl
