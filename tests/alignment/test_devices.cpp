@@ -1,9 +1,10 @@
 // The alignment algorithms on every non-CPU device present (ref always, cuda
 // with a GPU): one iteration of SFT, the reward model, DPO, PPO-RLHF, OSP,
 // COPR, COPF and LANCET's correction from the same weights and seed gives the
-// CPU's losses and weights; the host synchronisations of one GPT, reward-model
-// and DPO training step, counted on ref; bad token ids and targets on a device
-// still raise a clear error.
+// CPU's losses and weights (influence recall, CPU only, refuses a device
+// model); the host synchronisations of one GPT, reward-model and DPO training
+// step, counted on ref; bad token ids and targets on a device still raise a
+// clear error.
 //
 // Tolerance: the models are f64 on both sides, so the backends differ only in
 // the order of their sums (ref sums in double in its own order, the cpu in
@@ -28,6 +29,7 @@
 #include "algorithms/alignment/ppo_rlhf.h"
 #include "algorithms/alignment/reward_model.h"
 #include "algorithms/alignment/sft.h"
+#include "algorithms/influence/kfac.h"
 #include "envs/preference/gold_reward.h"
 #include "optim/adam.h"
 #include "tensor/backend.h"
@@ -295,6 +297,10 @@ TEST_CASE("LANCET's correction and perplexity on a device equal the CPU's") {
     check_close(l_cpu.kl, l_dev.kl, "IBO KL");
     check_close(l_cpu.l2, l_dev.l2, "IBO L2");
     check_close(l_cpu.total.item(), l_dev.total.item(), "IBO total");
+    // Recall's influence estimators run on the CPU: a device model is refused with a clear error.
+    const influence::Problem problem = gpt_influence_problem(*dev, retained, influence::linfac_layers(*dev));
+    CHECK_THROWS_WITH_AS(influence::example_gradients(problem, {0}),
+                         doctest::Contains("the influence estimators run on the CPU"), Error);
   }
 }
 
