@@ -79,10 +79,19 @@ Var cross_entropy(const Var& logits, const Tensor& target, const CrossEntropyOpt
     }
   }
   if (!weight.defined()) weight = kept.to(x.dtype());
-  if (n > 0) {
+  // On the CPU the checks and the mean's total weight are read at once; on
+  // another device they stay there (no host synchronisation): a negative
+  // target is counted on the device (tensor/backend.h: check_none_bad) and the
+  // mean's 1 / total weight is a tensor.
+  const bool on_cpu = x.device() == Device::cpu;
+  if (n > 0 && on_cpu) {
     const int64_t lowest = min(where(kept, t, scalar(0.0, DType::i64, t.device()))).item<int64_t>();
     GL_CHECK(lowest >= 0, "cross_entropy: target {} is out of range for {} classes (ignore_index is {})", lowest,
              classes, options.ignore_index);
+  } else if (n > 0) {
+    const Tensor negative = sum(lt(where(kept, t, scalar(0.0, DType::i64, t.device())), 0.0).to(DType::i64));
+    check_none_bad(negative, fmt::format("cross_entropy: targets below 0 for {} classes (ignore_index is {})", classes,
+                                         options.ignore_index));
   }
   // The kernel ignores rows whose target is negative.
   const Tensor rows = where(kept, t, scalar(-1.0, DType::i64, t.device()));
@@ -92,17 +101,27 @@ Var cross_entropy(const Var& logits, const Tensor& target, const CrossEntropyOpt
   const Tensor weighted = mul(f.loss, weight);
   // mean divides by the total weight of the kept targets; none kept gives 0, not NaN.
   double scale = 1.0;
-  if (options.reduction == Reduction::mean) {
+  Tensor scale_on_device;  // [] in the logits' dtype, off the CPU
+  if (options.reduction == Reduction::mean && on_cpu) {
     const double total = n > 0 ? sum(weight).item() : 0.0;
     scale = total != 0.0 ? 1.0 / total : 0.0;
+  } else if (options.reduction == Reduction::mean) {
+    const Tensor total = sum(weight);
+    const Tensor zero = scalar_like(0.0, total);
+    scale_on_device = where(ne(total, 0.0),
+                            div(scalar_like(1.0, total), where(ne(total, 0.0), total, scalar_like(1.0, total))), zero);
   }
-  Tensor out = options.reduction == Reduction::none ? weighted.reshape(batch) : mul(sum(weighted), scale);
+  Tensor out = options.reduction == Reduction::none ? weighted.reshape(batch)
+               : scale_on_device.defined()          ? mul(sum(weighted), scale_on_device)
+                                                    : mul(sum(weighted), scale);
   const Reduction reduction = options.reduction;
-  return record(kCrossEntropy, out, {logits}, {flat_logits, rows, f.lse, weight},
+  return record(kCrossEntropy, out, {logits}, {flat_logits, rows, f.lse, weight, scale_on_device},
                 [reduction, scale, n](const GradContext& g) -> std::vector<Tensor> {
                   const Tensor& w = g.saved[3];
+                  const Tensor& device_scale = g.saved[4];
                   const Tensor d = reduction == Reduction::none ? g.dout.reshape({n}) : g.dout.reshape({}).expand({n});
-                  const Tensor dloss = mul(d, scale == 1.0 ? w : mul(w, scale));
+                  const Tensor dloss =
+                      device_scale.defined() ? mul(d, mul(w, device_scale)) : mul(d, scale == 1.0 ? w : mul(w, scale));
                   return {cross_entropy_backward(g.saved[0], g.saved[1], g.saved[2], dloss).reshape(g.shapes[0])};
                 });
 }

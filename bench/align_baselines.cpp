@@ -81,6 +81,7 @@ std::shared_ptr<const SeedWorld> build_world(const RunContext& run) {
   Generator gen(run.seed * 1000 + 1);
   const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
   w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
+  w->sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   const auto losses = train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
   w->sft_final_loss = losses.back();
   Generator held(run.seed * 1000 + 2);
@@ -119,7 +120,7 @@ RunResult run_rm(const RunContext& run) {
   Generator gen(run.seed * 1000 + 10);
   const auto train = sft_pairs(*w->sft, reward_pairs(run), 0.10, gen);
   const auto held = sft_pairs(*w->sft, run.pick(1000, 500, 32), 0.0, gen);
-  RewardModel rm(policy_config(), gen, {.pooling = g_rm.pooling});
+  RewardModel rm(policy_config(), gen, {.pooling = g_rm.pooling, .device = run.device});
   if (g_rm.trunk_from_sft) rm.init_trunk_from(*w->sft);
   RunResult r;
   RewardTrainConfig config = reward_train(run);
@@ -163,6 +164,7 @@ PPOOutcome run_ppo(const SeedWorld& w, const RewardFn& reward, const PPORLHFConf
   auto policy = clone_gpt(*w.sft);
   const auto ref = clone_gpt(*w.sft);
   auto critic = std::make_shared<nn::GPT>(policy_config(true), gen);
+  critic->to(w.sft->device());
   {  // the critic's trunk starts from SFT too
     nn::NamedTensors trunk;
     for (auto& [name, t] : w.sft->state_dict())
@@ -219,12 +221,13 @@ RunResult run_ppo_rlhf(const RunContext& run) {
   std::unique_ptr<RewardModel> rm_ptr;
   if (g_ppo_rm_like_rm) {
     const auto pairs = sft_pairs(*w->sft, reward_pairs(run), 0.10, gen);
-    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen, RewardModelOptions{.pooling = g_rm.pooling});
+    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen,
+                                           RewardModelOptions{.pooling = g_rm.pooling, .device = run.device});
     if (g_rm.trunk_from_sft) rm_ptr->init_trunk_from(*w->sft);
     train_reward_model(*rm_ptr, pairs, reward_train(run), gen);
   } else {
     const auto pairs = sft_pairs(*w->sft, run.pick(3000, 1500, 64), 0.10, gen);
-    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen);
+    rm_ptr = std::make_unique<RewardModel>(policy_config(), gen, RewardModelOptions{.device = run.device});
     rm_ptr->init_trunk_from(*w->sft);
     train_reward_model(*rm_ptr, pairs, {.epochs = run.pick(25, 10, 1), .batch_size = 64, .lr = 2e-3}, gen);
   }
@@ -249,13 +252,13 @@ RunResult run_overopt(const RunContext& run) {
   std::unique_ptr<RewardModel> proxy_ptr;
   if (g_overopt_weak_proxy) {
     const auto pairs = sft_pairs(*w->sft, run.pick(200, 200, 32), 0.20, gen);
-    proxy_ptr = std::make_unique<RewardModel>(policy_config(), gen);
+    proxy_ptr = std::make_unique<RewardModel>(policy_config(), gen, RewardModelOptions{.device = run.device});
     proxy_ptr->init_trunk_from(*w->sft);
     train_reward_model(*proxy_ptr, pairs, {.epochs = run.pick(10, 10, 1), .batch_size = 32, .lr = 1e-3}, gen);
   } else {
     const auto pairs = sft_pairs(*w->sft, run.pick(1000, 1000, 32), 0.10, gen);
     proxy_ptr = std::make_unique<RewardModel>(policy_config(), gen,
-                                              RewardModelOptions{.pooling = RewardPooling::token_sum});
+                                              RewardModelOptions{.pooling = RewardPooling::token_sum, .device = run.device});
     train_reward_model(*proxy_ptr, pairs, {.epochs = run.pick(3, 3, 1), .batch_size = 32, .lr = 1e-3}, gen);
   }
   RewardModel& proxy = *proxy_ptr;

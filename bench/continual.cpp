@@ -67,6 +67,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   auto sft = std::make_shared<nn::GPT>(
       nn::GPTConfig{.vocab = pref::vocab_size(), .context = 4 + kResponseLen, .d_model = 64, .heads = 4, .layers = 2},
       gen);
+  sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 1500, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
   a.sft = sft;
   Generator stream_gen(run.seed * 1000 + 2);
@@ -248,6 +249,7 @@ bench::RunFn copf_half_method(const Settings& s, AssetCache& cache, bool use_sco
             }
             ScorerConfig sc;
             sc.train.epochs = run.pick(4, 4, 1);
+            sc.device = run.device;
             const auto scorer = train_scorer(a.sft->config(), data, sc, gen);
             const std::vector<Ranking> ranked = rank_with_scorer(*scorer, hidden);
             agreement += ranking_agreement(ranked, truth) / double(a.stream.size());

@@ -98,8 +98,14 @@ int main(int argc, char** argv) {
   cli.bind(args.cases, "--cases", "estimators to time");
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.smoke, "--smoke", "a few seconds: 256 sequences of 8 tokens, d_model 16, one block");
+  Device device = Device::cpu;
+  cli.bind(device, "--device", "cpu only: the K-FAC estimators run on the CPU");
   cli.parse(argc, argv);
   try {
+    GL_CHECK(device == Device::cpu,
+             "--device {}: the K-FAC estimators run on the CPU only (their factors and eigendecompositions are host "
+             "code); leave --device at cpu",
+             device);
     args.sequences = cli.budget_default<int64_t>(args.smoke, "--sequences", args.sequences, 256);
     args.context = cli.budget_default<int64_t>(args.smoke, "--context", args.context, 8);
     args.d_model = cli.budget_default<int64_t>(args.smoke, "--d-model", args.d_model, 16);

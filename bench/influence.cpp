@@ -532,8 +532,14 @@ int main(int argc, char** argv) {
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.quick, "--quick", "smaller models, fewer training steps and LOO examples (tens of seconds)");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (a few seconds)");
+  Device device = Device::cpu;
+  cli.bind(device, "--device", "cpu only: the influence estimators run on the CPU");
   cli.parse(argc, argv);
   try {
+    GL_CHECK(device == Device::cpu,
+             "--device {}: the influence estimators run on the CPU only (their factors, eigendecompositions and "
+             "solves are host code); leave --device at cpu",
+             device);
     set_num_threads(int(args.threads));
     const Budget budget{.smoke = args.smoke, .quick = args.quick};
     args.loo_examples =

@@ -150,6 +150,7 @@ Assets build_assets(const Settings& s, const RunContext& run) {
                        .layers = s.layers,
                        .seed = run.seed};
   a.model = std::make_shared<nn::GPT>(config, gen);
+  a.model->to(run.device);  // drawn on the CPU; SFT and every correction run on run.device
   const int64_t every = std::max<int64_t>(1, s.sft_steps / std::max<int64_t>(1, s.checkpoints));
   train_sft(*a.model, a.corpus, {.steps = s.sft_steps, .batch_size = 64, .lr = kSFTLearningRate}, gen,
             [&](int64_t step) {
@@ -200,6 +201,7 @@ struct LooResult {
 LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunContext& run) {
   const auto t0 = Clock::now();
   const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
+  model->to(Device::cpu);  // influence estimation runs on the CPU (see recall below)
   model->eval();
     const influence::Problem problem =
       gpt_influence_problem(*model, a.corpus, influence::linfac_layers(*model));
@@ -568,6 +570,9 @@ int run_experiment(int argc, char** argv) {
     recalls[e] = std::make_unique<RecallCache>([&s, &assets, e](const RunContext& run) {
       const Assets& a = assets.get(run);
       const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
+      // The influence estimators (their factors, eigendecompositions and solves) run on the CPU: recall
+      // scores a copy of the model there, whatever --device the SFT and the corrections use.
+      model->to(Device::cpu);
       model->eval();
       const influence::Problem problem = problem_for(e, *model, a);
       const std::unique_ptr<influence::Estimator> est = make_estimator(e, s, a, *model);

@@ -20,6 +20,7 @@
 #include "bench/common/cli.h"
 #include "nn/gpt.h"
 #include "tensor/allocator.h"
+#include "tensor/backend.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
 
@@ -34,14 +35,21 @@ struct Case {
   std::function<void()> fn;
 };
 
+// A module's parameters after moving it to `device` (drawn on the CPU: the
+// same weights on every device), for the optimisers' initialisers below.
+std::vector<Var> parameters_on(nn::Module& m, Device device) {
+  m.to(device);
+  return m.parameters();
+}
+
 // The GPT cases share one model.
 struct GptCase {
-  explicit GptCase(uint64_t seed, int64_t batch)
+  GptCase(uint64_t seed, int64_t batch, Device device)
       : gen(seed),
         model({.vocab = 64, .context = 64, .d_model = 128, .heads = 4, .layers = 2}, gen),
-        opt(model.parameters(), {.lr = 3e-4}),
-        idx(randint(0, 64, {batch, 64}, gen)),
-        target(randint(0, 64, {batch, 64}, gen)) {}
+        opt(parameters_on(model, device), {.lr = 3e-4}),
+        idx(randint(0, 64, {batch, 64}, gen, DType::i64, device)),
+        target(randint(0, 64, {batch, 64}, gen, DType::i64, device)) {}
   void train() {
     const Var loss = cross_entropy(model(idx), target);
     opt.zero_grad();
@@ -65,12 +73,12 @@ struct GptCase {
 };
 
 struct MlpCase {
-  explicit MlpCase(uint64_t seed)
+  MlpCase(uint64_t seed, Device device)
       : gen(seed),
         model({64, 256, 256, 64}, gen, {.activation = nn::Activation::relu}),
-        opt(model.parameters(), {.lr = 1e-3}),
-        x(randn({256, 64}, gen)),
-        y(randn({256, 64}, gen)) {}
+        opt(parameters_on(model, device), {.lr = 1e-3}),
+        x(randn({256, 64}, gen, DType::f32, device)),
+        y(randn({256, 64}, gen, DType::f32, device)) {}
   void step() {
     const Var loss = mse(model(Var(x)), Var(y));
     opt.zero_grad();
@@ -85,22 +93,22 @@ struct MlpCase {
 
 // PPO's update, exactly as bench/pytorch/models.py writes it.
 struct PpoCase {
-  static std::vector<Var> both(const nn::MLP& a, const nn::MLP& c) {
-    std::vector<Var> p = a.parameters();
-    for (const Var& v : c.parameters()) p.push_back(v);
+  static std::vector<Var> both(nn::MLP& a, nn::MLP& c, Device device) {
+    std::vector<Var> p = parameters_on(a, device);
+    for (const Var& v : parameters_on(c, device)) p.push_back(v);
     return p;
   }
-  explicit PpoCase(uint64_t seed)
+  PpoCase(uint64_t seed, Device device)
       : gen(seed),
         actor({4, 64, 64, 2}, gen, {.activation = nn::Activation::tanh}),
         critic({4, 64, 64, 1}, gen, {.activation = nn::Activation::tanh}),
-        params(both(actor, critic)),
+        params(both(actor, critic, device)),
         opt(params, {.lr = 3e-4, .eps = 1e-5}),
-        obs(randn({2048, 4}, gen)),
-        actions(randint(0, 2, {2048, 1}, gen)),
-        advantages(randn({2048}, gen)),
-        returns(randn({2048}, gen)) {
-    old_logp = gather(log_softmax(randn({2048, 2}, gen), -1), 1, actions).squeeze(1);
+        obs(randn({2048, 4}, gen, DType::f32, device)),
+        actions(randint(0, 2, {2048, 1}, gen, DType::i64, device)),
+        advantages(randn({2048}, gen, DType::f32, device)),
+        returns(randn({2048}, gen, DType::f32, device)) {
+    old_logp = gather(log_softmax(randn({2048, 2}, gen, DType::f32, device), -1), 1, actions).squeeze(1);
   }
   void update() {
     const Var logp_all = log_softmax(actor(Var(obs)), -1);
@@ -131,6 +139,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -145,6 +154,7 @@ int main(int argc, char** argv) {
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
   cli.bind_flag(args.smoke, "--smoke", "one call of each case at a tiny batch (no reference)");
+  cli.bind(args.device, "--device", "where the models and data live: cpu, cuda or ref");
   cli.parse(argc, argv);
   try {
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
@@ -152,9 +162,9 @@ int main(int argc, char** argv) {
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
     if (args.smoke) args.no_reference = true;
     const std::vector<std::string> names = split_list(args.cases);
-    GptCase gpt(uint64_t(args.seed), args.smoke ? 2 : 32);
-    MlpCase mlp{uint64_t(args.seed)};
-    PpoCase ppo{uint64_t(args.seed)};
+    GptCase gpt(uint64_t(args.seed), args.smoke ? 2 : 32, args.device);
+    MlpCase mlp{uint64_t(args.seed), args.device};
+    PpoCase ppo{uint64_t(args.seed), args.device};
     std::vector<Case> cases;
     for (const std::string& n : names) {
       if (n == "gpt_train")
@@ -174,6 +184,11 @@ int main(int argc, char** argv) {
              "ppo_update)",
              n);
     }
+    if (args.device != Device::cpu)  // a timed call ends when its device's queue is done
+      for (Case& c : cases) c.fn = [fn = c.fn, sync = backend(args.device).synchronize] {
+        fn();
+        if (sync) sync();
+      };
     std::printf("models: %lld thread(s)\n", (long long)args.threads);
     const int half = std::max(1, int(args.samples + 1) / 2);
     const double min_sample = args.smoke ? 0.0 : 0.2;
@@ -206,10 +221,11 @@ int main(int argc, char** argv) {
                         .value = rate,
                         .unit = c.unit,
                         .threads = int(args.threads)};
+      if (args.device != Device::cpu) rec.extra["device"] = std::string(device_name(args.device));
       // The caching allocator over one more call: blocks handed out, and the share served from its cache.
-      const MemoryStats m0 = memory_stats();
+      const MemoryStats m0 = memory_stats(args.device);
       c.fn();
-      const MemoryStats m1 = memory_stats();
+      const MemoryStats m1 = memory_stats(args.device);
       const int64_t allocations = m1.allocations - m0.allocations;
       rec.numbers["allocations_per_call"] = double(allocations);
       rec.numbers["cache_hit_rate"] = allocations > 0 ? double(m1.cache_hits - m0.cache_hits) / double(allocations) : 1.0;

@@ -112,6 +112,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   Generator gen(run.seed * 1000 + 1);
   const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
   auto sft = std::make_shared<nn::GPT>(policy_config(false), gen);
+  sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
   a.sft = sft;
   Generator prompts(run.seed * 1000 + 2);
@@ -132,6 +133,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
                                      run.pick(1000, 500, 32), judge_gen);
   const JudgeWarmStartConfig warm{.epochs = run.pick(s.judge_epochs, s.judge_epochs, 1), .lm_coef = s.lm_coef};
   auto start = std::make_shared<nn::GPT>(policy_config(true), judge_gen);
+  start->to(run.device);
   start->load_state_dict(sft->state_dict(), /*strict=*/false);
   const SelfJudge judge(start, {.kind = JudgeKind::head, .pooling = s.judge_pooling});
   warm_start_judge(judge, judge_pairs, corpus, warm, judge_gen);
@@ -281,6 +283,7 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
   const RewardModel judge(judge_model, {.pooling = s.judge_pooling});
   Generator gen(run.seed * 1000 + 50);
   auto critic = std::make_shared<nn::GPT>(policy_config(false, true), gen);
+  critic->to(run.device);
   {  // the critic's trunk starts from SFT
     nn::NamedTensors trunk;
     for (auto& [name, t] : a.sft->state_dict())

@@ -120,10 +120,15 @@ void check_config_against_tensors(const nn::GPTConfig& c, const SafetensorsFile&
            c.tie_embeddings ? 1 : 0, has_head ? "has a" : "has no");
 }
 
-// A batch of B windows of T + 1 consecutive tokens from data, at random offsets.
+// A batch of B windows of T + 1 consecutive tokens from data, at random offsets,
+// made on data's device (the offsets are Philox draws: the same on every device;
+// off the CPU, 0..T-1 is a running sum of ones there rather than a copy from the host).
 std::pair<Tensor, Tensor> batch(const Tensor& data, int64_t B, int64_t T, Generator& gen) {
-  const Tensor starts = randint(0, data.numel() - T, {B, 1}, gen);
-  const Tensor index = add(starts, arange(0, double(T), 1, DType::i64).view({1, T}));  // [B, T]
+  const Device dev = data.device();
+  const Tensor steps = dev == Device::cpu ? arange(0, double(T), 1, DType::i64, dev)
+                                          : add(cumsum(full({T}, 1.0, DType::i64, dev), 0), -1.0);
+  const Tensor starts = randint(0, data.numel() - T, {B, 1}, gen, DType::i64, dev);
+  const Tensor index = add(starts, steps.view({1, T}));  // [B, T]
   const Tensor x = index_select(data, 0, index.reshape({B * T})).view({B, T});
   const Tensor y = index_select(data, 0, add(index, 1.0).reshape({B * T})).view({B, T});
   return {x, y};
@@ -165,6 +170,7 @@ struct Args {
   int64_t sample_tokens = 400;
   double temperature = 0.8;
   int64_t top_k = 0;
+  Device device = Device::cpu;
   std::string jsonl;
   bool quick = false;
   bool smoke = false;
@@ -197,6 +203,7 @@ int main(int argc, char** argv) {
   cli.bind(args.sample_tokens, "--sample-tokens", "tokens to generate", {0, INT64_MAX});
   cli.bind(args.temperature, "--temperature", "sampling temperature");
   cli.bind(args.top_k, "--top-k", "sample among the k most likely tokens (0: all)", {0, INT64_MAX});
+  cli.bind(args.device, "--device", "where the model, its optimiser state and the text live: cpu, cuda or ref");
   cli.bind(args.jsonl, "--jsonl", "append the final losses and throughput to this file");
   cli.bind_flag(args.quick, "--quick", "a short run (300 steps unless --steps is given)");
   cli.bind_flag(args.smoke, "--smoke", "a few seconds: a tiny model, a few steps, no checkpoint unless --out is given");
@@ -234,6 +241,7 @@ int main(int argc, char** argv) {
       check_config_against_tensors(config, file, args.load);  // before the model is allocated
       model = std::make_unique<nn::GPT>(config, gen);
       nn::load_module(*model, args.load);
+      model->to(args.device);
       std::printf("loaded %s: %lld parameters, vocabulary of %lld characters\n", args.load.c_str(),
                   (long long)model->parameter_count(), (long long)tok.vocab_size());
     } else {
@@ -273,8 +281,9 @@ int main(int argc, char** argv) {
       tok = nn::CharTokenizer::build(text);
       const std::vector<int64_t> ids = tok.encode(text);
       const int64_t split = int64_t(ids.size()) * 9 / 10;  // the last 10% is held out
-      const Tensor train_data = from_vector(std::vector<int64_t>(ids.begin(), ids.begin() + split));
-      const Tensor val_data = from_vector(std::vector<int64_t>(ids.begin() + split, ids.end()));
+      // The token ids cross to the device once; every batch is cut from them there.
+      const Tensor train_data = from_vector(std::vector<int64_t>(ids.begin(), ids.begin() + split)).to(args.device);
+      const Tensor val_data = from_vector(std::vector<int64_t>(ids.begin() + split, ids.end())).to(args.device);
       config = {.vocab = tok.vocab_size(),
                 .context = args.context,
                 .d_model = args.d_model,
@@ -289,6 +298,7 @@ int main(int argc, char** argv) {
       nn::GPTConfig rank_config = config;
       rank_config.seed = uint64_t(args.seed) + uint64_t(rank) * 0x9E3779B97F4A7C15ull;
       if (rank > 0) model = std::make_unique<nn::GPT>(rank_config, gen);
+      model->to(args.device);  // drawn on the CPU: the same weights on every device
       std::unique_ptr<dist::DataParallel> ddp;
       if (args.distributed) ddp = std::make_unique<dist::DataParallel>(*comm, model->parameters());
       if (lead && args.distributed)
@@ -360,24 +370,30 @@ int main(int argc, char** argv) {
         std::printf("saved %s\n", args.out.c_str());
       }
       Jsonl log(lead ? args.jsonl : std::string());
+      const std::map<std::string, std::string> where =
+          args.device == Device::cpu ? std::map<std::string, std::string>{}
+                                     : std::map<std::string, std::string>{{"device", std::string(device_name(args.device))}};
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "train_loss",
                  .value = smoothed,
                  .unit = "nats",
-                 .threads = int(args.threads)});
+                 .threads = int(args.threads),
+                 .extra = where});
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "val_loss",
                  .value = last_val,
                  .unit = "nats",
-                 .threads = int(args.threads)});
+                 .threads = int(args.threads),
+                 .extra = where});
       log.write({.bench = "train_gpt",
                  .case_name = "char_gpt",
                  .metric = "tokens_per_s",
                  .value = last_rate,
                  .unit = "tokens/s",
-                 .threads = int(args.threads)});
+                 .threads = int(args.threads),
+                 .extra = where});
       if (args.distributed) {  // the data-parallel figures: throughput and the share of the run spent waiting
         const std::string case_name = fmt::format("gpt_train/ranks={}", world);
         log.write({.bench = "distributed",
@@ -408,7 +424,7 @@ int main(int argc, char** argv) {
       start_text = start_text.substr(start_text.size() - config.context / 2);
     const std::vector<int64_t> prompt_ids = tok.encode(start_text);
     const Tensor generated =
-        model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}), args.sample_tokens, gen,
+        model->generate(from_vector(prompt_ids, {1, int64_t(prompt_ids.size())}).to(args.device), args.sample_tokens, gen,
                         {.temperature = args.temperature, .top_k = args.top_k});
     std::printf("---- sample (temperature %.2f%s) ----\n%s\n----\n", args.temperature,
                 args.top_k > 0 ? fmt::format(", top-k {}", args.top_k).c_str() : "",

@@ -153,13 +153,15 @@ std::unique_ptr<RewardEnsemble> rebuild_ensemble(const nn::GPT& trunk, const Rew
                                                  const nn::NamedTensors& state) {
   Generator scratch(0);
   auto ens = std::make_unique<RewardEnsemble>(trunk, scratch, o);
+  ens->to(trunk.device());  // built on the CPU, then beside its trunk
   ens->load_state_dict(state);
   return ens;
 }
 
-std::shared_ptr<nn::GPT> rebuild_gpt(const nn::GPTConfig& c, const nn::NamedTensors& state) {
+std::shared_ptr<nn::GPT> rebuild_gpt(const nn::GPTConfig& c, const nn::NamedTensors& state, Device device) {
   Generator scratch(0);
   auto gpt = std::make_shared<nn::GPT>(c, scratch);
+  gpt->to(device);
   gpt->load_state_dict(state);
   return gpt;
 }
@@ -189,6 +191,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   const pref::GrammarConfig grammar{};
   // SFT on the pretraining corpus gives pi_SFT = pi_ref.
   nn::GPT sft(a.policy_config, gen);
+  sft.to(run.device);  // drawn on the CPU, trained on run.device
   const auto corpus = pref::make_corpus(s.corpus, {}, world, grammar, gen);
   train_sft(sft, corpus, {.steps = run.pick(1200, 500, 20), .batch_size = 64, .lr = 3e-3}, gen);
   a.sft = snapshot(sft);
@@ -202,7 +205,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   // starting from the SFT policy made the reward model fit the flipped labels sooner (see
   // algorithms/alignment/README.md, "The reward model: what makes it accurate"); few epochs, as
   // held-out accuracy peaks early and then falls while the model memorises the label noise.
-  RewardModel rm(a.rm_config, gen, {.pooling = reward_pooling_from_string(s.rm_pooling)});
+  RewardModel rm(a.rm_config, gen, {.pooling = reward_pooling_from_string(s.rm_pooling), .device = run.device});
   if (s.rm_trunk_from_sft) rm.init_trunk_from(sft);
   train_reward_model(rm, train_pairs,
                      {.epochs = run.pick(s.rm_epochs, s.rm_epochs, 1), .batch_size = 32, .lr = s.rm_lr}, gen);
@@ -210,6 +213,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   const double t_rm = seconds_since(t0);
   for (bool diverse : {false, true}) {
     RewardEnsemble ens(*rm.model, gen, ensemble_options(s, diverse));
+    ens.to(run.device);
     const EnsembleTrainHistory h = train_reward_ensemble(ens, train_pairs,
                           {.epochs = run.pick(s.ens_epochs, s.ens_epochs, 1),
                            .batch_size = 32,
@@ -263,13 +267,14 @@ struct KLSetting {
 
 PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run, const RewardFn& reward,
                    const ProxyFn& proxy, const KLSetting& kl, uint64_t stream) {
-  auto sft = rebuild_gpt(a.policy_config, a.sft);
+  auto sft = rebuild_gpt(a.policy_config, a.sft, run.device);
   sft->freeze();
-  auto policy = rebuild_gpt(a.policy_config, a.sft);
+  auto policy = rebuild_gpt(a.policy_config, a.sft, run.device);
   nn::GPTConfig critic_config = a.policy_config;
   critic_config.value_head = true;
   Generator gen(run.seed * 104729 + stream);
   auto critic = std::make_shared<nn::GPT>(critic_config, gen);
+  critic->to(run.device);
   critic->load_state_dict(a.sft, /*strict=*/false);  // trunk from SFT, a fresh value head
   PPORLHFConfig pc{.rollout_prompts = s.rollout, .response_len = 8, .lr = s.policy_lr};
   set_kl_mode(pc, kl.mode, kl.beta);
@@ -391,7 +396,7 @@ struct EnsembleArm {
 RunResult ensemble_method(const Settings& s, AssetCache& cache, const RunContext& run, const EnsembleArm& arm) {
   const SeedAssets& a = cache.get(run);
   RunResult r;
-  auto trunk = rebuild_gpt(a.rm_config, a.single_rm);
+  auto trunk = rebuild_gpt(a.rm_config, a.single_rm, run.device);
   std::shared_ptr<const RewardEnsemble> ens = rebuild_ensemble(*trunk, ensemble_options(s, arm.diverse),
                                                                arm.diverse ? a.diverse_ensemble : a.plain_ensemble);
   EnsembleReward reward(ens, arm.penalty);
@@ -415,7 +420,7 @@ RunResult single_rm_method(const Settings& s, AssetCache& cache, const RunContex
   const SeedAssets& a = cache.get(run);
   RunResult r;
   Generator scratch(0);
-  RewardModel rm(a.rm_config, scratch, {.pooling = reward_pooling_from_string(s.rm_pooling)});
+  RewardModel rm(a.rm_config, scratch, {.pooling = reward_pooling_from_string(s.rm_pooling), .device = run.device});
   rm.model->load_state_dict(a.single_rm);
   const nn::GPT& trunk = *rm.model;
   const ProxyFn proxy = [&](const auto& p, const auto& y) { return rm.score(p, y); };

@@ -32,23 +32,34 @@ void GPT::check_tokens(const Tensor& idx, int64_t start, std::string_view op) co
            idx.defined() ? fmt::format("{} {}", idx.shape(), idx.dtype()) : "undefined");
   GL_CHECK(start + idx.size(1) <= config_.context, "{}: {} tokens (after {} cached) exceed the context of {}", op,
            idx.size(1), start, config_.context);
-  if (idx.numel() > 0) {
+  if (idx.numel() == 0) return;
+  if (idx.device() == Device::cpu) {
     const int64_t lo = min(idx).item<int64_t>(), hi = max(idx).item<int64_t>();
     GL_CHECK(lo >= 0 && hi < config_.vocab, "{}: token {} is outside the vocabulary [0, {})", op, lo < 0 ? lo : hi,
              config_.vocab);
+  } else {  // counted on the device, not read back: at once on ref, at the next check on cuda (tensor/backend.h)
+    const Tensor bad = add(sum(lt(idx, 0.0).to(DType::i64)), sum(ge(idx, double(config_.vocab)).to(DType::i64)));
+    check_none_bad(bad, fmt::format("{}: token ids outside the vocabulary [0, {})", op, config_.vocab));
   }
 }
 
 Var GPT::embed(const Tensor& idx, int64_t start) const {
-  const Tensor pos = arange(double(start), double(start + idx.size(1)), 1, DType::i64, idx.device());
+  const int64_t T = idx.size(1);
+  // Positions start..start+T-1, made where the tokens are (arange fills them on the host and copies them
+  // over; a running sum of ones makes them on the device, without a copy).
+  const Tensor pos = idx.device() == Device::cpu
+                         ? arange(double(start), double(start + T), 1, DType::i64, idx.device())
+                         : add(cumsum(full({T}, 1.0, DType::i64, idx.device()), 0), double(start - 1));
   return token_embedding->forward(idx) + position_embedding->forward(pos);  // [B, T, C] + [T, C]
 }
 
 void GPT::add_lora(int64_t rank, double alpha, Generator& gen) {
+  const Device where = device();
   freeze();
   for (const auto& block : blocks)
     for (const auto& linear : {block->attn->qkv, block->attn->proj, block->fc, block->fc_out})
       linear->add_low_rank_adapter(rank, alpha, gen);
+  if (where != Device::cpu) to(where);  // the adapters are drawn on the CPU, then join the model
 }
 
 Var GPT::embed_tokens(const Tensor& idx, std::string_view op) const {

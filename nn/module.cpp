@@ -71,6 +71,11 @@ void Module::to(Device device) {
   for (auto& [name, child] : children_) child->to(device);
 }
 
+Device Module::device() const {
+  const std::vector<Var> params = parameters();
+  return params.empty() ? Device::cpu : params.front().value().device();
+}
+
 void Module::freeze() {
   for (auto& [name, v] : named_parameters()) v.requires_grad_(false);
 }

@@ -43,6 +43,9 @@ class Module {
   // with the modules that read them (and that move them to their input's
   // device on use), so load_state_dict keeps reaching what they read.
   void to(Device device);
+  // The device of its first parameter (cpu when it has none): where the
+  // tensors an algorithm builds for this model go.
+  Device device() const;
 
   // Stop (or resume) computing gradients for every parameter in the tree.
   void freeze();

@@ -30,10 +30,13 @@ Var CategoricalHead::log_prob(const Var& logits, const Tensor& actions) {
            logits.shape(), actions.defined() ? actions.dtype() : DType::i64,
            actions.defined() ? actions.shape() : Shape{});
   const Tensor index = actions.to(DType::i64).view({N, 1});
-  if (N > 0) {
+  if (N > 0 && index.device() == Device::cpu) {
     const int64_t lo = min(index).item<int64_t>(), hi = max(index).item<int64_t>();
     GL_CHECK(lo >= 0 && hi < A, "CategoricalHead::log_prob: actions must be in [0, {}), got values in [{}, {}]", A, lo,
              hi);
+  } else if (N > 0) {  // counted on the device, not read back (tensor/backend.h: check_none_bad)
+    const Tensor bad = add(sum(lt(index, 0.0).to(DType::i64)), sum(ge(index, double(A)).to(DType::i64)));
+    check_none_bad(bad, fmt::format("CategoricalHead::log_prob: actions outside [0, {})", A));
   }
   return squeeze(gather(log_softmax(logits, 1), 1, index), 1);
 }

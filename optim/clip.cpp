@@ -11,12 +11,22 @@ namespace gradlab::optim {
 double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
   GL_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm: max_norm must be finite and > 0, got {}",
            max_norm);
+  // The squares are summed on the gradients' device and read back once (one
+  // host synchronisation a step, not one a parameter); on the CPU the sum is
+  // accumulated in a host double, in the same order.
   double sum_sq = 0;
+  Tensor device_sum;  // f64 [] on the gradients' device, when that is not the CPU
   for (const Var& p : params) {
     GL_CHECK(p.defined(), "clip_grad_norm: got an undefined Var");
     const Tensor& g = p.grad();
-    if (g.defined() && g.numel() > 0) sum_sq += sum(square(g.to(DType::f64))).item();
+    if (!g.defined() || g.numel() == 0) continue;
+    const Tensor sq = sum(square(g.to(DType::f64)));
+    if (g.device() == Device::cpu)
+      sum_sq += sq.item();
+    else
+      device_sum = device_sum.defined() ? add(device_sum, sq) : sq;
   }
+  if (device_sum.defined()) sum_sq += device_sum.item();
   const double norm = std::sqrt(sum_sq);
   if (std::isfinite(norm) && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);

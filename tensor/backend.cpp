@@ -5,6 +5,7 @@
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/device.h"
+#include "tensor/ops.h"
 
 namespace gradlab {
 
@@ -79,6 +80,37 @@ void count_crossing(Device from, Device to) {
   if (from == to) return;
   if (to == Device::cpu) g_to_host.fetch_add(1, std::memory_order_relaxed);
   if (from == Device::cpu) g_from_host.fetch_add(1, std::memory_order_relaxed);
+}
+
+void check_pending_errors() {
+  // A backend's check_errors returns at once when none of its checked kernels ran.
+  for (int d = 0; d < kDeviceCount; ++d)
+    if (const Backend* be = slot(Device(d)); be != nullptr && be->check_errors != nullptr) be->check_errors();
+}
+
+namespace {
+thread_local std::string_view t_error_label;
+}  // namespace
+
+ErrorLabel::ErrorLabel(std::string_view label) : previous_(t_error_label) { t_error_label = label; }
+ErrorLabel::~ErrorLabel() { t_error_label = previous_; }
+std::string_view error_label() { return t_error_label; }
+
+void check_none_bad(const Tensor& count, std::string_view what) {
+  GL_CHECK(count.defined() && count.numel() == 1 && is_integral(count.dtype()),
+           "check_none_bad: the count must be one integer, got {}",
+           count.defined() ? fmt::format("{} {}", count.shape(), count.dtype()) : "undefined");
+  if (count.device() == Device::cpu) {
+    const int64_t n = count.item<int64_t>();
+    GL_CHECK(n == 0, "{} ({} found)", what, n);
+    return;
+  }
+  const ErrorLabel label(what);
+  try {
+    index_select(zeros({1}, DType::f32, count.device()), 0, count.reshape({1}));
+  } catch (const Error&) {  // an immediate device (ref), or cuda in debug mode
+    fail("{} ({} found)", what, count.item<int64_t>());
+  }
 }
 
 std::vector<Device> available_devices() {

@@ -137,6 +137,9 @@ struct Backend {
   void (*copy_from_host)(void* dst, const void* host_src, size_t nbytes) = nullptr;
   void (*synchronize)() = nullptr;               // waits for every queued kernel
   bool (*available)() = nullptr;                 // whether the hardware is present (null: always)
+  // Raises the first bad index or target its kernels recorded since the last
+  // call (see check_pending_errors); null for a backend whose kernels raise at once.
+  void (*check_errors)() = nullptr;
 
   // -- kernels, one pointer per entry of the list --
 #define GL_KERNEL_MEMBER(k) kernel_sig::k* k = nullptr;
@@ -174,6 +177,41 @@ struct TransferCounts {
 };
 TransferCounts transfer_counts();
 void count_crossing(Device from, Device to);
+
+// Deferred errors. The cpu and ref kernels check indices and targets before
+// they start and raise at once. A device that runs asynchronously (cuda) does
+// not wait for its kernels: a kernel that meets a bad index or target skips it
+// and records it on the device, and the host raises the same error (op, value,
+// position, bound) later: at the next copy from that device to the host
+// (item(), to_vector(), .to(Device::cpu)), at check_pending_errors(), or right
+// after the launch when GRADLAB_CUDA_SYNC=1 is set (debug mode). A training
+// loop that reads its loss each step so sees a bad batch within that step.
+// check_pending_errors() reads every device's record if a checked kernel ran
+// since the last read (one synchronising copy, counted by transfer_counts()).
+void check_pending_errors();
+
+// A label for the checks made while it lives (innermost wins), added to a
+// deferred error's message so that it names the caller ("GPT: token ids").
+class ErrorLabel {
+ public:
+  explicit ErrorLabel(std::string_view label);
+  ~ErrorLabel();
+  ErrorLabel(const ErrorLabel&) = delete;
+  ErrorLabel& operator=(const ErrorLabel&) = delete;
+
+ private:
+  std::string_view previous_;
+};
+// The label in force on this thread (empty when none).
+std::string_view error_label();
+
+// A check of values on their device without reading them back: raises
+// "{what} ({count} found)" unless `count`, an integer scalar (the number of bad
+// entries, counted on the device), is 0. On the cpu at once. On another device
+// the count is handed to the device's own index check, as an index into an
+// axis of one entry: on ref it raises at once, on cuda at the next check
+// (above), labelled with `what`.
+void check_none_bad(const Tensor& count, std::string_view what);
 
 // Registers the table of a device (each backend does it once, at start-up,
 // through GL_REGISTER_BACKEND); a second table for one device is an error.

@@ -40,10 +40,10 @@ std::vector<Tensor> diagonal_fisher(const nn::GPT& model, const std::vector<Toke
            responses.size());
   const std::vector<Var> params = model.trainable_parameters();
   std::vector<Tensor> fisher;
-  for (const Var& p : params) fisher.push_back(zeros(p.shape(), DType::f64));
+  for (const Var& p : params) fisher.push_back(zeros(p.shape(), DType::f64, p.device()));
   for (size_t n = 0; n < prompts.size(); ++n) {
     for (const Var& p : params) p.zero_grad();
-    const SequenceBatch b = make_batch({prompts[n]}, {responses[n]});
+    const SequenceBatch b = make_batch({prompts[n]}, {responses[n]}, model.device());
     const auto lp = model.sequence_logprob(b.tokens, b.response_mask);
     sum(mean_logprob ? lp.mean : lp.sum).backward();  // d log pi(y_n|x_n) / d theta
     for (size_t k = 0; k < params.size(); ++k)
@@ -170,7 +170,7 @@ void ContinualBaselineLearner::learn_task(const std::vector<Ranking>& data) {
         x.push_back(r.prompt);
         y.push_back(r.responses[size_t(envs::preference::uniform_int(int64_t(r.responses.size()), gen_))]);
       }
-      return config_.kl_coef * distillation_kl(*policy_, *reference, make_batch(x, y));
+      return config_.kl_coef * distillation_kl(*policy_, *reference, make_batch(x, y, policy_->device()));
     };
   }
   train_dpo(*policy_, *reference, pairs, config_.dpo, gen_, extra);

@@ -100,8 +100,8 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
         const auto rb = copf_rewards(J, config_.reward, config_.margin, config_.gaussian_std, gen_);
         r.insert(r.end(), rb.begin(), rb.end());
       }
-      const Tensor ref = index_select(ref_task, 0, from_vector(idx, {B})).reshape({B * J});
-      const Tensor log_p_star = batch_optimal_logprobs(ref, from_vector(r, {B * J}), config_.beta);
+      const Tensor ref = index_select(ref_task, 0, from_vector(idx, {B}).to(ref_task.device())).reshape({B * J});
+      const Tensor log_p_star = batch_optimal_logprobs(ref, from_vector(r, {B * J}).to(ref.device()), config_.beta);
       const Var fit = batch_fit_loss(reshape(lp, {B * J}), log_p_star);
       const Var nll = -mean(select(lp, 1, 0));  // -l(y_top): column 0 is the best
       Var loss = config_.fit_coef * fit + config_.nll_coef * nll;
@@ -114,7 +114,7 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
         }
         const int64_t R = int64_t(ridx.size());
         const Var lm = reshape(candidate_logprobs(*policy_, memory_, ridx, config_.mean_logprob), {R * J});
-        const Var reg = function_regulariser(lm, index_select(ref_memory, 0, from_vector(ridx, {R})).reshape({R * J}));
+        const Var reg = function_regulariser(lm, index_select(ref_memory, 0, from_vector(ridx, {R}).to(ref_memory.device())).reshape({R * J}));
         loss = loss + config_.reg_coef * reg;
         reg_value = reg.item();
       }

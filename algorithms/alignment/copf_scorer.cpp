@@ -15,7 +15,7 @@ std::unique_ptr<RewardModel> train_scorer(const nn::GPTConfig& config, const std
                                           const ScorerConfig& scorer, Generator& gen) {
   const std::vector<PreferencePair> pairs = ranking_pairs(labelled);
   GL_CHECK(!pairs.empty(), "train_scorer: {} rankings give no non-tied pair", labelled.size());
-  auto rm = std::make_unique<RewardModel>(config, gen, RewardModelOptions{.pooling = scorer.pooling});
+  auto rm = std::make_unique<RewardModel>(config, gen, RewardModelOptions{.pooling = scorer.pooling, .device = scorer.device});
   train_reward_model(*rm, pairs, scorer.train, gen);  // -log sigmoid(s_w - s_l)
   return rm;
 }

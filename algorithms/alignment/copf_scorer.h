@@ -17,6 +17,7 @@ namespace gradlab::alignment {
 struct ScorerConfig {
   RewardTrainConfig train{.epochs = 4, .batch_size = 64, .lr = 2e-3};
   RewardPooling pooling = RewardPooling::token_sum;
+  Device device = Device::cpu;  // where the scorer is trained
 };
 
 // A fresh scorer (the GPT of `config` with a reward head) trained on every non-tied pair of the rankings.

@@ -70,7 +70,7 @@ Var candidate_logprobs(const nn::GPT& model, const std::vector<Ranking>& sets, c
       y.push_back(response);
     }
   }
-  const SequenceBatch b = make_batch(x, y);
+  const SequenceBatch b = make_batch(x, y, model.device());
   const nn::GPT::SequenceLogprob lp = model.sequence_logprob(b.tokens, b.response_mask);
   return reshape(mean_logprob ? lp.mean : lp.sum, {int64_t(index.size()), J});
 }
@@ -147,7 +147,7 @@ Tensor COPR::target_of(const std::vector<Ranking>& sets, Generator& gen) const {
     prev.push_back(candidate_logprobs(*policy_, sets, idx, config_.mean_logprob).value());
   }
   const Tensor prev_lp = concat(prev, 0);  // log pi_{t-1}(y|x), [n, J]
-  return optimal_policy_logprobs(prev_lp, from_vector(adv, {n, J}).to(prev_lp.dtype()), config_.beta);
+  return optimal_policy_logprobs(prev_lp, from_vector(adv, {n, J}).to(prev_lp.device()).to(prev_lp.dtype()), config_.beta);
 }
 
 double COPR::memory_error(const Memory& m) const {
@@ -187,7 +187,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
       const int64_t B = int64_t(idx.size());
       const Var lp = candidate_logprobs(*policy_, data, idx, config_.mean_logprob);  // [B, J]
       const Var fit =
-          fit_loss(candidate_log_distribution(lp), index_select(target, 0, from_vector(idx, {B})), config_.fit);
+          fit_loss(candidate_log_distribution(lp), index_select(target, 0, from_vector(idx, {B}).to(target.device())), config_.fit);
       const Var sft = -mean(select(lp, 1, 0));  // -log pi(y_top|x): column 0 is the best candidate
       const Var task = config_.fit_coef * fit + config_.sft_coef * sft;  // J_t
       std::vector<Var> constraints;
@@ -202,7 +202,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
             ridx.resize(size_t(config_.replay_batch));
           }
           const Var lpm = candidate_logprobs(*policy_, m.sets, ridx, config_.mean_logprob);
-          const Tensor tm = index_select(m.log_p_star, 0, from_vector(ridx, {int64_t(ridx.size())}));
+          const Tensor tm = index_select(m.log_p_star, 0, from_vector(ridx, {int64_t(ridx.size())}).to(target.device()));
           const Var c = fit_loss(candidate_log_distribution(lpm), tm, config_.fit) - stats.thresholds[i];  // J_i^C
           constraints.push_back(c);
           violations.push_back(c.item());
@@ -236,7 +236,7 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
     Memory m;
     for (int64_t i : keep) m.sets.push_back(task_data[size_t(i)]);
     m.log_p_star =
-        index_select(target, 0, from_vector(keep, {int64_t(keep.size())}));  // rows of this task's data come first
+        index_select(target, 0, from_vector(keep, {int64_t(keep.size())}).to(target.device()));  // rows of this task's data come first
     if (config_.constraint == ConstraintMode::replay)
       replayed_.push_back(m.sets);
     else

@@ -47,7 +47,7 @@ Var pair_logprobs(const nn::GPT& model, const std::vector<Tokens>& prompts, cons
   std::vector<Tokens> x = prompts, y = first;
   x.insert(x.end(), prompts.begin(), prompts.end());
   y.insert(y.end(), second.begin(), second.end());
-  const SequenceBatch b = make_batch(x, y);
+  const SequenceBatch b = make_batch(x, y, model.device());
   const nn::GPT::SequenceLogprob lp = model.sequence_logprob(b.tokens, b.response_mask);
   return mean_logprob ? lp.mean : lp.sum;
 }
@@ -114,7 +114,11 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
       }
       const Var lp = pair_logprobs(policy, x, yc, yr, c.mean_logprob);
       const Var pc = narrow(lp, 0, 0, n), pr = narrow(lp, 0, n, n);
-      const Tensor tc = from_vector(rc, {n}).to(lp.dtype()), tr = from_vector(rr, {n}).to(lp.dtype());
+      // The reference log-probs of the minibatch cross to the device in one copy.
+      std::vector<float> ref_both = rc;
+      ref_both.insert(ref_both.end(), rr.begin(), rr.end());
+      const Tensor ref_mb = from_vector(ref_both, {2 * n}).to(lp.device()).to(lp.dtype());
+      const Tensor tc = ref_mb.narrow(0, 0, n), tr = ref_mb.narrow(0, n, n);
       const Var dpo = dpo_loss(pc, pr, tc, tr, c);
       const Var loss = extra_loss ? dpo + extra_loss() : dpo;
       optim::check_finite_loss(loss, "DPO", epoch);

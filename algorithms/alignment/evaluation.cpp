@@ -33,7 +33,7 @@ double win_rate(const std::vector<double>& a, const std::vector<double>& b) {
 double sampled_kl(const nn::GPT& policy, const nn::GPT& reference, const std::vector<Tokens>& prompts,
                   const std::vector<Tokens>& responses) {
   NoGradGuard no_grad;
-  const SequenceBatch b = make_batch(prompts, responses);
+  const SequenceBatch b = make_batch(prompts, responses, policy.device());
   const Tensor lp = policy.sequence_logprob(b.tokens, b.response_mask).sum.value();
   const Tensor lr = reference.sequence_logprob(b.tokens, b.response_mask).sum.value();
   return mean(sub(lp, lr)).item();  // E_{y ~ pi}[log pi(y|x) - log pi_ref(y|x)]
@@ -55,7 +55,7 @@ double distinct_2(const std::vector<Tokens>& responses) {
 double mean_token_entropy(const nn::GPT& policy, const std::vector<Tokens>& prompts,
                           const std::vector<Tokens>& responses) {
   NoGradGuard no_grad;
-  const SequenceBatch b = make_batch(prompts, responses);
+  const SequenceBatch b = make_batch(prompts, responses, policy.device());
   const int64_t T = b.tokens.size(1);
   const Tensor logits = policy.forward(b.tokens).value().slice(1, 0, T - 1);  // predicts tokens 1..T-1
   const Tensor ent = entropy(Var(logits), -1).value();                        // [B, T - 1]

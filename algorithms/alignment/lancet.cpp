@@ -22,7 +22,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-SequenceBatch batch_of(const std::vector<Sequence>& data, const std::vector<int64_t>& rows) {
+SequenceBatch batch_of(const std::vector<Sequence>& data, const std::vector<int64_t>& rows, Device device) {
   std::vector<Tokens> prompts, responses;
   prompts.reserve(rows.size());
   responses.reserve(rows.size());
@@ -30,13 +30,13 @@ SequenceBatch batch_of(const std::vector<Sequence>& data, const std::vector<int6
     prompts.push_back(data[size_t(r)].prompt);
     responses.push_back(data[size_t(r)].response);
   }
-  return make_batch(prompts, responses);
+  return make_batch(prompts, responses, device);
 }
 
-SequenceBatch batch_of(const std::vector<Sequence>& data) {
+SequenceBatch batch_of(const std::vector<Sequence>& data, Device device) {
   std::vector<int64_t> rows(data.size());
   std::iota(rows.begin(), rows.end(), 0);
-  return batch_of(data, rows);
+  return batch_of(data, rows, device);
 }
 
 // The response mask shifted onto the predicted positions 1..T-1: [B, T - 1].
@@ -70,9 +70,9 @@ influence::Problem gpt_influence_problem(const nn::GPT& model, const std::vector
   const nn::GPT* m = &model;
   // The problem keeps its own copy of the corpus (a few kB per thousand sequences).
   const auto data = std::make_shared<const std::vector<Sequence>>(corpus);
-  p.example_losses = [m, data](const std::vector<int64_t>& rows) { return sequence_nll(*m, batch_of(*data, rows)); };
+  p.example_losses = [m, data](const std::vector<int64_t>& rows) { return sequence_nll(*m, batch_of(*data, rows, m->device())); };
   p.sampled_losses = [m, data](const std::vector<int64_t>& rows, Generator& gen) {
-    const SequenceBatch b = batch_of(*data, rows);
+    const SequenceBatch b = batch_of(*data, rows, m->device());
     return influence::sampled_sequence_losses(*m, b.tokens, b.response_mask, gen);
   };
   return p;
@@ -83,7 +83,7 @@ influence::QueryLoss undesired_output_query(const nn::GPT& model, const std::vec
   GL_CHECK(!prompts.empty() && prompts.size() == responses.size(),
            "lancet::undesired_output_query: {} prompts and {} responses (need at least one undesired output)",
            prompts.size(), responses.size());
-  const SequenceBatch b = make_batch(prompts, responses);
+  const SequenceBatch b = make_batch(prompts, responses, model.device());
   const nn::GPT* m = &model;
   return [m, b] { return mean(sequence_nll(*m, b)); };
 }
@@ -228,15 +228,15 @@ void train_correction(nn::GPT& model, const std::vector<Sequence>& retained, con
            c.batch_size, c.lr, c.unlearn_weight, c.kl_weight, c.l2_weight);
   const std::shared_ptr<nn::GPT> start = clone_gpt(model);
   start->eval();
-  const SequenceBatch recalled_batch = batch_of(recalled);
-  const Tensor w = from_vector(weights, {int64_t(weights.size())});
+  const SequenceBatch recalled_batch = batch_of(recalled, model.device());
+  const Tensor w = from_vector(weights, {int64_t(weights.size())}).to(model.device());
   optim::AdamW opt(model.trainable_parameters(), {.lr = c.lr, .weight_decay = 0.0});
   for (int64_t step = 0; step < c.steps; ++step) {
     SequenceBatch retained_batch;
     if (c.kl_weight > 0) {
       std::vector<int64_t> rows(size_t(c.batch_size));
       for (int64_t& r : rows) r = envs::preference::uniform_int(int64_t(retained.size()), gen);
-      retained_batch = batch_of(retained, rows);
+      retained_batch = batch_of(retained, rows, model.device());
     }
     const CorrectionLoss loss = ibo_loss(model, *start, retained_batch, recalled_batch, w, c);
     optim::check_finite_loss(loss.total, "LANCET correction", step);
@@ -266,7 +266,7 @@ double perplexity(const nn::GPT& model, const std::vector<Sequence>& data) {
   for (size_t s = 0; s < data.size(); s += 256) {
     std::vector<int64_t> rows;
     for (size_t i = s; i < std::min(data.size(), s + 256); ++i) rows.push_back(int64_t(i));
-    const SequenceBatch b = batch_of(data, rows);
+    const SequenceBatch b = batch_of(data, rows, model.device());
     nll += sum(sequence_nll(model, b).value()).item();
     tokens += sum(predicted_mask(b)).item();
   }

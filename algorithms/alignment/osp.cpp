@@ -217,8 +217,9 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
       }
       const Var lp = pair_logprobs(*policy_, x, yb, yw, config_.mean_logprob);
       const Var pb = narrow(lp, 0, 0, n), pw = narrow(lp, 0, n, n);
-      const Tensor tb = from_vector(rb, {n}).to(lp.dtype()), tw = from_vector(rw, {n}).to(lp.dtype());
-      const Var loss = spce_loss(pb, pw, tb, tw, from_vector(p, {n}), config_.beta);
+      const Device dev = lp.device();
+      const Tensor tb = from_vector(rb, {n}).to(dev).to(lp.dtype()), tw = from_vector(rw, {n}).to(dev).to(lp.dtype());
+      const Var loss = spce_loss(pb, pw, tb, tw, from_vector(p, {n}).to(dev), config_.beta);
       optim::check_finite_loss(loss, "OSP", iteration_);
       opt_->zero_grad();
       loss.backward();

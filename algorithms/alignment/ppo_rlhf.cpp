@@ -47,7 +47,7 @@ Tensor per_token_rewards(const Tensor& logp, const Tensor& logp_ref, const Tenso
     }
     if (last >= 0) r[size_t(b * L + last)] += s[size_t(b)];  // the sequence reward R(x, y) at the end
   }
-  return from_vector(r, {B, L}).to(logp.dtype());
+  return from_vector(r, {B, L}).to(logp.device()).to(logp.dtype());
 }
 
 Advantages gae(const Tensor& rewards, const Tensor& values, const Tensor& mask, double gamma, double lambda) {
@@ -72,7 +72,8 @@ Advantages gae(const Tensor& rewards, const Tensor& values, const Tensor& mask, 
       next_value = v[i];
     }
   }
-  return {from_vector(adv, {B, L}).to(rewards.dtype()), from_vector(ret, {B, L}).to(rewards.dtype())};
+  return {from_vector(adv, {B, L}).to(rewards.device()).to(rewards.dtype()),
+          from_vector(ret, {B, L}).to(rewards.device()).to(rewards.dtype())};
 }
 
 PPORLHF::PPORLHF(std::shared_ptr<nn::GPT> policy, std::shared_ptr<const nn::GPT> reference,
@@ -112,7 +113,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
   // ---- rollout (no gradients) ----
   const std::vector<Tokens> ys =
       sample_responses(*policy_, prompts, c.response_len, gen_, {.temperature = c.temperature});
-  const SequenceBatch batch = make_batch(prompts, ys);
+  const SequenceBatch batch = make_batch(prompts, ys, policy_->device());
   const int64_t B = batch.size(), P = batch.prompt_len, L = batch.response_len;
   const std::vector<double> score = reward_(prompts, ys);
   GL_CHECK(int64_t(score.size()) == B, "PPORLHF::step: the reward returned {} values for {} samples", score.size(), B);
@@ -121,7 +122,6 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     const std::vector<double> g = gold_(prompts, ys);
     st.gold = std::accumulate(g.begin(), g.end(), 0.0) / double(B);
   }
-  const Tensor mask = batch.response_mask.slice(1, P, P + L).contiguous();  // [B, L]
   Tensor logp_old, logp_ref, values_old;
   {
     NoGradGuard no_grad;
@@ -130,6 +130,8 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     // V(s_t) for response token t is read at the position before it (the state that emits it).
     values_old = slice(critic_->values(batch.tokens), 1, P - 1, P + L - 1).value().contiguous();
   }
+  // [B, L], in the policy's dtype (a no-op for f32 models)
+  const Tensor mask = batch.response_mask.slice(1, P, P + L).contiguous().to(logp_old.dtype());
   st.kl = sum(mul(sub(logp_old, logp_ref), mask)).item() / double(B);  // sampled KL(pi || pi_ref) per sequence
   st.kl_coef = active_kl_coefficient(c);
   const Tensor rewards = per_token_rewards(logp_old, logp_ref, mask, from_vector(score, {B}), c.kl_beta);
@@ -151,7 +153,7 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
     shuffle(order, gen_);
     for (int64_t s = 0; s < B; s += c.minibatch) {
       const std::vector<int64_t> rows(order.begin() + s, order.begin() + std::min(B, s + c.minibatch));
-      const Tensor idx = from_vector(rows, {int64_t(rows.size())});
+      const Tensor idx = from_vector(rows, {int64_t(rows.size())}).to(batch.tokens.device());
       const SequenceBatch mb = take_rows(batch, rows);
       const Tensor m = index_select(mask, 0, idx), A = index_select(adv, 0, idx);
       const Tensor lp_old = index_select(logp_old, 0, idx), lp_ref = index_select(logp_ref, 0, idx);

@@ -99,10 +99,13 @@ Var RewardEnsemble::hidden_states(const Tensor& idx, bool layer_average) const {
 
 Tensor RewardEnsemble::last_positions(const Tensor& idx, const Tensor& last_index) const {
   const int64_t B = idx.size(0), T = idx.size(1);
-  if (!last_index.defined()) return full({B}, double(T - 1), DType::i64);
-  const Tensor last = last_index.to(DType::i64);
+  if (!last_index.defined()) return full({B}, double(T - 1), DType::i64, idx.device());
+  const Tensor last = last_index.to(DType::i64).to(idx.device());
   GL_CHECK(last.shape() == Shape{B}, "RewardEnsemble: last_index of shape {} should be [{}]", last.shape(), B);
-  if (B > 0) {
+  if (B > 0 && last.device() != Device::cpu) {  // counted on the device, not read back (tensor/backend.h)
+    const Tensor bad = add(sum(lt(last, 0.0).to(DType::i64)), sum(ge(last, double(T)).to(DType::i64)));
+    check_none_bad(bad, fmt::format("RewardEnsemble: last_index outside [0, {})", T));
+  } else if (B > 0) {
     const int64_t lo = min(last).item<int64_t>(), hi = max(last).item<int64_t>();
     GL_CHECK(lo >= 0 && hi < T, "RewardEnsemble: last_index {} is outside [0, {})", lo < 0 ? lo : hi, T);
   }

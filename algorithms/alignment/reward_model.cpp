@@ -38,7 +38,8 @@ const char* reward_pooling_name(RewardPooling pooling) {
 RewardModel::RewardModel(nn::GPTConfig config, Generator& gen, RewardModelOptions options_) : options(options_) {
   config.reward_head = true;
   config.value_head = false;
-  model = std::make_shared<nn::GPT>(config, gen);
+  model = std::make_shared<nn::GPT>(config, gen);  // drawn on the CPU, then moved: the same weights on any device
+  model->to(options.device);
 }
 
 RewardModel::RewardModel(std::shared_ptr<nn::GPT> shared_model, RewardModelOptions options_)
@@ -73,7 +74,8 @@ std::vector<double> RewardModel::score(const std::vector<Tokens>& prompts, const
   for (size_t s = 0; s < prompts.size(); s += size_t(chunk)) {
     const size_t e = std::min(prompts.size(), s + size_t(chunk));
     const SequenceBatch b = make_batch({prompts.begin() + std::ptrdiff_t(s), prompts.begin() + std::ptrdiff_t(e)},
-                                       {responses.begin() + std::ptrdiff_t(s), responses.begin() + std::ptrdiff_t(e)});
+                                       {responses.begin() + std::ptrdiff_t(s), responses.begin() + std::ptrdiff_t(e)},
+                                       model->device());
     for (double v : score(b).value().to(DType::f64).to_vector<double>()) out.push_back(v);
   }
   return out;
@@ -114,7 +116,7 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
         for (const size_t k : mine) responses.push_back(pairs[k].chosen);
         for (const size_t k : mine) responses.push_back(pairs[k].rejected);
         const int64_t n = int64_t(mine.size());
-        const Var r = rm.score(make_batch(prompts, responses));
+        const Var r = rm.score(make_batch(prompts, responses, rm.model->device()));
         const Var rc = narrow(r, 0, 0, n), rr = narrow(r, 0, n, n);
         const Var loss = bradley_terry_loss(rc, rr);
         optim::check_finite_loss(loss, "reward model", epoch);

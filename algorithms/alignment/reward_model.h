@@ -35,6 +35,8 @@ const char* reward_pooling_name(RewardPooling pooling);
 
 struct RewardModelOptions {
   RewardPooling pooling = RewardPooling::last_token;
+  // Where a model built from a config lives (a shared GPT stays where it is).
+  Device device = Device::cpu;
 };
 
 class RewardModel {

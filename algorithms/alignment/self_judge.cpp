@@ -41,7 +41,7 @@ Var SelfJudge::preference_logit(const std::vector<Tokens>& prompts, const std::v
     std::vector<Tokens> x = prompts, y = first;
     x.insert(x.end(), prompts.begin(), prompts.end());
     y.insert(y.end(), second.begin(), second.end());
-    const Var r = rm.score(make_batch(x, y));
+    const Var r = rm.score(make_batch(x, y, model_->device()));
     return narrow(r, 0, 0, n) - narrow(r, 0, n, n);
   }
   // The judge prompt [x, a, b]: the next-token logits at its last position, good minus bad.
@@ -50,7 +50,7 @@ Var SelfJudge::preference_logit(const std::vector<Tokens>& prompts, const std::v
     both[i] = first[i];
     both[i].insert(both[i].end(), second[i].begin(), second[i].end());
   }
-  const SequenceBatch b = make_batch(prompts, both);
+  const SequenceBatch b = make_batch(prompts, both, model_->device());
   const int64_t T = b.tokens.size(1);
   GL_CHECK(T <= model_->config().context, "SelfJudge: the judge prompt has {} tokens, the model's context is {}", T,
            model_->config().context);
@@ -138,7 +138,7 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
           cx.push_back(seq.prompt);
           cy.push_back(seq.response);
         }
-        const Var lm = sft_loss(model, make_batch(cx, cy));
+        const Var lm = sft_loss(model, make_batch(cx, cy, model.device()));
         lm_sum += lm.item();
         loss = loss + c.lm_coef * lm;
       }

@@ -7,7 +7,7 @@ namespace gradlab::alignment {
 
 using envs::preference::kEnd;
 
-SequenceBatch make_batch(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses) {
+SequenceBatch make_batch(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses, Device device) {
   GL_CHECK(!prompts.empty() && prompts.size() == responses.size(),
            "alignment::make_batch: need as many responses as prompts (>= 1), got {} and {}", prompts.size(),
            responses.size());
@@ -33,13 +33,15 @@ SequenceBatch make_batch(const std::vector<Tokens>& prompts, const std::vector<T
       ended = ended || y == kEnd;
     }
   }
-  return {from_vector(tok, {B, P + L}), from_vector(mask, {B, P + L}), from_vector(last, {B}), P, L};
+  // Built on the CPU, moved to the device once per batch.
+  return {from_vector(tok, {B, P + L}).to(device), from_vector(mask, {B, P + L}).to(device),
+          from_vector(last, {B}).to(device), P, L};
 }
 
 std::vector<Tokens> split_responses(const Tensor& tokens, int64_t prompt_len) {
   GL_CHECK(tokens.dim() == 2 && tokens.size(1) > prompt_len && prompt_len >= 0,
            "alignment::split_responses: tokens {} with a prompt of {}", tokens.shape(), prompt_len);
-  const Tensor t = tokens.to(DType::i64).contiguous();
+  const Tensor t = tokens.to(Device::cpu).to(DType::i64).contiguous();  // one copy back per batch
   const int64_t B = t.size(0), T = t.size(1);
   const int64_t* p = t.data<int64_t>();
   std::vector<Tokens> out(static_cast<size_t>(B));
@@ -48,7 +50,7 @@ std::vector<Tokens> split_responses(const Tensor& tokens, int64_t prompt_len) {
 }
 
 SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& index) {
-  const Tensor idx = from_vector(index, {int64_t(index.size())});
+  const Tensor idx = from_vector(index, {int64_t(index.size())}).to(batch.tokens.device());
   return {index_select(batch.tokens, 0, idx), index_select(batch.response_mask, 0, idx),
           index_select(batch.last_index, 0, idx), batch.prompt_len, batch.response_len};
 }
@@ -56,6 +58,7 @@ SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& 
 std::shared_ptr<nn::GPT> clone_gpt(const nn::GPT& model) {
   Generator gen(0);
   auto copy = std::make_shared<nn::GPT>(model.config(), gen);
+  copy->to(model.device());  // on the model's device, then its weights copied there
   copy->load_state_dict(model.state_dict());
   return copy;
 }
@@ -72,7 +75,7 @@ std::vector<Tokens> sample_responses(const nn::GPT& policy, const std::vector<To
   }
   nn::GenerateOptions o = options;
   o.stop_token = kEnd;
-  const Tensor out = policy.generate(from_vector(flat, {B, P}), response_len, gen, o);
+  const Tensor out = policy.generate(from_vector(flat, {B, P}).to(policy.device()), response_len, gen, o);
   std::vector<Tokens> ys = out.size(1) > P ? split_responses(out, P) : std::vector<Tokens>(size_t(B));
   for (Tokens& y : ys) y.resize(size_t(response_len), kEnd);  // generation stops early once every row ended
   return ys;

@@ -24,9 +24,12 @@ struct SequenceBatch {
   int64_t size() const { return tokens.defined() ? tokens.size(0) : 0; }
 };
 
-// Stacks equal-length prompts and equal-length responses into one batch.
-SequenceBatch make_batch(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses);
-// The response part (columns prompt_len..) of generated tokens [B, P + L], row by row.
+// Stacks equal-length prompts and equal-length responses into one batch,
+// built on the CPU and moved to `device` (the model's) in one go.
+SequenceBatch make_batch(const std::vector<Tokens>& prompts, const std::vector<Tokens>& responses,
+                         Device device = Device::cpu);
+// The response part (columns prompt_len..) of generated tokens [B, P + L] on
+// any device, row by row (one copy to the host).
 std::vector<Tokens> split_responses(const Tensor& tokens, int64_t prompt_len);
 // Rows `index` of a batch (a minibatch).
 SequenceBatch take_rows(const SequenceBatch& batch, const std::vector<int64_t>& index);
@@ -41,7 +44,7 @@ using RewardFn =
 // steps taken so far (e.g. to evaluate or snapshot the policy along training).
 using AfterStep = std::function<void(int64_t steps_done)>;
 
-// A copy of a GPT (same config, weights copied): e.g. the frozen reference policy.
+// A copy of a GPT (same config, weights copied, on the same device): e.g. the frozen reference policy.
 std::shared_ptr<nn::GPT> clone_gpt(const nn::GPT& model);
 
 // Samples one response of `response_len` tokens per prompt (no gradients,

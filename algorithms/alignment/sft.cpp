@@ -43,7 +43,7 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
     opt.zero_grad();
     double loss_value = 0;
     if (world == 1) {
-      const Var loss = sft_loss(policy, make_batch(prompts, responses));
+      const Var loss = sft_loss(policy, make_batch(prompts, responses, policy.device()));
       optim::check_finite_loss(loss, "SFT", step);
       loss.backward();
       loss_value = loss.item();
@@ -52,10 +52,10 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
       std::vector<Tokens> my_prompts, my_responses;
       for (int64_t b = rank; b < c.batch_size; b += world)
         my_prompts.push_back(prompts[size_t(b)]), my_responses.push_back(responses[size_t(b)]);
-      const double all_tokens = tokens_of(make_batch(prompts, responses));
+      const double all_tokens = tokens_of(make_batch(prompts, responses, policy.device()));
       Tensor part = zeros({1}, DType::f64);
       if (!my_prompts.empty()) {
-        const SequenceBatch mine = make_batch(my_prompts, my_responses);
+        const SequenceBatch mine = make_batch(my_prompts, my_responses, policy.device());
         const double share = tokens_of(mine) / all_tokens;
         const Var loss = sft_loss(policy, mine);
         optim::check_finite_loss(loss, "SFT", step);

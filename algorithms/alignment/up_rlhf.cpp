@@ -25,7 +25,9 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
     chosen.push_back(p.chosen);
     rejected.push_back(p.rejected);
   }
-  const SequenceBatch all_chosen = make_batch(prompts, chosen), all_rejected = make_batch(prompts, rejected);
+  const Device device = ens.trunk().device();
+  const SequenceBatch all_chosen = make_batch(prompts, chosen, device),
+                      all_rejected = make_batch(prompts, rejected, device);
   optim::AdamW opt(ens.trainable_parameters(), {.lr = c.lr, .weight_decay = c.weight_decay});
   EnsembleTrainHistory h;
   h.diversity_ratios.push_back(ens.diversity_ratios());
@@ -71,7 +73,7 @@ Tensor score_members(const RewardEnsemble& ens, const std::vector<Tokens>& promp
     const size_t end = std::min(prompts.size(), start + size_t(chunk));
     const std::vector<Tokens> p(prompts.begin() + start, prompts.begin() + end);
     const std::vector<Tokens> r(responses.begin() + start, responses.begin() + end);
-    const SequenceBatch b = make_batch(p, r);
+    const SequenceBatch b = make_batch(p, r, ens.trunk().device());
     parts.push_back(ens.member_rewards(b).value().to(DType::f64));
   }
   return parts.size() == 1 ? parts[0] : concat(parts, 1);

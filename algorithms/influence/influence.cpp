@@ -102,6 +102,10 @@ void check_problem(const Problem& problem, const std::string& op) {
     GL_CHECK(p.requires_grad(), "{}: parameter {} (shape {}) does not require a gradient", op, i, p.shape());
     GL_CHECK(p.dtype() == DType::f32 || p.dtype() == DType::f64, "{}: parameter {} has dtype {}; want f32 or f64", op,
              i, p.dtype());
+    GL_CHECK(p.value().device() == Device::cpu,
+             "{}: parameter {} (shape {}) is on {}; the influence estimators run on the CPU (their factors, "
+             "eigendecompositions and solves are host code): score a CPU copy of the model (model.to(Device::cpu))",
+             op, i, p.shape(), p.value().device());
   }
   std::unordered_set<const VarImpl*> seen;
   for (size_t i = 0; i < problem.params.size(); ++i)

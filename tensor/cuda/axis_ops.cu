@@ -2,7 +2,8 @@
 // softmax and log_softmax, cumsum, gather, scatter_add, index_select and
 // index_add (the embedding's forward and backward). The CPU twins are in
 // tensor/cpu/axis_ops.cpp. Indices are validated inside the kernels: a bad
-// one is skipped and reported through the error slot, then raised on the host.
+// one is skipped and reported through the error slot, then raised on the host
+// at its next check (tensor/cuda/error_slot.h).
 // scatter_add and index_add accumulate with atomics, so repeated indices add
 // up in an unspecified order (floating sums may differ from the CPU's in the
 // last bits).
@@ -99,12 +100,12 @@ __device__ __forceinline__ int64_t scatter_offset(const GatherGeometry& g, int64
 }
 
 template <class T, class I>
-__global__ void gather_kernel(const T* x, const I* index, T* out, int64_t total, GatherGeometry g, int64_t* slot) {
+__global__ void gather_kernel(const T* x, const I* index, T* out, int64_t total, GatherGeometry g, IndexCheck check) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t lin = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; lin < total; lin += step) {
     int64_t idx;
     if (!wrap(index[lin], g.n_axis, idx)) {
-      report_bad_index(slot, int64_t(index[lin]), lin);
+      report_bad_index(check, int64_t(index[lin]), lin);
       out[lin] = T(0);
       continue;
     }
@@ -114,12 +115,12 @@ __global__ void gather_kernel(const T* x, const I* index, T* out, int64_t total,
 
 template <class T, class I>
 __global__ void scatter_add_kernel(T* out, const I* index, const T* src, int64_t total, GatherGeometry g,
-                                   int64_t* slot) {
+                                   IndexCheck check) {
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t lin = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; lin < total; lin += step) {
     int64_t idx;
     if (!wrap(index[lin], g.n_axis, idx)) {
-      report_bad_index(slot, int64_t(index[lin]), lin);
+      report_bad_index(check, int64_t(index[lin]), lin);
       continue;
     }
     atomic_add(out + scatter_offset(g, lin, idx), src[lin]);
@@ -129,13 +130,13 @@ __global__ void scatter_add_kernel(T* out, const I* index, const T* src, int64_t
 // out [outer, m, inner] = x [outer, n, inner] at rows index[m].
 template <class T, class I>
 __global__ void index_select_kernel(const T* x, const I* index, T* out, int64_t outer, int64_t n, int64_t m,
-                                    int64_t inner, int64_t* slot) {
+                                    int64_t inner, IndexCheck check) {
   const int64_t total = outer * m * inner, step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t lin = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; lin < total; lin += step) {
     const int64_t i = lin % inner, j = (lin / inner) % m, o = lin / (inner * m);
     int64_t row;
     if (!wrap(index[j], n, row)) {
-      report_bad_index(slot, int64_t(index[j]), j);
+      report_bad_index(check, int64_t(index[j]), j);
       out[lin] = T(0);
       continue;
     }
@@ -146,13 +147,13 @@ __global__ void index_select_kernel(const T* x, const I* index, T* out, int64_t 
 // out [outer, n, inner] += src [outer, m, inner] at rows index[m].
 template <class T, class I>
 __global__ void index_add_kernel(T* out, const I* index, const T* src, int64_t outer, int64_t n, int64_t m,
-                                 int64_t inner, int64_t* slot) {
+                                 int64_t inner, IndexCheck check) {
   const int64_t total = outer * m * inner, step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t lin = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; lin < total; lin += step) {
     const int64_t i = lin % inner, j = (lin / inner) % m, o = lin / (inner * m);
     int64_t row;
     if (!wrap(index[j], n, row)) {
-      report_bad_index(slot, int64_t(index[j]), j);
+      report_bad_index(check, int64_t(index[j]), j);
       continue;
     }
     atomic_add(out + (o * n + row) * inner + i, src[lin]);
@@ -208,16 +209,17 @@ void gather(const Tensor& x, int axis, const Tensor& index_in, const Tensor& out
   const int64_t total = out.numel();
   if (total == 0) return;
   const GatherGeometry g = geometry(out.shape(), x.strides(), axis, x.shape()[axis]);
+  const IndexCheck check = expect_check("gather", x.shape()[axis], CheckKind::index);
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "gather", [&](auto itag) {
       using I = decltype(itag);
       gather_kernel<T, I><<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(ptr<const T>(x), ptr<const I>(index),
-                                                                                  ptr<T>(out), total, g, error_slot());
+                                                                                  ptr<T>(out), total, g, check);
       GL_CUDA_LAUNCHED("gather");
     });
   });
-  raise_if_bad_index("gather", x.shape()[axis]);
+  after_checked_launch();
 }
 
 void scatter_add(const Tensor& out, int axis, const Tensor& index_in, const Tensor& src_in) {
@@ -226,16 +228,17 @@ void scatter_add(const Tensor& out, int axis, const Tensor& index_in, const Tens
   const int64_t total = index.numel();
   if (total == 0) return;
   const GatherGeometry g = geometry(index.shape(), out.strides(), axis, out.shape()[axis]);
+  const IndexCheck check = expect_check("scatter_add", out.shape()[axis], CheckKind::index);
   dispatch_numeric(out.dtype(), "scatter_add", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "scatter_add", [&](auto itag) {
       using I = decltype(itag);
       scatter_add_kernel<T, I><<<blocks_for(total, kThreads), kThreads, 0, stream()>>>(
-          ptr<T>(out), ptr<const I>(index), ptr<const T>(src), total, g, error_slot());
+          ptr<T>(out), ptr<const I>(index), ptr<const T>(src), total, g, check);
       GL_CUDA_LAUNCHED("scatter_add");
     });
   });
-  raise_if_bad_index("scatter_add", out.shape()[axis]);
+  after_checked_launch();
 }
 
 void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Tensor& out) {
@@ -244,16 +247,17 @@ void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Te
   const AxisSplit s = split_at_axis(x.shape(), axis);
   const int64_t m = index.numel();
   if (out.numel() == 0) return;
+  const IndexCheck check = expect_check("index_select", s.n, CheckKind::index);
   dispatch_all(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "index_select", [&](auto itag) {
       using I = decltype(itag);
       index_select_kernel<T, I><<<blocks_for(s.outer * m * s.inner, kThreads), kThreads, 0, stream()>>>(
-          ptr<const T>(x), ptr<const I>(index), ptr<T>(out), s.outer, s.n, m, s.inner, error_slot());
+          ptr<const T>(x), ptr<const I>(index), ptr<T>(out), s.outer, s.n, m, s.inner, check);
       GL_CUDA_LAUNCHED("index_select");
     });
   });
-  raise_if_bad_index("index_select", s.n);
+  after_checked_launch();
 }
 
 void index_add(const Tensor& out, int axis, const Tensor& index_in, const Tensor& src_in) {
@@ -262,16 +266,17 @@ void index_add(const Tensor& out, int axis, const Tensor& index_in, const Tensor
   const AxisSplit s = split_at_axis(out.shape(), axis);
   const int64_t m = index.numel();
   if (src.numel() == 0) return;
+  const IndexCheck check = expect_check("index_add", s.n, CheckKind::index);
   dispatch_numeric(out.dtype(), "index_add", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "index_add", [&](auto itag) {
       using I = decltype(itag);
       index_add_kernel<T, I><<<blocks_for(s.outer * m * s.inner, kThreads), kThreads, 0, stream()>>>(
-          ptr<T>(out), ptr<const I>(index), ptr<const T>(src), s.outer, s.n, m, s.inner, error_slot());
+          ptr<T>(out), ptr<const I>(index), ptr<const T>(src), s.outer, s.n, m, s.inner, check);
       GL_CUDA_LAUNCHED("index_add");
     });
   });
-  raise_if_bad_index("index_add", s.n);
+  after_checked_launch();
 }
 
 }  // namespace gradlab::cuda

@@ -145,20 +145,14 @@ inline int row_threads(int64_t n) {
 
 namespace gradlab::cuda {
 
-// Records (value, position) in the error slot unless something was recorded first.
-__device__ __forceinline__ void report_bad_index(int64_t* slot, int64_t value, int64_t position) {
-  if (atomicCAS(reinterpret_cast<unsigned long long*>(slot), 0ull, 1ull) == 0ull) {
-    slot[1] = value;
-    slot[2] = position;
+// Records (value, position, check id) in the error slot unless something was
+// recorded first; the host raises it later (tensor/cuda/error_slot.h).
+__device__ __forceinline__ void report_bad_index(IndexCheck check, int64_t value, int64_t position) {
+  if (atomicCAS(reinterpret_cast<unsigned long long*>(check.slot), 0ull, 1ull) == 0ull) {
+    check.slot[1] = value;
+    check.slot[2] = position;
+    check.slot[3] = check.id;
   }
-}
-
-// After a kernel that validated indices against an axis of size n: raises the
-// CPU kernels' error if one was out of range (this waits for the kernel).
-inline void raise_if_bad_index(std::string_view op, int64_t n) {
-  int64_t value = 0, position = 0;
-  if (take_error_slot(value, position))
-    fail("{}: index {} is out of range for an axis of size {} (at position {})", op, value, n, position);
 }
 
 // x[i] += v atomically, for every numeric element type.

@@ -3,7 +3,7 @@
 // Forward: one block per row computes lse = max + log sum exp(x - max) (the
 // sum in f64) and loss = lse - x[target]. Backward: dx = (exp(x - lse) -
 // onehot) dloss, one thread per element. A target >= C is reported through the
-// error slot and raised on the host, as the CPU raises it.
+// error slot and raised on the host at its next check (tensor/cuda/error_slot.h).
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
 
@@ -13,7 +13,7 @@ namespace {
 
 template <class T>
 __global__ void cross_entropy_rows(const T* x, const int64_t* target, int64_t n, int64_t C, T* loss, T* lse,
-                                   int64_t* slot) {
+                                   IndexCheck check) {
   __shared__ T smax[32];
   __shared__ double ssum[32];
   for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
@@ -32,7 +32,7 @@ __global__ void cross_entropy_rows(const T* x, const int64_t* target, int64_t n,
     }
     if (threadIdx.x == 0) {
       const int64_t t = target[row];
-      if (t >= C) report_bad_index(slot, t, row);
+      if (t >= C) report_bad_index(check, t, row);
       lse[row] = T(z);
       loss[row] = (t < 0 || t >= C) ? T(0) : T(z - double(xr[t]));
     }
@@ -56,12 +56,6 @@ __global__ void cross_entropy_backward_kernel(const T* x, const int64_t* target,
   }
 }
 
-void raise_if_bad_target(int64_t C) {
-  int64_t value = 0, row = 0;
-  if (take_error_slot(value, row))
-    fail("cross_entropy: target {} of row {} is out of range for {} classes", value, row, C);
-}
-
 }  // namespace
 
 void cross_entropy(const Tensor& logits_in, const Tensor& target_in, const Tensor& loss, const Tensor& lse) {
@@ -69,14 +63,15 @@ void cross_entropy(const Tensor& logits_in, const Tensor& target_in, const Tenso
   const Tensor target = target_in.contiguous();
   const int64_t n = logits.size(0), C = logits.size(1);
   if (n == 0) return;
+  const IndexCheck check = expect_check("cross_entropy", C, CheckKind::target);
   dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     cross_entropy_rows<T>
         <<<unsigned(std::min<int64_t>(n, 1 << 20)), row_threads(std::min<int64_t>(C, 512)), 0, stream()>>>(
-            ptr<const T>(logits), ptr<const int64_t>(target), n, C, ptr<T>(loss), ptr<T>(lse), error_slot());
+            ptr<const T>(logits), ptr<const int64_t>(target), n, C, ptr<T>(loss), ptr<T>(lse), check);
     GL_CUDA_LAUNCHED("cross_entropy");
   });
-  raise_if_bad_target(C);
+  after_checked_launch();
 }
 
 void cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& lse_in,

@@ -5,13 +5,14 @@
 // is ordered with everything else gradlab queues. The runtime
 // (tensor/cuda/runtime.cpp) refuses host copies, synchronisation and raw
 // allocation while capturing(), with an error that says so.
+#include "tensor/cuda/graph.h"
+
 #include <cuda_runtime.h>
 
 #include <string>
 
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/error_slot.h"
-#include "tensor/cuda/graph.h"
 #include "tensor/device.h"
 #include "tensor/error.h"
 
@@ -57,7 +58,7 @@ void CudaGraph::capture(const std::function<void()>& step) {
   // What a capture may not do itself: create the cuBLAS handle (and its
   // workspace) and the error slot, and leave earlier work unfinished.
   cuda::cublas_handle();
-  cuda::error_slot();
+  cuda::prepare_error_slot();
   GL_CUDA_CHECK(cudaDeviceSynchronize());
   GL_CUDA_CHECK(cudaStreamBeginCapture(impl_->stream, cudaStreamCaptureModeThreadLocal));
   cuda::g_capture_stream = impl_->stream;

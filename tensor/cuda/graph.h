@@ -9,8 +9,8 @@
 //
 // What a recorded step may do: launch gradlab's CUDA kernels and cuBLAS calls
 // and take device memory from the caching allocator's cache. What it may not:
-// read a value back to the host (Tensor::item, to(Device::cpu), an op that
-// checks its indices through the error slot, as cross-entropy does), wait for
+// read a value back to the host (Tensor::item, to(Device::cpu), reading the
+// deferred index checks with check_pending_errors or GRADLAB_CUDA_SYNC=1), wait for
 // the GPU, or ask CUDA for new memory (cudaMalloc); each of these makes
 // capture() throw a gradlab::Error naming the call, and the graph stays empty.
 // (A block the cache hands back to CUDA during capture is freed only when the

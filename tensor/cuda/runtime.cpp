@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/backend.h"
 #include "tensor/cuda/check.h"
 #include "tensor/cuda/error_slot.h"
 #include "tensor/device.h"
@@ -144,31 +145,80 @@ cublasHandle_t cublas_handle() {
   return handle;
 }
 
-// ---- the error slot: [flag, bad value, position] in device memory ----
+// ---- the error slot: [flag, bad value, position, check id] in device memory ----
+// The host keeps one record per checked launch since the slot was last read;
+// a kernel writes its launch's id beside the bad value, so a deferred error
+// still names the op, its bound and the caller's label.
 namespace {
+struct CheckRecord {
+  std::string op;
+  int64_t bound;
+  CheckKind kind;
+  std::string label;
+};
 int64_t* g_slot = nullptr;
-}
-int64_t* error_slot() {
+std::vector<CheckRecord> g_checks;             // since the last read; index = check id
+constexpr size_t kMaxPendingChecks = 1 << 16;  // then the slot is read (and the list emptied)
+
+int64_t* slot_pointer() {
   if (g_slot == nullptr) {
     void* p = nullptr;
-    GL_CUDA_CHECK(cudaMalloc(&p, 3 * sizeof(int64_t)));
-    GL_CUDA_CHECK(cudaMemset(p, 0, 3 * sizeof(int64_t)));
+    GL_CUDA_CHECK(cudaMalloc(&p, 4 * sizeof(int64_t)));
+    GL_CUDA_CHECK(cudaMemset(p, 0, 4 * sizeof(int64_t)));
     g_slot = static_cast<int64_t*>(p);
   }
   return g_slot;
 }
-bool take_error_slot(int64_t& value, int64_t& position) {
+
+// Reads the slot (the copy waits for every queued kernel), forgets the
+// records, and raises the first error a kernel reported.
+void read_slot() {
+  if (g_checks.empty()) return;
   GL_CHECK(!capturing(),
-           "an op checks its indices by reading the GPU's error slot back to the host, which a CUDA graph "
-           "cannot record (CudaGraph::capture)");
-  int64_t host[3] = {};
-  GL_CUDA_CHECK(cudaMemcpy(host, error_slot(), sizeof host, cudaMemcpyDeviceToHost));
-  if (host[0] == 0) return false;
-  GL_CUDA_CHECK(cudaMemset(g_slot, 0, 3 * sizeof(int64_t)));
-  value = host[1];
-  position = host[2];
-  return true;
+           "a deferred index check reads the GPU's error slot back to the host, which a CUDA graph cannot record "
+           "(CudaGraph::capture; unset GRADLAB_CUDA_SYNC, and check errors after the replay)");
+  int64_t host[4] = {};
+  GL_CUDA_CHECK(cudaMemcpy(host, slot_pointer(), sizeof host, cudaMemcpyDeviceToHost));
+  std::vector<CheckRecord> checks;
+  checks.swap(g_checks);
+  if (host[0] == 0) return;
+  GL_CUDA_CHECK(cudaMemset(g_slot, 0, 4 * sizeof(int64_t)));
+  const int64_t value = host[1], position = host[2], id = host[3];
+  GL_CHECK(id >= 0 && size_t(id) < checks.size(), "CUDA: a kernel reported bad index {} under an unknown check {}",
+           value, id);
+  const CheckRecord& c = checks[size_t(id)];
+  const std::string where = c.label.empty() ? std::string() : fmt::format(" [in {}]", c.label);
+  const std::string when = sync_after_launch() ? std::string()
+                                               : std::string(
+                                                     " (found by a CUDA kernel and raised at the next check; "
+                                                     "GRADLAB_CUDA_SYNC=1 raises it at the launch)");
+  if (c.kind == CheckKind::target)
+    fail("{}: target {} of row {} is out of range for {} classes{}{}", c.op, value, position, c.bound, where, when);
+  fail("{}: index {} is out of range for an axis of size {} (at position {}){}{}", c.op, value, c.bound, position,
+       where, when);
 }
+}  // namespace
+
+void prepare_error_slot() { slot_pointer(); }
+
+IndexCheck expect_check(std::string_view op, int64_t bound, CheckKind kind) {
+  if (g_checks.size() >= kMaxPendingChecks) read_slot();
+  int64_t* slot = slot_pointer();
+  g_checks.push_back({std::string(op), bound, kind, std::string(error_label())});
+  return {slot, int64_t(g_checks.size()) - 1};
+}
+
+void after_checked_launch() {
+  if (sync_after_launch()) read_slot();
+}
+
+void check_errors() {
+  if (g_checks.empty()) return;
+  count_crossing(Device::cuda, Device::cpu);  // the read waits for the queue, as a copy to the host does
+  read_slot();
+}
+
+void check_errors_after_sync() { read_slot(); }
 
 void set_tf32(bool on) { g_tf32 = on; }
 bool tf32() { return g_tf32; }

@@ -1,7 +1,8 @@
 // The CUDA backend's error paths. Without a GPU (every CI machine), asking for
 // a CUDA tensor must raise a clear gradlab::Error, in a CUDA build and in a
 // build without CUDA alike; with a GPU, bad indices and targets found inside
-// kernels are raised on the host with the CPU's messages, and the caching
+// kernels are raised on the host with the CPU's messages at the next check
+// (tensor/backend.h: check_pending_errors), and the caching
 // device allocator counts what it hands out.
 #include <doctest/doctest.h>
 
@@ -52,20 +53,44 @@ TEST_CASE("the CUDA table has every kernel of the list") {
 #undef GL_CHECK_CUDA_KERNEL
 }
 
-TEST_CASE("bad indices and targets inside CUDA kernels raise the CPU's errors") {
+TEST_CASE("bad indices and targets inside CUDA kernels raise the CPU's errors, at the next check") {
   REQUIRE_GPU_OR_SKIP();
   const Tensor x = gpu(arange(0, 12, 1, DType::f32).view({3, 4}));
-  const std::string e1 = error_of([&] { index_select(x, 0, gpu(from_vector<int64_t>({0, 5}, {2}))); });
+  // The launch does not wait: the error comes at check_pending_errors() (or the next copy to the host).
+  const std::string e1 = error_of([&] {
+    index_select(x, 0, gpu(from_vector<int64_t>({0, 5}, {2})));
+    check_pending_errors();
+  });
   CHECK_MESSAGE(e1.find("index_select: index 5 is out of range") != std::string::npos, "got: ", e1);
-  const std::string e2 = error_of([&] { gather(x, 1, gpu(from_vector<int64_t>({0, 1, 2, -9, 0, 0}, {3, 2}))); });
+  const std::string e2 = error_of([&] {
+    const Tensor g = gather(x, 1, gpu(from_vector<int64_t>({0, 1, 2, -9, 0, 0}, {3, 2})));
+    g.to(Device::cpu);  // the copy drains the queue and reads the slot
+  });
   CHECK_MESSAGE(e2.find("gather: index -9 is out of range") != std::string::npos, "got: ", e2);
-  const std::string e3 = error_of([&] { cross_entropy_forward(x, gpu(from_vector<int64_t>({0, 7, 1}, {3}))); });
+  const std::string e3 = error_of([&] {
+    cross_entropy_forward(x, gpu(from_vector<int64_t>({0, 7, 1}, {3})));
+    check_pending_errors();
+  });
   CHECK_MESSAGE(e3.find("target 7 of row 1") != std::string::npos, "got: ", e3);
-  // The error slot is cleared: the next good call works.
+  // The first report wins, and a label names the caller.
+  const std::string e4 = error_of([&] {
+    {
+      const ErrorLabel label("a test's token ids");
+      index_select(x, 0, gpu(from_vector<int64_t>({3}, {1})));
+    }
+    index_select(x, 0, gpu(from_vector<int64_t>({4}, {1})));
+    check_pending_errors();
+  });
+  CHECK_MESSAGE(e4.find("index 3 is out of range for an axis of size 3") != std::string::npos, "got: ", e4);
+  CHECK_MESSAGE(e4.find("[in a test's token ids]") != std::string::npos, "got: ", e4);
+  // The error slot is cleared: the next good call works, and nothing is pending.
   CHECK(index_select(x, 0, gpu(from_vector<int64_t>({2}, {1}))).to(Device::cpu).to_vector<float>()[0] == 8.f);
+  const TransferCounts before = transfer_counts();
+  check_pending_errors();
+  CHECK(transfer_counts().to_host == before.to_host);  // nothing to read
   // Device mismatches are refused by the op entries.
-  const std::string e4 = error_of([&] { add(x, ones({3, 4})); });
-  CHECK_MESSAGE(e4.find("different devices") != std::string::npos, "got: ", e4);
+  const std::string e5 = error_of([&] { add(x, ones({3, 4})); });
+  CHECK_MESSAGE(e5.find("different devices") != std::string::npos, "got: ", e5);
 }
 
 TEST_CASE("the caching device allocator reuses blocks and counts the peak") {
