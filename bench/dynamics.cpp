@@ -51,6 +51,7 @@ struct Args {
   std::string jsonl;
   bool no_reference = false;
   bool smoke = false;
+  Device device = Device::cpu;
 };
 
 }  // namespace
@@ -70,8 +71,13 @@ int main(int argc, char** argv) {
   cli.bind_flag(args.no_reference, "--no-reference", "skip the PyTorch reference");
   cli.bind_flag(args.smoke, "--smoke",
                 "a tiny run to check that the binary works (width 16, 500 states, no reference)");
+  cli.bind(args.device, "--device", "cpu only: the dynamics ensemble is host code (MOPO and ORPO keep it on the CPU)");
   cli.parse(argc, argv);
   try {
+    GL_CHECK(args.device == Device::cpu,
+             "--device {}: the dynamics ensemble trains and steps on the CPU only (MOPO and ORPO keep it there, "
+             "algorithms/rl/README.md \"Devices\")",
+             args.device);
     args.width = cli.budget_default<int64_t>(args.smoke, "--width", args.width, 16);
     args.states = cli.budget_default<int64_t>(args.smoke, "--states", args.states, 500);
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);

@@ -43,6 +43,13 @@ for bin in "$@"; do
       check "$name --help lists $flag (an experiment)" grep -q -- "^  $flag " <<<"$out"
     done
   fi
+  # Every binary takes --device but those about one device by design: the CPU
+  # against its own references (gpt2_cpu, the ladders), environments only
+  # (make_dataset), the ranks' backend (allreduce), the GPU (gpu).
+  case "$name" in
+    gpt2_cpu | ladder_* | make_dataset | allreduce | gpu) ;;
+    *) check "$name --help lists --device" grep -q -- "^  --device " <<<"$out" ;;
+  esac
   # Every binary that takes --device refuses a device it cannot use, before any work.
   if grep -q -- "^  --device " <<<"$out"; then
     run "$bin" --device gpu
