@@ -34,6 +34,7 @@
 #include "optim/adam.h"
 #include "tensor/backend.h"
 #include "tensor/error.h"
+#include "tests/devices_to_test.h"
 #include "tests/error_of.h"
 #include "tests/thread_count_guard.h"
 
@@ -44,13 +45,9 @@ using gradlab::test::error_of;
 
 namespace {
 
-constexpr double kTol = 1e-9;
+using gradlab::testing::devices_to_test;
 
-std::vector<Device> devices_under_test() {
-  std::vector<Device> out{Device::ref};
-  if (backend_available(Device::cuda)) out.push_back(Device::cuda);
-  return out;
-}
+constexpr double kTol = 1e-9;
 
 nn::GPTConfig f64_gpt(bool reward_head = false, bool value_head = false) {
   return {.vocab = pref::vocab_size(),
@@ -144,7 +141,7 @@ TEST_CASE("SFT, the reward model and DPO: one epoch on a device equals the CPU's
   test::ThreadCountGuard threads(1);
   const auto data = corpus(24, 1);
   const auto prefs = pairs(8, 2);
-  for (Device device : devices_under_test()) {
+  for (Device device : devices_to_test()) {
     CAPTURE(device);
     // SFT: two steps with gradient clipping.
     const SFTConfig sft{.steps = 2, .batch_size = 4, .lr = 1e-2, .max_grad_norm = 0.5};
@@ -189,7 +186,7 @@ TEST_CASE("SFT, the reward model and DPO: one epoch on a device equals the CPU's
 TEST_CASE("PPO-RLHF and OSP: one iteration on a device equals the CPU's (the same sampled tokens)") {
   test::ThreadCountGuard threads(1);
   const auto x = prompts(4, 9);
-  for (Device device : devices_under_test()) {
+  for (Device device : devices_to_test()) {
     CAPTURE(device);
     const PPORLHFConfig pc{.rollout_prompts = 4, .response_len = 6, .epochs = 1, .minibatch = 2, .lr = 1e-3};
     auto run_ppo = [&](Device d) {
@@ -231,7 +228,7 @@ TEST_CASE("PPO-RLHF and OSP: one iteration on a device equals the CPU's (the sam
 TEST_CASE("COPR and COPF: two tasks (the second with a memory) on a device equal the CPU's") {
   test::ThreadCountGuard threads(1);
   const auto task1 = rankings(8, 15), task2 = rankings(8, 16);
-  for (Device device : devices_under_test()) {
+  for (Device device : devices_to_test()) {
     CAPTURE(device);
     auto run_copr = [&](Device d) {
       auto policy = gpt_on(d, 17, f64_gpt());
@@ -268,7 +265,7 @@ TEST_CASE("LANCET's correction and perplexity on a device equal the CPU's") {
   test::ThreadCountGuard threads(1);
   const auto retained = corpus(16, 21), recalled = corpus(4, 22);
   const std::vector<double> weights = {0.4, 0.3, 0.2, 0.1};
-  for (Device device : devices_under_test()) {
+  for (Device device : devices_to_test()) {
     CAPTURE(device);
     // Unlearning and the KL term over two steps. (Not the L2 term over several steps: the attention's key
     // bias has a gradient that is zero in exact arithmetic (softmax ignores a shift), so each backend gets
@@ -289,8 +286,8 @@ TEST_CASE("LANCET's correction and perplexity on a device equal the CPU's") {
     for (const auto& s : few) fx.push_back(s.prompt), fy.push_back(s.response);
     for (const auto& s : recalled) rx.push_back(s.prompt), ry.push_back(s.response);
     const CorrectionConfig all{.kl_weight = 1.0, .l2_weight = 0.1};
-    const CorrectionLoss l_cpu = ibo_loss(*cpu, *start_cpu, make_batch(fx, fy), make_batch(rx, ry),
-                                          from_vector(weights, {4}), all);
+    const CorrectionLoss l_cpu =
+        ibo_loss(*cpu, *start_cpu, make_batch(fx, fy), make_batch(rx, ry), from_vector(weights, {4}), all);
     const CorrectionLoss l_dev = ibo_loss(*dev, *start_dev, make_batch(fx, fy, device), make_batch(rx, ry, device),
                                           from_vector(weights, {4}).to(device), all);
     check_close(l_cpu.unlearn_nll, l_dev.unlearn_nll, "IBO unlearning NLL");

@@ -22,6 +22,7 @@
 #include "tensor/backend.h"
 #include "tensor/error.h"
 #include "tests/curiosity/curiosity_test_helpers.h"
+#include "tests/devices_to_test.h"
 #include "tests/thread_count_guard.h"
 
 using namespace gradlab;
@@ -29,6 +30,8 @@ using namespace gradlab::rl::curiosity;
 namespace ct = gradlab::rl::curiosity::test;
 
 namespace {
+
+using gradlab::testing::devices_to_test;
 
 bool close(double a, double b) { return std::abs(a - b) <= 1e-4 * std::abs(a) + 1e-6; }
 
@@ -38,17 +41,6 @@ void check_all_close(const std::vector<double>& cpu, const std::vector<double>& 
     INFO("value ", i, ": cpu ", cpu[i], " device ", dev[i]);
     CHECK(close(cpu[i], dev[i]));
   }
-}
-
-std::vector<Device> devices_to_test() {
-  std::vector<Device> out{Device::ref};
-  if (backend_available(Device::cuda))
-    out.push_back(Device::cuda);
-  else if (static bool said = false; !said) {
-    said = true;
-    MESSAGE("no GPU here: the cuda runs are skipped");
-  }
-  return out;
 }
 
 // Rewards of a batch before an update, the update's loss, rewards after.

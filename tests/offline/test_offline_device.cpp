@@ -23,6 +23,7 @@
 #include "envs/env.h"
 #include "envs/offline_toys.h"
 #include "tensor/backend.h"
+#include "tests/devices_to_test.h"
 #include "tests/thread_count_guard.h"
 
 using namespace gradlab;
@@ -30,18 +31,11 @@ using namespace gradlab::rl;
 
 namespace {
 
+using gradlab::testing::devices_to_test;
+
 bool close(double a, double b) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
   return std::abs(a - b) <= 1e-4 * std::abs(a) + 1e-5;
-}
-
-std::vector<Device> devices_to_test() {
-  std::vector<Device> out{Device::ref};
-  if (backend_available(Device::cuda))
-    out.push_back(Device::cuda);
-  else
-    MESSAGE("no GPU here: the cuda runs are skipped");
-  return out;
 }
 
 // Per update: critic, actor and alpha (or q_mean) of each learner, then the

@@ -27,10 +27,13 @@
 #include "algorithms/rl/td3.h"
 #include "tensor/backend.h"
 #include "tensor/error.h"
+#include "tests/devices_to_test.h"
 
 using namespace gradlab;
 
 namespace {
+
+using gradlab::testing::devices_to_test;
 
 // The CSV log's numeric cells (empty ones as NaN), the wall-clock column (SPS) left out.
 std::vector<std::vector<double>> read_log(const std::string& path) {
@@ -83,15 +86,6 @@ void check_same_run(const std::string& cpu_csv, const std::string& dev_csv, cons
     CHECK(close(cpu.episode_returns[e].second, dev.episode_returns[e].second));
   }
   CHECK(close(cpu.final_eval_return, dev.final_eval_return));
-}
-
-std::vector<Device> devices_to_test() {
-  std::vector<Device> out{Device::ref};
-  if (backend_available(Device::cuda))
-    out.push_back(Device::cuda);
-  else
-    MESSAGE("no GPU here: the cuda runs are skipped");
-  return out;
 }
 
 std::string csv_path(const std::string& algo, Device d) {
