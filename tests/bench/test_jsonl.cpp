@@ -83,6 +83,16 @@ TEST_CASE("Jsonl escapes control characters, and a line torn by a killed writer 
       r.extra["payload"] = payload;
       for (;;) j.write(r);
     }
+    // On a slow or busy machine (a sanitizer build) the child may take a while
+    // to start: wait until it has written something (10 s at most), then let
+    // it run a few milliseconds more, so that the kill lands mid-stream.
+    const auto written = [&] {
+      std::error_code ec;
+      const auto n = std::filesystem::file_size(path, ec);
+      return ec ? std::uintmax_t(0) : n;
+    };
+    const std::uintmax_t size_at_fork = written();
+    for (int waited = 0; written() <= size_at_fork && waited < 10000; ++waited) ::usleep(1000);
     ::usleep(useconds_t(3000 + 2000 * trial));
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
