@@ -78,13 +78,13 @@ struct SeedWorld {
 
 std::shared_ptr<const SeedWorld> build_world(const RunContext& run) {
   auto w = std::make_shared<SeedWorld>();
-  Generator gen(run.seed * 1000 + 1);
+  Generator gen = run.stream(1);
   const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
   w->sft = std::make_shared<nn::GPT>(policy_config(), gen);
   w->sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   const auto losses = train_sft(*w->sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen);
   w->sft_final_loss = losses.back();
-  Generator held(run.seed * 1000 + 2);
+  Generator held = run.stream(2);
   w->heldout = sample_prompts(run.pick(512, 256, 32), held);
   return w;
 }
@@ -117,7 +117,7 @@ void record_eval(RunResult& r, const PolicyEval& e) {
 
 RunResult run_rm(const RunContext& run) {
   const auto w = g_worlds.get(run);
-  Generator gen(run.seed * 1000 + 10);
+  Generator gen = run.stream(10);
   const auto train = sft_pairs(*w->sft, reward_pairs(run), 0.10, gen);
   const auto held = sft_pairs(*w->sft, run.pick(1000, 500, 32), 0.0, gen);
   RewardModel rm(policy_config(), gen, {.pooling = g_rm.pooling, .device = run.device});
@@ -137,7 +137,7 @@ RunResult run_rm(const RunContext& run) {
 RunFn make_dpo(PreferenceLoss loss) {
   return [loss](const RunContext& run) {
     const auto w = g_worlds.get(run);
-    Generator gen(run.seed * 1000 + 20);
+    Generator gen = run.stream(20);
     const auto pairs = sft_pairs(*w->sft, run.pick(2000, 1500, 64), 0.10, gen);
     auto policy = clone_gpt(*w->sft);
     const auto ref = clone_gpt(*w->sft);
@@ -146,21 +146,23 @@ RunFn make_dpo(PreferenceLoss loss) {
     const DPOHistory h = train_dpo(*policy, *ref, pairs, cfg, gen);
     RunResult r;
     for (size_t e = 0; e < h.loss.size(); ++e) r.curve("dpo_loss", double(e + 1), h.loss[e]);
-    Generator eval_gen(run.seed * 1000 + 99);
+    Generator eval_gen = run.stream(99);
     record_eval(r, evaluate_policy(*policy, *ref, w->heldout, kGold, kResponseLen, eval_gen));
     r.metric("train_margin", h.margin.back());
     return r;
   };
 }
 
-// Runs PPO-RLHF from SFT against `reward`, logging gold, proxy and KL per iteration.
+// Runs PPO-RLHF from SFT against `reward`, logging gold, proxy and KL per
+// iteration. `arm` is the run's stream for this arm; its forks seed the
+// critic (0), PPO (1) and the prompts (2).
 struct PPOOutcome {
   std::vector<PPOIterationStats> history;
   std::shared_ptr<nn::GPT> policy;
 };
 PPOOutcome run_ppo(const SeedWorld& w, const RewardFn& reward, const PPORLHFConfig& cfg, int64_t iterations,
-                   uint64_t seed) {
-  Generator gen(seed);
+                   const Generator& arm) {
+  Generator gen = arm.fork(0);
   auto policy = clone_gpt(*w.sft);
   const auto ref = clone_gpt(*w.sft);
   auto critic = std::make_shared<nn::GPT>(policy_config(true), gen);
@@ -171,10 +173,10 @@ PPOOutcome run_ppo(const SeedWorld& w, const RewardFn& reward, const PPORLHFConf
       if (name.rfind("head.", 0) != 0) trunk.emplace_back(name, t);
     critic->load_state_dict(trunk, false);
   }
-  PPORLHF ppo(policy, ref, critic, reward, cfg, seed + 1);
+  PPORLHF ppo(policy, ref, critic, reward, cfg, arm.fork(1).seed());
   ppo.set_gold(
       [](const std::vector<Tokens>& x, const std::vector<Tokens>& y) { return pref::gold_rewards(kGold, x, y); });
-  Generator prompt_gen(seed + 2);
+  Generator prompt_gen = arm.fork(2);
   PPOOutcome out;
   out.history = ppo.train(iterations, [&](int64_t n) { return sample_prompts(n, prompt_gen); });
   out.policy = policy;
@@ -212,7 +214,7 @@ void record_ppo_curves(RunResult& r, const std::vector<PPOIterationStats>& h) {
 
 RunResult run_ppo_rlhf(const RunContext& run) {
   const auto w = g_worlds.get(run);
-  Generator gen(run.seed * 1000 + 30);
+  Generator gen = run.stream(30);
   // The first reward-model recipe (last-token head, SFT trunk, many epochs; ~0.66-0.75 held-out accuracy):
   // PPO against rm's summed-head model (0.96) rose faster in gold (1.22 at iteration 30 on seed 1, --quick)
   // but then over-optimised it (0.77 at the end, proxy still rising: the sum extrapolates past the gold
@@ -233,17 +235,17 @@ RunResult run_ppo_rlhf(const RunContext& run) {
   }
   RewardModel& rm = *rm_ptr;
   const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.1, .lr = 2e-4};
-  const auto out = run_ppo(*w, rm.reward_fn(), cfg, run.pick(150, 50, 3), run.seed * 1000 + 31);
+  const auto out = run_ppo(*w, rm.reward_fn(), cfg, run.pick(150, 50, 3), run.stream(31));
   RunResult r;
   record_ppo_curves(r, out.history);
-  Generator eval_gen(run.seed * 1000 + 99);
+  Generator eval_gen = run.stream(99);
   record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));
   return r;
 }
 
 RunResult run_overopt(const RunContext& run) {
   const auto w = g_worlds.get(run);
-  Generator gen(run.seed * 1000 + 40);
+  Generator gen = run.stream(40);
   // The proxy. "good" (the default): a summed per-token head on a fresh trunk, 1000 pairs with 10% label
   // noise, 3 epochs, accurate on SFT samples, so PPO first raises the gold reward; it rarely sees more than
   // two target nouns, so it extrapolates "more is better" past the gold reward's cap. "weak" (the earlier
@@ -265,7 +267,7 @@ RunResult run_overopt(const RunContext& run) {
   // The policy learning rate of ppo_rlhf (2e-4): at 1e-3 the policy fell into a few repeated responses
   // (token entropy 0.05-0.2, distinct-2 under 0.04), a collapse rather than over-optimisation.
   const PPORLHFConfig cfg{.rollout_prompts = 64, .response_len = kResponseLen, .kl_beta = 0.002, .lr = 2e-4};
-  const auto out = run_ppo(*w, proxy.reward_fn(), cfg, run.pick(300, 150, 3), run.seed * 1000 + 41);
+  const auto out = run_ppo(*w, proxy.reward_fn(), cfg, run.pick(300, 150, 3), run.stream(41));
   RunResult r;
   record_ppo_curves(r, out.history);
   std::vector<double> gold, proxy_r;
@@ -288,7 +290,7 @@ RunResult run_overopt(const RunContext& run) {
   const size_t window = std::min<size_t>(8, proxy_r.size());
   const double se = standard_error(std::vector<double>(proxy_r.end() - window, proxy_r.end()));
   r.metric("collapsed", proxy_collapsed(p, 2.0 * se) ? 1.0 : 0.0);
-  Generator eval_gen(run.seed * 1000 + 99);
+  Generator eval_gen = run.stream(99);
   record_eval(r, evaluate_policy(*out.policy, *w->sft, w->heldout, kGold, kResponseLen, eval_gen));
   return r;
 }

@@ -62,7 +62,7 @@ struct SeedAssets {
 
 SeedAssets build_assets(const Settings& s, const RunContext& run) {
   SeedAssets a;
-  Generator gen(run.seed * 1000 + 1);
+  Generator gen = run.stream(1);
   const auto corpus = pref::make_corpus(run.pick(6000, 6000, 300), {}, {}, {}, gen);
   auto sft = std::make_shared<nn::GPT>(
       nn::GPTConfig{.vocab = pref::vocab_size(), .context = 4 + kResponseLen, .d_model = 64, .heads = 4, .layers = 2},
@@ -70,7 +70,7 @@ SeedAssets build_assets(const Settings& s, const RunContext& run) {
   sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 1500, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
   a.sft = sft;
-  Generator stream_gen(run.seed * 1000 + 2);
+  Generator stream_gen = run.stream(2);
   a.stream =
       make_continual_stream(*sft,
                             {.tasks = 3,
@@ -106,7 +106,7 @@ double logprob_gap(const nn::GPT& policy, const std::vector<TaskData>& stream, b
 RunResult run_stream(const SeedAssets& a, nn::GPT& policy, const LearnFn& learn, const Settings& s,
                      const RunContext& run) {
   RunResult r;
-  Generator eval_gen(run.seed * 1000 + 99);
+  Generator eval_gen = run.stream(99);
   const int64_t samples = s.eval_samples > 0 ? s.eval_samples : run.pick(4, 2, 1);
   const size_t T = a.stream.size();
   ScoreMatrix score(T, std::vector<double>(T, 0.0));
@@ -175,7 +175,7 @@ bench::RunFn copr_method(const Settings& s, AssetCache& cache, std::function<voi
     auto policy = clone_gpt(*a.sft);
     COPRConfig cfg = copr_config(s, run);
     if (ablate) ablate(cfg);
-    COPR copr(policy, cfg, run.seed * 1000 + 10);
+    COPR copr(policy, cfg, run.stream_seed(10));
     double lambda_max = 0, violation = 0;
     int64_t step = 0;  // training steps under constraints (tasks B and C)
     std::vector<std::pair<std::string, std::pair<double, double>>> trace;  // (curve, (step, value))
@@ -214,7 +214,7 @@ bench::RunFn copf_method(const Settings& s, AssetCache& cache) {
   return [&s, &cache](const RunContext& run) {
     const SeedAssets& a = cache.get(run);
     auto policy = clone_gpt(*a.sft);
-    COPF copf(policy, copf_config(s, run), run.seed * 1000 + 20);
+    COPF copf(policy, copf_config(s, run), run.stream_seed(20));
     return run_stream(
         a, *policy, [&](const std::vector<Ranking>& d) { copf.learn_task(d); }, s, run);
   };
@@ -227,8 +227,8 @@ bench::RunFn copf_half_method(const Settings& s, AssetCache& cache, bool use_sco
   return [&s, &cache, use_scorer](const RunContext& run) {
     const SeedAssets& a = cache.get(run);
     auto policy = clone_gpt(*a.sft);
-    COPF copf(policy, copf_config(s, run), run.seed * 1000 + 20);
-    Generator gen(run.seed * 1000 + 21);
+    COPF copf(policy, copf_config(s, run), run.stream_seed(20));
+    Generator gen = run.stream(21);
     double agreement = 0;
     RunResult r = run_stream(
         a, *policy,
@@ -277,7 +277,7 @@ bench::RunFn baseline_method(const Settings& s, AssetCache& cache, ContinualBase
     cfg.ewc_coef = s.ewc_coef;
     cfg.l2_coef = s.l2_coef;
     cfg.kl_coef = s.kl_coef;
-    ContinualBaselineLearner learner(policy, method, cfg, run.seed * 1000 + 30 + uint64_t(method));
+    ContinualBaselineLearner learner(policy, method, cfg, run.stream_seed(30 + uint64_t(method)));
     return run_stream(
         a, *policy, [&](const std::vector<Ranking>& d) { learner.learn_task(d); }, s, run);
   };

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     options.batch_size = args.batch;
     options.max_epochs = 1;
     rl::DynamicsEnsemble ensemble(args.obs, args.act, options, uint64_t(args.seed));
-    Generator gen(uint64_t(args.seed) + 1);
+    Generator gen = Generator(uint64_t(args.seed)).fork(1);
     ensemble.train(
         random_dataset(args.smoke ? 300 : 2000, args.obs, args.act, gen));  // the standardisation and the elites
 

@@ -130,10 +130,15 @@ struct Assets {
   uint64_t seed_base = 0;  // the run's seed, for the estimators' own draws
 };
 
+// The samples that score the selection set after `step` correction steps: one
+// stream per step, and step 0's is the untrained model's (common random numbers
+// along a run).
+Generator selection_eval_stream(const RunContext& run, int64_t step) { return run.stream(3).fork(uint64_t(step)); }
+
 Assets build_assets(const Settings& s, const RunContext& run) {
   Assets a;
   a.seed_base = run.seed;
-  Generator gen(run.seed * 7919 + 11);
+  Generator gen = run.stream(1);
   a.corpus = pref::make_corpus(s.corpus, {}, kWorld, pref::GrammarConfig{}, gen);
   pref::InjectConfig inject = kInject;
   inject.fraction = s.fraction;
@@ -185,7 +190,7 @@ Assets build_assets(const Settings& s, const RunContext& run) {
   a.loo_rows = rows;
 
   a.base_perplexity = perplexity(*a.model, a.heldout);
-  Generator eval_gen(run.seed * 104729 + 3);
+  Generator eval_gen = selection_eval_stream(run, 0);
   a.base_select_rate = forbidden_rate(*a.model, a.select_prompts, inject.forbidden_bigram, kWorld.response_len, eval_gen);
   return a;
 }
@@ -207,7 +212,7 @@ LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunCont
       gpt_influence_problem(*model, a.corpus, influence::linfac_layers(*model));
   const influence::QueryLoss query = undesired_output_query(*model, a.query_prompts, a.query_responses);
   std::vector<std::vector<int64_t>> orders;
-  Generator gen(run.seed * 31 + 5);
+  Generator gen = run.stream(2);
   for (int64_t e = 0; e < s.loo_epochs; ++e) {
     std::vector<int64_t> order(a.corpus.size());
     std::iota(order.begin(), order.end(), 0);
@@ -367,7 +372,7 @@ RunResult correct_method(Correction method, const Settings& s, AssetCache& asset
   const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
   model->eval();
   const std::vector<Var> params = model->parameters();
-  Generator gen(run.seed * 6151 + 17), eval_gen(run.seed * 104729 + 3);
+  Generator gen = run.stream(4), eval_gen = run.stream(5);
   const Tokens& bigram = kInject.forbidden_bigram;
   RunResult out;
   Selected best{0, a.base_select_rate, influence::snapshot(params)};
@@ -377,7 +382,7 @@ RunResult correct_method(Correction method, const Settings& s, AssetCache& asset
     const double ppl = perplexity(*model, a.heldout);
     out.curve("perplexity", double(step), ppl);
     if (ppl > budget) return;
-    Generator g(run.seed * 104729 + 3 + uint64_t(step));
+    Generator g = selection_eval_stream(run, step);
     const double rate = forbidden_rate(*model, a.select_prompts, bigram, kWorld.response_len, g);
     out.curve("seen_rate_within_budget", double(step), rate);
     if (rate < best.select_rate) best = {step, rate, influence::snapshot(params)};

@@ -109,24 +109,24 @@ struct SeedAssets {
 
 SeedAssets build_assets(const Settings& s, const RunContext& run) {
   SeedAssets a;
-  Generator gen(run.seed * 1000 + 1);
+  Generator gen = run.stream(1);
   const auto corpus = pref::make_corpus(run.pick(6000, 4000, 300), {}, {}, {}, gen);
   auto sft = std::make_shared<nn::GPT>(policy_config(false), gen);
   sft->to(run.device);  // drawn on the CPU, trained on run.device; its clones stay there
   a.sft_loss = train_sft(*sft, corpus, {.steps = run.pick(1500, 700, 20), .batch_size = 64, .lr = 3e-3}, gen).back();
   a.sft = sft;
-  Generator prompts(run.seed * 1000 + 2);
+  Generator prompts = run.stream(2);
   a.train = sample_prompts(s.prompts, kTrainFamilies, prompts);
   a.heldout = sample_prompts(run.pick(512, 256, 16), kTrainFamilies, prompts);
   a.ood = sample_prompts(run.pick(512, 256, 16), kOODFamilies, prompts);
-  Generator eval(run.seed * 1000 + 3);
+  Generator eval = run.stream(3);
   a.sft_gold_heldout = pref::gold_rewards(kGold, a.heldout, sample_responses(*sft, a.heldout, kResponseLen, eval));
   a.sft_gold_ood = pref::gold_rewards(kGold, a.ood, sample_responses(*sft, a.ood, kResponseLen, eval));
 
   // The judges: SFT's weights plus a fresh reward head, or SFT itself as a verdict-word judge, each warm-started
   // on the same gold-labelled pairs of SFT samples (prompts of the training families, not the 200 training
   // prompts themselves) with the language-model loss kept.
-  Generator judge_gen(run.seed * 1000 + 4);
+  Generator judge_gen = run.stream(4);
   const int64_t n_judge = run.pick(s.judge_pairs, s.judge_pairs, 32);
   const auto judge_pairs = gold_pairs(*sft, sample_prompts(n_judge, kTrainFamilies, judge_gen), n_judge, judge_gen);
   const auto held_pairs = gold_pairs(*sft, sample_prompts(run.pick(1000, 500, 32), kTrainFamilies, judge_gen),
@@ -159,7 +159,7 @@ using AssetCache = bench::SeedCache<SeedAssets>;
 std::shared_ptr<nn::GPT> trainable_copy(const Settings& s, const nn::GPT& start, const RunContext& run) {
   auto policy = clone_gpt(start);
   if (s.lora_rank > 0) {
-    Generator gen(run.seed * 1000 + 5);
+    Generator gen = run.stream(5);
     policy->add_lora(s.lora_rank, s.lora_alpha, gen);
   }
   return policy;
@@ -189,7 +189,7 @@ EvalPoint evaluate(const nn::GPT& policy, const SeedAssets& a, Generator& gen) {
 // the curves against the iteration, and the last evaluation (with the peak win rate) as final metrics.
 void iterate_and_evaluate(const nn::GPT& policy, const SeedAssets& a, const RunContext& run, int64_t iterations,
                           RunResult& r, const std::function<void(int64_t)>& iterate) {
-  Generator eval_gen(run.seed * 1000 + 99);
+  Generator eval_gen = run.stream(99);
   double peak = -1;
   EvalPoint e;
   for (int64_t it = 0; it <= iterations; ++it) {
@@ -228,7 +228,7 @@ bench::RunFn online_method(const Settings& s, AssetCache& cache, StrengthMode mo
                         .response_len = kResponseLen,
                         .lr = s.lr};
     OSP osp(policy, clone_gpt(*start), a.sft, cfg, {.kind = judge, .pooling = s.judge_pooling},
-            run.seed * 1000 + stream);
+            run.stream_seed(stream));
     osp.set_gold([](const auto& x, const auto& y) { return pref::gold_rewards(kGold, x, y); });
     RunResult r;
     double t_sample = 0, t_judge = 0, t_train = 0, agreement = 0;
@@ -260,7 +260,7 @@ RunResult offline_dpo(const Settings& s, AssetCache& cache, const RunContext& ru
   const SeedAssets& a = cache.get(run);
   auto policy = trainable_copy(s, *a.start, run);
   OSP trainer(policy, clone_gpt(*a.start), a.sft, {.beta = s.beta, .response_len = kResponseLen, .lr = s.lr},
-              {.kind = JudgeKind::head, .pooling = s.judge_pooling}, run.seed * 1000 + 40);
+              {.kind = JudgeKind::head, .pooling = s.judge_pooling}, run.stream_seed(40));
   std::vector<SoftPair> pairs;
   for (const PreferencePair& p : a.offline_pairs) pairs.push_back({p.prompt, p.chosen, p.rejected, 1.0});
   RunResult r;
@@ -281,7 +281,7 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
   auto policy = trainable_copy(s, *a.start, run);
   const auto judge_model = clone_gpt(*a.start);
   const RewardModel judge(judge_model, {.pooling = s.judge_pooling});
-  Generator gen(run.seed * 1000 + 50);
+  Generator gen = run.stream(50);
   auto critic = std::make_shared<nn::GPT>(policy_config(false, true), gen);
   critic->to(run.device);
   {  // the critic's trunk starts from SFT
@@ -292,7 +292,7 @@ RunResult ppo_judge(const Settings& s, AssetCache& cache, const RunContext& run)
   }
   const PPORLHFConfig cfg{
       .rollout_prompts = s.prompts, .response_len = kResponseLen, .kl_beta = s.ppo_kl, .lr = s.ppo_lr};
-  PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.seed * 1000 + 51);
+  PPORLHF ppo(policy, clone_gpt(*a.start), critic, judge.reward_fn(), cfg, run.stream_seed(51));
   RunResult r;
   iterate_and_evaluate(*policy, a, run, iterations(s, run), r, [&](int64_t it) {
     for (int64_t k = 0; k < K; ++k) {

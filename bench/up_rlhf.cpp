@@ -182,7 +182,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 SeedAssets build_assets(const Settings& s, const RunContext& run) {
   SeedAssets a;
   const auto t0 = std::chrono::steady_clock::now();
-  Generator gen(run.seed * 7919 + 11);
+  Generator gen = run.stream(1);
   a.policy_config = {
       .vocab = pref::vocab_size(), .context = 12, .d_model = s.d_model, .heads = s.heads, .layers = s.layers};
   a.rm_config = a.policy_config;
@@ -272,7 +272,10 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
   auto policy = rebuild_gpt(a.policy_config, a.sft, run.device);
   nn::GPTConfig critic_config = a.policy_config;
   critic_config.value_head = true;
-  Generator gen(run.seed * 104729 + stream);
+  // The arm's own stream; its forks seed the critic (0), PPO (1), the
+  // evaluation samples (2) and the prompts (3).
+  const Generator arm = run.stream(100 + stream);
+  Generator gen = arm.fork(0);
   auto critic = std::make_shared<nn::GPT>(critic_config, gen);
   critic->to(run.device);
   critic->load_state_dict(a.sft, /*strict=*/false);  // trunk from SFT, a fresh value head
@@ -280,10 +283,10 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
   set_kl_mode(pc, kl.mode, kl.beta);
   pc.kl_target = kl.target;
   pc.kl_rate = s.kl_rate;
-  PPORLHF ppo(policy, sft, critic, reward, pc, run.seed * 31 + stream);
+  PPORLHF ppo(policy, sft, critic, reward, pc, arm.fork(1).seed());
   const int64_t iterations = s.ppo_iters > 0 && run.budget != Budget::smoke ? s.ppo_iters : run.pick(300, 120, 3);
   const int64_t every = run.budget == Budget::smoke ? 3 : s.eval_every;
-  Generator eval_gen(run.seed * 613 + stream);
+  Generator eval_gen = arm.fork(2);
   PPOOutcome out;
   auto evaluate = [&](int64_t it) {
     EvalPoint e;
@@ -298,7 +301,7 @@ PPOOutcome run_ppo(const Settings& s, const SeedAssets& a, const RunContext& run
     out.evals.push_back(std::move(e));
   };
   evaluate(0);
-  Generator prompt_gen(run.seed * 15485863 + stream);
+  Generator prompt_gen = arm.fork(3);
   for (int64_t it = 1; it <= iterations; ++it) {
     ppo.step(sample_prompts(s.rollout, prompt_gen));
     if (it % every == 0 || it == iterations) evaluate(it);

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
           ft.method = "none";  // fine-tuning: the extrinsic reward alone
           ft.use_extrinsic = true;
           ft.ext_coef = 1.0;
-          ft.seed = run.seed * 31 + k;
+          ft.seed = run.stream_seed(1 + k);
           PPOCuriosity agent(D, A, ft);
           copy_agent(pretrained, agent);
           const std::string task = tasks[k];

@@ -16,8 +16,13 @@ namespace gradlab::envs {
 
 namespace {
 
-// splitmix64: independent-looking seeds for the roles within one build.
-uint64_t derive_seed(uint64_t seed, uint64_t role) {
+// The seeds of the roles within one dataset build (behaviour policy, each
+// level's collection). This is part of the datasets' definition, like the
+// behaviour policies: a level built from a seed has the same rows on every
+// release, so it keeps its own splitmix64 formula rather than
+// gradlab::derive_seed (which mixes the seed differently). Everything else
+// in gradlab seeds through Generator::fork / derive_seed.
+uint64_t dataset_role_seed(uint64_t seed, uint64_t role) {
   uint64_t z = seed + 0x9E3779B97F4A7C15ull * (role + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -231,7 +236,7 @@ Dataset build_dataset(const std::string& env_name, const BehaviourSet& behaviour
   Dataset d;
   const double pm = behaviour.medium_p;
   auto medium = [&](double p, uint64_t role) {
-    return mixture_policy(behaviour.expert, behaviour.random, p, derive_seed(seed, role));
+    return mixture_policy(behaviour.expert, behaviour.random, p, dataset_role_seed(seed, role));
   };
   if (level == "random" && env_name == "SquareToy") {
     d = square_toy_dataset(transitions, seed);
@@ -251,7 +256,7 @@ Dataset build_dataset(const std::string& env_name, const BehaviourSet& behaviour
     for (int k = 0; k < stages; ++k) {
       const int64_t share = transitions / stages + (k == stages - 1 ? transitions % stages : 0);
       const double p = pm * double(k) / (stages - 1);
-      Dataset part = collect_transitions(*env, medium(p, 10 + k), share, derive_seed(seed, 20 + k));
+      Dataset part = collect_transitions(*env, medium(p, 10 + k), share, dataset_role_seed(seed, 20 + k));
       d = k == 0 ? part : concatenate(d, part);
     }
     d.metadata["policy"] = fmt::format(
@@ -261,7 +266,7 @@ Dataset build_dataset(const std::string& env_name, const BehaviourSet& behaviour
   } else if (level == "medium-expert") {
     const int64_t half = transitions / 2;
     Dataset m = collect_transitions(*env, medium(pm, 1), half, seed);
-    Dataset e = collect_transitions(*env, behaviour.expert, transitions - half, derive_seed(seed, 2));
+    Dataset e = collect_transitions(*env, behaviour.expert, transitions - half, dataset_role_seed(seed, 2));
     d = concatenate(m, e);
     d.metadata["policy"] = fmt::format("medium (first {} rows) then expert ({} rows); medium p = {}; expert: {}", half,
                                        transitions - half, pm, behaviour.expert_description);
@@ -280,7 +285,7 @@ Dataset build_dataset(const std::string& env_name, const BehaviourSet& behaviour
 }
 
 Dataset build_dataset(const std::string& env, const std::string& level, int64_t transitions, uint64_t seed) {
-  return build_dataset(env, builtin_behaviour(env, derive_seed(seed, 0)), level, transitions, seed,
+  return build_dataset(env, builtin_behaviour(env, dataset_role_seed(seed, 0)), level, transitions, seed,
                        builtin_reference_returns(env));
 }
 

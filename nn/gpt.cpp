@@ -16,7 +16,7 @@ GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
   auto list = register_module("blocks", std::make_shared<ModuleList>());
   for (int64_t l = 0; l < c.layers; ++l)
     blocks.push_back(list->push_back(
-        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, c.seed + 2 * uint64_t(l), c.dtype, c.gelu_tanh)));
+        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, derive_seed(c.seed, uint64_t(l)), c.dtype, c.gelu_tanh)));
   ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.d_model, 1e-5, c.dtype));
   if (!c.tie_embeddings)
     head = register_module(

@@ -21,7 +21,7 @@ struct GPTConfig {
   bool value_head = false;   // a scalar per token
   bool reward_head = false;  // a scalar per sequence, read at its last token
   double embedding_std = 0.02;
-  uint64_t seed = 0;  // dropout streams
+  uint64_t seed = 0;  // dropout streams: block l seeds its own from derive_seed(seed, l)
   DType dtype = DType::f32;
   // Weight tying: the output head is the token-embedding matrix (logits =
   // h Wte^T), so no separate head is allocated (GPT::head stays null) and the

@@ -66,11 +66,12 @@ Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uin
     : gelu_tanh_(gelu_tanh) {
   const LinearOptions o{.bias = true, .dtype = dtype};
   ln1 = register_module("ln1", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));
-  attn = register_module("attn", std::make_shared<CausalSelfAttention>(d_model, heads, gen, dropout, seed, dtype));
+  attn = register_module(
+      "attn", std::make_shared<CausalSelfAttention>(d_model, heads, gen, dropout, derive_seed(seed, 0), dtype));
   ln2 = register_module("ln2", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));
   fc = register_module("fc", std::make_shared<Linear>(d_model, 4 * d_model, gen, o));
   fc_out = register_module("fc_out", std::make_shared<Linear>(4 * d_model, d_model, gen, o));
-  mlp_dropout_ = register_module("mlp_dropout", std::make_shared<Dropout>(dropout, seed + 1));
+  mlp_dropout_ = register_module("mlp_dropout", std::make_shared<Dropout>(dropout, derive_seed(seed, 1)));
 }
 
 Var Block::forward(const Var& x, const LinearApply& apply) const {

@@ -43,6 +43,8 @@ class CausalSelfAttention : public Module {
 class Block : public Module {
  public:
   // gelu_tanh: the MLP uses GELU's tanh approximation instead of the exact erf.
+  // seed: the dropout streams, derive_seed(seed, 0) for attention's and
+  // derive_seed(seed, 1) for the MLP's.
   Block(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
         DType dtype = DType::f32, bool gelu_tanh = false);
   Var forward(const Var& x, const LinearApply& apply = {}) const;

@@ -79,6 +79,12 @@ void shuffle(std::span<int64_t> v, Generator& gen) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[size_t(uniform_int(int64_t(i), gen))]);
 }
 
+void choose_front(std::span<int64_t> v, int64_t k, Generator& gen) {
+  const int64_t n = int64_t(v.size());
+  GL_CHECK(k >= 0 && k <= n, "choose_front: cannot choose {} of {} elements", k, n);
+  for (int64_t i = 0; i < k; ++i) std::swap(v[size_t(i)], v[size_t(i + uniform_int(n - i, gen))]);
+}
+
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen, DType dtype, Device device) {
   GL_CHECK(is_integral(dtype), "randint: dtype must be i32 or i64, got {}", dtype_name(dtype));
   GL_CHECK(low < high, "randint: empty range [{}, {})", low, high);

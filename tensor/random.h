@@ -102,6 +102,11 @@ int64_t uniform_int(int64_t n, Generator& gen);
 // v[i - 1] with v[uniform_int(i)] (n - 1 draws). The one way gradlab shuffles
 // a host array (e.g. the minibatch order of the alignment training loops).
 void shuffle(std::span<int64_t> v, Generator& gen);
+// Moves k distinct elements of v, chosen uniformly, to v[0, k) by a partial
+// Fisher-Yates shuffle from the front: for i = 0 .. k - 1, swap v[i] with
+// v[i + uniform_int(n - i)] (k draws). The one way gradlab picks k of n
+// (e.g. which corpus entries a planted error goes to).
+void choose_front(std::span<int64_t> v, int64_t k, Generator& gen);
 
 // Uniform on [0, 1) / [lo, hi).
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32, Device device = Device::cpu);

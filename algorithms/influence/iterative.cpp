@@ -67,7 +67,7 @@ void LiSSAInfluence::fit(const Problem& problem) {
   scale_ = options_.scale;
   if (scale_ == 0) {
     const std::vector<int64_t> rows = all_rows(problem.n_train);
-    Generator gen(options_.seed ^ 0x9e3779b97f4a7c15ULL);
+    Generator gen = Generator(options_.seed).fork(0);
     Tensor v = randn({parameter_count(problem.params)}, gen, DType::f64);
     v = v / norm(v).item();
     double top = 0;

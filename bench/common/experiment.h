@@ -32,6 +32,7 @@
 
 #include "bench/common/cli.h"
 #include "tensor/dtype.h"
+#include "tensor/random.h"
 
 namespace gradlab::bench {
 
@@ -74,6 +75,13 @@ struct RunContext {
   uint64_t seed = 0;   // --seed + seed_index: seed every generator from it
   Budget budget = Budget::full;
   Device device = Device::cpu;  // --device: where the run's tensors live
+  // One random stream of the run: Generator(seed).fork(k), with k a constant
+  // that names the stream's role (data, prompts, evaluation, ...). Streams of
+  // different k are independent, and a stream does not depend on what the
+  // others have drawn. stream_seed(k) is its seed, for what takes a plain
+  // seed (an algorithm's constructor).
+  Generator stream(uint64_t k) const { return Generator(seed).fork(k); }
+  uint64_t stream_seed(uint64_t k) const { return derive_seed(seed, k); }
   // Scales a step count by budget: full as given, quick and smoke by the
   // caller's choice (e.g. run.pick(500000, 100000, 2000)).
   int64_t pick(int64_t full, int64_t quick, int64_t smoke) const;

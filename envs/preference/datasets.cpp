@@ -167,9 +167,7 @@ std::vector<int64_t> inject_outdated(std::vector<Sequence>& corpus, const Inject
   GL_CHECK(want <= int64_t(candidates.size()),
            "preference::inject_outdated: {} injections wanted but only {} sequences have a trigger prompt", want,
            candidates.size());
-  // A partial Fisher-Yates shuffle picks `want` distinct candidates.
-  for (int64_t k = 0; k < want; ++k)
-    std::swap(candidates[size_t(k)], candidates[size_t(k + uniform_int(int64_t(candidates.size()) - k, gen))]);
+  choose_front(candidates, want, gen);
   std::vector<int64_t> chosen(candidates.begin(), candidates.begin() + want);
   std::sort(chosen.begin(), chosen.end());
   static const std::vector<int64_t> verbs = words_of(WordClass::verb), nouns = words_of(WordClass::noun);
@@ -196,8 +194,7 @@ std::vector<int64_t> inject_label_errors(std::vector<PreferencePair>& pairs, dou
   std::vector<int64_t> idx(pairs.size());
   std::iota(idx.begin(), idx.end(), 0);
   const int64_t want = std::llround(fraction * double(pairs.size()));
-  for (int64_t k = 0; k < want; ++k)
-    std::swap(idx[size_t(k)], idx[size_t(k + uniform_int(int64_t(idx.size()) - k, gen))]);
+  choose_front(idx, want, gen);
   std::vector<int64_t> chosen(idx.begin(), idx.begin() + want);
   std::sort(chosen.begin(), chosen.end());
   for (int64_t i : chosen) {

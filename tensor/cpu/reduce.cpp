@@ -75,20 +75,11 @@ void reduce_run_op(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
 
 void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Tensor& out) {
   const Tensor x = x_in.contiguous();
-  const std::vector<ReduceStep> steps = reduce_steps(x.shape(), axes);
   dispatch_numeric(x.dtype(), "reduce", [&](auto tag) {
     using T = decltype(tag);
-    if (x.numel() == 0) {  // only sum reaches here with no elements: all zeros
-      fill(out, 0.0);
-      return;
-    }
-    if (steps.empty()) return copy(x, out);  // nothing to reduce: every reduced axis had size 1
-    Tensor src = x;
-    for (const ReduceStep& s : steps) {
-      Tensor dst = s.last ? out : Tensor::empty({s.outer * s.inner}, x.dtype());
+    run_reduce_steps(x, axes, out, [&](const ReduceStep& s, const Tensor& src, const Tensor& dst) {
       reduce_run_op<T>(op, src.data<T>(), dst.data<T>(), s.outer, s.R, s.inner);
-      src = dst;
-    }
+    });
   });
 }
 

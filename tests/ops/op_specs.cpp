@@ -46,6 +46,7 @@ const std::vector<NotAnOp>& functions_not_ops() {
       {"uniform01", "a scalar host draw, no tensor (its stream is pinned in tests/tensor/test_random.cpp)"},
       {"uniform_int", "a scalar host draw, no tensor (its stream is pinned in tests/tensor/test_random.cpp)"},
       {"shuffle", "shuffles a host array, no tensor (its draws are pinned in tests/tensor/test_random.cpp)"},
+      {"choose_front", "picks k entries of a host array, no tensor (checked in tests/tensor/test_random.cpp)"},
   };
   return list;
 }

@@ -147,4 +147,20 @@ TEST_CASE("uniform01, uniform_int and shuffle take one block per draw; shuffle i
   shuffle(none, g);
   CHECK(one == std::vector<int64_t>{4});
   CHECK(g.offset() == 9);  // nothing to draw
+
+  // choose_front: the partial shuffle from the front, k draws.
+  Generator c(5), d(5);
+  std::vector<int64_t> x(10), y(10);
+  std::iota(x.begin(), x.end(), 0);
+  std::iota(y.begin(), y.end(), 0);
+  choose_front(x, 4, c);
+  for (int64_t i = 0; i < 4; ++i) std::swap(y[size_t(i)], y[size_t(i + uniform_int(10 - i, d))]);
+  CHECK(x == y);
+  CHECK(c.offset() == 4);
+  std::vector<int64_t> sorted = x;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 10; ++i) CHECK(sorted[size_t(i)] == i);  // still a permutation
+  choose_front(x, 0, c);
+  CHECK(c.offset() == 4);
+  CHECK_THROWS_WITH_AS(choose_front(x, 11, c), doctest::Contains("choose_front: cannot choose 11 of 10"), Error);
 }
