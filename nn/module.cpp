@@ -1,6 +1,8 @@
 // Module bookkeeping: walking the tree of parameters, buffers and children.
 #include "nn/module.h"
 
+#include <algorithm>
+
 #include <map>
 
 namespace gradlab::nn {
@@ -25,6 +27,12 @@ Tensor& Module::register_buffer(const std::string& name, Tensor value) {
   check_new_name(name);
   buffers_.push_back({name, std::move(value)});
   return buffers_.back().second;
+}
+
+const Tensor& Module::buffer(const std::string& name) const {
+  const auto it = std::find_if(buffers_.begin(), buffers_.end(), [&](const auto& b) { return b.first == name; });
+  GL_CHECK(it != buffers_.end(), "Module::buffer: no buffer named '{}' (this module has {})", name, buffers_.size());
+  return it->second;
 }
 
 void Module::collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Var>>& out) const {
@@ -68,6 +76,7 @@ void Module::to(Device device) {
     v.impl()->value = v.value().to(device);
     v.impl()->grad = Tensor();
   }
+  for (auto& [name, b] : buffers_) b = b.to(device);
   for (auto& [name, child] : children_) child->to(device);
 }
 

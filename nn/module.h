@@ -38,10 +38,10 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
 
-  // Moves every parameter of the tree to `device` (in place: the same Vars,
-  // new values; gradients are dropped). Buffers stay where they are, shared
-  // with the modules that read them (and that move them to their input's
-  // device on use), so load_state_dict keeps reaching what they read.
+  // Moves every parameter and buffer of the tree to `device` (parameters in
+  // place: the same Vars, new values; gradients are dropped). Modules read
+  // their buffers through buffer(name), so they see the moved ones, and
+  // load_state_dict copies into them wherever they are.
   void to(Device device);
   // The device of its first parameter (cpu when it has none): where the
   // tensors an algorithm builds for this model go.
@@ -68,6 +68,9 @@ class Module {
   // A parameter: a leaf Var, trainable unless said otherwise.
   Var register_parameter(const std::string& name, Tensor value, bool trainable = true);
   Tensor& register_buffer(const std::string& name, Tensor value);
+  // This module's buffer of that name, wherever to() has moved it. Read it
+  // here on each use rather than keeping a copy, which to() would leave behind.
+  const Tensor& buffer(const std::string& name) const;
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     check_new_name(name);

@@ -62,8 +62,8 @@ TanhGaussianHead::TanhGaussianHead(TanhGaussianOptions options) : options_(optio
   GL_CHECK(options.log_std_min < options.log_std_max,
            "TanhGaussianHead: log_std_min ({}) must be below log_std_max ({})", options.log_std_min,
            options.log_std_max);
-  scale_ = register_buffer("action_scale", scalar(1.0, DType::f64));
-  bias_ = register_buffer("action_bias", scalar(0.0, DType::f64));
+  register_buffer("action_scale", scalar(1.0, DType::f64));
+  register_buffer("action_bias", scalar(0.0, DType::f64));
 }
 
 TanhGaussianHead::TanhGaussianHead(const Tensor& low, const Tensor& high, TanhGaussianOptions options)
@@ -77,8 +77,15 @@ TanhGaussianHead::TanhGaussianHead(const Tensor& low, const Tensor& high, TanhGa
   const Tensor lo = low.to(DType::f64), hi = high.to(DType::f64);
   GL_CHECK(min(sub(hi, lo)).item<double>() > 0,
            "TanhGaussianHead: every low must be below its high, got low {} high {}", lo, hi);
-  scale_ = register_buffer("action_scale", mul(sub(hi, lo), 0.5));
-  bias_ = register_buffer("action_bias", mul(add(hi, lo), 0.5));
+  register_buffer("action_scale", mul(sub(hi, lo), 0.5));
+  register_buffer("action_bias", mul(add(hi, lo), 0.5));
+}
+
+Tensor TanhGaussianHead::scale_like(const Var& like) const {
+  return buffer("action_scale").to(like.dtype()).to(like.device());
+}
+Tensor TanhGaussianHead::bias_like(const Var& like) const {
+  return buffer("action_bias").to(like.dtype()).to(like.device());
 }
 
 Var TanhGaussianHead::bound_log_std(const Var& log_std) const {
@@ -91,9 +98,10 @@ void TanhGaussianHead::check_actions(const Var& mean, std::string_view op) const
   GL_CHECK(mean.defined() && mean.dim() == 2, "{}: expected mean [N, A], got shape {}", op,
            mean.defined() ? mean.shape() : Shape{});
   GL_CHECK(is_floating(mean.dtype()), "{}: mean must be f32 or f64, got {}", op, mean.dtype());
-  GL_CHECK(scale_.dim() == 0 || scale_.size(0) == mean.size(1),
+  const Tensor& scale = buffer("action_scale");
+  GL_CHECK(scale.dim() == 0 || scale.size(0) == mean.size(1),
            "{}: mean of shape {} has {} action dims, the action bounds have {}", op, mean.shape(), mean.size(1),
-           scale_.size(0));
+           scale.size(0));
 }
 
 TanhGaussianSample TanhGaussianHead::rsample(const Var& mean, const Var& log_std, Generator& gen) const {
@@ -102,7 +110,7 @@ TanhGaussianSample TanhGaussianHead::rsample(const Var& mean, const Var& log_std
            "TanhGaussianHead::rsample: log_std of shape {} should be [N, A] = {} or [A] = [{}]",
            log_std.defined() ? log_std.shape() : Shape{}, mean.shape(), mean.size(1));
   const DType dt = mean.dtype();
-  const Tensor scale = scale_.to(dt).to(mean.device()), bias = bias_.to(dt).to(mean.device());
+  const Tensor scale = scale_like(mean), bias = bias_like(mean);
   const Var ls = bound_log_std(log_std);
   const Tensor eps = randn(mean.shape(), gen, dt, mean.device());
   const Var u = mean + exp(ls) * eps;
@@ -118,7 +126,7 @@ TanhGaussianSample TanhGaussianHead::rsample(const Var& mean, const Var& log_std
 
 Var TanhGaussianHead::deterministic(const Var& mean) const {
   check_actions(mean, "TanhGaussianHead::deterministic");
-  return tanh(mean) * scale_.to(mean.dtype()).to(mean.device()) + bias_.to(mean.dtype()).to(mean.device());
+  return tanh(mean) * scale_like(mean) + bias_like(mean);
 }
 
 // ---------------------------------------------------------------- deterministic and value

@@ -69,8 +69,11 @@ class TanhGaussianHead : public Module {
 
  private:
   void check_actions(const Var& mean, std::string_view op) const;
+  // The buffers "action_scale" and "action_bias" (f64 [A], or 0-d for the
+  // [-1, 1] default) in the dtype and on the device of `like`.
+  Tensor scale_like(const Var& like) const;
+  Tensor bias_like(const Var& like) const;
   TanhGaussianOptions options_;
-  Tensor scale_, bias_;  // [A], or 0-d for the [-1, 1] default
 };
 
 // max_action tanh(x): the bounded deterministic actor of TD3.

@@ -29,12 +29,12 @@ DeterministicActor::DeterministicActor(int64_t obs_dim, const envs::Space& actio
     scale.push_back(float((actions.high[j] - actions.low[j]) / 2));
     bias.push_back(float((actions.high[j] + actions.low[j]) / 2));
   }
-  action_scale = register_buffer("action_scale", from_vector(scale));
-  action_bias = register_buffer("action_bias", from_vector(bias));
+  register_buffer("action_scale", from_vector(scale));
+  register_buffer("action_bias", from_vector(bias));
 }
 
 Var DeterministicActor::forward(const Var& obs) const {
-  return head(net->forward(obs)) * action_scale.to(obs.device()) + action_bias.to(obs.device());
+  return head(net->forward(obs)) * buffer("action_scale").to(obs.device()) + buffer("action_bias").to(obs.device());
 }
 
 SquashedGaussianActor::SquashedGaussianActor(int64_t obs_dim, const envs::Space& actions,

@@ -29,7 +29,7 @@ class DeterministicActor : public nn::Module {
   Var forward(const Var& obs) const;  // [B, obs] -> [B, A]
   std::shared_ptr<nn::MLP> net;
   nn::DeterministicHead head{1.0};
-  Tensor action_scale, action_bias;
+  // The action box as buffers "action_scale" and "action_bias" (f32 [A]).
 };
 
 // The squashed Gaussian actor: a ReLU trunk, then mean and log-std heads;

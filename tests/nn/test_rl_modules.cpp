@@ -14,6 +14,7 @@
 #include "nn/ensemble.h"
 #include "nn/gaussian_mlp.h"
 #include "nn/policy.h"
+#include "tensor/backend.h"
 
 using namespace gradlab;
 using namespace gradlab::nn;
@@ -522,6 +523,27 @@ TEST_CASE("TanhGaussianHead errors") {
                        Error);
   CHECK_THROWS_WITH_AS(head.deterministic(zeros({3})),
                        "TanhGaussianHead::deterministic: expected mean [N, A], got shape [3]", Error);
+}
+
+TEST_CASE("TanhGaussianHead: to() moves the action bounds, so acting on the device crosses nothing") {
+  TanhGaussianHead head(tensor({-2.0, 0.0}, {2}), tensor({2.0, 1.0}, {2}));
+  const Tensor mean_cpu = tensor({0.5, -0.3, 0.1, 0.2}, {2, 2});
+  const std::vector<double> on_cpu = vals(head.deterministic(mean_cpu));
+  head.to(Device::ref);
+  for (const auto& [name, t] : head.state_dict()) CHECK_MESSAGE(t.device() == Device::ref, name);
+  const Tensor mean = mean_cpu.to(Device::ref), log_std = zeros({2, 2}, DType::f32, Device::ref);
+  const TransferCounts before = transfer_counts();
+  const Var action = head.deterministic(mean);
+  Generator gen(3);
+  const TanhGaussianSample sample = head.rsample(mean, log_std, gen);
+  CHECK(transfer_counts().from_host == before.from_host);
+  CHECK(transfer_counts().to_host == before.to_host);
+  check_close(vals(action), on_cpu, 1e-6);
+  CHECK(sample.action.device() == Device::ref);
+  // load_state_dict copies into the moved buffers, and the head reads what it loaded.
+  TanhGaussianHead wide(tensor({-4.0, 0.0}, {2}), tensor({4.0, 1.0}, {2}));
+  head.load_state_dict(wide.state_dict());
+  check_close(vals(head.deterministic(mean)), vals(wide.deterministic(mean_cpu)), 1e-6);
 }
 
 // ---------------------------------------------------------------- deterministic and value heads
