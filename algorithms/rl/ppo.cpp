@@ -332,7 +332,7 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
         optimizer.zero_grad();
         loss.backward();
         if (ddp) ddp->synchronize();  // the mean over the ranks' minibatches
-        clip_grad_norm_on_device(optimizer.params(), args.max_grad_norm);
+        optim::clip_grad_norm_on_device(optimizer.params(), args.max_grad_norm);
         optimizer.step();
         pg_loss_v = pg_loss.value().to(DType::f64);
         v_loss_v = v_loss.value().to(DType::f64);

@@ -39,31 +39,6 @@ Evaluation evaluate_policy(envs::Env& env, const std::function<std::vector<doubl
   return out;
 }
 
-Tensor clip_grad_norm_on_device(const std::vector<Var>& params, double max_norm) {
-  GL_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm_on_device: max_norm must be finite and > 0, got {}",
-           max_norm);
-  GL_CHECK(!params.empty() && params.front().defined(), "clip_grad_norm_on_device: no parameters");
-  NoGradGuard no_grad;
-  const Device device = params.front().device();
-  Tensor sum_sq = zeros({}, DType::f64, device);
-  for (const Var& p : params) {
-    GL_CHECK(p.defined(), "clip_grad_norm_on_device: got an undefined Var");
-    GL_CHECK(p.device() == device, "clip_grad_norm_on_device: parameters on {} and {}", device_name(device),
-             device_name(p.device()));
-    const Tensor& g = p.grad();
-    if (g.defined() && g.numel() > 0) sum_sq = add(sum_sq, sum(square(g.to(DType::f64))));
-  }
-  const Tensor norm = sqrt(sum_sq);
-  // Clip only a finite norm above max_norm (NaN and inf compare false with lt).
-  const Tensor clip = mul(gt(norm, max_norm).to(DType::f64), lt(norm, HUGE_VAL).to(DType::f64));
-  const Tensor scale = where(ne(clip, 0.0), max_norm / add(norm, 1e-6), ones({}, DType::f64, device));
-  for (const Var& p : params) {
-    Tensor g = p.grad();
-    if (g.defined()) g.copy_(mul(g, scale.to(g.dtype())));
-  }
-  return norm;
-}
-
 // ---------------------------------------------------------------- RunLog
 
 const std::vector<std::string>& RunLog::keys() {

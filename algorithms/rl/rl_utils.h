@@ -46,13 +46,6 @@ struct Evaluation {
 Evaluation evaluate_policy(envs::Env& env, const std::function<std::vector<double>(const std::vector<double>&)>& act,
                            int64_t episodes, uint64_t seed, int64_t max_steps = 1000000);
 
-// optim::clip_grad_norm without reading the norm back: the total L2 norm of
-// the gradients (f64, summed parameter by parameter in the same order) stays
-// a 0-d tensor on the parameters' device, and every gradient is scaled by
-// max_norm / (norm + 1e-6) where the norm is finite and above max_norm, by 1
-// elsewhere (the same numbers on the CPU). Returns the norm.
-Tensor clip_grad_norm_on_device(const std::vector<Var>& params, double max_norm);
-
 // Seeds split by gradlab::derive_seed (tensor/random.h).
 using gradlab::derive_seed;
 

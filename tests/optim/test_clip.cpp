@@ -1,11 +1,14 @@
 // Gradient clipping on gradients chosen so that the norms come out whole:
 // the total norm returned, the scaling applied (or not), parameters without
-// gradients skipped, mixed dtypes, clipping by value, and the bad arguments.
+// gradients skipped, mixed dtypes, the clip that leaves the norm on the
+// device (against the same numbers, with no read back), clipping by value,
+// and the bad arguments.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "optim/clip.h"
+#include "tensor/backend.h"
 #include "tests/optim/optim_check.h"
 
 using namespace gradlab;
@@ -44,6 +47,39 @@ TEST_CASE("clip_grad_norm: a non-finite norm is returned and the gradients are l
   set_grad(a, {INFINITY, 1});
   CHECK(std::isinf(optim::clip_grad_norm({a}, 1)));
   check_values(a.grad().slice(0, 1, 2), {1}, 0);
+}
+
+TEST_CASE("clip_grad_norm_on_device: clip_grad_norm's numbers, with the norm left on the device") {
+  for (const Device device : {Device::cpu, Device::ref}) {
+    CAPTURE(device_name(device));
+    const auto on = [&](std::initializer_list<double> v) { return t64(v).to(device); };
+    const Var a = Var::leaf(on({0, 0})), b = Var::leaf(on({0})), none = Var::leaf(on({5}));
+    a.set_grad(on({3, 4}));
+    b.set_grad(on({12}));
+    const TransferCounts before = transfer_counts();
+    const Tensor norm = optim::clip_grad_norm_on_device({a, b, none}, 6.5);  // sqrt(9 + 16 + 144) = 13
+    CHECK(transfer_counts().to_host == before.to_host);                        // nothing read back
+    CHECK(transfer_counts().from_host == before.from_host);
+    CHECK(norm.device() == device);
+    CHECK(norm.item() == doctest::Approx(13).epsilon(1e-12));
+    const double scale = 6.5 / (13 + 1e-6);
+    check_values(a.grad().to(Device::cpu), {3 * scale, 4 * scale}, 1e-14, "a");
+    check_values(b.grad().to(Device::cpu), {12 * scale}, 1e-14, "b");
+    CHECK_FALSE(none.grad().defined());
+    // Below max_norm, and with a non-finite norm, every gradient keeps its value.
+    a.set_grad(on({3, 4}));
+    CHECK(optim::clip_grad_norm_on_device({a}, 20).item() == 5);
+    check_values(a.grad().to(Device::cpu), {3, 4}, 0, "below");
+    a.set_grad(on({INFINITY, 1}));
+    CHECK(std::isinf(optim::clip_grad_norm_on_device({a}, 1).item()));
+    check_values(a.grad().slice(0, 1, 2).to(Device::cpu), {1}, 0, "non-finite");
+  }
+  const Var a = param({1}), elsewhere = Var::leaf(t64({1}).to(Device::ref));
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm_on_device({a}, 0),
+                       "clip_grad_norm_on_device: max_norm must be finite and > 0, got 0", Error);
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm_on_device({}, 1), "clip_grad_norm_on_device: no parameters", Error);
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm_on_device({a, elsewhere}, 1),
+                       "clip_grad_norm_on_device: parameters on cpu and ref", Error);
 }
 
 TEST_CASE("clip_grad_value clamps each element") {

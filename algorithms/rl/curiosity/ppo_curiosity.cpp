@@ -232,7 +232,7 @@ TrainStats PPOCuriosity::train(envs::VectorEnv& vec, int64_t steps, uint64_t env
         loss_sum = add(loss_sum, loss.value().to(DType::f64));
         adam_->zero_grad();
         loss.backward();
-        clip_grad_norm_on_device(adam_->params(), args_.max_grad_norm);
+        optim::clip_grad_norm_on_device(adam_->params(), args_.max_grad_norm);
         adam_->step();
       }
     }
