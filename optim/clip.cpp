@@ -64,6 +64,14 @@ Tensor clip_grad_norm_on_device(const std::vector<Var>& params, double max_norm)
   return norm;
 }
 
+void clip_grad_norm_async(const std::vector<Var>& params, double max_norm) {
+  const bool on_cpu = params.empty() || !params.front().defined() || params.front().device() == Device::cpu;
+  if (on_cpu)
+    clip_grad_norm(params, max_norm);
+  else
+    clip_grad_norm_on_device(params, max_norm);
+}
+
 void clip_grad_value(const std::vector<Var>& params, double clip_value) {
   GL_CHECK(std::isfinite(clip_value) && clip_value > 0, "clip_grad_value: clip_value must be finite and > 0, got {}",
            clip_value);

@@ -1,7 +1,8 @@
 // Gradient clipping, in place on the parameters' gradients. Parameters without
 // a gradient are skipped. clip_grad_norm rescales all gradients together by
 // their total L2 norm (clip_grad_norm_on_device likewise, without reading it
-// back); clip_grad_value clamps each element.
+// back; clip_grad_norm_async picks one by device); clip_grad_value clamps
+// each element.
 #pragma once
 
 #include <vector>
@@ -22,6 +23,11 @@ double clip_grad_norm(const std::vector<Var>& params, double max_norm);
 // by max_norm / (norm + 1e-6) where the norm is finite and above max_norm, by
 // 1 elsewhere. The parameters must share one device. Returns the norm.
 Tensor clip_grad_norm_on_device(const std::vector<Var>& params, double max_norm);
+
+// For a training loop that runs on any device and does not read the norm:
+// clip_grad_norm on the CPU (a read costs nothing there, and its numbers stay
+// as they have always been), clip_grad_norm_on_device elsewhere.
+void clip_grad_norm_async(const std::vector<Var>& params, double max_norm);
 
 // Clamps every gradient element to [-clip_value, clip_value] (clip_value > 0).
 void clip_grad_value(const std::vector<Var>& params, double clip_value);

@@ -6,7 +6,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -97,9 +97,12 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
   std::iota(order.begin(), order.end(), 0);
   policy.train();
   int64_t steps_done = 0;
+  // The epoch's sums: on a device they stay there and are read once an epoch.
+  enum { kLoss, kRight, kMargin };
+  optim::StepTally tally("DPO", policy.device(), 3);
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle(order, gen);
-    double loss_sum = 0, right = 0, margin = 0;
+    tally.reset_sums();
     for (int64_t s = 0; s < N; s += c.batch_size) {
       const int64_t e = std::min(N, s + c.batch_size), n = e - s;
       std::vector<Tokens> x, yc, yr;
@@ -121,21 +124,22 @@ DPOHistory train_dpo(nn::GPT& policy, const nn::GPT& reference, const std::vecto
       const Tensor tc = ref_mb.narrow(0, 0, n), tr = ref_mb.narrow(0, n, n);
       const Var dpo = dpo_loss(pc, pr, tc, tr, c);
       const Var loss = extra_loss ? dpo + extra_loss() : dpo;
-      optim::check_finite_loss(loss, "DPO", epoch);
+      tally.check_finite(loss, epoch);
       opt.zero_grad();
       loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
       opt.step();
       ++steps_done;
       if (after_step) after_step(steps_done);
       const Tensor hv = sub(sub(pc.value(), tc), sub(pr.value(), tr));
-      loss_sum += dpo.item() * double(n);
-      right += sum(gt(hv, 0.0)).item();
-      margin += c.beta * sum(hv).item();
+      tally.add(kLoss, dpo.value(), double(n));
+      tally.add(kRight, sum(gt(hv, 0.0)));
+      tally.add(kMargin, sum(hv), c.beta);
     }
-    h.loss.push_back(loss_sum / double(N));
-    h.reward_accuracy.push_back(right / double(N));
-    h.margin.push_back(margin / double(N));
+    tally.read();
+    h.loss.push_back(tally.sum(kLoss) / double(N));
+    h.reward_accuracy.push_back(tally.sum(kRight) / double(N));
+    h.margin.push_back(tally.sum(kMargin) / double(N));
   }
   policy.eval();
   return h;

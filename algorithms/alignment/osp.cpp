@@ -10,7 +10,8 @@
 #include "algorithms/alignment/dpo.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -39,8 +40,14 @@ Var spce_loss(const Var& policy_better, const Var& policy_worse, const Tensor& r
            "{} {} {} {} {}",
            policy_better.shape(), policy_worse.shape(), ref_better.shape(), ref_worse.shape(), strength.shape());
   GL_CHECK(beta > 0, "spce_loss: beta must be positive, got {}", beta);
-  const double p_min = min(strength).item(), p_max = max(strength).item();
-  GL_CHECK(p_min >= 0 && p_max <= 1, "spce_loss: strengths must lie in [0, 1], got [{}, {}]", p_min, p_max);
+  if (strength.device() == Device::cpu) {
+    const double p_min = min(strength).item(), p_max = max(strength).item();
+    GL_CHECK(p_min >= 0 && p_max <= 1, "spce_loss: strengths must lie in [0, 1], got [{}, {}]", p_min, p_max);
+  } else if (strength.numel() > 0) {  // counted on the device, not read back (tensor/backend.h: check_none_bad)
+    const Tensor outside = add(sum(lt(strength, 0.0).to(DType::i64)), sum(gt(strength, 1.0).to(DType::i64)));
+    check_none_bad(add(outside, sum(ne(strength, strength).to(DType::i64))),
+                   "spce_loss: strengths outside [0, 1] (or NaN)");
+  }
   // h = (log pi - log pi_ref)(better) - (log pi - log pi_ref)(worse), scaled by beta
   const Var z = beta * ((policy_better - Var(ref_better)) - (policy_worse - Var(ref_worse)));
   const Var p(strength.to(z.dtype()));
@@ -198,7 +205,10 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
   const std::vector<double>&ref_b = ref.first, &ref_w = ref.second;
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
-  double loss_sum = 0, margin_sum = 0, seen = 0;
+  // The minibatches' sums: on a device they stay there, read once after the epochs.
+  enum { kLoss, kMargin };
+  optim::StepTally tally("OSP", policy_->device(), 2);
+  double seen = 0;
   policy_->train();
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
     shuffle(order, gen_);
@@ -220,20 +230,21 @@ void OSP::train_on(const std::vector<SoftPair>& pairs, OSPIterationStats* stats)
       const Device dev = lp.device();
       const Tensor tb = from_vector(rb, {n}).to(dev).to(lp.dtype()), tw = from_vector(rw, {n}).to(dev).to(lp.dtype());
       const Var loss = spce_loss(pb, pw, tb, tw, from_vector(p, {n}).to(dev), config_.beta);
-      optim::check_finite_loss(loss, "OSP", iteration_);
+      tally.check_finite(loss, iteration_);
       opt_->zero_grad();
       loss.backward();
-      if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);
+      if (config_.max_grad_norm > 0) optim::clip_grad_norm_async(opt_->params(), config_.max_grad_norm);
       opt_->step();
-      loss_sum += loss.item() * double(n);
-      margin_sum += config_.beta * sum(sub(sub(pb.value(), tb), sub(pw.value(), tw))).to(DType::f64).item<double>();
+      tally.add(kLoss, loss.value(), double(n));
+      tally.add(kMargin, sum(sub(sub(pb.value(), tb), sub(pw.value(), tw))).to(DType::f64), config_.beta);
       seen += double(n);
     }
   }
+  tally.read();
   policy_->eval();
   if (stats) {
-    stats->loss = seen > 0 ? loss_sum / seen : 0;
-    stats->margin = seen > 0 ? margin_sum / seen : 0;
+    stats->loss = seen > 0 ? tally.sum(kLoss) / seen : 0;
+    stats->margin = seen > 0 ? tally.sum(kMargin) / seen : 0;
     stats->seconds_train = seconds_since(t0);
   }
 }

@@ -10,7 +10,7 @@
 #include "algorithms/rl/ppo.h"
 #include "envs/preference/language.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -132,13 +132,18 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
   }
   // [B, L], in the policy's dtype (a no-op for f32 models)
   const Tensor mask = batch.response_mask.slice(1, P, P + L).contiguous().to(logp_old.dtype());
-  st.kl = sum(mul(sub(logp_old, logp_ref), mask)).item() / double(B);  // sampled KL(pi || pi_ref) per sequence
+  // One read for the rollout: the sampled KL(pi || pi_ref) summed over the batch, then each row's
+  // response-token count (whole numbers, so the minibatches' counts are summed exactly on the host).
+  const std::vector<double> kl_and_counts =
+      concat({sum(mul(sub(logp_old, logp_ref), mask)).reshape({1}), sum(mask, {1})}).to(DType::f64).to_vector<double>();
+  const std::vector<double> row_tokens(kl_and_counts.begin() + 1, kl_and_counts.end());
+  st.kl = kl_and_counts[0] / double(B);  // per sequence
   st.kl_coef = active_kl_coefficient(c);
   const Tensor rewards = per_token_rewards(logp_old, logp_ref, mask, from_vector(score, {B}), c.kl_beta);
   Advantages a = gae(rewards, values_old, mask, c.gamma, c.lambda);
   Tensor adv = a.advantages;
   if (c.whiten_advantages) {  // normalise over the masked tokens of the rollout
-    const double n = sum(mask).item();
+    const double n = std::accumulate(row_tokens.begin(), row_tokens.end(), 0.0);
     const double mu = sum(mul(adv, mask)).item() / n;
     const double var = sum(mul(square(sub(adv, mu)), mask)).item() / std::max(1.0, n - 1);
     adv = mul(div(sub(adv, mu), std::sqrt(var) + 1e-8), mask);
@@ -147,7 +152,9 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
   // ---- updates ----
   std::vector<int64_t> order(static_cast<size_t>(B));
   std::iota(order.begin(), order.end(), 0);
-  double pl_sum = 0, vl_sum = 0, ent_sum = 0, clip_sum = 0;
+  // The minibatches' losses and clip fractions: on a device they stay there, read once after the updates.
+  enum { kPolicy, kValue, kEntropy, kClipped };
+  optim::StepTally tally("PPO-RLHF", policy_->device(), 4);
   int64_t updates = 0;
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle(order, gen_);
@@ -158,47 +165,50 @@ PPOIterationStats PPORLHF::step(const std::vector<Tokens>& prompts) {
       const Tensor m = index_select(mask, 0, idx), A = index_select(adv, 0, idx);
       const Tensor lp_old = index_select(logp_old, 0, idx), lp_ref = index_select(logp_ref, 0, idx);
       const Tensor v_old = index_select(values_old, 0, idx), G = index_select(a.returns, 0, idx);
-      const double count = std::max(1.0, sum(m).item());
+      double count = 0;  // the minibatch's response tokens
+      for (const int64_t r : rows) count += row_tokens[size_t(r)];
+      count = std::max(1.0, count);
 
       // Policy: one forward gives the log-probs and the entropy of the response positions.
       const Var logits = slice(policy_->forward(mb.tokens), 1, P - 1, P + L - 1);  // [b, L, V]
       const Tensor targets = mb.tokens.slice(1, P, P + L).contiguous();
       const Var logp = -cross_entropy(logits, targets, {.reduction = Reduction::none});  // [b, L]
-      const Var policy_loss = rl::ppo_policy_loss(logp, lp_old, A, c.clip, m);  // the clipped surrogate per token
+      const Var policy_loss = rl::ppo_policy_loss(logp, lp_old, A, c.clip, m, count);  // the clipped surrogate per token
       const Var ent = sum(entropy(logits, -1) * Var(m)) / count;
       Var loss = policy_loss - c.entropy_coef * ent;
       if (c.squared_kl_loss_coef > 0) {  // J_KL = E[(log pi(y|x) - log pi_ref(y|x))^2], sequence level
         const Var seq_log_ratio = sum((logp - Var(lp_ref)) * Var(m), {1});
         loss = loss + c.squared_kl_loss_coef * mean(square(seq_log_ratio));
       }
-      optim::check_finite_loss(loss, "PPO-RLHF", iteration_);
+      tally.check_finite(loss, iteration_);
       policy_opt_->zero_grad();
       loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(policy_opt_->params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(policy_opt_->params(), c.max_grad_norm);
       policy_opt_->step();
 
       // Critic: the clipped value loss 0.5 max((V - G)^2, (V_old + clip(V - V_old) - G)^2).
       const Var v = slice(critic_->values(mb.tokens), 1, P - 1, P + L - 1);
-      const Var value_loss = rl::ppo_value_loss(v, v_old, G, c.value_clip, /*clip=*/true, m);
+      const Var value_loss = rl::ppo_value_loss(v, v_old, G, c.value_clip, /*clip=*/true, m, count);
       critic_opt_->zero_grad();
       value_loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(critic_opt_->params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(critic_opt_->params(), c.max_grad_norm);
       critic_opt_->step();
 
-      pl_sum += policy_loss.item();
-      vl_sum += value_loss.item();
-      ent_sum += ent.item();
+      tally.add(kPolicy, policy_loss.value());
+      tally.add(kValue, value_loss.value());
+      tally.add(kEntropy, ent.value());
       const Tensor ratio = exp(sub(logp.value(), lp_old));  // rho_t = pi / pi_old
       const Tensor outside = gt(abs(sub(ratio, 1.0)), c.clip).to(m.dtype());
-      clip_sum += sum(mul(outside, m)).item() / count;
+      tally.add(kClipped, sum(mul(outside, m)), 1.0, count);
       ++updates;
     }
   }
+  tally.read();
   if (updates > 0) {
-    st.policy_loss = pl_sum / double(updates);
-    st.value_loss = vl_sum / double(updates);
-    st.entropy = ent_sum / double(updates);
-    st.clip_fraction = clip_sum / double(updates);
+    st.policy_loss = tally.sum(kPolicy) / double(updates);
+    st.value_loss = tally.sum(kValue) / double(updates);
+    st.entropy = tally.sum(kEntropy) / double(updates);
+    st.clip_fraction = tally.sum(kClipped) / double(updates);
   }
   if (c.kl_target > 0) {  // the next iteration's coefficient
     double& coef = active_kl_coefficient(config_);

@@ -9,7 +9,7 @@
 #include "dist/data_parallel.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -97,10 +97,13 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
   const int rank = c.communicator ? c.communicator->rank() : 0;
   std::unique_ptr<dist::DataParallel> ddp;  // broadcasts rank 0's weights
   if (world > 1) ddp = std::make_unique<dist::DataParallel>(*c.communicator, opt.params());
+  // The epoch's sums: on a device they stay there and are read once an epoch.
+  enum { kLoss, kRight };
+  optim::StepTally tally("reward model", rm.model->device(), 2);
   rm.model->train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle(order, gen);
-    double loss_sum = 0, right = 0;
+    tally.reset_sums();
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));
       // This rank's pairs of the minibatch [s, e) (all of them in one process).
@@ -119,16 +122,18 @@ RewardTrainHistory train_reward_model(RewardModel& rm, const std::vector<Prefere
         const Var r = rm.score(make_batch(prompts, responses, rm.model->device()));
         const Var rc = narrow(r, 0, 0, n), rr = narrow(r, 0, n, n);
         const Var loss = bradley_terry_loss(rc, rr);
-        optim::check_finite_loss(loss, "reward model", epoch);
+        tally.check_finite(loss, epoch);
         // With N ranks, weighted by this rank's share of the minibatch: the mean over the ranks is the minibatch's.
         (world == 1 ? loss : loss * (double(world) * double(n) / double(e - s))).backward();
-        loss_sum += loss.item() * double(n);
-        right += sum(gt(rc.value(), rr.value())).item();
+        tally.add(kLoss, loss.value(), double(n));
+        tally.add(kRight, sum(gt(rc.value(), rr.value())));
       }
       if (ddp) ddp->synchronize();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
       opt.step();
     }
+    tally.read();
+    double loss_sum = tally.sum(kLoss), right = tally.sum(kRight);
     if (world > 1) {  // the epoch's totals over the ranks
       Tensor totals = tensor({loss_sum, right}, {}, DType::f64);
       c.communicator->all_reduce(totals, dist::ReduceOp::sum);

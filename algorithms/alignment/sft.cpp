@@ -5,6 +5,7 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -32,6 +33,9 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
     return sum(b.response_mask.slice(1, 1, b.response_mask.size(1))).item();
   };
   std::vector<double> losses;
+  // On a device the step losses stay there and are read every kStepsPerRead steps.
+  constexpr int64_t kStepsPerRead = 32;
+  optim::StepTally tally("SFT", policy.device());
   policy.train();
   for (int64_t step = 0; step < c.steps; ++step) {
     std::vector<Tokens> prompts, responses;
@@ -41,12 +45,11 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
       responses.push_back(s.response);
     }
     opt.zero_grad();
-    double loss_value = 0;
     if (world == 1) {
       const Var loss = sft_loss(policy, make_batch(prompts, responses, policy.device()));
-      optim::check_finite_loss(loss, "SFT", step);
+      tally.check_finite(loss, step);
       loss.backward();
-      loss_value = loss.item();
+      tally.record(loss.value());
     } else {
       // This rank's rows; its mean weighted by its share of the global batch's tokens.
       std::vector<Tokens> my_prompts, my_responses;
@@ -64,11 +67,15 @@ std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corp
       }
       ddp->synchronize();
       c.communicator->all_reduce(part, dist::ReduceOp::sum);  // the global batch's token mean
-      loss_value = part.item();
+      losses.push_back(part.item());
     }
-    if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+    if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
     opt.step();
-    losses.push_back(loss_value);
+    if (world == 1 && ((step + 1) % kStepsPerRead == 0 || step + 1 == c.steps)) {
+      tally.read();
+      const std::vector<double> read = tally.take_recorded();
+      losses.insert(losses.end(), read.begin(), read.end());
+    }
     if (after_step) after_step(step + 1);
   }
   policy.eval();

@@ -31,7 +31,9 @@ struct SFTConfig {
 // Mean negative log-likelihood of the masked response tokens of the batch.
 Var sft_loss(const nn::GPT& policy, const SequenceBatch& batch);
 // `steps` minibatch AdamW steps on random minibatches of the corpus; returns
-// the loss of each step. after_step, when given, runs after every step.
+// the loss of each step. after_step, when given, runs after every step. On a
+// device a step reads nothing back: the losses (and their finite check) are
+// read every 32 steps and at the end, in one copy.
 std::vector<double> train_sft(nn::GPT& policy, const std::vector<Sequence>& corpus, const SFTConfig& config,
                               Generator& gen, const AfterStep& after_step = {});
 

@@ -55,13 +55,18 @@ void check_loss_inputs(std::string_view op, const char* names, const Shape& a, c
            names, mask.shape(), a, b, c);
 }
 
-// The denominator of a masked mean: the number of masked entries, at least 1.
-double mask_count(const Tensor& mask) { return std::max(1.0, sum(mask).item()); }
+// The denominator of a masked mean: the number of masked entries, at least 1
+// (the caller's count when it gives one, checked to be at least 1).
+double mask_count(const Tensor& mask, std::optional<double> given, std::string_view op) {
+  if (!given) return std::max(1.0, sum(mask).item());
+  GL_CHECK(*given >= 1, "{}: mask_count must be max(1, sum(mask)), got {}", op, *given);
+  return *given;
+}
 
 }  // namespace
 
 Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef,
-                    const Tensor& mask) {
+                    const Tensor& mask, std::optional<double> count) {
   check_loss_inputs("ppo_policy_loss", "new_log_prob, old_log_prob and advantages", new_log_prob.shape(),
                     old_log_prob.shape(), advantages.shape(), mask);
   GL_CHECK(clip_coef > 0, "ppo_policy_loss: clip_coef must be positive, got {}", clip_coef);
@@ -70,11 +75,11 @@ Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const T
   // docs/papers/rl-baselines.md PPO.2: E[min(rho A, clip(rho, 1 +- 0.2) A)], negated as max(-rho A, -clip(rho) A)
   const Var loss = maximum(neg_adv * ratio, neg_adv * clamp(ratio, 1.0 - clip_coef, 1.0 + clip_coef));
   if (!mask.defined()) return mean(loss);
-  return sum(loss * Var(mask)) / mask_count(mask);
+  return sum(loss * Var(mask)) / mask_count(mask, count, "ppo_policy_loss");
 }
 
 Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef, bool clip,
-                   const Tensor& mask) {
+                   const Tensor& mask, std::optional<double> count) {
   check_loss_inputs("ppo_value_loss", "new_values, old_values and returns", new_values.shape(), old_values.shape(),
                     returns.shape(), mask);
   Var loss = square(new_values - returns);
@@ -86,7 +91,7 @@ Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor
   }
   // docs/papers/rl-baselines.md "PPO" objective: 0.5 (V - R)^2 (clipped or not)
   if (!mask.defined()) return 0.5 * mean(loss);
-  return 0.5 * sum(loss * Var(mask)) / mask_count(mask);
+  return 0.5 * sum(loss * Var(mask)) / mask_count(mask, count, "ppo_value_loss");
 }
 
 Tensor normalize_advantages(const Tensor& advantages) {

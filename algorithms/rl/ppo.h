@@ -7,6 +7,7 @@
 // Equations: docs/papers/rl-baselines.md "PPO".
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "algorithms/rl/rl_utils.h"
@@ -67,15 +68,17 @@ PPOArgs ppo_continuous_args();
 // max(-A rho, -A clip(rho, 1 - c, 1 + c)), rho = exp(new_log_prob - old_log_prob):
 // the negated clipped surrogate, to minimise. All inputs [B]; or, with a 0/1
 // mask, all of the mask's shape (e.g. PPO-RLHF's response tokens [B, L]) and
-// the mean over the masked entries: sum(loss mask) / max(1, sum(mask)).
+// the mean over the masked entries: sum(loss mask) / max(1, sum(mask)). A
+// caller that knows max(1, sum(mask)) passes it as mask_count, and the loss
+// reads nothing back from a device; otherwise it is counted here (one read).
 Var ppo_policy_loss(const Var& new_log_prob, const Tensor& old_log_prob, const Tensor& advantages, double clip_coef,
-                    const Tensor& mask = Tensor());
+                    const Tensor& mask = Tensor(), std::optional<double> mask_count = std::nullopt);
 // docs/papers/rl-baselines.md "PPO" objective, value part (with CleanRL's clipping):
 // 0.5 mean(max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2)); without
 // clipping 0.5 mean((V - R)^2). All inputs [B], or of the shape of a 0/1 mask
-// that picks the entries averaged (as in ppo_policy_loss).
+// that picks the entries averaged (as in ppo_policy_loss, mask_count too).
 Var ppo_value_loss(const Var& new_values, const Tensor& old_values, const Tensor& returns, double clip_coef, bool clip,
-                   const Tensor& mask = Tensor());
+                   const Tensor& mask = Tensor(), std::optional<double> mask_count = std::nullopt);
 // (A - mean A) / (std A + 1e-8), std unbiased (as torch.std).
 Tensor normalize_advantages(const Tensor& advantages);
 

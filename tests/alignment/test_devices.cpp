@@ -3,7 +3,8 @@
 // COPR, COPF and LANCET's correction from the same weights and seed gives the
 // CPU's losses and weights (influence recall, CPU only, refuses a device
 // model); the host synchronisations of one GPT, reward-model and DPO training
-// step, counted on ref; bad token ids and targets on a device still raise a
+// step, and of whole SFT, reward-model, DPO, PPO-RLHF and OSP loops (none
+// per minibatch), counted on ref; bad token ids and targets on a device still raise a
 // clear error.
 //
 // Tolerance: the models are f64 on both sides, so the backends differ only in
@@ -349,6 +350,72 @@ TEST_CASE("host synchronisations of one training step on ref: none before the lo
   dpo_opt.step();
   CHECK(transfer_counts().to_host - d0.to_host == 0);
   CHECK(transfer_counts().from_host - d0.from_host == 4);  // the reference log-probs and the batch's 3 tensors
+}
+
+TEST_CASE("host synchronisations of whole training loops on ref: none per minibatch") {
+  test::ThreadCountGuard threads(1);
+  const auto data = corpus(24, 30);
+  const auto prefs = pairs(8, 31);
+  auto reads = [] { return transfer_counts().to_host; };
+
+  // SFT: the losses and their finite check are read every 32 steps and at the end.
+  auto model = gpt_on(Device::ref, 32, f64_gpt());
+  Generator sft_gen(33);
+  uint64_t r0 = reads();
+  const auto losses = train_sft(*model, data, {.steps = 40, .batch_size = 4, .lr = 1e-3, .max_grad_norm = 0.5}, sft_gen);
+  CHECK(reads() - r0 == 2);  // after steps 32 and 40
+  REQUIRE(losses.size() == 40);
+  for (double l : losses) CHECK(std::isfinite(l));
+
+  // The reward model: two minibatches an epoch, one read an epoch (its loss and accuracy sums).
+  Generator rm_init(34), rm_gen(35);
+  RewardModel rm(f64_gpt(), rm_init, {.pooling = RewardPooling::token_sum, .device = Device::ref});
+  r0 = reads();
+  const RewardTrainHistory rh = train_reward_model(rm, prefs, {.epochs = 3, .batch_size = 4, .lr = 1e-3}, rm_gen);
+  CHECK(reads() - r0 == 3);
+  CHECK(rh.loss.size() == 3);
+
+  // DPO: the reference log-probs are read once before training; then one read an epoch.
+  auto dpo_reads = [&](int64_t epochs) {
+    auto policy = gpt_on(Device::ref, 36, f64_gpt());
+    const auto reference = clone_gpt(*policy);
+    Generator gen(37);
+    const uint64_t before = reads();
+    train_dpo(*policy, *reference, prefs, {.beta = 0.5, .epochs = epochs, .batch_size = 2, .lr = 1e-3}, gen);
+    return reads() - before;
+  };
+  const uint64_t dpo_one = dpo_reads(1);
+  CHECK(dpo_reads(3) - dpo_one == 2);  // four minibatches an epoch, one read an epoch
+  CHECK(dpo_one == 2);                 // the reference log-probs, then the epoch's sums
+
+  // PPO-RLHF: the updates read once, whatever the number of minibatches; the
+  // rollout's reads (sampling, rewards, the KL and token counts, the
+  // advantages' whitening) do not depend on them.
+  const auto x = prompts(4, 38);
+  auto ppo_reads = [&](int64_t epochs, int64_t minibatch) {
+    auto policy = gpt_on(Device::ref, 39, f64_gpt());
+    auto critic = gpt_on(Device::ref, 40, f64_gpt(false, true));
+    PPORLHF ppo(policy, clone_gpt(*policy), critic, gold,
+                {.rollout_prompts = 4, .response_len = 6, .epochs = epochs, .minibatch = minibatch, .lr = 1e-3}, 41);
+    const uint64_t before = reads();
+    ppo.step(x);
+    return reads() - before;
+  };
+  const uint64_t rollout_only = ppo_reads(0, 4);
+  CHECK(ppo_reads(1, 4) - rollout_only == 1);
+  CHECK(ppo_reads(3, 1) - rollout_only == 1);  // twelve minibatches, one read
+
+  // OSP: its updates read once, however many passes over the iteration's pairs.
+  auto osp_reads = [&](int64_t epochs) {
+    auto policy = gpt_on(Device::ref, 42, f64_gpt(true));
+    OSP osp(policy, clone_gpt(*policy), nullptr,
+            {.samples_per_prompt = 4, .epochs = epochs, .batch_size = 2, .lr = 1e-3},
+            {.pooling = RewardPooling::token_sum}, 43);
+    const uint64_t before = reads();
+    osp.step(x);
+    return reads() - before;
+  };
+  CHECK(osp_reads(3) == osp_reads(1));
 }
 
 TEST_CASE("bad token ids and targets on a device raise a clear error") {

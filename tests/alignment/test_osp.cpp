@@ -142,6 +142,15 @@ TEST_CASE("spce_loss rejects bad shapes, strengths and beta") {
                        doctest::Contains("spce_loss: strengths must lie in [0, 1], got [1, 1.2]"), Error);
   CHECK_THROWS_WITH_AS(spce_loss(c.pb, c.pw, c.rb, c.rw, f64({1.0, 1.0}), 0.0),
                        doctest::Contains("spce_loss: beta must be positive, got 0"), Error);
+  // On a device the strengths are counted there, not read back (ref raises at once).
+  auto on_ref = [](const Tensor& t) { return t.to(Device::ref); };
+  auto ref_loss = [&](const Tensor& p) {
+    return spce_loss(Var(on_ref(c.pb.value())), Var(on_ref(c.pw.value())), on_ref(c.rb), on_ref(c.rw), on_ref(p), 0.5);
+  };
+  CHECK_THROWS_WITH_AS(ref_loss(f64({-0.1, 1.2})), "spce_loss: strengths outside [0, 1] (or NaN) (2 found)", Error);
+  CHECK_THROWS_WITH_AS(ref_loss(f64({NAN, 0.5})), "spce_loss: strengths outside [0, 1] (or NaN) (1 found)", Error);
+  CHECK(ref_loss(f64({0.0, 1.0})).item() ==
+        doctest::Approx(spce_loss(c.pb, c.pw, c.rb, c.rw, f64({0.0, 1.0}), 0.5).item()).epsilon(1e-12));
 }
 
 TEST_CASE("one OSP iteration: K samples per prompt, mirrored pairs ordered by the self-judge, labels by mode") {

@@ -1,7 +1,8 @@
 // Gradient clipping on gradients chosen so that the norms come out whole:
 // the total norm returned, the scaling applied (or not), parameters without
 // gradients skipped, mixed dtypes, the clip that leaves the norm on the
-// device (against the same numbers, with no read back), clipping by value,
+// device (against the same numbers, with no read back), the clip that picks
+// one of them by device, clipping by value,
 // and the bad arguments.
 #include <doctest/doctest.h>
 
@@ -47,6 +48,22 @@ TEST_CASE("clip_grad_norm: a non-finite norm is returned and the gradients are l
   set_grad(a, {INFINITY, 1});
   CHECK(std::isinf(optim::clip_grad_norm({a}, 1)));
   check_values(a.grad().slice(0, 1, 2), {1}, 0);
+}
+
+TEST_CASE("clip_grad_norm_async: clip_grad_norm on the CPU, the on-device clip elsewhere (no read)") {
+  for (const Device device : {Device::cpu, Device::ref}) {
+    CAPTURE(device_name(device));
+    const Var a = Var::leaf(t64({0, 0}).to(device));
+    a.set_grad(t64({3, 4}).to(device));
+    const TransferCounts before = transfer_counts();
+    optim::clip_grad_norm_async({a}, 2.5);
+    CHECK(transfer_counts().to_host == before.to_host);
+    const double scale = 2.5 / (5 + 1e-6);
+    check_values(a.grad().to(Device::cpu), {3 * scale, 4 * scale}, 1e-14, "a");
+  }
+  CHECK_NOTHROW(optim::clip_grad_norm_async({}, 1));  // nothing to clip
+  CHECK_THROWS_WITH_AS(optim::clip_grad_norm_async({param({1})}, -1),
+                       "clip_grad_norm: max_norm must be finite and > 0, got -1", Error);
 }
 
 TEST_CASE("clip_grad_norm_on_device: clip_grad_norm's numbers, with the norm left on the device") {

@@ -87,6 +87,13 @@ TEST_CASE("PPO losses with a mask average over the masked entries of any shape")
   CHECK_THROWS_WITH_AS(rl::ppo_policy_loss(lp, zero, zero, 0.2, zeros({3, 2}, DType::f64)),
                        doctest::Contains("mask's shape"), Error);
   CHECK_THROWS_WITH_AS(rl::ppo_policy_loss(lp, zero, zero, 0.2), doctest::Contains("must all be [B]"), Error);
+
+  // The caller's count (4 live entries) gives the same losses, bit for bit; a count below 1 is refused.
+  const Tensor adv = tensor({1, -2, 3, 7, 2, 7}, {2, 3}, DType::f64);
+  CHECK(rl::ppo_policy_loss(lp, zero, adv, 0.2, mask, 4.0).item() == pl.item());
+  CHECK(rl::ppo_value_loss(v, old, ret, 0.2, true, mask, 4.0).item() == vl.item());
+  CHECK_THROWS_WITH_AS(rl::ppo_value_loss(v, old, ret, 0.2, true, mask, 0.0),
+                       "ppo_value_loss: mask_count must be max(1, sum(mask)), got 0", Error);
 }
 
 TEST_CASE("normalize_advantages uses the unbiased std") {
