@@ -9,6 +9,12 @@
 #   bench/gpu_check.sh                 # outputs in bench/results/gpu/
 #   CUDA_ARCHS="80 90" bench/gpu_check.sh   # default: the present GPU's architecture only
 #   GPU_CHECK_QUICK=1 bench/gpu_check.sh    # skip the GPT-2-small-shaped benchmark
+#   GPU_CHECK_ALGORITHMS=0 bench/gpu_check.sh   # skip the algorithms stage (below)
+# The algorithms stage (after the benchmarks) builds the whole library with
+# CUDA, runs every suite's device test cases (each algorithm against the CPU,
+# on cuda), each experiment's --smoke run with --device cuda, and PPO CartPole
+# and SAC/TD3 Pendulum end to end on the GPU and on the CPU
+# (build/bench/rl_throughput, no PyTorch reference): outputs in $OUT/algorithms/.
 #   GPU_CHECK_PREBUILT=1 BUILD=build-gpu bench/gpu_check.sh
 #       # use $BUILD/tests/cuda and $BUILD/bench/gpu as they are (built elsewhere
 #       # with the same CUDA major version, e.g. ARCH=x86-64-v3 CUDA_ARCHS=90)
@@ -90,6 +96,46 @@ bench_rc=${PIPESTATUS[0]}
 bench_s=$(( $(date +%s) - t0 ))
 echo "build/bench/gpu --cases $cases --jsonl $OUT/gpu.jsonl (after bench/gpu_check.sh's build)" >"$OUT/COMMAND"
 
+alg_rc=0
+alg_summary="skipped (GPU_CHECK_ALGORITHMS=0)"
+if [ "${GPU_CHECK_ALGORITHMS:-1}" = 1 ] && [ "${GPU_CHECK_PREBUILT:-0}" != 1 ]; then
+  log "algorithms on the GPU (device tests, experiments' --smoke --device cuda, RL end to end)"
+  t0=$(date +%s)
+  ALG="$OUT/algorithms"
+  mkdir -p "$ALG"
+  suites="optim nn rl curiosity offline alignment influence"
+  experiments=$(grep -v '^#' bench/EXPERIMENTS)
+  targets=""
+  for s in $suites; do targets="$targets $BUILD/tests/$s"; done
+  for e in $experiments rl_throughput; do targets="$targets $BUILD/bench/$e"; done
+  if make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" $targets >"$ALG/build.log" 2>&1; then
+    # Each suite's device cases: every algorithm on cuda against the CPU (tests/devices_to_test.h).
+    for s in $suites; do
+      timeout "${GPU_CHECK_SUITE_TIMEOUT:-120}" "$BUILD/tests/$s" --no-intro -tc="*device*" >"$ALG/tests_$s.txt" 2>&1
+      rc=$?
+      echo "$s exit $rc: $(grep -E '^\[doctest\] test cases' "$ALG/tests_$s.txt")" >>"$ALG/tests_summary.txt"
+      [ "$rc" = 0 ] || alg_rc=1
+    done
+    # Every experiment end to end on the GPU, four at a time.
+    printf '%s\n' $experiments | xargs -P 4 -I{} sh -c \
+      'start=$(date +%s); timeout '"${GPU_CHECK_SMOKE_TIMEOUT:-120}"' '"$BUILD"'/bench/{} --smoke --device '"${GPU_CHECK_DEVICE:-cuda}"' \
+         --out '"$ALG"'/smoke/{} >'"$ALG"'/smoke_{}.log 2>&1; rc=$?; \
+       echo "{} exit $rc $(( $(date +%s) - start )) s" >>'"$ALG"'/smoke_summary.txt'
+    grep -qv " exit 0 " "$ALG/smoke_summary.txt" && alg_rc=1
+    # PPO, SAC and TD3 end to end, the GPU against the CPU (same budget, no reference).
+    for d in cuda cpu; do
+      timeout "${GPU_CHECK_RL_TIMEOUT:-150}" "$BUILD/bench/rl_throughput" --device $d --no-reference --runs 1 \
+        --ppo-steps 10240 --offpolicy-steps 2000 --jsonl "$ALG/rl_throughput.jsonl" >"$ALG/rl_throughput_$d.txt" 2>&1 ||
+        alg_rc=1
+    done
+    alg_summary="exit $alg_rc ($(( $(date +%s) - t0 ))s; $ALG/)"
+  else
+    tail -20 "$ALG/build.log"
+    alg_rc=1
+    alg_summary="BUILD FAILED ($ALG/build.log)"
+  fi
+fi
+
 echo
 echo "================ gpu_check summary ================"
 echo "device:     $(head -1 "$OUT/device.txt")"
@@ -100,6 +146,13 @@ echo "sanitizer:  exit $san_rc (${san_s}s; $OUT/memcheck_flash.txt, $OUT/raceche
 grep -h -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/memcheck_flash.txt" "$OUT/racecheck_flash.txt" 2>/dev/null | sed 's/^/            /'
 echo "benchmarks: exit $bench_rc (${bench_s}s); table:"
 sed -n '/^case/,$p' "$OUT/bench.txt" | sed 's/^/            /'
-echo "outputs:    $OUT/ (tests.txt, bench.txt, gpu.jsonl, build.log)"
+echo "algorithms: $alg_summary"
+[ -f "$OUT/algorithms/tests_summary.txt" ] && sed 's/^/            /' "$OUT/algorithms/tests_summary.txt"
+[ -f "$OUT/algorithms/smoke_summary.txt" ] && sort "$OUT/algorithms/smoke_summary.txt" | sed 's/^/            /'
+for d in cuda cpu; do
+  [ -f "$OUT/algorithms/rl_throughput_$d.txt" ] && grep -E "steps/s|^(ppo|sac|td3)" "$OUT/algorithms/rl_throughput_$d.txt" |
+    sed "s/^/            $d: /"
+done
+echo "outputs:    $OUT/ (tests.txt, bench.txt, gpu.jsonl, build.log, algorithms/)"
 echo "total:      $(( $(date +%s) - start ))s"
-[ "$test_rc" = 0 ] && [ "$san_rc" = 0 ] && [ "$bench_rc" = 0 ]
+[ "$test_rc" = 0 ] && [ "$san_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$alg_rc" = 0 ]
