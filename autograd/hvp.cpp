@@ -16,11 +16,16 @@ namespace {
 
 using Tensors = std::vector<Tensor>;
 
-// <a, b> summed over the list, accumulated in f64.
+// <a, b> summed over the list, accumulated in f64: the per-tensor sums are
+// added in list order on the tensors' device (the same f64 additions, in the
+// same order, as a host loop), so the host reads one number per dot product.
 double dot(const Tensors& a, const Tensors& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += sum(mul(a[i].to(DType::f64), b[i].to(DType::f64))).item<double>();
-  return s;
+  Tensor s;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const Tensor term = sum(mul(a[i].to(DType::f64), b[i].to(DType::f64)));
+    s = s.defined() ? add(s, term.to(s.device())) : term;
+  }
+  return s.defined() ? s.item<double>() : 0.0;
 }
 double norm2(const Tensors& a) { return std::sqrt(dot(a, a)); }
 

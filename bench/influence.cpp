@@ -20,6 +20,10 @@
 //           token corpus; influence w.r.t. the block's MLP output weight and
 //           the head's weight (1216 params), the rest frozen after training
 // Everything is f64. --seeds N repeats over seeds and reports the mean rho.
+// --device cpu|cuda|ref: data and weights are drawn on the CPU from the seed
+// (the same numbers for every device), then moved; training, polishing, exact,
+// LOO and every estimator run there (Cholesky solves and eigendecompositions
+// are host code inside the library).
 //   build/bench/influence --threads 1 --jsonl out.jsonl
 #include <fmt/format.h>
 
@@ -78,7 +82,7 @@ struct Setup {
 // ---- the mean training loss and its gradient over rows, in batches ----
 
 Tensor mean_gradient(const Problem& problem, const std::vector<int64_t>& rows) {
-  Tensor total = zeros({parameter_count(problem.params)}, DType::f64);
+  Tensor total = zeros({parameter_count(problem.params)}, DType::f64, problem_device(problem));
   const int64_t n = int64_t(rows.size());
   EnableGradGuard recording;
   for (int64_t start = 0; start < n; start += problem.batch_size) {
@@ -178,7 +182,8 @@ std::vector<TracInCheckpoint> train(const Problem& problem, const std::vector<Va
 // when that happens at once).
 Tensor preconditioned_newton_step(const Problem& problem, const std::vector<int64_t>& keep, const Tensor& g,
                                   const ExactInfluence& preconditioner) {
-  Tensor x = zeros_like(g), r = g.clone(), z = preconditioner.solve(r), p = z.clone();
+  // The preconditioner's solves are host code: r goes to the host, z comes back.
+  Tensor x = zeros_like(g), r = g.clone(), z = preconditioner.solve(r).to(g.device()), p = z.clone();
   double rz = sum(r * z).item();
   const double g_norm = norm(g).item();
   for (int it = 0; it < 100; ++it) {
@@ -189,7 +194,7 @@ Tensor preconditioned_newton_step(const Problem& problem, const std::vector<int6
     x = x + p * alpha;
     r = r - Ap * alpha;
     if (norm(r).item() <= 1e-12 * g_norm) break;
-    z = preconditioner.solve(r);
+    z = preconditioner.solve(r).to(g.device());
     const double rz_next = sum(r * z).item();
     p = z + p * (rz_next / rz);
     rz = rz_next;
@@ -199,7 +204,7 @@ Tensor preconditioned_newton_step(const Problem& problem, const std::vector<int6
 
 // ---- the problems ----
 
-Setup make_logreg(uint64_t seed, const Budget& budget) {
+Setup make_logreg(uint64_t seed, const Budget& budget, Device device) {
   struct Data {
     Tensor X, y, Xq, yq;
     Var w, c;
@@ -213,8 +218,9 @@ Setup make_logreg(uint64_t seed, const Budget& budget) {
   data->y = sign(matmul(data->X, w_true) + randn({n}, gen, DType::f64));
   data->Xq = randn({3, d}, gen, DType::f64);
   data->yq = sign(matmul(data->Xq, w_true) + randn({3}, gen, DType::f64));
-  data->w = Var::leaf(zeros({d}, DType::f64));
-  data->c = Var::leaf(zeros({1}, DType::f64));
+  for (Tensor* t : {&data->X, &data->y, &data->Xq, &data->yq}) *t = t->to(device);
+  data->w = Var::leaf(zeros({d}, DType::f64, device));
+  data->c = Var::leaf(zeros({1}, DType::f64, device));
   Setup s;
   s.name = "logreg";
   s.keepalive = data;
@@ -223,7 +229,7 @@ Setup make_logreg(uint64_t seed, const Budget& budget) {
   s.problem.batch_size = 256;
   Data* D = data.get();
   s.problem.example_losses = [D, l2](const std::vector<int64_t>& rows) {
-    const Tensor index = from_vector(rows);
+    const Tensor index = from_vector(rows).to(D->X.device());
     const Var margin = (matmul(Var(index_select(D->X, 0, index)), D->w) + D->c) * Var(index_select(D->y, 0, index));
     return plus_weight_decay(softplus(-margin), {D->w, D->c}, l2);
   };
@@ -233,7 +239,7 @@ Setup make_logreg(uint64_t seed, const Budget& budget) {
   return s;
 }
 
-Setup make_mlp(uint64_t seed, const Budget& budget) {
+Setup make_mlp(uint64_t seed, const Budget& budget, Device device) {
   struct Model {
     std::shared_ptr<nn::Linear> l1, l2, l3;
     Tensor X, y, Xq, yq;
@@ -255,6 +261,8 @@ Setup make_mlp(uint64_t seed, const Budget& budget) {
   };
   draw(n, m->X, m->y);
   draw(3, m->Xq, m->yq);
+  for (Tensor* t : {&m->X, &m->y, &m->Xq, &m->yq}) *t = t->to(device);
+  for (const auto& layer : {m->l1, m->l2, m->l3}) layer->to(device);
   Setup s;
   s.name = "mlp";
   s.keepalive = m;
@@ -268,13 +276,13 @@ Setup make_mlp(uint64_t seed, const Budget& budget) {
   Model* M = m.get();
   const std::vector<Var> params = s.problem.params;
   s.problem.example_losses = [M, params, wd](const std::vector<int64_t>& rows) {
-    const Tensor index = from_vector(rows);
+    const Tensor index = from_vector(rows).to(M->X.device());
     const Var logits = M->forward(Var(index_select(M->X, 0, index)));
     return plus_weight_decay(cross_entropy(logits, index_select(M->y, 0, index), {.reduction = Reduction::none}),
                              params, wd);
   };
   s.problem.sampled_losses = [M](const std::vector<int64_t>& rows, Generator& g) {
-    return sampled_label_losses(M->forward(Var(index_select(M->X, 0, from_vector(rows)))), g);
+    return sampled_label_losses(M->forward(Var(index_select(M->X, 0, from_vector(rows).to(M->X.device())))), g);
   };
   s.query = [M] { return cross_entropy(M->forward(Var(M->Xq)), M->yq); };
   s.checkpoints = train(s.problem, s.problem.params, budget.pick(1500, 600, 50), 0.02, budget.pick(150, 60, 10), true);
@@ -282,7 +290,7 @@ Setup make_mlp(uint64_t seed, const Budget& budget) {
   return s;
 }
 
-Setup make_gpt(uint64_t seed, const Budget& budget) {
+Setup make_gpt(uint64_t seed, const Budget& budget, Device device) {
   struct Model {
     std::unique_ptr<nn::GPT> gpt;
     Tensor tokens, query_tokens;  // [n, T], [q, T] i64
@@ -317,8 +325,9 @@ Setup make_gpt(uint64_t seed, const Budget& budget) {
     }
     return from_vector(out, {count, T});
   };
-  m->tokens = sequences(n);
-  m->query_tokens = sequences(2);
+  m->tokens = sequences(n).to(device);
+  m->query_tokens = sequences(2).to(device);
+  m->gpt->to(device);
   Setup s;
   s.name = "gpt";
   s.keepalive = m;
@@ -342,11 +351,12 @@ Setup make_gpt(uint64_t seed, const Budget& budget) {
   };
   Model* M = m.get();
   s.problem.example_losses = [M, params, wd, sequence_losses](const std::vector<int64_t>& rows) {
-    return plus_weight_decay(sequence_losses(index_select(M->tokens, 0, from_vector(rows))), params, wd);
+    return plus_weight_decay(sequence_losses(index_select(M->tokens, 0, from_vector(rows).to(M->tokens.device()))),
+                             params, wd);
   };
   s.problem.sampled_losses = [M, G](const std::vector<int64_t>& rows, Generator& g) {
-    const Tensor idx = index_select(M->tokens, 0, from_vector(rows));
-    return sampled_sequence_losses(*G, idx, ones(idx.shape()), g);  // every next token counts
+    const Tensor idx = index_select(M->tokens, 0, from_vector(rows).to(M->tokens.device()));
+    return sampled_sequence_losses(*G, idx, ones(idx.shape(), DType::f32, idx.device()), g);  // every next token counts
   };
   s.query = [M, sequence_losses] { return mean(sequence_losses(M->query_tokens)); };
   // Train every parameter (weight decay on the influence weights only), then freeze the rest.
@@ -533,13 +543,9 @@ int main(int argc, char** argv) {
   cli.bind_flag(args.quick, "--quick", "smaller models, fewer training steps and LOO examples (tens of seconds)");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (a few seconds)");
   Device device = Device::cpu;
-  cli.bind(device, "--device", "cpu only: the influence estimators run on the CPU");
+  cli.bind(device, "--device", "where the models train and the estimators compute (cpu, cuda, ref)");
   cli.parse(argc, argv);
   try {
-    GL_CHECK(device == Device::cpu,
-             "--device {}: the influence estimators run on the CPU only (their factors, eigendecompositions and "
-             "solves are host code); leave --device at cpu",
-             device);
     set_num_threads(int(args.threads));
     const Budget budget{.smoke = args.smoke, .quick = args.quick};
     args.loo_examples =
@@ -554,24 +560,26 @@ int main(int argc, char** argv) {
                name);
       chosen.push_back(*it);
     }
-    const std::map<std::string, std::function<Setup(uint64_t, const Budget&)>> makers = {
+    const std::map<std::string, std::function<Setup(uint64_t, const Budget&, Device)>> makers = {
         {"logreg", make_logreg}, {"mlp", make_mlp}, {"gpt", make_gpt}};
     std::vector<std::string> problems = split_list(args.problems);
     for (const std::string& p : problems)
       GL_CHECK(makers.count(p), "--problems: unknown problem '{}' (known: logreg, mlp, gpt)", p);
 
-    std::printf("influence: problems %s, estimators %s, %lld seed(s) from %lld, %lld LOO examples, %lld thread(s)%s\n",
+    std::printf("influence: problems %s, estimators %s, %lld seed(s) from %lld, %lld LOO examples, %lld "
+                "thread(s)%s%s\n",
                 args.problems.c_str(), args.estimators.c_str(), (long long)args.seeds, (long long)args.seed,
                 (long long)args.loo_examples, (long long)args.threads,
                 args.smoke   ? ", smoke"
                 : args.quick ? ", quick"
-                             : "");
+                             : "",
+                device == Device::cpu ? "" : fmt::format(", on {}", device_name(device)).c_str());
     Jsonl out(args.jsonl);
     Table table({"problem", "estimator", "rho vs exact", "rho vs LOO", "seconds"});
     for (const std::string& problem : problems) {
       std::map<std::string, std::vector<Row>> per_seed;
       for (int64_t s = 0; s < args.seeds; ++s) {
-        Setup setup = makers.at(problem)(uint64_t(args.seed + s), budget);
+        Setup setup = makers.at(problem)(uint64_t(args.seed + s), budget, device);
         for (const auto& [name, row] :
              run_problem(setup, chosen, budget, uint64_t(args.seed + s), args.loo_examples, true))
           per_seed[name].push_back(row);
@@ -608,6 +616,7 @@ int main(int argc, char** argv) {
           rec.extra["seed"] = std::to_string(args.seed);
           rec.extra["loo_examples"] = std::to_string(args.loo_examples);
           rec.extra["budget"] = args.smoke ? "smoke" : args.quick ? "quick" : "full";
+          if (device != Device::cpu) rec.extra["device"] = std::string(device_name(device));
           out.write(rec);
         }
       }

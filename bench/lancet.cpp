@@ -206,7 +206,7 @@ struct LooResult {
 LooResult leave_one_out_scores(const Settings& s, const Assets& a, const RunContext& run) {
   const auto t0 = Clock::now();
   const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
-  model->to(Device::cpu);  // influence estimation runs on the CPU (see recall below)
+  model->to(Device::cpu);  // leave-one-out retraining (the ground truth) runs on a CPU copy, whatever --device
   model->eval();
     const influence::Problem problem =
       gpt_influence_problem(*model, a.corpus, influence::linfac_layers(*model));
@@ -575,9 +575,7 @@ int run_experiment(int argc, char** argv) {
     recalls[e] = std::make_unique<RecallCache>([&s, &assets, e](const RunContext& run) {
       const Assets& a = assets.get(run);
       const std::shared_ptr<nn::GPT> model = clone_gpt(*a.model);
-      // The influence estimators (their factors, eigendecompositions and solves) run on the CPU: recall
-      // scores a copy of the model there, whatever --device the SFT and the corrections use.
-      model->to(Device::cpu);
+      // Recall scores the model where it is (--device): the estimators compute on the model's device.
       model->eval();
       const influence::Problem problem = problem_for(e, *model, a);
       const std::unique_ptr<influence::Estimator> est = make_estimator(e, s, a, *model);

@@ -74,7 +74,9 @@ int run_experiment(int argc, char** argv) {
   for (const std::string& l : levels)
     models[l] = std::make_unique<bench::SeedCache<SeedAssets>>([&, l](const RunContext& run) {
       SeedAssets a;
-      auto model = std::make_shared<rl::DynamicsEnsemble>(3, 1, s.dynamics, rl::derive_seed(run.seed, 7));
+      rl::DynamicsEnsembleOptions dynamics = s.dynamics;
+      dynamics.device = run.device;  // where the methods that share it run
+      auto model = std::make_shared<rl::DynamicsEnsemble>(3, 1, dynamics, rl::derive_seed(run.seed, 7));
       a.report = model->train(data.at(l));
       a.model = model;
       return a;

@@ -102,7 +102,9 @@ int run_experiment(int argc, char** argv) {
   bench::SeedCache<SeedAssets> cache([&](const RunContext& run) {
     SeedAssets a;
     a.data = envs::build_dataset("SquareToy", "random", data_rows, run.seed);
-    auto model = std::make_shared<rl::DynamicsEnsemble>(a.data.obs_dim(), a.data.act_dim(), s.dynamics,
+    rl::DynamicsEnsembleOptions dynamics = s.dynamics;
+    dynamics.device = run.device;  // where the methods that share it run
+    auto model = std::make_shared<rl::DynamicsEnsemble>(a.data.obs_dim(), a.data.act_dim(), dynamics,
                                                         rl::derive_seed(run.seed, 7));
     a.report = model->train(a.data);
     a.model = model;

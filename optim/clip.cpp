@@ -3,30 +3,29 @@
 #include "optim/clip.h"
 
 #include <cmath>
+#include <vector>
 
 #include "tensor/ops.h"
+#include "tensor/optim_kernels.h"
 
 namespace gradlab::optim {
 
 double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
   GL_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm: max_norm must be finite and > 0, got {}",
            max_norm);
-  // The squares are summed on the gradients' device and read back once (one
-  // host synchronisation a step, not one a parameter); on the CPU the sum is
-  // accumulated in a host double, in the same order.
-  double sum_sq = 0;
-  Tensor device_sum;  // f64 [] on the gradients' device, when that is not the CPU
+  // The squares are summed in f64 on the gradients' device, every gradient in
+  // one sum_squares call (on the CPU one pass over each f32 gradient, no f64
+  // copy), and read back once: one host synchronisation a step, not one a
+  // parameter. CPU gradients first, then those on a device.
+  std::vector<Tensor> on_cpu, on_device;
   for (const Var& p : params) {
     GL_CHECK(p.defined(), "clip_grad_norm: got an undefined Var");
     const Tensor& g = p.grad();
     if (!g.defined() || g.numel() == 0) continue;
-    const Tensor sq = sum(square(g.to(DType::f64)));
-    if (g.device() == Device::cpu)
-      sum_sq += sq.item();
-    else
-      device_sum = device_sum.defined() ? add(device_sum, sq) : sq;
+    (g.device() == Device::cpu ? on_cpu : on_device).push_back(g);
   }
-  if (device_sum.defined()) sum_sq += device_sum.item();
+  double sum_sq = on_cpu.empty() ? 0.0 : sum_squares(on_cpu).item();
+  if (!on_device.empty()) sum_sq += sum_squares(on_device).item();
   const double norm = std::sqrt(sum_sq);
   if (std::isfinite(norm) && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
@@ -45,15 +44,15 @@ Tensor clip_grad_norm_on_device(const std::vector<Var>& params, double max_norm)
   GL_CHECK(!params.empty() && params.front().defined(), "clip_grad_norm_on_device: no parameters");
   NoGradGuard no_grad;
   const Device device = params.front().device();
-  Tensor sum_sq = zeros({}, DType::f64, device);
+  std::vector<Tensor> grads;
   for (const Var& p : params) {
     GL_CHECK(p.defined(), "clip_grad_norm_on_device: got an undefined Var");
     GL_CHECK(p.device() == device, "clip_grad_norm_on_device: parameters on {} and {}", device_name(device),
              device_name(p.device()));
     const Tensor& g = p.grad();
-    if (g.defined() && g.numel() > 0) sum_sq = add(sum_sq, sum(square(g.to(DType::f64))));
+    if (g.defined() && g.numel() > 0) grads.push_back(g);
   }
-  const Tensor norm = sqrt(sum_sq);
+  const Tensor norm = sqrt(grads.empty() ? zeros({}, DType::f64, device) : sum_squares(grads));
   // Clip only a finite norm above max_norm (NaN and inf compare false with lt).
   const Tensor clip = mul(gt(norm, max_norm).to(DType::f64), lt(norm, HUGE_VAL).to(DType::f64));
   const Tensor scale = where(ne(clip, 0.0), max_norm / add(norm, 1e-6), ones({}, DType::f64, device));

@@ -97,6 +97,11 @@ using dropout = void(const Tensor& x, double p, uint64_t seed, uint64_t offset, 
 // or f64), contiguous; the lists of equal length.
 using adam_step = void(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
                        std::span<const Tensor> v, const AdamHyperparams& h);
+// The squared L2 norm of a list (gradient clipping): out, an f64 0-d tensor,
+// = 0 + s_0 + s_1 + ... in list order, where s_i = sum(square(xs[i].to(f64)))
+// as the backend's own reduce kernel sums it. xs contiguous, floating, on one
+// device; a backend may fuse the passes but must keep those bits.
+using sum_squares = void(std::span<const Tensor> xs, const Tensor& out);
 
 // -- fused losses (cross_entropy) --
 // Rows of logits [N, C] against target [N] (i64, < C; negative = ignored):
@@ -118,7 +123,7 @@ using random = void(RandomKind kind, uint64_t seed, uint64_t offset, double a, d
 #define GL_KERNEL_LIST(X)                                                                                            \
   X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(compare) X(where) X(reduce) X(arg_reduce) X(matmul)       \
   X(linear) X(softmax) X(gather) X(scatter_add) X(index_select) X(index_add) X(cumsum) X(sort) X(topk)              \
-  X(layer_norm) X(layer_norm_backward) X(attention) X(attention_backward) X(dropout) X(adam_step)                   \
+  X(layer_norm) X(layer_norm_backward) X(attention) X(attention_backward) X(dropout) X(adam_step) X(sum_squares)    \
   X(cross_entropy) X(cross_entropy_backward) X(random)
 
 // A backend: its memory (what the caching allocator of tensor/allocator.h and

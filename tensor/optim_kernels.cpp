@@ -1,6 +1,7 @@
-// The entry of the fused Adam(W) step: checks the hyperparameters and every
-// (param, grad, m, v) group, naming the op, the index and the offending shapes
-// or values, then makes one call to the device's kernel. See tensor/optim_kernels.h.
+// The entries of the fused Adam(W) step and of sum_squares: they check their
+// inputs (for Adam the hyperparameters and every (param, grad, m, v) group),
+// naming the op, the index and the offending shapes or values, then make one
+// call to the device's kernel. See tensor/optim_kernels.h.
 #include "tensor/optim_kernels.h"
 
 #include <cmath>
@@ -67,6 +68,21 @@ void adam_step_(std::span<const Tensor> params, std::span<const Tensor> grads, s
     m[i].bump_version();
     v[i].bump_version();
   }
+}
+
+Tensor sum_squares(std::span<const Tensor> xs) {
+  const Device device = xs.empty() ? Device::cpu : xs[0].device();
+  std::vector<Tensor> dense;
+  dense.reserve(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    GL_CHECK(xs[i].defined(), "sum_squares: xs[{}] is undefined", i);
+    GL_CHECK(is_floating(xs[i].dtype()), "sum_squares: xs[{}] must be f32 or f64, got {}", i, xs[i].dtype());
+    GL_CHECK(xs[i].device() == device, "sum_squares: xs[{}] is on {} but xs[0] is on {}", i, xs[i].device(), device);
+    dense.push_back(xs[i].contiguous());
+  }
+  Tensor out = Tensor::empty({}, DType::f64, device);
+  kernel(&Backend::sum_squares, device, "sum_squares")(dense, out);
+  return out;
 }
 
 }  // namespace gradlab

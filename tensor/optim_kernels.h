@@ -1,6 +1,8 @@
 // Tensor-level entries of the optimiser kernels: one fused Adam (or AdamW)
-// step over a whole list of parameters, checked here and dispatched once to the
-// device's kernel. optim/adam.cpp calls it once per step().
+// step over a whole list of parameters, and the squared norm of a list of
+// gradients, each checked here and dispatched once to the device's kernel.
+// optim/adam.cpp calls adam_step_ once per step(), optim/clip.cpp sum_squares
+// once per clip.
 #pragma once
 
 #include <span>
@@ -20,5 +22,11 @@ namespace gradlab {
 // 0 <= beta < 1, lr, eps, weight_decay >= 0, step >= 1.
 void adam_step_(std::span<const Tensor> params, std::span<const Tensor> grads, std::span<const Tensor> m,
                 std::span<const Tensor> v, const AdamHyperparams& h);
+
+// sum over the list, in order, of sum(square(x.to(DType::f64))): an f64 0-d
+// tensor on the tensors' device (the CPU for an empty list), the same bits as
+// that composite (with 0 added first). The CPU reads each f32 tensor once, with
+// no f64 copy. Tensors of any floating dtype and strides, on one device.
+Tensor sum_squares(std::span<const Tensor> xs);
 
 }  // namespace gradlab

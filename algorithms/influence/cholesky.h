@@ -1,6 +1,7 @@
 // A small dense f64 Cholesky factorisation for the exact influence solve:
 // A = L L^T with L lower triangular, for A symmetric positive definite, and
 // the solve A x = b by forward (L y = b) and back (L^T x = y) substitution.
+// Host code: the factor is a CPU tensor; the solve copies b to the host.
 // O(n^3 / 6) multiply-adds to factor, O(n^2) per solve.
 #pragma once
 

@@ -1,7 +1,8 @@
 // DataInfInfluence: the training gradients g_i [n, P] once at fit(), split
 // into blocks G_l [n, P_l]; per query, block by block,
 //   c_i = (g_{i,l} . v_l) / (lambda_l + |g_{i,l}|^2),   x_l = (v_l - G_l^T c / n) / lambda_l,
-// then score(m) = g_m . x.
+// then score(m) = g_m . x. All of it on the problem's device; the host reads
+// lambda_l once per block at fit() and the k scores once per query.
 #include "algorithms/influence/datainf.h"
 
 #include <cmath>
@@ -73,7 +74,7 @@ void DataInfInfluence::fit(const Problem& problem) {
     std::vector<int64_t> columns;
     for (size_t i : block)
       for (int64_t c = offsets[i]; c < offsets[i + 1]; ++c) columns.push_back(c);
-    const Tensor cols = from_vector(columns);
+    const Tensor cols = from_vector(columns).to(problem_device(problem));
     const Tensor G_l = index_select(G, 1, cols).contiguous();
     const Tensor sq = sum(G_l * G_l, {1});
     const double lambda = options_.damping_scale * mean(sq).item();
@@ -93,8 +94,8 @@ Tensor DataInfInfluence::apply_inverse(const Tensor& v) const {
   const int64_t P = parameter_count(problem_.params);
   GL_CHECK(v.defined() && v.dim() == 1 && v.numel() == P, "DataInfInfluence::apply_inverse: v has shape {}; want [{}]",
            v.defined() ? v.shape() : Shape{}, P);
-  const Tensor v64 = v.to(DType::f64);
-  Tensor out = zeros({P}, DType::f64);
+  const Tensor v64 = v.to(problem_device(problem_)).to(DType::f64);
+  Tensor out = zeros({P}, DType::f64, v64.device());
   for (size_t l = 0; l < blocks_.size(); ++l) {
     const double lambda = lambdas_[l];
     if (lambda == 0) continue;  // no training gradient reaches this block: it cannot carry influence
@@ -112,7 +113,7 @@ Tensor DataInfInfluence::score(const QueryLoss& query, const std::vector<int64_t
   GL_CHECK(fitted_, "DataInfInfluence::score: called before fit()");
   check_rows(problem_, train_examples, "DataInfInfluence::score");
   const Tensor x = apply_inverse(query_gradient(query, problem_.params, "DataInfInfluence::score"));
-  return example_gradient_dots(problem_, train_examples, x);
+  return example_gradient_dots(problem_, train_examples, x).to(Device::cpu);
 }
 
 }  // namespace gradlab::influence

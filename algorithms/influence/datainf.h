@@ -38,7 +38,8 @@ class DataInfInfluence : public Estimator {
   // After fit(): each block's parameter indices (into problem.params), and its lambda_l.
   const std::vector<std::vector<size_t>>& blocks() const { return blocks_; }
   const std::vector<double>& block_damping() const { return lambdas_; }
-  // (G + lambda I)^-1 v, block by block, for a flat [P] vector (after fit()).
+  // (G + lambda I)^-1 v, block by block, for a flat [P] vector (after fit()),
+  // on the problem's device.
   Tensor apply_inverse(const Tensor& v) const;
 
  private:

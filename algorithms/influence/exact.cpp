@@ -1,6 +1,10 @@
 // ExactInfluence: H e_j for every coordinate j (P HVPs of the mean training
 // loss), H <- (H + H^T) / 2, L L^T = H + damping I by Cholesky, and per query
-// x = L^-T L^-1 g_q, score(m) = x . g_m.
+// x = L^-T L^-1 g_q, score(m) = x . g_m. The HVPs, H and the dot products
+// are on the problem's device; the Cholesky factor and its two triangular
+// solves are host code (cholesky.cpp), so H crosses to the host once at fit(),
+// and per query g_q goes to the host and x comes back (one crossing each way)
+// before the scores are read once.
 #include "algorithms/influence/exact.h"
 
 #include <cmath>
@@ -26,17 +30,18 @@ void ExactInfluence::fit(const Problem& problem) {
            P, options_.max_params);
   fitted_ = false;
   const std::vector<int64_t> rows = all_rows(problem.n_train);
-  Tensor H = zeros({P, P}, DType::f64);
-  Tensor unit = zeros({P}, DType::f64);
+  const Device device = problem_device(problem);
+  Tensor H = zeros({P, P}, DType::f64, device);
+  Tensor unit = zeros({P}, DType::f64, device);
   for (int64_t j = 0; j < P; ++j) {
     unit.fill_(0);
     unit.select(0, j).fill_(1);
     H.select(0, j).copy_(training_hvp_flat(problem, rows, unit));  // row j of H = (H e_j)^T for symmetric H
   }
   hessian_ = ((H + H.mT()) * 0.5).contiguous();
-  const Tensor damped = hessian_ + eye(P, P, DType::f64) * options_.damping;
+  const Tensor damped = hessian_ + eye(P, P, DType::f64, device) * options_.damping;
   try {
-    factor_ = cholesky_factor(damped, "ExactInfluence::fit");
+    factor_ = cholesky_factor(damped.to(Device::cpu), "ExactInfluence::fit");  // host code: H crosses once
   } catch (const Error& e) {
     fail("{} (H + damping I with damping {}); raise the damping", e.what(), options_.damping);
   }
@@ -57,8 +62,9 @@ Tensor ExactInfluence::solve(const Tensor& v) const {
 Tensor ExactInfluence::score(const QueryLoss& query, const std::vector<int64_t>& train_examples) {
   GL_CHECK(fitted_, "ExactInfluence::score: called before fit()");
   check_rows(problem_, train_examples, "ExactInfluence::score");
-  const Tensor x = solve(query_gradient(query, problem_.params, "ExactInfluence::score"));
-  return example_gradient_dots(problem_, train_examples, x);
+  // g_q to the host for the triangular solves, x back to the problem's device.
+  const Tensor x = solve(query_gradient(query, problem_.params, "ExactInfluence::score")).to(problem_device(problem_));
+  return example_gradient_dots(problem_, train_examples, x).to(Device::cpu);
 }
 
 }  // namespace gradlab::influence

@@ -11,7 +11,8 @@
 // Cost: fit P HVPs (2P forward/backward passes over the training set), P^2
 // f64 of memory and P^3 / 6 multiply-adds; score one solve (P^2) plus one
 // backward pass per scored example. The reference the other estimators are
-// measured against, for P up to a few thousand.
+// measured against, for P up to a few thousand. The HVPs and the dot products
+// run on the problem's device, the Cholesky factor and solves on the host.
 #pragma once
 
 #include "algorithms/influence/influence.h"
@@ -31,16 +32,16 @@ class ExactInfluence : public Estimator {
   void fit(const Problem& problem) override;
   Tensor score(const QueryLoss& query, const std::vector<int64_t>& train_examples) override;
 
-  // After fit(): the symmetrised, undamped Hessian [P, P] f64.
+  // After fit(): the symmetrised, undamped Hessian [P, P] f64 on the problem's device.
   const Tensor& hessian() const;
-  // (H + damping I)^-1 v for a flat [P] vector (after fit()).
+  // (H + damping I)^-1 v for a flat [P] vector (after fit()), on the CPU (host code).
   Tensor solve(const Tensor& v) const;
 
  private:
   ExactOptions options_;
   Problem problem_;
   bool fitted_ = false;
-  Tensor hessian_, factor_;  // H, and L with L L^T = H + damping I
+  Tensor hessian_, factor_;  // H (problem's device), and L with L L^T = H + damping I (CPU)
 };
 
 }  // namespace gradlab::influence

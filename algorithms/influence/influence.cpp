@@ -2,7 +2,8 @@
 // vector [P] (gradients flattened in parameter order, and split back into
 // tensors of the parameters' shapes), per-example gradients g_m = d l_m / d theta
 // by one backward pass per example, checks of a Problem and of row indices,
-// and saving/restoring parameter values.
+// and saving/restoring parameter values. Flat vectors and gradient tables live
+// on the parameters' device: nothing here copies to or from the host.
 #include "algorithms/influence/influence.h"
 
 #include <unordered_set>
@@ -24,7 +25,9 @@ Tensor flatten(const std::vector<Tensor>& tensors) {
   parts.reserve(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
     GL_CHECK(tensors[i].defined(), "influence::flatten: tensor {} is undefined", i);
-    parts.push_back(tensors[i].to(Device::cpu).to(DType::f64).reshape({-1}));
+    GL_CHECK(tensors[i].device() == tensors[0].device(), "influence::flatten: tensor {} is on {} but tensor 0 on {}", i,
+             tensors[i].device(), tensors[0].device());
+    parts.push_back(tensors[i].to(DType::f64).reshape({-1}));
   }
   return concat(parts).contiguous();
 }
@@ -67,7 +70,8 @@ Tensor flat_gradient(const Var& loss, const std::vector<Var>& params) {
   try {
     if (loss.requires_grad()) reshape(loss, Shape{}).backward();
     for (size_t i = 0; i < params.size(); ++i)
-      grads[i] = params[i].grad().defined() ? params[i].grad() : zeros(params[i].shape(), DType::f64);
+      grads[i] = params[i].grad().defined() ? params[i].grad()
+                                            : zeros(params[i].shape(), DType::f64, params[i].value().device());
   } catch (...) {
     put_back();
     throw;
@@ -80,7 +84,7 @@ Tensor example_gradients(const Problem& problem, const std::vector<int64_t>& row
   check_problem(problem, "influence::example_gradients");
   check_rows(problem, rows, "influence::example_gradients");
   const int64_t P = parameter_count(problem.params);
-  Tensor out = zeros({int64_t(rows.size()), P}, DType::f64);
+  Tensor out = zeros({int64_t(rows.size()), P}, DType::f64, problem_device(problem));
   EnableGradGuard recording;
   for (size_t k = 0; k < rows.size(); ++k) {
     const Var losses = problem.example_losses({rows[k]});
@@ -102,10 +106,10 @@ void check_problem(const Problem& problem, const std::string& op) {
     GL_CHECK(p.requires_grad(), "{}: parameter {} (shape {}) does not require a gradient", op, i, p.shape());
     GL_CHECK(p.dtype() == DType::f32 || p.dtype() == DType::f64, "{}: parameter {} has dtype {}; want f32 or f64", op,
              i, p.dtype());
-    GL_CHECK(p.value().device() == Device::cpu,
-             "{}: parameter {} (shape {}) is on {}; the influence estimators run on the CPU (their factors, "
-             "eigendecompositions and solves are host code): score a CPU copy of the model (model.to(Device::cpu))",
-             op, i, p.shape(), p.value().device());
+    GL_CHECK(p.value().device() == problem.params[0].value().device(),
+             "{}: parameter {} (shape {}) is on {} but parameter 0 on {}; the estimators compute on one device, so "
+             "all parameters must live on it",
+             op, i, p.shape(), p.value().device(), problem.params[0].value().device());
   }
   std::unordered_set<const VarImpl*> seen;
   for (size_t i = 0; i < problem.params.size(); ++i)
@@ -114,6 +118,12 @@ void check_problem(const Problem& problem, const std::string& op) {
            problem.n_train);
   GL_CHECK(bool(problem.example_losses), "{}: the problem has no example_losses function", op);
   GL_CHECK(problem.batch_size > 0, "{}: batch_size must be positive, got {}", op, problem.batch_size);
+}
+
+Device problem_device(const Problem& problem) {
+  GL_CHECK(!problem.params.empty() && problem.params[0].defined(),
+           "influence::problem_device: the problem has no parameters");
+  return problem.params[0].value().device();
 }
 
 void check_rows(const Problem& problem, const std::vector<int64_t>& rows, const std::string& op) {

@@ -21,7 +21,9 @@
 //   kfac.h         K-FAC / EK-FAC on Linear layers, and LinFAC on transformer
 //                  sub-layers (tokens expanded or reduced)
 //   leave_one_out.h  ground truth by retraining
-// and metrics.h ranks and compares their scores.
+// and metrics.h ranks and compares their scores. They compute on the device
+// of the problem's parameters (cpu, cuda, ref) and hand the scores to the host
+// once per score() call; see README.md for what else crosses.
 #pragma once
 
 #include <cstdint>
@@ -75,11 +77,16 @@ class Estimator {
   virtual void fit(const Problem& problem) = 0;
   // The score of each training example in `train_examples` (indices into the
   // problem's training set) on the query: [k] f64 on the CPU, in the order
-  // given. Throws gradlab::Error before fit() or for an index out of range.
+  // given (computed on the problem's device, then read once). Throws
+  // gradlab::Error before fit() or for an index out of range.
   virtual Tensor score(const QueryLoss& query, const std::vector<int64_t>& train_examples) = 0;
 };
 
 // ---- gradients as flat vectors (shared by the estimators) ----
+
+// Every helper below computes on the parameters' device (check_problem
+// requires them all on one): flat vectors and gradient tables are made there
+// and nothing is copied to the host.
 
 // The number of elements of the parameters, summed.
 int64_t parameter_count(const std::vector<Var>& params);
@@ -90,12 +97,16 @@ Tensor flat_gradient(const Var& loss, const std::vector<Var>& params);
 // The per-example gradients of the problem's losses for `rows`: [k, P] f64,
 // one backward pass per example (exact and simple; K-FAC has a batched path).
 Tensor example_gradients(const Problem& problem, const std::vector<int64_t>& rows);
-// Splits a flat [P] vector back into tensors of the params' shapes and dtypes
-// (the inverse of flattening), and flattens a list of tensors into [P] f64.
+// Splits a flat [P] vector back into tensors of the params' shapes, dtypes and
+// device (the inverse of flattening), and flattens a list of tensors (all on
+// one device) into [P] f64 on that device.
 std::vector<Tensor> unflatten(const Tensor& flat, const std::vector<Var>& params);
 Tensor flatten(const std::vector<Tensor>& tensors);
-// Checks a problem and the row indices against it (op names the caller).
+// Checks a problem and the row indices against it (op names the caller); the
+// parameters must all live on one device, the problem's device.
 void check_problem(const Problem& problem, const std::string& op);
+// The device the problem's parameters live on (where the estimators compute).
+Device problem_device(const Problem& problem);
 void check_rows(const Problem& problem, const std::vector<int64_t>& rows, const std::string& op);
 
 // The params' current values, and a way to put saved values back (TracIn's

@@ -2,7 +2,10 @@
 // conjugate_gradient or lissa (autograd/hvp.h) on Hessian-vector products of
 // the mean training loss, then score(m) = x . g_m. LiSSA's automatic scale is
 // 1.5 times the top eigenvalue of H + damping I from power iteration
-// (v <- H v / |H v|, lambda ~ |H v| for unit v).
+// (v <- H v / |H v|, lambda ~ |H v| for unit v). Vectors, HVPs and dot
+// products stay on the problem's device; the host reads the scalars the
+// solvers steer by (hvp()'s step size, CG's p.Hp and r.r, the power
+// iteration's |H v|) and the k scores once at the end.
 #include "algorithms/influence/iterative.h"
 
 #include <cmath>
@@ -44,7 +47,7 @@ Tensor CGInfluence::score(const QueryLoss& query, const std::vector<int64_t>& tr
   const HvpOperator H = [&](const std::vector<Tensor>& v) { return training_hvp(problem_, rows_, v); };
   const std::vector<Tensor> x = conjugate_gradient(H, unflatten(g_q, problem_.params), options_.damping,
                                                    options_.max_iters, options_.tol, &report_);
-  return example_gradient_dots(problem_, train_examples, flatten(x));
+  return example_gradient_dots(problem_, train_examples, flatten(x)).to(Device::cpu);
 }
 
 // ---- LiSSA ----
@@ -68,7 +71,8 @@ void LiSSAInfluence::fit(const Problem& problem) {
   if (scale_ == 0) {
     const std::vector<int64_t> rows = all_rows(problem.n_train);
     Generator gen = Generator(options_.seed).fork(0);
-    Tensor v = randn({parameter_count(problem.params)}, gen, DType::f64);
+    // Drawn on the host (the same numbers for every device), then moved.
+    Tensor v = randn({parameter_count(problem.params)}, gen, DType::f64).to(problem_device(problem));
     v = v / norm(v).item();
     double top = 0;
     for (int it = 0; it < options_.power_iterations; ++it) {
@@ -98,7 +102,7 @@ Tensor LiSSAInfluence::score(const QueryLoss& query, const std::vector<int64_t>&
   };
   const std::vector<Tensor> x = lissa(H, unflatten(g_q, problem_.params), options_.damping, scale_, options_.depth,
                                       options_.repeats);
-  return example_gradient_dots(problem_, train_examples, flatten(x));
+  return example_gradient_dots(problem_, train_examples, flatten(x)).to(Device::cpu);
 }
 
 }  // namespace gradlab::influence

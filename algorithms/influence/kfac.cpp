@@ -9,6 +9,11 @@
 // so one batched matmul (per_example_linear_grads) on the rotated tokens gives
 // every example's projection. Scoring needs no per-example gradient either:
 //   <P, G_m> = sum_t D_t^T P a'_t = sum over (t, out) of ((a' P^T) .* D).
+// Devices: the factors accumulate, the projections and the scores are
+// computed on the problem's device; eigh() is host code, so each factor A, S
+// crosses to the host once and its eigenvalues and eigenvectors come back
+// (one crossing each); the host also reads each layer's mean eigenvalue
+// (relative damping) at fit(), and the k scores once per query.
 #include "algorithms/influence/kfac.h"
 
 #include <unordered_set>
@@ -152,12 +157,13 @@ void KFACInfluence::fit(const Problem& problem) {
   const bool expand = options_.tokens == KFACTokens::expand;
   const std::vector<int64_t> rows = all_rows(problem.n_train);
   const double N = double(problem.n_train);
+  const Device device = problem_device(problem);
 
   std::vector<Tensor> A_sum(L), S_sum(L);
   std::vector<double> a_rows(L, 0.0);
   for (size_t l = 0; l < L; ++l) {
-    A_sum[l] = zeros({augmented_inputs(*layers[l]), augmented_inputs(*layers[l])}, DType::f64);
-    S_sum[l] = zeros({layers[l]->out_features(), layers[l]->out_features()}, DType::f64);
+    A_sum[l] = zeros({augmented_inputs(*layers[l]), augmented_inputs(*layers[l])}, DType::f64, device);
+    S_sum[l] = zeros({layers[l]->out_features(), layers[l]->out_features()}, DType::f64, device);
   }
   {
     GradKeeper keep(problem.params);
@@ -189,7 +195,7 @@ void KFACInfluence::fit(const Problem& problem) {
     KFACLayerFactors& f = factors_[l];
     f.A = A_sum[l] / a_rows[l];
     f.S = S_sum[l] / N;
-    const Eigh ea = eigh(f.A), es = eigh(f.S);
+    const Eigh ea = eigh(f.A), es = eigh(f.S);  // on the host; the results come back to f.A's device
     f.QA = ea.eigenvectors, f.QS = es.eigenvectors;
     f.lambda_A = maximum(ea.eigenvalues, 0.0), f.lambda_S = maximum(es.eigenvalues, 0.0);
     f.eigenvalues = matmul(f.lambda_S.unsqueeze(1), f.lambda_A.unsqueeze(0));  // [out, in']
@@ -200,7 +206,7 @@ void KFACInfluence::fit(const Problem& problem) {
     std::vector<Tensor> corrected(L);
     std::vector<Tensor> QA_cast(L), QS_cast(L);
     for (size_t l = 0; l < L; ++l)
-      corrected[l] = zeros({augmented_inputs(*layers[l]), layers[l]->out_features()}, DType::f64);
+      corrected[l] = zeros({augmented_inputs(*layers[l]), layers[l]->out_features()}, DType::f64, device);
     GradKeeper keep(problem.params);
     LinearCapture capture(layers);
     Generator gen(options_.seed);  // the same draws as the first pass
@@ -248,7 +254,7 @@ std::vector<Tensor> KFACInfluence::layer_gradients(const QueryLoss& loss) const 
   const auto& layers = problem_.linear_layers;
   std::vector<Tensor> grads;
   for (const auto& layer : layers)
-    grads.push_back(zeros({layer->out_features(), augmented_inputs(*layer)}, DType::f64));
+    grads.push_back(zeros({layer->out_features(), augmented_inputs(*layer)}, DType::f64, problem_device(problem_)));
   GradKeeper keep(problem_.params);
   LinearCapture capture(layers);
   const Var value = loss();
@@ -279,7 +285,7 @@ std::vector<Tensor> KFACInfluence::precondition(const std::vector<Tensor>& layer
     GL_CHECK(G.defined() && G.shape() == f.eigenvalues.shape(),
              "{}: the gradient of layer {} should be [out, in'] = {}, got {}", op, l, f.eigenvalues.shape(),
              G.defined() ? G.shape() : Shape{});
-    const Tensor rotated = matmul(matmul(f.QS.mT(), G.to(DType::f64)), f.QA);
+    const Tensor rotated = matmul(matmul(f.QS.mT(), G.to(f.QS.device()).to(DType::f64)), f.QA);
     const Tensor scaled = rotated / (f.eigenvalues + f.damping);
     out.push_back(matmul(matmul(f.QS, scaled), f.QA.mT()));
   }
@@ -293,14 +299,14 @@ Tensor KFACInfluence::score(const QueryLoss& query, const std::vector<int64_t>& 
   const auto& layers = problem_.linear_layers;
   const std::vector<Tensor> preconditioned = precondition(layer_gradients(query));
   std::vector<Tensor> cast(layers.size());  // preconditioned gradients in the activations' dtype
-  Tensor scores = zeros({int64_t(train_examples.size())}, DType::f64);
+  Tensor scores = zeros({int64_t(train_examples.size())}, DType::f64, problem_device(problem_));
   GradKeeper keep(problem_.params);
   LinearCapture capture(layers);
   Generator unused(0);
   for_each_batch(train_examples, problem_.batch_size, [&](const std::vector<int64_t>& batch, int64_t start) {
     capture.clear();
     backward_losses(problem_, batch, false, unused, op);
-    Tensor batch_scores = zeros({int64_t(batch.size())}, DType::f64);
+    Tensor batch_scores = zeros({int64_t(batch.size())}, DType::f64, problem_device(problem_));
     for (size_t l = 0; l < layers.size(); ++l)
       for (const LinearCapture::Call& call : capture.calls(l)) {
         const Tokens t = call_tokens(call, *layers[l], l, int64_t(batch.size()), op);
@@ -311,7 +317,7 @@ Tensor KFACInfluence::score(const QueryLoss& query, const std::vector<int64_t>& 
       }
     scores.narrow(0, start, int64_t(batch.size())).copy_(batch_scores);
   });
-  return scores;
+  return scores.to(Device::cpu);
 }
 
 std::vector<std::shared_ptr<nn::Linear>> linfac_layers(const nn::GPT& model) {

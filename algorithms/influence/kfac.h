@@ -30,6 +30,8 @@
 // (two for EK-FAC) of batched forward/backward over the training set with the
 // sum of the per-example losses, so the output gradient of row i is that of
 // example i's own loss; scoring is one more pass over the examples scored.
+// Everything runs on the problem's device except the eigendecompositions
+// (host code: each factor crosses to the host once, its eigenpairs come back).
 #pragma once
 
 #include <memory>
@@ -55,7 +57,7 @@ struct KFACOptions {
   std::string name{};  // empty: "kfac" or "ekfac", with "-reduce" for reduced tokens
 };
 
-// What fit() leaves per layer, all f64 on the CPU.
+// What fit() leaves per layer, all f64 on the problem's device.
 struct KFACLayerFactors {
   Tensor A, S;                // [in', in'], [out, out]
   Tensor QA, QS;              // eigenvectors as columns, eigenvalues ascending
@@ -76,9 +78,11 @@ class KFACInfluence : public Estimator {
   const KFACOptions& options() const { return options_; }
   const std::vector<KFACLayerFactors>& factors() const;
   // The gradient of a one-element loss with respect to each layer's [W | b]:
-  // [out, in'] f64 per layer (a layer the loss does not reach gives zeros).
+  // [out, in'] f64 per layer on the problem's device (a layer the loss does
+  // not reach gives zeros).
   std::vector<Tensor> layer_gradients(const QueryLoss& loss) const;
-  // Q_S [(Q_S^T G Q_A) ./ (Lambda + damping)] Q_A^T per layer, G [out, in'].
+  // Q_S [(Q_S^T G Q_A) ./ (Lambda + damping)] Q_A^T per layer, G [out, in']
+  // (moved to the problem's device if it is elsewhere); results on that device.
   std::vector<Tensor> precondition(const std::vector<Tensor>& layer_grads) const;
 
  private:

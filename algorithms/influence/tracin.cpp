@@ -1,6 +1,8 @@
 // TracInInfluence: score(m) = sum_c lr_c g_q(theta_c) . g_m(theta_c), by
 // loading each checkpoint into the parameters (restore()), one query gradient
 // and k example gradients there, and the current values restored at the end.
+// Everything runs on the problem's device (the checkpoints are copied there
+// once, at fit()); the host reads the k scores once, at the end.
 #include "algorithms/influence/tracin.h"
 
 #include <cmath>
@@ -45,6 +47,14 @@ void TracInInfluence::fit(const Problem& problem) {
                "TracInInfluence::fit: checkpoint {} tensor {} has shape {} but parameter {} has shape {}", c, i,
                values[i].defined() ? values[i].shape() : Shape{}, i, problem.params[i].shape());
   }
+  // The checkpoints on the problem's device, so that loading one is a copy there.
+  const Device device = problem_device(problem);
+  device_checkpoints_.clear();
+  for (const TracInCheckpoint& checkpoint : checkpoints_) {
+    TracInCheckpoint moved{{}, checkpoint.learning_rate};
+    for (const Tensor& value : checkpoint.values) moved.values.push_back(value.to(device));
+    device_checkpoints_.push_back(std::move(moved));
+  }
   problem_ = problem;
   fitted_ = true;
 }
@@ -52,14 +62,16 @@ void TracInInfluence::fit(const Problem& problem) {
 Tensor TracInInfluence::score(const QueryLoss& query, const std::vector<int64_t>& train_examples) {
   GL_CHECK(fitted_, "TracInInfluence::score: called before fit()");
   check_rows(problem_, train_examples, "TracInInfluence::score");
-  Tensor total = zeros({int64_t(train_examples.size())}, DType::f64);
-  RestoreOnExit put_back(problem_.params);
-  for (const TracInCheckpoint& checkpoint : checkpoints_) {
-    restore(problem_.params, checkpoint.values);
-    const Tensor g_q = query_gradient(query, problem_.params, "TracInInfluence::score");
-    total = total + example_gradient_dots(problem_, train_examples, g_q) * checkpoint.learning_rate;
+  Tensor total = zeros({int64_t(train_examples.size())}, DType::f64, problem_device(problem_));
+  {
+    RestoreOnExit put_back(problem_.params);
+    for (const TracInCheckpoint& checkpoint : device_checkpoints_) {
+      restore(problem_.params, checkpoint.values);
+      const Tensor g_q = query_gradient(query, problem_.params, "TracInInfluence::score");
+      total = total + example_gradient_dots(problem_, train_examples, g_q) * checkpoint.learning_rate;
+    }
   }
-  return total;
+  return total.to(Device::cpu);
 }
 
 }  // namespace gradlab::influence

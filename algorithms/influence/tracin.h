@@ -6,7 +6,8 @@
 //
 // Positive: a step on z_m at theta_c lowers the query loss to first order.
 // Cost per query: C checkpoints x (1 + k) backward passes for k scored
-// examples; memory C parameter copies. No fit-time work beyond checks.
+// examples; memory C parameter copies. No fit-time work beyond checks and
+// copying the checkpoints to the problem's device.
 #pragma once
 
 #include "algorithms/influence/influence.h"
@@ -31,6 +32,7 @@ class TracInInfluence : public Estimator {
 
  private:
   std::vector<TracInCheckpoint> checkpoints_;
+  std::vector<TracInCheckpoint> device_checkpoints_;  // the same values on the problem's device (fit)
   Problem problem_;
   bool fitted_ = false;
 };

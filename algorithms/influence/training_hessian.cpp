@@ -1,7 +1,8 @@
 // Hessian-vector products of the mean training loss over a row set, chunked
 // by problem.batch_size so that one graph never holds more than a batch:
 //   H_R v = sum_chunks (|c| / |R|) H_c v,  H_c the Hessian of mean_{m in c} l_m.
-// Plus row sets, the query gradient g_q and the dot products g_m . x.
+// Plus row sets, the query gradient g_q and the dot products g_m . x, all on
+// the problem's device.
 #include "algorithms/influence/training_hessian.h"
 
 #include <algorithm>
@@ -58,8 +59,8 @@ Tensor query_gradient(const QueryLoss& query, const std::vector<Var>& params, co
 }
 
 Tensor example_gradient_dots(const Problem& problem, const std::vector<int64_t>& rows, const Tensor& x) {
-  if (rows.empty()) return zeros({0}, DType::f64);
-  const Tensor G = example_gradients(problem, rows);  // [k, P]
+  if (rows.empty()) return zeros({0}, DType::f64, problem_device(problem));
+  const Tensor G = example_gradients(problem, rows);  // [k, P] on the problem's device
   return matmul(G, x.to(DType::f64).reshape({-1, 1})).reshape({-1}).contiguous();
 }
 

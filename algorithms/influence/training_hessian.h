@@ -28,7 +28,8 @@ std::vector<int64_t> subsample_rows(int64_t n, int64_t count, Generator& gen);
 
 // g_q: the gradient of the query's loss, flat [P] f64 (recorded even inside a NoGradGuard).
 Tensor query_gradient(const QueryLoss& query, const std::vector<Var>& params, const std::string& op);
-// [k] f64: g_m . x for each m in rows (x flat [P]), one backward pass per row.
+// [k] f64 on the problem's device: g_m . x for each m in rows (x flat [P] on
+// that device), one backward pass per row.
 Tensor example_gradient_dots(const Problem& problem, const std::vector<int64_t>& rows, const Tensor& x);
 
 }  // namespace gradlab::influence

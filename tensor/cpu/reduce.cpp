@@ -4,7 +4,7 @@
 // reduction. Two loop shapes cover everything: inner == 1 reduces contiguous
 // rows with several independent accumulators (vectorised); inner > 1 folds
 // rows of R into a tile of accumulators (vectorised across inner). f32 sums
-// accumulate in f64.
+// accumulate in f64. Also sum_squares, whose order is the full reduction's.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,6 +14,7 @@
 #include "tensor/cpu/row_reduce.h"
 #include "tensor/parallel.h"
 #include "tensor/reduce_steps.h"
+#include "tensor/sum_squares_passes.h"
 
 namespace gradlab::cpu {
 
@@ -81,6 +82,61 @@ void reduce(ReduceOp op, const Tensor& x_in, std::span<const int> axes, const Te
       reduce_run_op<T>(op, src.data<T>(), dst.data<T>(), s.outer, s.R, s.inner);
     });
   });
+}
+
+namespace {
+
+// reduce_row<double, SumOp<double>> over the squares of x[0, n): the same
+// lanes, tail and tree. The square of an f32 is exact in f64, so squaring each
+// element as it is read (even fused into an FMA) gives what summing the
+// squares of an f64 copy gives, bit for bit.
+double squares_row(const float* x, int64_t n) {
+  constexpr int kLanes = 16;
+  double acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const double v = x[i + j];
+      acc[j] += v * v;
+    }
+  for (; i < n; ++i) {
+    const double v = x[i];
+    acc[0] += v * v;
+  }
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// reduce_run's [1, R, 1] sum (the plan of a whole contiguous tensor), over squares.
+double squares_run(const float* x, int64_t R) {
+  if (R > kGrainElementwise && num_threads() > 1) {
+    std::vector<double> partial(static_cast<size_t>(num_threads()), 0.0);
+    parallel_for(R, kGrainElementwise,
+                 [&](int64_t b, int64_t e) { partial[size_t(omp_get_thread_num())] = squares_row(x + b, e - b); });
+    double total = 0;
+    for (double p : partial) total += p;
+    return total;
+  }
+  return squares_row(x, R);
+}
+
+}  // namespace
+
+// f32 tensors in one fused pass each (no f64 copy); f64 ones as the passes of
+// the composite (tensor/sum_squares_passes.h), whose bits both keep.
+void sum_squares(std::span<const Tensor> xs, const Tensor& out) {
+  double total = 0;
+  for (const Tensor& x : xs) {
+    if (x.dtype() == DType::f32) {
+      total += x.numel() == 0 ? 0.0 : squares_run(x.data<float>(), x.numel());
+    } else {
+      const Tensor one = Tensor::empty({}, DType::f64, Device::cpu);
+      sum_squares_by_passes(std::span<const Tensor>(&x, 1), one);
+      total += one.data<double>()[0];
+    }
+  }
+  out.data<double>()[0] = total;
 }
 
 void arg_reduce(ArgReduceOp op, const Tensor& x_in, int axis, const Tensor& out) {

@@ -1,15 +1,25 @@
-// The curiosity modules that run on a device (ICM, ICM with stopped
-// gradients, RND, DyMeCu and its memory variants) and PPO with curiosity on
-// every available non-CPU device (ref always; cuda where a GPU is present):
-// one update gives the same rewards and losses as on the CPU, and two PPO
-// rollouts with RND the same episodes, intrinsic rewards and greedy actions.
-// A module that runs on the CPU only says so for any other device.
+// Every curiosity module, and PPO with curiosity, on every available non-CPU
+// device (ref always; cuda where a GPU is present): ICM, ICM with stopped
+// gradients, RND and DyMeCu's variants give the same rewards and losses over
+// one update as on the CPU; Disagreement, RE3, APT and TI's variants the same
+// over three updates (the TI snapshot FIFO fills and wraps, APT's running mean
+// folds in four batches); two PPO rollouts with RND the same episodes,
+// intrinsic rewards and greedy actions. On ref, the host reads of one
+// reward() and one update() are counted (transfer_counts()) and pinned; a batch
+// on another device than the module's, and a device that is not there, are
+// clear errors.
 //
 // Tolerance, as in tests/rl/test_device.cpp: ref sums in double and the CPU
-// in f32 (observed relative differences <= 1e-6 after a few Adam steps); the
-// random draws (weights, minibatch order, RND's row mask, the policy's
-// samples) are the same numbers on every device. Checked: |a - b| <= 1e-4 |a|
-// + 1e-6.
+// in f32, so the networks' outputs differ in the last f32 bits and Adam carries
+// that into the weights; the random draws (weights, minibatch order, RND's row
+// mask, the policy's samples) are the same numbers on every device. Observed
+// relative differences on ref: <= 1e-6 after one update (ICM, RND, DyMeCu),
+// <= 3e-7 after three (Disagreement, RE3, APT, TI; <= 5e-7 after ten), about
+// one or two f32 roundings of the result. Checked: |a - b| <= 1e-4 |a| + 1e-6.
+// RE3's encoder is fixed, so its rewards differ only by the encoder's and the
+// k-NN's rounding; APT's running mean and the k-NN distances are f64 on every
+// device; TI's nuclear norm runs the same eigensolver (on the host) on every
+// device, so it adds nothing beyond the Gram matrices' rounding.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -17,6 +27,7 @@
 #include <vector>
 
 #include "algorithms/rl/curiosity/ppo_curiosity.h"
+#include "algorithms/rl/curiosity/temporal_inconsistency.h"
 #include "envs/env.h"
 #include "envs/vector_env.h"
 #include "tensor/backend.h"
@@ -60,6 +71,43 @@ std::vector<double> one_update(const std::string& method, Device device) {
   return out;
 }
 
+// The options of the multi-update runs: an update is 4 gradient steps and TI
+// takes a snapshot every 2, so after three updates it has taken 1 + 6: its FIFO
+// of 5 has filled and wrapped. APT and RE3 average 5 neighbours of 24.
+CuriosityOptions multi_options(Device device, bool ti_normalize) {
+  CuriosityOptions o = ct::tiny(3, 4, 16, 8);
+  o.ti_snapshot_interval = 2;
+  o.ti_frobenius_normalize = ti_normalize;
+  o.apt_k = 5;
+  o.device = device;
+  return o;
+}
+
+// A batch of 24 random transitions drawn on the CPU, sent to the device.
+TransitionBatch random_batch(Generator& gen, Device device) {
+  return {randn({24, 3}, gen).to(device), randint(0, 4, {24}, gen).to(device), randn({24, 3}, gen).to(device)};
+}
+
+// Rewards and loss of three rounds of reward() then update(), each on a new
+// batch, then the rewards of a fourth batch.
+std::vector<double> three_updates(const std::string& method, Device device, bool ti_normalize = false) {
+  const std::unique_ptr<IntrinsicReward> m = make_intrinsic_reward(method, multi_options(device, ti_normalize), 11);
+  Generator gen(2);
+  std::vector<double> out;
+  for (int round = 0; round < 4; ++round) {
+    const TransitionBatch b = random_batch(gen, device);
+    const Tensor r = m->reward(b);
+    CHECK(r.device() == device);  // computed there, not on the CPU
+    const std::vector<double> rv = ct::vals(r);
+    out.insert(out.end(), rv.begin(), rv.end());
+    if (round < 3) out.push_back(m->update(b));
+  }
+  if (const auto* ti = dynamic_cast<const TemporalInconsistency*>(m.get())) CHECK(ti->snapshots_taken() == 7);
+  return out;
+}
+
+const std::vector<std::string> kMultiUpdateMethods{"disagreement", "re3", "apt", "ti", "ti_uniform", "ti_ema"};
+
 }  // namespace
 
 TEST_CASE("ICM, RND and DyMeCu: one update on a device as on the CPU") {
@@ -72,13 +120,90 @@ TEST_CASE("ICM, RND and DyMeCu: one update on a device as on the CPU") {
       check_all_close(cpu, one_update(method, d));
     }
   }
-  // The others run on the CPU only, and say so.
+}
+
+TEST_CASE("Disagreement, RE3, APT and TI: three updates on a device as on the CPU") {
+  const gradlab::test::ThreadCountGuard pin(1);
+  for (const std::string& method : kMultiUpdateMethods) {
+    CAPTURE(method);
+    const std::vector<double> cpu = three_updates(method, Device::cpu);
+    for (const Device d : devices_to_test()) {
+      CAPTURE(device_name(d));
+      check_all_close(cpu, three_updates(method, d));
+    }
+  }
+  // TI's Frobenius normalisation ||P||_* / (||P||_F sqrt(max(K, d))).
+  for (const std::string method : {"ti", "ti_ema"}) {
+    CAPTURE(method);
+    const std::vector<double> cpu = three_updates(method, Device::cpu, true);
+    for (const Device d : devices_to_test()) {
+      CAPTURE(device_name(d));
+      check_all_close(cpu, three_updates(method, d, true));
+    }
+  }
+}
+
+TEST_CASE("every module on ref: the host reads of one reward() and one update()") {
+  // Every read from the device (to_host), named:
+  //   check_batch: the actions' min and max, read together (reward() and update() each check their batch;
+  //     RND's update() checks it twice, before its statistics and in the shared training loop);
+  //   update(): the last pass's loss sum, read once after the passes;
+  //   TI's reward(): the Gram matrices P P^T [N, k, k], read once for the host eigensolver (nuclear_norm.h);
+  //   RND: the next observations for its host running statistics (in update(), and in the first reward()).
+  // Everything else stays on the device: the one-hot actions (no range check of
+  // their own), APT's running mean of k-NN distances, TI's snapshot weights.
+  // And every copy to the device (from_host), a small host-made tensor each:
+  //   update(): per minibatch (4), its row indices, and per forward pass the
+  //   class list 0..A-1 of the one-hot actions (DyMeCu: two, one per learner;
+  //   APT: instead the positives 0..n-1 of InfoNCE; RND: instead the
+  //   statistics' mean and 1/std);
+  //   reward(): the same per forward pass, and TI's norms [N] from the host.
+  struct Expected {
+    std::string method;
+    uint64_t reward_reads, update_reads, reward_sends, update_sends;
+  };
+  const std::vector<Expected> expected{
+      {"icm", 1, 2, 1, 8},          {"icm_stopgrad", 1, 2, 1, 8}, {"rnd", 2, 4, 2, 12},
+      {"dymecu", 1, 2, 2, 12},      {"dymecu_own", 1, 2, 2, 12},  {"dymecu_paramavg", 1, 2, 2, 12},
+      {"disagreement", 1, 2, 1, 8}, {"re3", 1, 0, 0, 0},          {"apt", 1, 2, 0, 8},
+      {"ti", 2, 2, 2, 8},           {"ti_uniform", 2, 2, 2, 8},   {"ti_ema", 2, 2, 2, 8}};
+  REQUIRE(expected.size() == intrinsic_reward_names().size());
+  for (const Expected& e : expected) {
+    CAPTURE(e.method);
+    const std::unique_ptr<IntrinsicReward> m = make_intrinsic_reward(e.method, multi_options(Device::ref, false), 11);
+    Generator gen(2);
+    const TransitionBatch b = random_batch(gen, Device::ref);
+    const TransferCounts before = transfer_counts();
+    const Tensor r = m->reward(b);
+    const TransferCounts after_reward = transfer_counts();
+    m->update(b);
+    const TransferCounts after_update = transfer_counts();
+    CHECK(r.device() == Device::ref);
+    CHECK(after_reward.to_host - before.to_host == e.reward_reads);
+    CHECK(after_update.to_host - after_reward.to_host == e.update_reads);  // RE3 does not train: nothing
+    CHECK(after_reward.from_host - before.from_host == e.reward_sends);
+    CHECK(after_update.from_host - after_reward.from_host == e.update_sends);
+  }
+}
+
+TEST_CASE("a batch on another device than the module's, or a device that is not there, is a clear error") {
   CuriosityOptions o = ct::tiny(3, 4, 16, 8);
   o.device = Device::ref;
-  CHECK_THROWS_WITH_AS(make_intrinsic_reward("disagreement", o, 1),
-                       doctest::Contains("make_intrinsic_reward: 'disagreement' runs on the CPU only for now, got "
-                                         "device ref"),
-                       Error);
+  Generator gen(2);
+  const TransitionBatch on_cpu = random_batch(gen, Device::cpu);
+  for (const std::string& method : intrinsic_reward_names()) {
+    CAPTURE(method);
+    const std::unique_ptr<IntrinsicReward> m = make_intrinsic_reward(method, o, 1);
+    const std::string message = method + ": the batch is on cpu, the module on ref";  // names the module
+    CHECK_THROWS_WITH_AS(m->reward(on_cpu), doctest::Contains(message.c_str()), Error);
+    if (method != "re3")  // RE3 trains nothing, so its update() looks at no batch
+      CHECK_THROWS_WITH_AS(m->update(on_cpu), doctest::Contains(message.c_str()), Error);
+  }
+  if (!backend_available(Device::cuda)) {
+    o.device = Device::cuda;
+    CHECK_THROWS_WITH_AS(make_intrinsic_reward("ti", o, 1),
+                         doctest::Contains("make_intrinsic_reward: 'ti' cannot run on device cuda"), Error);
+  }
 }
 
 TEST_CASE("PPO with RND: two rollouts on a device as on the CPU") {

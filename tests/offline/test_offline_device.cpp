@@ -1,21 +1,30 @@
 // The offline learners on a device: SAC with CQL's penalty and TD3+BC, a
 // few updates on the same batches, report the same losses on every available
-// non-CPU device (ref always; cuda where a GPU is present) as on the CPU; and
-// MOPO and ORPO, one gradient step after a round of model rollouts, end with
-// the same evaluation and rollout statistics.
+// non-CPU device (ref always; cuda where a GPU is present) as on the CPU; the
+// dynamics ensemble, trained two epochs there, has the same report,
+// standardisation, weights, predictions and model steps; MOPO and ORPO, with
+// the ensemble and its rollouts on the device, one gradient step after a
+// round of model rollouts, end with the same evaluation and rollout
+// statistics. On ref, the ensemble's host crossings per training epoch, per
+// model step and per rollout step are counted with transfer_counts().
 //
 // Tolerance, as in tests/rl/test_device.cpp: ref sums in double and the CPU
 // in f32, so results differ by f32 roundings carried through a few Adam steps
-// (observed relative <= 1e-6); the random draws are the same numbers on every
-// device. Checked: |a - b| <= 1e-4 |a| + 1e-5.
+// (observed: relative <= 1e-6 on the learners' losses; absolute <= 1e-6 on the
+// ensemble's weights, predictions and steps after its eight Adam steps); the
+// random draws are the same numbers on every device, so the splits,
+// minibatches, elite choices and noise are the same. Checked:
+// |a - b| <= 1e-4 |a| + 1e-5.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "algorithms/rl/offline/cql.h"
 #include "algorithms/rl/offline/dynamics_ensemble.h"
+#include "algorithms/rl/offline/model_rollouts.h"
 #include "algorithms/rl/offline/mopo.h"
 #include "algorithms/rl/offline/offline_data.h"
 #include "algorithms/rl/offline/orpo.h"
@@ -87,6 +96,55 @@ std::vector<double> td3_bc_run(const envs::Dataset& data, Device device) {
   return out;
 }
 
+// The ensemble MOPO and ORPO use in these tests: 3 members of 2-16-16-6, two epochs of 64-row minibatches.
+DynamicsEnsembleOptions small_dynamics(Device device) {
+  DynamicsEnsembleOptions o;
+  o.members = 3;
+  o.elites = 2;
+  o.hidden = {16, 16};
+  o.weight_decay = {2.5e-5, 5e-5, 1e-4};
+  o.batch_size = 64;
+  o.max_epochs = 2;
+  o.device = device;
+  return o;
+}
+
+void append(std::vector<double>& out, const Tensor& t) {
+  const std::vector<double> v = t.to_vector<double>();
+  out.insert(out.end(), v.begin(), v.end());
+}
+
+// An ensemble trained on `device`, then: its report (epochs, elites, the
+// members' holdout MSEs), its standardisation, every weight, a prediction
+// and two model steps of 40 dataset rows.
+std::vector<double> dynamics_run(const envs::Dataset& data, Device device) {
+  DynamicsEnsemble ensemble(2, 2, small_dynamics(device), 3);
+  const DynamicsTrainReport report = ensemble.train(data);
+  std::vector<double> out{double(report.epochs)};
+  out.insert(out.end(), report.elites.begin(), report.elites.end());
+  out.insert(out.end(), report.holdout_mse.begin(), report.holdout_mse.end());
+  for (const auto* stats :
+       {&ensemble.input_mean(), &ensemble.input_std(), &ensemble.target_mean(), &ensemble.target_std()})
+    out.insert(out.end(), stats->begin(), stats->end());
+  for (const Var& p : ensemble.model().parameters()) {
+    CHECK(p.value().device() == device);
+    append(out, p.value());
+  }
+  const Tensor obs = data.observations.narrow(0, 0, 40).to(device), actions = data.actions.narrow(0, 0, 40).to(device);
+  const nn::GaussianPrediction p = ensemble.predict(obs, actions);
+  append(out, p.mean.value());
+  append(out, p.log_var.value());
+  Generator gen(11);
+  for (int k = 0; k < 2; ++k) {
+    const ModelStep step = ensemble.step(obs, actions, gen);
+    for (const Tensor& t : {step.next_obs, step.rewards, step.uncertainty}) {
+      CHECK(t.device() == device);  // computed there, not on the CPU
+      append(out, t);
+    }
+  }
+  return out;
+}
+
 void check_all_close(const std::vector<double>& cpu, const std::vector<double>& dev) {
   REQUIRE(cpu.size() == dev.size());
   for (size_t i = 0; i < cpu.size(); ++i) {
@@ -111,14 +169,12 @@ TEST_CASE("SAC with CQL's penalty and TD3+BC update on a device as on the CPU") 
 TEST_CASE("MOPO and ORPO, a round of model rollouts and a gradient step, on a device as on the CPU") {
   const test::ThreadCountGuard pin(1);
   const envs::Dataset data = envs::build_dataset("SquareToy", "random", 300, 1);
-  DynamicsEnsembleOptions dyn;
-  dyn.members = 3;
-  dyn.elites = 2;
-  dyn.hidden = {16, 16};
-  dyn.weight_decay = {2.5e-5, 5e-5, 1e-4};
-  dyn.max_epochs = 2;
-  auto model = std::make_shared<DynamicsEnsemble>(2, 2, dyn, 3);
-  model->train(data);  // on the CPU: the ensemble and its rollouts stay there on every device
+  // The ensemble trained on the run's device: it and its rollouts run there.
+  const auto trained_model = [&](Device device) {
+    auto model = std::make_shared<DynamicsEnsemble>(2, 2, small_dynamics(device), 3);
+    model->train(data);
+    return model;
+  };
   MOPOArgs m;
   m.gradient_steps = 2;
   m.batch_size = 32;
@@ -137,10 +193,12 @@ TEST_CASE("MOPO and ORPO, a round of model rollouts and a gradient step, on a de
   o.eval_every = 0;
   o.eval_episodes = 1;
   o.progress_seconds = 0;
-  const OfflineResult mopo_cpu = train_mopo(m, data, model), orpo_cpu = train_orpo(o, data, model);
+  const auto cpu_model = trained_model(Device::cpu);
+  const OfflineResult mopo_cpu = train_mopo(m, data, cpu_model), orpo_cpu = train_orpo(o, data, cpu_model);
   for (const Device d : devices_to_test()) {
     CAPTURE(device_name(d));
     m.device = o.device = d;
+    const auto model = trained_model(d);
     const OfflineResult mopo = train_mopo(m, data, model), orpo = train_orpo(o, data, model);
     CHECK(close(mopo_cpu.final_return, mopo.final_return));
     CHECK(close(mopo_cpu.diagnostics.at("rollout_uncertainty"), mopo.diagnostics.at("rollout_uncertainty")));
@@ -150,4 +208,83 @@ TEST_CASE("MOPO and ORPO, a round of model rollouts and a gradient step, on a de
       CHECK(close(orpo_cpu.diagnostics.at(key), orpo.diagnostics.at(key)));
     }
   }
+  // A given ensemble must be on the run's device.
+  m.device = Device::ref;
+  CHECK_THROWS_WITH_AS(train_mopo(m, data, cpu_model),
+                       doctest::Contains("the given dynamics ensemble is on cpu, but the run's device is ref"), Error);
+}
+
+TEST_CASE("the dynamics ensemble trains, predicts and steps on a device as on the CPU") {
+  const test::ThreadCountGuard pin(1);
+  const envs::Dataset data = envs::build_dataset("SquareToy", "random", 300, 1);
+  const std::vector<double> cpu = dynamics_run(data, Device::cpu);
+  for (const Device d : devices_to_test()) {
+    CAPTURE(device_name(d));
+    check_all_close(cpu, dynamics_run(data, d));
+  }
+}
+
+TEST_CASE("the dynamics ensemble's host crossings on ref: one read per training epoch, none per model step") {
+  const test::ThreadCountGuard pin(1);
+  // 300 rows: 60 held out, 240 trained on, so an epoch is 4 minibatches of 64 rows.
+  const envs::Dataset data = envs::build_dataset("SquareToy", "random", 300, 1);
+  const auto train_crossings = [&](int64_t epochs) {
+    DynamicsEnsembleOptions o = small_dynamics(Device::ref);
+    o.max_epochs = epochs;
+    o.patience = 100;  // max_epochs ends the run
+    DynamicsEnsemble ensemble(2, 2, o, 3);
+    const TransferCounts before = transfer_counts();
+    CHECK(ensemble.train(data).epochs == epochs);
+    const TransferCounts after = transfer_counts();
+    return TransferCounts{after.to_host - before.to_host, after.from_host - before.from_host};
+  };
+  const TransferCounts one = train_crossings(1), three = train_crossings(3);
+  // Each epoch reads once (the members' holdout MSEs for early stopping, with
+  // the epoch's summed loss for the finite check) and sends nothing: the
+  // minibatch indices are drawn and gathered on the device.
+  CHECK(three.to_host - one.to_host == 2);
+  CHECK(three.from_host == one.from_host);
+  // A one-epoch train() in all. Reads: the dataset's two finite-check sums,
+  // the mean and std of the inputs and of the targets (4), the epoch's one,
+  // the final holdout MSEs: 8. Sends: the dataset's four tensors, the five
+  // standardisation tensors (input mean and std, target mean and std, the
+  // log-variance shift) and the elites: 10.
+  CHECK(one.to_host == 8);
+  CHECK(one.from_host == 10);
+
+  DynamicsEnsemble ensemble(2, 2, small_dynamics(Device::ref), 3);
+  ensemble.train(data);
+  const Tensor obs = data.observations.narrow(0, 0, 16).to(Device::ref),
+               actions = data.actions.narrow(0, 0, 16).to(Device::ref);
+  Generator gen(11);
+  TransferCounts before = transfer_counts();
+  const ModelStep step = ensemble.step(obs, actions, gen);
+  TransferCounts after = transfer_counts();
+  // A model step neither reads nor sends: the elite choice and the noise are drawn on the device.
+  CHECK(step.next_obs.device() == Device::ref);
+  CHECK(after.to_host == before.to_host);
+  CHECK(after.from_host == before.from_host);
+
+  // A branched rollout of 3 steps from 16 host start states, uniform actions
+  // drawn on the device, states clipped into the toy's box, and only the
+  // first row of the first step terminated.
+  const envs::EnvPtr toy = envs::make_env("SquareToy");
+  const BatchPolicy uniform = uniform_policy(toy->action_space().low, toy->action_space().high, gen, Device::ref);
+  bool ended_one = false;
+  const envs::TerminationFn first_row_ends = [&](const std::vector<double>&, const std::vector<double>&,
+                                                 const std::vector<double>&) {
+    return !std::exchange(ended_one, true);
+  };
+  ModelBuffer buffer(100, 2, 2);
+  before = transfer_counts();
+  const RolloutStats r = branched_rollout(ensemble, uniform, data.observations.narrow(0, 0, 16), 3, first_row_ends, 0.5,
+                                          1.0, buffer, gen, &toy->observation_space());
+  after = transfer_counts();
+  CHECK(r.transitions == 16 + 15 + 15);
+  // Reads: one per rollout step (its rows for the termination function and
+  // the host's buffer, with the sums of u and r^). Sends: the start states
+  // and the box's two bounds once per rollout, the 15 surviving rows'
+  // indices after the first step.
+  CHECK(after.to_host - before.to_host == 3);
+  CHECK(after.from_host - before.from_host == 4);
 }

@@ -311,6 +311,19 @@ void add_memory_specs(TableBuilder& t) {
            },
        .not_differentiable_because = "an optimiser update"},
       kFunctions);
+
+  // ---- the squared norm of a list (gradient clipping): the sum over the
+  // tensors of sum(x^2), accumulated in f64 whatever the inputs' dtype.
+  t.add({.name = "sum_squares",
+         .kernels = {"sum_squares"},
+         .functions = {"sum_squares"},
+         .dtypes = kFloats,
+         .samples = {sample("two tensors", {values({3, 4}), values({5})}),
+                     sample("a strided view and a 0-d tensor", {strided({4, 3}), values({})}),
+                     perf_sample("[512, 1024] and [1024]", {values({512, 1024}), values({1024})})},
+         .forward = [](const Call& c) { return Outputs{sum_squares(c.x)}; },
+         .not_differentiable_because = "clipping's gradient norm, read outside the graph"},
+        sum_of(20, 1));
 }
 
 }  // namespace gradlab::op_specs::build

@@ -1,11 +1,14 @@
 // Reductions against naive reference loops: every subset of axes of a 3-D
 // input, keepdim on and off, contiguous and non-contiguous, f32 and f64; the
-// integer and empty cases; argmax/argmin; and errors.
+// integer and empty cases; argmax/argmin; and errors. Also sum_squares, the
+// fused squared norm of a list, against the composite it must equal bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
+#include "tensor/optim_kernels.h"
 #include "tests/tensor/reference.h"
+#include "tests/thread_count_guard.h"
 
 using namespace gradlab;
 using ref::Index;
@@ -227,4 +230,34 @@ TEST_CASE("argmax and argmin along an axis and over the whole tensor") {
   CHECK(argmax(tensor({1, NAN, 5})).item<int64_t>() == 1);  // NaN wins, as in max
   CHECK(argmax(tensor({1, 2, 3, 4}, {2, 2}), std::nullopt, true).shape() == Shape{1, 1});
   CHECK_THROWS_WITH_AS(argmax(zeros({2, 0}), 1), "argmax: axis 1 of shape [2, 0] is empty", Error);
+}
+
+TEST_CASE("sum_squares: the composite sum(square(x.to(f64))) bit for bit, on 1 and 2 threads") {
+  // Sizes around the 16-lane loop, its tail, and the grain above which two
+  // threads split the sum (32768), in f32 (fused) and f64 (passes).
+  Generator gen(11);
+  for (int threads : {1, 2}) {
+    const test::ThreadCountGuard pin(threads);
+    for (DType dtype : {DType::f32, DType::f64}) {
+      for (int64_t n : {0, 1, 15, 16, 17, 1000, 32768, 32769, 100003}) {
+        CAPTURE(threads);
+        CAPTURE(n);
+        const Tensor a = mul(randn({n}, gen, dtype), 3.0), b = randn({7, 9}, gen, dtype);
+        const double composite = 0.0 + sum(square(a.to(DType::f64))).item() + sum(square(b.to(DType::f64))).item();
+        const Tensor fused = sum_squares(std::vector<Tensor>{a, b});
+        CHECK(fused.dtype() == DType::f64);
+        CHECK(fused.dim() == 0);
+        CHECK(fused.item() == composite);
+      }
+    }
+  }
+  // Views are summed as their values; the list may mix dtypes; an empty list is 0.
+  const Tensor m = randn({6, 5}, gen);
+  CHECK(sum_squares(std::vector<Tensor>{m.mT(), m.to(DType::f64)}).item() ==
+        0.0 + sum(square(m.mT().to(DType::f64))).item() + sum(square(m.to(DType::f64))).item());
+  CHECK(sum_squares(std::vector<Tensor>{}).item() == 0.0);
+  CHECK_THROWS_WITH_AS(sum_squares(std::vector<Tensor>{m, zeros({2}, DType::i64)}),
+                       "sum_squares: xs[1] must be f32 or f64, got i64", Error);
+  CHECK_THROWS_WITH_AS(sum_squares(std::vector<Tensor>{m, m.to(Device::ref)}),
+                       "sum_squares: xs[1] is on ref but xs[0] is on cpu", Error);
 }

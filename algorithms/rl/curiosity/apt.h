@@ -10,6 +10,9 @@
 // Choices made here: one encoder for s and s' (no separate projector), the
 // temperature T a flag (apt_temperature, 0.5), the running mean a count-weighted
 // mean of every distance seen (as a running-statistics object with no decay).
+// The running mean is a 0-d f64 tensor on the module's device, so on a device
+// the reward reads nothing back but check_batch's action range; update() reads
+// that and its loss.
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"
@@ -26,10 +29,10 @@ class APT : public LearnedIntrinsicReward {
   // InfoNCE of row-aligned embeddings z [N, F] (anchors) and z_next [N, F]
   // (positives on the diagonal): a scalar with a graph to both.
   static Var contrastive_loss(const Var& z, const Var& z_next, double temperature);
-  // log(c + mean_j d_ij / running_mean) for k-NN distances d [N, k] after
-  // folding them into the running mean; [N] f32.
+  // log(c + mean_j d_ij / running_mean) for k-NN distances d [N, k] (on the
+  // module's device) after folding them into the running mean; [N] f32.
   Tensor normalized_knn_reward(const Tensor& distances);
-  double running_mean() const { return mean_; }
+  double running_mean() const { return mean_.item(); }  // one host read, for tests and logs
   int64_t running_count() const { return count_; }
 
   nn::MLP encoder;  // D -> hidden -> F, trained by contrastive_loss
@@ -38,7 +41,7 @@ class APT : public LearnedIntrinsicReward {
   Var loss(const TransitionBatch& batch) override;
 
  private:
-  double mean_ = 0;
+  Tensor mean_;  // 0-d f64 on options.device
   int64_t count_ = 0;
 };
 

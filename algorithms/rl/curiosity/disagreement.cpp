@@ -7,6 +7,7 @@ Disagreement::Disagreement(CuriosityOptions o, uint64_t seed)
     : LearnedIntrinsicReward(o, seed),
       models(o.ensemble_size, {o.obs_dim + o.n_actions, o.hidden, o.hidden, o.obs_dim}, gen_) {
   GL_CHECK(o.ensemble_size >= 2, "disagreement: ensemble_size must be >= 2, got {}", o.ensemble_size);
+  models.to(o.device);  // initialised on the CPU, then moved
   set_parameters(models.parameters());
 }
 

@@ -3,7 +3,8 @@
 // curiosity is their disagreement
 //   r^i = mean over dims of Var_k[f_k(s, a)]   (unbiased variance over members, as torch.var)
 // Every member trains on the whole batch with its own MSE (as in URLB); the
-// members differ by their initial weights.
+// members differ by their initial weights. On a device, reward() reads one thing
+// back (check_batch's action range) and update() two (that and its loss).
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"

@@ -28,7 +28,7 @@ DyMeCu::DyMeCu(CuriosityOptions o, uint64_t seed)
 Var DyMeCu::prediction(int k, const TransitionBatch& b) const {
   const nn::MLP& enc = k == 1 ? encoder1 : encoder2;
   const nn::MLP& pred = k == 1 ? predictor1 : predictor2;
-  return normalize_rows(pred(concat({enc(b.obs), Var(one_hot(b.actions, options_.n_actions))}, 1)));
+  return normalize_rows(pred(concat({enc(b.obs), Var(action_one_hot(b.actions, options_.n_actions))}, 1)));
 }
 
 Tensor DyMeCu::memory_target(int k, const TransitionBatch& b) const {
@@ -58,7 +58,7 @@ void DyMeCu::grow_memory(double tau) {
 }
 
 Tensor DyMeCu::reward(const TransitionBatch& b) {
-  check_batch(b, options_, "dymecu");
+  check_batch(b, options_, name());
   NoGradGuard no_grad;
   const Tensor p1 = prediction(1, b).value(), p2 = prediction(2, b).value();
   if (options_.dymecu_memory_gap) {

@@ -39,7 +39,7 @@ class DyMeCu : public LearnedIntrinsicReward {
   }
   Tensor reward(const TransitionBatch& batch) override;
 
-  // Learner k's normalised prediction n(q_k(z_k(s), a)): [N, d].
+  // Learner k's normalised prediction n(q_k(z_k(s), a)): [N, d] (actions in [0, A), as check_batch makes sure).
   Var prediction(int k, const TransitionBatch& batch) const;
   // Learner k's target m_k(s'), normalised and without a gradient: [N, d].
   Tensor memory_target(int k, const TransitionBatch& batch) const;

@@ -20,7 +20,8 @@ class ICM : public LearnedIntrinsicReward {
   std::string name() const override { return options_.icm_forward_trains_encoder ? "icm" : "icm_stopgrad"; }
   Tensor reward(const TransitionBatch& batch) override;
 
-  // Per-row forward error 1/2 ||f(phi(s), a) - phi(s')||^2: [N].
+  // Per-row forward error 1/2 ||f(phi(s), a) - phi(s')||^2: [N]. The actions
+  // must be in [0, A) (reward() and update() check them once per batch).
   Var forward_error(const TransitionBatch& batch) const;
   // The same from features already encoded (the encoder gets a gradient from it
   // only when icm_forward_trains_encoder).

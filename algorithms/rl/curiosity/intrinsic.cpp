@@ -27,12 +27,11 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
   GL_CHECK(options.obs_dim >= 1 && options.n_actions >= 1,
            "make_intrinsic_reward: obs_dim and n_actions must be >= 1, got {} and {}", options.obs_dim,
            options.n_actions);
-  const bool any_device =
-      method == "icm" || method == "icm_stopgrad" || method == "rnd" || method.starts_with("dymecu");
-  GL_CHECK(options.device == Device::cpu || any_device,
-           "make_intrinsic_reward: '{}' runs on the CPU only for now, got device {} (icm, icm_stopgrad, rnd and the "
-           "dymecu variants run on any device)",
-           method, device_name(options.device));
+  try {
+    backend(options.device);  // a build without CUDA, or no GPU: say so before building any network
+  } catch (const Error& e) {
+    fail("make_intrinsic_reward: '{}' cannot run on device {}: {}", method, device_name(options.device), e.what());
+  }
   if (method == "icm") return std::make_unique<ICM>(options, seed);
   if (method == "icm_stopgrad") {
     options.icm_forward_trains_encoder = false;
@@ -61,8 +60,14 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
   fail("make_intrinsic_reward: unknown method '{}' (known: {})", method, known);
 }
 
+Tensor action_one_hot(const Tensor& actions, int64_t n_actions, DType dtype) {
+  // Row i is (actions[i] == 0, 1, ..., A - 1): exactly one_hot's 0s and 1s.
+  const Tensor classes = arange(0, double(n_actions), 1, actions.dtype(), actions.device());
+  return eq(actions.unsqueeze(-1), classes).to(dtype);
+}
+
 Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_actions) {
-  return concat({obs, one_hot(actions, n_actions, obs.dtype())}, 1);
+  return concat({obs, action_one_hot(actions, n_actions, obs.dtype())}, 1);
 }
 
 Var normalize_rows(const Var& x) {
@@ -87,6 +92,10 @@ TransitionBatch select_rows(const TransitionBatch& batch, const Tensor& index) {
 
 void check_batch(const TransitionBatch& b, const CuriosityOptions& o, const std::string& who) {
   GL_CHECK(b.obs.defined() && b.actions.defined() && b.next_obs.defined(), "{}: batch has an undefined tensor", who);
+  for (const Tensor* t : {&b.obs, &b.actions, &b.next_obs})
+    GL_CHECK(t->device() == o.device,
+             "{}: the batch is on {}, the module on {} (CuriosityOptions::device): move the batch there", who,
+             device_name(t->device()), device_name(o.device));
   const int64_t n = b.obs.dim() == 2 ? b.obs.size(0) : -1;
   GL_CHECK(b.obs.dim() == 2 && b.obs.size(1) == o.obs_dim && b.next_obs.shape() == b.obs.shape(),
            "{}: expected obs and next_obs [N, {}], got {} and {}", who, o.obs_dim, b.obs.shape(), b.next_obs.shape());
@@ -94,8 +103,9 @@ void check_batch(const TransitionBatch& b, const CuriosityOptions& o, const std:
            "{}: expected actions [{}] i64, got {} {}", who, n, b.actions.shape(), b.actions.dtype());
   GL_CHECK(n >= 1, "{}: empty batch", who);
   const Tensor a = b.actions.to(DType::i64);
-  GL_CHECK(min(a).item() >= 0 && max(a).item() < double(o.n_actions), "{}: actions must be in [0, {}), got [{}, {}]",
-           who, o.n_actions, min(a).item(), max(a).item());
+  const std::vector<int64_t> range = stack({min(a), max(a)}).to_vector<int64_t>();  // one read for both bounds
+  GL_CHECK(range[0] >= 0 && range[1] < o.n_actions, "{}: actions must be in [0, {}), got [{}, {}]", who, o.n_actions,
+           range[0], range[1]);
 }
 
 LearnedIntrinsicReward::LearnedIntrinsicReward(CuriosityOptions options, uint64_t seed)

@@ -4,6 +4,7 @@
 // reward() on each rollout, normalises it (normalization.h) and then update().
 // Methods: ICM, RND, Disagreement, RE3, APT (docs/papers/rl-baselines.md), TI
 // (docs/papers/temporal-inconsistency.md), DyMeCu (docs/papers/dymecu.md).
+// Every module runs on the device of CuriosityOptions::device (cpu, cuda, ref).
 #pragma once
 
 #include <memory>
@@ -71,9 +72,10 @@ struct CuriosityOptions {
   int64_t apt_k = 10;
   double apt_temperature = 0.5;
   double apt_c = 1.0;
-  // Where the module's networks and optimiser state live (cpu, cuda, ref);
-  // batches must be there too. ICM, RND and DyMeCu run on any device; the
-  // others on the CPU only for now (make_intrinsic_reward says so).
+  // Where the module's networks, optimiser state and running statistics live
+  // (cpu, cuda, ref); batches must be there too (check_batch says so otherwise).
+  // Every method runs on every device; the host reads each one makes are
+  // listed in its header.
   Device device = Device::cpu;
 };
 
@@ -93,13 +95,18 @@ class IntrinsicReward {
 
 // "icm", "icm_stopgrad", "rnd", "disagreement", "re3", "apt", "ti", "ti_uniform" (TI with uniform
 // snapshot weights), "ti_ema" (TI with an EMA target), "dymecu" (output-average memory),
-// "dymecu_own", "dymecu_paramavg"; throws gradlab::Error listing them otherwise.
+// "dymecu_own", "dymecu_paramavg", on options.device; throws gradlab::Error listing them for
+// an unknown method, and naming the device for one that is not available here.
 std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method, CuriosityOptions options,
                                                        uint64_t seed);
 std::vector<std::string> intrinsic_reward_names();
 
 // ---- helpers shared by the modules (intrinsic.cpp) ----
-// [obs, one_hot(action)]: [N, D + A] f32.
+// one_hot(actions) [N, A] on the actions' device, without one_hot's own range
+// check (two host reads): the actions must already be in [0, A), as check_batch
+// makes sure once per batch.
+Tensor action_one_hot(const Tensor& actions, int64_t n_actions, DType dtype = DType::f32);
+// [obs, one_hot(action)]: [N, D + A] f32 (actions checked by check_batch).
 Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_actions);
 // Rows scaled to unit L2 norm, x / max(||x||, 1e-8): [N, d] -> [N, d].
 Var normalize_rows(const Var& x);
@@ -107,6 +114,8 @@ Var normalize_rows(const Var& x);
 std::vector<Tensor> minibatch_indices(int64_t n, int64_t parts, Generator& gen);
 // The rows `index` of every tensor of the batch.
 TransitionBatch select_rows(const TransitionBatch& batch, const Tensor& index);
+// Checks that the batch is on options.device, its shapes, and that every action
+// is in [0, A): on a device, one host read (both bounds together).
 void check_batch(const TransitionBatch& batch, const CuriosityOptions& options, const std::string& who);
 
 }  // namespace gradlab::rl::curiosity

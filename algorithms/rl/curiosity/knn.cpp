@@ -13,7 +13,7 @@ Tensor knn_distances(const Tensor& z, int64_t k) {
   GL_CHECK(k >= 1, "knn_distances: k must be >= 1, got {}", k);
   const int64_t n = z.size(0);
   const int64_t kk = std::min(k, n - 1);
-  if (kk < 1) return zeros({n, 0}, DType::f64);
+  if (kk < 1) return zeros({n, 0}, DType::f64, z.device());
   const Tensor zz = z.to(DType::f64);
   const Tensor sq = sum(square(zz), {1}, true);                                // [N, 1]
   const Tensor d2 = maximum(sq + sq.mT() - matmul(zz, zz.mT()) * 2.0, 0.0);    // squared distances [N, N]

@@ -4,7 +4,9 @@
 // eigensolver of tensor/ops.h (eigh), so sigma_i = sqrt(max(lambda_i, 0)).
 // Eigenvalues under K * 1e-15 * lambda_max count as exact zeros (rank-deficient
 // P), so agreeing snapshots give exactly sqrt(K) rather than sqrt(K) + sqrt(eps).
-// No gradient: the result is a reward.
+// No gradient: the result is a reward. The eigensolver is host code
+// (tensor/linalg.cpp): for P on another device the Gram matrices are formed
+// there, read back once, and the norms sent back once.
 #pragma once
 
 #include "tensor/ops.h"

@@ -5,6 +5,7 @@
 //   r^i = log(1 + (1/k) sum_{j in kNN(s')} ||z(s') - z(s'_j)||)
 // The encoder never trains (update() returns 0) and the distances are not
 // normalised; APT (apt.h) learns its encoder and normalises them.
+// On a device, reward() reads one thing back: check_batch's action range.
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"

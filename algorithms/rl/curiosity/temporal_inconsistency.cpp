@@ -22,6 +22,8 @@ TemporalInconsistency::TemporalInconsistency(CuriosityOptions o, uint64_t seed)
   GL_CHECK(o.ti_snapshot_interval >= 1, "ti: snapshot_interval must be >= 1, got {}", o.ti_snapshot_interval);
   GL_CHECK(o.ti_temperature > 0, "ti: temperature must be > 0, got {}", o.ti_temperature);
   GL_CHECK(o.ti_ema_tau >= 0 && o.ti_ema_tau <= 1, "ti: ema tau must be in [0, 1], got {}", o.ti_ema_tau);
+  nn::Module* const nets[] = {&predictor, &target, &snapshots, &encoder, &head, &encoder_snapshots};
+  for (nn::Module* m : nets) m->to(o.device);  // initialised on the CPU, then moved
   target.freeze();
   snapshots.freeze();
   encoder_snapshots.freeze();
@@ -81,7 +83,7 @@ void TemporalInconsistency::after_step() {
 
 Var TemporalInconsistency::predict(const TransitionBatch& b) const {
   if (!options_.ti_ema_target) return predictor(concat_obs_action(b.obs, b.actions, options_.n_actions));
-  return head(concat({encoder(b.obs), Var(one_hot(b.actions, options_.n_actions))}, 1));
+  return head(concat({encoder(b.obs), Var(action_one_hot(b.actions, options_.n_actions))}, 1));
 }
 
 TemporalInconsistency::Predictions TemporalInconsistency::predictions(const TransitionBatch& b) const {
@@ -91,7 +93,7 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
   if (options_.ti_ema_target) {
     const int64_t K = options_.ti_snapshots;
     const Tensor e = encoder_snapshots(b.obs).value();  // [K, N, d], each member on its own slot's encoding
-    const Tensor a = one_hot(b.actions, options_.n_actions).unsqueeze(0).expand({K, n, options_.n_actions});
+    const Tensor a = action_one_hot(b.actions, options_.n_actions).unsqueeze(0).expand({K, n, options_.n_actions});
     f = snapshots(concat({e, a}, 2)).value().slice(0, 0, k);
   } else {
     f = snapshots(concat_obs_action(b.obs, b.actions, options_.n_actions)).value().slice(0, 0, k);
@@ -107,7 +109,7 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
   } else {
     // Uniform ablation, w = 1/k over the k snapshots that exist (k < K while the FIFO fills), so that
     // the weights sum to 1 as the softmax's do and the warm-up is weighed alike in both branches.
-    w = full({k}, 1.0 / double(k));
+    w = full({k}, 1.0 / double(k), rows.dtype(), rows.device());
   }
   const Tensor P = (rows * w.reshape({k, 1, 1})).permute({1, 0, 2}).contiguous();  // [N, k, d], row k = w_k n(f_k)
   return {P, w};

@@ -23,6 +23,9 @@
 // snapshots then copy both e and h. The snapshot interval M is best chosen from
 // the run's number of gradient steps so that the FIFO fills during the run
 // (ti_interval_for in ppo_curiosity.h).
+// On a device, every network, snapshot and EMA copy lives there; reward() reads
+// two things back (check_batch's action range, and the Gram matrices for the
+// host eigensolver, nuclear_norm.h) and update() two (the action range, its loss).
 #pragma once
 
 #include "algorithms/rl/curiosity/intrinsic.h"

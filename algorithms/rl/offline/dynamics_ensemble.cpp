@@ -2,7 +2,9 @@
 // inputs (s, a) and targets [s' - s, r], the bootstrap, the training loop
 // (ORPO.2) with holdout early stopping and per-member best snapshots, elite
 // selection, predictions in the original units, and the sampled model step
-// with the uncertainty u(s, a) of (ORPO.3) or (ORPO.4).
+// with the uncertainty u(s, a) of (ORPO.3) or (ORPO.4), all on the ensemble's
+// device. The CPU runs exactly the float operations it ran before devices
+// existed (its results are recorded in bench/results).
 // Equations: docs/papers/orpo.md "Dynamics ensemble" and "Uncertainty and the
 // two MDPs"; docs/papers/rl-baselines.md "MOPO, MOReL, COMBO" (MOPO.1).
 #include "algorithms/rl/offline/dynamics_ensemble.h"
@@ -36,6 +38,9 @@ constexpr int64_t kPredictChunk = 8192;
 std::vector<double> to_doubles(const Tensor& t) { return t.to(DType::f64).contiguous().to_vector<double>(); }
 
 Tensor as_f32(const Tensor& t) { return t.dtype() == DType::f32 ? t.contiguous() : t.to(DType::f32).contiguous(); }
+
+// A host vector as an f32 tensor on `device` (one crossing off the CPU).
+Tensor f32_on(const std::vector<double>& v, Device device) { return from_vector(v).to(DType::f32).to(device); }
 
 // u(s, a) from a prediction in the original units (means, log_var [K, N, obs + 1]).
 Tensor uncertainty_of(const Tensor& means, const Tensor& log_var, int64_t obs_dim, Uncertainty mode) {
@@ -75,11 +80,12 @@ Var ensemble_gaussian_loss(const nn::GaussianPrediction& prediction, const Var& 
   return (2.0 * double(K)) * nn::GaussianMLP::nll(prediction.mean, prediction.log_var, target);
 }
 
-Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generator& gen) {
+Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generator& gen, Device device) {
   GL_CHECK(members >= 1 && rows >= 1, "member_row_indices: needs members >= 1 and rows >= 1, got {} and {}", members,
            rows);
-  if (bootstrap) return randint(0, rows, {members, rows}, gen);  // with replacement, member by member
-  return argsort(rand({members, rows}, gen), -1);                // a permutation per member
+  // with replacement, member by member
+  if (bootstrap) return randint(0, rows, {members, rows}, gen, DType::i64, device);
+  return argsort(rand({members, rows}, gen, DType::f32, device), -1);  // a permutation per member
 }
 
 // ---------------------------------------------------------------- DynamicsEnsemble
@@ -118,7 +124,9 @@ DynamicsEnsemble::DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const Dynam
   std::vector<int64_t> sizes{obs_dim + act_dim};
   sizes.insert(sizes.end(), o.hidden.begin(), o.hidden.end());
   sizes.push_back(obs_dim + 1);
-  model_ = std::make_shared<nn::GaussianMLP>(o.members, sizes, init_gen);  // Swish between layers
+  // Swish between layers; made on the CPU (the same weights on every device), then moved
+  model_ = std::make_shared<nn::GaussianMLP>(o.members, sizes, init_gen);
+  model_->to(o.device);
 
   // Before train(): the identity standardisation and the first `elites` members.
   set_standardisation(Tensor(), Tensor());
@@ -129,6 +137,8 @@ DynamicsEnsemble::DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const Dynam
 
 void DynamicsEnsemble::set_standardisation(const Tensor& inputs, const Tensor& targets) {
   const int64_t in = obs_dim_ + act_dim_, out = obs_dim_ + 1;
+  // Fitted on the device; the statistics are read back (train() does it once) for the
+  // accessors and the constant-column rule.
   auto fit = [](const Tensor& x, int64_t width, std::vector<double>& mu, std::vector<double>& sd) {
     if (!x.defined()) {
       mu.assign(size_t(width), 0.0);
@@ -143,19 +153,20 @@ void DynamicsEnsemble::set_standardisation(const Tensor& inputs, const Tensor& t
   };
   fit(inputs, in, input_mean_, input_std_);
   fit(targets, out, target_mean_, target_std_);
-  input_mean_t_ = from_vector(input_mean_).to(DType::f32);
-  input_std_t_ = from_vector(input_std_).to(DType::f32);
-  target_mean_t_ = from_vector(target_mean_).to(DType::f32);
-  target_std_t_ = from_vector(target_std_).to(DType::f32);
+  const Device device = options_.device;
+  input_mean_t_ = f32_on(input_mean_, device);
+  input_std_t_ = f32_on(input_std_, device);
+  target_mean_t_ = f32_on(target_mean_, device);
+  target_std_t_ = f32_on(target_std_, device);
   // Var[sd z + mu] = sd^2 Var[z]: the log-variance gains 2 log sd.
   std::vector<double> shift;
   for (const double s : target_std_) shift.push_back(2.0 * std::log(s));
-  target_log_var_shift_ = from_vector(shift).to(DType::f32);
+  target_log_var_shift_ = f32_on(shift, device);
 }
 
 void DynamicsEnsemble::set_elites(std::vector<int64_t> elites) {
   elites_ = std::move(elites);
-  elites_t_ = from_vector(elites_);
+  elites_t_ = from_vector(elites_, {}, options_.device);
 }
 
 Tensor DynamicsEnsemble::standardise_inputs(const Tensor& obs, const Tensor& actions, const char* where) const {
@@ -166,7 +177,8 @@ Tensor DynamicsEnsemble::standardise_inputs(const Tensor& obs, const Tensor& act
            "DynamicsEnsemble::{}: actions of shape {} should be [{}, {}] (obs {})", where, actions.shape(), obs.size(0),
            act_dim_, obs.shape());
   GL_CHECK(obs.size(0) >= 1, "DynamicsEnsemble::{}: no rows (obs of shape {})", where, obs.shape());
-  return (concat({as_f32(obs), as_f32(actions)}, 1) - input_mean_t_) / input_std_t_;
+  const Device device = options_.device;
+  return (concat({as_f32(obs.to(device)), as_f32(actions.to(device))}, 1) - input_mean_t_) / input_std_t_;
 }
 
 Var DynamicsEnsemble::loss(const Var& inputs, const Var& targets) const {
@@ -181,16 +193,16 @@ Var DynamicsEnsemble::loss(const Var& inputs, const Var& targets) const {
   return total;
 }
 
-std::vector<double> DynamicsEnsemble::member_mse(const Tensor& inputs, const Tensor& targets) const {
+Tensor DynamicsEnsemble::member_mse(const Tensor& inputs, const Tensor& targets) const {
   NoGradGuard no_grad;
   const int64_t rows = inputs.size(0);
-  Tensor squared_error_sum = zeros({model_->members()}, DType::f64);
+  Tensor squared_error_sum = zeros({model_->members()}, DType::f64, inputs.device());
   for (int64_t start = 0; start < rows; start += kPredictChunk) {
     const int64_t len = std::min(kPredictChunk, rows - start);
     const Tensor mu = model_->forward(Var(inputs.narrow(0, start, len))).mean.value();  // [K, len, out]
     squared_error_sum = squared_error_sum + sum(square(mu - targets.narrow(0, start, len)), {1, 2}).to(DType::f64);
   }
-  return to_doubles(squared_error_sum / double(rows * targets.size(1)));
+  return squared_error_sum / double(rows * targets.size(1));
 }
 
 DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
@@ -210,10 +222,15 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
            "DynamicsEnsemble::train: actions of shape {} should be [{}, {}] (act_dim {})", data.actions.shape(), N,
            act_dim_, act_dim_);
 
-  const Tensor obs = as_f32(data.observations);
-  const Tensor inputs = concat({obs, as_f32(data.actions)}, 1);  // [N, in]
-  const Tensor targets =
-      concat({as_f32(data.next_observations) - obs, as_f32(data.rewards).unsqueeze(1)}, 1);  // [N, out]
+  // Once per train(), on a device: the dataset crosses there (a tensor each),
+  // two sums are read back for the finite check, and set_standardisation
+  // reads the four statistics back and sends their f32 copies.
+  const Device device = o.device;
+  const bool on_cpu = device == Device::cpu;
+  const Tensor obs = as_f32(data.observations.to(device));
+  const Tensor inputs = concat({obs, as_f32(data.actions.to(device))}, 1);  // [N, in]
+  const Tensor targets = concat(
+      {as_f32(data.next_observations.to(device)) - obs, as_f32(data.rewards.to(device)).unsqueeze(1)}, 1);  // [N, out]
   GL_CHECK(std::isfinite(sum(inputs.to(DType::f64)).item<double>()) &&
                std::isfinite(sum(targets.to(DType::f64)).item<double>()),
            "DynamicsEnsemble::train: the dataset holds NaN or infinite values");
@@ -221,7 +238,7 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
   // Holdout: min(holdout_fraction N, max_holdout) rows of a random split.
   const int64_t holdout = std::min<int64_t>(int64_t(std::floor(o.holdout_fraction * double(N))), o.max_holdout);
   const int64_t train_rows = N - holdout;  // >= 1 since holdout_fraction < 1
-  const Tensor order = argsort(rand({N}, gen_), -1);
+  const Tensor order = argsort(rand({N}, gen_, DType::f32, device), -1);
   const Tensor train_index = order.narrow(0, holdout, train_rows).contiguous();
   const Tensor train_x = index_select(inputs, 0, train_index), train_y = index_select(targets, 0, train_index);
   set_standardisation(train_x, train_y);
@@ -235,7 +252,7 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
   }
 
   const int64_t K = o.members, in = x.size(1), out = y.size(1);
-  const Tensor member_rows = member_row_indices(K, train_rows, o.bootstrap, gen_);  // [K, train_rows]
+  const Tensor member_rows = member_row_indices(K, train_rows, o.bootstrap, gen_, device);  // [K, train_rows]
   optim::Adam adam(model_->parameters(), {.lr = o.lr});
 
   // The best weights of each member so far (the network's; the log-variance
@@ -251,8 +268,13 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
   int64_t epochs_without_improvement = 0, step = 0;
   auto last_progress = t0;
   for (int64_t epoch = 1;; ++epoch) {
-    // Each member visits its own rows in a fresh order: a [K, train_rows] permutation of its row list.
-    const Tensor epoch_rows = gather(member_rows, 1, argsort(rand({K, train_rows}, gen_), -1));
+    // Each member visits its own rows in a fresh order: a [K, train_rows]
+    // permutation of its row list, drawn and applied on the device.
+    const Tensor epoch_rows = gather(member_rows, 1, argsort(rand({K, train_rows}, gen_, DType::f32, device), -1));
+    // The finite-loss check: on the CPU each step's loss is read (it costs
+    // nothing there); on a device the epoch's summed loss is read with the
+    // holdout MSEs, once per epoch.
+    Tensor epoch_loss = on_cpu ? Tensor() : zeros({1}, DType::f64, device);
     for (int64_t start = 0; start < train_rows; start += o.batch_size) {
       const int64_t len = std::min(o.batch_size, train_rows - start);
       const Tensor batch_rows = epoch_rows.narrow(1, start, len).contiguous().view({K * len});
@@ -261,13 +283,28 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
       const Tensor yb = index_select(y, 0, batch_rows).view({K, len, out});
       adam.zero_grad();
       const Var total = loss(Var(xb), Var(yb));
-      optim::check_finite_loss(total, "DynamicsEnsemble", step);
+      if (on_cpu)
+        optim::check_finite_loss(total, "DynamicsEnsemble", step);
+      else
+        epoch_loss = epoch_loss + total.value().to(DType::f64);
       total.backward();
       adam.step();
       ++step;
     }
 
-    const std::vector<double> mse = member_mse(eval_x, eval_y);
+    // The one host read of an epoch: each member's holdout MSE, which early
+    // stopping and the best snapshots (host control flow) decide on.
+    std::vector<double> mse;
+    if (on_cpu) {
+      mse = to_doubles(member_mse(eval_x, eval_y));
+    } else {
+      mse = to_doubles(concat({member_mse(eval_x, eval_y), epoch_loss}, 0));
+      const double loss_sum = mse.back();
+      mse.pop_back();
+      GL_CHECK(std::isfinite(loss_sum),
+               "DynamicsEnsemble: the loss summed over epoch {} is {}; lower the learning rate or check the inputs",
+               epoch, loss_sum);
+    }
     bool improved = false;
     for (int64_t k = 0; k < K; ++k) {
       const double previous = best[size_t(k)];
@@ -304,7 +341,7 @@ DynamicsTrainReport DynamicsEnsemble::train(const envs::Dataset& data) {
       value.copy_(best_params[p]);
     }
   }
-  report.holdout_mse = member_mse(eval_x, eval_y);
+  report.holdout_mse = to_doubles(member_mse(eval_x, eval_y));  // one read
   std::vector<int64_t> ranking(static_cast<size_t>(K));
   std::iota(ranking.begin(), ranking.end(), int64_t{0});
   std::stable_sort(ranking.begin(), ranking.end(), [&](int64_t a, int64_t b) {
@@ -354,13 +391,16 @@ ModelStep DynamicsEnsemble::step(const Tensor& obs, const Tensor& actions, Gener
   const int64_t N = means.size(1), out = means.size(2);
   // One uniformly random elite per row; only its Gaussian is sampled (the
   // other members' samples would be thrown away): [s' - s, r] ~ N(mu, sigma^2).
-  const Tensor member = index_select(elites_t_, 0, randint(0, int64_t(elites_.size()), {N}, gen));  // [N]
+  // Both draws are made on the device: the same numbers as the CPU's, nothing crosses.
+  const Device device = options_.device;
+  const Tensor member =
+      index_select(elites_t_, 0, randint(0, int64_t(elites_.size()), {N}, gen, DType::i64, device));  // [N]
   const Tensor pick = member.view({1, N, 1}).expand({1, N, out}).contiguous();
   const Tensor mu = gather(means, 0, pick).squeeze(0);               // [N, out]
   const Tensor sd = exp(gather(log_var, 0, pick).squeeze(0) * 0.5);  // [N, out]
-  const Tensor sample = mu + sd * randn({N, out}, gen);
+  const Tensor sample = mu + sd * randn({N, out}, gen, DType::f32, device);
   ModelStep result;
-  result.next_obs = as_f32(obs) + sample.narrow(1, 0, obs_dim_);
+  result.next_obs = as_f32(obs.to(device)) + sample.narrow(1, 0, obs_dim_);
   result.rewards = sample.select(1, obs_dim_).contiguous();
   result.uncertainty = uncertainty_of(means, log_var, obs_dim_, options_.uncertainty);
   return result;

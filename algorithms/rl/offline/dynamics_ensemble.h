@@ -8,6 +8,12 @@
 // by more than 1% for `patience` epochs; the elites are the members with the
 // lowest holdout MSE. A model step samples every member's Gaussian and keeps
 // one random elite per row, and reports the uncertainty u(s, a) chosen.
+// Everything lives on options.device (cpu, cuda, ref): the weights (made on
+// the CPU from the seed, then moved), the optimiser state, the
+// standardisation and the training data; random draws are made there and are
+// the same numbers on every device. What crosses to the host: train() reads
+// the per-member holdout MSEs once per epoch (early stopping is host control
+// flow); step() reads nothing.
 #pragma once
 
 #include <string>
@@ -31,10 +37,11 @@ std::string uncertainty_name(Uncertainty u);
 // [N, out] (shared by every member).
 Var ensemble_gaussian_loss(const nn::GaussianPrediction& prediction, const Var& target);
 
-// Row indices [K, rows] (i64) each member trains on: with bootstrap, member
-// k's own resample with replacement of 0..rows-1; without, every member sees
-// each row once, in its own shuffled order.
-Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generator& gen);
+// Row indices [K, rows] (i64, on `device`) each member trains on: with
+// bootstrap, member k's own resample with replacement of 0..rows-1; without,
+// every member sees each row once, in its own shuffled order. The same
+// numbers on every device.
+Tensor member_row_indices(int64_t members, int64_t rows, bool bootstrap, Generator& gen, Device device = Device::cpu);
 
 struct DynamicsEnsembleOptions {
   int64_t members = 7, elites = 5;
@@ -52,6 +59,9 @@ struct DynamicsEnsembleOptions {
   bool bootstrap = true;        // each member trains on its own resample of the training rows
   Uncertainty uncertainty = Uncertainty::aleatoric;
   double progress_seconds = 0;  // > 0: a progress line on stderr that often
+  // Where the networks, the optimiser state, the standardisation and the
+  // training data live, and where step() runs (cpu, cuda, ref).
+  Device device = Device::cpu;
 };
 
 // What train() did.
@@ -68,7 +78,7 @@ struct DynamicsTrainReport {
   double seconds = 0;
 };
 
-// One model transition per row.
+// One model transition per row, on the ensemble's device.
 struct ModelStep {
   Tensor next_obs;     // [N, obs] f32: s + the sampled s' - s of a random elite
   Tensor rewards;      // [N] f32: the same member's sampled reward
@@ -82,11 +92,15 @@ class DynamicsEnsemble {
   // Fits the standardisation of the inputs and targets on the training rows
   // (those not held out) and the ensemble on them; picks the elites. Before
   // train(), the standardisation is the identity and the elites are the first
-  // `elites` members.
+  // `elites` members. The dataset may be anywhere; it is copied to the
+  // ensemble's device once.
   DynamicsTrainReport train(const envs::Dataset& data);
 
   // Means and log-variances of [s' - s, r] for every member, in the original
   // (unstandardised) target units: each [K, N, obs + 1]. No gradient.
+  // Here and below, obs [N, obs] and actions [N, act] belong on the
+  // ensemble's device (inputs elsewhere are copied there first), and the
+  // results are there.
   nn::GaussianPrediction predict(const Tensor& obs, const Tensor& actions) const;
   // u(s, a) [N] by the mode asked for (or the ensemble's own).
   Tensor uncertainty(const Tensor& obs, const Tensor& actions) const;
@@ -96,6 +110,7 @@ class DynamicsEnsemble {
 
   const std::vector<int64_t>& elites() const { return elites_; }
   const DynamicsEnsembleOptions& options() const { return options_; }
+  Device device() const { return options_.device; }
   // The mode step() and uncertainty(obs, actions) use from now on.
   void set_uncertainty(Uncertainty mode) { options_.uncertainty = mode; }
   nn::GaussianMLP& model() { return *model_; }
@@ -119,8 +134,9 @@ class DynamicsEnsemble {
   Generator gen_;
   std::shared_ptr<nn::GaussianMLP> model_;
   std::vector<double> input_mean_, input_std_, target_mean_, target_std_;
-  Tensor input_mean_t_, input_std_t_, target_mean_t_, target_std_t_, target_log_var_shift_;  // [in] / [out] f32
-  Tensor elites_t_;                                                                          // [elites] i64
+  // on the device: [in] / [out] f32, and [elites] i64
+  Tensor input_mean_t_, input_std_t_, target_mean_t_, target_std_t_, target_log_var_shift_;
+  Tensor elites_t_;
   std::vector<int64_t> elites_;
 
   void set_standardisation(const Tensor& inputs, const Tensor& targets);
@@ -128,8 +144,8 @@ class DynamicsEnsemble {
   Tensor standardise_inputs(const Tensor& obs, const Tensor& actions, const char* where) const;
   // predict() on standardised inputs [N, in], in chunks of rows.
   nn::GaussianPrediction predict_standardised(const Tensor& x) const;
-  // Per-member MSE of the means on standardised (inputs, targets), NoGrad.
-  std::vector<double> member_mse(const Tensor& inputs, const Tensor& targets) const;
+  // Per-member MSE [K] (f64, on the device) of the means on standardised (inputs, targets), NoGrad.
+  Tensor member_mse(const Tensor& inputs, const Tensor& targets) const;
 };
 
 }  // namespace gradlab::rl

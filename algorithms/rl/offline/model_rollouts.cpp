@@ -1,4 +1,5 @@
-// Branched model rollouts and the two-label model buffer (algorithms/rl/offline/model_rollouts.h).
+// Branched model rollouts on the ensemble's device and the two-label model
+// buffer on the host (algorithms/rl/offline/model_rollouts.h).
 #include "algorithms/rl/offline/model_rollouts.h"
 
 #include "algorithms/rl/offline/offline_data.h"
@@ -6,8 +7,25 @@
 
 namespace gradlab::rl {
 
+namespace {
+
+// [N, 2 obs + A + 2] f32: the columns (obs, actions, next_obs, r_O, r_P) of
+// ModelBuffer::add_rows, on the tensors' device. f32 is what the buffer
+// stores, so the rows reach it unchanged.
+Tensor model_rows(const Tensor& obs, const Tensor& actions, const Tensor& next_obs, const Tensor& reward_optimistic,
+                  const Tensor& reward_pessimistic) {
+  return concat({obs.to(DType::f32), actions.to(DType::f32), next_obs.to(DType::f32),
+                 reward_optimistic.to(DType::f32).unsqueeze(1), reward_pessimistic.to(DType::f32).unsqueeze(1)},
+                1);
+}
+
+}  // namespace
+
 ModelBuffer::ModelBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim)
-    : optimistic_(capacity, obs_dim, act_dim), pessimistic_(capacity, obs_dim, act_dim) {}
+    : optimistic_(capacity, obs_dim, act_dim),
+      pessimistic_(capacity, obs_dim, act_dim),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim) {}
 
 void ModelBuffer::add(const Tensor& obs, const Tensor& actions, const Tensor& next_obs, const Tensor& reward_optimistic,
                       const Tensor& reward_pessimistic, const Tensor& terminated) {
@@ -19,15 +37,22 @@ void ModelBuffer::add(const Tensor& obs, const Tensor& actions, const Tensor& ne
            "actions {}, next_obs {}, rewards {} and {}, terminated {}",
            obs.shape(), actions.shape(), next_obs.shape(), reward_optimistic.shape(), reward_pessimistic.shape(),
            terminated.shape());
-  const int64_t O = obs.size(1), A = actions.size(1);
-  const std::vector<double> o = obs.to_vector<double>(), a = actions.to_vector<double>(),
-                            n = next_obs.to_vector<double>(), ro = reward_optimistic.to_vector<double>(),
-                            rp = reward_pessimistic.to_vector<double>(), d = terminated.to_vector<double>();
+  // Two reads to the host for all N rows: the rows and their flags.
+  add_rows(model_rows(obs, actions, next_obs, reward_optimistic, reward_pessimistic).to_vector<double>(),
+           terminated.to_vector<float>());
+}
+
+void ModelBuffer::add_rows(std::span<const double> rows, std::span<const float> terminated) {
+  const int64_t O = obs_dim_, A = act_dim_, W = 2 * O + A + 2, N = int64_t(terminated.size());
+  GL_CHECK(int64_t(rows.size()) == N * W,
+           "ModelBuffer::add_rows: {} values for {} rows of 2 obs + A + 2 = {} values each (obs {}, A {})", rows.size(),
+           N, W, O, A);
   for (int64_t i = 0; i < N; ++i) {
-    const std::vector<double> oi(o.begin() + i * O, o.begin() + (i + 1) * O),
-        ai(a.begin() + i * A, a.begin() + (i + 1) * A), ni(n.begin() + i * O, n.begin() + (i + 1) * O);
-    optimistic_.add(oi, ai, ro[size_t(i)], ni, d[size_t(i)] > 0.5);
-    pessimistic_.add(oi, ai, rp[size_t(i)], ni, d[size_t(i)] > 0.5);
+    const double* row = rows.data() + i * W;
+    const std::vector<double> oi(row, row + O), ai(row + O, row + O + A), ni(row + O + A, row + 2 * O + A);
+    const bool done = terminated[size_t(i)] > 0.5f;
+    optimistic_.add(oi, ai, row[2 * O + A], ni, done);
+    pessimistic_.add(oi, ai, row[2 * O + A + 1], ni, done);
   }
 }
 
@@ -65,43 +90,53 @@ RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& 
            state_box ? state_box->str() : "");
   RolloutStats stats;
   const int64_t N0 = starts.size(0), O = starts.size(1);
+  const Device device = model.device();
   double u_sum = 0, r_sum = 0;
-  Tensor obs = starts;
+  // Once per rollout, on a device: the start states cross there (when they
+  // are elsewhere), and so does the state box.
+  Tensor obs = starts.to(device);
+  Tensor box_low, box_high;  // [1, O]
+  if (state_box) {
+    box_low = from_vector(std::vector<float>(state_box->low.begin(), state_box->low.end()), {1, O}, device);
+    box_high = from_vector(std::vector<float>(state_box->high.begin(), state_box->high.end()), {1, O}, device);
+  }
   for (int64_t t = 0; t < horizon && obs.size(0) > 0; ++t) {
     const int64_t M = obs.size(0);
     const Tensor actions = policy(obs);
-    GL_CHECK(actions.dim() == 2 && actions.size(0) == M,
-             "branched_rollout: the policy returned actions {} for {} states", actions.shape(), M);
+    GL_CHECK(actions.dim() == 2 && actions.size(0) == M && actions.device() == device,
+             "branched_rollout: the policy returned actions {} on {} for {} states on {}", actions.shape(),
+             actions.device(), M, device);
     ModelStep step = model.step(obs, actions, gen);
-    if (state_box) {
-      std::vector<float> low(state_box->low.begin(), state_box->low.end()),
-          high(state_box->high.begin(), state_box->high.end());
-      step.next_obs = minimum(maximum(step.next_obs, from_vector(low, {1, O})), from_vector(high, {1, O}));
-    }
+    if (state_box) step.next_obs = minimum(maximum(step.next_obs, box_low), box_high);
     const RewardLabels labels = label_rewards(step.rewards, step.uncertainty, beta, lambda);
+    // The one read of a rollout step: every row (s, a, s', r_O, r_P), for the
+    // known termination function and the buffer (both on the host), and the
+    // step's sums of u and r^ for the statistics.
+    const Tensor rows = model_rows(obs, actions, step.next_obs, labels.optimistic, labels.pessimistic);
+    const int64_t A = actions.size(1), W = rows.size(1);
+    const std::vector<double> host =
+        concat({rows.view({M * W}), sum(step.uncertainty).view({1}), sum(step.rewards).view({1})}, 0)
+            .to_vector<double>();
     // The known termination function decides which branches end here.
-    const std::vector<double> o = obs.to_vector<double>(), a = actions.to_vector<double>(),
-                              n = step.next_obs.to_vector<double>();
-    const int64_t A = actions.size(1);
     std::vector<float> done(size_t(M), 0.0f);
     std::vector<int64_t> alive;
     for (int64_t i = 0; i < M; ++i) {
-      const bool end = terminated(std::vector<double>(o.begin() + i * O, o.begin() + (i + 1) * O),
-                                  std::vector<double>(a.begin() + i * A, a.begin() + (i + 1) * A),
-                                  std::vector<double>(n.begin() + i * O, n.begin() + (i + 1) * O));
+      const double* row = host.data() + i * W;
+      const bool end = terminated(std::vector<double>(row, row + O), std::vector<double>(row + O, row + O + A),
+                                  std::vector<double>(row + O + A, row + 2 * O + A));
       done[size_t(i)] = end ? 1.0f : 0.0f;
       if (!end) alive.push_back(i);
     }
-    buffer.add(obs, actions, step.next_obs, labels.optimistic, labels.pessimistic, from_vector(done));
+    buffer.add_rows(std::span<const double>(host.data(), size_t(M * W)), done);
     stats.transitions += M;
-    u_sum += sum(step.uncertainty).item();
-    r_sum += sum(step.rewards).item();
+    u_sum += host[size_t(M * W)];
+    r_sum += host[size_t(M * W + 1)];
     if (int64_t(alive.size()) == M)
       obs = step.next_obs;
     else if (alive.empty())
       break;
-    else
-      obs = index_select(step.next_obs, 0, from_vector(alive, {int64_t(alive.size())}));
+    else  // the surviving rows' indices cross to the device (once per step that ends some branches)
+      obs = index_select(step.next_obs, 0, from_vector(alive, {int64_t(alive.size())}, device));
   }
   stats.mean_uncertainty = u_sum / double(stats.transitions);
   stats.mean_model_reward = r_sum / double(stats.transitions);
@@ -109,14 +144,17 @@ RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& 
   return stats;
 }
 
-BatchPolicy uniform_policy(const std::vector<double>& low, const std::vector<double>& high, Generator& gen) {
+BatchPolicy uniform_policy(const std::vector<double>& low, const std::vector<double>& high, Generator& gen,
+                           Device device) {
   GL_CHECK(!low.empty() && low.size() == high.size(), "uniform_policy: low and high must have the same length");
   std::vector<float> lo(low.begin(), low.end()), width;
   for (size_t j = 0; j < low.size(); ++j) width.push_back(float(high[j] - low[j]));
   const int64_t A = int64_t(low.size());
-  return [lo, width, A, &gen](const Tensor& obs) {
-    const Tensor u = rand({obs.size(0), A}, gen);
-    return add(mul(u, from_vector(width, {1, A})), from_vector(lo, {1, A}));
+  const Tensor lo_t = from_vector(lo, {1, A}, device), width_t = from_vector(width, {1, A}, device);
+  return [lo_t, width_t, A, &gen](const Tensor& obs) {
+    const Device d = obs.device();  // the box crosses only when the states are not where it was made
+    const Tensor u = rand({obs.size(0), A}, gen, DType::f32, d);
+    return add(mul(u, width_t.to(d)), lo_t.to(d));
   };
 }
 

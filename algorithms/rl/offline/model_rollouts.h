@@ -7,9 +7,13 @@
 // computed once at rollout time. A branch stops where the env's known
 // termination function fires. ModelBuffer is FIFO: it keeps the most recent
 // rows (5 rollout rounds when sized so) and hands out batches of one label.
+// A rollout runs on the ensemble's device: the states and the policy's
+// actions stay there; the buffer lives on the host (the termination function
+// is host code), so each rollout step's rows are read back in one copy.
 #pragma once
 
 #include <functional>
+#include <span>
 
 #include "algorithms/rl/buffers.h"
 #include "algorithms/rl/offline/dynamics_ensemble.h"
@@ -24,9 +28,13 @@ class ModelBuffer {
  public:
   ModelBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim);
   // N rows: obs and next_obs [N, obs], actions [N, A], the two rewards and
-  // terminated [N] (0 or 1). The oldest rows go first once full.
+  // terminated [N] (0 or 1), on any one device (read to the host in one
+  // copy). The oldest rows go first once full.
   void add(const Tensor& obs, const Tensor& actions, const Tensor& next_obs, const Tensor& reward_optimistic,
            const Tensor& reward_pessimistic, const Tensor& terminated);
+  // The same from rows already on the host: row i of `rows` [N, 2 obs + A + 2]
+  // is (obs, actions, next_obs, r_O, r_P), and terminated[i] its flag.
+  void add_rows(std::span<const double> rows, std::span<const float> terminated);
   // n rows uniformly with replacement, rewards of the given label.
   ReplayBuffer::Batch sample(int64_t n, RewardLabel label, Generator& gen) const;
   int64_t size() const { return optimistic_.size(); }
@@ -34,6 +42,7 @@ class ModelBuffer {
 
  private:
   ReplayBuffer optimistic_, pessimistic_;  // the same rows, one reward label each
+  int64_t obs_dim_, act_dim_;
 };
 
 // One batch mixing real and model data: n_real dataset rows, then each
@@ -62,6 +71,8 @@ struct RolloutStats {
 // Rolls every start state [N, obs] forward `horizon` steps: actions from
 // policy(obs [M, obs]) -> [M, A], next states, rewards and u from model.step,
 // both labels stored in buffer; rows whose termination fires stop branching.
+// The states are on the model's device (the starts are copied there once
+// when they are elsewhere), and the policy must return its actions there.
 // With state_box, model states are clipped into the env's observation box
 // (known, like the termination function): a model trained on the data alone
 // otherwise extrapolates states, and rewards, that the env can never reach.
@@ -70,7 +81,10 @@ RolloutStats branched_rollout(const DynamicsEnsemble& model, const BatchPolicy& 
                               int64_t horizon, const envs::TerminationFn& terminated, double beta, double lambda,
                               ModelBuffer& buffer, Generator& gen, const envs::Space* state_box = nullptr);
 
-// A policy of uniform actions in the box [low, high] (ORPO's random-rollout ablation).
-BatchPolicy uniform_policy(const std::vector<double>& low, const std::vector<double>& high, Generator& gen);
+// A policy of uniform actions in the box [low, high] (ORPO's random-rollout
+// ablation), drawn on the states' device: the same numbers on every device.
+// `device` is where it keeps the box (where the states will be).
+BatchPolicy uniform_policy(const std::vector<double>& low, const std::vector<double>& high, Generator& gen,
+                           Device device = Device::cpu);
 
 }  // namespace gradlab::rl

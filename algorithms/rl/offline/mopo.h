@@ -35,16 +35,18 @@ struct MOPOArgs {
   int64_t eval_every = 5000;
   int64_t eval_episodes = 10;
   double progress_seconds = 2.0;
-  // Where the learners' networks, optimiser state and batches live (cpu,
-  // cuda, ref): it overrides the learner options' device. The dynamics
-  // ensemble and its model rollouts stay on the CPU (host-side data, like an
-  // env); the policy crosses once per rollout step, a batch once per update.
+  // Where everything lives (cpu, cuda, ref): the learners' networks,
+  // optimiser state and batches, the dynamics ensemble and its model
+  // rollouts; it overrides the learner options' and dynamics' device (a given
+  // ensemble must be there). The model buffer and the dataset's replay buffer
+  // stay on the host: each rollout step's rows are read back once, and a
+  // mixed batch crosses to the device once per update.
   Device device = Device::cpu;
 };
 
 // The fitted ensemble for data: `model` when given (already trained, e.g.
-// shared by several methods of one seed), else one trained here with
-// `options`; `report` gets the training report when one was trained.
+// shared by several methods of one seed; it must be on options.device),
+// else one trained here with `options`.
 std::shared_ptr<const DynamicsEnsemble> fitted_dynamics(const envs::Dataset& data,
                                                         std::shared_ptr<const DynamicsEnsemble> model,
                                                         const DynamicsEnsembleOptions& options, uint64_t seed);

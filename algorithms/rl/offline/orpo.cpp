@@ -54,7 +54,10 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   const envs::EnvPtr probe = envs::make_env(evaluator.env_id());
   const envs::Space& action_space = probe->action_space();
   const envs::TerminationFn terminated = envs::termination_function(evaluator.env_id());
-  model = fitted_dynamics(data, model, args.dynamics, args.seed);
+  const Device device = args.device;
+  DynamicsEnsembleOptions dynamics_options = args.dynamics;
+  dynamics_options.device = device;
+  model = fitted_dynamics(data, model, dynamics_options, args.seed);
   const envs::Space* box = args.clip_model_states ? &probe->observation_space() : nullptr;
 
   const StateNormalizer norm =
@@ -63,7 +66,6 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   const int64_t O = data.obs_dim(), A = data.act_dim();
   ModelBuffer optimistic_data(args.retain_rounds * args.rollout_batch * args.rollout_horizon, O, A);  // D_o
   ModelBuffer output_data(args.retain_rounds * args.rollout_batch * args.horizon, O, A);              // D_pi
-  const Device device = args.device;
   TD3BCLearnerOptions output_options = args.output_learner;
   SACLearnerOptions rollout_options = args.rollout_learner;
   output_options.device = rollout_options.device = device;
@@ -76,19 +78,18 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
             random_gen = run_gen.fork(8);
 
   // The output policy's rollouts: pi(s) + N(0, exploration_std scale), clipped to the box.
-  // (Model states are on the CPU: they cross to a policy and its actions back, once per rollout step.)
+  // The model states and the actions stay on the device (the normaliser sends
+  // its two constant rows there on each call, act_noisy its scale and box).
   const BatchPolicy output_explore = [&](const Tensor& obs) {
-    return output->act_noisy(norm.apply(obs.to(device)), args.exploration_std, noise_gen).to(Device::cpu);
+    return output->act_noisy(norm.apply(obs), args.exploration_std, noise_gen);
   };
   BatchPolicy rollout_explore;
   switch (args.rollout_policy) {
     case RolloutPolicy::optimistic:
-      rollout_explore = [&](const Tensor& obs) {
-        return rollout_sac->act(norm.apply(obs.to(device)), false).to(Device::cpu);
-      };
+      rollout_explore = [&](const Tensor& obs) { return rollout_sac->act(norm.apply(obs), false); };
       break;
     case RolloutPolicy::random:
-      rollout_explore = uniform_policy(action_space.low, action_space.high, random_gen);
+      rollout_explore = uniform_policy(action_space.low, action_space.high, random_gen, device);
       break;
     case RolloutPolicy::output: rollout_explore = output_explore; break;
   }
@@ -106,7 +107,8 @@ OfflineResult train_orpo(const ORPOArgs& args, const envs::Dataset& data,
   int64_t rounds = 0;
   for (int64_t step = 1; step <= args.gradient_steps; ++step) {
     if ((step - 1) % args.rollout_every == 0) {
-      // docs/papers/orpo.md "Rollouts": both policies from fresh dataset start states
+      // docs/papers/orpo.md "Rollouts": both policies from fresh dataset start states (sampled from
+      // the host's dataset buffer, they cross to the device once per rollout)
       const Tensor starts_o = real.sample(args.rollout_batch, rollout_gen).obs;
       u_optimistic += branched_rollout(*model, rollout_explore, starts_o, args.rollout_horizon, terminated, args.beta,
                                        args.lambda, optimistic_data, rollout_gen, box)
