@@ -6,7 +6,8 @@
 // the ensemble and its rollouts on the device, one gradient step after a
 // round of model rollouts, end with the same evaluation and rollout
 // statistics. On ref, the ensemble's host crossings per training epoch, per
-// model step and per rollout step are counted with transfer_counts().
+// model step and per rollout step, and the learners' reads per update, are
+// counted with transfer_counts().
 //
 // Tolerance, as in tests/rl/test_device.cpp: ref sums in double and the CPU
 // in f32, so results differ by f32 roundings carried through a few Adam steps
@@ -64,8 +65,8 @@ std::vector<double> sac_cql_run(const envs::Dataset& data, Device device) {
   Generator gen(5);
   std::vector<double> out;
   for (int k = 0; k < 4; ++k) {
-    const SACLearner::Stats s = learner.update(
-        buffer.sample(32, gen), [&](const ReplayBuffer::Batch& b, SACLearner& l) { return penalty(b, l); });
+    learner.update(buffer.sample(32, gen), [&](const ReplayBuffer::Batch& b, SACLearner& l) { return penalty(b, l); });
+    const SACLearner::Stats s = learner.stats();
     out.insert(out.end(), {s.critic_loss, s.actor_loss, s.alpha, s.q_mean, s.regulariser, penalty.weight()});
   }
   const Tensor acted = learner.act(buffer.gather({0, 1, 2, 3}).obs, true);
@@ -85,7 +86,8 @@ std::vector<double> td3_bc_run(const envs::Dataset& data, Device device) {
   Generator gen(5), noise(6);
   std::vector<double> out;
   for (int k = 0; k < 4; ++k) {
-    const TD3BCLearner::Stats s = learner.update(buffer.sample(32, gen));
+    learner.update(buffer.sample(32, gen));
+    const TD3BCLearner::Stats s = learner.stats();
     out.insert(out.end(), {s.critic_loss, s.actor_loss, s.q_mean});
   }
   const Tensor obs = buffer.gather({0, 1, 2, 3}).obs;
@@ -164,6 +166,50 @@ TEST_CASE("SAC with CQL's penalty and TD3+BC update on a device as on the CPU") 
     check_all_close(cql_cpu, sac_cql_run(data, d));
     check_all_close(td3_cpu, td3_bc_run(data, d));
   }
+}
+
+TEST_CASE("offline learners on ref: what an update reads back (SAC's temperature, CQL's Lagrangian), nothing else") {
+  const test::ThreadCountGuard pin(1);
+  const envs::Dataset data = envs::build_dataset("SquareToy", "random", 200, 1);
+  const envs::EnvPtr probe = envs::make_env("SquareToy");
+  const ReplayBuffer buffer = dataset_buffer(data, Device::ref);
+  Generator gen(5);
+  auto reads = [] { return transfer_counts().to_host; };
+  auto sac_reads = [&](bool autotune, bool lagrangian, int updates) {
+    SACLearnerOptions o;
+    o.hidden = {8};
+    o.autotune = autotune;
+    o.device = Device::ref;
+    SACLearner learner(data.obs_dim(), probe->action_space(), o, 7);
+    CQLOptions c;
+    c.num_samples = 2;
+    c.lagrangian = lagrangian;
+    c.device = Device::ref;
+    CQLPenalty penalty(probe->action_space(), c, 7);
+    const uint64_t before = reads();
+    for (int k = 0; k < updates; ++k)
+      learner.update(buffer.sample(16, gen), [&](const ReplayBuffer::Batch& b, SACLearner& l) { return penalty(b, l); });
+    return reads() - before;
+  };
+  CHECK(sac_reads(false, false, 5) == 0);  // fixed temperature, fixed CQL weight: nothing
+  CHECK(sac_reads(true, false, 5) == 5);   // autotune: the temperature, a host number in the losses
+  CHECK(sac_reads(false, true, 5) == 5);   // the Lagrangian: both gaps and log alpha', in one copy
+  // Every 100th update reads the critic's and the actor's finite checks, and the Lagrangian's.
+  CHECK(sac_reads(false, true, SACLearner::kUpdatesPerCheck) == SACLearner::kUpdatesPerCheck + 3);
+
+  TD3BCLearnerOptions t;
+  t.hidden = {8};
+  t.device = Device::ref;
+  TD3BCLearner td3(data.obs_dim(), probe->action_space(), t, 7);
+  uint64_t before = reads();
+  for (int k = 0; k < 5; ++k) td3.update(buffer.sample(16, gen));
+  CHECK(reads() - before == 0);
+  const TD3BCLearner::Stats s = td3.stats();  // the last update's numbers: one copy
+  CHECK(reads() - before == 1);
+  CHECK(std::isfinite(s.critic_loss));
+  CHECK(std::isfinite(s.actor_loss));  // the fifth update (index 4) trained the actor (policy_frequency 2)
+  td3.update(buffer.sample(16, gen));  // the sixth trains the critics only
+  CHECK(std::isnan(td3.stats().actor_loss));
 }
 
 TEST_CASE("MOPO and ORPO, a round of model rollouts and a gradient step, on a device as on the CPU") {

@@ -11,7 +11,6 @@
 
 #include "algorithms/rl/rl_utils.h"
 #include "envs/env.h"
-#include "optim/finite.h"
 #include "tensor/error.h"
 
 namespace gradlab::rl {
@@ -60,7 +59,8 @@ CQLPenalty::CQLPenalty(const envs::Space& actions, const CQLOptions& options, ui
       log_uniform_density_(0),
       gen_(Generator(seed).fork(7)),
       log_alpha_prime_(Var::leaf(full({1}, std::log(options.alpha_prime_init), DType::f32, options.device))),
-      alpha_prime_optimizer_({log_alpha_prime_}, {.lr = options.alpha_prime_lr}) {
+      alpha_prime_optimizer_({log_alpha_prime_}, {.lr = options.alpha_prime_lr}),
+      alpha_prime_check_("CQL alpha'", options.device) {
   GL_CHECK(!actions.is_discrete(), "CQLPenalty: needs a box action space, got {}", actions.str());
   GL_CHECK(options.num_samples > 0, "CQLPenalty: num_samples must be positive, got {}", options.num_samples);
   GL_CHECK(options.alpha >= 0 && std::isfinite(options.alpha), "CQLPenalty: alpha must be finite and >= 0, got {}",
@@ -83,12 +83,17 @@ double CQLPenalty::weight() const {
   return std::clamp(std::exp(log_alpha_prime_.item()), 0.0, options_.alpha_prime_max);
 }
 
-double CQLPenalty::lagrange_step(double mean_gap) {
+void CQLPenalty::lagrange_update(double mean_gap) {
   const Var loss = cql_alpha_prime_loss(log_alpha_prime_, mean_gap, options_.target_gap, options_.alpha_prime_max);
-  optim::check_finite_loss(loss, "CQL alpha'", lagrange_steps_++);
+  alpha_prime_check_.check_finite(loss, lagrange_steps_++);
   alpha_prime_optimizer_.zero_grad();
   loss.backward();
   alpha_prime_optimizer_.step();
+  if (lagrange_steps_ % 100 == 0) alpha_prime_check_.read();  // on a device; the CPU checked before the backward
+}
+
+double CQLPenalty::lagrange_step(double mean_gap) {
+  lagrange_update(mean_gap);
   return weight();
 }
 
@@ -130,13 +135,18 @@ Var CQLPenalty::operator()(const ReplayBuffer::Batch& batch, SACLearner& learner
   const Var lse1 = logsumexp_of(learner.qf1), lse2 = logsumexp_of(learner.qf2);
   const Var gap1 = cql_gap(lse1, learner.qf1.forward(batch.obs, batch.actions));
   const Var gap2 = cql_gap(lse2, learner.qf2.forward(batch.obs, batch.actions));
-  gap1_ = gap1.item();
-  gap2_ = gap2.item();
-  lse1_ = mean(lse1.value()).item();
-  lse2_ = mean(lse2.value()).item();
-  if (!options_.lagrangian) return options_.alpha * (gap1 + gap2);  // (CQL.1) with a fixed alpha
-  const double alpha_prime = weight();
-  lagrange_step(0.5 * (gap1_ + gap2_));
+  gap1_ = gap1.value();
+  gap2_ = gap2.value();
+  lse1_ = mean(lse1.value());
+  lse2_ = mean(lse2.value());
+  if (!options_.lagrangian) return options_.alpha * (gap1 + gap2);  // (CQL.1) with a fixed alpha: nothing read
+  // The Lagrangian's step is host arithmetic on the gaps: one read brings them and log alpha' back.
+  const std::vector<double> read =
+      concat({gap1_.reshape({1}).to(DType::f64), gap2_.reshape({1}).to(DType::f64),
+              log_alpha_prime_.value().reshape({1}).to(DType::f64)})
+          .to_vector<double>();
+  const double alpha_prime = std::clamp(std::exp(read[2]), 0.0, options_.alpha_prime_max);  // weight(), as read
+  lagrange_update(0.5 * (read[0] + read[1]));
   return alpha_prime * ((gap1 - options_.target_gap) + (gap2 - options_.target_gap));
 }
 

@@ -34,6 +34,7 @@
 #include "algorithms/rl/offline/sac_learner.h"
 #include "autograd/ops.h"
 #include "optim/adam.h"
+#include "optim/step_tally.h"
 
 namespace gradlab::rl {
 
@@ -77,11 +78,12 @@ class CQLPenalty {
 
   // alpha' in the Lagrangian variant, else the fixed alpha.
   double weight() const;
-  // The last call's gaps (per critic) and mean L(s) (per critic).
-  double last_gap1() const { return gap1_; }
-  double last_gap2() const { return gap2_; }
-  double last_logsumexp1() const { return lse1_; }
-  double last_logsumexp2() const { return lse2_; }
+  // The last call's gaps (per critic) and mean L(s) (per critic); 0 before
+  // the first call. They stay on the device until asked for (one read each).
+  double last_gap1() const { return read_or_zero(gap1_); }
+  double last_gap2() const { return read_or_zero(gap2_); }
+  double last_logsumexp1() const { return read_or_zero(lse1_); }
+  double last_logsumexp2() const { return read_or_zero(lse2_); }
   const CQLOptions& options() const { return options_; }
 
  private:
@@ -91,8 +93,13 @@ class CQLPenalty {
   Generator gen_;
   Var log_alpha_prime_;
   optim::Adam alpha_prime_optimizer_;
-  double gap1_ = 0, gap2_ = 0, lse1_ = 0, lse2_ = 0;
+  Tensor gap1_, gap2_, lse1_, lse2_;  // 0-d, on the device
   int64_t lagrange_steps_ = 0;
+  optim::StepTally alpha_prime_check_;  // the Lagrangian's losses, read every 100 steps on a device
+
+  // One Adam step of the Lagrangian (lagrange_step without reading alpha' back).
+  void lagrange_update(double mean_gap);
+  static double read_or_zero(const Tensor& t) { return t.defined() ? t.item() : 0.0; }
 };
 
 // The offline baseline: CQL on the dataset alone. The learner's defaults are

@@ -3,10 +3,10 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <vector>
 
 #include "algorithms/rl/rl_utils.h"
 #include "algorithms/rl/sac.h"
-#include "optim/finite.h"
 #include "optim/polyak.h"
 #include "tensor/error.h"
 
@@ -23,7 +23,9 @@ SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLea
       policy_gen_(Generator(seed).fork(1)),
       target_entropy_(std::isnan(options.target_entropy) ? -double(actions.dim()) : options.target_entropy),
       log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha), DType::f32, options.device))),
-      alpha_(options.autotune ? 1.0 : options.alpha) {
+      alpha_(options.autotune ? 1.0 : options.alpha),
+      critic_check_("SAC critic", options.device),
+      actor_check_("SAC actor", options.device) {
   GL_CHECK(!actions.is_discrete(), "SACLearner: needs a box action space, got {}", actions.str());
   GL_CHECK(!options.hidden.empty(), "SACLearner: needs at least one hidden layer");
   GL_CHECK(options.tau >= 0 && options.tau <= 1, "SACLearner: tau must be in [0, 1], got {}", options.tau);
@@ -42,8 +44,7 @@ SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLea
       std::make_unique<optim::Adam>(std::vector<Var>{log_alpha_}, optim::AdamOptions{.lr = options.alpha_lr});
 }
 
-SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser& regulariser) {
-  Stats stats;
+void SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser& regulariser) {
   // ---- critics: y = r + gamma (1 - d) (min Q'(s', a') - alpha log pi(a'|s')), a' ~ pi(s')
   Tensor target;
   {
@@ -55,12 +56,13 @@ SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const Crit
   }
   const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
   Var critic_loss = mse(q1, target) + mse(q2, target);
+  last_regulariser_ = Tensor();
   if (regulariser) {
     const Var extra = regulariser(data, *this);
-    stats.regulariser = extra.item();
+    last_regulariser_ = extra.value();
     critic_loss = critic_loss + extra;
   }
-  optim::check_finite_loss(critic_loss, "SAC critic", updates_);
+  critic_check_.check_finite(critic_loss, updates_);
   q_optimizer_->zero_grad();
   critic_loss.backward();
   q_optimizer_->step();
@@ -71,7 +73,7 @@ SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const Crit
   const nn::TanhGaussianSample pi = actor.sample(data.obs, policy_gen_);
   const Var actor_loss =
       sac_actor_loss(pi.log_prob, qf1.forward(data.obs, pi.action), qf2.forward(data.obs, pi.action), alpha_);
-  optim::check_finite_loss(actor_loss, "SAC actor", updates_);
+  actor_check_.check_finite(actor_loss, updates_);
   actor_optimizer_->zero_grad();
   actor_loss.backward();
   actor_optimizer_->step();
@@ -89,11 +91,22 @@ SACLearner::Stats SACLearner::update(const ReplayBuffer::Batch& data, const Crit
   optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
   optim::polyak_update(qf2_target.parameters(), qf2.parameters(), options_.tau);
   ++updates_;
-  stats.critic_loss = critic_loss.item();
-  stats.actor_loss = actor_loss.item();
-  stats.alpha = alpha_;
-  stats.q_mean = mean(q1.value()).item();
-  return stats;
+  last_critic_loss_ = critic_loss.value();
+  last_actor_loss_ = actor_loss.value();
+  last_q_mean_ = mean(q1.value());
+  if (updates_ % kUpdatesPerCheck == 0) {  // on a device, the finite checks of the last kUpdatesPerCheck updates
+    critic_check_.read();
+    actor_check_.read();
+  }
+}
+
+SACLearner::Stats SACLearner::stats() const {
+  GL_CHECK(updates_ > 0, "SACLearner::stats: no update yet");
+  std::vector<Tensor> parts;
+  for (const Tensor& t : {last_critic_loss_, last_actor_loss_, last_q_mean_, last_regulariser_})
+    if (t.defined()) parts.push_back(t.reshape({1}).to(DType::f64));
+  const std::vector<double> v = concat(parts).to_vector<double>();
+  return {.critic_loss = v[0], .actor_loss = v[1], .alpha = alpha_, .q_mean = v[2], .regulariser = v.size() > 3 ? v[3] : 0};
 }
 
 Tensor SACLearner::act(const Tensor& obs, bool deterministic) {

@@ -14,6 +14,7 @@
 #include "algorithms/rl/buffers.h"
 #include "algorithms/rl/networks.h"
 #include "optim/adam.h"
+#include "optim/step_tally.h"
 
 namespace gradlab::rl {
 
@@ -38,10 +39,18 @@ class SACLearner {
   // and the learner after the TD loss is built; returns a scalar Var.
   using CriticRegulariser = std::function<Var(const ReplayBuffer::Batch& batch, SACLearner& learner)>;
 
+  // One update. On a device it reads back only alpha (with autotune: the
+  // temperature is a host number in the losses); the losses' finite checks
+  // are read every kUpdatesPerCheck updates (on the CPU at once, before each
+  // backward pass), and the update's numbers stay there until stats().
+  void update(const ReplayBuffer::Batch& batch, const CriticRegulariser& regulariser = {});
+  static constexpr int64_t kUpdatesPerCheck = 100;
+
+  // What the last update measured (regulariser 0 without one), read in one copy.
   struct Stats {
     double critic_loss = 0, actor_loss = 0, alpha = 0, q_mean = 0, regulariser = 0;
   };
-  Stats update(const ReplayBuffer::Batch& batch, const CriticRegulariser& regulariser = {});
+  Stats stats() const;
 
   // Actions for observations [N, obs] ([N, A], no gradient): sampled from the
   // policy, or its mean squashed (deterministic).
@@ -66,6 +75,8 @@ class SACLearner {
   // Made after the networks are on their device (their state is made there).
   std::unique_ptr<optim::Adam> q_optimizer_, actor_optimizer_, alpha_optimizer_;
   int64_t updates_ = 0;
+  optim::StepTally critic_check_, actor_check_;
+  Tensor last_critic_loss_, last_actor_loss_, last_q_mean_, last_regulariser_;  // 0-d, on the device
 };
 
 }  // namespace gradlab::rl

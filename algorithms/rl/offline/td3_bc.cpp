@@ -10,11 +10,11 @@
 #include <cmath>
 #include <initializer_list>
 #include <memory>
+#include <vector>
 
 #include "algorithms/rl/rl_utils.h"
 #include "algorithms/rl/td3.h"
 #include "envs/env.h"
-#include "optim/finite.h"
 #include "optim/polyak.h"
 #include "tensor/error.h"
 
@@ -43,7 +43,9 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
       options_(options),
       low_(actions.low),
       high_(actions.high),
-      noise_gen_(Generator(seed).fork(2)) {
+      noise_gen_(Generator(seed).fork(2)),
+      critic_check_("TD3+BC critic", options.device),
+      actor_check_("TD3+BC actor", options.device) {
   GL_CHECK(!actions.is_discrete(), "TD3BCLearner: needs a box action space, got {}", actions.str());
   GL_CHECK(options.policy_frequency > 0, "TD3BCLearner: policy_frequency must be positive, got {}",
            options.policy_frequency);
@@ -62,8 +64,7 @@ TD3BCLearner::TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD
   qf2_target.freeze();
 }
 
-TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
-  Stats stats;
+void TD3BCLearner::update(const ReplayBuffer::Batch& data) {
   Tensor target;
   {
     NoGradGuard no_grad;
@@ -77,31 +78,42 @@ TD3BCLearner::Stats TD3BCLearner::update(const ReplayBuffer::Batch& data) {
   }
   const Var q1 = qf1.forward(data.obs, data.actions), q2 = qf2.forward(data.obs, data.actions);
   const Var critic_loss = mse(q1, target) + mse(q2, target);
-  optim::check_finite_loss(critic_loss, "TD3+BC critic", updates_);
+  critic_check_.check_finite(critic_loss, updates_);
   q_optimizer_->zero_grad();
   critic_loss.backward();
   q_optimizer_->step();
-  stats.critic_loss = critic_loss.item();
-  stats.q_mean = mean(q1.value()).item();
-  stats.actor_loss = std::nan("");
+  last_critic_loss_ = critic_loss.value();
+  last_q_mean_ = mean(q1.value());
+  last_actor_loss_ = Tensor();
 
   if (updates_ % options_.policy_frequency == 0) {
     qf1.freeze();
     const Var pi = actor.forward(data.obs);
     const Var actor_loss =
         td3bc_actor_loss(qf1.forward(data.obs, pi), pi, data.actions, options_.alpha, options_.bc_weight);
-    optim::check_finite_loss(actor_loss, "TD3+BC actor", updates_);
+    actor_check_.check_finite(actor_loss, updates_);
     actor_optimizer_->zero_grad();
     actor_loss.backward();
     actor_optimizer_->step();
     qf1.unfreeze();
-    stats.actor_loss = actor_loss.item();
+    last_actor_loss_ = actor_loss.value();
     optim::polyak_update(actor_target.parameters(), actor.parameters(), options_.tau);
     optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
     optim::polyak_update(qf2_target.parameters(), qf2.parameters(), options_.tau);
   }
   ++updates_;
-  return stats;
+  if (updates_ % kUpdatesPerCheck == 0) {  // on a device, the finite checks of the last kUpdatesPerCheck updates
+    critic_check_.read();
+    actor_check_.read();
+  }
+}
+
+TD3BCLearner::Stats TD3BCLearner::stats() const {
+  GL_CHECK(updates_ > 0, "TD3BCLearner::stats: no update yet");
+  std::vector<Tensor> parts{last_critic_loss_.reshape({1}).to(DType::f64), last_q_mean_.reshape({1}).to(DType::f64)};
+  if (last_actor_loss_.defined()) parts.push_back(last_actor_loss_.reshape({1}).to(DType::f64));
+  const std::vector<double> v = concat(parts).to_vector<double>();
+  return {.critic_loss = v[0], .actor_loss = v.size() > 2 ? v[2] : std::nan(""), .q_mean = v[1]};
 }
 
 Tensor TD3BCLearner::act(const Tensor& obs) const {

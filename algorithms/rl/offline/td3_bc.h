@@ -14,6 +14,7 @@
 #include "algorithms/rl/networks.h"
 #include "algorithms/rl/offline/offline_data.h"
 #include "optim/adam.h"
+#include "optim/step_tally.h"
 
 namespace gradlab::rl {
 
@@ -39,12 +40,19 @@ class TD3BCLearner {
  public:
   TD3BCLearner(int64_t obs_dim, const envs::Space& actions, const TD3BCLearnerOptions& options, uint64_t seed);
 
+  // One step: both critics towards the smoothed clipped double-Q target; every
+  // policy_frequency-th call also the actor and the three targets. On a device
+  // it reads nothing back: the losses' finite checks are read every
+  // kUpdatesPerCheck updates (on the CPU at once, before each backward pass),
+  // and the step's numbers stay there until stats().
+  void update(const ReplayBuffer::Batch& batch);
+  static constexpr int64_t kUpdatesPerCheck = 100;
+
+  // What the last update measured, read in one copy.
   struct Stats {
     double critic_loss = 0, actor_loss = 0, q_mean = 0;  // actor_loss NaN on steps without an actor update
   };
-  // One step: both critics towards the smoothed clipped double-Q target; every
-  // policy_frequency-th call also the actor and the three targets.
-  Stats update(const ReplayBuffer::Batch& batch);
+  Stats stats() const;
 
   // mu(s) for observations [N, obs] (no gradient), and mu(s) + N(0, std
   // scale) clipped into the box (the exploratory output policy of ORPO).
@@ -65,6 +73,8 @@ class TD3BCLearner {
   // Made after the networks are on their device (their state is made there).
   std::unique_ptr<optim::Adam> q_optimizer_, actor_optimizer_;
   int64_t updates_ = 0;
+  optim::StepTally critic_check_, actor_check_;
+  Tensor last_critic_loss_, last_actor_loss_, last_q_mean_;  // 0-d, on the device; no actor loss on a critic-only step
 };
 
 // The offline baseline: TD3+BC on the dataset alone.
