@@ -8,6 +8,7 @@
 
 #include "algorithms/alignment/copr.h"
 #include "optim/clip.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -88,9 +89,12 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
   COPFStageStats stats;
   std::vector<int64_t> order = all_rows(data.size());
   policy_->train();
+  // The epoch's sums: on a device they stay there, read once an epoch.
+  enum { kFit, kNll, kReg };
+  optim::StepTally tally("COPF", policy_->device(), 3);
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
     shuffle(order, gen_);
-    double fit_sum = 0, nll_sum = 0, reg_sum = 0;
+    tally.reset_sums();
     for (int64_t s = 0; s < N; s += config_.batch_size) {
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
       const int64_t B = int64_t(idx.size());
@@ -105,7 +109,6 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
       const Var fit = batch_fit_loss(reshape(lp, {B * J}), log_p_star);
       const Var nll = -mean(select(lp, 1, 0));  // -l(y_top): column 0 is the best
       Var loss = config_.fit_coef * fit + config_.nll_coef * nll;
-      double reg_value = 0;
       if (!memory_.empty() && config_.reg_coef > 0) {
         std::vector<int64_t> ridx = all_rows(memory_.size());
         if (int64_t(ridx.size()) > config_.replay_batch) {
@@ -116,17 +119,17 @@ COPFStageStats COPF::learn_task(const std::vector<Ranking>& data) {
         const Var lm = reshape(candidate_logprobs(*policy_, memory_, ridx, config_.mean_logprob), {R * J});
         const Var reg = function_regulariser(lm, index_select(ref_memory, 0, from_vector(ridx, {R}).to(ref_memory.device())).reshape({R * J}));
         loss = loss + config_.reg_coef * reg;
-        reg_value = reg.item();
+        tally.add(kReg, reg.value(), double(B));
       }
       opt_->zero_grad();
       loss.backward();
-      if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);
+      if (config_.max_grad_norm > 0) optim::clip_grad_norm_async(opt_->params(), config_.max_grad_norm);
       opt_->step();
-      fit_sum += fit.item() * double(B);
-      nll_sum += nll.item() * double(B);
-      reg_sum += reg_value * double(B);
+      tally.add(kFit, fit.value(), double(B));
+      tally.add(kNll, nll.value(), double(B));
     }
-    stats = {fit_sum / double(N), nll_sum / double(N), reg_sum / double(N)};
+    tally.read();
+    stats = {tally.sum(kFit) / double(N), tally.sum(kNll) / double(N), tally.sum(kReg) / double(N)};
   }
   policy_->eval();
   for (int64_t i : replay_indices(N, config_.replay_fraction, gen_)) memory_.push_back(data[size_t(i)]);

@@ -9,7 +9,7 @@
 #include "algorithms/alignment/sft.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -113,10 +113,14 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
   JudgeWarmStartHistory h;
   std::vector<int64_t> order(pairs.size());
   std::iota(order.begin(), order.end(), 0);
+  // The epoch's sums: on a device they stay there, read once an epoch.
+  enum { kJudge, kLm };
+  optim::StepTally tally("judge warm start", model.device(), 2);
   model.train();
   for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
     shuffle(order, gen);
-    double judge_sum = 0, lm_sum = 0, batches = 0;
+    tally.reset_sums();
+    double batches = 0;
     for (size_t s = 0; s < order.size(); s += size_t(c.batch_size)) {
       const size_t e = std::min(order.size(), s + size_t(c.batch_size));
       std::vector<Tokens> x, yw, yl;
@@ -130,7 +134,7 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
       Var loss = -mean(log_sigmoid(judge.preference_logit(x, yw, yl)));
       if (judge.options().kind == JudgeKind::verdict_token)
         loss = 0.5 * (loss - mean(log_sigmoid(-judge.preference_logit(x, yl, yw))));
-      judge_sum += loss.item();
+      tally.add(kJudge, loss.value());
       if (c.lm_coef > 0) {  // keep the language model: NLL on a corpus minibatch of the same size
         std::vector<Tokens> cx, cy;
         for (size_t b = s; b < e; ++b) {
@@ -139,18 +143,19 @@ JudgeWarmStartHistory warm_start_judge(const SelfJudge& judge, const std::vector
           cy.push_back(seq.response);
         }
         const Var lm = sft_loss(model, make_batch(cx, cy, model.device()));
-        lm_sum += lm.item();
+        tally.add(kLm, lm.value());
         loss = loss + c.lm_coef * lm;
       }
-      optim::check_finite_loss(loss, "judge warm start", epoch);
+      tally.check_finite(loss, epoch);
       opt.zero_grad();
       loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
       opt.step();
       batches += 1;
     }
-    h.judge_loss.push_back(judge_sum / batches);
-    h.lm_loss.push_back(lm_sum / batches);
+    tally.read();
+    h.judge_loss.push_back(tally.sum(kJudge) / batches);
+    h.lm_loss.push_back(tally.sum(kLm) / batches);
   }
   model.eval();
   return h;

@@ -8,7 +8,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 
 namespace gradlab::alignment {
 
@@ -32,24 +32,27 @@ EnsembleTrainHistory train_reward_ensemble(RewardEnsemble& ens, const std::vecto
   EnsembleTrainHistory h;
   h.diversity_ratios.push_back(ens.diversity_ratios());
   std::vector<int64_t> order(static_cast<size_t>(N));
+  // The epoch's loss sum: on a device it stays there, read once an epoch.
+  optim::StepTally tally("reward ensemble", all_chosen.tokens.device(), 1);
   for (int64_t e = 0; e < c.epochs; ++e) {
     std::iota(order.begin(), order.end(), 0);
     shuffle(order, gen);
-    double loss_sum = 0;
+    tally.reset_sums();
     for (int64_t start = 0; start < N; start += c.batch_size) {
       const std::vector<int64_t> rows(order.begin() + start, order.begin() + std::min(N, start + c.batch_size));
       const SequenceBatch bc = take_rows(all_chosen, rows), br = take_rows(all_rejected, rows);
       const Var bt = ens.bradley_terry_loss(bc, br);
       // Eq. 12: L = -log sigma(r_bar_w - r_bar_l) + alpha * (-(1/M) sum_m N(A^(m)))
       const Var loss = c.alpha > 0 ? bt + ens.diversity_term() * c.alpha : bt;
-      optim::check_finite_loss(loss, "reward ensemble", e);
+      tally.check_finite(loss, e);
       opt.zero_grad();
       loss.backward();
-      if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+      if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
       opt.step();
-      loss_sum += bt.item() * double(rows.size());
+      tally.add(0, bt.value(), double(rows.size()));
     }
-    h.loss.push_back(loss_sum / double(N));
+    tally.read();
+    h.loss.push_back(tally.sum(0) / double(N));
     {
       NoGradGuard guard;
       h.diversity.push_back(ens.diversity_term().item());
