@@ -32,7 +32,7 @@ double clip_grad_norm(const std::vector<Var>& params, double max_norm) {
     NoGradGuard no_grad;
     for (const Var& p : params) {
       Tensor g = p.grad();
-      if (g.defined()) g.copy_(g * scale);
+      if (g.defined()) g.mul_(scale);
     }
   }
   return norm;

@@ -7,6 +7,7 @@
 
 #include "tensor/allocator.h"
 #include "tensor/backend.h"
+#include "tensor/creation.h"
 
 namespace gradlab {
 
@@ -311,6 +312,16 @@ Tensor& Tensor::fill_(double value) {
   GL_CHECK(defined(), "fill_: tensor is undefined");
   GL_CHECK(!has_internal_overlap(*this), "fill_: tensor of shape {} has overlapping elements", shape_);
   kernel(&Backend::fill, device(), "fill_")(*this, value);
+  bump_version();
+  return *this;
+}
+
+Tensor& Tensor::mul_(double value) {
+  GL_CHECK(defined(), "mul_: tensor is undefined");
+  GL_CHECK(!has_internal_overlap(*this), "mul_: tensor of shape {} has overlapping elements", shape_);
+  // Each element is read and written at the same place, so the binary kernel may write over its input.
+  kernel(&Backend::binary, device(), "mul_")(BinaryOp::mul, *this, scalar(value, dtype(), device()).expand(shape_),
+                                              *this);
   bump_version();
   return *this;
 }

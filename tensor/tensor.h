@@ -113,6 +113,9 @@ class Tensor {
   // ---- in place (bump the version) ----
   Tensor& copy_(const Tensor& src);  // src broadcasts to this shape; dtypes may differ
   Tensor& fill_(double value);
+  // this = this * value elementwise: mul(*this, value)'s numbers (the scalar
+  // rounded to this dtype), written in place without a temporary.
+  Tensor& mul_(double value);
   uint64_t version() const { return storage_ ? storage_->version : 0; }
   void bump_version() const;
 

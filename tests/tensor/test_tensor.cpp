@@ -1,6 +1,6 @@
 // Tensor metadata, views (which must share storage and never copy), copies,
-// creation functions, formatting, the caching allocator, and the errors for
-// bad shapes, axes and devices.
+// creation functions, in-place scaling, formatting, the caching allocator,
+// and the errors for bad shapes, axes and devices.
 #include <doctest/doctest.h>
 
 #include "tensor/allocator.h"
@@ -262,4 +262,30 @@ TEST_CASE("every available backend has its memory entries and every kernel of th
 TEST_CASE("a second table for one device is refused") {
   CHECK_THROWS_WITH_AS(register_backend(Device::cpu, &backend(Device::cpu)),
                        "register_backend: a second cpu backend (cpu after cpu)", Error);
+}
+
+TEST_CASE("mul_ scales in place with mul's numbers, through views, on every backend") {
+  Generator gen(4);
+  auto values = [](const Tensor& t) { return t.to(Device::cpu).to(DType::f64).contiguous().to_vector<double>(); };
+  for (Device device : {Device::cpu, Device::ref}) {
+    CAPTURE(device);
+    for (DType dtype : {DType::f32, DType::f64, DType::i64}) {
+      const Tensor x = (dtype == DType::i64 ? randint(-9, 9, {37, 41}, gen) : randn({37, 41}, gen, dtype)).to(device);
+      const Tensor expected = mul(x, 0.3).to(Device::cpu);
+      Tensor y = x.clone();
+      const uint64_t v = y.version();
+      CHECK(&y.mul_(0.3) == &y);
+      CHECK(y.version() > v);
+      CHECK(values(y) == values(expected));
+      // A strided view: only its elements change.
+      Tensor z = x.clone();
+      Tensor every_other = z.slice(1, 0, 41, 2);
+      every_other.mul_(-2.0);
+      const Tensor z_cpu = z.to(Device::cpu), x_cpu = x.to(Device::cpu);
+      CHECK(values(z_cpu.slice(1, 0, 41, 2)) == values(mul(x_cpu.slice(1, 0, 41, 2), -2.0)));
+      CHECK(values(z_cpu.slice(1, 1, 41, 2)) == values(x_cpu.slice(1, 1, 41, 2)));
+    }
+  }
+  Tensor wide = zeros({3}).expand({4, 3});
+  CHECK_THROWS_WITH_AS(wide.mul_(2.0), doctest::Contains("mul_: tensor of shape [4, 3] has overlapping elements"), Error);
 }
