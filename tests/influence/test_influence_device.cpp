@@ -77,23 +77,25 @@ struct TinyNet {
     return sum(cross_entropy(logits, y, {.reduction = Reduction::none}), {1});
   }
   Problem problem(int64_t batch_size) const {
-    Problem p;
-    p.params = linear_params(layers());
-    p.n_train = N;
-    p.linear_layers = layers();
-    p.batch_size = batch_size;
-    p.example_losses = [this](const std::vector<int64_t>& rows) {
-      const Tensor idx = from_vector(rows).to(X.device());  // the one upload of a loss call
-      return losses_of(index_select(X, 0, idx), index_select(labels, 0, idx));
+    return {
+        .params = linear_params(layers()),
+        .n_train = N,
+        .example_losses =
+            [this](const std::vector<int64_t>& rows) {
+              const Tensor idx = from_vector(rows).to(X.device());  // the one upload of a loss call
+              return losses_of(index_select(X, 0, idx), index_select(labels, 0, idx));
+            },
+        .sampled_losses =
+            [this](const std::vector<int64_t>& rows, Generator& gen) {
+              const Tensor idx = from_vector(rows).to(X.device());
+              const Var logits = l2->forward(tanh(l1->forward(Var(index_select(X, 0, idx)))));
+              const Tensor probs = softmax(logits.value().reshape({-1, classes}), 1);
+              const Tensor targets = nn::sample_categorical(probs, gen).reshape({int64_t(rows.size()), T});
+              return sum(cross_entropy(logits, targets, {.reduction = Reduction::none}), {1});
+            },
+        .linear_layers = layers(),
+        .batch_size = batch_size,
     };
-    p.sampled_losses = [this](const std::vector<int64_t>& rows, Generator& gen) {
-      const Tensor idx = from_vector(rows).to(X.device());
-      const Var logits = l2->forward(tanh(l1->forward(Var(index_select(X, 0, idx)))));
-      const Tensor probs = softmax(logits.value().reshape({-1, classes}), 1);
-      const Tensor targets = nn::sample_categorical(probs, gen).reshape({int64_t(rows.size()), T});
-      return sum(cross_entropy(logits, targets, {.reduction = Reduction::none}), {1});
-    };
-    return p;
   }
   QueryLoss query() const {
     return [this] { return mean(losses_of(Xq, yq)); };
