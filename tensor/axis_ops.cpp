@@ -1,5 +1,7 @@
 // Entries of the ops along one axis: softmax, log_softmax, cumsum, gather,
 // scatter_add, index_select and one_hot.
+#include <fmt/format.h>
+
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 
@@ -125,8 +127,13 @@ Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   Tensor out = zeros(shape, dtype, index.device());
   const int64_t n = index.numel();
   if (n == 0) return out;
-  const int64_t lo = min(index).item<int64_t>(), hi = max(index).item<int64_t>();
-  GL_CHECK(lo >= 0 && hi < num_classes, "one_hot: index {} is outside [0, {})", lo < 0 ? lo : hi, num_classes);
+  if (index.device() == Device::cpu) {
+    const int64_t lo = min(index).item<int64_t>(), hi = max(index).item<int64_t>();
+    GL_CHECK(lo >= 0 && hi < num_classes, "one_hot: index {} is outside [0, {})", lo < 0 ? lo : hi, num_classes);
+  } else {  // counted on the device, not read back (tensor/backend.h: check_none_bad)
+    const Tensor bad = add(sum(lt(index, 0.0).to(DType::i64)), sum(ge(index, double(num_classes)).to(DType::i64)));
+    check_none_bad(bad, fmt::format("one_hot: indices outside [0, {})", num_classes));
+  }
   Tensor rows = out.view({n, num_classes});
   scatter_add_(rows, 1, index.reshape({n, 1}), ones({n, 1}, dtype, index.device()));
   return out;

@@ -268,6 +268,15 @@ TEST_CASE("the dynamics ensemble trains, predicts and steps on a device as on th
     CAPTURE(device_name(d));
     check_all_close(cpu, dynamics_run(data, d));
   }
+  // Inputs left on the CPU are an error naming both devices, not a hidden copy.
+  DynamicsEnsembleOptions o = small_dynamics(Device::ref);
+  DynamicsEnsemble on_ref(data.obs_dim(), data.act_dim(), o, 3);
+  Generator gen(4);
+  const Tensor obs = zeros({2, data.obs_dim()}), actions = zeros({2, data.act_dim()});
+  CHECK_THROWS_WITH_AS(on_ref.step(obs, actions, gen),
+                       "DynamicsEnsemble::step: obs on cpu and actions on cpu, the ensemble on ref: move them there",
+                       Error);
+  CHECK_NOTHROW(on_ref.step(obs.to(Device::ref), actions.to(Device::ref), gen));
 }
 
 TEST_CASE("the dynamics ensemble's host crossings on ref: one read per training epoch, none per model step") {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "tensor/backend.h"
 #include "tests/tensor/reference.h"
 
 using namespace gradlab;
@@ -132,6 +133,14 @@ TEST_CASE("one_hot") {
   CHECK(one_hot(from_vector(std::vector<int32_t>{1, 0}, {2, 1}), 2, DType::f64).shape() == Shape{2, 1, 2});
   CHECK_THROWS_WITH_AS(one_hot(from_vector(std::vector<int64_t>{4}), 4), "one_hot: index 4 is outside [0, 4)", Error);
   CHECK_THROWS_WITH_AS(one_hot(from_vector(std::vector<int64_t>{-1}), 4), "one_hot: index -1 is outside [0, 4)", Error);
+  // On a device the bad indices are counted there and nothing is read back (ref raises at once).
+  const Tensor on_ref = from_vector(std::vector<int64_t>{2, 0, 1}).to(Device::ref);
+  const uint64_t reads = transfer_counts().to_host;
+  const Tensor oh_ref = one_hot(on_ref, 4);
+  CHECK(transfer_counts().to_host == reads);
+  CHECK(oh_ref.to(Device::cpu).to_vector<float>() == oh.to_vector<float>());
+  CHECK_THROWS_WITH_AS(one_hot(from_vector(std::vector<int64_t>{4, -1, 3}).to(Device::ref), 4),
+                       "one_hot: indices outside [0, 4) (2 found)", Error);
 }
 
 TEST_CASE("concat, stack and split") {

@@ -28,7 +28,7 @@ DyMeCu::DyMeCu(CuriosityOptions o, uint64_t seed)
 Var DyMeCu::prediction(int k, const TransitionBatch& b) const {
   const nn::MLP& enc = k == 1 ? encoder1 : encoder2;
   const nn::MLP& pred = k == 1 ? predictor1 : predictor2;
-  return normalize_rows(pred(concat({enc(b.obs), Var(action_one_hot(b.actions, options_.n_actions))}, 1)));
+  return normalize_rows(pred(concat({enc(b.obs), Var(one_hot(b.actions, options_.n_actions))}, 1)));
 }
 
 Tensor DyMeCu::memory_target(int k, const TransitionBatch& b) const {

@@ -21,8 +21,7 @@ Var ICM::forward_error(const TransitionBatch& b) const {
 
 Var ICM::forward_error(const Var& phi, const Var& phi_next, const Tensor& actions) const {
   const bool through = options_.icm_forward_trains_encoder;
-  const Var a = Var(action_one_hot(actions, options_.n_actions));  // actions checked by check_batch
-  const Var pred = forward_model(concat({through ? phi : phi.detach(), a}, 1));
+  const Var pred = forward_model(concat({through ? phi : phi.detach(), Var(one_hot(actions, options_.n_actions))}, 1));
   return 0.5 * sum(square(pred - (through ? phi_next : phi_next.detach())), {1});  // docs/papers/rl-baselines.md ICM.2: 1/2 ||f(phi(s),a) - phi(s')||^2
 }
 

@@ -60,14 +60,8 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
   fail("make_intrinsic_reward: unknown method '{}' (known: {})", method, known);
 }
 
-Tensor action_one_hot(const Tensor& actions, int64_t n_actions, DType dtype) {
-  // Row i is (actions[i] == 0, 1, ..., A - 1): exactly one_hot's 0s and 1s.
-  const Tensor classes = arange(0, double(n_actions), 1, actions.dtype(), actions.device());
-  return eq(actions.unsqueeze(-1), classes).to(dtype);
-}
-
 Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_actions) {
-  return concat({obs, action_one_hot(actions, n_actions, obs.dtype())}, 1);
+  return concat({obs, one_hot(actions, n_actions, obs.dtype())}, 1);
 }
 
 Var normalize_rows(const Var& x) {

@@ -102,10 +102,6 @@ std::unique_ptr<IntrinsicReward> make_intrinsic_reward(const std::string& method
 std::vector<std::string> intrinsic_reward_names();
 
 // ---- helpers shared by the modules (intrinsic.cpp) ----
-// one_hot(actions) [N, A] on the actions' device, without one_hot's own range
-// check (two host reads): the actions must already be in [0, A), as check_batch
-// makes sure once per batch.
-Tensor action_one_hot(const Tensor& actions, int64_t n_actions, DType dtype = DType::f32);
 // [obs, one_hot(action)]: [N, D + A] f32 (actions checked by check_batch).
 Tensor concat_obs_action(const Tensor& obs, const Tensor& actions, int64_t n_actions);
 // Rows scaled to unit L2 norm, x / max(||x||, 1e-8): [N, d] -> [N, d].

@@ -83,7 +83,7 @@ void TemporalInconsistency::after_step() {
 
 Var TemporalInconsistency::predict(const TransitionBatch& b) const {
   if (!options_.ti_ema_target) return predictor(concat_obs_action(b.obs, b.actions, options_.n_actions));
-  return head(concat({encoder(b.obs), Var(action_one_hot(b.actions, options_.n_actions))}, 1));
+  return head(concat({encoder(b.obs), Var(one_hot(b.actions, options_.n_actions))}, 1));
 }
 
 TemporalInconsistency::Predictions TemporalInconsistency::predictions(const TransitionBatch& b) const {
@@ -93,7 +93,7 @@ TemporalInconsistency::Predictions TemporalInconsistency::predictions(const Tran
   if (options_.ti_ema_target) {
     const int64_t K = options_.ti_snapshots;
     const Tensor e = encoder_snapshots(b.obs).value();  // [K, N, d], each member on its own slot's encoding
-    const Tensor a = action_one_hot(b.actions, options_.n_actions).unsqueeze(0).expand({K, n, options_.n_actions});
+    const Tensor a = one_hot(b.actions, options_.n_actions).unsqueeze(0).expand({K, n, options_.n_actions});
     f = snapshots(concat({e, a}, 2)).value().slice(0, 0, k);
   } else {
     f = snapshots(concat_obs_action(b.obs, b.actions, options_.n_actions)).value().slice(0, 0, k);

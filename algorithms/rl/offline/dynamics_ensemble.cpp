@@ -177,8 +177,11 @@ Tensor DynamicsEnsemble::standardise_inputs(const Tensor& obs, const Tensor& act
            "DynamicsEnsemble::{}: actions of shape {} should be [{}, {}] (obs {})", where, actions.shape(), obs.size(0),
            act_dim_, obs.shape());
   GL_CHECK(obs.size(0) >= 1, "DynamicsEnsemble::{}: no rows (obs of shape {})", where, obs.shape());
-  const Device device = options_.device;
-  return (concat({as_f32(obs.to(device)), as_f32(actions.to(device))}, 1) - input_mean_t_) / input_std_t_;
+  // No hidden copy: inputs on another device are the caller's mistake, named here.
+  GL_CHECK(obs.device() == options_.device && actions.device() == options_.device,
+           "DynamicsEnsemble::{}: obs on {} and actions on {}, the ensemble on {}: move them there", where,
+           device_name(obs.device()), device_name(actions.device()), device_name(options_.device));
+  return (concat({as_f32(obs), as_f32(actions)}, 1) - input_mean_t_) / input_std_t_;
 }
 
 Var DynamicsEnsemble::loss(const Var& inputs, const Var& targets) const {
@@ -400,7 +403,7 @@ ModelStep DynamicsEnsemble::step(const Tensor& obs, const Tensor& actions, Gener
   const Tensor sd = exp(gather(log_var, 0, pick).squeeze(0) * 0.5);  // [N, out]
   const Tensor sample = mu + sd * randn({N, out}, gen, DType::f32, device);
   ModelStep result;
-  result.next_obs = as_f32(obs.to(device)) + sample.narrow(1, 0, obs_dim_);
+  result.next_obs = as_f32(obs) + sample.narrow(1, 0, obs_dim_);
   result.rewards = sample.select(1, obs_dim_).contiguous();
   result.uncertainty = uncertainty_of(means, log_var, obs_dim_, options_.uncertainty);
   return result;

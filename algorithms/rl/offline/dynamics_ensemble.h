@@ -98,8 +98,8 @@ class DynamicsEnsemble {
 
   // Means and log-variances of [s' - s, r] for every member, in the original
   // (unstandardised) target units: each [K, N, obs + 1]. No gradient.
-  // Here and below, obs [N, obs] and actions [N, act] belong on the
-  // ensemble's device (inputs elsewhere are copied there first), and the
+  // Here and below, obs [N, obs] and actions [N, act] must be on the
+  // ensemble's device (elsewhere is an error naming both devices), and the
   // results are there.
   nn::GaussianPrediction predict(const Tensor& obs, const Tensor& actions) const;
   // u(s, a) [N] by the mode asked for (or the ensemble's own).
