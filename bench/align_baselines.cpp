@@ -341,6 +341,8 @@ int run_experiment(int argc, char** argv) {
   bench::Experiment ex("align_baselines", flags);
   for (const char* m : {"rm", "dpo", "cdpo", "ipo", "ppo_rlhf", "overopt"})
     if (wanted(m)) ex.add(m, all.at(m));
+  // Each seed's SFT policy builds as a job of its own, side by side, before the methods.
+  ex.prepare("the SFT policy", [](const RunContext& run) { g_worlds.get(run); });
   ex.run();
   ex.report({"heldout_acc", "winrate_vs_sft", "gold_reward", "sft_gold_reward", "kl", "distinct2", "entropy",
              "gold_drop_from_peak", "gold_peak", "gold_final", "proxy_rise_after_gold_peak", "measured_label_noise",

@@ -351,6 +351,8 @@ int run_experiment(int argc, char** argv) {
   bench::Experiment ex("continual", flags);
   for (const std::string& m : bench::split_list(known_methods))
     if (wanted(m)) ex.add(m, all.at(m));
+  // Each seed's SFT policy and data build as a job of their own, side by side, before the methods.
+  ex.prepare("the SFT policy and task data", [&](const RunContext& run) { cache.get(run); });
   ex.run();
   ex.report({"aa", "aia", "fm", "bwt", "final_A", "final_B", "final_C", "learned_A", "learned_B", "learned_C", "gap",
              "distinct2", "distinct2_pooled", "entropy", "kl_vs_sft", "lambda_max", "violation_max", "scorer_agreement",

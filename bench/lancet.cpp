@@ -600,6 +600,12 @@ int run_experiment(int argc, char** argv) {
     ex.add("correct/" + m, [&, m](const RunContext& run) {
       return correct_method(all_methods.at(m), s, assets, recalls, run);
     });
+  // What the methods share builds per seed as jobs of their own, side by side, before them: the
+  // trained model and corpus, then leave-one-out and each estimator's recall (which need them).
+  ex.prepare("the model and corpus", [&](const RunContext& run) { assets.get(run); });
+  ex.prepare("leave-one-out", [&](const RunContext& run) { loo_cache.get(run); });
+  for (const auto& [e, recall] : recalls)
+    ex.prepare("the " + e + " recall", [&cache = *recall](const RunContext& run) { cache.get(run); });
   ex.run();
   ex.report({"precision_at_k", "recall_at_k", "precision_at_k_seen", "subset_precision", "spearman_vs_loo",
              "fit_seconds", "score_seconds", "seen_rate", "unseen_rate", "perplexity", "distinct2", "selected_step",

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "bench/common/claims.h"
 #include "bench/common/experiment.h"
@@ -84,8 +85,10 @@ int run_experiment(int argc, char** argv) {
 
   const std::vector<bench::OfflineMethod> all = bench::offline_methods();
   bench::Experiment ex("orpo_d4rl", flags);
+  std::set<std::string> model_levels;  // the levels whose methods roll out a model
   auto add = [&](const std::string& name, const std::string& level) {
     const bench::OfflineMethod& m = bench::find_offline_method(all, name, "orpo_d4rl");
+    if (m.model_based) model_levels.insert(level);
     ex.add(name + "/" + level, [&, m, level](const RunContext& run) {
       bench::OfflineSettings run_settings = s;
       run_settings.steps = offline.run_steps(run);
@@ -118,6 +121,10 @@ int run_experiment(int argc, char** argv) {
     if (!data.count(l)) continue;
     for (const std::string& m : bench::split_list(ablations)) add(m, l);
   }
+  // Each level's ensembles train as jobs of their own, side by side, before the methods that share them.
+  for (const std::string& l : levels)
+    if (model_levels.count(l))
+      ex.prepare("the dynamics model on " + l, [&, l](const RunContext& run) { models.at(l)->get(run); });
   ex.run();
   ex.report({"normalized_score", "return", "rollout_uncertainty", "rollout_uncertainty_optimistic",
              "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "seconds"});

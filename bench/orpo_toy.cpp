@@ -154,6 +154,8 @@ int run_experiment(int argc, char** argv) {
       return out;
     });
   }
+  // Each seed's dataset and ensemble build as a job of their own, side by side, before the methods.
+  ex.prepare("the dataset and dynamics model", [&](const RunContext& run) { cache.get(run); });
   ex.run();
   ex.report({"return", "end_distance", "rollout_uncertainty", "rollout_uncertainty_optimistic",
              "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "seconds"});

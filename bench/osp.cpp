@@ -365,6 +365,8 @@ int run_experiment(int argc, char** argv) {
   bench::Experiment ex("osp", flags);
   for (const char* m : {"osp", "osp_verdict_token", "online_dpo_binary", "cdpo", "offline_dpo", "ppo_judge"})
     if (wanted(m)) ex.add(m, all.at(m));
+  // Each seed's starting policies and judge build as a job of their own, side by side, before the methods.
+  ex.prepare("the starting policies and judge", [&](const RunContext& run) { cache.get(run); });
   ex.run();
   ex.report({"final_winrate", "peak_winrate", "winrate_drop", "ood_winrate", "start_winrate", "gold_reward",
              "final_margin", "distinct2", "mean_length", "kl", "judge_heldout_acc", "judge_agreement",

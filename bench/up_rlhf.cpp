@@ -566,14 +566,16 @@ int run_experiment(int argc, char** argv) {
 
   bench::Experiment ex("up_rlhf", flags);
   std::mutex diversity_mutex;
-  std::string diversity_csv = "seed,ensemble,epoch,module,ratio\n";
+  std::map<uint64_t, std::string> diversity_rows;  // by seed: seeds build side by side, the file lists them in order
   AssetCache cache([&](const RunContext& run) {
     SeedAssets assets = build_assets(s, run);
-    std::lock_guard<std::mutex> lock(diversity_mutex);
+    std::string rows;
     for (const auto& [which, epochs] : assets.diversity_ratios)
       for (size_t e = 0; e < epochs.size(); ++e)
         for (size_t m = 0; m < epochs[e].size(); ++m)
-          diversity_csv += fmt::format("{},{},{},{},{}\n", run.seed, which, e, m, epochs[e][m]);
+          rows += fmt::format("{},{},{},{},{}\n", run.seed, which, e, m, epochs[e][m]);
+    std::lock_guard<std::mutex> lock(diversity_mutex);
+    diversity_rows[run.seed] = rows;
     return assets;
   });
   const std::vector<std::string> known = {"up_rlhf",       "single_rm", "ensemble_mean", "diverse_mean",
@@ -608,7 +610,11 @@ int run_experiment(int argc, char** argv) {
             {true, up_rlhf_penalty(s.lambda), {mode, s.beta_sweep[i], 0.0}, 30 + i});
   if (s.kl_in_reward_arm)
     add_arm("up_rlhf/kl_in_reward", {true, up_rlhf_penalty(s.lambda), {KLMode::token_penalty, s.kl_beta, 0.0}, 50});
+  // Each seed's SFT policy and reward models build as a job of their own, side by side, before the arms.
+  ex.prepare("the SFT policy and reward models", [&](const RunContext& run) { cache.get(run); });
   ex.run();
+  std::string diversity_csv = "seed,ensemble,epoch,module,ratio\n";
+  for (const auto& [seed, rows] : diversity_rows) diversity_csv += rows;
   write_file_atomic(ex.out_dir() + "/diversity.csv", diversity_csv);
   // The collapse flag per seed in the JSONL (also a column of the table: the share of runs that collapsed).
   bench::Experiment::ExtraFields extra;

@@ -266,16 +266,26 @@ void Experiment::add(const std::string& method, RunFn fn) {
   fns_[method] = std::move(fn);
 }
 
+void Experiment::prepare(const std::string& what, std::function<void(const RunContext&)> fn) {
+  GL_CHECK(fn != nullptr, "{}: prepare('{}'): no function", bench_, what);
+  prepares_.emplace_back(what, std::move(fn));
+}
+
 void Experiment::run() {
+  // A job is a run (method x seed) or a preparation (prepare() x seed, ahead of the runs).
   struct Job {
     std::string method;
     int seed_index;
+    int prepare = -1;  // index into prepares_, or -1 for a run
   };
   std::vector<Job> jobs;
+  for (int p = 0; p < int(prepares_.size()); ++p)
+    for (int s = 0; s < seeds_; ++s) jobs.push_back({"prepare:" + prepares_[size_t(p)].first, s, p});
   for (int s = 0; s < seeds_; ++s)
     for (const auto& m : order_) jobs.push_back({m, s});
   for (const auto& m : order_) results_[m].assign(size_t(seeds_), RunResult{});
-  const int workers = std::max(1, std::min<int>(threads_, int(jobs.size())));
+  const size_t runs_total = order_.size() * size_t(seeds_);
+  const int workers = std::max(1, std::min<int>(threads_, int(runs_total)));
   const int omp_threads = std::max(1, threads_ / workers);
   fmt::print(stderr, "[{}] {} methods x {} seeds at the {} budget on {} worker thread{}\n", bench_, order_.size(),
              seeds_, budget_name(budget_), workers, workers == 1 ? "" : "s");
@@ -283,7 +293,8 @@ void Experiment::run() {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
-  size_t finished = 0;
+  size_t finished = 0;  // jobs of either kind
+  size_t runs_finished = 0;
   std::string error;
   const auto t_start = std::chrono::steady_clock::now();
   auto worker = [&] {
@@ -299,23 +310,37 @@ void Experiment::run() {
       manual_seed(ctx.seed);
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        RunResult r = fns_.at(job.method)(ctx);
+        RunResult r;
+        if (job.prepare >= 0)
+          prepares_[size_t(job.prepare)].second(ctx);
+        else
+          r = fns_.at(job.method)(ctx);
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (!r.metrics.count("seconds")) r.metric("seconds", secs);
         std::lock_guard<std::mutex> lock(mu);
-        results_[job.method][size_t(job.seed_index)] = std::move(r);
         ++finished;
         const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-        // The estimate assumes the remaining runs take as long on average as the
+        // The estimate assumes the remaining jobs take as long on average as the
         // finished ones (methods differ, so it firms up as runs finish).
         const size_t left = jobs.size() - finished;
         const std::string eta =
             left == 0 ? "" : fmt::format(", about {:.0f} s left", total / double(finished) * double(left));
+        if (job.prepare >= 0) {
+          fmt::print(stderr, "[{}] prepared {} for seed {} in {:.1f} s ({:.0f} s elapsed{})\n", bench_,
+                     prepares_[size_t(job.prepare)].first, ctx.seed, secs, total, eta);
+          continue;
+        }
+        if (!r.metrics.count("seconds")) r.metric("seconds", secs);
+        results_[job.method][size_t(job.seed_index)] = std::move(r);
+        ++runs_finished;
         fmt::print(stderr, "[{}] {} seed {} done in {:.1f} s ({}/{} runs, {:.0f} s elapsed{})\n", bench_, job.method,
-                   ctx.seed, secs, finished, jobs.size(), total, eta);
+                   ctx.seed, secs, runs_finished, runs_total, total, eta);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
-        if (!failed) error = fmt::format("{}: method '{}' seed {} failed: {}", bench_, job.method, ctx.seed, e.what());
+        if (!failed)
+          error = job.prepare >= 0 ? fmt::format("{}: preparing {} for seed {} failed: {}", bench_,
+                                                 prepares_[size_t(job.prepare)].first, ctx.seed, e.what())
+                                   : fmt::format("{}: method '{}' seed {} failed: {}", bench_, job.method, ctx.seed,
+                                                 e.what());
         failed = true;
       }
     }

@@ -141,11 +141,21 @@ class Experiment {
   // is registration order. A method may be registered only once.
   void add(const std::string& method, RunFn fn);
 
-  // Runs every method x seed on --threads worker threads, printing one
-  // progress line per finished run to stderr (with the elapsed time and an
-  // estimate of the time left). Each run's wall-clock seconds
-  // become its "seconds" metric. A run that throws stops the experiment with
-  // the method, seed and message (make reproduce then fails).
+  // Registers work that methods share per seed (typically a SeedCache's
+  // build: `ex.prepare("SFT policy", [&](const RunContext& run) { cache.get(run); })`).
+  // run() starts it for every seed as jobs of their own, ahead of the
+  // methods, in registration order: the assets of different seeds build side
+  // by side instead of one worker building while the others wait at the
+  // cache. A build must depend only on the seed (never on which method asks),
+  // so the runs' results do not change; run.method is "prepare:WHAT".
+  void prepare(const std::string& what, std::function<void(const RunContext&)> fn);
+
+  // Runs every prepare() x seed, then every method x seed, on --threads
+  // worker threads, printing one progress line per finished job to stderr
+  // (with the elapsed time and an estimate of the time left). Each run's
+  // wall-clock seconds become its "seconds" metric (a prepared asset's time
+  // is not in it). A job that throws stops the experiment with the method,
+  // seed and message (make reproduce then fails).
   void run();
 
   // The runs of one method, in seed order, and the aggregate of a metric.
@@ -193,6 +203,7 @@ class Experiment {
   uint64_t base_seed_;
   std::vector<std::string> order_;
   std::map<std::string, RunFn> fns_;
+  std::vector<std::pair<std::string, std::function<void(const RunContext&)>>> prepares_;
   std::map<std::string, std::vector<RunResult>> results_;
   std::vector<std::vector<std::string>> claims_;  // rows of claims.tsv
   void record_claim(const std::string& claim, bool reproduced, const std::string& verdict, const std::string& result);

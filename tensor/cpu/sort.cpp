@@ -1,11 +1,13 @@
 // CPU sort and topk along one axis. Each row of the [outer, n, inner] layout is
-// copied out as (value, index) pairs, ordered with std::stable_sort or
+// copied out as (value, index) pairs, ordered with std::stable_sort (long
+// rows: the radix sort of radix_sort.h, which gives the same order) or
 // std::partial_sort, and written back. NaN orders as the largest value.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/cpu/radix_sort.h"
 #include "tensor/parallel.h"
 
 namespace gradlab::cpu {
@@ -61,11 +63,16 @@ void sort_rows(const Tensor& x_in, int axis, int64_t keep, const Tensor& values,
 
 }  // namespace
 
+// From this many entries a row is radix sorted (a comparison sort below: fewer passes over short rows).
+constexpr int64_t kRadixRows = 256;
+
 void sort(const Tensor& x, int axis, bool descending_order, const Tensor& values, const Tensor& indices) {
   dispatch_numeric(x.dtype(), "sort", [&](auto tag) {
     using T = decltype(tag);
     sort_rows<T>(x, axis, x.shape()[axis], values, indices, [&](std::vector<std::pair<T, int64_t>>& row) {
-      if (descending_order)
+      if (int64_t(row.size()) >= kRadixRows && row.size() <= size_t(UINT32_MAX))
+        radix_sort_row(row, descending_order);
+      else if (descending_order)
         std::stable_sort(row.begin(), row.end(), descending<T>);
       else
         std::stable_sort(row.begin(), row.end(), ascending<T>);
