@@ -30,6 +30,14 @@ namespace gradlab::cpu {
 template <class T>
 using RadixKey = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
 
+// Scratch kept by a thread between sorts only up to this many entries: a
+// sort of a huge row gives its memory back.
+constexpr size_t kKeptScratchEntries = size_t(1) << 20;
+template <class V>
+void release_if_large(V& v) {
+  if (v.capacity() > kKeptScratchEntries) V().swap(v);
+}
+
 template <class T>
 RadixKey<T> radix_key(T v, bool descending) {
   using K = RadixKey<T>;
@@ -54,24 +62,31 @@ RadixKey<T> radix_key(T v, bool descending) {
 template <class T>
 void radix_sort_row(std::vector<std::pair<T, int64_t>>& row, bool descending) {
   using K = RadixKey<T>;
-  const size_t n = row.size();
   struct Item {
     K key;
     uint32_t index;  // callers keep rows below 2^32 entries
   };
-  std::vector<Item> a(n), b(n);
-  for (size_t i = 0; i < n; ++i) a[i] = {radix_key(row[i].first, descending), uint32_t(row[i].second)};
+  // The thread's scratch, kept between calls: fresh pages for every long row
+  // would cost more than the sort itself (page faults).
+  thread_local std::vector<Item> a, b;
+  thread_local std::vector<T> values;
+  const size_t n = row.size();
+  a.resize(n), b.resize(n), values.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    values[i] = row[i].first;
+    a[i] = {radix_key(row[i].first, descending), uint32_t(row[i].second)};
+  }
   for (size_t shift = 0; shift < 8 * sizeof(K); shift += 8) {
     std::array<size_t, 257> start{};
-    for (const Item& it : a) ++start[size_t((it.key >> shift) & 0xff) + 1];
+    for (size_t i = 0; i < n; ++i) ++start[size_t((a[i].key >> shift) & 0xff) + 1];
     if (std::find(start.begin(), start.end(), n) != start.end()) continue;  // one byte value: the pass keeps the order
     for (size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
-    for (const Item& it : a) b[start[size_t((it.key >> shift) & 0xff)]++] = it;
+    for (size_t i = 0; i < n; ++i) b[start[size_t((a[i].key >> shift) & 0xff)]++] = a[i];
     a.swap(b);
   }
   // The values are looked up again by index, so each keeps its own bits (-0 stays -0).
-  const std::vector<std::pair<T, int64_t>> original = row;
-  for (size_t i = 0; i < n; ++i) row[i] = original[a[i].index];
+  for (size_t i = 0; i < n; ++i) row[i] = {values[a[i].index], int64_t(a[i].index)};
+  release_if_large(a), release_if_large(b), release_if_large(values);
 }
 
 }  // namespace gradlab::cpu

@@ -48,7 +48,9 @@ void sort_rows(const Tensor& x_in, int axis, int64_t keep, const Tensor& values,
   T* vals = values.data<T>();
   int64_t* idx = indices.data<int64_t>();
   parallel_for(s.outer * s.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(s.n, 1)), [&](int64_t b, int64_t e) {
-    std::vector<std::pair<T, int64_t>> row(static_cast<size_t>(s.n));
+    // The thread's row buffer, kept between calls (long rows would otherwise fault in fresh pages each time).
+    thread_local std::vector<std::pair<T, int64_t>> row;
+    row.resize(static_cast<size_t>(s.n));
     for (int64_t job = b; job < e; ++job) {
       const int64_t o = job / s.inner, i = job % s.inner;
       for (int64_t r = 0; r < s.n; ++r) row[size_t(r)] = {src[(o * s.n + r) * s.inner + i], r};
@@ -58,6 +60,7 @@ void sort_rows(const Tensor& x_in, int axis, int64_t keep, const Tensor& values,
         idx[(o * keep + r) * s.inner + i] = row[size_t(r)].second;
       }
     }
+    release_if_large(row);
   });
 }
 
