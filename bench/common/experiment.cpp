@@ -279,7 +279,7 @@ void Experiment::run() {
     int prepare = -1;  // index into prepares_, or -1 for a run
   };
   std::vector<Job> jobs;
-  for (int p = 0; p < int(prepares_.size()); ++p)
+  for (int p = 0; !order_.empty() && p < int(prepares_.size()); ++p)  // nothing to prepare for no runs
     for (int s = 0; s < seeds_; ++s) jobs.push_back({"prepare:" + prepares_[size_t(p)].first, s, p});
   for (int s = 0; s < seeds_; ++s)
     for (const auto& m : order_) jobs.push_back({m, s});

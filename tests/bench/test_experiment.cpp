@@ -1,14 +1,18 @@
 // The experiment runner (bench/common/experiment.h): confidence intervals,
 // parallel runs that stay deterministic per seed, the files it writes, and
-// a failing run reported with its method and seed.
+// a failing run reported with its method and seed; prepare() jobs for the
+// assets a seed's methods share.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "bench/common/experiment.h"
+#include "bench/common/seed_cache.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 
@@ -187,6 +191,57 @@ TEST_CASE("a run that throws stops the experiment, naming the method and seed") 
     CHECK(msg.find("method 'broken' seed 2") != std::string::npos);
     CHECK(msg.find("diverged at step 7") != std::string::npos);
   }
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("prepare() builds each seed's shared assets once, in jobs of their own, before the runs") {
+  const std::string out = temp_dir("runner-prepare");
+  Flags f({"--seeds", "3", "--threads", "2", "--seed", "5", "--out", out});
+  Experiment ex("toy", f.flags);
+  std::atomic<int> builds{0};
+  std::mutex mu;
+  std::vector<std::string> builders;  // run.method of each build
+  // The asset draws from the default generator, as a build inside a method would right after the runner seeds it.
+  SeedCache<double> cache([&](const RunContext& run) {
+    ++builds;
+    std::lock_guard<std::mutex> lock(mu);
+    builders.push_back(run.method);
+    return rand({1}, DType::f64).item<double>() + double(run.seed);
+  });
+  std::atomic<int> runs_before_assets{0};
+  auto fn = [&](const RunContext& run) {
+    if (builds.load() < 3) ++runs_before_assets;  // every build is queued ahead of the runs
+    RunResult r;
+    r.metric("asset", cache.get(run));
+    return r;
+  };
+  ex.add("a", fn);
+  ex.add("b", fn);
+  ex.prepare("the asset", [&](const RunContext& run) { cache.get(run); });
+  ex.run();
+  CHECK(builds == 3);
+  CHECK(builders == std::vector<std::string>(3, "prepare:the asset"));
+  // With two workers and three builds, a run can start while the last build goes on; never before all have started.
+  CHECK(runs_before_assets <= 1);
+  for (int i = 0; i < 3; ++i) {
+    Generator g(uint64_t(5 + i));
+    const double want = rand({1}, g, DType::f64).item<double>() + double(5 + i);
+    CHECK(ex.values("a", "asset")[size_t(i)] == want);
+    CHECK(ex.values("b", "asset")[size_t(i)] == want);
+  }
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("a preparation that throws stops the experiment, naming it and the seed") {
+  const std::string out = temp_dir("runner-prepare-fail");
+  Flags f({"--seeds", "2", "--threads", "2", "--out", out});
+  Experiment ex("toy", f.flags);
+  ex.add("ok", [](const RunContext&) { return RunResult{}; });
+  ex.prepare("the SFT policy", [](const RunContext& run) {
+    if (run.seed_index == 1) fail("out of data");
+  });
+  CHECK_THROWS_WITH_AS(ex.run(), doctest::Contains("toy: preparing the SFT policy for seed 2 failed: out of data"),
+                       Error);
   std::filesystem::remove_all(out);
 }
 
