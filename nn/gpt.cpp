@@ -1,6 +1,8 @@
 // GPT: embeddings, blocks, heads, scoring and generation.
 #include "nn/gpt.h"
 
+#include <vector>
+
 namespace gradlab::nn {
 
 GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
@@ -159,9 +161,17 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& ge
   GL_CHECK(prompt.size(1) >= 1, "generate: the prompt needs at least one token");
   GL_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
   GL_CHECK(o.greedy || o.temperature > 0, "generate: temperature must be positive, got {}", o.temperature);
-  const int64_t B = prompt.size(0);
+  GL_CHECK(o.stop_check_every >= 0, "generate: stop_check_every must be >= 0 (0 chooses), got {}",
+           o.stop_check_every);
+  const int64_t B = prompt.size(0), P = prompt.size(1);
+  const Device device = prompt.device();
+  const int64_t check_every = o.stop_check_every > 0 ? o.stop_check_every : device == Device::cpu ? 1 : 8;
   Tensor tokens = prompt.to(DType::i64);
-  Tensor done = zeros({B}, DType::b8, prompt.device());
+  Tensor done = zeros({B}, DType::b8, device);
+  // With a stop token: on the device, the number of steps after which some row
+  // was still running; and on the host, the generator's offset after each step.
+  Tensor running_steps = zeros({}, DType::i64, device);
+  std::vector<uint64_t> offset_after;
   KVCache cache;
   Tensor logits;  // [B, V] of the last position
   for (int64_t step = 0; step < max_new_tokens; ++step) {
@@ -181,11 +191,21 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& ge
       next = sample_categorical(softmax(scaled, 1), gen);
     }
     if (o.stop_token >= 0) {
-      next = where(done, full({}, double(o.stop_token), DType::i64, next.device()), next);
+      next = where(done, full({}, double(o.stop_token), DType::i64, device), next);
       done = ne(add(done.to(DType::i64), eq(next, double(o.stop_token)).to(DType::i64)), 0.0);
+      running_steps = add(running_steps, eq(min(done.to(DType::i64)), 0.0).to(DType::i64));  // +1 while a row runs
+      offset_after.push_back(gen.offset());
     }
     tokens = concat({tokens, next.view({B, 1})}, 1);
-    if (o.stop_token >= 0 && min(done.to(DType::i64)).item<int64_t>() == 1) break;
+    if (o.stop_token >= 0 && ((step + 1) % check_every == 0 || step + 1 == max_new_tokens)) {
+      // Every row had stopped after step `running` (0-based) if it is below the steps taken.
+      const int64_t running = running_steps.item<int64_t>();
+      if (running < step + 1) {
+        tokens = tokens.narrow(1, 0, P + running + 1).contiguous();
+        gen.set_offset(offset_after[size_t(running)]);
+        break;
+      }
+    }
   }
   return tokens;
 }

@@ -37,6 +37,12 @@ struct GenerateOptions {
   bool greedy = false;      // argmax, ignoring temperature and top_k
   bool use_cache = true;    // decode with a key/value cache
   int64_t stop_token = -1;  // >= 0: a row ends at this token (then pads with it)
+  // With a stop token: every how many tokens generation reads back whether
+  // every row has stopped (each read waits for the device). 0 chooses: every
+  // token for CPU tensors, every 8 on a device. The result does not depend on
+  // it: tokens drawn after the step at which the last row stopped are dropped
+  // and the generator is put back to where it stood after that step.
+  int64_t stop_check_every = 0;
 };
 
 class GPT : public Module {

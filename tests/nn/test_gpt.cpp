@@ -1,8 +1,9 @@
 // The GPT: shapes, gradients at a tiny size, scoring (token and sequence
 // log-probabilities), value and reward heads, the key/value cache against a
 // full forward, the hidden states in two steps (embeddings, then blocks whose
-// Linear layers a caller may apply), generation with and without the cache, a stop token ending
-// each row, sampling, errors, and overfitting one batch. Weight tying (tied
+// Linear layers a caller may apply), generation with and without the cache, a
+// stop token ending each row (read back every so many tokens without changing
+// the result), sampling, errors, and overfitting one batch. Weight tying (tied
 // logits, the summed gradient, parameter count, checkpoints, the cache, LoRA)
 // and the tanh-approximate GELU option.
 #include <doctest/doctest.h>
@@ -12,6 +13,7 @@
 #include "nn/checkpoint.h"
 #include "nn/gpt.h"
 #include "optim/adam.h"
+#include "tensor/backend.h"
 #include "tests/nn/module_check.h"
 
 using namespace gradlab;
@@ -187,6 +189,41 @@ TEST_CASE("a stop token ends each row at its first occurrence and generation onc
       }
     }
   }
+}
+
+TEST_CASE("how often generation reads back whether every row stopped leaves its result unchanged") {
+  Generator init(5);
+  GPT gpt(tiny(DType::f32), init);
+  const Tensor prompt = tokens({1, 2, 3, 4}, 2);
+  const int64_t max_new = 12;
+  GenerateOptions o{.temperature = 1.0, .stop_token = kStopToken};
+  Generator g_cpu(kStopSeed);
+  const Tensor expected = gpt.generate(prompt, max_new, g_cpu, o);  // CPU tensors: a read per token
+  REQUIRE(expected.shape() == Shape{2, 11});                          // the last row stops at position 10
+  // Intervals below, at and past the stopping step, and longer than the run:
+  // the extra tokens drawn are dropped and the generator rewound.
+  for (int64_t every : {1, 3, 8, 9, 12, 50}) {
+    CAPTURE(every);
+    o.stop_check_every = every;
+    Generator g(kStopSeed);
+    const Tensor got = gpt.generate(prompt, max_new, g, o);
+    CHECK(got.shape() == expected.shape());
+    CHECK(got.to_vector<int64_t>() == expected.to_vector<int64_t>());
+    CHECK(g.offset() == g_cpu.offset());
+  }
+  // On a device (ref counts its copies like a GPU), the default reads every 8
+  // tokens: after 8 (rows still running) and after the 12th (trimmed to 11).
+  gpt.to(Device::ref);
+  o.stop_check_every = 0;
+  Generator g(kStopSeed);
+  const TransferCounts before = transfer_counts();
+  const Tensor on_ref = gpt.generate(prompt.to(Device::ref), max_new, g, o);
+  CHECK(transfer_counts().to_host - before.to_host == 2);
+  CHECK(on_ref.to_vector<int64_t>() == expected.to_vector<int64_t>());
+  CHECK(g.offset() == g_cpu.offset());
+  o.stop_check_every = -1;
+  CHECK_THROWS_WITH_AS(gpt.generate(prompt.to(Device::ref), 2, g, o),
+                       doctest::Contains("generate: stop_check_every must be >= 0"), Error);
 }
 
 TEST_CASE("sampling and top-k") {
