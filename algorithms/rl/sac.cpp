@@ -24,17 +24,35 @@ namespace gradlab::rl {
 
 // ---------------------------------------------------------------- losses
 
+namespace {
+// alpha as the 0-d temperature of `like`'s dtype on its device (a double, as
+// every scalar is, rounds to the operands' dtype).
+Tensor temperature_as(const Tensor& alpha, const Tensor& like, const char* op) {
+  GL_CHECK(alpha.defined() && alpha.numel() == 1 && is_floating(alpha.dtype()),
+           "{}: alpha must be one floating value, got {}", op, alpha.defined() ? alpha.shape() : Shape{});
+  GL_CHECK(alpha.device() == like.device(), "{}: alpha is on {}, the losses' tensors on {}", op,
+           device_name(alpha.device()), device_name(like.device()));
+  return alpha.reshape({}).to(like.dtype());
+}
+}  // namespace
+
 Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
-                         const Tensor& next_log_prob, double alpha, double gamma) {
+                         const Tensor& next_log_prob, const Tensor& alpha, double gamma) {
   const Shape& s = rewards.shape();
   GL_CHECK(rewards.dim() == 1 && terminated.shape() == s && next_q1.shape() == s && next_q2.shape() == s &&
                next_log_prob.shape() == s,
            "sac_critic_target: all inputs must be [B] = {}, got terminated {} next_q1 {} next_q2 {} next_log_prob {}",
            s, terminated.shape(), next_q1.shape(), next_q2.shape(), next_log_prob.shape());
+  const Tensor a = temperature_as(alpha, next_log_prob, "sac_critic_target");
   // docs/papers/rl-baselines.md "SAC" critic target: min_j Q'_j(s', a') - alpha log pi(a'|s'), a' ~ pi(.|s')
-  const Tensor soft_value = sub(minimum(next_q1, next_q2), mul(next_log_prob, alpha));
+  const Tensor soft_value = sub(minimum(next_q1, next_q2), mul(next_log_prob, a));
   // docs/papers/rl-baselines.md "SAC" critic target: y = r + gamma (1 - d) soft_value
   return add(rewards, mul(mul(sub(ones_like(terminated), terminated), gamma), soft_value));
+}
+Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
+                         const Tensor& next_log_prob, double alpha, double gamma) {
+  return sac_critic_target(rewards, terminated, next_q1, next_q2, next_log_prob,
+                           full({}, alpha, DType::f64, next_log_prob.device()), gamma);
 }
 
 Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double target_entropy) {
@@ -45,12 +63,21 @@ Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double ta
   return mean(-exp(reshape(log_alpha, {1})) * Var(add(log_prob, target_entropy)));
 }
 
-Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alpha) {
+Tensor sac_temperature(const Var& log_alpha) {
+  GL_CHECK(log_alpha.numel() == 1, "sac_temperature: log_alpha must hold one value, got shape {}", log_alpha.shape());
+  return exp(log_alpha.value().reshape({}).to(DType::f64));
+}
+
+Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, const Tensor& alpha) {
   GL_CHECK(log_prob.dim() == 1 && q1.shape() == log_prob.shape() && q2.shape() == log_prob.shape(),
            "sac_actor_loss: log_prob, q1 and q2 must be [B], got {}, {} and {}", log_prob.shape(), q1.shape(),
            q2.shape());
+  const Var a(temperature_as(alpha, log_prob.value(), "sac_actor_loss"));
   // docs/papers/rl-baselines.md "SAC" actor loss: E[alpha log pi(a|s) - min_j Q_j(s, a)]
-  return mean(alpha * log_prob - minimum(q1, q2));
+  return mean(a * log_prob - minimum(q1, q2));
+}
+Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alpha) {
+  return sac_actor_loss(log_prob, q1, q2, full({}, alpha, DType::f64, log_prob.device()));
 }
 
 // ---------------------------------------------------------------- training
@@ -92,9 +119,9 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
   const double target_entropy = -double(A);
   const Var log_alpha = Var::leaf(zeros({1}, DType::f32, device));
   optim::Adam alpha_optimizer({log_alpha}, {.lr = args.q_lr});
-  // alpha is a host number (the losses take it as a scalar): with autotune it
-  // is read back once per temperature update.
-  double alpha = args.autotune ? std::exp(log_alpha.item()) : args.alpha;
+  // alpha stays on the device (0-d f64): the losses take it as a tensor, and
+  // only the logged rows read it back.
+  Tensor alpha = args.autotune ? sac_temperature(log_alpha) : full({}, args.alpha, DType::f64, device);
 
   // Never more room than the run can fill (the buffer is allocated up front).
   ReplayBuffer rb(std::min(args.buffer_size, args.total_timesteps), obs_dim, A, device);
@@ -185,7 +212,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
             alpha_optimizer.zero_grad();
             alpha_loss.backward();
             alpha_optimizer.step();
-            alpha = std::exp(log_alpha.item());
+            alpha = sac_temperature(log_alpha);
             alpha_loss_v = alpha_loss.value();
           }
         }
@@ -201,7 +228,7 @@ TrainResult train_sac(const SACArgs& args, const EnvFactory& make) {
                                              {"losses/qf1_loss", qf1_loss.item()},
                                              {"losses/qf2_loss", qf2_loss.item()},
                                              {"losses/qf_loss", qf_loss.item() / 2.0},
-                                             {"losses/alpha", alpha},
+                                             {"losses/alpha", alpha.item<double>()},
                                              {"SPS", log.sps(global_step + 1)}};
         if (actor_loss_v.defined()) row["losses/actor_loss"] = actor_loss_v.item();
         if (alpha_loss_v.defined()) row["losses/alpha_loss"] = alpha_loss_v.item();

@@ -42,14 +42,24 @@ struct SACArgs {
   Device device = Device::cpu;
 };
 
+// The temperature is a tensor so that a device never waits for it: alpha is
+// 0-d, of any floating dtype, on the operands' device, and is rounded to their
+// dtype where it multiplies them (as a double would be). The double overloads
+// make such a tensor.
 // docs/papers/rl-baselines.md "SAC" critic target: y = r + gamma (1 - d) (min(Q1', Q2') - alpha log pi(a'|s')).
 // All inputs [B]; a constant (no gradient).
+Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
+                         const Tensor& next_log_prob, const Tensor& alpha, double gamma);
 Tensor sac_critic_target(const Tensor& rewards, const Tensor& terminated, const Tensor& next_q1, const Tensor& next_q2,
                          const Tensor& next_log_prob, double alpha, double gamma);
 // docs/papers/rl-baselines.md "SAC" temperature loss: mean(-alpha (log pi + target_entropy)) with
 // alpha = exp(log_alpha) ([1] or 0-d leaf) and log_prob [B] a constant.
 Var sac_temperature_loss(const Var& log_alpha, const Tensor& log_prob, double target_entropy);
+// alpha = exp(log_alpha) as a 0-d f64 tensor on log_alpha's device, with no
+// gradient: the temperature the losses take after a temperature step.
+Tensor sac_temperature(const Var& log_alpha);
 // docs/papers/rl-baselines.md SAC.3: mean(alpha log pi(a|s) - min(Q1(s, a), Q2(s, a))), a ~ pi reparameterised.
+Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, const Tensor& alpha);
 Var sac_actor_loss(const Var& log_prob, const Var& q1, const Var& q2, double alpha);
 
 TrainResult train_sac(const SACArgs& args, const EnvFactory& make = {});

@@ -42,14 +42,24 @@ Var cql_gap(const Var& logsumexp, const Var& q_data) {
   return mean(logsumexp - q_data);  // (CQL.1): E_s[log ∫ exp Q(s, a) da - E_{a~D} Q(s, a)]
 }
 
-Var cql_alpha_prime_loss(const Var& log_alpha_prime, double gap, double target_gap, double alpha_prime_max) {
+Var cql_alpha_prime_loss(const Var& log_alpha_prime, const Tensor& gap, double target_gap, double alpha_prime_max) {
   GL_CHECK(log_alpha_prime.numel() == 1, "cql_alpha_prime_loss: log alpha' must hold one value, got {}",
            log_alpha_prime.shape());
-  GL_CHECK(std::isfinite(gap) && std::isfinite(target_gap) && alpha_prime_max > 0,
-           "cql_alpha_prime_loss: gap ({}) and threshold ({}) must be finite and the maximum ({}) positive", gap,
-           target_gap, alpha_prime_max);
+  GL_CHECK(gap.defined() && gap.numel() == 1 && gap.dtype() == DType::f64 && gap.device() == log_alpha_prime.device(),
+           "cql_alpha_prime_loss: the gap must be one f64 value on log alpha''s device ({}), got {} {} on {}",
+           device_name(log_alpha_prime.device()), gap.defined() ? gap.shape() : Shape{},
+           gap.defined() ? dtype_name(gap.dtype()) : "undefined", gap.defined() ? device_name(gap.device()) : "-");
+  GL_CHECK(std::isfinite(target_gap) && alpha_prime_max > 0,
+           "cql_alpha_prime_loss: the threshold ({}) must be finite and the maximum ({}) positive", target_gap,
+           alpha_prime_max);
   // -alpha' (gap - tau): minimising raises alpha' while gap > tau
-  return sum(clamp(exp(log_alpha_prime), 0.0, alpha_prime_max)) * -(gap - target_gap);
+  const Tensor slope = neg(sub(gap.reshape({}), target_gap)).to(log_alpha_prime.dtype());
+  return sum(clamp(exp(log_alpha_prime), 0.0, alpha_prime_max)) * Var(slope);
+}
+Var cql_alpha_prime_loss(const Var& log_alpha_prime, double gap, double target_gap, double alpha_prime_max) {
+  GL_CHECK(std::isfinite(gap), "cql_alpha_prime_loss: the gap must be finite, got {}", gap);
+  return cql_alpha_prime_loss(log_alpha_prime, full({}, gap, DType::f64, log_alpha_prime.device()), target_gap,
+                              alpha_prime_max);
 }
 
 CQLPenalty::CQLPenalty(const envs::Space& actions, const CQLOptions& options, uint64_t seed)
@@ -78,12 +88,16 @@ CQLPenalty::CQLPenalty(const envs::Space& actions, const CQLOptions& options, ui
   }
 }
 
-double CQLPenalty::weight() const {
-  if (!options_.lagrangian) return options_.alpha;
-  return std::clamp(std::exp(log_alpha_prime_.item()), 0.0, options_.alpha_prime_max);
+Tensor CQLPenalty::alpha_prime() const {
+  return clamp(exp(log_alpha_prime_.value().reshape({}).to(DType::f64)), 0.0, options_.alpha_prime_max);
 }
 
-void CQLPenalty::lagrange_update(double mean_gap) {
+double CQLPenalty::weight() const {
+  if (!options_.lagrangian) return options_.alpha;
+  return alpha_prime().item<double>();
+}
+
+void CQLPenalty::lagrange_update(const Tensor& mean_gap) {
   const Var loss = cql_alpha_prime_loss(log_alpha_prime_, mean_gap, options_.target_gap, options_.alpha_prime_max);
   alpha_prime_check_.check_finite(loss, lagrange_steps_++);
   alpha_prime_optimizer_.zero_grad();
@@ -93,7 +107,8 @@ void CQLPenalty::lagrange_update(double mean_gap) {
 }
 
 double CQLPenalty::lagrange_step(double mean_gap) {
-  lagrange_update(mean_gap);
+  GL_CHECK(std::isfinite(mean_gap), "CQLPenalty::lagrange_step: the mean gap must be finite, got {}", mean_gap);
+  lagrange_update(full({}, mean_gap, DType::f64, options_.device));
   return weight();
 }
 
@@ -140,14 +155,11 @@ Var CQLPenalty::operator()(const ReplayBuffer::Batch& batch, SACLearner& learner
   lse1_ = mean(lse1.value());
   lse2_ = mean(lse2.value());
   if (!options_.lagrangian) return options_.alpha * (gap1 + gap2);  // (CQL.1) with a fixed alpha: nothing read
-  // The Lagrangian's step is host arithmetic on the gaps: one read brings them and log alpha' back.
-  const std::vector<double> read =
-      concat({gap1_.reshape({1}).to(DType::f64), gap2_.reshape({1}).to(DType::f64),
-              log_alpha_prime_.value().reshape({1}).to(DType::f64)})
-          .to_vector<double>();
-  const double alpha_prime = std::clamp(std::exp(read[2]), 0.0, options_.alpha_prime_max);  // weight(), as read
-  lagrange_update(0.5 * (read[0] + read[1]));
-  return alpha_prime * ((gap1 - options_.target_gap) + (gap2 - options_.target_gap));
+  // The Lagrangian's step, on the device: alpha' before it weights the
+  // penalty; the step takes the gaps' mean (f64, as host numbers would be).
+  const Tensor weight_now = alpha_prime().to(gap1.dtype());
+  lagrange_update(mul(add(gap1_.reshape({}).to(DType::f64), gap2_.reshape({}).to(DType::f64)), 0.5));
+  return Var(weight_now) * ((gap1 - options_.target_gap) + (gap2 - options_.target_gap));
 }
 
 OfflineResult train_cql(const CQLArgs& args, const envs::Dataset& data) {

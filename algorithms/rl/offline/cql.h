@@ -49,7 +49,11 @@ Var cql_importance_sampled_logsumexp(const Var& q_uniform, double log_uniform_de
 Var cql_gap(const Var& logsumexp, const Var& q_data);
 
 // loss_alpha' = -clamp(exp(log_alpha'), 0, alpha_prime_max) (gap - target_gap),
-// for the leaf log_alpha' ([1]) and the gap as a constant.
+// for the leaf log_alpha' ([1]) and the gap as a constant: one f64 value on
+// log_alpha''s device (nothing is read back; a non-finite gap shows as a
+// non-finite loss), or a host number (checked finite at once).
+Var cql_alpha_prime_loss(const Var& log_alpha_prime, const Tensor& gap, double target_gap,
+                         double alpha_prime_max = 1e6);
 Var cql_alpha_prime_loss(const Var& log_alpha_prime, double gap, double target_gap, double alpha_prime_max = 1e6);
 
 struct CQLOptions {
@@ -66,7 +70,8 @@ struct CQLOptions {
 // The penalty as a SACLearner::CriticRegulariser: call it with the batch and
 // the learner (update(batch, std::ref(penalty)) or a lambda). In the
 // Lagrangian variant each call also takes one Adam step on log alpha' (with
-// the gaps of this batch) before weighting the penalty by the previous alpha'.
+// the gaps of this batch) before weighting the penalty by the previous alpha';
+// on a device that step reads nothing back (alpha' and the gaps stay there).
 class CQLPenalty {
  public:
   CQLPenalty(const envs::Space& actions, const CQLOptions& options, uint64_t seed);
@@ -97,8 +102,11 @@ class CQLPenalty {
   int64_t lagrange_steps_ = 0;
   optim::StepTally alpha_prime_check_;  // the Lagrangian's losses, read every 100 steps on a device
 
-  // One Adam step of the Lagrangian (lagrange_step without reading alpha' back).
-  void lagrange_update(double mean_gap);
+  // One Adam step of the Lagrangian on the mean gap (0-d f64 on the device),
+  // without reading alpha' back.
+  void lagrange_update(const Tensor& mean_gap);
+  // alpha' = clamp(exp(log alpha'), 0, alpha_prime_max): 0-d f64 on the device.
+  Tensor alpha_prime() const;
   static double read_or_zero(const Tensor& t) { return t.defined() ? t.item() : 0.0; }
 };
 

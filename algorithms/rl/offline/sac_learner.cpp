@@ -23,7 +23,7 @@ SACLearner::SACLearner(int64_t obs_dim, const envs::Space& actions, const SACLea
       policy_gen_(Generator(seed).fork(1)),
       target_entropy_(std::isnan(options.target_entropy) ? -double(actions.dim()) : options.target_entropy),
       log_alpha_(Var::leaf(full({1}, options.autotune ? 0.0 : std::log(options.alpha), DType::f32, options.device))),
-      alpha_(options.autotune ? 1.0 : options.alpha),
+      alpha_(options.autotune ? sac_temperature(log_alpha_) : full({}, options.alpha, DType::f64, options.device)),
       critic_check_("SAC critic", options.device),
       actor_check_("SAC actor", options.device) {
   GL_CHECK(!actions.is_discrete(), "SACLearner: needs a box action space, got {}", actions.str());
@@ -86,7 +86,7 @@ void SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser
     alpha_optimizer_->zero_grad();
     alpha_loss.backward();
     alpha_optimizer_->step();
-    alpha_ = std::exp(log_alpha_.item());
+    alpha_ = sac_temperature(log_alpha_);
   }
   optim::polyak_update(qf1_target.parameters(), qf1.parameters(), options_.tau);
   optim::polyak_update(qf2_target.parameters(), qf2.parameters(), options_.tau);
@@ -103,10 +103,10 @@ void SACLearner::update(const ReplayBuffer::Batch& data, const CriticRegulariser
 SACLearner::Stats SACLearner::stats() const {
   GL_CHECK(updates_ > 0, "SACLearner::stats: no update yet");
   std::vector<Tensor> parts;
-  for (const Tensor& t : {last_critic_loss_, last_actor_loss_, last_q_mean_, last_regulariser_})
+  for (const Tensor& t : {last_critic_loss_, last_actor_loss_, last_q_mean_, alpha_, last_regulariser_})
     if (t.defined()) parts.push_back(t.reshape({1}).to(DType::f64));
   const std::vector<double> v = concat(parts).to_vector<double>();
-  return {.critic_loss = v[0], .actor_loss = v[1], .alpha = alpha_, .q_mean = v[2], .regulariser = v.size() > 3 ? v[3] : 0};
+  return {.critic_loss = v[0], .actor_loss = v[1], .alpha = v[3], .q_mean = v[2], .regulariser = v.size() > 4 ? v[4] : 0};
 }
 
 Tensor SACLearner::act(const Tensor& obs, bool deterministic) {

@@ -39,10 +39,10 @@ class SACLearner {
   // and the learner after the TD loss is built; returns a scalar Var.
   using CriticRegulariser = std::function<Var(const ReplayBuffer::Batch& batch, SACLearner& learner)>;
 
-  // One update. On a device it reads back only alpha (with autotune: the
-  // temperature is a host number in the losses); the losses' finite checks
-  // are read every kUpdatesPerCheck updates (on the CPU at once, before each
-  // backward pass), and the update's numbers stay there until stats().
+  // One update. On a device it reads nothing back: the temperature stays
+  // there (a 0-d tensor in the losses), the losses' finite checks are read
+  // every kUpdatesPerCheck updates (on the CPU at once, before each backward
+  // pass), and the update's numbers stay there until stats().
   void update(const ReplayBuffer::Batch& batch, const CriticRegulariser& regulariser = {});
   static constexpr int64_t kUpdatesPerCheck = 100;
 
@@ -57,7 +57,8 @@ class SACLearner {
   Tensor act(const Tensor& obs, bool deterministic);
   std::vector<double> act(const std::vector<double>& obs, bool deterministic);
 
-  double alpha() const { return alpha_; }
+  // The temperature now (read back from the device).
+  double alpha() const { return alpha_.item<double>(); }
   int64_t updates() const { return updates_; }
   Generator& policy_generator() { return policy_gen_; }
   const SACLearnerOptions& options() const { return options_; }
@@ -71,7 +72,7 @@ class SACLearner {
   Generator policy_gen_;
   double target_entropy_;
   Var log_alpha_;
-  double alpha_;
+  Tensor alpha_;  // exp(log_alpha_) after the last temperature step, or the fixed alpha: 0-d f64
   // Made after the networks are on their device (their state is made there).
   std::unique_ptr<optim::Adam> q_optimizer_, actor_optimizer_, alpha_optimizer_;
   int64_t updates_ = 0;
