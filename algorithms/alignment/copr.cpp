@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "optim/clip.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -179,10 +180,13 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   policy_->train();
+  // J_fit and J_sft summed over an epoch's rows, and the losses' finite check:
+  // on a device they stay there until the epoch ends.
+  optim::StepTally tally("COPR", policy_->device(), 2);
+  int64_t step = 0;
   for (int64_t epoch = 0; epoch < config_.epochs; ++epoch) {
     shuffle(order, gen_);
-    double fit_sum = 0, sft_sum = 0;
-    for (int64_t s = 0; s < N; s += config_.batch_size) {
+    for (int64_t s = 0; s < N; s += config_.batch_size, ++step) {
       const std::vector<int64_t> idx(order.begin() + s, order.begin() + std::min(N, s + config_.batch_size));
       const int64_t B = int64_t(idx.size());
       const Var lp = candidate_logprobs(*policy_, data, idx, config_.mean_logprob);  // [B, J]
@@ -191,7 +195,6 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
       const Var sft = -mean(select(lp, 1, 0));  // -log pi(y_top|x): column 0 is the best candidate
       const Var task = config_.fit_coef * fit + config_.sft_coef * sft;  // J_t
       std::vector<Var> constraints;
-      std::vector<double> violations;
       if (constrained) {
         for (size_t i = 0; i < memories_.size(); ++i) {
           const Memory& m = memories_[i];
@@ -205,24 +208,33 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
           const Tensor tm = index_select(m.log_p_star, 0, from_vector(ridx, {int64_t(ridx.size())}).to(target.device()));
           const Var c = fit_loss(candidate_log_distribution(lpm), tm, config_.fit) - stats.thresholds[i];  // J_i^C
           constraints.push_back(c);
-          violations.push_back(c.item());
         }
       }
+      // The dual step is host arithmetic: the violations cross in one copy.
+      std::vector<double> violations;
+      if (!constraints.empty()) {
+        std::vector<Tensor> parts;
+        for (const Var& c : constraints) parts.push_back(c.value().reshape({1}).to(DType::f64));
+        violations = concat(parts).to_vector<double>();
+      }
       const Var loss = lagrangian(task, constraints, lambda_now());
+      tally.check_finite(loss, step);
       opt_->zero_grad();
       loss.backward();
-      if (config_.max_grad_norm > 0) optim::clip_grad_norm(opt_->params(), config_.max_grad_norm);
+      if (config_.max_grad_norm > 0) optim::clip_grad_norm_async(opt_->params(), config_.max_grad_norm);
       opt_->step();
       if (config_.constraint == ConstraintMode::lagrangian) duals_.update(violations, config_.lambda_lr);  // dual step
       if (constrained) {
         stats.step_violations.push_back(violations);
         stats.step_lambda.push_back(lambda_now());
       }
-      fit_sum += fit.item() * double(B);
-      sft_sum += sft.item() * double(B);
+      tally.add(0, fit.value(), double(B));
+      tally.add(1, sft.value(), double(B));
     }
-    stats.fit = fit_sum / double(N);
-    stats.sft = sft_sum / double(N);
+    tally.read();
+    stats.fit = tally.sum(0) / double(N);
+    stats.sft = tally.sum(1) / double(N);
+    tally.reset_sums();
   }
   policy_->eval();
   if (constrained) {

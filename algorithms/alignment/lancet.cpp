@@ -12,7 +12,7 @@
 #include "envs/preference/datasets.h"
 #include "optim/adam.h"
 #include "optim/clip.h"
-#include "optim/finite.h"
+#include "optim/step_tally.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -166,6 +166,14 @@ std::vector<double> influence_weights(const std::vector<double>& scores, Influen
   return w;
 }
 
+CorrectionLoss::Values CorrectionLoss::read() const {
+  std::vector<Tensor> parts;
+  for (const Tensor& t : {kl, unlearn_nll, l2})
+    parts.push_back(t.defined() ? t.reshape({1}).to(DType::f64) : zeros({1}, DType::f64, total.value().device()));
+  const std::vector<double> v = concat(parts).to_vector<double>();
+  return {.kl = v[0], .unlearn_nll = v[1], .l2 = v[2]};
+}
+
 CorrectionLoss ibo_loss(const nn::GPT& model, const nn::GPT& start, const SequenceBatch& retained,
                         const SequenceBatch& recalled, const Tensor& weights, const CorrectionConfig& c) {
   GL_CHECK(weights.defined() && weights.dim() == 1 && weights.size(0) == recalled.size(),
@@ -175,7 +183,7 @@ CorrectionLoss ibo_loss(const nn::GPT& model, const nn::GPT& start, const Sequen
   // The unlearning term: sum_m w_m l(theta, z_m), l the per-token mean NLL.
   const Var nll = -model.sequence_logprob(recalled.tokens, recalled.response_mask).mean;  // [k]
   const Var unlearn = sum(nll * Var(weights.to(nll.dtype())));
-  out.unlearn_nll = unlearn.item();
+  out.unlearn_nll = unlearn.value();
   Var total = -(c.unlearn_weight * unlearn);
   if (c.kl_weight > 0) {
     GL_CHECK(retained.size() > 0, "lancet::ibo_loss: kl_weight {} needs retained data", c.kl_weight);
@@ -191,8 +199,11 @@ CorrectionLoss ibo_loss(const nn::GPT& model, const nn::GPT& start, const Sequen
     const Var logq = log_softmax(slice(model.forward(retained.tokens), 1, 0, T - 1), 2);
     const Var kl_tok = Var(entropy_start) - sum(Var(p_start) * logq, {2});  // [B, T - 1]
     const Tensor mask = predicted_mask(retained).to(kl_tok.dtype());
-    const Var kl = sum(kl_tok * Var(mask)) * (1.0 / std::max(1.0, sum(mask).item()));
-    out.kl = kl.item();
+    // 1 / max(1, tokens), in f64 as a host number would be, then in the loss's dtype.
+    const Tensor inv_tokens =
+        div(ones({}, DType::f64, mask.device()), maximum(sum(mask).to(DType::f64), 1.0)).to(kl_tok.dtype());
+    const Var kl = sum(kl_tok * Var(mask)) * Var(inv_tokens);
+    out.kl = kl.value();
     total = total + c.kl_weight * kl;
   }
   if (c.l2_weight > 0) {
@@ -207,7 +218,7 @@ CorrectionLoss ibo_loss(const nn::GPT& model, const nn::GPT& start, const Sequen
       l2 = l2.defined() ? l2 + d : d;
     }
     if (l2.defined()) {
-      out.l2 = l2.item();
+      out.l2 = l2.value();
       total = total + 0.5 * c.l2_weight * l2;
     }
   }
@@ -231,6 +242,8 @@ void train_correction(nn::GPT& model, const std::vector<Sequence>& retained, con
   const SequenceBatch recalled_batch = batch_of(recalled, model.device());
   const Tensor w = from_vector(weights, {int64_t(weights.size())}).to(model.device());
   optim::AdamW opt(model.trainable_parameters(), {.lr = c.lr, .weight_decay = 0.0});
+  constexpr int64_t kStepsPerRead = 32;  // on a device, the finite checks are read this often
+  optim::StepTally tally("LANCET correction", model.device());
   for (int64_t step = 0; step < c.steps; ++step) {
     SequenceBatch retained_batch;
     if (c.kl_weight > 0) {
@@ -239,11 +252,12 @@ void train_correction(nn::GPT& model, const std::vector<Sequence>& retained, con
       retained_batch = batch_of(retained, rows, model.device());
     }
     const CorrectionLoss loss = ibo_loss(model, *start, retained_batch, recalled_batch, w, c);
-    optim::check_finite_loss(loss.total, "LANCET correction", step);
+    tally.check_finite(loss.total, step);
     opt.zero_grad();
     loss.total.backward();
-    if (c.max_grad_norm > 0) optim::clip_grad_norm(opt.params(), c.max_grad_norm);
+    if (c.max_grad_norm > 0) optim::clip_grad_norm_async(opt.params(), c.max_grad_norm);
     opt.step();
+    if ((step + 1) % kStepsPerRead == 0 || step + 1 == c.steps) tally.read();
     if (after_step) after_step(step + 1);
   }
 }

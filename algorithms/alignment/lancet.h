@@ -95,13 +95,22 @@ struct CorrectionConfig {
 // retained data, `recalled` the recalled sequences with their weights.
 struct CorrectionLoss {
   Var total;
-  double kl = 0, unlearn_nll = 0, l2 = 0;  // the three terms' values (before weighting)
+  // The three terms' values (before weighting): 0-d on the model's device,
+  // undefined for a term whose weight is 0. Nothing is read back to build
+  // them; read() brings them to the host in one copy (0 for a term off).
+  Tensor kl, unlearn_nll, l2;
+  struct Values {
+    double kl = 0, unlearn_nll = 0, l2 = 0;
+  };
+  Values read() const;
 };
 CorrectionLoss ibo_loss(const nn::GPT& model, const nn::GPT& start, const SequenceBatch& retained,
                         const SequenceBatch& recalled, const Tensor& weights, const CorrectionConfig& config);
 
 // Runs config.steps Adam steps of ibo_loss from the model's current values
-// (its starting copy is taken here), calling after_step after each step.
+// (its starting copy is taken here), calling after_step after each step. On a
+// device a step reads nothing back: the losses' finite check is read every
+// 32 steps and at the end, and gradients are clipped there.
 // `retained` must be non-empty when kl_weight > 0; `recalled` and `weights`
 // match in length.
 void train_correction(nn::GPT& model, const std::vector<Sequence>& retained, const std::vector<Sequence>& recalled,

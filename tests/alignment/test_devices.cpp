@@ -3,8 +3,9 @@
 // COPR, COPF and LANCET's correction from the same weights and seed gives the
 // CPU's losses and weights (and LANCET's influence recall the CPU's scores);
 // the host synchronisations of one GPT, reward-model and DPO training
-// step, and of whole SFT, reward-model, DPO, PPO-RLHF and OSP loops (none
-// per minibatch), counted on ref; bad token ids and targets on a device still raise a
+// step, and of whole SFT, reward-model, DPO, PPO-RLHF, OSP, COPR and LANCET
+// correction loops (none per minibatch but COPR's constraint violations),
+// counted on ref; bad token ids and targets on a device still raise a
 // clear error.
 //
 // Tolerance: the models are f64 on both sides, so the backends differ only in
@@ -291,9 +292,10 @@ TEST_CASE("LANCET's correction and perplexity on a device equal the CPU's") {
         ibo_loss(*cpu, *start_cpu, make_batch(fx, fy), make_batch(rx, ry), from_vector(weights, {4}), all);
     const CorrectionLoss l_dev = ibo_loss(*dev, *start_dev, make_batch(fx, fy, device), make_batch(rx, ry, device),
                                           from_vector(weights, {4}).to(device), all);
-    check_close(l_cpu.unlearn_nll, l_dev.unlearn_nll, "IBO unlearning NLL");
-    check_close(l_cpu.kl, l_dev.kl, "IBO KL");
-    check_close(l_cpu.l2, l_dev.l2, "IBO L2");
+    const CorrectionLoss::Values v_cpu = l_cpu.read(), v_dev = l_dev.read();
+    check_close(v_cpu.unlearn_nll, v_dev.unlearn_nll, "IBO unlearning NLL");
+    check_close(v_cpu.kl, v_dev.kl, "IBO KL");
+    check_close(v_cpu.l2, v_dev.l2, "IBO L2");
     check_close(l_cpu.total.item(), l_dev.total.item(), "IBO total");
     // Recall scores the model where it is: LinFAC on the device gives the CPU's scores
     // (the starting models: the same weights on both sides).
@@ -420,6 +422,36 @@ TEST_CASE("host synchronisations of whole training loops on ref: none per miniba
     return reads() - before;
   };
   CHECK(osp_reads(3) == osp_reads(1));
+
+  // COPR, a task with an old task's memory: each step reads the constraint
+  // violations once (the dual step is host arithmetic); the epoch's fit and
+  // SFT sums and finite checks, once an epoch. Without constraints, only the latter.
+  const auto task1 = rankings(8, 44), task2 = rankings(8, 45);
+  auto copr_reads = [&](ConstraintMode mode, int64_t epochs) {
+    auto policy = gpt_on(Device::ref, 46, f64_gpt());
+    COPR copr(policy, {.constraint = mode, .replay_fraction = 0.25, .epochs = epochs, .batch_size = 4}, 47);
+    copr.learn_task(task1);
+    const uint64_t before = reads();
+    copr.learn_task(task2);
+    return reads() - before;
+  };
+  CHECK(copr_reads(ConstraintMode::lagrangian, 2) - copr_reads(ConstraintMode::lagrangian, 1) == 3);  // 2 steps + 1
+  CHECK(copr_reads(ConstraintMode::none, 3) - copr_reads(ConstraintMode::none, 1) == 2);
+
+  // LANCET's correction (unlearning, KL, L2, clipping): the finite checks are
+  // read every 32 steps and after the last; nothing else.
+  const auto recalled = corpus(4, 48);
+  auto lancet_reads = [&](int64_t steps) {
+    auto policy = gpt_on(Device::ref, 49, f64_gpt());
+    Generator gen(50);
+    const uint64_t before = reads();
+    train_correction(*policy, data, recalled, {0.4, 0.3, 0.2, 0.1},
+                     {.kl_weight = 1.0, .l2_weight = 0.1, .steps = steps, .batch_size = 4, .lr = 1e-3,
+                      .max_grad_norm = 1.0},
+                     gen);
+    return reads() - before;
+  };
+  CHECK(lancet_reads(34) == 2);
 }
 
 TEST_CASE("bad token ids and targets on a device raise a clear error") {

@@ -123,13 +123,14 @@ TEST_CASE("ibo_loss at the starting model: no KL, no L2, minus the weighted reca
   const SequenceBatch recalled = batch_of({data[2], data[0]});
   const Tensor w = tensor({0.75, 0.25}, {2}, DType::f64);
   const CorrectionConfig c{.unlearn_weight = 2.0, .kl_weight = 1.0, .l2_weight = 3.0};
-  const CorrectionLoss loss = ibo_loss(model, *start, retained, recalled, w, c);
+  const CorrectionLoss ibo = ibo_loss(model, *start, retained, recalled, w, c);
+  const CorrectionLoss::Values loss = ibo.read();
   const std::vector<float> mean_lp = model.sequence_logprob(recalled.tokens, recalled.response_mask).mean.value().to_vector<float>();
   const double unlearn = -(0.75 * mean_lp[0] + 0.25 * mean_lp[1]);
   CHECK(loss.unlearn_nll == doctest::Approx(unlearn).epsilon(1e-5));
   CHECK(loss.kl == doctest::Approx(0.0).epsilon(1e-6));
   CHECK(loss.l2 == doctest::Approx(0.0));
-  CHECK(loss.total.item() == doctest::Approx(-2.0 * unlearn).epsilon(1e-5));
+  CHECK(ibo.total.item() == doctest::Approx(-2.0 * unlearn).epsilon(1e-5));
 }
 
 TEST_CASE("ibo_loss: the KL and L2 terms of a moved model against direct computations") {
@@ -142,7 +143,8 @@ TEST_CASE("ibo_loss: the KL and L2 terms of a moved model against direct computa
   const SequenceBatch retained = batch_of(data);
   const SequenceBatch recalled = batch_of({data[2]});
   const CorrectionConfig c{.unlearn_weight = 0.5, .kl_weight = 1.5, .l2_weight = 0.1};
-  const CorrectionLoss loss = ibo_loss(model, *start, retained, recalled, tensor({1.0}, {1}, DType::f64), c);
+  const CorrectionLoss ibo = ibo_loss(model, *start, retained, recalled, tensor({1.0}, {1}, DType::f64), c);
+  const CorrectionLoss::Values loss = ibo.read();
   // KL(p_start || p_model) at every masked predicted position, by hand.
   const int64_t T = retained.tokens.size(1), V = pref::vocab_size();
   const std::vector<double> ls = log_softmax(start->forward(retained.tokens).value(), 2).to_vector<double>();
@@ -166,7 +168,7 @@ TEST_CASE("ibo_loss: the KL and L2 terms of a moved model against direct computa
     for (size_t i = 0; i < a.size(); ++i) l2 += (a[i] - b[i]) * (a[i] - b[i]);
   }
   CHECK(loss.l2 == doctest::Approx(l2).epsilon(1e-9));
-  CHECK(loss.total.item() ==
+  CHECK(ibo.total.item() ==
         doctest::Approx(-0.5 * loss.unlearn_nll + 1.5 * loss.kl + 0.05 * loss.l2).epsilon(1e-9));
 }
 
