@@ -18,13 +18,18 @@ using Tensors = std::vector<Tensor>;
 
 // <a, b> summed over the list, accumulated in f64: the per-tensor sums are
 // added in list order on the tensors' device (the same f64 additions, in the
-// same order, as a host loop), so the host reads one number per dot product.
-double dot(const Tensors& a, const Tensors& b) {
+// same order, as a host loop). dot_on_device keeps it there (0-d f64, a
+// non-empty list); dot reads it, one number per dot product.
+Tensor dot_on_device(const Tensors& a, const Tensors& b) {
   Tensor s;
   for (size_t i = 0; i < a.size(); ++i) {
     const Tensor term = sum(mul(a[i].to(DType::f64), b[i].to(DType::f64)));
     s = s.defined() ? add(s, term.to(s.device())) : term;
   }
+  return s;
+}
+double dot(const Tensors& a, const Tensors& b) {
+  const Tensor s = dot_on_device(a, b);
   return s.defined() ? s.item<double>() : 0.0;
 }
 double norm2(const Tensors& a) { return std::sqrt(dot(a, a)); }
@@ -90,27 +95,66 @@ Tensors gradient(const std::function<Var()>& loss_fn, const std::vector<Var>& pa
 
 }  // namespace
 
+namespace {
+// cbrt(u), u the unit roundoff of the coarsest param dtype, and the params' values.
+double cbrt_roundoff(const std::vector<Var>& params) {
+  double u = 0;
+  for (const Var& p : params) u = std::max(u, unit_roundoff(p.dtype()));
+  return std::cbrt(u);
+}
+Tensors values_of(const std::vector<Var>& params) {
+  Tensors theta(params.size());
+  for (size_t i = 0; i < params.size(); ++i) theta[i] = params[i].value();
+  return theta;
+}
+
+// hvp()'s step and the quotient's factor 1 / (2 eps), as 0-d f64 tensors on
+// the params' device, so that a device never waits for them.
+struct Step {
+  Tensor eps, inv_two_eps;
+};
+// A given eps, or the default one computed on the host (it reads |v| and
+// |theta|; on the CPU that costs nothing).
+Step host_step(double eps, Device device) {
+  return {full({}, eps, DType::f64, device), full({}, 1.0 / (2 * eps), DType::f64, device)};
+}
+// The default step with the same f64 operations on the device, read by no
+// one: where v = 0 both are 0 (theta is not moved and the product is 0).
+Step device_step(const std::vector<Var>& params, const Tensors& v) {
+  const Tensor v_norm = sqrt(dot_on_device(v, v));
+  const Tensor theta_norm = sqrt(dot_on_device(values_of(params), values_of(params)));
+  const Tensor eps = div(mul(add(theta_norm, 1.0), cbrt_roundoff(params)), v_norm);
+  const Tensor moved = gt(v_norm, 0.0), zero = zeros({}, DType::f64, v_norm.device());
+  return {where(moved, eps, zero), where(moved, div(ones({}, DType::f64, v_norm.device()), mul(eps, 2.0)), zero)};
+}
+}  // namespace
+
 double hvp_default_eps(const std::vector<Var>& params, const Tensors& v) {
   check_params_and_v(params, v);
-  double u = 0;
-  Tensors theta(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    u = std::max(u, unit_roundoff(params[i].dtype()));
-    theta[i] = params[i].value();
-  }
   const double v_norm = norm2(v);
   if (v_norm == 0) return 0;
-  return std::cbrt(u) * (1 + norm2(theta)) / v_norm;
+  return cbrt_roundoff(params) * (1 + norm2(values_of(params))) / v_norm;
 }
 
 Tensors hvp(const std::function<Var()>& loss_fn, const std::vector<Var>& params, const Tensors& v, double eps) {
   check_params_and_v(params, v);
   GL_CHECK(std::isfinite(eps) && eps >= 0, "hvp: eps must be finite and >= 0 (0 chooses it), got {}", eps);
-  if (eps == 0) eps = hvp_default_eps(params, v);
-  if (eps == 0) {  // v = 0, so H v = 0
-    Tensors zero(v.size());
-    for (size_t i = 0; i < v.size(); ++i) zero[i] = zeros_like(v[i]);
-    return zero;
+  // The default step on a device is computed there (nothing read back); on
+  // the CPU, or with parameters on several devices, on the host.
+  const Device device = params[0].device();
+  bool one_device = device != Device::cpu;
+  for (const Var& p : params) one_device = one_device && p.device() == device;
+  Step step;
+  if (eps == 0 && one_device) {
+    step = device_step(params, v);
+  } else {
+    if (eps == 0) eps = hvp_default_eps(params, v);
+    if (eps == 0) {  // v = 0, so H v = 0
+      Tensors zero(v.size());
+      for (size_t i = 0; i < v.size(); ++i) zero[i] = zeros_like(v[i]);
+      return zero;
+    }
+    step = host_step(eps, device);
   }
 
   // What must come back exactly: the values (copied) and the grads (their
@@ -127,25 +171,29 @@ Tensors hvp(const std::function<Var()>& loss_fn, const std::vector<Var>& params,
       params[i].set_grad(saved_grads[i]);
     }
   };
-  auto gradient_at = [&](double step) {
+  // The gradient at theta + sign eps v (eps, like every scalar, in the params' dtype).
+  auto gradient_at = [&](double sign) {
+    const Tensor signed_eps = sign > 0 ? step.eps : neg(step.eps);
     for (size_t i = 0; i < params.size(); ++i) {
       Tensor value = params[i].value();
-      value.copy_(add(theta[i], mul(v[i], step)));
+      value.copy_(add(theta[i], mul(v[i], signed_eps.to(v[i].dtype()).to(v[i].device()))));
     }
     return gradient(loss_fn, params);
   };
 
   Tensors plus, minus;
   try {
-    plus = gradient_at(eps);
-    minus = gradient_at(-eps);
+    plus = gradient_at(1);
+    minus = gradient_at(-1);
   } catch (...) {
     restore();
     throw;
   }
   restore();
   // (g+ - g-) / (2 eps)
-  return scaled(axpy(plus, -1.0, minus), 1.0 / (2 * eps));
+  Tensors out = axpy(plus, -1.0, minus);
+  for (Tensor& t : out) t = mul(t, step.inv_two_eps.to(t.dtype()).to(t.device()));
+  return out;
 }
 
 namespace {

@@ -42,7 +42,10 @@ namespace gradlab {
 // cbrt(u) = cbrt(2^-24) = 3.9e-3 for f32 and cbrt(2^-53) = 4.8e-6 for f64
 // (the coarsest dtype among the params decides), and the relative error of the
 // product is then of order u^(2/3): about 1e-5 in f32, 1e-11 in f64, when the
-// third derivative is of the size of the second. A zero v gives zeros.
+// third derivative is of the size of the second. A zero v gives zeros. With
+// every parameter on one device other than the CPU, that step is computed
+// there and never read back; a given eps, or parameters on the CPU, take it
+// on the host (hvp_default_eps).
 std::vector<Tensor> hvp(const std::function<Var()>& loss_fn, const std::vector<Var>& params,
                         const std::vector<Tensor>& v, double eps = 0);
 

@@ -1,7 +1,8 @@
 // hvp, conjugate_gradient and lissa against the closed-form Hessian of
 // L2-regularised logistic regression (inverted exactly with eigh), plus the
 // promises hvp makes about the parameters (restored bit-exactly, grads kept,
-// also when the loss throws), its default step, and the solvers' errors.
+// also when the loss throws), its default step (on a device computed there,
+// read by no one), and the solvers' errors.
 #include <doctest/doctest.h>
 
 #include "tests/error_of.h"
@@ -12,6 +13,7 @@
 
 #include "autograd/hvp.h"
 #include "autograd/ops.h"
+#include "tensor/backend.h"
 
 using namespace gradlab;
 using gradlab::test::error_of;
@@ -185,6 +187,26 @@ TEST_CASE("hvp restores the parameters bit-exactly and keeps their grads") {
   NoGradGuard no_grad;
   const Tensors hv = hvp([&] { return model.loss(); }, model.params(), v);
   CHECK(rel_err(flat(hv), matmul(model.hessian(), flat(v))) < 1e-8);
+}
+
+TEST_CASE("hvp on a device takes its default step there: the CPU's product, nothing read back") {
+  // L(w) = sum(w^3) / 6: grad = w^2 / 2, H = diag(w), so H v = w * v.
+  Generator gen(11);
+  const Tensor w0 = randn({7}, gen, DType::f64), v0 = randn({7}, gen, DType::f64);
+  auto product_on = [&](Device d, const Tensor& v) {
+    const Var w = Var::leaf(w0.to(d));
+    const Tensors hv = hvp([&] { return sum(w * w * w) / 6.0; }, {w}, {v.to(d)});
+    REQUIRE(hv[0].device() == d);
+    return hv[0];
+  };
+  const Tensor on_cpu = product_on(Device::cpu, v0);
+  CHECK(rel_err(on_cpu, mul(w0, v0)) < 1e-9);
+  const TransferCounts before = transfer_counts();
+  const Tensor on_ref = product_on(Device::ref, v0);
+  const Tensor zero_on_ref = product_on(Device::ref, zeros({7}, DType::f64));
+  CHECK(transfer_counts().to_host == before.to_host);
+  CHECK(rel_err(on_ref.to(Device::cpu), on_cpu) < 1e-12);
+  CHECK(norm(zero_on_ref.to(Device::cpu)).item() == 0);  // a zero v moves nothing and gives zeros
 }
 
 TEST_CASE("hvp names the mismatch between v and the parameters") {

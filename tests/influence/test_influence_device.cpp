@@ -4,8 +4,8 @@
 // and moved, give the CPU's scores; and the host crossings of one score() call
 // on ref, counted with transfer_counts(), are pinned: the scores are read
 // once, and nothing else crosses but what the problem's own loss uploads (its
-// row indices), the scalars a solver steers by (hvp()'s step size, CG's dot
-// products) and the host-code solves (exact's Cholesky).
+// row indices), the scalars a solver steers by (CG's dot products; hvp()'s
+// step size stays on the device) and the host-code solves (exact's Cholesky).
 //
 // Tolerance: the models are f64 on both sides, so the backends differ only in
 // the order of their sums (ref sums in double in its own order, the cpu in
@@ -189,17 +189,17 @@ TEST_CASE("influence: host crossings of one score() call on ref") {
     const auto [to_host, from_host] = crossings(cg);
     const uint64_t iters = uint64_t(cg.last_report().iterations);
     CHECK(iters == 8);  // max_iters: tol 1e-10 is not reached in 8 iterations
-    // to_host: |b| once; per iteration p.(H+lambda)p and r.r, and per HVP chunk (3 of 8 rows) hvp()'s
-    // step size from |v| and |theta| (2 reads); then the scores.
-    CHECK(to_host == 1 + iters * (2 + 3 * 2) + 1);
+    // to_host: |b| once; per iteration p.(H+lambda)p and r.r (hvp()'s step size stays on the device);
+    // then the scores.
+    CHECK(to_host == 1 + iters * 2 + 1);
     // from_host: per HVP chunk two gradient passes (theta +- eps v), each one loss call; then k loss calls.
     CHECK(from_host == iters * 3 * 2 + k);
   }
   SUBCASE("lissa") {
-    // Depth 10 steps, each a minibatch of 12 rows = 2 chunks of 8 and 4, each chunk an HVP with 2 step-size
-    // reads and 2 loss calls; then the scores (to_host) and k loss calls (from_host). The minibatches are
-    // drawn on the host (no crossing).
-    CHECK(crossings(*all[2]) == std::pair<uint64_t, uint64_t>{10 * 2 * 2 + 1, 10 * 2 * 2 + k});
+    // Depth 10 steps, each a minibatch of 12 rows = 2 chunks of 8 and 4, each chunk an HVP with 2 loss
+    // calls (its step size computed on the device); then the scores (to_host) and k loss calls
+    // (from_host). The minibatches are drawn on the host (no crossing).
+    CHECK(crossings(*all[2]) == std::pair<uint64_t, uint64_t>{1, 10 * 2 * 2 + k});
   }
   SUBCASE("tracin") {
     // Two checkpoints, each loaded by a copy on the device, a query gradient and k example gradients.
