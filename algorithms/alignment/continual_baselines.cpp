@@ -93,7 +93,9 @@ Var distillation_kl(const nn::GPT& student, const nn::GPT& teacher, const Sequen
   const Var p(exp(teacher_logp));
   const Var kl = sum(p * (Var(teacher_logp) - student_logp), {2});                  // KL per position, [B, T-1]
   const Tensor m = batch.response_mask.slice(1, 1, T).contiguous().to(kl.dtype());  // the response tokens
-  return sum(kl * Var(m)) / std::max(1.0, sum(m).item());
+  // Divided by max(1, tokens): f64 as a host number would be, then the loss's dtype; nothing read back.
+  const Tensor tokens = maximum(sum(m).to(DType::f64), 1.0).to(kl.dtype());
+  return sum(kl * Var(m)) / Var(tokens);
 }
 
 const char* continual_baseline_name(ContinualBaseline b) {

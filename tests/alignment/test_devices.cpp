@@ -3,8 +3,8 @@
 // COPR, COPF and LANCET's correction from the same weights and seed gives the
 // CPU's losses and weights (and LANCET's influence recall the CPU's scores);
 // the host synchronisations of one GPT, reward-model and DPO training
-// step, and of whole SFT, reward-model, DPO, PPO-RLHF, OSP, COPR and LANCET
-// correction loops (none per minibatch but COPR's constraint violations),
+// step, and of whole SFT, reward-model, DPO, PPO-RLHF, OSP, COPR, LANCET
+// correction and distillation-replay loops (none per minibatch but COPR's constraint violations),
 // counted on ref; bad token ids and targets on a device still raise a
 // clear error.
 //
@@ -23,6 +23,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "algorithms/alignment/continual_baselines.h"
 #include "algorithms/alignment/copf.h"
 #include "algorithms/alignment/copr.h"
 #include "algorithms/alignment/dpo.h"
@@ -452,6 +453,20 @@ TEST_CASE("host synchronisations of whole training loops on ref: none per miniba
     return reads() - before;
   };
   CHECK(lancet_reads(34) == 2);
+
+  // Distillation on replayed responses (kl_replay) adds no read to DPO's one an epoch.
+  auto kl_replay_reads = [&](int64_t epochs) {
+    auto policy = gpt_on(Device::ref, 51, f64_gpt());
+    ContinualBaselineConfig cfg{.dpo = {.beta = 0.3, .epochs = epochs, .batch_size = 4, .lr = 1e-3},
+                                .replay_fraction = 0.5,
+                                .replay_batch = 4};
+    ContinualBaselineLearner learner(policy, ContinualBaseline::kl_replay, cfg, 52);
+    learner.learn_task(task1);  // fills the memory
+    const uint64_t before = reads();
+    learner.learn_task(task2);
+    return reads() - before;
+  };
+  CHECK(kl_replay_reads(3) - kl_replay_reads(1) == 2);
 }
 
 TEST_CASE("bad token ids and targets on a device raise a clear error") {
