@@ -8,6 +8,7 @@
 
 #include "optim/clip.h"
 #include "optim/step_tally.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
 
 namespace gradlab::alignment {
@@ -95,6 +96,32 @@ void LagrangeMultipliers::update(const std::vector<double>& violations, double a
   }
 }
 
+Tensor dual_step(const Tensor& log_lambda, const Tensor& violations, double alpha) {
+  GL_CHECK(log_lambda.dim() == 1 && violations.shape() == log_lambda.shape() && log_lambda.dtype() == DType::f64 &&
+               violations.dtype() == DType::f64 && violations.device() == log_lambda.device(),
+           "dual_step: log lambda and the violations must be [M] f64 on one device, got {} {} and {} {}",
+           log_lambda.shape(), dtype_name(log_lambda.dtype()), violations.shape(), dtype_name(violations.dtype()));
+  GL_CHECK(alpha >= 0, "dual_step: alpha must be >= 0, got {}", alpha);
+  // ln lambda <- ln lambda + alpha lambda J^C, kept in [kMinLambda, kMaxLambda] (as LagrangeMultipliers::update)
+  return clamp(add(log_lambda, mul(mul(exp(log_lambda), alpha), violations)), std::log(kMinLambda),
+               std::log(kMaxLambda));
+}
+
+Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const Tensor& lambda) {
+  GL_CHECK(lambda.dim() == 1 && lambda.size(0) == int64_t(constraints.size()) && is_floating(lambda.dtype()),
+           "lagrangian: {} constraints for multipliers {} {}", constraints.size(), lambda.shape(),
+           dtype_name(lambda.dtype()));
+  check_none_bad(sum(lt(lambda, 0.0).to(DType::i64)), "lagrangian: a multiplier is negative");
+  Var total = task_loss;
+  Tensor Lambda = ones({}, DType::f64, lambda.device());
+  for (size_t i = 0; i < constraints.size(); ++i) {
+    const Tensor li = lambda.select(0, int64_t(i)).to(DType::f64);
+    total = total + Var(li.to(constraints[i].dtype())) * constraints[i];
+    Lambda = add(Lambda, li);
+  }
+  return total / Var(Lambda.to(total.dtype()));  // the same f64 sum, rounded once, as the host's
+}
+
 Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const std::vector<double>& lambda) {
   GL_CHECK(constraints.size() == lambda.size(), "lagrangian: {} constraints for {} multipliers", constraints.size(),
            lambda.size());
@@ -176,6 +203,25 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
     return config_.constraint == ConstraintMode::lagrangian ? duals_.lambda()
                                                             : std::vector<double>(memories_.size(), 1.0);
   };
+  // On a device the constraints' statistics stay there: each step's violations
+  // [M] and multipliers [M] (f64) wait for the epoch's read, and the
+  // Lagrangian's log lambda is a tensor stepped there, read at the task's end.
+  const Device device = policy_->device();
+  const bool on_device = device != Device::cpu && constrained && !memories_.empty();
+  const bool learned = config_.constraint == ConstraintMode::lagrangian;
+  Tensor log_lambda;  // [M] f64 on the device
+  if (on_device && learned) log_lambda = from_vector(duals_.log_lambda, {int64_t(memories_.size())}).to(device);
+  std::vector<Tensor> pending;  // per step: violations then multipliers, [M] each
+  const auto read_pending = [&] {
+    if (pending.empty()) return;
+    const std::vector<double> v = concat(pending).to_vector<double>();
+    const size_t M = memories_.size();
+    for (size_t k = 0; k < pending.size(); k += 2) {
+      stats.step_violations.emplace_back(v.begin() + long(k * M), v.begin() + long((k + 1) * M));
+      stats.step_lambda.emplace_back(v.begin() + long((k + 1) * M), v.begin() + long((k + 2) * M));
+    }
+    pending.clear();
+  };
   const int64_t N = int64_t(data.size());
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
@@ -210,32 +256,44 @@ COPRStageStats COPR::learn_task(const std::vector<Ranking>& task_data) {
           constraints.push_back(c);
         }
       }
-      // The dual step is host arithmetic: the violations cross in one copy.
+      Tensor violations_now;  // [M] f64 on the device
       std::vector<double> violations;
       if (!constraints.empty()) {
         std::vector<Tensor> parts;
         for (const Var& c : constraints) parts.push_back(c.value().reshape({1}).to(DType::f64));
-        violations = concat(parts).to_vector<double>();
+        violations_now = concat(parts);
+        if (!on_device) violations = violations_now.to_vector<double>();  // the host's dual step takes them
       }
-      const Var loss = lagrangian(task, constraints, lambda_now());
+      Tensor lambda_dev;  // [M] f64 on the device
+      if (on_device) lambda_dev = learned ? exp(log_lambda) : ones({int64_t(memories_.size())}, DType::f64, device);
+      const Var loss =
+          on_device ? lagrangian(task, constraints, lambda_dev) : lagrangian(task, constraints, lambda_now());
       tally.check_finite(loss, step);
       opt_->zero_grad();
       loss.backward();
       if (config_.max_grad_norm > 0) optim::clip_grad_norm_async(opt_->params(), config_.max_grad_norm);
       opt_->step();
-      if (config_.constraint == ConstraintMode::lagrangian) duals_.update(violations, config_.lambda_lr);  // dual step
-      if (constrained) {
-        stats.step_violations.push_back(violations);
-        stats.step_lambda.push_back(lambda_now());
+      if (on_device) {
+        if (learned) log_lambda = dual_step(log_lambda, violations_now, config_.lambda_lr);
+        pending.push_back(violations_now);
+        pending.push_back(learned ? exp(log_lambda) : lambda_dev);
+      } else {
+        if (learned) duals_.update(violations, config_.lambda_lr);  // dual step
+        if (constrained) {
+          stats.step_violations.push_back(violations);
+          stats.step_lambda.push_back(lambda_now());
+        }
       }
       tally.add(0, fit.value(), double(B));
       tally.add(1, sft.value(), double(B));
     }
     tally.read();
+    read_pending();
     stats.fit = tally.sum(0) / double(N);
     stats.sft = tally.sum(1) / double(N);
     tally.reset_sums();
   }
+  if (log_lambda.defined()) duals_.log_lambda = log_lambda.to_vector<double>();
   policy_->eval();
   if (constrained) {
     for (size_t i = 0; i < memories_.size(); ++i)

@@ -54,8 +54,14 @@ struct LagrangeMultipliers {
   // ln lambda_i <- ln lambda_i + alpha lambda_i J_i^C (rises while J_i^C > 0, falls while it holds).
   void update(const std::vector<double>& violations, double alpha);
 };
-// L = Lambda^-1 [J_t + sum_i lambda_i J_i^C], Lambda = 1 + sum_i lambda_i.
+// LagrangeMultipliers::update with the multipliers on a device: log_lambda and
+// violations [M] f64 there; returns the new log lambda, nothing read back.
+Tensor dual_step(const Tensor& log_lambda, const Tensor& violations, double alpha);
+// L = Lambda^-1 [J_t + sum_i lambda_i J_i^C], Lambda = 1 + sum_i lambda_i:
+// lambda as host numbers (checked >= 0 at once), or as a [M] tensor on the
+// losses' device (a negative one raised as a deferred error there).
 Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const std::vector<double>& lambda);
+Var lagrangian(const Var& task_loss, const std::vector<Var>& constraints, const Tensor& lambda);
 
 // ---- the learner ----
 
@@ -100,7 +106,9 @@ class COPR {
  public:
   COPR(std::shared_ptr<nn::GPT> policy, const COPRConfig& config, uint64_t seed);
   // Learns one task: P*_t from the policy as it is now (pi_{t-1}), the Lagrangian against the old tasks'
-  // memories, then keeps a replay_fraction of the task's sets with their P*_t.
+  // memories, then keeps a replay_fraction of the task's sets with their P*_t. On a device a step reads
+  // nothing back: the violations and the multipliers (stepped by dual_step) stay there, the per-step
+  // statistics and the epoch's sums are read once an epoch, the multipliers once at the task's end.
   COPRStageStats learn_task(const std::vector<Ranking>& data);
   const COPRConfig& config() const { return config_; }
   size_t memories() const { return memories_.size(); }

@@ -4,9 +4,8 @@
 // CPU's losses and weights (and LANCET's influence recall the CPU's scores);
 // the host synchronisations of one GPT, reward-model and DPO training
 // step, and of whole SFT, reward-model, DPO, PPO-RLHF, OSP, COPR, LANCET
-// correction and distillation-replay loops (none per minibatch but COPR's constraint violations),
-// counted on ref; bad token ids and targets on a device still raise a
-// clear error.
+// correction and distillation-replay loops (none per minibatch), counted on
+// ref; bad token ids and targets on a device still raise a clear error.
 //
 // Tolerance: the models are f64 on both sides, so the backends differ only in
 // the order of their sums (ref sums in double in its own order, the cpu in
@@ -235,7 +234,7 @@ TEST_CASE("COPR and COPF: two tasks (the second with a memory) on a device equal
     CAPTURE(device);
     auto run_copr = [&](Device d) {
       auto policy = gpt_on(d, 17, f64_gpt());
-      COPR copr(policy, {.beta = 0.5, .replay_fraction = 0.25, .epochs = 1, .batch_size = 4, .lr = 3e-3}, 18);
+      COPR copr(policy, {.beta = 0.5, .replay_fraction = 0.25, .epochs = 2, .batch_size = 4, .lr = 3e-3}, 18);
       copr.learn_task(task1);
       const COPRStageStats st = copr.learn_task(task2);
       return std::make_pair(st, policy);
@@ -246,6 +245,16 @@ TEST_CASE("COPR and COPF: two tasks (the second with a memory) on a device equal
     check_close(r_cpu.sft, r_dev.sft, "COPR sft");
     check_close(r_cpu.thresholds, r_dev.thresholds, "COPR thresholds");
     check_close(r_cpu.lambda, r_dev.lambda, "COPR lambda");
+    // Per step (4: two epochs of two), the memory's violation and multiplier (on a device read per epoch).
+    const auto flat = [](const std::vector<std::vector<double>>& rows) {
+      std::vector<double> out;
+      for (const auto& r : rows) out.insert(out.end(), r.begin(), r.end());
+      return out;
+    };
+    REQUIRE(r_dev.step_lambda.size() == 4);
+    REQUIRE(r_dev.step_violations.size() == 4);
+    check_close(flat(r_cpu.step_violations), flat(r_dev.step_violations), "COPR step violations");
+    check_close(flat(r_cpu.step_lambda), flat(r_dev.step_lambda), "COPR step lambda");
     CHECK(max_weight_gap(*rp_cpu, *rp_dev) <= kTol);
 
     auto run_copf = [&](Device d) {
@@ -424,9 +433,10 @@ TEST_CASE("host synchronisations of whole training loops on ref: none per miniba
   };
   CHECK(osp_reads(3) == osp_reads(1));
 
-  // COPR, a task with an old task's memory: each step reads the constraint
-  // violations once (the dual step is host arithmetic); the epoch's fit and
-  // SFT sums and finite checks, once an epoch. Without constraints, only the latter.
+  // COPR, a task with an old task's memory: no read per step (the violations
+  // and the multipliers stay on the device); once an epoch the fit and SFT
+  // sums with the finite checks, and the steps' violations and multipliers.
+  // Without constraints, only the former.
   const auto task1 = rankings(8, 44), task2 = rankings(8, 45);
   auto copr_reads = [&](ConstraintMode mode, int64_t epochs) {
     auto policy = gpt_on(Device::ref, 46, f64_gpt());
@@ -436,7 +446,8 @@ TEST_CASE("host synchronisations of whole training loops on ref: none per miniba
     copr.learn_task(task2);
     return reads() - before;
   };
-  CHECK(copr_reads(ConstraintMode::lagrangian, 2) - copr_reads(ConstraintMode::lagrangian, 1) == 3);  // 2 steps + 1
+  CHECK(copr_reads(ConstraintMode::lagrangian, 3) - copr_reads(ConstraintMode::lagrangian, 1) == 4);
+  CHECK(copr_reads(ConstraintMode::fixed_lambda, 3) - copr_reads(ConstraintMode::fixed_lambda, 1) == 4);
   CHECK(copr_reads(ConstraintMode::none, 3) - copr_reads(ConstraintMode::none, 1) == 2);
 
   // LANCET's correction (unlearning, KL, L2, clipping): the finite checks are

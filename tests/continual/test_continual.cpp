@@ -1,7 +1,8 @@
 // Continual preference learning: COPR's optimal-policy distribution on a
 // hand-worked candidate set (an added delta(x) cancels), the moderate reward's
 // range and its scale's Beta(J-1, 2) mean, the MSE and KL fits' values and
-// gradients (gradcheck), one Lagrangian step on hand numbers, COPF's
+// gradients (gradcheck), one Lagrangian step on hand numbers (and with the
+// multipliers as tensors on cpu and ref, equal to the host's), COPF's
 // batch-normalised P* and rewards, EWC's diagonal Fisher against central
 // differences on a tiny f64 GPT, the L2 and EWC penalties, distillation KL,
 // ranked pairs and the replay memory, AA/AIA/FM/BWT on a hand-made score
@@ -139,6 +140,33 @@ TEST_CASE("one Lagrangian step: lambda rises while its constraint is violated an
   for (int i = 0; i < 50; ++i) big.update({100.0}, 1.0);
   CHECK(std::isfinite(big.lambda()[0]));
   CHECK(big.lambda()[0] == doctest::Approx(kMaxLambda));
+}
+
+TEST_CASE("the Lagrangian step and loss with the multipliers as tensors equal the host's") {
+  // dual_step is LagrangeMultipliers::update on a device; lagrangian takes lambda [M] there.
+  for (Device d : {Device::cpu, Device::ref}) {
+    CAPTURE(device_name(d));
+    LagrangeMultipliers host{{0.3, -1.0, 0.0}};
+    Tensor log_lambda = f64({0.3, -1.0, 0.0}, {3}).to(d);
+    for (const std::vector<double>& v : {std::vector<double>{0.5, -0.5, 200.0}, {-0.2, 0.7, 300.0}}) {
+      host.update(v, 0.1);
+      log_lambda = dual_step(log_lambda, from_vector(v, {3}).to(d), 0.1);
+    }
+    const std::vector<double> got = log_lambda.to_vector<double>();
+    for (size_t i = 0; i < 3; ++i) CHECK(got[i] == doctest::Approx(host.log_lambda[i]).epsilon(1e-15));
+    CHECK(got[2] == doctest::Approx(std::log(kMaxLambda)));  // clamped as on the host
+    CHECK_THROWS_AS(dual_step(log_lambda, f64({1.0}, {1}).to(d), 0.1), Error);
+
+    Var task = Var::leaf(f64({2.0}, {}).to(d)), c0 = Var::leaf(f64({0.5}, {}).to(d)),
+        c1 = Var::leaf(f64({-0.5}, {}).to(d));
+    const Var L = lagrangian(task, {c0, c1}, f64({1.5, 0.5}, {2}).to(d));
+    CHECK(L.item() == doctest::Approx((2.0 + 1.5 * 0.5 - 0.5 * 0.5) / 3.0).epsilon(1e-15));
+    L.backward();
+    CHECK(c0.grad().item() == doctest::Approx(1.5 / 3.0));
+    CHECK_THROWS_AS(lagrangian(task, {c0}, f64({1.0, 2.0}, {2}).to(d)), Error);
+    // A negative multiplier: at once on cpu and ref (on cuda at the next read).
+    CHECK_THROWS_AS(lagrangian(task, {c0}, f64({-1.0}, {1}).to(d)), Error);
+  }
 }
 
 TEST_CASE("COPF: P* normalised over the batch, margin and sorted Gaussian rewards, the function regulariser") {
