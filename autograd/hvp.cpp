@@ -234,20 +234,37 @@ Tensors conjugate_gradient(const HvpOperator& hvp, const Tensors& b, double lamb
   Tensors r = b, p = b;
   const double b_norm = norm2(b);
   double rr = b_norm * b_norm;
+  // The step sizes stay on the device as 0-d f64 tensors (the same f64
+  // arithmetic as host numbers, each rounded to the vectors' dtype where it
+  // scales them); an iteration reads back p.Ap and r.r together, once.
+  Tensor rr_t = full({}, rr, DType::f64, b[0].device());
+  const auto scale_by = [](const Tensors& a, const Tensor& alpha) {
+    Tensors out(a.size());
+    for (size_t i = 0; i < a.size(); ++i) out[i] = mul(a[i], alpha.to(a[i].dtype()).to(a[i].device()));
+    return out;
+  };
+  const auto plus = [](const Tensors& a, const Tensors& b) {
+    Tensors out(a.size());
+    for (size_t i = 0; i < a.size(); ++i) out[i] = add(a[i], b[i]);
+    return out;
+  };
   int it = 0;
   while (it < max_iters && std::sqrt(rr) > tol * b_norm) {
     const Tensors ap = apply("conjugate_gradient", hvp, p, lambda);
-    const double pap = dot(p, ap);
-    GL_CHECK(pap > 0,
+    const Tensor pap = dot_on_device(p, ap);
+    const Tensor alpha = div(rr_t, pap);
+    x = plus(x, scale_by(p, alpha));
+    r = plus(r, scale_by(ap, neg(alpha)));
+    const Tensor rr_next = dot_on_device(r, r);
+    p = plus(r, scale_by(p, div(rr_next, rr_t)));
+    const std::vector<double> read =
+        concat({pap.reshape({1}), rr_next.reshape({1}).to(pap.device())}).to_vector<double>();
+    GL_CHECK(read[0] > 0,
              "conjugate_gradient: direction of non-positive curvature (p^T (H + lambda I) p = {:.3g} at iteration "
              "{}, lambda = {}); H + lambda I must be positive definite, so raise lambda",
-             pap, it, lambda);
-    const double alpha = rr / pap;
-    x = axpy(x, alpha, p);
-    r = axpy(r, -alpha, ap);
-    const double rr_next = dot(r, r);
-    p = axpy(r, rr_next / rr, p);
-    rr = rr_next;
+             read[0], it, lambda);
+    rr = read[1];
+    rr_t = rr_next;
     ++it;
   }
   if (report != nullptr) {

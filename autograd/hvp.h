@@ -71,7 +71,9 @@ struct SolveReport {
 // lambda for a non-convex loss): a direction of non-positive curvature throws
 // gradlab::Error. Stops when |r| <= tol |b| or after max_iters iterations
 // (in exact arithmetic at most n, the total number of elements). Returns x;
-// fills *report when it is given. Dot products accumulate in f64.
+// fills *report when it is given. Dot products accumulate in f64; on a device
+// the step sizes stay there and an iteration reads back one copy (p.Ap and
+// r.r, for the curvature check and the stopping test).
 std::vector<Tensor> conjugate_gradient(const HvpOperator& hvp, const std::vector<Tensor>& b, double lambda = 0,
                                        int max_iters = 100, double tol = 1e-10, SolveReport* report = nullptr);
 

@@ -189,9 +189,9 @@ TEST_CASE("influence: host crossings of one score() call on ref") {
     const auto [to_host, from_host] = crossings(cg);
     const uint64_t iters = uint64_t(cg.last_report().iterations);
     CHECK(iters == 8);  // max_iters: tol 1e-10 is not reached in 8 iterations
-    // to_host: |b| once; per iteration p.(H+lambda)p and r.r (hvp()'s step size stays on the device);
-    // then the scores.
-    CHECK(to_host == 1 + iters * 2 + 1);
+    // to_host: |b| once; per iteration p.(H+lambda)p and r.r in one copy (hvp()'s step size stays on
+    // the device); then the scores.
+    CHECK(to_host == 1 + iters + 1);
     // from_host: per HVP chunk two gradient passes (theta +- eps v), each one loss call; then k loss calls.
     CHECK(from_host == iters * 3 * 2 + k);
   }
