@@ -1,6 +1,7 @@
 // PPO (with and without a mask), SAC and TD3 losses and targets on
 // hand-worked numbers (values and, where the clipping decides which term is
-// live, gradients), plus the normalisation of advantages.
+// live, gradients), plus the normalisation of advantages; SAC's losses with
+// the temperature as a device tensor equal them with a host number.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -120,6 +121,29 @@ TEST_CASE("SAC critic target, temperature loss and actor loss by hand") {
   // log pi -1, 0.5; Q1 2, 1; Q2 3, 0; alpha 0.2: mean(-0.2 - 2, 0.1 - 0) = -1.05
   const Var a_loss = rl::sac_actor_loss(Var(f64({-1, 0.5})), Var(f64({2, 1})), Var(f64({3, 0})), 0.2);
   CHECK(a_loss.item() == doctest::Approx(-1.05).epsilon(1e-12));
+}
+
+TEST_CASE("SAC's losses with the temperature as a tensor equal those with a number, bit for bit") {
+  // The learners keep alpha = exp(log alpha) as a 0-d f64 tensor on their device; in f32 losses it
+  // must round exactly as a double scalar does.
+  Generator gen(3);
+  const Tensor lp = randn({5}, gen), q1 = randn({5}, gen), q2 = randn({5}, gen), r = randn({5}, gen);
+  const Tensor d = tensor({0, 1, 0, 0, 1}, {5});
+  const Var log_alpha = Var::leaf(tensor({-1.37}, {1}));
+  const Tensor alpha = rl::sac_temperature(log_alpha);
+  CHECK(alpha.dtype() == DType::f64);
+  CHECK(alpha.dim() == 0);
+  const double host_alpha = std::exp(double(log_alpha.value().item()));
+  CHECK(alpha.item<double>() == host_alpha);
+  const Tensor y_t = rl::sac_critic_target(r, d, q1, q2, lp, alpha, 0.99);
+  const Tensor y_d = rl::sac_critic_target(r, d, q1, q2, lp, host_alpha, 0.99);
+  CHECK(y_t.to_vector<float>() == y_d.to_vector<float>());
+  CHECK(rl::sac_actor_loss(Var(lp), Var(q1), Var(q2), alpha).item() ==
+        rl::sac_actor_loss(Var(lp), Var(q1), Var(q2), host_alpha).item());
+  CHECK_THROWS_WITH_AS(rl::sac_actor_loss(Var(lp), Var(q1), Var(q2), alpha.to(Device::ref)),
+                       doctest::Contains("sac_actor_loss: alpha is on ref"), Error);
+  CHECK_THROWS_WITH_AS(rl::sac_critic_target(r, d, q1, q2, lp, zeros({2}, DType::f64), 0.99),
+                       doctest::Contains("sac_critic_target: alpha must be one floating value"), Error);
 }
 
 TEST_CASE("TD3 target policy smoothing clips the noise and then the action; the target takes the min Q") {
