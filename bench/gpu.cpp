@@ -14,9 +14,9 @@
 //   attention_bwd    the same for forward + backward
 //   mlp_train_small_graph  a small MLP SGD step (launch-bound), replayed from a CUDA graph, steps/s
 //                    against the same step run eagerly
-//   gpt_train_small_graph  the small GPT step replayed from a CUDA graph against eager, when the step
-//                    can be captured (it cannot while an op reads back to the host, as the cross-entropy
-//                    index check does; the case then says why and records nothing)
+//   gpt_train_small_graph  the small GPT step replayed from a CUDA graph against eager (the step
+//                    copies nothing between host and GPU: its checks are deferred; should an op copy,
+//                    the capture fails and the case says why and records nothing)
 // PyTorch runs bench/pytorch/gpu_models.py with the same configs on the same GPU.
 // TF32 is off on both sides unless --tf32 (or a case says otherwise). Without a
 // GPU it prints why and exits 0.

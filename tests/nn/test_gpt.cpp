@@ -3,7 +3,8 @@
 // full forward, the hidden states in two steps (embeddings, then blocks whose
 // Linear layers a caller may apply), generation with and without the cache, a
 // stop token ending each row (read back every so many tokens without changing
-// the result), sampling, errors, and overfitting one batch. Weight tying (tied
+// the result), sampling, errors, overfitting one batch, and a training step on
+// a device that copies nothing between host and device (what a CUDA graph needs). Weight tying (tied
 // logits, the summed gradient, parameter count, checkpoints, the cache, LoRA)
 // and the tanh-approximate GELU option.
 #include <doctest/doctest.h>
@@ -224,6 +225,27 @@ TEST_CASE("how often generation reads back whether every row stopped leaves its 
   o.stop_check_every = -1;
   CHECK_THROWS_WITH_AS(gpt.generate(prompt.to(Device::ref), 2, g, o),
                        doctest::Contains("generate: stop_check_every must be >= 0"), Error);
+}
+
+TEST_CASE("a GPT training step on a device copies nothing between host and device") {
+  // What a CUDA graph needs to capture the step (bench/gpu's gpt_train_small_graph): token and
+  // target checks deferred, positions and scalars made on the device. ref counts copies like a GPU.
+  Generator init(9);
+  GPT gpt(tiny(DType::f32), init);
+  gpt.to(Device::ref);
+  optim::AdamW opt(gpt.parameters(), {.lr = 1e-3});
+  const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1}, 2).to(Device::ref);
+  const Tensor target = tokens({2, 3, 4, 5, 6, 0, 1, 2}, 2).to(Device::ref);
+  const TransferCounts before = transfer_counts();
+  for (int step = 0; step < 2; ++step) {
+    const Var loss = cross_entropy(gpt(idx), target);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+  }
+  const TransferCounts after = transfer_counts();
+  CHECK(after.to_host == before.to_host);
+  CHECK(after.from_host == before.from_host);
 }
 
 TEST_CASE("sampling and top-k") {
