@@ -4,9 +4,9 @@
 // Linear layers a caller may apply), generation with and without the cache, a
 // stop token ending each row (read back every so many tokens without changing
 // the result), sampling, errors, overfitting one batch, and a training step on
-// a device that copies nothing between host and device (what a CUDA graph needs). Weight tying (tied
-// logits, the summed gradient, parameter count, checkpoints, the cache, LoRA)
-// and the tanh-approximate GELU option.
+// a device that copies nothing between host and device (what a CUDA graph
+// needs). Weight tying (tied logits, the summed gradient, parameter count,
+// checkpoints, the cache, LoRA) and the tanh-approximate GELU option.
 #include <doctest/doctest.h>
 
 #include <filesystem>
