@@ -93,9 +93,6 @@ Tensors gradient(const std::function<Var()>& loss_fn, const std::vector<Var>& pa
   return g;
 }
 
-}  // namespace
-
-namespace {
 // cbrt(u), u the unit roundoff of the coarsest param dtype, and the params' values.
 double cbrt_roundoff(const std::vector<Var>& params) {
   double u = 0;
@@ -122,7 +119,8 @@ Step host_step(double eps, Device device) {
 // one: where v = 0 both are 0 (theta is not moved and the product is 0).
 Step device_step(const std::vector<Var>& params, const Tensors& v) {
   const Tensor v_norm = sqrt(dot_on_device(v, v));
-  const Tensor theta_norm = sqrt(dot_on_device(values_of(params), values_of(params)));
+  const Tensors theta = values_of(params);
+  const Tensor theta_norm = sqrt(dot_on_device(theta, theta));
   const Tensor eps = div(mul(add(theta_norm, 1.0), cbrt_roundoff(params)), v_norm);
   const Tensor moved = gt(v_norm, 0.0), zero = zeros({}, DType::f64, v_norm.device());
   return {where(moved, eps, zero), where(moved, div(ones({}, DType::f64, v_norm.device()), mul(eps, 2.0)), zero)};
