@@ -286,6 +286,9 @@ TEST_CASE("CQL penalty on a learner: alpha (gap1 + gap2), its gradient on the cr
         doctest::Approx(before * (lagrangian.last_gap1() + lagrangian.last_gap2() - 20)).epsilon(1e-6));
   REQUIRE(lagrangian.last_gap1() + lagrangian.last_gap2() < 20);
   CHECK(lagrangian.weight() < before);  // the mean gap is below the threshold 10
+  // The step inside the call (its mean gap an f64 tensor) is the host's step on the same gaps, bit for bit.
+  rl::CQLPenalty stepped(box, options, 1);
+  CHECK(stepped.lagrange_step(0.5 * (lagrangian.last_gap1() + lagrangian.last_gap2())) == lagrangian.weight());
 
   rl::CQLOptions bad;
   bad.num_samples = 0;
