@@ -73,16 +73,20 @@ void LiSSAInfluence::fit(const Problem& problem) {
     Generator gen = Generator(options_.seed).fork(0);
     // Drawn on the host (the same numbers for every device), then moved.
     Tensor v = randn({parameter_count(problem.params)}, gen, DType::f64).to(problem_device(problem));
-    v = v / norm(v).item();
-    double top = 0;
+    v = div(v, norm(v));
+    // |H v| stays on the device, read once after the last iteration with the
+    // sum of every iteration's (non-finite if any was). A zero product keeps
+    // v, so every later one is zero too, as stopping there would leave it.
+    Tensor top = zeros({}, DType::f64, v.device()), all_tops = top;
     for (int it = 0; it < options_.power_iterations; ++it) {
       const Tensor hv = training_hvp_flat(problem, rows, v);
-      top = norm(hv).item();
-      GL_CHECK(std::isfinite(top), "LiSSAInfluence::fit: the Hessian-vector product is not finite");
-      if (top == 0) break;
-      v = hv / top;
+      top = norm(hv);
+      all_tops = add(all_tops, top);
+      v = where(ne(top, 0.0), div(hv, top), v);
     }
-    scale_ = 1.5 * (top + options_.damping);
+    const std::vector<double> read = concat({top.reshape({1}), all_tops.reshape({1})}).to_vector<double>();
+    GL_CHECK(std::isfinite(read[1]), "LiSSAInfluence::fit: the Hessian-vector product is not finite");
+    scale_ = 1.5 * (read[0] + options_.damping);
     GL_CHECK(scale_ > 0, "LiSSAInfluence::fit: H + damping I looks zero; give a positive scale or damping");
   }
   problem_ = problem;

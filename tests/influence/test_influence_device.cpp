@@ -2,7 +2,8 @@
 // with a GPU): exact, CG, LiSSA, TracIn, DataInf, K-FAC, EK-FAC and EK-FAC with
 // reduced tokens, fitted on a tiny f64 tanh MLP drawn on the CPU from a seed
 // and moved, give the CPU's scores; and the host crossings of one score() call
-// on ref, counted with transfer_counts(), are pinned: the scores are read
+// (and of K-FAC's and LiSSA's fit) on ref, counted with transfer_counts(), are
+// pinned: the scores are read
 // once, and nothing else crosses but what the problem's own loss uploads (its
 // row indices), the scalars a solver steers by (CG's dot products; hvp()'s
 // step size stays on the device) and the host-code solves (exact's Cholesky).
@@ -231,5 +232,17 @@ TEST_CASE("influence: K-FAC's fit crosses once per factor each way on ref") {
     CHECK(f.A.device() == Device::ref);
     CHECK(f.QA.device() == Device::ref);
     CHECK(f.eigenvalues.device() == Device::ref);
+  }
+}
+
+TEST_CASE("influence: LiSSA's power iteration reads |H v| once, after its last iteration, on ref") {
+  test::ThreadCountGuard threads(1);
+  const TinyNet net(Device::ref, 3);
+  for (int iterations : {1, 6}) {
+    CAPTURE(iterations);
+    LiSSAInfluence lissa(LiSSAOptions{.damping = 5.0, .depth = 10, .power_iterations = iterations});
+    const TransferCounts before = transfer_counts();
+    lissa.fit(net.problem(8));
+    CHECK(transfer_counts().to_host - before.to_host == 1);
   }
 }
