@@ -175,4 +175,24 @@ GL_GRADCHECK(kMaximum, "", {{{4, 5}}, {{5}}}, [](const Vars& x) { return maximum
 GL_GRADCHECK(kMinimum, "", {{{4, 5}}, {{4, 1}}}, [](const Vars& x) { return minimum(x[0], x[1]); });
 GL_GRADCHECK(kWhere, "", {{{4, 5}}, {{5}}}, [](const Vars& x) { return where(gt(x[0].value(), 0.0), x[0], x[1]); });
 
+// A dtype conversion is the identity on values up to rounding, so its
+// gradient is the incoming one converted back to the input's dtype. Mixed
+// precision is built from it: a bf16 copy of an f32 weight sends its gradient
+// back to the f32 weight in f32.
+GL_OP(kToDtype, "to_dtype");
+
+Var to_dtype(const Var& x, DType dtype) {
+  GL_CHECK(x.defined(), "to_dtype: x is undefined");
+  if (x.dtype() == dtype) return x;
+  const DType from = x.dtype();
+  return record(kToDtype, x.value().to(dtype), {x}, {},
+                [from](const GradContext& g) -> std::vector<Tensor> { return {g.dout.to(from)}; });
+}
+
+// Through f32 and back: a linear function, so a wide step measures it exactly
+// up to f32's rounding of the values (about 1e-7 of 1e-2).
+GL_GRADCHECK(kToDtype, "f64 -> f32 -> f64", {{{3, 4}}},
+             [](const Vars& x) { return to_dtype(to_dtype(x[0], DType::f32), x[0].dtype()) * x[0]; },
+             GradcheckOptions{.eps = 1e-2, .atol = 1e-5, .rtol = 1e-5});
+
 }  // namespace gradlab

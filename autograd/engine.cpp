@@ -38,7 +38,14 @@ std::vector<std::shared_ptr<Node>> backward_order(const std::shared_ptr<Node>& r
   return post;
 }
 
-Tensor accumulate(const Tensor& sum, const Tensor& g) { return sum.defined() ? add(sum, g) : g; }
+// a + b for two gradients of one Var. bf16 has no add of its own: it sums in
+// f32 and rounds once.
+Tensor add_gradients(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != DType::bf16) return add(a, b);
+  return add(a.to(DType::f32), b.to(DType::f32)).to(DType::bf16);
+}
+
+Tensor accumulate(const Tensor& sum, const Tensor& g) { return sum.defined() ? add_gradients(sum, g) : g; }
 
 Tensor run_hooks(const std::vector<std::pair<int, GradHook>>& hooks, Tensor g, std::string_view where) {
   for (const auto& [id, hook] : hooks) {
@@ -56,7 +63,7 @@ void accumulate_into_leaf(Node& acc, const Tensor& g_in) {
   const Tensor g = run_hooks(leaf.hooks, g_in, "a leaf");
   // The first gradient is copied: an op's backward may hand the same tensor
   // to several inputs, and a leaf's grad must be its own.
-  leaf.grad = leaf.grad.defined() ? add(leaf.grad, g) : g.clone();
+  leaf.grad = leaf.grad.defined() ? add_gradients(leaf.grad, g) : g.clone();
 }
 
 void release(Node& node) {

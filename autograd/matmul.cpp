@@ -30,6 +30,15 @@ Var matmul(const Var& a, const Var& b) {
 // flattened, so each gradient is one GEMM: dx = dy W, dW = dy^T x, db = sum dy.
 GL_OP(kLinear, "linear");
 
+namespace {
+// db = the column sums of dy [rows, out]; a bf16 dy is summed in f32 and
+// rounded once, since bf16 has no reduction of its own.
+Tensor bias_gradient(const Tensor& dy) {
+  if (dy.dtype() == DType::bf16) return sum(dy.to(DType::f32), {0}).to(DType::bf16);
+  return sum(dy, {0});
+}
+}  // namespace
+
 Var linear(const Var& x, const Var& weight, const Var& bias) {
   GL_CHECK(x.defined() && weight.defined(), "linear: x or weight is undefined");
   const Tensor y = linear(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor());
@@ -41,7 +50,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
                   const Tensor& xs = g.saved[0];
                   const Tensor& w = g.saved[1];
                   return {g.need(0) ? matmul(dy, w).view(g.shapes[0]) : Tensor(),
-                          g.need(1) ? matmul(dy.mT(), xs) : Tensor(), g.need(2) ? sum(dy, {0}) : Tensor()};
+                          g.need(1) ? matmul(dy.mT(), xs) : Tensor(), g.need(2) ? bias_gradient(dy) : Tensor()};
                 });
 }
 

@@ -34,6 +34,9 @@ Var pow(const Var& a, const Var& b);      // needs a > 0 where b's gradient is w
 Var maximum(const Var& a, const Var& b);  // ties send half the gradient to each side
 Var minimum(const Var& a, const Var& b);
 Var where(const Tensor& cond, const Var& a, const Var& b);
+// x converted to dtype (x itself when it has that dtype already); the gradient
+// is converted back to x's dtype.
+Var to_dtype(const Var& x, DType dtype);
 
 Var operator-(const Var& x);
 Var operator+(const Var& a, const Var& b);

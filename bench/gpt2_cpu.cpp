@@ -6,7 +6,9 @@
 // backward and optimiser (gradient clipping and AdamW), the achieved GFLOP/s,
 // its share of the machine's measured FMA peak, and gradlab's own SGEMM rate
 // at the model's MLP shape measured in the same binary, so that the step can
-// be read against the best its matmuls could do.
+// be read against the best its matmuls could do. --matmul-dtype bf16 times
+// the same step in mixed precision (GPTConfig::matmul_dtype: the Linear
+// layers' and the head's products on bf16 copies, f32 master weights).
 //   build/bench/gpt2_cpu --threads 2 --jsonl out.jsonl
 //
 // FLOPs per step (the usual convention: a multiply-add is 2 FLOPs; backward
@@ -58,6 +60,7 @@ struct Args {
   int64_t threads = 1;
   int64_t seed = 0;
   std::string jsonl;
+  std::string matmul_dtype = "f32";
   bool smoke = false;
 };
 
@@ -79,6 +82,8 @@ int main(int argc, char** argv) {
   cli.bind(args.threads, "--threads", "OpenMP threads", kThreadBounds);
   cli.bind(args.seed, "--seed", "seed for the weights and the random tokens", {0, INT64_MAX});
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
+  cli.bind(args.matmul_dtype, "--matmul-dtype",
+           "f32, or bf16 for mixed precision: the Linear layers' products on bf16 copies, f32 master weights");
   cli.bind_flag(args.smoke, "--smoke", "a tiny model and two steps, to check that the binary works (no FMA peak)");
   cli.parse(argc, argv);
   try {
@@ -94,6 +99,9 @@ int main(int argc, char** argv) {
     GL_CHECK(args.seq <= args.context, "gpt2_cpu: --seq {} exceeds --context {}", args.seq, args.context);
     GL_CHECK(args.d_model % args.heads == 0, "gpt2_cpu: --heads {} does not divide --d-model {}", args.heads,
              args.d_model);
+    GL_CHECK(args.matmul_dtype == "f32" || args.matmul_dtype == "bf16",
+             "gpt2_cpu: --matmul-dtype must be f32 or bf16, got '{}'", args.matmul_dtype);
+    const bool mixed = args.matmul_dtype == "bf16";
     set_num_threads(int(args.threads));
 
     Generator gen{uint64_t(args.seed)};
@@ -104,7 +112,8 @@ int main(int argc, char** argv) {
                                .layers = args.layers,
                                .seed = uint64_t(args.seed),
                                .tie_embeddings = true,
-                               .gelu_tanh = true};
+                               .gelu_tanh = true,
+                               .matmul_dtype = mixed ? std::optional<DType>(DType::bf16) : std::nullopt};
     nn::GPT model(config, gen);
     optim::AdamW opt(model.parameters(), {.lr = 6e-4, .weight_decay = 0.1});
     const Tensor idx = randint(0, args.vocab, {args.batch, args.seq}, gen),
@@ -118,10 +127,11 @@ int main(int argc, char** argv) {
     // figure kept: other work on a shared machine only ever lowers it.
     double peak = args.smoke ? 0 : measured_fma_peak_gflops(int(args.threads));
     std::printf(
-        "gpt2_cpu: V%lld ctx%lld d%lld H%lld L%lld, tied, tanh GELU, B%lld T%lld f32; %lld parameters "
+        "gpt2_cpu: V%lld ctx%lld d%lld H%lld L%lld, tied, tanh GELU, B%lld T%lld f32%s; %lld parameters "
         "(%.1fM in matmuls); %.2f GFLOP/step; %lld thread(s), micro-kernel %s, %s\n",
         (long long)args.vocab, (long long)args.context, (long long)args.d_model, (long long)args.heads,
-        (long long)args.layers, (long long)args.batch, (long long)args.seq, (long long)model.parameter_count(),
+        (long long)args.layers, (long long)args.batch, (long long)args.seq, mixed ? " with bf16 products" : "",
+        (long long)model.parameter_count(),
         n_matmul / 1e6, flops / 1e9, (long long)args.threads, cpu::gemm_isa(),
         peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s (before the steps)", peak).c_str()
                  : "FMA peak not measured");
@@ -174,7 +184,8 @@ int main(int argc, char** argv) {
     if (peak > 0) std::printf("FMA peak (the higher of before and after the steps): %.0f GFLOP/s\n", peak);
 
     Jsonl out(args.jsonl);
-    const std::string case_name = args.smoke ? "smoke" : fmt::format("gpt2_124m_B{}_T{}", args.batch, args.seq);
+    const std::string case_name = (args.smoke ? "smoke" : fmt::format("gpt2_124m_B{}_T{}", args.batch, args.seq)) +
+                                  (mixed ? "_bf16" : "");
     auto record = [&](const std::string& metric, double value, const std::string& unit) {
       Jsonl::Record r{.bench = "gpt2_cpu",
                       .case_name = case_name,

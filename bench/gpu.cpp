@@ -8,6 +8,9 @@
 //   gpt_train_gpt2s_tf32   the same with TF32 tensor cores (GEMMs, flash attention), against PyTorch with TF32
 //   gpt_train_gpt2s_bf16   the same with bf16 tensor cores (f32 tensors, bf16 products), against PyTorch
 //                          autocast to bf16
+//   gpt_train_gpt2s_amp    mixed precision with bf16 storage: GPTConfig::matmul_dtype = bf16 (bf16
+//                          copies of the Linear layers' inputs and weights, f32 master weights) and
+//                          bf16 tensor cores in attention, against the same PyTorch autocast run
 //   attention_fwd    causal attention B8 H12 T1024 D64 (GPT-2 small's), GFLOP/s of the scalar reference
 //                    kernels against PyTorch's scaled_dot_product_attention (f32), then of the flash
 //                    kernels in f32, TF32 and bf16 against the reference kernels
@@ -23,6 +26,7 @@
 //   build/bench/gpu --jsonl bench/results/gpu/gpu.jsonl
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "bench/common/bench.h"
@@ -58,6 +62,7 @@ struct GptConfigCase {
   nn::GPTConfig config;
   int64_t batch;
   bool tf32 = false, bf16 = false;  // the precision switches while this case runs
+  std::string reference = name;     // the PyTorch case it is measured against
 };
 
 std::vector<Var> to_cuda(nn::Module& m);
@@ -124,7 +129,8 @@ struct Args {
   int64_t threads = 1;
   std::string cases =
       "gemm_cublas,gemm_tiled,elementwise_add,attention_fwd,attention_bwd,mlp_train_small_graph,"
-      "gpt_train_small,gpt_train_small_graph,gpt_train_gpt2s,gpt_train_gpt2s_tf32,gpt_train_gpt2s_bf16";
+      "gpt_train_small,gpt_train_small_graph,gpt_train_gpt2s,gpt_train_gpt2s_tf32,gpt_train_gpt2s_bf16,"
+      "gpt_train_gpt2s_amp";
   std::string jsonl;
   bool tf32 = false;
   bool no_reference = false;
@@ -232,11 +238,18 @@ int main(int argc, char** argv) {
                         !bf16,
                         bf16});
     }
+    if (wants("gpt_train_gpt2s_amp")) {
+      nn::GPTConfig amp{.vocab = 50257, .context = 1024, .d_model = 768, .heads = 12, .layers = 12};
+      amp.matmul_dtype = DType::bf16;
+      gpts.push_back({"gpt_train_gpt2s_amp", amp, 8, false, true, "gpt_train_gpt2s_bf16"});
+    }
     if (args.smoke)
       for (auto& g : gpts)
         g.config.context = 16, g.config.layers = 1, g.config.vocab = 64, g.config.d_model = 64, g.config.heads = 2,
         g.batch = 2;
-    for (const auto& g : gpts) ref_cases.push_back(g.name);
+    for (const auto& g : gpts)
+      if (std::find(ref_cases.begin(), ref_cases.end(), g.reference) == ref_cases.end())
+        ref_cases.push_back(g.reference);
     if (!ref_cases.empty() && !args.no_reference) {
       std::string names;
       for (const auto& c : ref_cases) names += (names.empty() ? "" : ",") + c;
@@ -292,7 +305,7 @@ int main(int argc, char** argv) {
       GptTrain run(g.config, g.batch, uint64_t(args.seed));
       const Timing t = time_gpu([&] { run.step(); }, int(args.samples), min_seconds);
       const double tokens = double(g.batch * g.config.context);
-      const std::optional<double> rs = ref.ok ? ref.seconds(g.name) : std::nullopt;
+      const std::optional<double> rs = ref.ok ? ref.seconds(g.reference) : std::nullopt;
       record(g.name, "tokens_per_s", tokens / t.median, "tokens/s", rs ? ref.label : "", rs ? tokens / *rs : 0);
       if (g.name == "gpt_train_small" && wants("gpt_train_small_graph")) {
         CudaGraph graph;

@@ -89,7 +89,7 @@ log "GPU benchmarks"
 t0=$(date +%s)
 rm -f "$OUT/gpu.jsonl"
 cases="gemm_cublas,gemm_tiled,elementwise_add,attention_fwd,attention_bwd,mlp_train_small_graph"
-cases="$cases,gpt_train_small,gpt_train_small_graph,gpt_train_gpt2s,gpt_train_gpt2s_tf32,gpt_train_gpt2s_bf16"
+cases="$cases,gpt_train_small,gpt_train_small_graph,gpt_train_gpt2s,gpt_train_gpt2s_tf32,gpt_train_gpt2s_bf16,gpt_train_gpt2s_amp"
 [ "${GPU_CHECK_QUICK:-0}" = 1 ] && cases="gemm_cublas,gemm_tiled,elementwise_add,attention_fwd,attention_bwd,mlp_train_small_graph,gpt_train_small,gpt_train_small_graph"
 timeout "${GPU_CHECK_BENCH_TIMEOUT:-330}" "$BUILD/bench/gpu" --cases "$cases" --jsonl "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}

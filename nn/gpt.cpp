@@ -26,6 +26,14 @@ GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
   const LinearOptions scalar{.bias = true, .dtype = c.dtype};
   if (c.value_head) value_head = register_module("value_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
   if (c.reward_head) reward_head = register_module("reward_head", std::make_shared<Linear>(c.d_model, 1, gen, scalar));
+  if (c.matmul_dtype) {
+    GL_CHECK(is_floating(*c.matmul_dtype), "GPT: matmul_dtype must be floating (f32, f64 or bf16), got {}",
+             *c.matmul_dtype);
+    for (const auto& block : blocks)
+      for (const auto& layer : {block->attn->qkv, block->attn->proj, block->fc, block->fc_out})
+        layer->compute_dtype = c.matmul_dtype;
+    if (head) head->compute_dtype = c.matmul_dtype;
+  }
 }
 
 void GPT::check_tokens(const Tensor& idx, int64_t start, std::string_view op) const {
@@ -81,7 +89,10 @@ const Var& GPT::output_weight() const { return head ? head->weight : token_embed
 
 // Tied: one linear node reading the embedding matrix as [vocab, d_model], so
 // its weight gradient adds into the same leaf the embedding lookup feeds.
-Var GPT::logits(const Var& h) const { return head ? head->forward(h) : linear(h, token_embedding->weight, Var()); }
+Var GPT::logits(const Var& h) const {
+  if (head) return head->forward(h);
+  return linear_in(config_.matmul_dtype.value_or(config_.dtype), h, token_embedding->weight, Var());
+}
 
 Var GPT::forward(const Tensor& idx) const { return logits(hidden(idx)); }
 

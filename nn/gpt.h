@@ -7,6 +7,8 @@
 // over a key/value cache.
 #pragma once
 
+#include <optional>
+
 #include "nn/transformer.h"
 
 namespace gradlab::nn {
@@ -29,6 +31,15 @@ struct GPTConfig {
   bool tie_embeddings = false;
   // The MLP's GELU in its tanh approximation (GPT-2's) instead of the exact erf.
   bool gelu_tanh = false;
+  // Mixed precision: DType::bf16 runs the products of the blocks' Linear
+  // layers and of the output head on bf16 copies of their inputs and weights
+  // (nn::linear_in: exact products, f32 sums, results rounded to bf16, then
+  // widened back). Everything else stays in `dtype`: the parameters (the
+  // master weights) and so their gradients and the optimiser's state, the
+  // embeddings, layer norms, attention, softmax and the loss. No loss scaling
+  // is needed: bf16 has f32's exponent range, so gradients do not underflow
+  // the way f16's do. The default, `dtype` itself, changes nothing.
+  std::optional<DType> matmul_dtype = std::nullopt;
 };
 
 struct GenerateOptions {

@@ -1,4 +1,4 @@
-// Linear layer.
+// Linear layer, and the mixed-precision product it runs through.
 #include "nn/linear.h"
 
 namespace gradlab::nn {
@@ -9,9 +9,19 @@ Linear::Linear(int64_t in, int64_t out, Generator& gen, LinearOptions options) {
   if (options.bias) bias = register_parameter("bias", fan_in_uniform({out}, in, gen, options.dtype));
 }
 
+Var linear_in(DType compute, const Var& x, const Var& weight, const Var& bias) {
+  GL_CHECK(x.defined() && weight.defined(), "linear_in: x or weight is undefined");
+  if (compute == x.dtype() && compute == weight.dtype()) return linear(x, weight, bias);
+  GL_CHECK(is_floating(compute), "linear_in: the compute dtype must be floating, got {}", compute);
+  const Var b = bias.defined() ? to_dtype(bias, compute) : Var();
+  return to_dtype(linear(to_dtype(x, compute), to_dtype(weight, compute), b), x.dtype());
+}
+
 Var Linear::forward(const Var& x) const {
-  Var y = linear(x, weight, bias);
-  if (lora_A.defined()) y = y + linear(linear(x, lora_A, Var()), lora_B, Var()) * lora_scale;  // + s (x A^T) B^T
+  const DType compute = compute_dtype.value_or(weight.dtype());
+  Var y = linear_in(compute, x, weight, bias);
+  if (lora_A.defined())  // + s (x A^T) B^T
+    y = y + linear_in(compute, linear_in(compute, x, lora_A, Var()), lora_B, Var()) * lora_scale;
   call_forward_hooks(x, y);
   return y;
 }

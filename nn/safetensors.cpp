@@ -37,10 +37,11 @@ struct DTypeCode {
   DType dtype;
 };
 constexpr DTypeCode kDTypeCodes[] = {
-    {"F32", DType::f32}, {"F64", DType::f64}, {"I32", DType::i32}, {"I64", DType::i64}, {"BOOL", DType::b8}};
-constexpr std::string_view kSupportedCodes = "F32, F64, I32, I64, BOOL";
+    {"F32", DType::f32}, {"F64", DType::f64}, {"I32", DType::i32}, {"I64", DType::i64}, {"BOOL", DType::b8},
+    {"BF16", DType::bf16}};
+constexpr std::string_view kSupportedCodes = "F32, F64, I32, I64, BOOL, BF16";
 // Dtypes the format defines that have no gradlab DType.
-constexpr std::string_view kUnsupportedCodes[] = {"F16", "BF16", "F8_E4M3", "F8_E5M2", "I8",
+constexpr std::string_view kUnsupportedCodes[] = {"F16", "F8_E4M3", "F8_E5M2", "I8",
                                                   "U8",  "I16",  "U16",     "U32",     "U64",
                                                   "C64", "F4",   "F6_E2M3", "F6_E3M2", "F8_E8M0"};
 

@@ -13,8 +13,12 @@
 namespace gradlab {
 
 // f32 and f64 for values; i32 and i64 for indices and counts; b8 for masks
-// (comparisons produce b8, `where` consumes it; one byte, 0 or 1).
-enum class DType : uint8_t { f32, f64, i32, i64, b8 };
+// (comparisons produce b8, `where` consumes it; one byte, 0 or 1). bf16 is a
+// storage type for mixed precision (tensor/bf16.h): f32's exponent with a
+// 7-bit mantissa, two bytes. It converts to and from every dtype (copy, .to,
+// fill) and feeds matmul and linear, which multiply its values exactly and sum
+// them in f32; every other op names itself and asks for f32 or f64.
+enum class DType : uint8_t { f32, f64, i32, i64, b8, bf16 };
 
 // Where a tensor's storage lives and whose kernels run on it: the optimised
 // CPU kernels, the GPU, or the reference loops (plain loops over host memory,
@@ -29,6 +33,7 @@ constexpr size_t dtype_size(DType dt) {
     case DType::i32: return 4;
     case DType::i64: return 8;
     case DType::b8: return 1;
+    case DType::bf16: return 2;
   }
   return 0;
 }
@@ -40,6 +45,7 @@ constexpr std::string_view dtype_name(DType dt) {
     case DType::i32: return "i32";
     case DType::i64: return "i64";
     case DType::b8: return "b8";
+    case DType::bf16: return "bf16";
   }
   return "?";
 }
@@ -53,7 +59,8 @@ constexpr std::string_view device_name(Device d) {
   return "?";
 }
 
-constexpr bool is_floating(DType dt) { return dt == DType::f32 || dt == DType::f64; }
+// bf16 is floating (it can require gradients) though few ops compute on it.
+constexpr bool is_floating(DType dt) { return dt == DType::f32 || dt == DType::f64 || dt == DType::bf16; }
 constexpr bool is_integral(DType dt) { return dt == DType::i32 || dt == DType::i64; }
 
 // The DType of a C++ scalar type.
@@ -80,12 +87,20 @@ constexpr DType dtype_of<bool>() {
   return DType::b8;
 }
 
-// Calls fn(T{}) with T the C++ type of dt, for floating dtypes only.
+// The error of an op that does not compute on bf16.
+[[noreturn]] inline void fail_bf16(std::string_view op) {
+  fail("{}: not defined for bf16, a storage dtype (only conversion, fill, matmul and linear take it); "
+       "convert with .to(DType::f32) first",
+       op);
+}
+
+// Calls fn(T{}) with T the C++ type of dt, for f32 and f64.
 template <class Fn>
 decltype(auto) dispatch_float(DType dt, std::string_view op, Fn&& fn) {
   switch (dt) {
     case DType::f32: return fn(float{});
     case DType::f64: return fn(double{});
+    case DType::bf16: fail_bf16(op);
     default: fail("{}: expected a floating dtype (f32 or f64), got {}", op, dtype_name(dt));
   }
 }
@@ -98,21 +113,24 @@ decltype(auto) dispatch_numeric(DType dt, std::string_view op, Fn&& fn) {
     case DType::f64: return fn(double{});
     case DType::i32: return fn(int32_t{});
     case DType::i64: return fn(int64_t{});
+    case DType::bf16: fail_bf16(op);
     default: fail("{}: expected a numeric dtype (f32, f64, i32, i64), got {}", op, dtype_name(dt));
   }
 }
 
-// Calls fn(T{}) for every dtype; b8 maps to bool.
+// Calls fn(T{}) for every dtype that an op computes on; b8 maps to bool. bf16
+// is a clear error naming op (the ops that take it handle it before dispatch).
 template <class Fn>
-decltype(auto) dispatch_all(DType dt, Fn&& fn) {
+decltype(auto) dispatch_all(DType dt, std::string_view op, Fn&& fn) {
   switch (dt) {
     case DType::f32: return fn(float{});
     case DType::f64: return fn(double{});
     case DType::i32: return fn(int32_t{});
     case DType::i64: return fn(int64_t{});
     case DType::b8: return fn(bool{});
+    case DType::bf16: fail_bf16(op);
   }
-  fail("unknown dtype {}", static_cast<int>(dt));
+  fail("{}: unknown dtype {}", op, static_cast<int>(dt));
 }
 
 // Calls fn(T{}) for index dtypes i32 and i64.

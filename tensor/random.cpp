@@ -27,6 +27,8 @@ uint64_t blocks_for(int64_t n, DType dtype) {
 
 Tensor random_tensor(RandomKind kind, const Shape& shape, double a, double b, Generator& gen, DType dtype,
                      Device device, std::string_view op) {
+  // bf16 values are f32 draws rounded once (the same stream as an f32 tensor's).
+  if (dtype == DType::bf16) return random_tensor(kind, shape, a, b, gen, DType::f32, device, op).to(DType::bf16);
   Tensor out = Tensor::empty(shape, dtype, device);
   const uint64_t offset = gen.reserve(blocks_for(out.numel(), dtype));
   if (out.numel() > 0) kernel(&Backend::random, device, op)(kind, gen.seed(), offset, a, b, out);
@@ -36,7 +38,7 @@ Tensor random_tensor(RandomKind kind, const Shape& shape, double a, double b, Ge
 }  // namespace
 
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype, Device device) {
-  GL_CHECK(is_floating(dtype), "uniform: dtype must be f32 or f64, got {}", dtype_name(dtype));
+  GL_CHECK(is_floating(dtype), "uniform: dtype must be f32, f64 or bf16, got {}", dtype_name(dtype));
   GL_CHECK(lo <= hi, "uniform: low {} is above high {}", lo, hi);
   return random_tensor(RandomKind::uniform, shape, lo, hi, gen, dtype, device, "uniform");
 }
@@ -46,7 +48,7 @@ Tensor rand(const Shape& shape, Generator& gen, DType dtype, Device device) {
 Tensor rand(const Shape& shape, DType dtype) { return rand(shape, default_generator(), dtype); }
 
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype, Device device) {
-  GL_CHECK(is_floating(dtype), "normal: dtype must be f32 or f64, got {}", dtype_name(dtype));
+  GL_CHECK(is_floating(dtype), "normal: dtype must be f32, f64 or bf16, got {}", dtype_name(dtype));
   GL_CHECK(std >= 0, "normal: std must be >= 0, got {}", std);
   return random_tensor(RandomKind::normal, shape, mean, std, gen, dtype, device, "normal");
 }

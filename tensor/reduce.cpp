@@ -74,6 +74,7 @@ ReducePlan plan_reduce(const Tensor& x, const Axes& axes, bool keepdim, std::str
 }
 
 Tensor reduce_op(ReduceOp op, const Tensor& x, const ReducePlan& p, std::string_view name) {
+  if (x.dtype() == DType::bf16) fail_bf16(name);  // before the kernel, which knows only "reduce"
   Tensor out = Tensor::empty(p.keep_shape, x.dtype(), x.device());
   kernel(&Backend::reduce, x.device(), name)(op, x, p.axes, out);
   return out.view(p.out_shape);
@@ -169,6 +170,7 @@ Tensor arg_reduce_op(ArgReduceOp op, const Tensor& x, std::optional<int64_t> axi
                      std::string_view name) {
   GL_CHECK(x.defined(), "{}: tensor is undefined", name);
   GL_CHECK(x.dtype() != DType::b8, "{}: not defined for b8 masks", name);
+  if (x.dtype() == DType::bf16) fail_bf16(name);
   if (!axis) {
     Tensor flat = x.reshape({x.numel()});
     Tensor r = arg_reduce_op(op, flat, 0, false, name);

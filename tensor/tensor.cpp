@@ -331,8 +331,8 @@ Tensor& Tensor::mul_(double value) {
 template <class T>
 T Tensor::item() const {
   GL_CHECK(numel() == 1, "item: tensor of shape {} has {} elements, not 1", shape_, numel());
-  const Tensor host = to(Device::cpu);
-  return dispatch_all(dtype_, [&](auto tag) {
+  const Tensor host = dtype_ == DType::bf16 ? to(Device::cpu).to(DType::f32) : to(Device::cpu);
+  return dispatch_all(host.dtype(), "item", [&](auto tag) {
     using S = decltype(tag);
     return static_cast<T>(*static_cast<const S*>(host.data_ptr()));
   });

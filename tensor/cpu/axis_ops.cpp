@@ -117,7 +117,7 @@ void gather(const Tensor& x_in, int axis, const Tensor& index_in, const Tensor& 
   const Tensor index = index_in.contiguous();
   const int nd = out.dim();
   const int64_t n_axis = x.shape()[axis];
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "gather", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "gather", [&](auto itag) {
       using I = decltype(itag);
@@ -174,7 +174,7 @@ void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Te
   const Tensor index = index_in.contiguous();
   const AxisSplit s = split_at_axis(x.shape(), axis);
   const int64_t m = index.numel();
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "index_select", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "index_select", [&](auto itag) {
       using I = decltype(itag);

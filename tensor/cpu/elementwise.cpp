@@ -4,6 +4,7 @@
 // operands, which the compiler vectorises, and a general strided path.
 #include <cstring>
 
+#include "tensor/bf16.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loop.h"
 #include "tensor/elementwise_visit.h"
@@ -65,15 +66,6 @@ void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, int64_t gra
                    [&](char* const* p, int64_t n, const int64_t* s) { binary_run<Out, In>(p, n, s, f); });
 }
 
-// Conversion between element types; b8 reads as 0/1 and writes x != 0.
-template <class To, class From>
-To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>)
-    return v != From(0);
-  else
-    return static_cast<To>(v);
-}
-
 // Copy where the destination runs along loop axis 0 but the source runs along
 // another axis k (a transpose): walking either one alone misses the cache on
 // every element of the other, so copy in square tiles of both. Returns false
@@ -107,7 +99,7 @@ bool copy_transposed(const Tensor& src, const Tensor& dst) {
       for (int64_t j = j0; j < j1; ++j) {
         To* d = reinterpret_cast<To*>(pd + j * L.stride[0][k]);  // contiguous along i
         const char* sj = ps + j * L.stride[1][k];
-        for (int64_t i = i0; i < i1; ++i) d[i] = convert<To>(*reinterpret_cast<const From*>(sj + i * L.stride[1][0]));
+        for (int64_t i = i0; i < i1; ++i) d[i] = convert_element<To>(*reinterpret_cast<const From*>(sj + i * L.stride[1][0]));
       }
     }
   });
@@ -125,20 +117,20 @@ void copy(const Tensor& src, const Tensor& dst) {
     parallel_for(bytes, kGrainElementwise * 8, [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, size_t(e - b)); });
     return;
   }
-  dispatch_all(dst.dtype(), [&](auto to_tag) {
+  dispatch_storage(dst.dtype(), "copy", [&](auto to_tag) {
     using To = decltype(to_tag);
-    dispatch_all(src.dtype(), [&](auto from_tag) {
+    dispatch_storage(src.dtype(), "copy", [&](auto from_tag) {
       using From = decltype(from_tag);
       if (copy_transposed<To, From>(src, dst)) return;
-      run_unary<To, From>(src, dst, kGrainElementwise, [](From v) { return convert<To>(v); });
+      run_unary<To, From>(src, dst, kGrainElementwise, [](From v) { return convert_element<To>(v); });
     });
   });
 }
 
 void fill(const Tensor& dst, double value) {
-  dispatch_all(dst.dtype(), [&](auto tag) {
+  dispatch_storage(dst.dtype(), "fill", [&](auto tag) {
     using T = decltype(tag);
-    const T v = convert<T>(value);
+    const T v = convert_element<T>(value);
     parallel_runs<1>({&dst}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* s) {
       if (s[0] == sizeof(T)) {
         T* out = reinterpret_cast<T*>(p[0]);
@@ -194,14 +186,14 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     visit_compare(op, [&](auto f) { run_binary<bool, T>(a, b, out, kGrainElementwise, f); });
   });
 }
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
     parallel_runs<4>({&out, &cond, &a, &b}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* s) {
       for (int64_t i = 0; i < n; ++i)

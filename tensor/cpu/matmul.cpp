@@ -2,12 +2,14 @@
 // operand through its strides (a transposed view costs no copy). Many small
 // products run in parallel across the batch; large ones thread inside GEMM.
 #include "tensor/cpu/gemm.h"
+#include "tensor/bf16_through_f32.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/parallel.h"
 
 namespace gradlab::cpu {
 
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (a.dtype() == DType::bf16) return bf16_through_f32(matmul, out, a, b);
   const int nd = out.dim();
   const int64_t M = a.shape()[nd - 2], K = a.shape()[nd - 1], N = b.shape()[nd - 1];
   int64_t batch = 1;
@@ -41,6 +43,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) {
+  if (x.dtype() == DType::bf16) return bf16_through_f32(linear, out, x, weight, bias);
   const int64_t N = x.size(0), in = x.size(1), n_out = weight.size(0);
   dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);

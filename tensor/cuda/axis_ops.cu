@@ -210,7 +210,7 @@ void gather(const Tensor& x, int axis, const Tensor& index_in, const Tensor& out
   if (total == 0) return;
   const GatherGeometry g = geometry(out.shape(), x.strides(), axis, x.shape()[axis]);
   const IndexCheck check = expect_check("gather", x.shape()[axis], CheckKind::index);
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "gather", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "gather", [&](auto itag) {
       using I = decltype(itag);
@@ -248,7 +248,7 @@ void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Te
   const int64_t m = index.numel();
   if (out.numel() == 0) return;
   const IndexCheck check = expect_check("index_select", s.n, CheckKind::index);
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "index_select", [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(index.dtype(), "index_select", [&](auto itag) {
       using I = decltype(itag);

@@ -3,6 +3,11 @@
 // the arithmetic is the functors of tensor/functors.h, shared with the CPU
 // kernels, so each op has one definition. Operands of any strides go through
 // the Indexer; when every operand is contiguous the kernel indexes directly.
+// bf16 is a storage dtype: copy and fill convert to and from it with
+// tensor/bf16.h's convert_element (through f32), the CPU's own conversion, and
+// see it as gradlab::bf16 (its 16 stored bits, the bits of __nv_bfloat16); the
+// other kernels refuse it through their dispatch, naming themselves.
+#include "tensor/bf16.h"
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/elementwise_visit.h"
@@ -10,15 +15,6 @@
 namespace gradlab::cuda {
 
 namespace {
-
-// Conversion between element types; b8 reads as 0/1 and writes x != 0.
-template <class To, class From>
-__device__ __forceinline__ To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>)
-    return v != From(0);
-  else
-    return static_cast<To>(v);
-}
 
 // out[i] = f(in[i]) for operands described by L (out first).
 template <class Out, class In, class F>
@@ -107,10 +103,23 @@ void launch_map3(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor
   GL_CUDA_LAUNCHED("map3");
 }
 
+// A copy's element conversion (tensor/bf16.h): b8 reads as 0/1 and writes
+// x != 0; bf16 goes through f32 both ways (float_to_bf16 of the value as a copy
+// to f32 makes it; bf16_to_float, then as a copy from f32); bf16 to bf16 moves
+// the bits unchanged.
 template <class To, class From>
 struct Convert {
-  __device__ To operator()(From v) const { return convert<To>(v); }
+  __device__ To operator()(From v) const { return convert_element<To>(v); }
 };
+
+template <class T>
+void launch_fill(const Tensor& dst, T v) {
+  const int64_t n = dst.numel();
+  const Indexer<1> L = make_indexer<1>({&dst});
+  fill_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<T>(dst), v);
+  GL_CUDA_LAUNCHED("fill");
+}
+
 template <class T>
 struct Select {
   __device__ T operator()(bool c, T a, T b) const { return c ? a : b; }
@@ -126,28 +135,21 @@ void copy(const Tensor& src, const Tensor& dst) {
                                   stream()));
     return;
   }
-  dispatch_all(dst.dtype(), [&](auto to_tag) {
+  dispatch_storage(dst.dtype(), "copy", [&](auto to_tag) {
     using To = decltype(to_tag);
-    dispatch_all(src.dtype(), [&](auto from_tag) {
+    dispatch_storage(src.dtype(), "copy", [&](auto from_tag) {
       using From = decltype(from_tag);
       launch_map1<To, From>(src, dst, Convert<To, From>{});
     });
   });
 }
 
+// bf16 is filled with float_to_bf16 of the value rounded to f32.
 void fill(const Tensor& dst, double value) {
-  const int64_t n = dst.numel();
-  if (n == 0) return;
-  dispatch_all(dst.dtype(), [&](auto tag) {
+  if (dst.numel() == 0) return;
+  dispatch_storage(dst.dtype(), "fill", [&](auto tag) {
     using T = decltype(tag);
-    T v;
-    if constexpr (std::is_same_v<T, bool>)
-      v = value != 0.0;
-    else
-      v = static_cast<T>(value);
-    const Indexer<1> L = make_indexer<1>({&dst});
-    fill_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(L, n, ptr<T>(dst), v);
-    GL_CUDA_LAUNCHED("fill");
+    launch_fill<T>(dst, convert_element<T>(value));
   });
 }
 
@@ -176,14 +178,14 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     visit_compare(op, [&](auto f) { launch_map2<bool, T>(a, b, out, f); });
   });
 }
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
     launch_map3<T, bool, T, T>(cond, a, b, out, Select<T>{});
   });

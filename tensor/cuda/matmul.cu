@@ -5,12 +5,19 @@
 // just the other transpose flag); otherwise it is copied to contiguous first.
 // Batch axes that collapse to one stride go to the strided-batched GEMM in one
 // call. linear writes the bias into every row first and runs the GEMM with
-// beta = 1, so the bias costs no extra pass over the output. f32 GEMMs use full
-// f32 unless cuda_allow_tf32(true) (TF32 tensor cores) or cuda_allow_bf16(true)
+// beta = 1, so the bias costs no extra pass over the output.
+//
+// Precision by dtype: f64 tensors use cublasDgemm. f32 GEMMs use full f32
+// unless cuda_allow_tf32(true) (TF32 tensor cores) or cuda_allow_bf16(true)
 // (cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF: f32 tensors, operands
-// rounded to bf16 inside cuBLAS, f32 sums) (tensor/device.h).
+// rounded to bf16 inside cuBLAS, f32 sums) (tensor/device.h). bf16 tensors
+// (DType::bf16: operands, output and linear's bias all bf16) use cublasGemmEx
+// with CUDA_R_16BF for A, B and C and CUBLAS_COMPUTE_32F: the bf16 products are
+// exact, sums and alpha/beta are f32, and the result is rounded to bf16 once
+// (after adding the bias, for linear); the switches above do not apply to them.
 #include <vector>
 
+#include "tensor/bf16.h"
 #include "tensor/cuda/common.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/cuda/precision.h"
@@ -63,13 +70,37 @@ bool batch_stride(const Tensor& t, const Shape& batch_shape, int64_t& stride) {
   return true;
 }
 
+// The type of a GEMM's alpha and beta for elements of type T: T itself for
+// f32 and f64, f32 for bf16 (whose GEMMs compute in f32).
+template <class T>
+using GemmScalar = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
+
+// Calls fn(T{}) with T the element type of a GEMM on dt: float, double, or
+// gradlab::bf16 (its stored bits) for bf16; any other dtype is
+// dispatch_float's clear error naming op.
+template <class Fn>
+void dispatch_gemm(DType dt, std::string_view op, Fn&& fn) {
+  if (dt == DType::bf16)
+    fn(bf16{});
+  else
+    dispatch_float(dt, op, fn);
+}
+
 template <class T>
 void gemm_batched(cublasOperation_t opa, cublasOperation_t opb, int m, int n, int k, const T* A, int64_t lda,
-                  int64_t sa, const T* B, int64_t ldb, int64_t sb, T beta, T* C, int64_t ldc, int64_t sc,
+                  int64_t sa, const T* B, int64_t ldb, int64_t sb, GemmScalar<T> beta, T* C, int64_t ldc, int64_t sc,
                   int64_t batch) {
-  const T alpha = T(1);
+  const GemmScalar<T> alpha = 1;
   cublasHandle_t h = cublas_handle();
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_same_v<T, bf16>) {  // bf16 in memory, f32 sums, one rounding to bf16
+    if (batch == 1)
+      GL_CUBLAS_CHECK(cublasGemmEx(h, opa, opb, m, n, k, &alpha, A, CUDA_R_16BF, int(lda), B, CUDA_R_16BF, int(ldb),
+                                   &beta, C, CUDA_R_16BF, int(ldc), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    else
+      GL_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, opa, opb, m, n, k, &alpha, A, CUDA_R_16BF, int(lda), sa, B,
+                                                 CUDA_R_16BF, int(ldb), sb, &beta, C, CUDA_R_16BF, int(ldc), sc,
+                                                 int(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  } else if constexpr (std::is_same_v<T, float>) {
     if (mma_precision() == MmaPrecision::bf16) {  // f32 in memory, bf16 operands on the tensor cores, f32 sums
       if (batch == 1)
         GL_CUBLAS_CHECK(cublasGemmEx(h, opa, opb, m, n, k, &alpha, A, CUDA_R_32F, int(lda), B, CUDA_R_32F, int(ldb),
@@ -96,7 +127,7 @@ void gemm_batched(cublasOperation_t opa, cublasOperation_t opb, int m, int n, in
 
 // out [batch.., M, N] (contiguous) = (or +=, beta = 1) a [batch.., M, K] @ b [batch.., K, N].
 template <class T>
-void batched_matmul(Tensor a, Tensor b, const Tensor& out, T beta) {
+void batched_matmul(Tensor a, Tensor b, const Tensor& out, GemmScalar<T> beta) {
   const int nd = out.dim();
   const int64_t M = out.shape()[nd - 2], N = out.shape()[nd - 1], K = a.shape()[nd - 1];
   Shape batch_shape;
@@ -105,7 +136,7 @@ void batched_matmul(Tensor a, Tensor b, const Tensor& out, T beta) {
   GL_CHECK(M < (int64_t(1) << 31) && N < (int64_t(1) << 31) && K < (int64_t(1) << 31),
            "matmul: sizes M {} N {} K {} exceed cuBLAS's 32-bit limit", M, N, K);
   if (K == 0) {
-    if (beta == T(0)) fill(out, 0.0);
+    if (beta == 0) fill(out, 0.0);
     return;
   }
   auto prepare = [&](Tensor& t, int64_t R, int64_t C, BlasOperand& op, int64_t& bstride) {
@@ -136,22 +167,22 @@ __global__ void broadcast_rows(const T* bias, T* out, int64_t rows, int64_t cols
 }  // namespace
 
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_float(a.dtype(), "matmul", [&](auto tag) {
+  dispatch_gemm(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
-    batched_matmul<T>(a, b, out, T(0));
+    batched_matmul<T>(a, b, out, 0);
   });
 }
 
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) {
   const int64_t N = x.size(0), n_out = weight.size(0);
-  dispatch_float(x.dtype(), "linear", [&](auto tag) {
-    using T = decltype(tag);
-    T beta = T(0);
+  dispatch_gemm(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);  // a bf16 bias is copied into the rows as its bits
+    GemmScalar<T> beta = 0;
     if (bias.defined() && N * n_out > 0) {
       broadcast_rows<T>
           <<<blocks_for(N * n_out, kThreads), kThreads, 0, stream()>>>(ptr<const T>(bias), ptr<T>(out), N, n_out);
       GL_CUDA_LAUNCHED("linear bias");
-      beta = T(1);
+      beta = 1;
     }
     // weight^T is weight read with its strides swapped: no copy.
     batched_matmul<T>(x, weight.transpose(0, 1), out, beta);

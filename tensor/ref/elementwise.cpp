@@ -8,6 +8,7 @@
 // on integers they run in the integer type itself, which is exact.
 #include <type_traits>
 
+#include "tensor/bf16.h"
 #include "tensor/elementwise_visit.h"
 #include "tensor/ref/kernels.h"
 #include "tensor/ref/strided.h"
@@ -15,16 +16,6 @@
 namespace gradlab::ref {
 
 namespace {
-
-// A value converted to another element type: b8 is written as v != 0 (so 0.5
-// becomes true), everything else by static_cast (float to int truncates).
-template <class To, class From>
-To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>)
-    return v != From(0);
-  else
-    return static_cast<To>(v);
-}
 
 // f(args...) as the reference computes it for element type T: in double,
 // rounded once to T, for floating T; in T itself for integers.
@@ -38,22 +29,23 @@ T eval(F f, Args... args) {
 
 }  // namespace
 
-// dst[i] = src[i] for every i (one shape), converting the dtype.
+// dst[i] = src[i] for every i (one shape), converting the dtype
+// (convert_element, tensor/bf16.h).
 void copy(const Tensor& src, const Tensor& dst) {
-  dispatch_all(dst.dtype(), [&](auto to_tag) {
+  dispatch_storage(dst.dtype(), "copy", [&](auto to_tag) {
     using To = decltype(to_tag);
-    dispatch_all(src.dtype(), [&](auto from_tag) {
+    dispatch_storage(src.dtype(), "copy", [&](auto from_tag) {
       using From = decltype(from_tag);
-      for (int64_t i = 0; i < dst.numel(); ++i) at<To>(dst, i) = convert<To>(at<From>(src, i));
+      for (int64_t i = 0; i < dst.numel(); ++i) at<To>(dst, i) = convert_element<To>(at<From>(src, i));
     });
   });
 }
 
 // dst[i] = value, converted to dst's dtype.
 void fill(const Tensor& dst, double value) {
-  dispatch_all(dst.dtype(), [&](auto tag) {
+  dispatch_storage(dst.dtype(), "fill", [&](auto tag) {
     using T = decltype(tag);
-    const T v = convert<T>(value);
+    const T v = convert_element<T>(value);
     for (int64_t i = 0; i < dst.numel(); ++i) at<T>(dst, i) = v;
   });
 }
@@ -95,7 +87,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 // out[i] (b8) = op(a[i], b[i]), for every dtype. A comparison is exact in the
 // operands' own type, so it needs no double.
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     visit_compare(op, [&](auto f) {
       for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = f(at<T>(a, i), at<T>(b, i));
@@ -105,7 +97,7 @@ void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) 
 
 // out[i] = cond[i] ? a[i] : b[i], for every dtype.
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch_all(a.dtype(), [&](auto tag) {
+  dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
     for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = at<bool>(cond, i) ? at<T>(a, i) : at<T>(b, i);
   });

@@ -40,7 +40,7 @@ using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 // (index's shape: off the axis no larger than x's).
 void gather(const Tensor& x, int axis, const Tensor& index, const Tensor& out) {
   const std::vector<int64_t> idx = read_indices(index, x.shape()[axis], "gather");
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "gather", [&](auto tag) {
     using T = decltype(tag);
     int64_t c[kMaxDims] = {};
     for (int64_t j = 0; j < out.numel(); ++j) {
@@ -72,7 +72,7 @@ void scatter_add(const Tensor& out, int axis, const Tensor& index, const Tensor&
 // out[.., j, ..] = x[.., index[j], ..] along axis, for the 1-D index.
 void index_select(const Tensor& x, int axis, const Tensor& index, const Tensor& out) {
   const std::vector<int64_t> idx = read_indices(index, x.shape()[axis], "index_select");
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_all(x.dtype(), "index_select", [&](auto tag) {
     using T = decltype(tag);
     int64_t c[kMaxDims] = {};
     for (int64_t j = 0; j < out.numel(); ++j) {

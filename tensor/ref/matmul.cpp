@@ -4,6 +4,7 @@
 // (ref::gemm is named in full: its views are cpu::MatrixView, through which an
 // unqualified call would also find the CPU's fast gemm.)
 #include "tensor/ref/gemm.h"
+#include "tensor/bf16_through_f32.h"
 #include "tensor/ref/kernels.h"
 #include "tensor/ref/strided.h"
 
@@ -12,6 +13,7 @@ namespace gradlab::ref {
 // out [B.., M, N] = a [B.., M, K] @ b [B.., K, N]; out is the op's fresh
 // contiguous tensor, so batch entry e is the M x N block at e * M * N.
 void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (a.dtype() == DType::bf16) return bf16_through_f32(matmul, out, a, b);
   const int nd = out.dim();
   const int64_t M = out.shape()[nd - 2], N = out.shape()[nd - 1], K = a.shape()[nd - 1];
   const Shape batch(std::span<const int64_t>(out.shape().begin(), out.shape().end() - 2));
@@ -29,6 +31,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
 
 // out [N, out] = x [N, in] weight^T (+ bias [out] on every row).
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out) {
+  if (x.dtype() == DType::bf16) return bf16_through_f32(linear, out, x, weight, bias);
   const int64_t N = x.size(0), in = x.size(1), n_out = weight.size(0);
   dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);

@@ -127,6 +127,7 @@ Named zoo() {
   t.emplace_back("expanded", tensor({1, 2, 3}, {3}, DType::f64).unsqueeze(0).expand({2, 3}));
   t.emplace_back("offset_view", arange(0, 10, 1, DType::f32).narrow(0, 3, 4));
   t.emplace_back("b8_strided", bools({1, 0, 0, 1, 1, 1}).slice(0, 0, 6, 2));
+  t.emplace_back("bf16_transposed", from_vector<float>({1.5f, -0.0f, inf, 3.14159f}, {2, 2}).to(DType::bf16).mT());
   return t;
 }
 
@@ -166,6 +167,8 @@ TEST_CASE("safetensors: every dtype, 0-d, size-0 and non-contiguous tensors roun
   CHECK(file.at("b8_strided").shape() == Shape{3});
   CHECK(file.at("b8_strided").data<bool>()[1] == false);
   CHECK(file.at("b8_strided").data<bool>()[2] == true);
+  CHECK(file.at("bf16_transposed").dtype() == DType::bf16);
+  CHECK(file.at("bf16_transposed").to_vector<float>() == std::vector<float>{1.5f, std::numeric_limits<float>::infinity(), -0.0f, 3.140625f});
 
   // The loaded tensors own fresh storage.
   for (const auto& [name, t] : file.tensors)
@@ -368,9 +371,9 @@ TEST_CASE("safetensors: corrupted headers give errors naming the problem") {
       {R"({"a":)" + f32("[2]", "[0.0,8.0]") + "}", z8, "must be two integers"},
       {R"({"a":)" + f32("[2]", "\"0,8\"") + "}", z8, "must be two integers"},
       {R"({"a":{"dtype":"F8","shape":[2],"data_offsets":[0,8]}})", z8,
-       "tensor 'a': unknown dtype \"F8\" (supported: F32, F64, I32, I64, BOOL)"},
+       "tensor 'a': unknown dtype \"F8\" (supported: F32, F64, I32, I64, BOOL, BF16)"},
       {R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", z8, "dtype F16 is not supported by gradlab"},
-      {R"({"a":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}})", z8, "not supported"},
+      {R"({"a":{"dtype":"U16","shape":[4],"data_offsets":[0,8]}})", z8, "not supported"},
       {R"({"a":{"dtype":"f32","shape":[2],"data_offsets":[0,8]}})", z8, "unknown dtype \"f32\""},
       {R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", z8, "\"dtype\" must be a string, got integer"},
       {R"({"a":{"shape":[2],"data_offsets":[0,8]}})", z8, "tensor 'a' has no \"dtype\""},

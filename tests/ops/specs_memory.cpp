@@ -144,6 +144,24 @@ void add_memory_specs(TableBuilder& t) {
          .oracle = Oracle::same_dtype,
          .not_differentiable_because = "Tensor methods; contiguous is the autograd op"},
         kExact);
+  // A conversion as an autograd op: through the other float dtype and through
+  // bf16 and back, exact on these values (bf16's rounding is the same on every
+  // backend and in the oracle); the gradient is the cotangent converted back.
+  t.add({.name = "to_dtype",
+         .kernels = {"copy"},
+         .functions = {},
+         .dtypes = kFloats,
+         .samples = {sample("[3, 4]", {values({3, 4}, -40, 40)}), sample("transposed", {transposed({3, 5}, -40, 40)})},
+         .forward =
+             [](const Call& c) {
+               return value_and_grads(c, VarFn([&](const std::vector<Var>& v) {
+                                        const DType other = c.dtype == DType::f32 ? DType::f64 : DType::f32;
+                                        return std::vector<Var>{to_dtype(to_dtype(v[0], other), c.dtype),
+                                                                to_dtype(to_dtype(v[0], DType::bf16), c.dtype)};
+                                      }));
+             },
+         .differentiable = true},
+        kExact);
   t.add({.name = "fill",
          .kernels = {"fill"},
          .functions = {"zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "scalar", "eye"},

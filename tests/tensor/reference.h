@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/bf16.h"
 #include "tensor/ops.h"
 
 namespace ref {
@@ -47,6 +48,7 @@ inline double read(const Tensor& t, const Index& idx) {
     case DType::i32: return *reinterpret_cast<const int32_t*>(base);
     case DType::i64: return double(*reinterpret_cast<const int64_t*>(base));
     case DType::b8: return *reinterpret_cast<const bool*>(base) ? 1.0 : 0.0;
+    case DType::bf16: return gradlab::bf16_to_float(*reinterpret_cast<const uint16_t*>(base));
   }
   return NAN;
 }

@@ -100,7 +100,7 @@ TEST_CASE("distributions have the right moments and ranges") {
     CHECK(double(sum(eq(k, double(v))).item()) / double(n) == doctest::Approx(0.2).epsilon(0.02));
   CHECK(randint(0, 10, {5}, gen, DType::i32).dtype() == DType::i32);
   CHECK_THROWS_WITH_AS(randint(3, 3, {2}, gen), "randint: empty range [3, 3)", Error);
-  CHECK_THROWS_WITH_AS(rand({2}, gen, DType::i64), "uniform: dtype must be f32 or f64, got i64", Error);
+  CHECK_THROWS_WITH_AS(rand({2}, gen, DType::i64), "uniform: dtype must be f32, f64 or bf16, got i64", Error);
   CHECK_THROWS_WITH_AS(normal({2}, 0, -1, gen), "normal: std must be >= 0, got -1", Error);
 }
 
