@@ -5,6 +5,9 @@
 // transposed products, read in place).
 //   build/bench/gemm --sizes 512,1024 --threads 2 --jsonl out.jsonl
 //   build/bench/gemm --device cuda     # gradlab's matmul on the GPU (no CPU reference, no FMA peak)
+//   build/bench/gemm --dtype bf16      # bf16 operands (AVX512-BF16 when built with it) against gradlab's
+//                                      # own f32 matmul on the same shapes in the same run; % of twice
+//                                      # the FMA peak (a bf16 dot instruction does two multiply-adds a lane)
 // A case is MxKxN ([M, K] @ [K, N]); ":tA"/":tB" marks an operand read transposed.
 #include "tensor/cpu/gemm.h"
 
@@ -15,6 +18,7 @@
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/gemm_bf16.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
   cli.bind(args.threads, "--threads", "OpenMP threads (both for gradlab and the reference)", kThreadBounds);
   cli.bind(args.seed, "--seed", "seed for the random operands", {0, INT64_MAX});
   cli.bind(args.samples, "--samples", "timed samples per case", {1, INT64_MAX});
-  cli.bind(args.dtype, "--dtype", "f32 or f64");
+  cli.bind(args.dtype, "--dtype", "f32, f64, or bf16 (against gradlab's f32 in the same run)");
   cli.bind(args.jsonl, "--jsonl", "append one JSON object per measurement to this file");
   cli.bind_flag(args.no_reference, "--no-reference", "skip the numpy reference");
   cli.bind_flag(args.smoke, "--smoke", "a tiny run to check that the binary works (no reference)");
@@ -77,35 +81,43 @@ int main(int argc, char** argv) {
     args.samples = cli.budget_default<int64_t>(args.smoke, "--samples", args.samples, 1);
     const bool on_cpu = args.device == Device::cpu;
     if (args.smoke || !on_cpu) args.no_reference = true;
-    GL_CHECK(args.dtype == "f32" || args.dtype == "f64", "--dtype: expected f32 or f64, got '{}'", args.dtype);
+    GL_CHECK(args.dtype == "f32" || args.dtype == "f64" || args.dtype == "bf16",
+             "--dtype: expected f32, f64 or bf16, got '{}'", args.dtype);
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
-    const DType dt = args.dtype == "f32" ? DType::f32 : DType::f64;
+    const bool bf16 = args.dtype == "bf16";
+    if (bf16) args.no_reference = true;  // numpy has no bf16: gradlab's f32 is the comparison
+    const DType dt = args.dtype == "f64" ? DType::f64 : DType::f32;  // bf16 operands are rounded f32 ones
     set_num_threads(int(args.threads));
     std::vector<Case> cases;
     for (int64_t n : parse_int_list(args.sizes, "--sizes")) cases.push_back({fmt::format("{0}x{0}x{0}", n), n, n, n});
     for (const std::string& s : split_list(args.shapes)) cases.push_back(parse_case(s));
 
-    const double peak =
-        args.smoke || !on_cpu ? 0 : measured_fma_peak_gflops(int(args.threads)) * (dt == DType::f64 ? 0.5 : 1.0);
+    const double peak_scale = dt == DType::f64 ? 0.5 : bf16 && cpu::gemm_bf16_available() ? 2.0 : 1.0;
+    const double peak = args.smoke || !on_cpu ? 0 : measured_fma_peak_gflops(int(args.threads)) * peak_scale;
     std::printf("gemm: %s, %s, %lld thread(s), micro-kernel %s, %s\n", args.dtype.c_str(),
                 std::string(device_name(args.device)).c_str(), (long long)args.threads,
-                on_cpu ? cpu::gemm_isa() : "(the device's)",
+                !on_cpu                                  ? "(the device's)"
+                : bf16 && cpu::gemm_bf16_available()     ? "avx512-bf16"
+                : bf16                                   ? "f32 on widened operands"
+                                                         : cpu::gemm_isa(),
                 peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s", peak).c_str() : "FMA peak not measured");
 
     // gradlab is timed twice, before and after the reference, and the samples pooled.
     Generator gen{uint64_t(args.seed)};
-    std::vector<std::pair<Tensor, Tensor>> operands;
+    std::vector<std::pair<Tensor, Tensor>> operands, operands_f32;
     for (const Case& c : cases) {
       const Tensor a_store = randn(c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, gen, dt);
       const Tensor b_store = randn(c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N}, gen, dt);
       const Tensor a_dev = a_store.to(args.device), b_dev = b_store.to(args.device);
-      operands.push_back({c.ta ? a_dev.mT() : a_dev, c.tb ? b_dev.mT() : b_dev});
+      operands_f32.push_back({c.ta ? a_dev.mT() : a_dev, c.tb ? b_dev.mT() : b_dev});
+      const Tensor a_run = bf16 ? a_dev.to(DType::bf16) : a_dev, b_run = bf16 ? b_dev.to(DType::bf16) : b_dev;
+      operands.push_back({c.ta ? a_run.mT() : a_run, c.tb ? b_run.mT() : b_run});
     }
     const int half = std::max(1, int(args.samples + 1) / 2);
     const Backend& be = backend(args.device);
-    auto time_all = [&] {
+    auto time_all = [&](const std::vector<std::pair<Tensor, Tensor>>& which) {
       std::vector<Timing> ts;
-      for (const auto& [a, b] : operands)
+      for (const auto& [a, b] : which)
         ts.push_back(time_it(
             [&] {
               matmul(a, b);
@@ -114,7 +126,7 @@ int main(int argc, char** argv) {
             half, args.smoke ? 0.0 : 0.02, args.smoke ? 0 : 2));
       return ts;
     };
-    const std::vector<Timing> before = time_all();
+    const std::vector<Timing> before = time_all(operands);
 
     // The reference, in one Python process.
     std::vector<std::string> names;
@@ -129,7 +141,15 @@ int main(int argc, char** argv) {
                     ref.why.c_str());
     }
 
-    const std::vector<Timing> after = args.no_reference ? std::vector<Timing>{} : time_all();
+    std::vector<Timing> after = args.no_reference ? std::vector<Timing>{} : time_all(operands);
+    // bf16: gradlab's f32 matmul on the same shapes is the comparison, then bf16 again.
+    std::vector<Timing> f32_timings;
+    if (bf16 && !args.smoke) {
+      f32_timings = time_all(operands_f32);
+      after = time_all(operands);
+      ref.ok = true;
+      ref.label = "gradlab-f32";
+    }
 
     Jsonl out(args.jsonl);
     Table table({"case", "GFLOP/s", "min-max", "% peak", ref.ok ? ref.label : "numpy", "ratio"});
@@ -149,7 +169,8 @@ int main(int argc, char** argv) {
                         .threads = int(args.threads)};
       rec.extra["dtype"] = args.dtype;
       rec.extra["device"] = std::string(device_name(args.device));
-      const std::optional<double> ref_seconds = ref.seconds(c.name);
+      const std::optional<double> ref_seconds =
+          f32_timings.empty() ? ref.seconds(c.name) : std::optional(f32_timings[i].median);
       add_comparison(row, rec, gflops, ref_seconds ? std::optional(flops / *ref_seconds / 1e9) : std::nullopt,
                      ref.label);
       table.row(row);

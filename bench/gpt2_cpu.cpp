@@ -8,7 +8,8 @@
 // at the model's MLP shape measured in the same binary, so that the step can
 // be read against the best its matmuls could do. --matmul-dtype bf16 times
 // the same step in mixed precision (GPTConfig::matmul_dtype: the Linear
-// layers' and the head's products on bf16 copies, f32 master weights).
+// layers' and the head's products on bf16 copies, f32 master weights); its
+// GFLOP/s still count the f32 FMA peak, which bf16 dot products can pass.
 //   build/bench/gpt2_cpu --threads 2 --jsonl out.jsonl
 //
 // FLOPs per step (the usual convention: a multiply-add is 2 FLOPs; backward
@@ -32,6 +33,7 @@
 #include "optim/adam.h"
 #include "optim/clip.h"
 #include "tensor/cpu/gemm.h"
+#include "tensor/cpu/gemm_bf16.h"
 #include "tensor/ops.h"
 
 using namespace gradlab;
@@ -131,8 +133,11 @@ int main(int argc, char** argv) {
         "(%.1fM in matmuls); %.2f GFLOP/step; %lld thread(s), micro-kernel %s, %s\n",
         (long long)args.vocab, (long long)args.context, (long long)args.d_model, (long long)args.heads,
         (long long)args.layers, (long long)args.batch, (long long)args.seq, mixed ? " with bf16 products" : "",
-        (long long)model.parameter_count(),
-        n_matmul / 1e6, flops / 1e9, (long long)args.threads, cpu::gemm_isa(),
+        (long long)model.parameter_count(), n_matmul / 1e6, flops / 1e9, (long long)args.threads,
+        mixed ? fmt::format("{} (bf16 products: {})", cpu::gemm_isa(),
+                            cpu::gemm_bf16_available() ? "avx512-bf16" : "f32 on widened operands")
+                    .c_str()
+              : cpu::gemm_isa(),
         peak > 0 ? fmt::format("measured FMA peak {:.0f} GFLOP/s (before the steps)", peak).c_str()
                  : "FMA peak not measured");
     std::fflush(stdout);

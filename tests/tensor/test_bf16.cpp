@@ -1,8 +1,8 @@
 // The bf16 storage dtype: its rounding (against a brute-force nearest-value
 // search), conversions to and from every dtype on the CPU and the reference
 // backend, fill, item and printing, matmul and linear (exact products, f32
-// sums, one rounding) against a double-precision definition, and the clear
-// error of an op that does not take bf16.
+// sums, one rounding) against a double-precision definition, the AVX512-BF16
+// GEMM against a double loop, and the clear error of an op that does not take bf16.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "tensor/bf16.h"
+#include "tensor/cpu/gemm_bf16.h"
 #include "tensor/ops.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "tensor/vec_math.h"
 #include "tests/error_of.h"
@@ -159,10 +161,68 @@ TEST_CASE("bf16 matmul and linear: exact products summed in f32, rounded once") 
     check_close(linear(x, w, bias), x.to(DType::f64), w.to(DType::f64).transpose(0, 1), bias.to(DType::f64));
     check_close(linear(x, w, Tensor()), x.to(DType::f64), w.to(DType::f64).transpose(0, 1), Tensor());
   }
-  // The CPU's result is its own f32 GEMM on the widened operands, rounded once.
+  // Without the AVX512-BF16 kernel, the CPU's result is its own f32 GEMM on
+  // the widened operands, rounded once.
   const Tensor a = randn({8, 64}, gen).to(DType::bf16), b = randn({64, 16}, gen).to(DType::bf16);
-  CHECK(bf16_bits(matmul(a, b)) == bf16_bits(matmul(a.to(DType::f32), b.to(DType::f32)).to(DType::bf16)));
+  if (!cpu::gemm_bf16_available())
+    CHECK(bf16_bits(matmul(a, b)) == bf16_bits(matmul(a.to(DType::f32), b.to(DType::f32)).to(DType::bf16)));
   CHECK(error_of([&] { matmul(a, b.to(DType::f32)); }).find("dtypes differ") != std::string::npos);
+}
+
+TEST_CASE("the AVX512-BF16 GEMM against a double-precision loop: tails, odd and long K, strides, bias, threads") {
+  if (!cpu::gemm_bf16_available()) {
+    MESSAGE("skipped: this build has no AVX512-BF16 kernel (matmul widens bf16 to f32 instead)");
+    return;
+  }
+  Generator gen(21);
+  auto bf16_values = [&](int64_t n) {
+    std::vector<uint16_t> v(static_cast<size_t>(n));
+    const std::vector<float> f = randn({n}, gen).to_vector<float>();
+    for (size_t i = 0; i < v.size(); ++i) v[i] = float_to_bf16(f[i]);
+    return v;
+  };
+  struct Case {
+    int64_t M, N, K;
+    bool transposed_a, transposed_b, bias;
+  };
+  const int threads_before = num_threads();
+  for (const Case c : {Case{1, 1, 1, false, false, false}, Case{8, 32, 2, false, false, false},
+                       Case{13, 45, 7, false, false, true}, Case{9, 33, 513, true, false, false},
+                       Case{70, 100, 1100, false, true, true}, Case{3, 300, 64, true, true, false},
+                       Case{65, 17, 31, false, false, true}}) {
+    CAPTURE(c.M);
+    CAPTURE(c.N);
+    CAPTURE(c.K);
+    const std::vector<uint16_t> a = bf16_values(c.M * c.K), b = bf16_values(c.K * c.N);
+    std::vector<float> bias(size_t(c.N));
+    for (int64_t j = 0; j < c.N; ++j) bias[size_t(j)] = float(j % 7) - 3.5f;
+    // Element (i, k) of A at i * rs + k * cs: row-major, or stored transposed.
+    const cpu::MatrixView<uint16_t> A{a.data(), c.transposed_a ? 1 : c.K, c.transposed_a ? c.M : 1};
+    const cpu::MatrixView<uint16_t> B{b.data(), c.transposed_b ? 1 : c.N, c.transposed_b ? c.K : 1};
+    const int64_t ldc = c.N + 3;  // a padded row stride: the padding must stay untouched
+    std::vector<float> got(size_t(c.M * ldc), -7.0f);
+    set_num_threads(1);
+    cpu::gemm_bf16(c.M, c.N, c.K, A, B, got.data(), ldc, c.bias ? bias.data() : nullptr);
+    set_num_threads(2);
+    std::vector<float> got2(size_t(c.M * ldc), -7.0f);
+    cpu::gemm_bf16(c.M, c.N, c.K, A, B, got2.data(), ldc, c.bias ? bias.data() : nullptr);
+    CHECK(got == got2);  // each element summed by one thread, in one order
+    for (int64_t i = 0; i < c.M; ++i) {
+      for (int64_t j = 0; j < c.N; ++j) {
+        double want = c.bias ? bias[size_t(j)] : 0.0, scale = std::fabs(want);
+        for (int64_t k = 0; k < c.K; ++k) {
+          const double p = double(bf16_to_float(A.data[i * A.row_stride + k * A.col_stride])) *
+                           double(bf16_to_float(B.data[k * B.row_stride + j * B.col_stride]));
+          want += p;
+          scale += std::fabs(p);
+        }
+        // f32 sums of exact products: within K + 2 f32 roundings of the sum of magnitudes.
+        REQUIRE(std::fabs(double(got[size_t(i * ldc + j)]) - want) <= double(c.K + 2) * 0x1p-24 * scale);
+      }
+      for (int64_t j = c.N; j < ldc; ++j) REQUIRE(got[size_t(i * ldc + j)] == -7.0f);
+    }
+  }
+  set_num_threads(threads_before);
 }
 
 TEST_CASE("bf16: an op that does not compute on it names itself and says what to do") {
