@@ -18,13 +18,13 @@ namespace gradlab {
 GL_HD float bf16_to_float(uint16_t b) { return vm::from_bits(int32_t(uint32_t(b) << 16)); }
 
 GL_HD uint16_t float_to_bf16(float f) {
-  uint32_t bits = uint32_t(vm::to_bits(f));
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x0040u);  // NaN: keep sign, make quiet
+  const uint32_t bits = uint32_t(vm::to_bits(f));
   // Round to nearest even: add 0x7fff, plus 1 when the kept part is odd. An
   // overflow carries into the exponent, which is the right answer (up to inf).
-  const uint32_t lsb = (bits >> 16) & 1u;
-  bits += 0x7fffu + lsb;
-  return uint16_t(bits >> 16);
+  const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  const uint32_t quiet_nan = (bits >> 16) | 0x0040u;  // keeps the sign and the top of the payload
+  // A select rather than an early return, so that loops over it vectorise.
+  return uint16_t((bits & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
 // A bf16 element as the kernels that move or convert elements see it: its

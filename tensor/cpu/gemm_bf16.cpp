@@ -58,7 +58,20 @@ uint32_t* scratch(int which, size_t words) {
 inline uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
 
 // One NR-wide panel of B [k0, k0 + 2 kp) x [j0, j0 + nr) into Bp[p * NR + j].
+// When B's rows are adjacent (B is a transposed view, as linear's weight is),
+// each pair is one 32-bit word in memory, read down one stored row at a time.
 void pack_b(int64_t kp, int64_t k0, int64_t K, int64_t j0, int nr, MatrixView<uint16_t> B, uint32_t* Bp) {
+  if (B.row_stride == 1 && k0 + 2 * kp <= K) {
+    for (int j = 0; j < kNR; ++j) {
+      if (j >= nr) {
+        for (int64_t p = 0; p < kp; ++p) Bp[p * kNR + j] = 0u;
+        continue;
+      }
+      const uint16_t* column = B.data + k0 + (j0 + j) * B.col_stride;
+      for (int64_t p = 0; p < kp; ++p) std::memcpy(Bp + p * kNR + j, column + 2 * p, sizeof(uint32_t));
+    }
+    return;
+  }
   for (int64_t p = 0; p < kp; ++p) {
     const int64_t k = k0 + 2 * p;
     const uint16_t* r0 = B.data + k * B.row_stride + j0 * B.col_stride;
@@ -78,10 +91,14 @@ void pack_a(int64_t kp, int64_t k0, int64_t K, int64_t i0, int mr, MatrixView<ui
       continue;
     }
     const uint16_t* row = A.data + (i0 + i) * A.row_stride + k0 * A.col_stride;
-    for (int64_t p = 0; p < kp; ++p) {
-      const int64_t k = k0 + 2 * p;
-      Ap[p * kMR + i] = pair(row[2 * p * A.col_stride], k + 1 >= K ? uint16_t(0) : row[(2 * p + 1) * A.col_stride]);
+    const int64_t whole = std::min(kp, (K - k0) / 2);  // pairs with both halves in A
+    if (A.col_stride == 1) {  // a row-major A: each pair is one 32-bit word in memory
+      for (int64_t p = 0; p < whole; ++p) std::memcpy(Ap + p * kMR + i, row + 2 * p, sizeof(uint32_t));
+    } else {
+      for (int64_t p = 0; p < whole; ++p)
+        Ap[p * kMR + i] = pair(row[2 * p * A.col_stride], row[(2 * p + 1) * A.col_stride]);
     }
+    if (whole < kp) Ap[whole * kMR + i] = pair(row[2 * whole * A.col_stride], 0);  // K odd: the last half is zero
   }
 }
 

@@ -189,7 +189,7 @@ TEST_CASE("the AVX512-BF16 GEMM against a double-precision loop: tails, odd and 
   for (const Case c : {Case{1, 1, 1, false, false, false}, Case{8, 32, 2, false, false, false},
                        Case{13, 45, 7, false, false, true}, Case{9, 33, 513, true, false, false},
                        Case{70, 100, 1100, false, true, true}, Case{3, 300, 64, true, true, false},
-                       Case{65, 17, 31, false, false, true}}) {
+                       Case{65, 17, 31, false, false, true}, Case{5, 40, 515, false, true, false}}) {
     CAPTURE(c.M);
     CAPTURE(c.N);
     CAPTURE(c.K);
