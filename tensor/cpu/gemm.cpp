@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "tensor/allocator.h"
 #include "tensor/parallel.h"
@@ -54,8 +55,40 @@ template <class T>
 struct Vec {
   typedef T type __attribute__((vector_size(kVecBytes)));  // aligned
   typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T))));
+  using lane_index = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  typedef lane_index index __attribute__((vector_size(kVecBytes)));  // shuffle masks
   static constexpr int lanes = kVecBytes / int(sizeof(T));
 };
+
+// Transposes the L x L block whose row i is v[i] (L = lanes) in place, in
+// log2(L) stages of two-vector shuffles. The stage of half-width h pairs rows i
+// and i + h (i & h == 0) and swaps, within every 2h-wide group of lanes, the
+// upper h lanes of row i with the lower h lanes of row i + h: the off-diagonal
+// blocks of each 2h x 2h block change places. After the stages h = L/2, ..., 1
+// every block has been transposed at every scale, which is the transpose.
+template <class T, int h>
+[[gnu::always_inline]] inline void transpose_stage(typename Vec<T>::type* v) {
+  using I = typename Vec<T>::index;
+  constexpr int L = Vec<T>::lanes;
+  I lo, hi;  // lane x of the new row i, i + h: lane `m` of the pair (row i, then row i + h)
+  for (int x = 0; x < L; ++x) {
+    const int group = x / (2 * h) * (2 * h), o = x % (2 * h);
+    lo[x] = o < h ? group + o : L + group + o - h;
+    hi[x] = o < h ? group + h + o : L + group + o;
+  }
+  for (int i = 0; i < L; ++i)
+    if ((i & h) == 0) {
+      const auto a = v[i], b = v[i + h];
+      v[i] = __builtin_shuffle(a, b, lo);
+      v[i + h] = __builtin_shuffle(a, b, hi);
+    }
+  if constexpr (h > 1) transpose_stage<T, h / 2>(v);
+}
+
+template <class T>
+[[gnu::always_inline]] inline void transpose_block(typename Vec<T>::type* v) {
+  transpose_stage<T, Vec<T>::lanes / 2>(v);
+}
 
 // A tile shape: MR rows of C by NV vectors of columns.
 template <int MR_, int NV_>
@@ -144,15 +177,19 @@ void pack_b_panel(int64_t kc, int64_t nr, const T* B, int64_t rs, int64_t cs, T*
   if (nr == NR && cs == 1) {
     for (int64_t k = 0; k < kc; ++k) std::memcpy(Bp + k * NR, B + k * rs, sizeof(T) * NR);
   } else if (nr == NR && rs == 1) {
-    // B is a transposed view (a Linear weight read as W^T): take 8 rows of the
-    // panel at a time, so each source row gives 8 contiguous values and the
-    // writes stay within 8 panel rows.
-    constexpr int64_t kBand = 8;
+    // B is a transposed view (a Linear weight read as W^T): each of the NR
+    // source rows is contiguous in k. Move L x L blocks (L = vector lanes):
+    // L row loads, a transpose in registers, L row stores.
+    using V = typename Vec<T>::type;
+    using UV = typename Vec<T>::unaligned;
+    constexpr int L = Vec<T>::lanes;
     int64_t k0 = 0;
-    for (; k0 + kBand <= kc; k0 += kBand)
-      for (int j = 0; j < NR; ++j) {
-        const T* src = B + j * cs + k0;
-        for (int64_t kk = 0; kk < kBand; ++kk) Bp[(k0 + kk) * NR + j] = src[kk];
+    for (; k0 + L <= kc; k0 += L)
+      for (int j0 = 0; j0 < NR; j0 += L) {
+        V v[L];
+        for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const UV*>(B + (j0 + i) * cs + k0);
+        transpose_block<T>(v);
+        for (int i = 0; i < L; ++i) *reinterpret_cast<UV*>(Bp + (k0 + i) * NR + j0) = v[i];
       }
     for (int j = 0; j < NR; ++j)
       for (int64_t k = k0; k < kc; ++k) Bp[k * NR + j] = B[j * cs + k];
@@ -194,10 +231,14 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       if (nt > 1) {
 #pragma omp barrier
       }
-      // 2. this thread's rows and columns: split the longer way in whole micro-tiles
+      // 2. this thread's rows and columns, in whole micro-tiles. With enough of
+      //    both to go round, split so that the operand every thread reads whole
+      //    is the smaller one: a split of rows shares the packed B slice, one
+      //    of columns shares A. Otherwise split the longer way.
       const int64_t row_units = (M + kMR - 1) / kMR;
+      const bool by_rows = std::min(row_units, panels) >= 2 * nt ? M > nc : row_units >= panels;
       int64_t r0 = 0, r1 = M, c0 = 0, c1 = panels;
-      if (row_units >= panels) {
+      if (by_rows) {
         r0 = std::min(M, row_units * t / nt * kMR);
         r1 = std::min(M, row_units * (t + 1) / nt * kMR);
       } else {

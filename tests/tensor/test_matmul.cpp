@@ -3,6 +3,8 @@
 // accumulation, batched and broadcast matmul, 1-D operands, threading, errors.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include "tensor/cpu/gemm.h"
 #include "tests/tensor/reference.h"
 
@@ -62,15 +64,23 @@ TEST_CASE("gemm with K = 0 zeroes or keeps C") {
 }
 
 TEST_CASE("gemm results do not depend on the thread count") {
-  const Tensor a = ref::make_input({300, 200}, DType::f32, Layout::contiguous, 5);
-  const Tensor b = ref::make_input({200, 500}, DType::f32, Layout::contiguous, 6);
+  // Threads split rows when C has few column panels and columns otherwise;
+  // the shapes cover both, with B plain and transposed (a Linear weight).
   const int threads = num_threads();
-  set_num_threads(1);
-  const std::vector<float> one = matmul(a, b).to_vector<float>();
-  set_num_threads(std::max(threads, 2));
-  const std::vector<float> many = matmul(a, b).to_vector<float>();
-  set_num_threads(threads);
-  CHECK(one == many);
+  for (const auto& [m, k, n] : {std::array<int64_t, 3>{300, 200, 500}, {256, 300, 96}, {50, 520, 768}}) {
+    const Tensor a = ref::make_input({m, k}, DType::f32, Layout::contiguous, 5);
+    const Tensor b = ref::make_input({k, n}, DType::f32, Layout::contiguous, 6);
+    const Tensor w = ref::make_input({n, k}, DType::f32, Layout::contiguous, 7);
+    set_num_threads(1);
+    const std::vector<float> one = matmul(a, b).to_vector<float>();
+    const std::vector<float> one_t = matmul(a, w.transpose(0, 1)).to_vector<float>();
+    set_num_threads(std::max(threads, 2));
+    const std::vector<float> many = matmul(a, b).to_vector<float>();
+    const std::vector<float> many_t = matmul(a, w.transpose(0, 1)).to_vector<float>();
+    set_num_threads(threads);
+    CHECK_MESSAGE(one == many, m, "x", k, "x", n);
+    CHECK_MESSAGE(one_t == many_t, m, "x", k, "x", n, " with B transposed");
+  }
 }
 
 TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
