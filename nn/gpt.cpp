@@ -143,7 +143,8 @@ Tensor GPT::forward_cached(const Tensor& idx, KVCache& cache) const {
     cache.v.resize(blocks.size());
   }
   Tensor x = embed(idx, cache.length).value();
-  for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l]);
+  for (size_t l = 0; l < blocks.size(); ++l)
+    x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l], cache.length);
   cache.length += idx.size(1);
   return logits(ln_f->forward(Var(x))).value();
 }

@@ -1,6 +1,7 @@
 // Causal self-attention and the pre-LN block.
 #include "nn/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "tensor/fused_layers.h"
@@ -36,26 +37,40 @@ Var CausalSelfAttention::forward(const Var& x, const LinearApply& apply) const {
   return resid_dropout_->forward(apply_linear(apply, proj, merged));
 }
 
-Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
+Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t cached) const {
   NoGradGuard guard;
-  const int64_t B = x.size(0), Tn = x.size(1), C = x.size(2), Dh = C / heads_;
+  const int64_t B = x.size(0), Tn = x.size(1), C = x.size(2), Dh = C / heads_, L = cached;
+  GL_CHECK(L >= 0 && (L == 0 || (k_cache.defined() && k_cache.size(2) >= L)),
+           "CausalSelfAttention::forward_cached: {} cached positions, but the cache holds {}", L,
+           k_cache.defined() ? k_cache.size(2) : 0);
   const Tensor s = qkv->forward(Var(x)).value().view({B, Tn, 3, heads_, Dh}).permute({2, 0, 3, 1, 4});
-  const Tensor q = s.select(0, 0), k = s.select(0, 1).contiguous(), v = s.select(0, 2).contiguous();
-  const int64_t L = k_cache.defined() ? k_cache.size(2) : 0;
-  k_cache = L == 0 ? k : concat({k_cache, k}, 2);
-  v_cache = L == 0 ? v : concat({v_cache, v}, 2);
+  const Tensor q = s.select(0, 0);
+  if (!k_cache.defined() || k_cache.size(2) < L + Tn) {  // grow: twice the length, in whole 16s
+    const int64_t capacity = (std::max(L + Tn, k_cache.defined() ? 2 * k_cache.size(2) : 0) + 15) / 16 * 16;
+    Tensor k_grown = Tensor::empty({B, heads_, capacity, Dh}, x.dtype(), x.device());
+    Tensor v_grown = Tensor::empty({B, heads_, capacity, Dh}, x.dtype(), x.device());
+    if (L > 0) {
+      k_grown.narrow(2, 0, L).copy_(k_cache.narrow(2, 0, L));
+      v_grown.narrow(2, 0, L).copy_(v_cache.narrow(2, 0, L));
+    }
+    k_cache = k_grown;
+    v_cache = v_grown;
+  }
+  k_cache.narrow(2, L, Tn).copy_(s.select(0, 1));
+  v_cache.narrow(2, L, Tn).copy_(s.select(0, 2));
+  const Tensor keys = k_cache.narrow(2, 0, L + Tn), values = v_cache.narrow(2, 0, L + Tn);
   Tensor y;
   if (L == 0) {
-    y = attention_forward(q, k, v, /*causal=*/true).out;
+    y = attention_forward(q, keys, values, /*causal=*/true).out;
   } else {
     // New token i (at position L + i) sees cached and new keys j <= L + i.
-    Tensor scores = mul(matmul(q, k_cache.mT()), 1.0 / std::sqrt(double(Dh)));  // [B, H, Tn, L + Tn]
+    Tensor scores = mul(matmul(q, keys.mT()), 1.0 / std::sqrt(double(Dh)));  // [B, H, Tn, L + Tn]
     if (Tn > 1) {
       const Tensor j = arange(0, double(L + Tn), 1, DType::i64, x.device()).view({1, L + Tn});
       const Tensor i = arange(double(L), double(L + Tn), 1, DType::i64, x.device()).view({Tn, 1});
       scores = where(gt(j, i), full({}, -INFINITY, scores.dtype(), x.device()), scores);
     }
-    y = matmul(softmax(scores, -1), v_cache);
+    y = matmul(softmax(scores, -1), values);
   }
   const Tensor merged = y.permute({0, 2, 1, 3}).reshape({B, Tn, C});
   return proj->forward(Var(merged)).value();
@@ -80,9 +95,9 @@ Var Block::forward(const Var& x, const LinearApply& apply) const {
   return h + mlp_dropout_->forward(apply_linear(apply, fc_out, inner));
 }
 
-Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const {
+Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t cached) const {
   NoGradGuard guard;
-  const Tensor h = add(x, attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache));
+  const Tensor h = add(x, attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache, cached));
   return add(h, fc_out->forward(gelu(fc->forward(ln2->forward(Var(h))), gelu_tanh_)).value());
 }
 

@@ -16,7 +16,10 @@ namespace gradlab::nn {
 using LinearApply = std::function<Var(const std::shared_ptr<Linear>& layer, const Var& x)>;
 
 // Keys and values of the tokens seen so far, per layer, for incremental
-// decoding (no gradients): k[l], v[l] are [B, H, L, D/H] with L = length.
+// decoding (no gradients): k[l], v[l] are [B, H, capacity, D/H] buffers whose
+// first `length` positions hold the tokens seen. New tokens are written in
+// place; a full buffer is replaced by one twice as long, so a step copies only
+// its own keys and values.
 struct KVCache {
   std::vector<Tensor> k, v;
   int64_t length = 0;
@@ -28,9 +31,10 @@ class CausalSelfAttention : public Module {
                       DType dtype = DType::f32);
   // x [B, T, C] -> [B, T, C], each position attending to itself and earlier ones.
   Var forward(const Var& x, const LinearApply& apply = {}) const;
-  // The same for new tokens x [B, Tn, C] (no gradients), extending the cache:
-  // new token i attends to every cached token and to new tokens j <= i.
-  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
+  // The same for new tokens x [B, Tn, C] (no gradients), extending the cache
+  // buffers (KVCache), whose first `cached` positions are filled: new token i
+  // attends to every cached token and to new tokens j <= i.
+  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t cached) const;
 
   std::shared_ptr<Linear> qkv;   // C -> 3C: queries, keys, values
   std::shared_ptr<Linear> proj;  // C -> C
@@ -48,7 +52,7 @@ class Block : public Module {
   Block(int64_t d_model, int64_t heads, Generator& gen, double dropout = 0.0, uint64_t seed = 0,
         DType dtype = DType::f32, bool gelu_tanh = false);
   Var forward(const Var& x, const LinearApply& apply = {}) const;
-  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache) const;
+  Tensor forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t cached) const;
 
   std::shared_ptr<LayerNorm> ln1, ln2;
   std::shared_ptr<CausalSelfAttention> attn;

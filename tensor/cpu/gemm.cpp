@@ -1,9 +1,11 @@
 // Packed, cache-blocked GEMM (the BLIS scheme). For each NC-wide panel of
 // columns and each KC-deep slice of K:
 //   1. pack B[kc, nc] into NR-wide micro-panels, k-major (shared by all threads);
-//   2. each thread takes a range of rows (or of columns, when C is wide and
-//      short), packs A[mc, kc] blocks into MR-tall micro-panels, and
+//   2. each thread takes a range of rows or of columns (whichever leaves the
+//      smaller operand to be read by every thread), packs A[mc, kc] blocks
+//      into MR-tall micro-panels, and
 //   3. runs the MR x NR micro-kernel over every (micro-panel of A, of B) pair.
+// The packing buffers belong to the calling threads and are kept between calls.
 // The micro-kernel holds an MR x NR tile of C in vector registers and, for each
 // k, does MR * NR/L fused multiply-adds from one broadcast of A and NR/L loads
 // of B. It is written once with GCC vector extensions; the vector width (and so
@@ -17,9 +19,9 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <type_traits>
 
-#include "tensor/allocator.h"
 #include "tensor/parallel.h"
 
 namespace gradlab::cpu {
@@ -99,6 +101,10 @@ struct Tile {
 };
 using WideTile = Tile<kMR, kNV>;
 using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
+// One row of C (M = 1: a single token's or state's layer, one query's
+// attention scores): tiles of MR rows would compute MR - 1 discarded ones.
+using WideRow = Tile<1, kNV>;
+using NarrowRow = Tile<1, kNarrowNV>;
 
 // Tile of C += A (MR x kc) * Bp (kc x NR, packed). A is packed (Ap[k * MR + i],
 // lda unused) or read in place from row-major memory (A[i * lda + k]); rows
@@ -199,16 +205,32 @@ void pack_b_panel(int64_t kc, int64_t nr, const T* B, int64_t rs, int64_t cs, T*
   }
 }
 
-// Per-thread packing buffer for A blocks, 64-byte aligned, grown on demand.
-template <class T>
-T* a_buffer() {
+// The calling thread's packing buffer number `slot`, 64-byte aligned, grown to
+// at least `elements` and kept for the thread's next GEMM: packing needs no
+// allocator call (small products run many at a time, one per thread, and
+// would queue at its lock). Slots: 0 A blocks (each thread its own), 1 the B
+// slice and 2 the bias panels (the calling thread's, read by its whole team).
+template <class T, int slot>
+T* thread_buffer(size_t elements) {
   struct Buffer {
     void* ptr = nullptr;
+    size_t bytes = 0;
     ~Buffer() { std::free(ptr); }
   };
   static thread_local Buffer buf;
-  if (buf.ptr == nullptr) buf.ptr = std::aligned_alloc(64, sizeof(T) * size_t(kMC + kNarrowMR) * kKC);
+  const size_t bytes = (sizeof(T) * std::max<size_t>(elements, 1) + 63) / 64 * 64;
+  if (bytes > buf.bytes) {
+    std::free(buf.ptr);
+    buf.ptr = std::aligned_alloc(64, bytes);
+    buf.bytes = buf.ptr ? bytes : 0;
+    if (buf.ptr == nullptr) throw std::bad_alloc();
+  }
   return static_cast<T*>(buf.ptr);
+}
+
+template <class T>
+T* a_buffer() {
+  return thread_buffer<T, 0>(size_t(kMC + kNarrowMR) * kKC);
 }
 
 // bias_panels: the bias zero-padded to whole NR-wide panels, or null.
@@ -281,13 +303,12 @@ void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B
   int threads = (flops < kParallelFlops || omp_in_parallel()) ? 1 : num_threads();
   threads = int(std::min<int64_t>(threads, tiles));
   const int64_t panel_cols = (std::min(N, kNC) + NR - 1) / NR * NR;
-  const size_t bp_bytes = sizeof(T) * size_t(panel_cols * std::min(K, kKC));
-  T* Bp = static_cast<T*>(device_alloc(Device::cpu, bp_bytes));
+  T* Bp = thread_buffer<T, 1>(size_t(panel_cols * std::min(K, kKC)));
   T* bias_panels = nullptr;
-  const size_t bias_bytes = sizeof(T) * size_t((N + NR - 1) / NR * NR);
   if (bias != nullptr && !accumulate) {
-    bias_panels = static_cast<T*>(device_alloc(Device::cpu, bias_bytes));
-    std::fill_n(std::copy_n(bias, N, bias_panels), (N + NR - 1) / NR * NR - N, T(0));
+    const int64_t padded = (N + NR - 1) / NR * NR;
+    bias_panels = thread_buffer<T, 2>(size_t(padded));
+    std::fill_n(std::copy_n(bias, N, bias_panels), padded - N, T(0));
   }
   if (threads <= 1) {
     gemm_thread<T, Tl>(0, 1, M, N, K, A, B, C, ldc, accumulate, Bp, bias_panels);
@@ -295,8 +316,6 @@ void gemm_with(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B
 #pragma omp parallel num_threads(threads)
     gemm_thread<T, Tl>(omp_get_thread_num(), omp_get_num_threads(), M, N, K, A, B, C, ldc, accumulate, Bp, bias_panels);
   }
-  device_free(Device::cpu, Bp, bp_bytes);
-  if (bias_panels) device_free(Device::cpu, bias_panels, bias_bytes);
 }
 
 }  // namespace
@@ -315,11 +334,15 @@ void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* 
       }
     return;
   }
-  // The narrow tile when the columns would fill at most one narrow panel.
-  if (N <= NarrowTile::template NR<T>)
-    gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias);
+  // The narrow tile when the columns would fill at most one narrow panel; a
+  // one-row tile for one row. Every tile sums each element in the same order.
+  const bool narrow = N <= NarrowTile::template NR<T>;
+  if (M == 1)
+    narrow ? gemm_with<T, NarrowRow>(M, N, K, A, B, C, ldc, accumulate, bias)
+           : gemm_with<T, WideRow>(M, N, K, A, B, C, ldc, accumulate, bias);
   else
-    gemm_with<T, WideTile>(M, N, K, A, B, C, ldc, accumulate, bias);
+    narrow ? gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias)
+           : gemm_with<T, WideTile>(M, N, K, A, B, C, ldc, accumulate, bias);
 }
 
 template <class T>

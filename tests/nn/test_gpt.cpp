@@ -129,6 +129,33 @@ TEST_CASE("the key/value cache reproduces the full forward") {
   CHECK(max(abs(concat({a, b, c}, 1) - full)).item() < 1e-12);
 }
 
+TEST_CASE("the key/value cache grows past its buffer and keeps every position") {
+  // 40 positions: a prefill of 5, then single tokens and one pair, so the
+  // buffers grow from 16 to 32 to 64 positions on the way; the cached forward
+  // must give the full forward's logits (to f32 rounding: decoding computes
+  // the attention with matmul and softmax, the full forward with one kernel).
+  GPTConfig config = tiny(DType::f32);
+  config.context = 40;
+  Generator gen(9);
+  GPT gpt(config, gen);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 2 * 40; ++i) ids.push_back((i * 5 + i / 3) % 7);
+  const Tensor idx = tokens(ids, 2);
+  const Tensor full = gpt(idx).value();
+  KVCache cache;
+  std::vector<Tensor> parts{gpt.forward_cached(idx.narrow(1, 0, 5), cache)};
+  CHECK(cache.k[0].size(2) == 16);
+  for (int64_t t = 5; t < 40;) {
+    const int64_t n = t == 20 ? 2 : 1;
+    parts.push_back(gpt.forward_cached(idx.narrow(1, t, n), cache));
+    t += n;
+    CHECK(cache.length == t);
+    CHECK(cache.k[0].size(2) >= t);
+  }
+  CHECK(cache.k[1].size(2) == 64);
+  CHECK(max(abs(concat(parts, 1) - full)).item() < 1e-5);
+}
+
 TEST_CASE("generation with the cache equals generation without it") {
   Generator init(5);
   GPT gpt(tiny(DType::f32), init);

@@ -131,6 +131,26 @@ TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
         }
 }
 
+TEST_CASE("a one-row product has the bits of that row in a taller one") {
+  // M = 1 runs on one-row tiles; each element must still be summed in the
+  // same order as in the MR-row tiles, plain, transposed, with a bias and over
+  // K deeper than one packed slice.
+  uint64_t seed = 500;
+  for (int64_t n : {5, 32, 64, 200})
+    for (int64_t k : {3, 64, 300})
+      for (bool transposed : {false, true}) {
+        const Tensor x = ref::make_input({7, k}, DType::f32, Layout::contiguous, seed++);
+        const Tensor w = ref::make_input({n, k}, DType::f32, Layout::contiguous, seed++);
+        const Tensor b = ref::make_input({n}, DType::f32, Layout::contiguous, seed++);
+        const Tensor rhs = transposed ? w.transpose(0, 1) : w.transpose(0, 1).contiguous();
+        const Tensor row = x.narrow(0, 4, 1);
+        CHECK_MESSAGE(matmul(row, rhs).to_vector<float>() == matmul(x, rhs).narrow(0, 4, 1).to_vector<float>(),
+                      "n ", n, " k ", k, " transposed ", transposed);
+        CHECK_MESSAGE(linear(row, w, b).to_vector<float>() == linear(x, w, b).narrow(0, 4, 1).to_vector<float>(),
+                      "linear n ", n, " k ", k);
+      }
+}
+
 TEST_CASE("matmul errors name the shapes") {
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
                        "matmul: inner dimensions differ: [2, 3] @ [4, 5] (3 vs 4)", Error);
