@@ -6,6 +6,8 @@
 //      into MR-tall micro-panels, and
 //   3. runs the MR x NR micro-kernel over every (micro-panel of A, of B) pair.
 // The packing buffers belong to the calling threads and are kept between calls.
+// A product of one row skips all this (gemm_row.h): packing B would cost as
+// much as using it once.
 // The micro-kernel holds an MR x NR tile of C in vector registers and, for each
 // k, does MR * NR/L fused multiply-adds from one broadcast of A and NR/L loads
 // of B. It is written once with GCC vector extensions; the vector width (and so
@@ -20,8 +22,9 @@
 #include <cstring>
 #include <memory>
 #include <new>
-#include <type_traits>
 
+#include "tensor/cpu/gemm_row.h"
+#include "tensor/cpu/simd.h"
 #include "tensor/parallel.h"
 
 namespace gradlab::cpu {
@@ -32,17 +35,14 @@ namespace {
 // narrow one for products with few columns (attention's [T, T] x [T, D] with
 // D = 32), where the wide tile would leave half its lanes idle.
 #if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
 constexpr int kMR = 6, kNV = 4;               // 6 x 64 f32: 24 accumulators of the 32 zmm registers
 constexpr int kNarrowMR = 12, kNarrowNV = 2;  // 12 x 32 f32: also 24
 const char* const kIsa = "avx512";
 #elif defined(__AVX2__)
-constexpr int kVecBytes = 32;
 constexpr int kMR = 6, kNV = 2;  // 6 x 16 f32: 12 of the 16 ymm registers
 constexpr int kNarrowMR = 12, kNarrowNV = 1;
 const char* const kIsa = "avx2";
 #else
-constexpr int kVecBytes = 16;
 constexpr int kMR = 4, kNV = 2;
 constexpr int kNarrowMR = 8, kNarrowNV = 1;
 const char* const kIsa = "portable";
@@ -53,45 +53,6 @@ constexpr int64_t kMC = 120;            // rows of a packed A block (MC x KC sta
 constexpr int64_t kNC = 4096;           // columns of a packed B panel (KC x NC stays in L3)
 constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
 
-template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(kVecBytes)));  // aligned
-  typedef T unaligned __attribute__((vector_size(kVecBytes), aligned(alignof(T))));
-  using lane_index = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef lane_index index __attribute__((vector_size(kVecBytes)));  // shuffle masks
-  static constexpr int lanes = kVecBytes / int(sizeof(T));
-};
-
-// Transposes the L x L block whose row i is v[i] (L = lanes) in place, in
-// log2(L) stages of two-vector shuffles. The stage of half-width h pairs rows i
-// and i + h (i & h == 0) and swaps, within every 2h-wide group of lanes, the
-// upper h lanes of row i with the lower h lanes of row i + h: the off-diagonal
-// blocks of each 2h x 2h block change places. After the stages h = L/2, ..., 1
-// every block has been transposed at every scale, which is the transpose.
-template <class T, int h>
-[[gnu::always_inline]] inline void transpose_stage(typename Vec<T>::type* v) {
-  using I = typename Vec<T>::index;
-  constexpr int L = Vec<T>::lanes;
-  I lo, hi;  // lane x of the new row i, i + h: lane `m` of the pair (row i, then row i + h)
-  for (int x = 0; x < L; ++x) {
-    const int group = x / (2 * h) * (2 * h), o = x % (2 * h);
-    lo[x] = o < h ? group + o : L + group + o - h;
-    hi[x] = o < h ? group + h + o : L + group + o;
-  }
-  for (int i = 0; i < L; ++i)
-    if ((i & h) == 0) {
-      const auto a = v[i], b = v[i + h];
-      v[i] = __builtin_shuffle(a, b, lo);
-      v[i + h] = __builtin_shuffle(a, b, hi);
-    }
-  if constexpr (h > 1) transpose_stage<T, h / 2>(v);
-}
-
-template <class T>
-[[gnu::always_inline]] inline void transpose_block(typename Vec<T>::type* v) {
-  transpose_stage<T, Vec<T>::lanes / 2>(v);
-}
-
 // A tile shape: MR rows of C by NV vectors of columns.
 template <int MR_, int NV_>
 struct Tile {
@@ -101,10 +62,6 @@ struct Tile {
 };
 using WideTile = Tile<kMR, kNV>;
 using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
-// One row of C (M = 1: a single token's or state's layer, one query's
-// attention scores): tiles of MR rows would compute MR - 1 discarded ones.
-using WideRow = Tile<1, kNV>;
-using NarrowRow = Tile<1, kNarrowNV>;
 
 // Tile of C += A (MR x kc) * Bp (kc x NR, packed). A is packed (Ap[k * MR + i],
 // lda unused) or read in place from row-major memory (A[i * lda + k]); rows
@@ -334,15 +291,15 @@ void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* 
       }
     return;
   }
-  // The narrow tile when the columns would fill at most one narrow panel; a
-  // one-row tile for one row. Every tile sums each element in the same order.
-  const bool narrow = N <= NarrowTile::template NR<T>;
-  if (M == 1)
-    narrow ? gemm_with<T, NarrowRow>(M, N, K, A, B, C, ldc, accumulate, bias)
-           : gemm_with<T, WideRow>(M, N, K, A, B, C, ldc, accumulate, bias);
+  // One row: B read in place (gemm_row.h). Otherwise the narrow tile when the
+  // columns would fill at most one narrow panel. All sum each element in the
+  // same order.
+  if (M == 1 && gemm_row_reads(B))
+    gemm_row<T>(N, K, A.data, A.col_stride, B, C, accumulate, bias, kKC, kParallelFlops);
+  else if (N <= NarrowTile::template NR<T>)
+    gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias);
   else
-    narrow ? gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias)
-           : gemm_with<T, WideTile>(M, N, K, A, B, C, ldc, accumulate, bias);
+    gemm_with<T, WideTile>(M, N, K, A, B, C, ldc, accumulate, bias);
 }
 
 template <class T>

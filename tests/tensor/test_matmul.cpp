@@ -132,11 +132,12 @@ TEST_CASE("matmul broadcasts batch axes and reads transposed views in place") {
 }
 
 TEST_CASE("a one-row product has the bits of that row in a taller one") {
-  // M = 1 runs on one-row tiles; each element must still be summed in the
-  // same order as in the MR-row tiles, plain, transposed, with a bias and over
-  // K deeper than one packed slice.
+  // M = 1 reads B in place (gemm_row.h); each element must still be summed in
+  // the same order as in the packed kernels, plain, transposed, with a bias,
+  // accumulating, over K deeper than one packed slice, and with column counts
+  // that leave groups, single vectors and single columns.
   uint64_t seed = 500;
-  for (int64_t n : {5, 32, 64, 200})
+  for (int64_t n : {5, 32, 64, 100, 200, 257})
     for (int64_t k : {3, 64, 300})
       for (bool transposed : {false, true}) {
         const Tensor x = ref::make_input({7, k}, DType::f32, Layout::contiguous, seed++);
@@ -148,6 +149,14 @@ TEST_CASE("a one-row product has the bits of that row in a taller one") {
                       "n ", n, " k ", k, " transposed ", transposed);
         CHECK_MESSAGE(linear(row, w, b).to_vector<float>() == linear(x, w, b).narrow(0, 4, 1).to_vector<float>(),
                       "linear n ", n, " k ", k);
+        // C += A B: one row against the same row of seven
+        const cpu::MatrixView<float> B{rhs.data<float>(), rhs.stride(0), rhs.stride(1)};
+        const Tensor c0 = ref::make_input({7, n}, DType::f32, Layout::contiguous, seed++);
+        Tensor tall = c0.clone(), one = c0.narrow(0, 4, 1).clone();
+        cpu::gemm<float>(7, n, k, {x.data<float>(), k, 1}, B, tall.data<float>(), n, true);
+        cpu::gemm<float>(1, n, k, {x.data<float>() + 4 * k, k, 1}, B, one.data<float>(), n, true);
+        CHECK_MESSAGE(one.to_vector<float>() == tall.narrow(0, 4, 1).to_vector<float>(), "accumulate n ", n, " k ", k,
+                      " transposed ", transposed);
       }
 }
 
