@@ -17,8 +17,8 @@ GPT::GPT(const GPTConfig& c, Generator& gen) : config_(c) {
       "position_embedding", std::make_shared<Embedding>(c.context, c.d_model, gen, c.embedding_std, c.dtype));
   auto list = register_module("blocks", std::make_shared<ModuleList>());
   for (int64_t l = 0; l < c.layers; ++l)
-    blocks.push_back(list->push_back(
-        std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout, derive_seed(c.seed, uint64_t(l)), c.dtype, c.gelu_tanh)));
+    blocks.push_back(list->push_back(std::make_shared<Block>(c.d_model, c.heads, gen, c.dropout,
+                                                             derive_seed(c.seed, uint64_t(l)), c.dtype, c.gelu_tanh)));
   ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.d_model, 1e-5, c.dtype));
   if (!c.tie_embeddings)
     head = register_module(
@@ -143,8 +143,7 @@ Tensor GPT::forward_cached(const Tensor& idx, KVCache& cache) const {
     cache.v.resize(blocks.size());
   }
   Tensor x = embed(idx, cache.length).value();
-  for (size_t l = 0; l < blocks.size(); ++l)
-    x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l], cache.length);
+  for (size_t l = 0; l < blocks.size(); ++l) x = blocks[l]->forward_cached(x, cache.k[l], cache.v[l], cache.length);
   cache.length += idx.size(1);
   return logits(ln_f->forward(Var(x))).value();
 }
@@ -173,8 +172,7 @@ Tensor GPT::generate(const Tensor& prompt, int64_t max_new_tokens, Generator& ge
   GL_CHECK(prompt.size(1) >= 1, "generate: the prompt needs at least one token");
   GL_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
   GL_CHECK(o.greedy || o.temperature > 0, "generate: temperature must be positive, got {}", o.temperature);
-  GL_CHECK(o.stop_check_every >= 0, "generate: stop_check_every must be >= 0 (0 chooses), got {}",
-           o.stop_check_every);
+  GL_CHECK(o.stop_check_every >= 0, "generate: stop_check_every must be >= 0 (0 chooses), got {}", o.stop_check_every);
   const int64_t B = prompt.size(0), P = prompt.size(1);
   const Device device = prompt.device();
   const int64_t check_every = o.stop_check_every > 0 ? o.stop_check_every : device == Device::cpu ? 1 : 8;

@@ -76,8 +76,7 @@ Tensor CausalSelfAttention::forward_cached(const Tensor& x, Tensor& k_cache, Ten
   return proj->forward(Var(merged)).value();
 }
 
-Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed, DType dtype,
-             bool gelu_tanh)
+Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uint64_t seed, DType dtype, bool gelu_tanh)
     : gelu_tanh_(gelu_tanh) {
   const LinearOptions o{.bias = true, .dtype = dtype};
   ln1 = register_module("ln1", std::make_shared<LayerNorm>(d_model, 1e-5, dtype));

@@ -196,9 +196,29 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
                  bool accumulate, T* Bp, const T* bias_panels) {
   constexpr int kMR = Tl::MR, NR = Tl::template NR<T>;
   T* Ap = a_buffer<T>();
+  // Each packed panel of B has a fixed place, whatever the slice's depth.
+  const int64_t panel_size = NR * std::min(K, kKC);
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
     const int64_t panels = (nc + NR - 1) / NR;
+    // This thread's rows and columns, in whole micro-tiles. With enough of
+    // both to go round, split so that the operand every thread reads whole is
+    // the smaller one: a split of rows shares the packed B slice, one of
+    // columns shares A. Otherwise split the longer way.
+    const int64_t row_units = (M + kMR - 1) / kMR;
+    const bool by_rows = std::min(row_units, panels) >= 2 * nt ? M > nc : row_units >= panels;
+    int64_t r0 = 0, r1 = M, c0 = 0, c1 = panels;
+    if (by_rows) {
+      r0 = std::min(M, row_units * t / nt * kMR);
+      r1 = std::min(M, row_units * (t + 1) / nt * kMR);
+    } else {
+      c0 = panels * t / nt;
+      c1 = panels * (t + 1) / nt;
+    }
+    // A thread that splits the columns packs exactly the panels it reads, so
+    // with one column panel for the whole product (the same panels in every
+    // slice) the threads never wait for each other.
+    const bool wait = nt > 1 && (by_rows || N > kNC);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const bool add = accumulate || pc > 0;
@@ -206,23 +226,9 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       for (int64_t p = panels * t / nt; p < panels * (t + 1) / nt; ++p)
         pack_b_panel<T, Tl>(kc, std::min<int64_t>(NR, nc - p * NR),
                             B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride, B.col_stride,
-                            Bp + p * NR * kc);
-      if (nt > 1) {
+                            Bp + p * panel_size);
+      if (wait) {
 #pragma omp barrier
-      }
-      // 2. this thread's rows and columns, in whole micro-tiles. With enough of
-      //    both to go round, split so that the operand every thread reads whole
-      //    is the smaller one: a split of rows shares the packed B slice, one
-      //    of columns shares A. Otherwise split the longer way.
-      const int64_t row_units = (M + kMR - 1) / kMR;
-      const bool by_rows = std::min(row_units, panels) >= 2 * nt ? M > nc : row_units >= panels;
-      int64_t r0 = 0, r1 = M, c0 = 0, c1 = panels;
-      if (by_rows) {
-        r0 = std::min(M, row_units * t / nt * kMR);
-        r1 = std::min(M, row_units * (t + 1) / nt * kMR);
-      } else {
-        c0 = panels * t / nt;
-        c1 = panels * (t + 1) / nt;
       }
       // 3. micro-kernels; a row-major A is read in place, anything else packed
       const bool pack = A.col_stride != 1;
@@ -237,14 +243,14 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
             T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
             const T* init = bias_panels != nullptr && pc == 0 ? bias_panels + jc + p * NR : nullptr;
             if (pack)
-              micro_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * NR * kc, c_tile, ldc, mr, nr, add, init);
+              micro_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * panel_size, c_tile, ldc, mr, nr, add, init);
             else
-              micro_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * NR * kc, c_tile, ldc,
-                                         mr, nr, add, init);
+              micro_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * panel_size, c_tile,
+                                         ldc, mr, nr, add, init);
           }
         }
       }
-      if (nt > 1) {
+      if (wait) {
 #pragma omp barrier
       }
     }

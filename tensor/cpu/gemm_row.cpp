@@ -53,8 +53,7 @@ void row_group(int64_t n0, int64_t K, const T* a, int64_t as, MatrixView<T> B, T
           sum[g] += a[k * as] * b;
         }
     }
-    for (int g = 0; g < G; ++g)
-      out[g] = k0 > 0 ? out[g] + sum[g] : accumulate ? load(c + n0 + g * L) + sum[g] : sum[g];
+    for (int g = 0; g < G; ++g) out[g] = k0 > 0 ? out[g] + sum[g] : accumulate ? load(c + n0 + g * L) + sum[g] : sum[g];
   }
   for (int g = 0; g < G; ++g) *reinterpret_cast<UV*>(c + n0 + g * L) = out[g];
 }
@@ -91,14 +90,15 @@ void row_tail(int64_t n0, int nn, int64_t K, const T* a, int64_t as, MatrixView<
 }  // namespace
 
 template <class T>
-void gemm_row(int64_t N, int64_t K, const T* a, int64_t a_stride, MatrixView<T> B, T* c, bool accumulate,
-              const T* bias, int64_t slice, double parallel_flops) {
+void gemm_row(int64_t N, int64_t K, const T* a, int64_t a_stride, MatrixView<T> B, T* c, bool accumulate, const T* bias,
+              int64_t slice, double parallel_flops) {
   constexpr int L = Vec<T>::lanes;
   const int64_t groups = N / (kGroup * L);
   const double group_flops = 2.0 * double(K) * kGroup * L;
   const int64_t grain = std::max<int64_t>(1, int64_t(parallel_flops / 2 / std::max(group_flops, 1.0)));
   parallel_for(groups, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t g = lo; g < hi; ++g) row_group<T, kGroup>(g * kGroup * L, K, a, a_stride, B, c, accumulate, bias, slice);
+    for (int64_t g = lo; g < hi; ++g)
+      row_group<T, kGroup>(g * kGroup * L, K, a, a_stride, B, c, accumulate, bias, slice);
   });
   int64_t n = groups * kGroup * L;
   for (; n + L <= N; n += L) row_group<T, 1>(n, K, a, a_stride, B, c, accumulate, bias, slice);

@@ -22,7 +22,7 @@ bool gemm_row_reads(MatrixView<T> B) {
 // each slice's sum added to c, so the bits equal those of a row of a taller
 // product. Threads split the columns when the product is large enough.
 template <class T>
-void gemm_row(int64_t N, int64_t K, const T* a, int64_t a_stride, MatrixView<T> B, T* c, bool accumulate,
-              const T* bias, int64_t slice, double parallel_flops);
+void gemm_row(int64_t N, int64_t K, const T* a, int64_t a_stride, MatrixView<T> B, T* c, bool accumulate, const T* bias,
+              int64_t slice, double parallel_flops);
 
 }  // namespace gradlab::cpu

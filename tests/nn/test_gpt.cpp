@@ -227,7 +227,7 @@ TEST_CASE("how often generation reads back whether every row stopped leaves its 
   GenerateOptions o{.temperature = 1.0, .stop_token = kStopToken};
   Generator g_cpu(kStopSeed);
   const Tensor expected = gpt.generate(prompt, max_new, g_cpu, o);  // CPU tensors: a read per token
-  REQUIRE(expected.shape() == Shape{2, 11});                          // the last row stops at position 10
+  REQUIRE(expected.shape() == Shape{2, 11});                        // the last row stops at position 10
   // Intervals below, at and past the stopping step, and longer than the run:
   // the extra tokens drawn are dropped and the generator rewound.
   for (int64_t every : {1, 3, 8, 9, 12, 50}) {
@@ -323,7 +323,7 @@ TEST_CASE("tied embeddings: logits are h Wte^T, no head is allocated, the parame
   CHECK(tied.head == nullptr);
   CHECK(tied.output_weight().value().data<double>() == tied.token_embedding->weight.value().data<double>());
   const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 1, 2, 3}, 2);
-  const Tensor h = tied.hidden(idx).value();  // [2, 5, 8]
+  const Tensor h = tied.hidden(idx).value();                                     // [2, 5, 8]
   const Tensor expected = matmul(h, tied.token_embedding->weight.value().mT());  // [2, 5, 7]
   CHECK(max(abs(tied(idx).value() - expected)).item() < 1e-12);
   for (const auto& [name, p] : tied.named_parameters()) CHECK(name.rfind("head.", 0) != 0);
@@ -377,8 +377,7 @@ TEST_CASE("a tied GPT: checkpoint round trip, the cache, generation and LoRA") {
   config.tie_embeddings = true;
   Generator g1(14), g2(15);
   GPT a(config, g1), b(config, g2);
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "gradlab_test_tied_gpt.safetensors").string();
+  const std::string path = (std::filesystem::temp_directory_path() / "gradlab_test_tied_gpt.safetensors").string();
   save_module(a, path, {{"gpt.tie_embeddings", "1"}});
   CHECK(load_module(b, path).at("gpt.tie_embeddings") == "1");
   const Tensor idx = tokens({1, 2, 3, 4, 5, 6, 0, 6, 5, 4, 3, 2}, 2);

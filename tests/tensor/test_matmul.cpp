@@ -145,8 +145,8 @@ TEST_CASE("a one-row product has the bits of that row in a taller one") {
         const Tensor b = ref::make_input({n}, DType::f32, Layout::contiguous, seed++);
         const Tensor rhs = transposed ? w.transpose(0, 1) : w.transpose(0, 1).contiguous();
         const Tensor row = x.narrow(0, 4, 1);
-        CHECK_MESSAGE(matmul(row, rhs).to_vector<float>() == matmul(x, rhs).narrow(0, 4, 1).to_vector<float>(),
-                      "n ", n, " k ", k, " transposed ", transposed);
+        CHECK_MESSAGE(matmul(row, rhs).to_vector<float>() == matmul(x, rhs).narrow(0, 4, 1).to_vector<float>(), "n ", n,
+                      " k ", k, " transposed ", transposed);
         CHECK_MESSAGE(linear(row, w, b).to_vector<float>() == linear(x, w, b).narrow(0, 4, 1).to_vector<float>(),
                       "linear n ", n, " k ", k);
         // C += A B: one row against the same row of seven
