@@ -216,8 +216,8 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       c1 = panels * (t + 1) / nt;
     }
     // A thread that splits the columns packs exactly the panels it reads, so
-    // with one column panel for the whole product (the same panels in every
-    // slice) the threads never wait for each other.
+    // when one chunk of NC columns covers the whole product (the same panels
+    // in every slice) the threads never wait for each other.
     const bool wait = nt > 1 && (by_rows || N > kNC);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
@@ -230,7 +230,7 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       if (wait) {
 #pragma omp barrier
       }
-      // 3. micro-kernels; a row-major A is read in place, anything else packed
+      // 2. micro-kernels; a row-major A is read in place, anything else packed
       const bool pack = A.col_stride != 1;
       for (int64_t ic = r0; ic < r1; ic += kMC) {
         const int64_t mc = std::min(kMC, r1 - ic);
