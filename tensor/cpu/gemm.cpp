@@ -7,7 +7,8 @@
 //   3. runs the MR x NR micro-kernel over every (micro-panel of A, of B) pair.
 // The packing buffers belong to the calling threads and are kept between calls.
 // A product of one row skips all this (gemm_row.h): packing B would cost as
-// much as using it once.
+// much as using it once. So does one of at most one vector of columns
+// (gemm_narrow.h), whose panels would be mostly padding.
 // The micro-kernel holds an MR x NR tile of C in vector registers and, for each
 // k, does MR * NR/L fused multiply-adds from one broadcast of A and NR/L loads
 // of B. It is written once with GCC vector extensions; the vector width (and so
@@ -23,6 +24,7 @@
 #include <memory>
 #include <new>
 
+#include "tensor/cpu/gemm_narrow.h"
 #include "tensor/cpu/gemm_row.h"
 #include "tensor/cpu/simd.h"
 #include "tensor/parallel.h"
@@ -297,11 +299,14 @@ void gemm(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T> B, T* 
       }
     return;
   }
-  // One row: B read in place (gemm_row.h). Otherwise the narrow tile when the
-  // columns would fill at most one narrow panel. All sum each element in the
-  // same order.
+  // One row: B read in place (gemm_row.h). At most one vector of columns:
+  // rows against B's rows as vectors (gemm_narrow.h). Otherwise the narrow tile
+  // when the columns would fill at most one narrow panel. All sum each element
+  // in the same order.
   if (M == 1 && gemm_row_reads(B))
     gemm_row<T>(N, K, A.data, A.col_stride, B, C, accumulate, bias, kKC, kParallelFlops);
+  else if (gemm_narrow_takes<T>(N))
+    gemm_narrow<T>(M, N, K, A, B, C, ldc, accumulate, bias, kKC, kParallelFlops);
   else if (N <= NarrowTile::template NR<T>)
     gemm_with<T, NarrowTile>(M, N, K, A, B, C, ldc, accumulate, bias);
   else

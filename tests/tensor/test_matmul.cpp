@@ -160,6 +160,49 @@ TEST_CASE("a one-row product has the bits of that row in a taller one") {
       }
 }
 
+TEST_CASE("a product of at most one vector of columns has the bits of those columns in a wider one") {
+  // N <= the vector lanes runs B's rows as vectors against rows of A
+  // (gemm_narrow.h); each element must be summed as in the packed kernels of
+  // the wider products (narrow tile at 40 columns, wide tile at 100): plain
+  // and transposed B, a bias, accumulating, K deeper than one packed slice,
+  // row counts around the 8 rows in flight, and enough rows to use threads.
+  uint64_t seed = 700;
+  const int threads = num_threads();
+  for (int64_t wide : {40, 100})
+    for (int64_t n : {1, 3, 4, 12, 16})
+      for (int64_t k : {2, 64, 300})
+        for (int64_t m : {5, 37, 3000})
+          for (bool transposed : {false, true}) {
+            const Tensor x = ref::make_input({m, k}, DType::f32, Layout::contiguous, seed++);
+            const Tensor w = ref::make_input({wide, k}, DType::f32, Layout::contiguous, seed++);
+            const Tensor b = ref::make_input({wide}, DType::f32, Layout::contiguous, seed++);
+            const Tensor rhs = transposed ? w.transpose(0, 1) : w.transpose(0, 1).contiguous();
+            const std::string what = fmt::format("n {} of {} k {} m {} transposed {}", n, wide, k, m, transposed);
+            const std::vector<float> want = matmul(x, rhs).narrow(1, 0, n).contiguous().to_vector<float>();
+            CHECK_MESSAGE(matmul(x, rhs.narrow(1, 0, n)).to_vector<float>() == want, what);
+            const Tensor w_n = w.narrow(0, 0, n).contiguous(), b_n = b.narrow(0, 0, n).contiguous();
+            CHECK_MESSAGE(linear(x, w_n, b_n).to_vector<float>() ==
+                              linear(x, w, b).narrow(1, 0, n).contiguous().to_vector<float>(),
+                          "linear ", what);
+            if (m == 3000) {  // the same bits on one thread
+              set_num_threads(1);
+              const std::vector<float> one = matmul(x, rhs.narrow(1, 0, n)).to_vector<float>();
+              set_num_threads(threads);
+              CHECK_MESSAGE(one == want, "one thread ", what);
+            }
+            // C += A B against the same columns of the wide C += A B
+            const Tensor c0 = ref::make_input({m, wide}, DType::f32, Layout::contiguous, seed++);
+            Tensor all = c0.clone(), some = c0.narrow(1, 0, n).contiguous();
+            const cpu::MatrixView<float> A{x.data<float>(), k, 1};
+            cpu::gemm<float>(m, wide, k, A, {rhs.data<float>(), rhs.stride(0), rhs.stride(1)}, all.data<float>(), wide,
+                             true);
+            cpu::gemm<float>(m, n, k, A, {rhs.data<float>(), rhs.stride(0), rhs.stride(1)}, some.data<float>(), n,
+                             true);
+            CHECK_MESSAGE(some.to_vector<float>() == all.narrow(1, 0, n).contiguous().to_vector<float>(),
+                          "accumulate ", what);
+          }
+}
+
 TEST_CASE("matmul errors name the shapes") {
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
                        "matmul: inner dimensions differ: [2, 3] @ [4, 5] (3 vs 4)", Error);
