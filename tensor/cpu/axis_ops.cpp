@@ -169,6 +169,23 @@ void scatter_add(const Tensor& out, int axis, const Tensor& index_in, const Tens
   });
 }
 
+namespace {
+
+// Copies one row of n elements. Rows of a few elements (a replay buffer's
+// observations, a dataset's rows) are copied in place: a library memmove call
+// per row of 16 bytes costs more than the copy. GCC would turn the plain loop
+// back into that call, hence the attribute.
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_row(const T* src, int64_t n, T* dst) {
+  if (n > 16) {
+    std::copy_n(src, n, dst);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+}  // namespace
+
 void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Tensor& out) {
   const Tensor x = x_in.contiguous();
   const Tensor index = index_in.contiguous();
@@ -186,9 +203,13 @@ void index_select(const Tensor& x_in, int axis, const Tensor& index_in, const Te
       T* dst = out.data<T>();
       parallel_for(s.outer * m, std::max<int64_t>(1, kGrainElementwise / std::max<int64_t>(s.inner, 1)),
                    [&](int64_t b, int64_t e) {
+                     int64_t o = b / m, j = b % m;
                      for (int64_t job = b; job < e; ++job) {
-                       const int64_t o = job / m, j = job % m;
-                       std::copy_n(src + (o * s.n + rows[size_t(j)]) * s.inner, s.inner, dst + job * s.inner);
+                       copy_row(src + (o * s.n + rows[size_t(j)]) * s.inner, s.inner, dst + job * s.inner);
+                       if (++j == m) {
+                         j = 0;
+                         ++o;
+                       }
                      }
                    });
     });

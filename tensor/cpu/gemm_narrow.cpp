@@ -58,7 +58,8 @@ void gemm_narrow(int64_t M, int64_t N, int64_t K, MatrixView<T> A, MatrixView<T>
   for (int64_t k0 = 0; k0 < K; k0 += slice) {
     const int64_t kc = std::min(slice, K - k0);
     // B[k0 + k, :N] as bv[k]; a transposed B (row stride 1) is read along k.
-    std::fill_n(bt, kc * L, T(0));
+    if (N < L)  // the lanes past N, zero (they are summed and dropped)
+      for (int64_t k = 0; k < kc; ++k) std::fill(bt + k * L + N, bt + (k + 1) * L, T(0));
     const T* b = B.data + k0 * B.row_stride;
     for (int j = 0; j < N; ++j)
       for (int64_t k = 0; k < kc; ++k) bt[k * L + j] = b[k * B.row_stride + j * B.col_stride];

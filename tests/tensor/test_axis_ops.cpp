@@ -112,6 +112,36 @@ TEST_CASE("gather, scatter_add and index_select") {
         std::vector<float>{12, 12, 10, 22, 22, 20});
   CHECK(index_select(x, 0, from_vector(std::vector<int32_t>{1})).to_vector<float>() == std::vector<float>{20, 21, 22});
   CHECK(index_select(x, 0, zeros({0}, DType::i64)).shape() == Shape{0, 3});
+  // Rows of one element, of a few and of more than 16, and enough of them that
+  // threads split the rows mid-way through an index list: against plain loops.
+  const Tensor big = randn({30, 7, 20}, gen);
+  const std::vector<float> bv = big.to_vector<float>();
+  const Tensor many = randint(0, 7, {4001}, gen);
+  for (int64_t axis : {1, 2}) {
+    const Tensor chosen = axis == 1 ? many : randint(0, 20, {4001}, gen);
+    const Tensor picked = index_select(big, axis, chosen);
+    const std::vector<int64_t> iv = chosen.to_vector<int64_t>();
+    const std::vector<float> got = picked.to_vector<float>();
+    bool same = true;
+    for (int64_t o = 0; o < 30; ++o)
+      for (int64_t j = 0; j < 4001; ++j) {
+        if (axis == 1)
+          for (int64_t i = 0; i < 20; ++i)
+            same &= got[size_t((o * 4001 + j) * 20 + i)] == bv[size_t((o * 7 + iv[size_t(j)]) * 20 + i)];
+        else
+          for (int64_t r = 0; r < 7; ++r)
+            same &= got[size_t((o * 7 + r) * 4001 + j)] == bv[size_t((o * 7 + r) * 20 + iv[size_t(j)])];
+      }
+    CHECK_MESSAGE(same, "index_select along axis ", axis);
+  }
+  const Tensor few = randn({500, 3}, gen);  // rows of three: a replay buffer's observations
+  const Tensor rows = randint(0, 500, {256}, gen);
+  const std::vector<float> fv = few.to_vector<float>(), got = index_select(few, 0, rows).to_vector<float>();
+  const std::vector<int64_t> rv = rows.to_vector<int64_t>();
+  bool same = true;
+  for (size_t j = 0; j < rv.size(); ++j)
+    for (size_t i = 0; i < 3; ++i) same &= got[j * 3 + i] == fv[size_t(rv[j]) * 3 + i];
+  CHECK(same);
 
   CHECK_THROWS_WITH_AS(gather(x, 1, from_vector(std::vector<int64_t>{3}, {1, 1})),
                        "gather: index 3 is out of range for an axis of size 3", Error);
