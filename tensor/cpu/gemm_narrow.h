@@ -4,7 +4,8 @@
 // products of attention heads with a dozen positions and a dozen dimensions.
 // The blocked GEMM would pack B into panels twice as wide as a vector and
 // leave most of its tile idle; here B becomes K vectors once and each row of A
-// meets them directly, several rows in flight.
+// meets them directly, several rows in flight. With at most half a vector of
+// columns, a vector holds one k of L rows instead, one row per lane.
 #pragma once
 
 #include <cstdint>

@@ -161,11 +161,12 @@ TEST_CASE("a one-row product has the bits of that row in a taller one") {
 }
 
 TEST_CASE("a product of at most one vector of columns has the bits of those columns in a wider one") {
-  // N <= the vector lanes runs B's rows as vectors against rows of A
-  // (gemm_narrow.h); each element must be summed as in the packed kernels of
-  // the wider products (narrow tile at 40 columns, wide tile at 100): plain
-  // and transposed B, a bias, accumulating, K deeper than one packed slice,
-  // row counts around the 8 rows in flight, and enough rows to use threads.
+  // N <= the vector lanes runs B's rows as vectors against rows of A, or rows
+  // across the lanes when N is at most half a vector (gemm_narrow.h); each
+  // element must be summed as in the packed kernels of the wider products
+  // (narrow tile at 40 columns, wide tile at 100): plain and transposed A and
+  // B, a bias, accumulating, K deeper than one packed slice, row counts around
+  // the blocks of 8 and 16 rows, and enough rows to use threads.
   uint64_t seed = 700;
   const int threads = num_threads();
   for (int64_t wide : {40, 100})
@@ -180,6 +181,9 @@ TEST_CASE("a product of at most one vector of columns has the bits of those colu
             const std::string what = fmt::format("n {} of {} k {} m {} transposed {}", n, wide, k, m, transposed);
             const std::vector<float> want = matmul(x, rhs).narrow(1, 0, n).contiguous().to_vector<float>();
             CHECK_MESSAGE(matmul(x, rhs.narrow(1, 0, n)).to_vector<float>() == want, what);
+            // A read through a transposed view: its rows are adjacent in memory
+            const Tensor xt = x.transpose(0, 1).contiguous().transpose(0, 1);
+            CHECK_MESSAGE(matmul(xt, rhs.narrow(1, 0, n)).to_vector<float>() == want, "A transposed, ", what);
             const Tensor w_n = w.narrow(0, 0, n).contiguous(), b_n = b.narrow(0, 0, n).contiguous();
             CHECK_MESSAGE(linear(x, w_n, b_n).to_vector<float>() ==
                               linear(x, w, b).narrow(1, 0, n).contiguous().to_vector<float>(),
