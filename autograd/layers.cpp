@@ -1,8 +1,8 @@
-// Differentiable layers: layer_norm and attention on the fused kernels of
-// tensor/fused_layers.h (each backward is one kernel call on the saved
-// statistics), embedding as a row lookup whose gradient adds rows back, and
-// dropout, whose backward regenerates the forward's mask from its Philox
-// (seed, offset) instead of saving it.
+// Differentiable layers: layer_norm, attention and bias_activation on the
+// fused kernels of tensor/fused_layers.h (each backward is one kernel call on
+// what the forward saved), embedding as a row lookup whose gradient adds rows
+// back, and dropout, whose backward regenerates the forward's mask from its
+// Philox (seed, offset) instead of saving it.
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tensor/fused_layers.h"
@@ -15,6 +15,7 @@ Tensor value_or_undefined(const Var& v) { return v.defined() ? v.value() : Tenso
 
 GL_OP(kLayerNorm, "layer_norm");
 GL_OP(kAttention, "attention");
+GL_OP(kBiasActivation, "bias_activation");
 GL_OP(kEmbedding, "embedding");
 GL_OP(kDropout, "dropout");
 
@@ -40,6 +41,21 @@ Var attention(const Var& q, const Var& k, const Var& v, bool causal, const Tenso
                   const AttentionGrads d = attention_backward(g.dout, s[0], s[1], s[2], s[3], s[4], causal, s[5]);
                   return {g.need(0) ? d.dq : Tensor(), g.need(1) ? d.dk : Tensor(), g.need(2) ? d.dv : Tensor()};
                 });
+}
+
+Var bias_activation(const Var& x, const Var& bias, UnaryOp op, UnaryParams params) {
+  GL_CHECK(x.defined() && bias.defined(), "bias_activation: x or bias is undefined");
+  // Keeps z = x + bias and (silu) the sigmoid only when record will make a
+  // node; the gradient of x + bias is summed back over the broadcast axes as
+  // add's is.
+  const bool keep = grad_enabled() && (x.requires_grad() || bias.requires_grad());
+  const BiasActivationForward f = bias_activation_forward(op, params, x.value(), bias.value(), keep);
+  return record(
+      kBiasActivation, f.y, {x, bias}, {f.z, f.y, f.sigmoid},
+      [op, params](const GradContext& g) -> std::vector<Tensor> {
+        const Tensor dz = bias_activation_backward(op, params, {g.saved[1], g.saved[0], g.saved[2]}, g.dout);
+        return {g.need(0) ? sum_to(dz, g.shapes[0]) : Tensor(), g.need(1) ? sum_to(dz, g.shapes[1]) : Tensor()};
+      });
 }
 
 Var embedding(const Tensor& indices, const Var& weight) {
@@ -106,6 +122,21 @@ GL_GRADCHECK(kAttention, "non-causal, key mask, a fully masked batch entry",
 // q, k, v as [B, H, T, D] views of [B, T, H, D] tensors, as a fused qkv projection makes them.
 GL_GRADCHECK(kAttention, "strided q, k, v", {{{1, 5, 2, 2}}, {{1, 5, 2, 2}}, {{1, 5, 2, 2}}}, [](const Vars& x) {
   return attention(permute(x[0], {0, 2, 1, 3}), permute(x[1], {0, 2, 1, 3}), permute(x[2], {0, 2, 1, 3}), true);
+});
+
+GL_GRADCHECK(kBiasActivation, "silu, a bias per column", {{{4, 5}, -3, 3}, {{5}, -3, 3}},
+             [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::silu); });
+GL_GRADCHECK(kBiasActivation, "silu, an ensemble's [K, 1, out] bias, strided x",
+             {{{2, 4, 3}, -3, 3}, {{2, 1, 4}, -3, 3}},
+             [](const Vars& x) { return bias_activation(transpose(x[0], 1, 2), x[1], UnaryOp::silu); });
+GL_GRADCHECK(kBiasActivation, "relu", {{{3, 4}, 0.2, 2}, {{4}, 0.2, 1}},
+             [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::relu); });
+GL_GRADCHECK(kBiasActivation, "tanh", {{{3, 4}, -2, 2}, {{4}, -1, 1}},
+             [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::tanh); });
+GL_GRADCHECK(kBiasActivation, "gelu", {{{3, 4}, -2, 2}, {{4}, -1, 1}},
+             [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::gelu_erf); });
+GL_GRADCHECK(kBiasActivation, "softplus, beta 2", {{{3, 4}, -2, 2}, {{1, 4}, -1, 1}}, [](const Vars& x) {
+  return bias_activation(x[0], x[1], UnaryOp::softplus, {2.0, 20.0});
 });
 
 GL_GRADCHECK(kEmbedding, "repeated indices", {{{5, 3}}}, [](const Vars& x) {

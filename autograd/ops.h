@@ -129,6 +129,11 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps = 1e
 // causal, position i attends to j <= i; key_mask [B, T] (b8, true = attend)
 // hides padding. A query that can attend to nothing gets a zero output.
 Var attention(const Var& q, const Var& k, const Var& v, bool causal = true, const Tensor& key_mask = Tensor());
+// op(x + bias), bias broadcast against x, in one pass: a layer's bias add and
+// activation. The bits of op(x + bias) and of its gradients; silu keeps its
+// sigmoid, so its backward computes no exp. params as the op takes them
+// (softplus: beta, threshold).
+Var bias_activation(const Var& x, const Var& bias, UnaryOp op, UnaryParams params = {});
 // Rows of weight [V, C] picked by the i32/i64 indices [..]: [.., C].
 Var embedding(const Tensor& indices, const Var& weight);
 // Zeroes each element with probability p and scales the rest by 1/(1-p); the

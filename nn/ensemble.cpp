@@ -1,11 +1,14 @@
 // EnsembleLinear and EnsembleMLP: K members as one batched matmul plus a
 // broadcast bias, differentiable through the matmul and add ops (the matmul's
-// backward sums a shared input's gradient over the members).
+// backward sums a shared input's gradient over the members). Between layers
+// the bias is added in the activation's own pass (bias_activation).
 #include "nn/ensemble.h"
 
 namespace gradlab::nn {
 
-Var ensemble_linear(const Var& x, const Var& weight, const Var& bias) {
+namespace {
+
+void check_ensemble_linear(const Var& x, const Var& weight, const Var& bias) {
   GL_CHECK(x.defined() && weight.defined(), "EnsembleLinear: x or weight is undefined");
   GL_CHECK(weight.dim() == 3, "EnsembleLinear: weight must be [K, out, in], got shape {}", weight.shape());
   const int64_t K = weight.size(0), out = weight.size(1), in = weight.size(2);
@@ -19,8 +22,16 @@ Var ensemble_linear(const Var& x, const Var& weight, const Var& bias) {
            x.dtype(), weight.dtype());
   GL_CHECK(!bias.defined() || (bias.shape() == Shape{K, out}), "EnsembleLinear: bias of shape {} should be [{}, {}]",
            bias.defined() ? bias.shape() : Shape{}, K, out);
-  // [K, N, in] (or [N, in], broadcast over K) @ [K, in, out] -> [K, N, out]
-  Var y = matmul(x, transpose(weight, 1, 2));
+}
+
+// [K, N, in] (or [N, in], broadcast over K) @ [K, in, out] -> [K, N, out], no bias
+Var ensemble_product(const Var& x, const Var& weight) { return matmul(x, transpose(weight, 1, 2)); }
+
+}  // namespace
+
+Var ensemble_linear(const Var& x, const Var& weight, const Var& bias) {
+  check_ensemble_linear(x, weight, bias);
+  Var y = ensemble_product(x, weight);
   if (bias.defined()) y = y + unsqueeze(bias, 1);  // [K, 1, out] over the N rows
   return y;
 }
@@ -38,6 +49,12 @@ Var EnsembleLinear::forward(const Var& x) const {
   return y;
 }
 
+Var EnsembleLinear::forward_activated(const Var& x, Activation a) const {
+  if (!bias.defined() || has_forward_hooks()) return activate(forward(x), a);
+  check_ensemble_linear(x, weight, bias);
+  return add_bias_activate(ensemble_product(x, weight), unsqueeze(bias, 1), a);
+}
+
 EnsembleMLP::EnsembleMLP(int64_t K, const std::vector<int64_t>& sizes, Generator& gen, EnsembleMLPOptions options)
     : options_(options) {
   GL_CHECK(sizes.size() >= 2, "EnsembleMLP: needs at least {{in, out}} sizes, got {}", sizes.size());
@@ -50,7 +67,7 @@ EnsembleMLP::EnsembleMLP(int64_t K, const std::vector<int64_t>& sizes, Generator
 Var EnsembleMLP::forward(const Var& x) const {
   Var h = x;
   for (size_t i = 0; i < layers_.size(); ++i)
-    h = activate(layers_[i]->forward(h), i + 1 == layers_.size() ? options_.output : options_.activation);
+    h = layers_[i]->forward_activated(h, i + 1 == layers_.size() ? options_.output : options_.activation);
   return h;
 }
 

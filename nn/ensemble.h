@@ -22,6 +22,9 @@ class EnsembleLinear : public Module {
   EnsembleLinear(int64_t K, int64_t in, int64_t out, Generator& gen, LinearOptions options = {});
   // x [K, N, in] or [N, in] -> [K, N, out]; calls the forward hooks with (x, y).
   Var forward(const Var& x) const;
+  // activate(forward(x), a), the bias added in the activation's pass
+  // (add_bias_activate) unless there is no bias or a forward hook must see y.
+  Var forward_activated(const Var& x, Activation a) const;
   Var operator()(const Var& x) const { return forward(x); }
 
   int64_t members() const { return weight.size(0); }

@@ -32,6 +32,18 @@ Var activate(const Var& x, Activation a) {
   return x;
 }
 
+Var add_bias_activate(const Var& x, const Var& bias, Activation a) {
+  switch (a) {
+    case Activation::none: return x + bias;
+    case Activation::relu: return bias_activation(x, bias, UnaryOp::relu);
+    case Activation::tanh: return bias_activation(x, bias, UnaryOp::tanh);
+    case Activation::gelu: return bias_activation(x, bias, UnaryOp::gelu_erf);
+    case Activation::silu: return bias_activation(x, bias, UnaryOp::silu);
+    case Activation::sigmoid: return bias_activation(x, bias, UnaryOp::sigmoid);
+  }
+  return x + bias;
+}
+
 Activation activation_from_name(const std::string& name) {
   if (name == "none") return Activation::none;
   if (name == "relu") return Activation::relu;

@@ -46,6 +46,9 @@ class Dropout : public Module {
 
 enum class Activation { none, relu, tanh, gelu, silu, sigmoid };
 Var activate(const Var& x, Activation a);
+// activate(x + bias) as one fused pass (bias_activation), bias broadcast
+// against x; the same bits as activate(x + bias).
+Var add_bias_activate(const Var& x, const Var& bias, Activation a);
 Activation activation_from_name(const std::string& name);  // "relu", "tanh", ... ; throws on others
 
 struct MLPOptions {

@@ -78,6 +78,7 @@ class Module {
     return module;
   }
   void call_forward_hooks(const Var& input, const Var& output) const;
+  bool has_forward_hooks() const { return !forward_hooks_.empty(); }
 
  private:
   void check_new_name(const std::string& name) const;

@@ -41,6 +41,17 @@ using unary = void(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor
 // dx = dout * op'(x), from the op's input x and output y (all of one shape).
 using unary_backward = void(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& y, const Tensor& dout,
                             const Tensor& dx);
+// In one pass: z = x + bias, y = op(z) and, for silu, s = sigmoid(z) (s is
+// undefined for every other op; z and s are both undefined when nothing is
+// kept for a backward, and only y is written); x and bias expanded to y's
+// shape; z, y and s contiguous. The bits of binary(add) then unary(op) (and
+// unary(sigmoid)).
+using bias_activation = void(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& bias, const Tensor& z,
+                             const Tensor& y, const Tensor& s);
+// dz = dy * op'(z) from what bias_activation wrote (s undefined but for silu):
+// the bits of unary_backward(op, z, y, dy), which a backend may call instead.
+using bias_activation_backward = void(UnaryOp op, UnaryParams params, const Tensor& z, const Tensor& y,
+                                      const Tensor& s, const Tensor& dy, const Tensor& dz);
 // out = op(a, b); a, b expanded to out's shape.
 using binary = void(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 // out (b8) = op(a, b); a, b expanded to out's shape.
@@ -121,8 +132,9 @@ using random = void(RandomKind kind, uint64_t seed, uint64_t offset, double a, d
 // kernel is one signature above and one name here; a backend that lacks it
 // fails to link, naming the kernel.
 #define GL_KERNEL_LIST(X)                                                                                            \
-  X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(compare) X(where) X(reduce) X(arg_reduce) X(matmul)       \
-  X(linear) X(softmax) X(gather) X(scatter_add) X(index_select) X(index_add) X(cumsum) X(sort) X(topk)              \
+  X(copy) X(fill) X(unary) X(unary_backward) X(bias_activation) X(bias_activation_backward) X(binary) X(compare)   \
+  X(where) X(reduce) X(arg_reduce) X(matmul) X(linear) X(softmax) X(gather) X(scatter_add) X(index_select)          \
+  X(index_add) X(cumsum) X(sort) X(topk)                                                                            \
   X(layer_norm) X(layer_norm_backward) X(attention) X(attention_backward) X(dropout) X(adam_step) X(sum_squares)    \
   X(cross_entropy) X(cross_entropy_backward) X(random)
 

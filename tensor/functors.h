@@ -279,11 +279,15 @@ struct SigmoidGrad {
   }
 };
 // silu = x s(x): s + x s (1 - s)
+// (from s = sigmoid(x) too, as a fused forward that kept it passes it)
+template <class T>
+GL_HD T silu_grad(T x, T s, T d) {
+  return d * s * (T(1) + x * (T(1) - s));
+}
 struct SiluGrad {
   template <class T>
   GL_HD T operator()(T x, T, T d) const {
-    const T s = sigmoid(x);
-    return d * s * (T(1) + x * (T(1) - s));
+    return silu_grad(x, sigmoid(x), d);
   }
 };
 // softsign' = 1 / (1 + |x|)^2

@@ -1,6 +1,7 @@
-// Entries of the fused layers (layer norm, attention, dropout): argument
-// checks that name the op and the offending shapes, allocation of the
-// results, and one dispatch to the device's kernel. See tensor/fused_layers.h.
+// Entries of the fused layers (layer norm, attention, bias and activation,
+// dropout): argument checks that name the op and the offending shapes,
+// allocation of the results, and one dispatch to the device's kernel. See
+// tensor/fused_layers.h.
 #include "tensor/fused_layers.h"
 
 #include "tensor/backend.h"
@@ -122,6 +123,37 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   kernel(&Backend::attention_backward, q.device(), op)(dout, q, k, v, out, lse.contiguous(), causal,
                                                        contiguous_or_undefined(key_mask), g.dq, g.dk, g.dv);
   return g;
+}
+
+// ---- bias and activation ----
+
+BiasActivationForward bias_activation_forward(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& bias,
+                                              bool keep) {
+  check_float(x, "bias_activation", "x");
+  GL_CHECK(bias.defined(), "bias_activation: bias is undefined");
+  GL_CHECK(bias.dtype() == x.dtype(), "bias_activation: bias has dtype {} but x has {}", bias.dtype(), x.dtype());
+  GL_CHECK(bias.device() == x.device(), "bias_activation: bias is on {} but x is on {}", bias.device(), x.device());
+  const Shape shape = broadcast_shapes(x.shape(), bias.shape(), "bias_activation");
+  BiasActivationForward r{Tensor::empty(shape, x.dtype(), x.device()),
+                          keep ? Tensor::empty(shape, x.dtype(), x.device()) : Tensor(),
+                          keep && op == UnaryOp::silu ? Tensor::empty(shape, x.dtype(), x.device()) : Tensor()};
+  if (shape.numel() == 0) return r;
+  kernel(&Backend::bias_activation, x.device(), "bias_activation")(op, params, x.expand(shape), bias.expand(shape), r.z,
+                                                                   r.y, r.sigmoid);
+  return r;
+}
+
+Tensor bias_activation_backward(UnaryOp op, UnaryParams params, const BiasActivationForward& saved, const Tensor& dy) {
+  const Tensor& z = saved.z;
+  check_float(z, "bias_activation_backward", "z");
+  check_like(dy, z, z.shape(), "bias_activation_backward", "dy");
+  check_like(saved.y, z, z.shape(), "bias_activation_backward", "y");
+  if (op == UnaryOp::silu) check_like(saved.sigmoid, z, z.shape(), "bias_activation_backward", "sigmoid");
+  Tensor dz = Tensor::empty(z.shape(), z.dtype(), z.device());
+  if (z.numel() == 0) return dz;
+  kernel(&Backend::bias_activation_backward, z.device(), "bias_activation_backward")(op, params, z, saved.y,
+                                                                                     saved.sigmoid, dy, dz);
+  return dz;
 }
 
 // ---- dropout ----

@@ -1,13 +1,15 @@
 // Fused layer kernels with their own entries, forward and backward: layer norm
 // over the last axis, scaled dot-product attention (causal and key masks, the
-// backward recomputing the probabilities from the saved log-sum-exp), and
-// dropout from a Philox stream. autograd/layers.cpp builds the differentiable
-// layer_norm, attention and dropout on these.
+// backward recomputing the probabilities from the saved log-sum-exp), a bias
+// add with an activation, and dropout from a Philox stream.
+// autograd/layers.cpp builds the differentiable layer_norm, attention,
+// bias_activation and dropout on these.
 #pragma once
 
 #include <cstdint>
 
 #include "tensor/tensor.h"
+#include "tensor/unary_ops.h"
 
 namespace gradlab {
 
@@ -48,6 +50,23 @@ AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tenso
 // probabilities are recomputed from q, k and lse (nothing T x T was saved).
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask = Tensor());
+
+// ---- bias and activation ----
+struct BiasActivationForward {
+  Tensor y;        // op(z), the broadcast shape of x and bias
+  Tensor z;        // x + bias: where the backward takes op's derivative (undefined unless kept)
+  Tensor sigmoid;  // sigmoid(z) for silu (a factor of its derivative); undefined for other ops or unless kept
+};
+
+// y = op(x + bias) in one pass (f32 or f64), bias broadcast against x: a
+// [out] bias over the rows of [N, out], a [K, 1, out] one over [K, N, out].
+// The bits of add then op. With keep, z (and for silu its sigmoid) are kept
+// for the backward; without, only y is written (inference).
+BiasActivationForward bias_activation_forward(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& bias,
+                                              bool keep = true);
+// dz = dy * op'(z) from the forward's results (dy of y's shape): the bits of
+// unary_grad(op, z, y, dy), with no exp for silu.
+Tensor bias_activation_backward(UnaryOp op, UnaryParams params, const BiasActivationForward& saved, const Tensor& dy);
 
 // ---- dropout ----
 // out_i = keep_i ? x_i / (1 - p) : 0 with keep_i = (u_i >= p), u_i the uniform

@@ -65,51 +65,67 @@ struct Tile {
 using WideTile = Tile<kMR, kNV>;
 using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
 
-// Tile of C += A (MR x kc) * Bp (kc x NR, packed). A is packed (Ap[k * MR + i],
-// lda unused) or read in place from row-major memory (A[i * lda + k]); rows
-// past mr are clamped to the last valid one, whose results are discarded. C is
-// written only in its top-left mr x nr corner; `add` adds to C instead of
+// Tile of C += A (MR x kc) * Bp (kc x NR, packed), over the first kVecs of the
+// tile's vectors of columns (all of them but in a product's last panel, whose
+// columns may fill fewer). A is packed (Ap[k * MR + i], lda unused) or read in
+// place from row-major memory (A[i * lda + k]); rows past mr are clamped to the
+// last valid one, whose results are discarded. C is written only in its
+// top-left mr x nr corner (nr <= kVecs vectors); `add` adds to C instead of
 // overwriting it. `init` (NR values, zero-padded, or null) is added to every
-// row: the bias.
-template <class T, class Tl, bool kPackedA>
+// row: the bias. Each element is the same chain of fused multiply-adds
+// whatever kVecs is.
+template <class T, class Tl, bool kPackedA, int kVecs = Tl::NV>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc, int mr,
                   int nr, bool add, const T* init) {
   using V = typename Vec<T>::type;
   using UV = typename Vec<T>::unaligned;
-  constexpr int kMR = Tl::MR, kNV = Tl::NV;
+  constexpr int kMR = Tl::MR;
   constexpr int L = Vec<T>::lanes, NR = Tl::template NR<T>;
   const T* row[kMR];
   for (int i = 0; i < kMR; ++i) row[i] = kPackedA ? A + i : A + std::min(i, mr - 1) * lda;
   constexpr int64_t ks = kPackedA ? kMR : 1;  // step between consecutive k
-  V c[kMR][kNV];
-  for (int j = 0; j < kNV; ++j) {
+  V c[kMR][kVecs];
+  for (int j = 0; j < kVecs; ++j) {
     const V start = init ? *reinterpret_cast<const V*>(init + j * L) : V{};
     for (int i = 0; i < kMR; ++i) c[i][j] = start;
   }
   for (int64_t k = 0; k < kc; ++k) {
-    V b[kNV];
+    V b[kVecs];
 #pragma GCC unroll 8
-    for (int j = 0; j < kNV; ++j) b[j] = *reinterpret_cast<const V*>(Bp + k * NR + j * L);
+    for (int j = 0; j < kVecs; ++j) b[j] = *reinterpret_cast<const V*>(Bp + k * NR + j * L);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
       const T a = row[i][k * ks];
 #pragma GCC unroll 8
-      for (int j = 0; j < kNV; ++j) c[i][j] += a * b[j];
+      for (int j = 0; j < kVecs; ++j) c[i][j] += a * b[j];
     }
   }
-  if (mr == kMR && nr == NR) {
+  if (mr == kMR && nr == kVecs * L) {
     for (int i = 0; i < kMR; ++i)
-      for (int j = 0; j < kNV; ++j) {
+      for (int j = 0; j < kVecs; ++j) {
         UV* dst = reinterpret_cast<UV*>(C + i * ldc + j * L);
         *dst = add ? *dst + c[i][j] : c[i][j];
       }
     return;
   }
-  alignas(64) T tile[kMR * NR];
+  constexpr int W = kVecs * L;
+  alignas(64) T tile[kMR * W];
   for (int i = 0; i < kMR; ++i)
-    for (int j = 0; j < kNV; ++j) *reinterpret_cast<V*>(tile + i * NR + j * L) = c[i][j];
+    for (int j = 0; j < kVecs; ++j) *reinterpret_cast<V*>(tile + i * W + j * L) = c[i][j];
   for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) C[i * ldc + j] = add ? C[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+    for (int j = 0; j < nr; ++j) C[i * ldc + j] = add ? C[i * ldc + j] + tile[i * W + j] : tile[i * W + j];
+}
+
+// micro_kernel over just the vectors that nr columns fill: a product of 200
+// columns runs its last panel of 8 on one vector, not on the tile's four.
+template <class T, class Tl, bool kPackedA, int kVecs = Tl::NV>
+void edge_kernel(int64_t kc, const T* A, int64_t lda, const T* Bp, T* C, int64_t ldc, int mr, int nr, bool add,
+                 const T* init) {
+  if constexpr (kVecs > 1) {
+    if (nr <= (kVecs - 1) * Vec<T>::lanes)
+      return edge_kernel<T, Tl, kPackedA, kVecs - 1>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
+  }
+  micro_kernel<T, Tl, kPackedA, kVecs>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
 }
 
 // Packs rows [0, mc) x depth [0, kc) of A into MR-tall micro-panels:
@@ -245,10 +261,10 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
             T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
             const T* init = bias_panels != nullptr && pc == 0 ? bias_panels + jc + p * NR : nullptr;
             if (pack)
-              micro_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * panel_size, c_tile, ldc, mr, nr, add, init);
+              edge_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * panel_size, c_tile, ldc, mr, nr, add, init);
             else
-              micro_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * panel_size, c_tile,
-                                         ldc, mr, nr, add, init);
+              edge_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * panel_size, c_tile, ldc,
+                                        mr, nr, add, init);
           }
         }
       }

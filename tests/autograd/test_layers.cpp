@@ -1,13 +1,15 @@
 // The differentiable layers on hand-worked cases: layer_norm of [1, 2, 3],
 // attention over one key or uniform scores, embedding gradients of repeated
-// indices, dropout in eval mode and with one mask for forward and backward;
-// and the autograd ops against the tensor kernels they wrap.
+// indices, dropout in eval mode and with one mask for forward and backward,
+// silu with a bias; the autograd ops against the tensor kernels they wrap,
+// and the fused bias and activation against the ops it fuses.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "autograd/ops.h"
 #include "tensor/fused_layers.h"
+#include "tests/devices_to_test.h"
 
 using namespace gradlab;
 
@@ -150,4 +152,73 @@ TEST_CASE("dropout: eval mode is the identity; forward and backward share one ma
   CHECK(dropped < 400);
   // the next call draws fresh blocks, so another mask
   CHECK(values(dropout(x, 0.3, g)) != yv);
+}
+
+TEST_CASE("bias_activation on a hand-worked case: silu(1 + 1) and its gradients") {
+  const Var x = Var::leaf(tensor({1, 1}, {2, 1}, DType::f64)), b = Var::leaf(tensor({1}, {1}, DType::f64));
+  const Var y = bias_activation(x, b, UnaryOp::silu);
+  // silu(2) = 2 sigmoid(2); silu'(2) = s + 2 s (1 - s) with s = sigmoid(2)
+  const double s = 1 / (1 + std::exp(-2.0));
+  for (double v : values(y)) CHECK(v == doctest::Approx(2 * s));
+  sum(y).backward();
+  for (double g : values(x.grad())) CHECK(g == doctest::Approx(s + 2 * s * (1 - s)));
+  CHECK(values(b.grad())[0] == doctest::Approx(2 * (s + 2 * s * (1 - s))));  // the bias serves both rows
+  CHECK_THROWS_WITH_AS(bias_activation(x, Var(zeros({3})), UnaryOp::silu),
+                       "bias_activation: bias has dtype f32 but x has f64", Error);
+  CHECK_THROWS_WITH_AS(bias_activation(x, Var(zeros({3, 1}, DType::f64)), UnaryOp::silu),
+                       "bias_activation: shapes [2, 1] and [3, 1] do not broadcast", Error);
+}
+
+TEST_CASE("bias_activation has the bits of the bias add and then the activation, forward and backward") {
+  // The fused pass against add then the activation's own op, compared exactly:
+  // the output and the gradients of x and of the bias, for every activation
+  // the layers use, f32 and f64, a bias per column, an ensemble's [K, 1, out]
+  // bias, a strided x, enough elements for threads, on the CPU and every other
+  // device.
+  struct Act {
+    UnaryOp op;
+    UnaryParams params;
+    Var (*apply)(const Var&);
+  };
+  const std::vector<Act> acts = {
+      {UnaryOp::silu, {}, [](const Var& v) { return silu(v); }},
+      {UnaryOp::relu, {}, [](const Var& v) { return relu(v); }},
+      {UnaryOp::tanh, {}, [](const Var& v) { return tanh(v); }},
+      {UnaryOp::sigmoid, {}, [](const Var& v) { return sigmoid(v); }},
+      {UnaryOp::gelu_erf, {}, [](const Var& v) { return gelu(v); }},
+      {UnaryOp::gelu_tanh, {}, [](const Var& v) { return gelu(v, true); }},
+      {UnaryOp::softplus, {2.0, 5.0}, [](const Var& v) { return softplus(v, 2.0, 5.0); }},
+  };
+  struct Case {
+    Shape x, bias;
+    bool transposed;
+  };
+  const std::vector<Case> cases = {
+      {{50, 33}, {33}, false}, {{3, 300, 20}, {3, 1, 20}, false}, {{4, 7, 9}, {4, 1, 7}, true}};
+  std::vector<Device> devices{Device::cpu};
+  for (Device d : testing::devices_to_test()) devices.push_back(d);
+  uint64_t seed = 40;
+  for (Device device : devices)
+    for (DType dt : {DType::f32, DType::f64})
+      for (const Act& act : acts)
+        for (const Case& c : cases) {
+          Generator gen(seed++);
+          const Tensor xt = (randn(c.x, gen, dt) * 3.0).to(device), bt = randn(c.bias, gen, dt).to(device);
+          const Tensor dy = randn(c.transposed ? Shape{c.x[0], c.x[2], c.x[1]} : c.x, gen, dt).to(device);
+          const auto input = [&](const Var& leaf) { return c.transposed ? transpose(leaf, 1, 2) : leaf; };
+          const Var x1 = Var::leaf(xt), b1 = Var::leaf(bt), x2 = Var::leaf(xt), b2 = Var::leaf(bt);
+          const Var fused = bias_activation(input(x1), b1, act.op, act.params);
+          const Var apart = act.apply(input(x2) + b2);
+          const std::string what = fmt::format("{} {} {} x {} bias {}", device, dt, op_name(act.op), c.x, c.bias);
+          CHECK_MESSAGE(values(fused) == values(apart), what);
+          {  // inference: only y is written
+            NoGradGuard no_grad;
+            CHECK_MESSAGE(values(bias_activation(input(x1), b1, act.op, act.params)) == values(apart), "no grad ",
+                          what);
+          }
+          fused.backward(dy);
+          apart.backward(dy);
+          CHECK_MESSAGE(values(x1.grad()) == values(x2.grad()), "dx ", what);
+          CHECK_MESSAGE(values(b1.grad()) == values(b2.grad()), "dbias ", what);
+        }
 }

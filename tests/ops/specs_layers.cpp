@@ -125,6 +125,39 @@ void add_layer_specs(TableBuilder& t) {
              },
          .differentiable = true},
         sum_of(6, 8));
+  // The bias add and activation in one pass. args.k picks the activation
+  // (below); the tensor entry's z = x + bias and silu's kept sigmoid ride
+  // along. The bias gradient sums at most 6 rows of terms of size <= 1.2.
+  t.add(
+      {.name = "bias_activation",
+       .kernels = {"bias_activation", "bias_activation_backward", "reduce"},
+       .functions = {"bias_activation_forward", "bias_activation_backward"},
+       .dtypes = kFloats,
+       .samples = {sample("silu, a bias per column", {values({4, 5}, -3, 3), values({5})}, {.k = 0}),
+                   sample("silu, an ensemble's [K, 1, out] bias, transposed x",
+                          {transposed({2, 3, 4}, -3, 3), values({2, 1, 4})}, {.k = 0}),
+                   sample("relu", {values({6, 3}, 0.2, 2), values({3}, 0.1, 1)}, {.k = 1}),
+                   sample("tanh, one bias for all", {values({3, 4}, -2, 2), values({1})}, {.k = 2}),
+                   sample("gelu", {values({3, 4}, -2, 2), values({4})}, {.k = 3}),
+                   sample("softplus, beta 2", {values({3, 4}, -2, 2), values({4})}, {.k = 4}),
+                   sample("no rows", {values({0, 3}), values({3})}, {.k = 0}),
+                   perf_sample("silu [7, 256, 64] + [7, 1, 64]", {values({7, 256, 64}), values({7, 1, 64})}, {.k = 0})},
+       .forward =
+           [](const Call& c) {
+             static const UnaryOp kOps[] = {UnaryOp::silu, UnaryOp::relu, UnaryOp::tanh, UnaryOp::gelu_erf,
+                                            UnaryOp::softplus};
+             const UnaryOp op = kOps[c.args.k];
+             const UnaryParams params = op == UnaryOp::softplus ? UnaryParams{2.0, 20.0} : UnaryParams{};
+             Outputs out =
+                 value_and_grads(c, [&](const std::vector<Var>& v) { return bias_activation(v[0], v[1], op, params); });
+             const BiasActivationForward f = bias_activation_forward(op, params, c.x[0], c.x[1]);
+             out.push_back(f.z);
+             if (f.sigmoid.defined()) out.push_back(f.sigmoid);
+             out.push_back(bias_activation_backward(op, params, f, ones_like(f.y)));
+             return out;
+           },
+       .differentiable = true},
+      sum_of(6, 2));
   // args.a = p, args.k = the generator's seed. The mask comes from the Philox
   // stream in the run's dtype, so the oracle is the reference backend in that
   // dtype; x / (1 - p) or x * (1 / (1 - p)) round once or twice.

@@ -32,6 +32,11 @@ void check_gemm(int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool accumula
       fmt::format("gemm {} M={} N={} K={} ta={} tb={} acc={}", dtype_name(dt), M, N, K, ta, tb, accumulate));
 }
 
+// Equal values, element for element (exact, as f64 holds every f32).
+bool same_values(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.to(DType::f64).to_vector<double>() == b.to(DType::f64).to_vector<double>();
+}
+
 }  // namespace
 
 TEST_CASE("gemm matches the triple loop on odd sizes and every transpose combination") {
@@ -202,9 +207,50 @@ TEST_CASE("a product of at most one vector of columns has the bits of those colu
                              true);
             cpu::gemm<float>(m, n, k, A, {rhs.data<float>(), rhs.stride(0), rhs.stride(1)}, some.data<float>(), n,
                              true);
-            CHECK_MESSAGE(some.to_vector<float>() == all.narrow(1, 0, n).contiguous().to_vector<float>(),
-                          "accumulate ", what);
+            CHECK_MESSAGE(some.to_vector<float>() == all.narrow(1, 0, n).contiguous().to_vector<float>(), "accumulate ",
+                          what);
           }
+}
+
+TEST_CASE("a product's last panel runs only the vectors its columns fill, with the bits of a wider product") {
+  // The last panel of columns runs a tile of as many vectors as its columns
+  // fill (the edge kernels of gemm.cpp); each element must still be the chain
+  // the full tile sums. Column counts leave 1, 2 and 3 vectors of the wide
+  // tile's last panel and of the narrow tile's, in f32 and f64, compared with
+  // the same columns of a product one whole panel wider: plain and transposed
+  // B, a bias, accumulating, and K over more than one packed slice.
+  uint64_t seed = 800;
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t n : {20, 24, 40, 72, 80, 100, 130, 200})
+      for (int64_t k : {5, 300})
+        for (bool transposed : {false, true}) {
+          const int64_t m = 23, wide = n + 64;
+          const Tensor x = ref::make_input({m, k}, dt, Layout::contiguous, seed++);
+          const Tensor w = ref::make_input({wide, k}, dt, Layout::contiguous, seed++);
+          const Tensor b = ref::make_input({wide}, dt, Layout::contiguous, seed++);
+          const Tensor rhs = transposed ? w.transpose(0, 1) : w.transpose(0, 1).contiguous();
+          const std::string what = fmt::format("{} n {} k {} transposed {}", dtype_name(dt), n, k, transposed);
+          const Tensor want = matmul(x, rhs).narrow(1, 0, n).contiguous();
+          CHECK_MESSAGE(same_values(matmul(x, rhs.narrow(1, 0, n)), want), what);
+          const Tensor w_n = w.narrow(0, 0, n).contiguous(), b_n = b.narrow(0, 0, n).contiguous();
+          CHECK_MESSAGE(same_values(linear(x, w_n, b_n), linear(x, w, b).narrow(1, 0, n).contiguous()), "linear ",
+                        what);
+          const Tensor c0 = ref::make_input({m, wide}, dt, Layout::contiguous, seed++);
+          Tensor all = c0.clone(), some = c0.narrow(1, 0, n).contiguous();
+          const auto run = [&](auto zero, const Tensor& c, int64_t cols) {
+            using T = decltype(zero);
+            cpu::gemm<T>(m, cols, k, {x.data<T>(), k, 1}, {rhs.data<T>(), rhs.stride(0), rhs.stride(1)}, c.data<T>(),
+                         cols, true);
+          };
+          if (dt == DType::f32) {
+            run(0.f, all, wide);
+            run(0.f, some, n);
+          } else {
+            run(0.0, all, wide);
+            run(0.0, some, n);
+          }
+          CHECK_MESSAGE(same_values(some, all.narrow(1, 0, n).contiguous()), "accumulate ", what);
+        }
 }
 
 TEST_CASE("matmul errors name the shapes") {
