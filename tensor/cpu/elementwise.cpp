@@ -106,6 +106,17 @@ bool copy_transposed(const Tensor& src, const Tensor& dst) {
   return true;
 }
 
+// dst[i] = convert(src[i]) over contiguous tensors of one shape, as plain
+// element types (bf16 as its uint16_t bits).
+template <class To, class From, class F>
+void convert_contiguous(const Tensor& src, const Tensor& dst, F convert) {
+  const From* s = static_cast<const From*>(src.data_ptr());
+  To* d = static_cast<To*>(dst.data_ptr());
+  parallel_for(src.numel(), kGrainElementwise, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) d[i] = convert(s[i]);
+  });
+}
+
 }  // namespace
 
 void copy(const Tensor& src, const Tensor& dst) {
@@ -121,23 +132,10 @@ void copy(const Tensor& src, const Tensor& dst) {
   // weights, activations and gradients): loops over plain bits, which the
   // compiler vectorises; the same functions as the general path below.
   if (src.is_contiguous() && dst.is_contiguous() && src.shape() == dst.shape()) {
-    const int64_t n = src.numel();
-    if (src.dtype() == DType::f32 && dst.dtype() == DType::bf16) {
-      const float* s = static_cast<const float*>(src.data_ptr());
-      uint16_t* d = static_cast<uint16_t*>(dst.data_ptr());
-      parallel_for(n, kGrainElementwise, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) d[i] = float_to_bf16(s[i]);
-      });
-      return;
-    }
-    if (src.dtype() == DType::bf16 && dst.dtype() == DType::f32) {
-      const uint16_t* s = static_cast<const uint16_t*>(src.data_ptr());
-      float* d = static_cast<float*>(dst.data_ptr());
-      parallel_for(n, kGrainElementwise, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) d[i] = bf16_to_float(s[i]);
-      });
-      return;
-    }
+    if (src.dtype() == DType::f32 && dst.dtype() == DType::bf16)
+      return convert_contiguous<uint16_t, float>(src, dst, [](float v) { return float_to_bf16(v); });
+    if (src.dtype() == DType::bf16 && dst.dtype() == DType::f32)
+      return convert_contiguous<float, uint16_t>(src, dst, [](uint16_t v) { return bf16_to_float(v); });
   }
   dispatch_storage(dst.dtype(), "copy", [&](auto to_tag) {
     using To = decltype(to_tag);

@@ -95,7 +95,6 @@ void narrow_across(int64_t i0, int64_t kc, MatrixView<T> A, const T* bt, T* C, i
   }
 }
 
-
 // narrow_across with NA = `across` accumulators.
 template <class T, bool kAdjacentRows>
 void across_block(int across, int64_t i0, int64_t kc, MatrixView<T> A, const T* bt, T* C, int64_t ldc, int N, bool add,
