@@ -1,6 +1,6 @@
 // CUDA elementwise kernels: copy (with dtype conversion), fill, unary, its
-// backward, the bias and activation (as add then unary), binary, compare and
-// where. One thread per element (grid-stride); the arithmetic is the functors of tensor/functors.h, shared with the CPU
+// backward, binary, compare and where. One thread per element (grid-stride);
+// the arithmetic is the functors of tensor/functors.h, shared with the CPU
 // kernels, so each op has one definition. Operands of any strides go through
 // the Indexer; when every operand is contiguous the kernel indexes directly.
 // bf16 is a storage dtype: copy and fill convert to and from it with
@@ -167,20 +167,6 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
     using T = decltype(tag);
     visit_unary_grad<T>(op, params, [&](auto f) { launch_map3<T, T, T, T>(x, y, dout, dx, f); });
   });
-}
-
-// The fused bias and activation as its separate kernels (three launches; the
-// backward is op's own): z = x + bias, y = op(z), s = sigmoid(z) for silu.
-void bias_activation(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& bias, const Tensor& z,
-                     const Tensor& y, const Tensor& s) {
-  const Tensor& sum = z.defined() ? z : y;  // without z, y holds x + bias until op runs in place
-  binary(BinaryOp::add, x, bias, sum);
-  unary(op, params, sum, y);
-  if (s.defined()) unary(UnaryOp::sigmoid, {}, z, s);
-}
-void bias_activation_backward(UnaryOp op, UnaryParams params, const Tensor& z, const Tensor& y, const Tensor&,
-                              const Tensor& dy, const Tensor& dz) {
-  unary_backward(op, params, z, y, dy, dz);
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {

@@ -1,6 +1,5 @@
 // Reference elementwise kernels: copy (with dtype conversion), fill, unary and
-// its backward, the fused bias and activation (as add then unary), binary,
-// compare and where. Each is one loop over the elements
+// its backward, binary, compare and where. Each is one loop over the elements
 // in C order, every operand read through its strides (strided.h), so transposed
 // and expanded (stride-0) operands need nothing special. The formulas are the
 // functors every backend shares (tensor/functors.h, reached from the op through
@@ -71,20 +70,6 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
       for (int64_t i = 0; i < x.numel(); ++i) at<T>(dx, i) = eval<T>(f, at<T>(x, i), at<T>(y, i), at<T>(dout, i));
     });
   });
-}
-
-// The fused bias and activation as the separate kernels it stands for: z = x +
-// bias, y = op(z), s = sigmoid(z) for silu; the backward is op's own.
-void bias_activation(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& bias, const Tensor& z,
-                     const Tensor& y, const Tensor& s) {
-  const Tensor& sum = z.defined() ? z : y;  // without z, y holds x + bias until op runs in place
-  binary(BinaryOp::add, x, bias, sum);
-  unary(op, params, sum, y);
-  if (s.defined()) unary(UnaryOp::sigmoid, {}, z, s);
-}
-void bias_activation_backward(UnaryOp op, UnaryParams params, const Tensor& z, const Tensor& y, const Tensor&,
-                              const Tensor& dy, const Tensor& dz) {
-  unary_backward(op, params, z, y, dy, dz);
 }
 
 // out[i] = op(a[i], b[i]). add, sub, mul, maximum and minimum also take
