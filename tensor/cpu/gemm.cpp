@@ -3,7 +3,8 @@
 //   1. pack B[kc, nc] into NR-wide micro-panels, k-major (shared by all threads);
 //   2. each thread takes a range of rows or of columns (whichever leaves the
 //      smaller operand to be read by every thread), packs A[mc, kc] blocks
-//      into MR-tall micro-panels, and
+//      into MR-tall micro-panels (unless A is row-major, or column-major and
+//      read by few panels: then it is read in place), and
 //   3. runs the MR x NR micro-kernel over every (micro-panel of A, of B) pair.
 // The packing buffers belong to the calling threads and are kept between calls.
 // A product of one row skips all this (gemm_row.h): packing B would cost as
@@ -54,6 +55,10 @@ constexpr int64_t kKC = 256;            // depth of a packed slice: an A micro-p
 constexpr int64_t kMC = 120;            // rows of a packed A block (MC x KC stays in L2)
 constexpr int64_t kNC = 4096;           // columns of a packed B panel (KC x NC stays in L3)
 constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
+// A column-major A is read in place by up to this many panels of B (1,024
+// f32 columns with the AVX-512 tile); beyond, packing it once measured faster
+// (bench/results/gemm_in_place/: 768 x 256 x 3072).
+constexpr int64_t kColumnMajorInPlacePanels = 16;
 
 // A tile shape: MR rows of C by NV vectors of columns.
 template <int MR_, int NV_>
@@ -65,16 +70,20 @@ struct Tile {
 using WideTile = Tile<kMR, kNV>;
 using NarrowTile = Tile<kNarrowMR, kNarrowNV>;
 
+// How the micro-kernel reads A: packed (Ap[k * MR + i]), or in place from
+// row-major (A[i * lda + k]) or column-major (A[i + k * lda]) memory.
+enum class ARead { packed, row_major, column_major };
+
 // Tile of C += A (MR x kc) * Bp (kc x NR, packed), over the first kVecs of the
 // tile's vectors of columns (all of them but in a product's last panel, whose
-// columns may fill fewer). A is packed (Ap[k * MR + i], lda unused) or read in
-// place from row-major memory (A[i * lda + k]); rows past mr are clamped to the
-// last valid one, whose results are discarded. C is written only in its
+// columns may fill fewer). A is read as kA says (lda unused when packed); read
+// in place, rows past mr are clamped to the last valid one, whose results are
+// discarded. C is written only in its
 // top-left mr x nr corner (nr <= kVecs vectors); `add` adds to C instead of
 // overwriting it. `init` (NR values, zero-padded, or null) is added to every
 // row: the bias. Each element is the same chain of fused multiply-adds
 // whatever kVecs is.
-template <class T, class Tl, bool kPackedA, int kVecs = Tl::NV>
+template <class T, class Tl, ARead kA, int kVecs = Tl::NV>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc, int mr,
                   int nr, bool add, const T* init) {
   using V = typename Vec<T>::type;
@@ -82,8 +91,10 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
   constexpr int kMR = Tl::MR;
   constexpr int L = Vec<T>::lanes, NR = Tl::template NR<T>;
   const T* row[kMR];
-  for (int i = 0; i < kMR; ++i) row[i] = kPackedA ? A + i : A + std::min(i, mr - 1) * lda;
-  constexpr int64_t ks = kPackedA ? kMR : 1;  // step between consecutive k
+  for (int i = 0; i < kMR; ++i)
+    row[i] = kA == ARead::packed ? A + i : A + std::min(i, mr - 1) * (kA == ARead::row_major ? lda : 1);
+  // the step between consecutive k (a constant but for a column-major A)
+  const int64_t ks = kA == ARead::packed ? kMR : kA == ARead::row_major ? 1 : lda;
   V c[kMR][kVecs];
   for (int j = 0; j < kVecs; ++j) {
     const V start = init ? *reinterpret_cast<const V*>(init + j * L) : V{};
@@ -118,14 +129,14 @@ void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __res
 
 // micro_kernel over just the vectors that nr columns fill: a product of 200
 // columns runs its last panel of 8 on one vector, not on the tile's four.
-template <class T, class Tl, bool kPackedA, int kVecs = Tl::NV>
+template <class T, class Tl, ARead kA, int kVecs = Tl::NV>
 void edge_kernel(int64_t kc, const T* A, int64_t lda, const T* Bp, T* C, int64_t ldc, int mr, int nr, bool add,
                  const T* init) {
   if constexpr (kVecs > 1) {
     if (nr <= (kVecs - 1) * Vec<T>::lanes)
-      return edge_kernel<T, Tl, kPackedA, kVecs - 1>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
+      return edge_kernel<T, Tl, kA, kVecs - 1>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
   }
-  micro_kernel<T, Tl, kPackedA, kVecs>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
+  micro_kernel<T, Tl, kA, kVecs>(kc, A, lda, Bp, C, ldc, mr, nr, add, init);
 }
 
 // Packs rows [0, mc) x depth [0, kc) of A into MR-tall micro-panels:
@@ -248,23 +259,33 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       if (wait) {
 #pragma omp barrier
       }
-      // 2. micro-kernels; a row-major A is read in place, anything else packed
-      const bool pack = A.col_stride != 1;
+      // 2. micro-kernels. A row-major A is read in place, and so is a
+      // column-major one (a weight gradient X^T dY) unless this thread reads
+      // it for many panels of B; anything else is packed.
+      ARead read = ARead::packed;
+      if (A.col_stride == 1)
+        read = ARead::row_major;
+      else if (A.row_stride == 1 && c1 - c0 <= kColumnMajorInPlacePanels)
+        read = ARead::column_major;
       for (int64_t ic = r0; ic < r1; ic += kMC) {
         const int64_t mc = std::min(kMC, r1 - ic);
         const T* a_block = A.data + ic * A.row_stride + pc * A.col_stride;
-        if (pack) pack_a<T, Tl>(mc, kc, a_block, A.row_stride, A.col_stride, Ap);
+        if (read == ARead::packed) pack_a<T, Tl>(mc, kc, a_block, A.row_stride, A.col_stride, Ap);
         for (int64_t p = c0; p < c1; ++p) {
           const int nr = int(std::min<int64_t>(NR, nc - p * NR));
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int mr = int(std::min<int64_t>(kMR, mc - ir));
             T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
             const T* init = bias_panels != nullptr && pc == 0 ? bias_panels + jc + p * NR : nullptr;
-            if (pack)
-              edge_kernel<T, Tl, true>(kc, Ap + ir * kc, 0, Bp + p * panel_size, c_tile, ldc, mr, nr, add, init);
+            const T* b_panel = Bp + p * panel_size;
+            if (read == ARead::packed)
+              edge_kernel<T, Tl, ARead::packed>(kc, Ap + ir * kc, 0, b_panel, c_tile, ldc, mr, nr, add, init);
+            else if (read == ARead::row_major)
+              edge_kernel<T, Tl, ARead::row_major>(kc, a_block + ir * A.row_stride, A.row_stride, b_panel, c_tile, ldc,
+                                                   mr, nr, add, init);
             else
-              edge_kernel<T, Tl, false>(kc, a_block + ir * A.row_stride, A.row_stride, Bp + p * panel_size, c_tile, ldc,
-                                        mr, nr, add, init);
+              edge_kernel<T, Tl, ARead::column_major>(kc, a_block + ir, A.col_stride, b_panel, c_tile, ldc, mr, nr, add,
+                                                      init);
           }
         }
       }

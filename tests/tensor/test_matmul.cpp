@@ -7,6 +7,7 @@
 
 #include "tensor/cpu/gemm.h"
 #include "tests/tensor/reference.h"
+#include "tests/thread_count_guard.h"
 
 using namespace gradlab;
 using ref::Index;
@@ -251,6 +252,51 @@ TEST_CASE("a product's last panel runs only the vectors its columns fill, with t
           }
           CHECK_MESSAGE(same_values(some, all.narrow(1, 0, n).contiguous()), "accumulate ", what);
         }
+}
+
+TEST_CASE("a product reads A packed, in place by rows or in place by columns, with the same bits") {
+  // gemm.cpp reads a row-major A in place, and a column-major one in place too
+  // unless a thread would read it for more than 16 panels of B (1,024 f32
+  // columns), when it is packed like any other layout. Each element must be the
+  // same chain of fused multiply-adds whichever way A is read: one A as
+  // row-major, column-major and strided (always packed) views, with rows that
+  // leave a partial micro-tile, columns that leave a partial panel or run past
+  // the in-place limit, K over more than one packed slice, a bias and
+  // accumulating, on 1 and 2 threads.
+  uint64_t seed = 1000;
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t m : {5, 70})
+      for (int64_t n : {40, 200, 1100})
+        for (int64_t k : {7, 300})
+          for (int threads : {1, 2}) {
+            test::ThreadCountGuard guard(threads);
+            const Tensor rows = ref::make_input({m, k}, dt, Layout::contiguous, seed++);
+            const Tensor columns = rows.transpose(0, 1).contiguous();  // [k, m]: A read through swapped strides
+            Tensor spaced = zeros({m, 2 * k}, dt);                      // A in every second column
+            spaced.slice(1, 0, 2 * k, 2).copy_(rows);
+            const Tensor b = ref::make_input({k, n}, dt, Layout::contiguous, seed++);
+            const Tensor bias = ref::make_input({n}, dt, Layout::contiguous, seed++);
+            const Tensor c0 = ref::make_input({m, n}, dt, Layout::contiguous, seed++);
+            const std::string what = fmt::format("{} m {} n {} k {} threads {}", dtype_name(dt), m, n, k, threads);
+            // C = A B + bias, then C0 + A B, for A read one way.
+            const auto product = [&](auto zero, const Tensor& a, int64_t rs, int64_t cs) {
+              using T = decltype(zero);
+              const cpu::MatrixView<T> A{a.data<T>(), rs, cs}, B{b.data<T>(), n, 1};
+              Tensor with_bias = zeros({m, n}, dt), accumulated = c0.clone();
+              cpu::gemm<T>(m, n, k, A, B, with_bias.data<T>(), n, false, bias.data<T>());
+              cpu::gemm<T>(m, n, k, A, B, accumulated.data<T>(), n, true);
+              return std::pair{with_bias, accumulated};
+            };
+            const auto each_way = [&](auto zero) {
+              return std::array{product(zero, rows, k, 1), product(zero, columns, 1, m),
+                                product(zero, spaced, 2 * k, 2)};
+            };
+            const auto got = dt == DType::f32 ? each_way(0.f) : each_way(0.0);
+            for (size_t way = 1; way < got.size(); ++way) {
+              CHECK_MESSAGE(same_values(got[way].first, got[0].first), what, " way ", way, " with bias");
+              CHECK_MESSAGE(same_values(got[way].second, got[0].second), what, " way ", way, " accumulating");
+            }
+          }
 }
 
 TEST_CASE("matmul errors name the shapes") {
