@@ -59,6 +59,9 @@ constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
 // f32 columns with the AVX-512 tile); beyond, packing it once measured faster
 // (bench/results/gemm_in_place/: 768 x 256 x 3072).
 constexpr int64_t kColumnMajorInPlacePanels = 16;
+// Threads that split the rows of a product of up to this many panels of B
+// (256 f32 columns) pack B each for itself rather than share it and wait.
+constexpr int64_t kOwnPanelsMax = 4;
 
 // A tile shape: MR rows of C by NV vectors of columns.
 template <int MR_, int NV_>
@@ -246,16 +249,23 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
     }
     // A thread that splits the columns packs exactly the panels it reads, so
     // when one chunk of NC columns covers the whole product (the same panels
-    // in every slice) the threads never wait for each other.
-    const bool wait = nt > 1 && (by_rows || N > kNC);
+    // in every slice) the threads never wait for each other. Threads that
+    // split the rows of a product with few panels (a narrow layer over a long
+    // batch) each pack the whole slice of B into a buffer of their own: a
+    // little packing done twice, and no waiting, which for a passive OpenMP
+    // thread means sleeping and being woken, dearer than such a product.
+    const bool own_b = nt > 1 && by_rows && panels <= kOwnPanelsMax;
+    T* const Bt = own_b ? thread_buffer<T, 3>(size_t(panels * panel_size)) : Bp;
+    const int64_t p0 = own_b ? 0 : panels * t / nt, p1 = own_b ? panels : panels * (t + 1) / nt;
+    const bool wait = nt > 1 && !own_b && (by_rows || N > kNC);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const bool add = accumulate || pc > 0;
-      // 1. pack B[pc:pc+kc, jc:jc+nc], panels shared out among threads
-      for (int64_t p = panels * t / nt; p < panels * (t + 1) / nt; ++p)
+      // 1. pack B[pc:pc+kc, jc:jc+nc], panels shared out among threads (or each thread's own)
+      for (int64_t p = p0; p < p1; ++p)
         pack_b_panel<T, Tl>(kc, std::min<int64_t>(NR, nc - p * NR),
                             B.data + pc * B.row_stride + (jc + p * NR) * B.col_stride, B.row_stride, B.col_stride,
-                            Bp + p * panel_size);
+                            Bt + p * panel_size);
       if (wait) {
 #pragma omp barrier
       }
@@ -277,7 +287,7 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
             const int mr = int(std::min<int64_t>(kMR, mc - ir));
             T* c_tile = C + (ic + ir) * ldc + jc + p * NR;
             const T* init = bias_panels != nullptr && pc == 0 ? bias_panels + jc + p * NR : nullptr;
-            const T* b_panel = Bp + p * panel_size;
+            const T* b_panel = Bt + p * panel_size;
             if (read == ARead::packed)
               edge_kernel<T, Tl, ARead::packed>(kc, Ap + ir * kc, 0, b_panel, c_tile, ldc, mr, nr, add, init);
             else if (read == ARead::row_major)

@@ -71,21 +71,34 @@ TEST_CASE("gemm with K = 0 zeroes or keeps C") {
 
 TEST_CASE("gemm results do not depend on the thread count") {
   // Threads split rows when C has few column panels and columns otherwise;
-  // the shapes cover both, with B plain and transposed (a Linear weight).
+  // split rows of a product of few panels, each packs B for itself. The
+  // shapes cover all three (thin ones over one and several K slices), with B
+  // plain and transposed (a Linear weight) and A column-major (a weight
+  // gradient X^T dY).
   const int threads = num_threads();
-  for (const auto& [m, k, n] : {std::array<int64_t, 3>{300, 200, 500}, {256, 300, 96}, {50, 520, 768}}) {
+  for (const auto& [m, k, n] : {std::array<int64_t, 3>{300, 200, 500},
+                                {256, 300, 96},
+                                {50, 520, 768},
+                                {64, 2048, 64},
+                                {2048, 64, 64},
+                                {256, 256, 200}}) {
     const Tensor a = ref::make_input({m, k}, DType::f32, Layout::contiguous, 5);
+    const Tensor a_t = a.transpose(0, 1).contiguous().transpose(0, 1);  // the same A, column-major
     const Tensor b = ref::make_input({k, n}, DType::f32, Layout::contiguous, 6);
     const Tensor w = ref::make_input({n, k}, DType::f32, Layout::contiguous, 7);
+    const auto products = [&] {
+      return std::array{matmul(a, b).to_vector<float>(), matmul(a, w.transpose(0, 1)).to_vector<float>(),
+                        matmul(a_t, b).to_vector<float>()};
+    };
     set_num_threads(1);
-    const std::vector<float> one = matmul(a, b).to_vector<float>();
-    const std::vector<float> one_t = matmul(a, w.transpose(0, 1)).to_vector<float>();
+    const auto one = products();
     set_num_threads(std::max(threads, 2));
-    const std::vector<float> many = matmul(a, b).to_vector<float>();
-    const std::vector<float> many_t = matmul(a, w.transpose(0, 1)).to_vector<float>();
+    const auto many = products();
     set_num_threads(threads);
-    CHECK_MESSAGE(one == many, m, "x", k, "x", n);
-    CHECK_MESSAGE(one_t == many_t, m, "x", k, "x", n, " with B transposed");
+    CHECK_MESSAGE(one[0] == many[0], m, "x", k, "x", n);
+    CHECK_MESSAGE(one[1] == many[1], m, "x", k, "x", n, " with B transposed");
+    CHECK_MESSAGE(one[2] == many[2], m, "x", k, "x", n, " with A column-major");
+    CHECK_MESSAGE(one[2] == one[0], m, "x", k, "x", n, " A column-major against row-major");
   }
 }
 
@@ -272,7 +285,7 @@ TEST_CASE("a product reads A packed, in place by rows or in place by columns, wi
             test::ThreadCountGuard guard(threads);
             const Tensor rows = ref::make_input({m, k}, dt, Layout::contiguous, seed++);
             const Tensor columns = rows.transpose(0, 1).contiguous();  // [k, m]: A read through swapped strides
-            Tensor spaced = zeros({m, 2 * k}, dt);                      // A in every second column
+            Tensor spaced = zeros({m, 2 * k}, dt);                     // A in every second column
             spaced.slice(1, 0, 2 * k, 2).copy_(rows);
             const Tensor b = ref::make_input({k, n}, dt, Layout::contiguous, seed++);
             const Tensor bias = ref::make_input({n}, dt, Layout::contiguous, seed++);
