@@ -380,22 +380,10 @@ TrainResult train_ppo(const PPOArgs& args, const EnvFactory& make) {
     log.progress(global_step, recent_return);
 
     const bool last = iteration == num_iterations;
-    if (args.eval_every > 0 && !last && global_step / args.eval_every != (global_step - batch_size) / args.eval_every) {
-      const double r = evaluate().mean_return;
-      result.eval_returns.emplace_back(double(global_step), r);
-      log.row(global_step, {{"eval_return", r}});
-    }
+    if (args.eval_every > 0 && !last && global_step / args.eval_every != (global_step - batch_size) / args.eval_every)
+      record_evaluation(result, log, global_step, evaluate().mean_return);
   }
-
-  result.env_steps = global_step;
-  result.seconds = log.seconds();
-  result.sps = log.sps(global_step);
-  const Evaluation final_eval = evaluate();
-  result.final_eval_return = final_eval.mean_return;
-  result.final_eval_episode_returns = final_eval.returns;
-  result.eval_returns.emplace_back(double(global_step), final_eval.mean_return);
-  log.row(global_step, {{"eval_return", final_eval.mean_return}});
-  log.progress(global_step, recent_return, true);
+  finish_run(result, log, global_step, recent_return, evaluate);
   return result;
 }
 

@@ -121,4 +121,21 @@ void RunLog::progress(int64_t global_step, double recent_return, bool force) {
                100.0 * double(global_step) / double(std::max<int64_t>(total_, 1)), recent_return, rate, eta);
 }
 
+void record_evaluation(TrainResult& result, RunLog& log, int64_t global_step, double mean_return) {
+  result.eval_returns.emplace_back(double(global_step), mean_return);
+  log.row(global_step, {{"eval_return", mean_return}});
+}
+
+void finish_run(TrainResult& result, RunLog& log, int64_t env_steps, double recent_return,
+                const std::function<Evaluation()>& evaluate) {
+  result.env_steps = env_steps;
+  result.seconds = log.seconds();
+  result.sps = log.sps(env_steps);
+  const Evaluation final_eval = evaluate();
+  result.final_eval_return = final_eval.mean_return;
+  result.final_eval_episode_returns = final_eval.returns;
+  record_evaluation(result, log, env_steps, final_eval.mean_return);
+  log.progress(env_steps, recent_return, true);
+}
+
 }  // namespace gradlab::rl

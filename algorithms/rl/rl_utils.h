@@ -1,8 +1,8 @@
 // What PPO, SAC and TD3 share besides their storage (the counterpart of
 // CleanRL's cleanrl_utils): the result a train function returns, the
 // deterministic evaluation that ends every run, seed derivation for the
-// run's independent random streams, and RunLog, the CSV log with fixed keys
-// plus the progress line on stderr.
+// run's independent random streams, RunLog, the CSV log with fixed keys
+// plus the progress line on stderr, and how evaluations go into both.
 #pragma once
 
 #include <chrono>
@@ -75,5 +75,14 @@ class RunLog {
   double every_;
   std::chrono::steady_clock::time_point start_, last_print_;
 };
+
+// The evaluations that punctuate a run, into its result and its log:
+// record_evaluation files one made during training at env step global_step
+// (its mean joins eval_returns and the CSV); finish_run ends every run at
+// env_steps: the run's time and steps per second (which leave the final
+// evaluation out), then that evaluation, and the last progress line.
+void record_evaluation(TrainResult& result, RunLog& log, int64_t global_step, double mean_return);
+void finish_run(TrainResult& result, RunLog& log, int64_t env_steps, double recent_return,
+                const std::function<Evaluation()>& evaluate);
 
 }  // namespace gradlab::rl

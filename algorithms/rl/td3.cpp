@@ -188,22 +188,10 @@ TrainResult train_td3(const TD3Args& args, const EnvFactory& make) {
       }
     }
     log.progress(global_step + 1, recent_return);
-    if (args.eval_every > 0 && (global_step + 1) % args.eval_every == 0 && global_step + 1 < args.total_timesteps) {
-      const double r = evaluate().mean_return;
-      result.eval_returns.emplace_back(double(global_step + 1), r);
-      log.row(global_step + 1, {{"eval_return", r}});
-    }
+    if (args.eval_every > 0 && (global_step + 1) % args.eval_every == 0 && global_step + 1 < args.total_timesteps)
+      record_evaluation(result, log, global_step + 1, evaluate().mean_return);
   }
-
-  result.env_steps = args.total_timesteps;
-  result.seconds = log.seconds();
-  result.sps = log.sps(args.total_timesteps);
-  const Evaluation final_eval = evaluate();
-  result.final_eval_return = final_eval.mean_return;
-  result.final_eval_episode_returns = final_eval.returns;
-  result.eval_returns.emplace_back(double(args.total_timesteps), final_eval.mean_return);
-  log.row(args.total_timesteps, {{"eval_return", final_eval.mean_return}});
-  log.progress(args.total_timesteps, recent_return, true);
+  finish_run(result, log, args.total_timesteps, recent_return, evaluate);
   return result;
 }
 
