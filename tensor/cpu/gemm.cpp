@@ -60,8 +60,9 @@ constexpr double kParallelFlops = 4e6;  // below this, one thread is faster
 // (bench/results/gemm_in_place/: 768 x 256 x 3072).
 constexpr int64_t kColumnMajorInPlacePanels = 16;
 // Threads that split the rows of a product of up to this many panels of B
-// (256 f32 columns) pack B each for itself rather than share it and wait.
-constexpr int64_t kOwnPanelsMax = 4;
+// (512 f32 columns: a slice of at most 512 KB) pack B each for itself rather
+// than share it and wait (bench/results/gemm_in_place/).
+constexpr int64_t kOwnPanelsMax = 8;
 
 // A tile shape: MR rows of C by NV vectors of columns.
 template <int MR_, int NV_>

@@ -71,8 +71,9 @@ TEST_CASE("gemm with K = 0 zeroes or keeps C") {
 
 TEST_CASE("gemm results do not depend on the thread count") {
   // Threads split rows when C has few column panels and columns otherwise;
-  // split rows of a product of few panels, each packs B for itself. The
-  // shapes cover all three (thin ones over one and several K slices), with B
+  // splitting the rows of a product of up to eight panels, each packs B for
+  // itself, and of more, they share it. The shapes cover all of these (thin
+  // ones over one and several K slices), with B
   // plain and transposed (a Linear weight) and A column-major (a weight
   // gradient X^T dY).
   const int threads = num_threads();
@@ -81,7 +82,9 @@ TEST_CASE("gemm results do not depend on the thread count") {
                                 {50, 520, 768},
                                 {64, 2048, 64},
                                 {2048, 64, 64},
-                                {256, 256, 200}}) {
+                                {256, 256, 200},
+                                {1024, 64, 512},
+                                {2048, 64, 600}}) {
     const Tensor a = ref::make_input({m, k}, DType::f32, Layout::contiguous, 5);
     const Tensor a_t = a.transpose(0, 1).contiguous().transpose(0, 1);  // the same A, column-major
     const Tensor b = ref::make_input({k, n}, DType::f32, Layout::contiguous, 6);
