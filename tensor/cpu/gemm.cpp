@@ -82,11 +82,10 @@ enum class ARead { packed, row_major, column_major };
 // tile's vectors of columns (all of them but in a product's last panel, whose
 // columns may fill fewer). A is read as kA says (lda unused when packed); read
 // in place, rows past mr are clamped to the last valid one, whose results are
-// discarded. C is written only in its
-// top-left mr x nr corner (nr <= kVecs vectors); `add` adds to C instead of
-// overwriting it. `init` (NR values, zero-padded, or null) is added to every
-// row: the bias. Each element is the same chain of fused multiply-adds
-// whatever kVecs is.
+// discarded. C is written only in its top-left mr x nr corner (nr <= kVecs
+// vectors); `add` adds to C instead of overwriting it. `init` (NR values,
+// zero-padded, or null) is added to every row: the bias. Each element is the
+// same chain of fused multiply-adds whatever kVecs and however A is read.
 template <class T, class Tl, ARead kA, int kVecs = Tl::NV>
 void micro_kernel(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict Bp, T* C, int64_t ldc, int mr,
                   int nr, bool add, const T* init) {
