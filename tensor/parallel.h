@@ -20,6 +20,21 @@ inline void set_num_threads(int n) { omp_set_num_threads(std::max(n, 1)); }
 constexpr int64_t kGrainElementwise = 32768;
 constexpr int64_t kGrainTranscendental = 8192;
 
+// Whether idle OpenMP threads sleep at once (OMP_WAIT_POLICY=PASSIVE, the
+// setting for a machine shared with other work) rather than spin for a
+// while, OpenMP's default. Each parallel region then starts by waking a
+// thread: 15-20 microseconds on the 2-core machine of
+// bench/results/gemm_in_place/, against 2-3 when it spins. Read once.
+bool idle_threads_sleep();
+
+// The grain of an elementwise map (each output element from its own inputs,
+// so where the work is split changes no bit), for cheap or transcendental
+// elements: kGrainElementwise and kGrainTranscendental while idle threads
+// spin; 262,144 and 65,536 when they sleep, so that each thread's share
+// outweighs waking it (an add of 65,536 elements ran 5 times slower on two
+// sleeping threads than on one).
+int64_t map_grain(bool transcendental);
+
 // Calls fn(begin, end) over a partition of [0, n): at most one range per thread
 // and no range smaller than `grain` elements (the whole range inline if n <= grain).
 template <class Fn>

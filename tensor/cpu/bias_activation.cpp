@@ -86,7 +86,7 @@ void bias_activation(UnaryOp op, UnaryParams params, const Tensor& x, const Tens
   dispatch_float(x.dtype(), "bias_activation", [&](auto tag) {
     using T = decltype(tag);
     const bool defined = visit_unary<T>(op, params, [&](auto f, ElementCost cost) {
-      const int64_t grain = cost == ElementCost::transcendental ? kGrainTranscendental : kGrainElementwise;
+      const int64_t grain = map_grain(cost == ElementCost::transcendental);
       if (!z.defined()) {
         run_pass<T, Keep::nothing, 3>({&y, &x, &bias}, grain, f);
       } else if constexpr (std::is_same_v<decltype(f), fn::Silu>) {
@@ -107,7 +107,7 @@ void bias_activation_backward(UnaryOp op, UnaryParams params, const Tensor& z, c
   if (op != UnaryOp::silu) return unary_backward(op, params, z, y, dy, dz);
   dispatch_float(z.dtype(), "bias_activation backward", [&](auto tag) {
     using T = decltype(tag);
-    parallel_runs<4>({&dz, &z, &s, &dy}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* st) {
+    parallel_runs<4>({&dz, &z, &s, &dy}, map_grain(false), [&](char* const* p, int64_t n, const int64_t* st) {
       constexpr int64_t e = sizeof(T);
       if (st[0] == e && st[1] == e && st[2] == e && st[3] == e) {
         T* out = reinterpret_cast<T*>(p[0]);

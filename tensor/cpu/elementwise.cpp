@@ -166,7 +166,7 @@ void unary(UnaryOp op, UnaryParams params, const Tensor& x, const Tensor& out) {
   dispatch_numeric(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     const bool defined = visit_unary<T>(op, params, [&](auto f, ElementCost cost) {
-      run_unary<T, T>(x, out, cost == ElementCost::transcendental ? kGrainTranscendental : kGrainElementwise, f);
+      run_unary<T, T>(x, out, map_grain(cost == ElementCost::transcendental), f);
     });
     if (!defined) fail("{}: not defined for dtype {}", op_name(op), x.dtype());
   });
@@ -177,7 +177,7 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
   dispatch_float(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     auto go = [&](auto f) {
-      parallel_runs<4>({&dx, &x, &y, &dout}, kGrainTranscendental, [&](char* const* p, int64_t n, const int64_t* s) {
+      parallel_runs<4>({&dx, &x, &y, &dout}, map_grain(true), [&](char* const* p, int64_t n, const int64_t* s) {
         constexpr int64_t e = sizeof(T);
         if (s[0] == e && s[1] == e && s[2] == e && s[3] == e) {
           T* out = reinterpret_cast<T*>(p[0]);
@@ -199,7 +199,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_numeric(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     const bool defined = visit_binary<T>(op, [&](auto f, ElementCost cost) {
-      run_binary<T, T>(a, b, out, cost == ElementCost::transcendental ? kGrainTranscendental : kGrainElementwise, f);
+      run_binary<T, T>(a, b, out, map_grain(cost == ElementCost::transcendental), f);
     });
     if (!defined) fail("{}: not defined for dtype {}", op_name(op), a.dtype());
   });
@@ -208,14 +208,14 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
-    visit_compare(op, [&](auto f) { run_binary<bool, T>(a, b, out, kGrainElementwise, f); });
+    visit_compare(op, [&](auto f) { run_binary<bool, T>(a, b, out, map_grain(false), f); });
   });
 }
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
-    parallel_runs<4>({&out, &cond, &a, &b}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* s) {
+    parallel_runs<4>({&out, &cond, &a, &b}, map_grain(false), [&](char* const* p, int64_t n, const int64_t* s) {
       for (int64_t i = 0; i < n; ++i)
         *at<T>(p[0], i, s[0]) =
             *at<const bool>(p[1], i, s[1]) ? *at<const T>(p[2], i, s[2]) : *at<const T>(p[3], i, s[3]);
