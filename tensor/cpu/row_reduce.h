@@ -52,6 +52,15 @@ template <class T, class Op>
 typename Op::Acc reduce_row(const T* x, int64_t n) {
   using Acc = typename Op::Acc;
   constexpr int kLanes = 16;
+  if (n < kLanes) {
+    // A short row (a softmax over a few actions, a pair's sum): every element
+    // lands in lane 0 in order, and the tree below folds lane 0 with lanes
+    // that still hold init() four times; the same folds without the lanes.
+    Acc a = Op::init();
+    for (int64_t i = 0; i < n; ++i) a = Op::combine(a, Acc(x[i]));
+    for (int w = kLanes / 2; w > 0; w /= 2) a = Op::combine(a, Op::init());
+    return a;
+  }
   Acc acc[kLanes];
   for (int j = 0; j < kLanes; ++j) acc[j] = Op::init();
   int64_t i = 0;
@@ -83,6 +92,11 @@ T max_row(const T* x, int64_t n) {
     using R = RowVec<T>;
     using V = typename R::type;
     constexpr int L = R::lanes;
+    if (n < 2 * L) {  // the vector lanes below would all stay -inf: the tail alone
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t i = 0; i < n; ++i) m = fn::Maximum{}(m, x[i]);
+      return m;
+    }
     V a = R::splat(-std::numeric_limits<T>::infinity()), b = a;
     int64_t i = 0;
     for (; i + 2 * L <= n; i += 2 * L) {
@@ -106,6 +120,11 @@ double sum_row(const T* x, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
     using R = RowVec<double>;
     using V = typename R::type;  // 8 doubles
+    if (n < 16) {  // the vector lanes below would add up to +0: the tail alone
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += double(x[i]);
+      return s;
+    }
     V a{}, b{};
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {

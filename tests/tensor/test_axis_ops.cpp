@@ -4,8 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "tensor/backend.h"
+#include "tensor/functors.h"
+#include "tensor/random.h"
 #include "tests/tensor/reference.h"
 
 using namespace gradlab;
@@ -57,6 +60,92 @@ TEST_CASE("softmax and log_softmax along every axis") {
   CHECK(softmax(scalar(3.0)).item() == 1.0);
   CHECK_THROWS_WITH_AS(softmax(zeros({2}, DType::i64)), "softmax: expected a floating dtype (f32 or f64), got i64",
                        Error);
+}
+
+namespace {
+
+// The order of a softmax row, whatever its length. The max: two vectors of
+// 64 bytes of lanes over blocks of two vectors (a lane takes the new value
+// when it is larger or NaN), the second folded into the first the same way,
+// then the lanes in order and the tail through fn::Maximum. The sum of the
+// exponentials in f64: two vectors of 8 lanes over blocks of 16, added lane
+// by lane, then the lanes in order from 0 and the tail.
+template <class T>
+std::vector<T> softmax_row_model(const std::vector<T>& x, bool log) {
+  constexpr size_t L = 64 / sizeof(T);
+  const size_t n = x.size();
+  auto take = [](T a, T u) { return (u > a || u != u) ? u : a; };
+  T a[L], b[L];
+  for (size_t j = 0; j < L; ++j) a[j] = b[j] = -INFINITY;
+  size_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L)
+    for (size_t j = 0; j < L; ++j) a[j] = take(a[j], x[i + j]), b[j] = take(b[j], x[i + L + j]);
+  for (size_t j = 0; j < L; ++j) a[j] = take(a[j], b[j]);
+  T m = a[0];
+  for (size_t j = 1; j < L; ++j) m = fn::Maximum{}(m, a[j]);
+  for (; i < n; ++i) m = fn::Maximum{}(m, x[i]);
+  if (std::isinf(m)) m = T(0);
+  std::vector<T> y(n);
+  for (size_t j = 0; j < n; ++j) y[j] = fn::exp(x[j] - m);
+  double sa[8] = {}, sb[8] = {};
+  i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (size_t j = 0; j < 8; ++j) sa[j] += double(y[i + j]), sb[j] += double(y[i + 8 + j]);
+  double s = 0;
+  for (size_t j = 0; j < 8; ++j) s += sa[j] + sb[j];
+  for (; i < n; ++i) s += double(y[i]);
+  if (log) {
+    const T shift = m + T(std::log(s));
+    for (size_t j = 0; j < n; ++j) y[j] = x[j] - shift;
+  } else {
+    const T inv = T(1.0 / s);
+    for (size_t j = 0; j < n; ++j) y[j] *= inv;
+  }
+  return y;
+}
+
+// Equal bits (so +0 and -0 differ), or both NaN (whose payload is not meant).
+template <class T>
+bool same_bits(const std::vector<T>& want, const T* got) {
+  for (size_t j = 0; j < want.size(); ++j)
+    if (std::memcmp(&want[j], &got[j], sizeof(T)) != 0 && !(want[j] != want[j] && got[j] != got[j])) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("softmax rows of every length, short ones too, in the kernel's order, bit for bit") {
+  // 1..70 values a row: below, at and past a block of lanes (16 or 8), with
+  // -inf (a masked entry) and a NaN in some rows.
+  Generator gen(3);
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t n = 1; n <= 70; ++n) {
+      CAPTURE(n);
+      const int64_t rows = 4;
+      std::vector<double> v = mul(randn({rows, n}, gen, DType::f64), 8.0).to_vector<double>();
+      v[size_t(n + n / 2)] = -INFINITY;
+      if (n > 1) v[size_t(2 * n)] = NAN;
+      for (int64_t j = 0; j < n; ++j) v[size_t(3 * n + j)] = j % 3 ? -0.0 : 0.0;
+      const Tensor x = from_vector(v, {rows, n}).to(dt);
+      for (bool log : {false, true}) {
+        CAPTURE(log);
+        const Tensor y = log ? log_softmax(x, -1) : softmax(x, -1);
+        for (int64_t r = 0; r < rows; ++r) {
+          CAPTURE(r);
+          if (dt == DType::f32) {
+            const std::vector<float> xs = x.to_vector<float>(), ys = y.to_vector<float>();
+            const std::vector<float> want =
+                softmax_row_model(std::vector<float>(xs.begin() + r * n, xs.begin() + (r + 1) * n), log);
+            CHECK(same_bits(want, ys.data() + r * n));
+          } else {
+            const std::vector<double> xs = x.to_vector<double>(), ys = y.to_vector<double>();
+            const std::vector<double> want =
+                softmax_row_model(std::vector<double>(xs.begin() + r * n, xs.begin() + (r + 1) * n), log);
+            CHECK(same_bits(want, ys.data() + r * n));
+          }
+        }
+      }
+    }
 }
 
 TEST_CASE("cumsum along every axis, floats and integers") {

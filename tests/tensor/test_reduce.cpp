@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
+#include "tensor/functors.h"
 #include "tensor/optim_kernels.h"
 #include "tests/tensor/reference.h"
 #include "tests/thread_count_guard.h"
@@ -260,4 +262,68 @@ TEST_CASE("sum_squares: the composite sum(square(x.to(f64))) bit for bit, on 1 a
                        "sum_squares: xs[1] must be f32 or f64, got i64", Error);
   CHECK_THROWS_WITH_AS(sum_squares(std::vector<Tensor>{m, m.to(Device::ref)}),
                        "sum_squares: xs[1] is on ref but xs[0] is on cpu", Error);
+}
+
+namespace {
+
+// The order every row reduction keeps, whatever its length: element i goes to
+// lane i % 16 while a whole group of 16 remains, the rest to lane 0 in turn,
+// and the 16 lanes are folded by halving (8, 4, 2, 1).
+template <class Acc, class Combine>
+Acc lanes_then_tree(const std::vector<Acc>& v, Acc init, Combine combine) {
+  Acc acc[16];
+  for (Acc& a : acc) a = init;
+  size_t i = 0;
+  for (; i + 16 <= v.size(); i += 16)
+    for (size_t j = 0; j < 16; ++j) acc[j] = combine(acc[j], v[i + j]);
+  for (; i < v.size(); ++i) acc[0] = combine(acc[0], v[i]);
+  for (int w = 8; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] = combine(acc[j], acc[j + w]);
+  return acc[0];
+}
+
+// Equal bits (so +0 and -0 differ), or both NaN (whose payload is not meant).
+template <class T>
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b);
+}
+
+}  // namespace
+
+TEST_CASE("rows of every length, short ones too, sum, max and min in the lanes' order, bit for bit") {
+  // Rows 2..40 long (below, at and past one group of 16 lanes; a row of one
+  // is a copy), with signed zeros, infinities and NaN in some rows: the sign
+  // of a zero and which NaN comes out depend on the order.
+  Generator gen(5);
+  for (int64_t n = 2; n <= 40; ++n) {
+    CAPTURE(n);
+    const int64_t rows = 6;
+    std::vector<float> v = mul(randn({rows, n}, gen), 100.0).to_vector<float>();
+    for (int64_t j = 0; j < n; ++j) v[size_t(n + j)] = j % 2 ? 0.f : -0.f;  // row 1: signed zeros
+    for (int64_t j = 0; j < n; ++j) v[size_t(2 * n + j)] = -0.f;          // row 2: all -0
+    v[size_t(3 * n + n / 2)] = INFINITY;                                  // row 3: an inf
+    v[size_t(4 * n + n - 1)] = NAN;                                       // row 4: a NaN, last
+    v[size_t(5 * n)] = -INFINITY;                                         // row 5: -inf first
+    const Tensor x = from_vector(v, {rows, n});
+    const std::vector<float> s = sum(x, {-1}).to_vector<float>();
+    const std::vector<float> hi = max(x, {-1}).to_vector<float>();
+    const std::vector<float> lo = min(x, {-1}).to_vector<float>();
+    const std::vector<double> s64 = sum(x.to(DType::f64), {-1}).to_vector<double>();
+    std::vector<double> whole(v.size());
+    for (size_t k = 0; k < v.size(); ++k) whole[k] = std::isfinite(v[k]) ? std::round(v[k]) : 7.0;
+    const std::vector<int64_t> si = sum(from_vector(whole, {rows, n}).to(DType::i64), {-1}).to_vector<int64_t>();
+    const std::vector<int64_t> vi(whole.begin(), whole.end());
+    for (int64_t r = 0; r < rows; ++r) {
+      CAPTURE(r);
+      std::vector<double> row(v.begin() + r * n, v.begin() + (r + 1) * n);
+      std::vector<float> rowf(v.begin() + r * n, v.begin() + (r + 1) * n);
+      const double want_sum = lanes_then_tree<double>(row, 0.0, [](double a, double b) { return a + b; });
+      CHECK(same_bits(s[size_t(r)], float(want_sum)));
+      CHECK(same_bits(s64[size_t(r)], want_sum));
+      CHECK(same_bits(hi[size_t(r)], lanes_then_tree<float>(rowf, -INFINITY, fn::Maximum{})));
+      CHECK(same_bits(lo[size_t(r)], lanes_then_tree<float>(rowf, INFINITY, fn::Minimum{})));
+      std::vector<int64_t> rowi(vi.begin() + r * n, vi.begin() + (r + 1) * n);
+      CHECK(si[size_t(r)] == lanes_then_tree<int64_t>(rowi, 0, [](int64_t a, int64_t b) { return a + b; }));
+    }
+  }
 }
