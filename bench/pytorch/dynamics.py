@@ -25,7 +25,7 @@ import argparse
 import torch
 import torch.nn.functional as F
 
-from timing import emit, time_it
+from timing import emit, settle_allocator, time_it
 
 WEIGHT_DECAY = [2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4]
 
@@ -86,6 +86,7 @@ def main():
     p.add_argument("--min-sample-seconds", type=float, default=0.2)
     p.add_argument("--cases", type=str, default="train_step,model_step,model_step_one_batch")
     args = p.parse_args()
+    settle_allocator()
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(args.seed)
     K, obs, act = args.members, args.obs, args.act

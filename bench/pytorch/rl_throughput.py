@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch.distributions.categorical import Categorical
 from torch.distributions.normal import Normal
 
-from timing import blas_kernel
+from timing import blas_kernel, settle_allocator
 
 # ---------------------------------------------------------------- environments
 
@@ -535,6 +535,7 @@ def main():
     p.add_argument("--offpolicy-steps", type=int, default=5000)
     p.add_argument("--learning-starts", type=int, default=1000)
     args = p.parse_args()
+    settle_allocator()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)

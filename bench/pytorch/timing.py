@@ -8,6 +8,19 @@ import json
 import time
 
 
+def settle_allocator():
+    """Puts glibc's malloc where a long-running process has it. A fresh process
+    serves every block above 128 KiB from mmap and gives it back on free, so
+    each step of a training loop page-faults its activations again (2-3x
+    slower here for a 64-unit PPO update or a 256-unit MLP); malloc raises
+    that threshold to the size of the largest mapped block freed (up to 32 MiB),
+    which a real run does within its first steps. Freeing one 16 MiB block
+    does it before anything is timed, whichever cases run. The elementwise
+    reference does not call this: its 64 MiB results stay above any threshold."""
+    block = bytearray(16 << 20)
+    del block
+
+
 def time_it(fn, samples, min_seconds, warmup=2):
     for _ in range(warmup):
         fn()
