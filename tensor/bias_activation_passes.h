@@ -1,9 +1,9 @@
 // bias_activation as separate passes of a backend's own kernels: z = x + bias
 // (binary add), y = op(z) (unary), and for silu s = sigmoid(z) (unary); the
 // backward is op's own unary_backward. That is the composite whose bits the
-// bias_activation kernels keep (tensor/backend.h). The ref and cuda backends
-// run it as it is; the cpu backend fuses the passes
-// (tensor/cpu/bias_activation.cpp).
+// bias_activation kernels keep (tensor/backend.h). The ref backend runs it as
+// it is; the cpu and cuda backends fuse the passes
+// (tensor/cpu/bias_activation.cpp, tensor/cuda/bias_activation.cu).
 #pragma once
 
 #include "tensor/backend.h"

@@ -7,6 +7,7 @@
 // random bits must match exactly. Skipped visibly without a GPU.
 #include <doctest/doctest.h>
 
+#include "tensor/backend.h"
 #include "tensor/fused_layers.h"
 #include "tensor/fused_losses.h"
 #include "tensor/optim_kernels.h"
@@ -83,6 +84,47 @@ TEST_CASE("unary ops and their backward") {
   CHECK(cuda_test::same_values(neg(xi), neg(gpu(xi))));
   CHECK(cuda_test::same_values(abs(xi), abs(gpu(xi))));
   CHECK(cuda_test::same_values(clamp(xi.to(DType::i32), -3, 7), clamp(gpu(xi.to(DType::i32)), -3, 7)));
+}
+
+TEST_CASE("bias_activation in one launch: the bits of the add and the op on the GPU, the CPU's within rounding") {
+  REQUIRE_GPU_OR_SKIP();
+  Generator gen(9);
+  const Backend& be = backend(Device::cuda);
+  for (DType dt : kFloats) {
+    // A [out] bias over [N, out] rows (the Linear layout), a [K, 1, out] one
+    // over [K, N, out] (an ensemble), and a transposed x (strided reads).
+    struct Shapes {
+      Shape x, bias;
+      bool transposed;
+    };
+    const Shapes shapes[] = {{{37, 65}, {65}, false}, {{3, 17, 40}, {3, 1, 40}, false}, {{65, 37}, {65}, true}};
+    for (const Shapes& sh : shapes)
+      for (UnaryOp op : {UnaryOp::relu, UnaryOp::tanh, UnaryOp::silu, UnaryOp::gelu_erf, UnaryOp::sigmoid})
+        for (bool keep : {false, true}) {
+          const std::string what = fmt::format("{} {} keep {} x {}{}", op_name(op), dt, keep, sh.x,
+                                               sh.transposed ? " (transposed)" : "");
+          CAPTURE(what);
+          Tensor x = uniform(sh.x, -3.0, 3.0, gen, dt);
+          if (sh.transposed) x = x.mT();
+          const Tensor bias = uniform(sh.bias, -1.0, 1.0, gen, dt), dy = randn(x.shape(), gen, dt);
+          const Tensor xg = sh.transposed ? gpu(x.mT()).mT() : gpu(x);
+          const BiasActivationForward fused = bias_activation_forward(op, {}, xg, gpu(bias), keep);
+          // The passes on the same GPU: add, op, and silu's sigmoid.
+          const Tensor z = Tensor::empty(fused.y.shape(), dt, Device::cuda);
+          const Tensor y = Tensor::empty(fused.y.shape(), dt, Device::cuda);
+          be.binary(BinaryOp::add, xg, gpu(bias).expand(z.shape()), z);
+          be.unary(op, {}, z, y);
+          CHECK(cuda_test::same_values(fused.y, y));
+          CHECK_PARITY(what, bias_activation_forward(op, {}, x, bias, keep).y, fused.y, tol_elementwise(dt));
+          if (!keep) continue;
+          CHECK(cuda_test::same_values(fused.z, z));
+          if (op == UnaryOp::silu) CHECK(cuda_test::same_values(fused.sigmoid, sigmoid(z)));
+          const Tensor dz = bias_activation_backward(op, {}, fused, gpu(dy));
+          const Tensor want = Tensor::empty(z.shape(), dt, Device::cuda);
+          be.unary_backward(op, {}, z, y, gpu(dy), want);
+          CHECK(cuda_test::same_values(dz, want));
+        }
+  }
 }
 
 TEST_CASE("binary ops, broadcasting, comparisons and where") {
