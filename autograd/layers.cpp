@@ -15,6 +15,7 @@ Tensor value_or_undefined(const Var& v) { return v.defined() ? v.value() : Tenso
 
 GL_OP(kLayerNorm, "layer_norm");
 GL_OP(kAttention, "attention");
+GL_OP(kAttentionPacked, "attention_packed");
 GL_OP(kBiasActivation, "bias_activation");
 GL_OP(kEmbedding, "embedding");
 GL_OP(kDropout, "dropout");
@@ -40,6 +41,19 @@ Var attention(const Var& q, const Var& k, const Var& v, bool causal, const Tenso
                   const std::vector<Tensor>& s = g.saved;
                   const AttentionGrads d = attention_backward(g.dout, s[0], s[1], s[2], s[3], s[4], causal, s[5]);
                   return {g.need(0) ? d.dq : Tensor(), g.need(1) ? d.dk : Tensor(), g.need(2) ? d.dv : Tensor()};
+                });
+}
+
+Var attention_packed(const Var& qkv, bool causal, const Tensor& key_mask) {
+  GL_CHECK(qkv.defined(), "attention_packed: qkv is undefined");
+  GL_CHECK(qkv.dim() == 5 && qkv.size(0) == 3, "attention_packed: qkv must be [3, B, H, T, D], got shape {}",
+           qkv.shape());
+  const Tensor& x = qkv.value();
+  const AttentionForward f = attention_forward(x.select(0, 0), x.select(0, 1), x.select(0, 2), causal, key_mask);
+  return record(kAttentionPacked, f.out, {qkv}, {x, f.out, f.lse, key_mask},
+                [causal](const GradContext& g) -> std::vector<Tensor> {
+                  const std::vector<Tensor>& s = g.saved;
+                  return {attention_backward_packed(g.dout, s[0], s[1], s[2], causal, s[3])};
                 });
 }
 
@@ -123,6 +137,12 @@ GL_GRADCHECK(kAttention, "non-causal, key mask, a fully masked batch entry",
 GL_GRADCHECK(kAttention, "strided q, k, v", {{{1, 5, 2, 2}}, {{1, 5, 2, 2}}, {{1, 5, 2, 2}}}, [](const Vars& x) {
   return attention(permute(x[0], {0, 2, 1, 3}), permute(x[1], {0, 2, 1, 3}), permute(x[2], {0, 2, 1, 3}), true);
 });
+
+// q, k, v as the three slices of a [B, T, 3, H, D] projection permuted to [3, B, H, T, D].
+GL_GRADCHECK(kAttentionPacked, "causal, strided", {{{1, 4, 3, 2, 3}}},
+             [](const Vars& x) { return attention_packed(permute(x[0], {2, 0, 3, 1, 4}), true); });
+GL_GRADCHECK(kAttentionPacked, "non-causal, key mask, a fully masked batch entry", {{{3, 2, 2, 3, 2}}},
+             [](const Vars& x) { return attention_packed(x[0], false, mask_of({1, 0, 1, 0, 0, 0}, {2, 3})); });
 
 GL_GRADCHECK(kBiasActivation, "silu, a bias per column", {{{4, 5}, -3, 3}, {{5}, -3, 3}},
              [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::silu); });

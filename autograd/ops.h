@@ -129,6 +129,12 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps = 1e
 // causal, position i attends to j <= i; key_mask [B, T] (b8, true = attend)
 // hides padding. A query that can attend to nothing gets a zero output.
 Var attention(const Var& q, const Var& k, const Var& v, bool causal = true, const Tensor& key_mask = Tensor());
+// The same for q, k and v packed along the first axis of one [3, B, H, T, D]
+// Var (a fused qkv projection's output, any strides): the values and gradients
+// of attention(select(qkv, 0, 0), select(qkv, 0, 1), select(qkv, 0, 2)), but
+// the backward writes dq, dk and dv into one gradient tensor instead of adding
+// up three mostly zero ones.
+Var attention_packed(const Var& qkv, bool causal = true, const Tensor& key_mask = Tensor());
 // op(x + bias), bias broadcast against x, in one pass: a layer's bias add and
 // activation. The bits of op(x + bias) and of its gradients; silu keeps its
 // sigmoid, so its backward computes no exp. params as the op takes them

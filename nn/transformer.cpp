@@ -32,7 +32,7 @@ Var CausalSelfAttention::forward(const Var& x, const LinearApply& apply) const {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), Dh = C / heads_;
   // [B, T, 3C] -> [3, B, H, T, Dh]: q, k and v are strided views, read in place.
   const Var split = permute(reshape(apply_linear(apply, qkv, x), {B, T, 3, heads_, Dh}), {2, 0, 3, 1, 4});
-  const Var y = attention(select(split, 0, 0), select(split, 0, 1), select(split, 0, 2), /*causal=*/true);
+  const Var y = attention_packed(split, /*causal=*/true);
   const Var merged = reshape(permute(y, {0, 2, 1, 3}), {B, T, C});
   return resid_dropout_->forward(apply_linear(apply, proj, merged));
 }

@@ -109,20 +109,44 @@ AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tenso
   return r;
 }
 
-AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
-                                  const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask) {
-  const std::string_view op = "attention_backward";
+namespace {
+
+// The backward kernel into g's contiguous dq, dk and dv, after the checks.
+void attention_backward_into(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                             const Tensor& lse, bool causal, const Tensor& key_mask, const AttentionGrads& g,
+                             std::string_view op) {
   check_qkv(q, k, v, key_mask, op);
   const Shape& s = q.shape();
   check_like(dout, q, s, op, "dout");
   check_like(out, q, s, op, "out");
   check_like(lse, q, {s[0], s[1], s[2]}, op, "lse");
-  AttentionGrads g{Tensor::empty(s, q.dtype(), q.device()), Tensor::empty(s, q.dtype(), q.device()),
-                   Tensor::empty(s, q.dtype(), q.device())};
-  if (lse.numel() == 0) return g;
+  if (lse.numel() == 0) return;
   kernel(&Backend::attention_backward, q.device(), op)(dout, q, k, v, out, lse.contiguous(), causal,
                                                        contiguous_or_undefined(key_mask), g.dq, g.dk, g.dv);
+}
+
+}  // namespace
+
+AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask) {
+  check_float(q, "attention_backward", "q");
+  const Shape& s = q.shape();
+  AttentionGrads g{Tensor::empty(s, q.dtype(), q.device()), Tensor::empty(s, q.dtype(), q.device()),
+                   Tensor::empty(s, q.dtype(), q.device())};
+  attention_backward_into(dout, q, k, v, out, lse, causal, key_mask, g, "attention_backward");
   return g;
+}
+
+Tensor attention_backward_packed(const Tensor& dout, const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                                 bool causal, const Tensor& key_mask) {
+  const std::string_view op = "attention_backward_packed";
+  check_float(qkv, op, "qkv");
+  GL_CHECK(qkv.dim() == 5 && qkv.size(0) == 3, "{}: qkv must be [3, B, H, T, D], got shape {}", op, qkv.shape());
+  // The kernel writes each gradient whole, so the slices need no zeros first.
+  const Tensor d = Tensor::empty(qkv.shape(), qkv.dtype(), qkv.device());
+  attention_backward_into(dout, qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), out, lse, causal, key_mask,
+                          {d.select(0, 0), d.select(0, 1), d.select(0, 2)}, op);
+  return d;
 }
 
 // ---- bias and activation ----

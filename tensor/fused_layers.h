@@ -50,6 +50,12 @@ AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tenso
 // probabilities are recomputed from q, k and lse (nothing T x T was saved).
 AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& out, const Tensor& lse, bool causal, const Tensor& key_mask = Tensor());
+// The same for q, k and v packed as the three entries of the first axis of
+// one [3, B, H, T, D] tensor (a fused qkv projection's output, any strides):
+// dq, dk and dv written into the three slices of one contiguous
+// [3, B, H, T, D] tensor, the gradient of the packed one.
+Tensor attention_backward_packed(const Tensor& dout, const Tensor& qkv, const Tensor& out, const Tensor& lse,
+                                 bool causal, const Tensor& key_mask = Tensor());
 
 // ---- bias and activation ----
 struct BiasActivationForward {

@@ -111,6 +111,40 @@ TEST_CASE("attention Var matches the tensor kernel; a fully masked query gets ze
     for (double e : values(t)) CHECK(std::isfinite(e));
 }
 
+TEST_CASE("attention_packed: the bits of attention over three selects, and of their summed gradients") {
+  // A [B, T, 3, H, D] projection permuted to [3, B, H, T, D], as the GPT's
+  // attention makes it; causal, and non-causal with a key mask that leaves one
+  // batch entry's first query, and another's every query, seeing nothing.
+  Generator gen(8);
+  for (DType dt : {DType::f32, DType::f64})
+    for (int variant = 0; variant < 3; ++variant) {
+      CAPTURE(dt);
+      CAPTURE(variant);
+      const int64_t B = 3, T = 6, H = 2, D = 4;
+      const Tensor packed = randn({B, T, 3, H, D}, gen, dt), dout = randn({B, H, T, D}, gen, dt);
+      const bool causal = variant != 1;
+      const Tensor mask =
+          variant == 0 ? Tensor()
+                       : ne(tensor({0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0}, {B, T}), 0.0);
+      const Var a = Var::leaf(packed), b = Var::leaf(packed);
+      const Var split_a = permute(a, {2, 0, 3, 1, 4}), split_b = permute(b, {2, 0, 3, 1, 4});
+      const Var composite =
+          attention(select(split_a, 0, 0), select(split_a, 0, 1), select(split_a, 0, 2), causal, mask);
+      const Var fused = attention_packed(split_b, causal, mask);
+      composite.backward(dout);
+      fused.backward(dout);
+      auto bits = [](const Tensor& t) {
+        const Tensor c = t.contiguous();
+        return std::vector<unsigned char>(static_cast<const unsigned char*>(c.data_ptr()),
+                                          static_cast<const unsigned char*>(c.data_ptr()) + c.numel() * c.itemsize());
+      };
+      CHECK(bits(fused.value()) == bits(composite.value()));
+      CHECK(bits(b.grad()) == bits(a.grad()));
+    }
+  CHECK_THROWS_WITH_AS(attention_packed(Var::leaf(zeros({2, 1, 1, 2, 2})), true),
+                       "attention_packed: qkv must be [3, B, H, T, D], got shape [2, 1, 1, 2, 2]", Error);
+}
+
 TEST_CASE("embedding picks rows and accumulates the gradient of repeated indices") {
   const Var w = Var::leaf(arange(0, 12, 1, DType::f64).view({4, 3}));
   const Tensor idx = from_vector(std::vector<int64_t>{1, 1, 3, 0, 1, 2}, {2, 3});

@@ -125,6 +125,32 @@ void add_layer_specs(TableBuilder& t) {
              },
          .differentiable = true},
         sum_of(6, 8));
+  // q, k and v packed along the first axis of one [3, B, H, T, D] input;
+  // input 1, when given, is the key mask; args.flag = causal. The gradient is
+  // one tensor, the three slices of which are attention's dq, dk and dv.
+  t.add({.name = "attention_packed",
+         .kernels = {"attention", "attention_backward"},
+         .functions = {"attention_backward_packed"},
+         .dtypes = kFloats,
+         .samples = {sample("causal [3, 1, 2, 4, 3]", {values({3, 1, 2, 4, 3})}, axis_args(-1, true)),
+                     sample("non-causal, a fully masked batch entry",
+                            {values({3, 2, 2, 3, 4}), mask({1, 0, 1, 0, 0, 0}, {2, 3})}),
+                     sample("causal, a [B, T, 3, H, D] projection permuted",
+                            {SampleInput{uniform({1, 5, 3, 2, 4}, -1, 1, sample_generator(), DType::f64), false,
+                                         [](const Tensor& t) {
+                                           return t.permute({2, 0, 3, 1, 4});
+                                         },
+                                         "permuted"}},
+                            axis_args(-1, true)),
+                     perf_sample("causal [3, 2, 4, 256, 64]", {values({3, 2, 4, 256, 64})}, axis_args(-1, true))},
+         .forward =
+             [](const Call& c) {
+               const Tensor key_mask = c.x.size() > 1 ? c.x[1] : Tensor();
+               return value_and_grads(
+                   c, [&](const std::vector<Var>& v) { return attention_packed(v[0], c.args.flag, key_mask); });
+             },
+         .differentiable = true},
+        sum_of(6, 8));
   // The bias add and activation in one pass. args.k picks the activation
   // (below); the tensor entry's z = x + bias and silu's kept sigmoid ride
   // along. The bias gradient sums at most 6 rows of terms of size <= 1.2.
