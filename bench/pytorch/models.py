@@ -89,8 +89,8 @@ def gpt_cases():
         with torch.no_grad():
             model(idx)
 
-    # One training step first, as a long-running process has taken. (glibc's
-    # malloc is settled by main through settle_allocator, for every case.)
+    # One training step before anything is timed, so that no case pays its
+    # first-call costs (main has already settled malloc: settle_allocator).
     train()
 
     def generate_rows(rows):

@@ -9,14 +9,16 @@ import time
 
 
 def settle_allocator():
-    """Puts glibc's malloc where a long-running process has it. A fresh process
-    serves every block above 128 KiB from mmap and gives it back on free, so
-    each step of a training loop page-faults its activations again (2-3x
-    slower here for a 64-unit PPO update or a 256-unit MLP); malloc raises
-    that threshold to the size of the largest mapped block freed (up to 32 MiB),
-    which a real run does within its first steps. Freeing one 16 MiB block
-    does it before anything is timed, whichever cases run. The elementwise
-    reference does not call this: its 64 MiB results stay above any threshold."""
+    """Times PyTorch without malloc's page faults. A fresh process serves every
+    block above 128 KiB from mmap and gives it back on free, so each step of a
+    small training loop page-faults its activations again (2-2.5x slower here
+    for the models reference's PPO update and MLP). glibc raises that
+    threshold, and its heap-trim point, only to the largest mapped block freed
+    so far (at most 32 MiB), so even a long-running process may keep faulting.
+    Freeing one 16 MiB block before anything is timed removes the faults,
+    whichever cases run: the stronger reference to measure gradlab against.
+    The elementwise reference does not call this: its 64 MiB results stay
+    above any threshold."""
     block = bytearray(16 << 20)
     del block
 
