@@ -7,7 +7,7 @@
 // into the leaf's grad. Unless the graph is retained, each node frees its
 // saved tensors and its links as soon as it has run.
 #include <algorithm>
-#include <unordered_set>
+#include <atomic>
 
 #include "autograd/node.h"
 #include "tensor/ops.h"
@@ -21,14 +21,20 @@ namespace {
 // pointers: releasing a node's links during the pass must not free a node
 // that is still to run.
 std::vector<std::shared_ptr<Node>> backward_order(const std::shared_ptr<Node>& root) {
+  // Each pass marks the nodes it has reached with a number of its own.
+  static std::atomic<uint64_t> passes{0};
+  const uint64_t pass = ++passes;
   std::vector<std::shared_ptr<Node>> post;  // post-order: inputs before consumers
-  std::unordered_set<Node*> seen{root.get()};
+  root->visited = pass;
   std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->next.size()) {
       const std::shared_ptr<Node>& child = node->next[next++].node;
-      if (child != nullptr && seen.insert(child.get()).second) stack.push_back({child, 0});
+      if (child != nullptr && child->visited != pass) {
+        child->visited = pass;
+        stack.push_back({child, 0});
+      }
       continue;
     }
     post.push_back(std::move(node));

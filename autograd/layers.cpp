@@ -38,7 +38,7 @@ Var attention(const Var& q, const Var& k, const Var& v, bool causal, const Tenso
   // Saves out [B, H, T, D] and lse [B, H, T], never the T x T probabilities.
   return record(kAttention, f.out, {q, k, v}, {q.value(), k.value(), v.value(), f.out, f.lse, key_mask},
                 [causal](const GradContext& g) -> std::vector<Tensor> {
-                  const std::vector<Tensor>& s = g.saved;
+                  const std::span<const Tensor> s = g.saved;
                   const AttentionGrads d = attention_backward(g.dout, s[0], s[1], s[2], s[3], s[4], causal, s[5]);
                   return {g.need(0) ? d.dq : Tensor(), g.need(1) ? d.dk : Tensor(), g.need(2) ? d.dv : Tensor()};
                 });
@@ -52,7 +52,7 @@ Var attention_packed(const Var& qkv, bool causal, const Tensor& key_mask) {
   const AttentionForward f = attention_forward(x.select(0, 0), x.select(0, 1), x.select(0, 2), causal, key_mask);
   return record(kAttentionPacked, f.out, {qkv}, {x, f.out, f.lse, key_mask},
                 [causal](const GradContext& g) -> std::vector<Tensor> {
-                  const std::vector<Tensor>& s = g.saved;
+                  const std::span<const Tensor> s = g.saved;
                   return {attention_backward_packed(g.dout, s[0], s[1], s[2], causal, s[3])};
                 });
 }

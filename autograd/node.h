@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "autograd/pool.h"
 #include "autograd/var.h"
 
 namespace gradlab {
@@ -30,10 +32,10 @@ const std::vector<const OpInfo*>& op_registry();
 
 // What an op's backward function receives.
 struct GradContext {
-  const Tensor& dout;                // gradient of the op's output
-  const std::vector<Tensor>& saved;  // the tensors the op saved, in order
-  const std::vector<Shape>& shapes;  // each input's shape
-  const std::vector<bool>& needs;    // whether input i needs a gradient
+  const Tensor& dout;               // gradient of the op's output
+  std::span<const Tensor> saved;    // the tensors the op saved, in order
+  std::span<const Shape> shapes;    // each input's shape
+  const std::vector<bool>& needs;   // whether input i needs a gradient
   bool need(size_t i) const { return needs[i]; }
 };
 // Returns one gradient per input, shaped like that input; an undefined Tensor
@@ -54,10 +56,10 @@ struct Node {
   ~Node();
 
   const OpInfo* op = nullptr;
-  std::vector<Edge> next;                // one per input
-  std::vector<Tensor> saved;             // kept for backward
-  std::vector<uint64_t> saved_versions;  // their versions when saved
-  std::vector<Shape> input_shapes;
+  pool::Vector<Edge> next;                // one per input
+  pool::Vector<Tensor> saved;             // kept for backward
+  pool::Vector<uint64_t> saved_versions;  // their versions when saved
+  pool::Vector<Shape> input_shapes;
   BackwardFn backward;
   std::vector<std::pair<int, GradHook>> hooks;  // see (and may replace) the output gradient
   std::weak_ptr<VarImpl> output;                // for retain_grad
@@ -69,6 +71,7 @@ struct Node {
 
   // scratch of the backward pass
   Tensor pending_grad;
+  uint64_t visited = 0;  // the backward pass that last ordered this node
 };
 
 // Records the output of a differentiable op: `value` computed from `inputs`,

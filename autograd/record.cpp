@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autograd/node.h"
+#include "autograd/pool.h"
 
 namespace gradlab {
 
@@ -48,7 +49,7 @@ std::shared_ptr<Node> gradient_edge(const Var& v) {
   const auto& impl = v.impl();
   if (impl->node) return impl->node;
   if (auto acc = impl->accumulator.lock()) return acc;
-  auto acc = std::make_shared<Node>();
+  auto acc = std::allocate_shared<Node>(pool::Allocator<Node>{});
   acc->leaf = impl;
   acc->output_shape = impl->value.shape();
   acc->output_dtype = impl->value.dtype();
@@ -67,7 +68,7 @@ Var record(const OpInfo& op, Tensor value, const std::vector<Var>& inputs, std::
   if (any) {
     GL_CHECK(is_floating(out.value().dtype()), "{}: an op that records a gradient must produce a floating tensor",
              op.name);
-    auto node = std::make_shared<Node>();
+    auto node = std::allocate_shared<Node>(pool::Allocator<Node>{});
     node->op = &op;
     node->next.reserve(inputs.size());
     node->input_shapes.reserve(inputs.size());
@@ -76,8 +77,11 @@ Var record(const OpInfo& op, Tensor value, const std::vector<Var>& inputs, std::
       node->input_shapes.push_back(v.defined() ? v.shape() : Shape{});
     }
     node->saved_versions.reserve(saved.size());
-    for (const Tensor& t : saved) node->saved_versions.push_back(t.version());
-    node->saved = std::move(saved);
+    node->saved.reserve(saved.size());
+    for (Tensor& t : saved) {
+      node->saved_versions.push_back(t.version());
+      node->saved.push_back(std::move(t));
+    }
     node->backward = std::move(backward);
     node->output_shape = out.value().shape();
     node->output_dtype = out.value().dtype();

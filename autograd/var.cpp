@@ -2,6 +2,7 @@
 #include "autograd/var.h"
 
 #include "autograd/node.h"
+#include "autograd/pool.h"
 #include "tensor/ops.h"
 
 namespace gradlab {
@@ -16,7 +17,7 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 EnableGradGuard::EnableGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = true; }
 EnableGradGuard::~EnableGradGuard() { g_grad_enabled = previous_; }
 
-Var::Var(Tensor value, bool requires_grad) : impl_(std::make_shared<VarImpl>()) {
+Var::Var(Tensor value, bool requires_grad) : impl_(std::allocate_shared<VarImpl>(pool::Allocator<VarImpl>{})) {
   GL_CHECK(value.defined(), "Var: the value is an undefined tensor");
   GL_CHECK(!requires_grad || is_floating(value.dtype()), "Var: only floating tensors can require gradients, got {}",
            value.dtype());

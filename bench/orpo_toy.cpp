@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 
 #include "bench/common/bench.h"
@@ -113,7 +114,7 @@ int run_experiment(int argc, char** argv) {
 
   const std::vector<bench::OfflineMethod> all = bench::offline_methods();
   std::mutex trajectories_mutex;
-  std::vector<std::string> trajectory_rows;
+  std::map<std::string, std::vector<std::string>> trajectory_rows;  // by method, seed 0 only
   bench::Experiment ex("orpo_toy", flags);
   for (const std::string& name : bench::split_list(methods)) {
     const bench::OfflineMethod& m = bench::find_offline_method(all, name, "orpo_toy");
@@ -149,7 +150,7 @@ int run_experiment(int argc, char** argv) {
       out.metric("end_distance", end_distance);
       if (run.seed_index == 0) {
         std::lock_guard<std::mutex> lock(trajectories_mutex);
-        trajectory_rows.insert(trajectory_rows.end(), rows.begin(), rows.end());
+        trajectory_rows[m.name] = std::move(rows);
       }
       return out;
     });
@@ -160,9 +161,11 @@ int run_experiment(int argc, char** argv) {
   ex.report({"return", "end_distance", "rollout_uncertainty", "rollout_uncertainty_optimistic",
              "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "seconds"});
 
-  // Trajectories of seed 0's final policies: CSV and, with gnuplot, one panel of paths per method.
+  // Trajectories of seed 0's final policies, in the order of the methods (the
+  // runs finish in any order): CSV and, with gnuplot, one panel of paths per method.
   std::string csv = "method,seed,start,step,x,y\n";
-  for (const std::string& row : trajectory_rows) csv += row + "\n";
+  for (const std::string& method : ex.methods())
+    for (const std::string& row : trajectory_rows[method]) csv += row + "\n";
   write_file_atomic(ex.out_dir() + "/trajectories.csv", csv);
   plot_toy_trajectories(ex.out_dir(), ex.methods());
 

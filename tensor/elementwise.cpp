@@ -32,11 +32,20 @@ Shape binary_shape(const Tensor& a, const Tensor& b, std::string_view name) {
   return broadcast_shapes(a.shape(), b.shape(), name);
 }
 
+// x as an operand of `shape`: x itself when it has that shape already (no
+// copy of its header), else a broadcast view of it kept in `view`.
+const Tensor& broadcast(const Tensor& x, const Shape& shape, Tensor& view) {
+  if (x.shape() == shape) return x;
+  view = x.expand(shape);
+  return view;
+}
+
 Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
   const std::string_view name = op_name(op);
   const Shape shape = binary_shape(a, b, name);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-  kernel(&Backend::binary, a.device(), name)(op, a.expand(shape), b.expand(shape), out);
+  Tensor va, vb;
+  kernel(&Backend::binary, a.device(), name)(op, broadcast(a, shape, va), broadcast(b, shape, vb), out);
   return out;
 }
 
@@ -44,7 +53,8 @@ Tensor compare_op(CompareOp op, const Tensor& a, const Tensor& b) {
   const std::string_view name = op_name(op);
   const Shape shape = binary_shape(a, b, name);
   Tensor out = Tensor::empty(shape, DType::b8, a.device());
-  kernel(&Backend::compare, a.device(), name)(op, a.expand(shape), b.expand(shape), out);
+  Tensor va, vb;
+  kernel(&Backend::compare, a.device(), name)(op, broadcast(a, shape, va), broadcast(b, shape, vb), out);
   return out;
 }
 

@@ -1,0 +1,82 @@
+// The autograd engine's block pool (autograd/pool.h): blocks come back to the
+// thread that frees them, sizes round to whole classes, large blocks bypass
+// it, and graphs built and freed on several threads stay correct.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "autograd/pool.h"
+#include "tensor/ops.h"
+
+using namespace gradlab;
+
+TEST_CASE("pool: a freed block is handed back to the next request of its size class") {
+  if (pool::kPoolKeep == 0) return;  // AddressSanitizer build: nothing is pooled
+  void* a = pool::Pools::allocate(100);
+  pool::Pools::deallocate(a, 100);
+  void* b = pool::Pools::allocate(112);  // 100 and 112 bytes share the 97-112 class
+  CHECK(b == a);
+  void* c = pool::Pools::allocate(100);  // the list is empty again: a new block
+  CHECK(c != b);
+  pool::Pools::deallocate(b, 112);
+  pool::Pools::deallocate(c, 100);
+}
+
+TEST_CASE("pool: blocks larger than the largest class and empty requests bypass it") {
+  void* big = pool::Pools::allocate(pool::kLargest + 1);
+  pool::Pools::deallocate(big, pool::kLargest + 1);
+  void* again = pool::Pools::allocate(pool::kLargest + 1);
+  pool::Pools::deallocate(again, pool::kLargest + 1);
+  void* none = pool::Pools::allocate(0);
+  CHECK(none != nullptr);
+  pool::Pools::deallocate(none, 0);
+}
+
+TEST_CASE("pool: a vector on the pool grows, shrinks and keeps its values") {
+  pool::Vector<int> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(i);  // past the largest class: operator new
+  long sum = 0;
+  for (int x : v) sum += x;
+  CHECK(sum == 999L * 1000 / 2);
+  v.resize(3);
+  v.shrink_to_fit();  // back into a pooled class
+  CHECK(v == pool::Vector<int>{0, 1, 2});
+}
+
+namespace {
+// tanh(x w + b) summed, with w and b leaves; returns d/dw at x = w = 1/2.
+float chain_grad(int length) {
+  Var w = Var::leaf(full({4}, 0.5f));
+  Var h = Var(full({4}, 0.5f));
+  for (int i = 0; i < length; ++i) h = tanh(h * w);
+  sum(h).backward();
+  return w.grad().to_vector<float>()[0];
+}
+}  // namespace
+
+TEST_CASE("pool: graphs made on one thread and freed on another give the same gradients") {
+  const float expected = chain_grad(50);
+  // Build graphs on worker threads and hand them back alive, so that their
+  // nodes are freed on this thread and the workers' lists are freed at exit.
+  std::vector<Var> kept(4);
+  std::vector<float> grads(4);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t)
+    workers.emplace_back([&, t] {
+      grads[size_t(t)] = chain_grad(50);
+      Var w = Var::leaf(full({4}, 0.25f));
+      kept[size_t(t)] = tanh(w * w);  // its node outlives the thread
+    });
+  for (auto& th : workers) th.join();
+  for (float g : grads) CHECK(g == expected);
+  for (const Var& k : kept) {
+    sum(k).backward();
+    CHECK(k.node()->released);
+  }
+  kept.clear();  // the workers' nodes are freed here, after their threads ended
+  CHECK(chain_grad(50) == expected);
+}
