@@ -31,8 +31,10 @@ GL_HD int32_t to_bits(float f) {
 GL_HD float pow2i(int32_t n) { return from_bits((n + 127) << 23); }
 
 // exp(x) = 2^n exp(r), n = round(x / ln2), |r| <= ln2 / 2; exp(r) by its Taylor
-// series to r^7 (truncation error < 5e-9). 2^n is applied in two halves so that
-// n in [-150, 128] neither overflows the exponent field nor loses denormals.
+// series to r^7 (truncation error < 5e-9). 2^n is applied in two halves,
+// 2^floor(n/2) then the rest, so that n in [-150, 128] neither overflows the
+// exponent field nor loses denormals: the first product is exact, and the
+// second rounds once (so which half goes first does not change the result).
 GL_HD float exp(float x) {
   const float xc = x < -104.f ? -104.f : (x > 89.f ? 89.f : x);
   const float n = std::nearbyint(xc * 1.44269504088896341f);
@@ -46,7 +48,7 @@ GL_HD float exp(float x) {
   p = p * r + 1.f;
   p = p * r + 1.f;
   const int32_t ni = static_cast<int32_t>(n);
-  const int32_t n1 = ni / 2;
+  const int32_t n1 = ni >> 1;  // floor(ni / 2): one shift, where ni / 2 needs a sign fix-up
   const float y = p * pow2i(n1) * pow2i(ni - n1);
   return x != x ? x : y;
 }
