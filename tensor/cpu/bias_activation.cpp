@@ -37,46 +37,58 @@ struct Run {
     }
   }
 
+  // One block of runs (cpu/loop.h).
   template <class F>
-  static void run(char* const* p, int64_t n, const int64_t* st, F f) {
+  static void run(char* const* p, int64_t n, const int64_t* st, int64_t rows, const int64_t* rs, F f) {
     constexpr int64_t e = sizeof(T);
-    // The outputs are fresh tensors: nothing overlaps, which lets the
-    // contiguous loops vectorise without run-time overlap checks.
-    T* __restrict y = reinterpret_cast<T*>(p[0]);
-    T* __restrict z = kZ ? reinterpret_cast<T*>(p[1]) : nullptr;
-    T* __restrict s = kS ? reinterpret_cast<T*>(p[2]) : nullptr;
-    const T* __restrict x = reinterpret_cast<const T*>(p[kX]);
-    const T* __restrict b = reinterpret_cast<const T*>(p[kBias]);
     bool outs = true;
     for (int k = 0; k < kX; ++k) outs = outs && st[k] == e;
-    T zv, sv;
     if (outs && st[kX] == e && st[kBias] == e) {  // a bias along the run (the usual [.., out] layout)
-      for (int64_t i = 0; i < n; ++i) {
-        y[i] = element(f, x[i], b[i], zv, sv);
-        if constexpr (kZ) z[i] = zv;
-        if constexpr (kS) s[i] = sv;
-      }
+      for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
+        contiguous_run(
+            q, n, [b = reinterpret_cast<const T*>(q[kBias])](int64_t i) { return b[i]; }, f);
+      });
     } else if (outs && st[kX] == e && st[kBias] == 0) {  // one bias value for the whole run
-      const T bv = b[0];
-      for (int64_t i = 0; i < n; ++i) {
-        y[i] = element(f, x[i], bv, zv, sv);
-        if constexpr (kZ) z[i] = zv;
-        if constexpr (kS) s[i] = sv;
-      }
+      for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
+        contiguous_run(
+            q, n, [bv = *reinterpret_cast<const T*>(q[kBias])](int64_t) { return bv; }, f);
+      });
     } else {
-      for (int64_t i = 0; i < n; ++i) {
-        *at<T>(p[0], i, st[0]) =
-            element(f, *at<const T>(p[kX], i, st[kX]), *at<const T>(p[kBias], i, st[kBias]), zv, sv);
-        if constexpr (kZ) *at<T>(p[1], i, st[1]) = zv;
-        if constexpr (kS) *at<T>(p[2], i, st[2]) = sv;
-      }
+      for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
+        T zv, sv;
+        for (int64_t i = 0; i < n; ++i) {
+          *at<T>(q[0], i, st[0]) =
+              element(f, *at<const T>(q[kX], i, st[kX]), *at<const T>(q[kBias], i, st[kBias]), zv, sv);
+          if constexpr (kZ) *at<T>(q[1], i, st[1]) = zv;
+          if constexpr (kS) *at<T>(q[2], i, st[2]) = sv;
+        }
+      });
+    }
+  }
+
+  // One run with every operand contiguous; bias(i) is the bias of element i.
+  template <class Bias, class F>
+  static void contiguous_run(char* const* q, int64_t n, Bias bias, F f) {
+    // The outputs are fresh tensors: nothing overlaps, which lets the loop
+    // vectorise without run-time overlap checks.
+    T* __restrict y = reinterpret_cast<T*>(q[0]);
+    T* __restrict z = kZ ? reinterpret_cast<T*>(q[1]) : nullptr;
+    T* __restrict s = kS ? reinterpret_cast<T*>(q[2]) : nullptr;
+    const T* __restrict x = reinterpret_cast<const T*>(q[kX]);
+    T zv, sv;
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = element(f, x[i], bias(i), zv, sv);
+      if constexpr (kZ) z[i] = zv;
+      if constexpr (kS) s[i] = sv;
     }
   }
 };
 
 template <class T, Keep kKeep, int N, class F>
 void run_pass(const std::array<const Tensor*, N>& ops, int64_t grain, F f) {
-  parallel_runs<N>(ops, grain, [&](char* const* p, int64_t n, const int64_t* st) { Run<T, kKeep>::run(p, n, st, f); });
+  parallel_runs<N>(ops, grain, [&](char* const* p, int64_t n, const int64_t* st, int64_t rows, const int64_t* rs) {
+    Run<T, kKeep>::run(p, n, st, rows, rs, f);
+  });
 }
 
 }  // namespace
@@ -107,19 +119,25 @@ void bias_activation_backward(UnaryOp op, UnaryParams params, const Tensor& z, c
   if (op != UnaryOp::silu) return unary_backward(op, params, z, y, dy, dz);
   dispatch_float(z.dtype(), "bias_activation backward", [&](auto tag) {
     using T = decltype(tag);
-    parallel_runs<4>({&dz, &z, &s, &dy}, map_grain(false), [&](char* const* p, int64_t n, const int64_t* st) {
-      constexpr int64_t e = sizeof(T);
-      if (st[0] == e && st[1] == e && st[2] == e && st[3] == e) {
-        T* out = reinterpret_cast<T*>(p[0]);
-        const T *zs = reinterpret_cast<const T*>(p[1]), *ss = reinterpret_cast<const T*>(p[2]),
-                *ds = reinterpret_cast<const T*>(p[3]);
-        for (int64_t i = 0; i < n; ++i) out[i] = fn::silu_grad(zs[i], ss[i], ds[i]);
-      } else {
-        for (int64_t i = 0; i < n; ++i)
-          *at<T>(p[0], i, st[0]) =
-              fn::silu_grad(*at<const T>(p[1], i, st[1]), *at<const T>(p[2], i, st[2]), *at<const T>(p[3], i, st[3]));
-      }
-    });
+    parallel_runs<4>({&dz, &z, &s, &dy}, map_grain(false),
+                     [&](char* const* p, int64_t n, const int64_t* st, int64_t rows, const int64_t* rs) {
+                       constexpr int64_t e = sizeof(T);
+                       if (st[0] == e && st[1] == e && st[2] == e && st[3] == e) {
+                         for_each_row<4>(p, rows, rs, [&](char* const* q) {
+                           T* out = reinterpret_cast<T*>(q[0]);
+                           const T *zs = reinterpret_cast<const T*>(q[1]), *ss = reinterpret_cast<const T*>(q[2]),
+                                   *ds = reinterpret_cast<const T*>(q[3]);
+                           for (int64_t i = 0; i < n; ++i) out[i] = fn::silu_grad(zs[i], ss[i], ds[i]);
+                         });
+                       } else {
+                         for_each_row<4>(p, rows, rs, [&](char* const* q) {
+                           for (int64_t i = 0; i < n; ++i)
+                             *at<T>(q[0], i, st[0]) =
+                                 fn::silu_grad(*at<const T>(q[1], i, st[1]), *at<const T>(q[2], i, st[2]),
+                                               *at<const T>(q[3], i, st[3]));
+                         });
+                       }
+                     });
   });
 }
 

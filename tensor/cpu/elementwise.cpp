@@ -18,52 +18,76 @@ T* at(char* p, int64_t i, int64_t stride) {
   return reinterpret_cast<T*>(p + i * stride);
 }
 
-// out[i] = f(x[i]) over one run.
+// out[i] = f(x[i]) over a block of runs (cpu/loop.h).
 template <class Out, class In, class F>
-void unary_run(char* const* p, int64_t n, const int64_t* s, F f) {
-  Out* out = reinterpret_cast<Out*>(p[0]);
-  const In* x = reinterpret_cast<const In*>(p[1]);
+void unary_run(char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs, F f) {
   if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
-    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+    for_each_row<2>(p, rows, rs, [&](char* const* q) {
+      Out* out = reinterpret_cast<Out*>(q[0]);
+      const In* x = reinterpret_cast<const In*>(q[1]);
+      for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+    });
   } else if (s[0] == sizeof(Out) && s[1] == 0) {
-    const Out v = f(x[0]);
-    for (int64_t i = 0; i < n; ++i) out[i] = v;
+    for_each_row<2>(p, rows, rs, [&](char* const* q) {
+      Out* out = reinterpret_cast<Out*>(q[0]);
+      const Out v = f(*reinterpret_cast<const In*>(q[1]));
+      for (int64_t i = 0; i < n; ++i) out[i] = v;
+    });
   } else {
-    for (int64_t i = 0; i < n; ++i) *at<Out>(p[0], i, s[0]) = f(*at<const In>(p[1], i, s[1]));
+    for_each_row<2>(p, rows, rs, [&](char* const* q) {
+      for (int64_t i = 0; i < n; ++i) *at<Out>(q[0], i, s[0]) = f(*at<const In>(q[1], i, s[1]));
+    });
   }
 }
 
-// out[i] = f(a[i], b[i]) over one run.
+// out[i] = f(a[i], b[i]) over a block of runs.
 template <class Out, class In, class F>
-void binary_run(char* const* p, int64_t n, const int64_t* s, F f) {
-  Out* out = reinterpret_cast<Out*>(p[0]);
-  const In* a = reinterpret_cast<const In*>(p[1]);
-  const In* b = reinterpret_cast<const In*>(p[2]);
+void binary_run(char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs, F f) {
   constexpr int64_t so = sizeof(Out), si = sizeof(In);
+  auto out_at = [](char* const* q) { return reinterpret_cast<Out*>(q[0]); };
+  auto in_at = [](char* const* q, int k) { return reinterpret_cast<const In*>(q[k]); };
   if (s[0] == so && s[1] == si && s[2] == si) {
-    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    for_each_row<3>(p, rows, rs, [&](char* const* q) {
+      Out* out = out_at(q);
+      const In *a = in_at(q, 1), *b = in_at(q, 2);
+      for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    });
   } else if (s[0] == so && s[1] == si && s[2] == 0) {
-    const In bv = b[0];
-    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+    for_each_row<3>(p, rows, rs, [&](char* const* q) {
+      Out* out = out_at(q);
+      const In* a = in_at(q, 1);
+      const In bv = *in_at(q, 2);
+      for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+    });
   } else if (s[0] == so && s[1] == 0 && s[2] == si) {
-    const In av = a[0];
-    for (int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+    for_each_row<3>(p, rows, rs, [&](char* const* q) {
+      Out* out = out_at(q);
+      const In av = *in_at(q, 1);
+      const In* b = in_at(q, 2);
+      for (int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+    });
   } else {
-    for (int64_t i = 0; i < n; ++i)
-      *at<Out>(p[0], i, s[0]) = f(*at<const In>(p[1], i, s[1]), *at<const In>(p[2], i, s[2]));
+    for_each_row<3>(p, rows, rs, [&](char* const* q) {
+      for (int64_t i = 0; i < n; ++i)
+        *at<Out>(q[0], i, s[0]) = f(*at<const In>(q[1], i, s[1]), *at<const In>(q[2], i, s[2]));
+    });
   }
 }
 
 template <class Out, class In, class F>
 void run_unary(const Tensor& x, const Tensor& out, int64_t grain, F f) {
   parallel_runs<2>({&out, &x}, grain,
-                   [&](char* const* p, int64_t n, const int64_t* s) { unary_run<Out, In>(p, n, s, f); });
+                   [&](char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs) {
+                     unary_run<Out, In>(p, n, s, rows, rs, f);
+                   });
 }
 
 template <class Out, class In, class F>
 void run_binary(const Tensor& a, const Tensor& b, const Tensor& out, int64_t grain, F f) {
   parallel_runs<3>({&out, &a, &b}, grain,
-                   [&](char* const* p, int64_t n, const int64_t* s) { binary_run<Out, In>(p, n, s, f); });
+                   [&](char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs) {
+                     binary_run<Out, In>(p, n, s, rows, rs, f);
+                   });
 }
 
 // Copy where the destination runs along loop axis 0 but the source runs along
@@ -99,7 +123,8 @@ bool copy_transposed(const Tensor& src, const Tensor& dst) {
       for (int64_t j = j0; j < j1; ++j) {
         To* d = reinterpret_cast<To*>(pd + j * L.stride[0][k]);  // contiguous along i
         const char* sj = ps + j * L.stride[1][k];
-        for (int64_t i = i0; i < i1; ++i) d[i] = convert_element<To>(*reinterpret_cast<const From*>(sj + i * L.stride[1][0]));
+        for (int64_t i = i0; i < i1; ++i)
+          d[i] = convert_element<To>(*reinterpret_cast<const From*>(sj + i * L.stride[1][0]));
       }
     }
   });
@@ -151,14 +176,17 @@ void fill(const Tensor& dst, double value) {
   dispatch_storage(dst.dtype(), "fill", [&](auto tag) {
     using T = decltype(tag);
     const T v = convert_element<T>(value);
-    parallel_runs<1>({&dst}, kGrainElementwise, [&](char* const* p, int64_t n, const int64_t* s) {
-      if (s[0] == sizeof(T)) {
-        T* out = reinterpret_cast<T*>(p[0]);
-        for (int64_t i = 0; i < n; ++i) out[i] = v;
-      } else {
-        for (int64_t i = 0; i < n; ++i) *at<T>(p[0], i, s[0]) = v;
-      }
-    });
+    parallel_runs<1>({&dst}, kGrainElementwise,
+                     [&](char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs) {
+                       for_each_row<1>(p, rows, rs, [&](char* const* q) {
+                         if (s[0] == sizeof(T)) {
+                           T* out = reinterpret_cast<T*>(q[0]);
+                           for (int64_t i = 0; i < n; ++i) out[i] = v;
+                         } else {
+                           for (int64_t i = 0; i < n; ++i) *at<T>(q[0], i, s[0]) = v;
+                         }
+                       });
+                     });
   });
 }
 
@@ -177,19 +205,24 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
   dispatch_float(x.dtype(), op_name(op), [&](auto tag) {
     using T = decltype(tag);
     auto go = [&](auto f) {
-      parallel_runs<4>({&dx, &x, &y, &dout}, map_grain(true), [&](char* const* p, int64_t n, const int64_t* s) {
-        constexpr int64_t e = sizeof(T);
-        if (s[0] == e && s[1] == e && s[2] == e && s[3] == e) {
-          T* out = reinterpret_cast<T*>(p[0]);
-          const T *xs = reinterpret_cast<const T*>(p[1]), *ys = reinterpret_cast<const T*>(p[2]),
-                  *ds = reinterpret_cast<const T*>(p[3]);
-          for (int64_t i = 0; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
-        } else {
-          for (int64_t i = 0; i < n; ++i)
-            *at<T>(p[0], i, s[0]) =
-                f(*at<const T>(p[1], i, s[1]), *at<const T>(p[2], i, s[2]), *at<const T>(p[3], i, s[3]));
-        }
-      });
+      parallel_runs<4>({&dx, &x, &y, &dout}, map_grain(true),
+                       [&](char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs) {
+                         constexpr int64_t e = sizeof(T);
+                         if (s[0] == e && s[1] == e && s[2] == e && s[3] == e) {
+                           for_each_row<4>(p, rows, rs, [&](char* const* q) {
+                             T* out = reinterpret_cast<T*>(q[0]);
+                             const T *xs = reinterpret_cast<const T*>(q[1]), *ys = reinterpret_cast<const T*>(q[2]),
+                                     *ds = reinterpret_cast<const T*>(q[3]);
+                             for (int64_t i = 0; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
+                           });
+                         } else {
+                           for_each_row<4>(p, rows, rs, [&](char* const* q) {
+                             for (int64_t i = 0; i < n; ++i)
+                               *at<T>(q[0], i, s[0]) = f(*at<const T>(q[1], i, s[1]), *at<const T>(q[2], i, s[2]),
+                                                         *at<const T>(q[3], i, s[3]));
+                           });
+                         }
+                       });
     };
     visit_unary_grad<T>(op, params, go);
   });
@@ -215,11 +248,14 @@ void compare(CompareOp op, const Tensor& a, const Tensor& b, const Tensor& out) 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
-    parallel_runs<4>({&out, &cond, &a, &b}, map_grain(false), [&](char* const* p, int64_t n, const int64_t* s) {
-      for (int64_t i = 0; i < n; ++i)
-        *at<T>(p[0], i, s[0]) =
-            *at<const bool>(p[1], i, s[1]) ? *at<const T>(p[2], i, s[2]) : *at<const T>(p[3], i, s[3]);
-    });
+    parallel_runs<4>({&out, &cond, &a, &b}, map_grain(false),
+                     [&](char* const* p, int64_t n, const int64_t* s, int64_t rows, const int64_t* rs) {
+                       for_each_row<4>(p, rows, rs, [&](char* const* q) {
+                         for (int64_t i = 0; i < n; ++i)
+                           *at<T>(q[0], i, s[0]) = *at<const bool>(q[1], i, s[1]) ? *at<const T>(q[2], i, s[2])
+                                                                                  : *at<const T>(q[3], i, s[3]);
+                       });
+                     });
   });
 }
 

@@ -2,8 +2,8 @@
 // elementwise kernel. make_loop turns the operands' shape and strides into the
 // fewest possible dimensions (size-1 axes dropped, axes merged wherever every
 // operand is contiguous across them), innermost first, in bytes. for_each_run
-// then visits a linear range of elements as runs along the innermost axis, so
-// the kernel's inner loop is a plain 1-D loop the compiler vectorises.
+// then visits a linear range of elements as blocks of runs along the innermost
+// axis, so the kernel's inner loop is a plain 1-D loop the compiler vectorises.
 #pragma once
 
 #include <array>
@@ -51,8 +51,13 @@ StridedLoop<N> make_loop(const std::array<const Tensor*, N>& ops) {
   return L;
 }
 
-// Calls run(ptrs, n, inner_strides) for the elements [begin, end) in C order,
-// one call per stretch along the innermost axis.
+// Calls run(ptrs, n, inner_strides, rows, row_strides) for the elements
+// [begin, end) in C order. Each call covers `rows` stretches of n elements
+// along the innermost axis; stretch r starts at ptrs[k] + r * row_strides[k]
+// (the loop's axis 1). Whole rows come as one block, so that a kernel checks
+// its strides once per block and short rows (a bias broadcast over the rows
+// of [rows, 8]) do not pay a call and a carry each; a partial row at either
+// end of the range comes alone (rows = 1).
 template <int N, class Run>
 void for_each_run(const StridedLoop<N>& L, int64_t begin, int64_t end, Run&& run) {
   int64_t idx[kMaxDims] = {};
@@ -64,19 +69,44 @@ void for_each_run(const StridedLoop<N>& L, int64_t begin, int64_t end, Run&& run
     rem /= L.size[d];
     for (int k = 0; k < N; ++k) ptr[k] += idx[d] * L.stride[k][d];
   }
-  int64_t inner_stride[N];
-  for (int k = 0; k < N; ++k) inner_stride[k] = L.stride[k][0];
+  int64_t inner_stride[N], row_stride[N];
+  for (int k = 0; k < N; ++k) {
+    inner_stride[k] = L.stride[k][0];
+    row_stride[k] = L.ndim > 1 ? L.stride[k][1] : 0;
+  }
+  const int64_t n0 = L.size[0];
   for (int64_t pos = begin; pos < end;) {
-    const int64_t n = std::min(L.size[0] - idx[0], end - pos);
-    run(ptr, n, inner_stride);
-    pos += n;
-    idx[0] += n;
-    for (int k = 0; k < N; ++k) ptr[k] += n * L.stride[k][0];
-    for (int d = 0; d + 1 < L.ndim && idx[d] == L.size[d]; ++d) {  // carry
+    const int64_t n = std::min(n0 - idx[0], end - pos);
+    const int64_t rows = idx[0] == 0 && L.ndim > 1 ? std::min(L.size[1] - idx[1], (end - pos) / n0) : 0;
+    int first_carry = 0;  // the axis whose index just moved
+    if (rows > 1) {       // whole rows: n == n0
+      run(ptr, n0, inner_stride, rows, row_stride);
+      pos += rows * n0;
+      idx[1] += rows;
+      for (int k = 0; k < N; ++k) ptr[k] += rows * row_stride[k];
+      first_carry = 1;
+    } else {
+      run(ptr, n, inner_stride, int64_t(1), row_stride);
+      pos += n;
+      idx[0] += n;
+      for (int k = 0; k < N; ++k) ptr[k] += n * inner_stride[k];
+    }
+    for (int d = first_carry; d + 1 < L.ndim && idx[d] == L.size[d]; ++d) {  // carry
       idx[d] = 0;
       ++idx[d + 1];
       for (int k = 0; k < N; ++k) ptr[k] += L.stride[k][d + 1] - L.size[d] * L.stride[k][d];
     }
+  }
+}
+
+// Calls body(ptrs) for each row of a block: ptrs[k] + r * row_stride[k], r < rows.
+template <int N, class Body>
+inline void for_each_row(char* const* p, int64_t rows, const int64_t* row_stride, Body&& body) {
+  char* q[N];
+  for (int k = 0; k < N; ++k) q[k] = p[k];
+  for (int64_t r = 0; r < rows; ++r) {
+    body(static_cast<char* const*>(q));
+    for (int k = 0; k < N; ++k) q[k] += row_stride[k];
   }
 }
 
