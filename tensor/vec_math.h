@@ -31,14 +31,10 @@ GL_HD int32_t to_bits(float f) {
 GL_HD float pow2i(int32_t n) { return from_bits((n + 127) << 23); }
 
 // exp(x) = 2^n exp(r), n = round(x / ln2), |r| <= ln2 / 2; exp(r) by its Taylor
-// series to r^7 (truncation error < 5e-9). 2^n is applied in two halves,
-// 2^floor(n/2) then the rest, so that n in [-150, 128] neither overflows the
-// exponent field nor loses denormals: the first product is exact, and the
-// second rounds once (so which half goes first does not change the result).
-GL_HD float exp(float x) {
-  const float xc = x < -104.f ? -104.f : (x > 89.f ? 89.f : x);
-  const float n = std::nearbyint(xc * 1.44269504088896341f);
-  const float r = (xc - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;  // ln2 in two parts
+// series to r^7 (truncation error < 5e-9): exp_reduced(x, n) gives exp(r) and n.
+GL_HD float exp_reduced(float x, int32_t& ni) {
+  const float n = std::nearbyint(x * 1.44269504088896341f);
+  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;  // ln2 in two parts
   float p = 1.f / 5040.f;
   p = p * r + 1.f / 720.f;
   p = p * r + 1.f / 120.f;
@@ -47,14 +43,34 @@ GL_HD float exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.f;
   p = p * r + 1.f;
-  const int32_t ni = static_cast<int32_t>(n);
+  ni = static_cast<int32_t>(n);
+  return p;
+}
+
+// exp over every f32: 2^n is applied in two halves, 2^floor(n/2) then the
+// rest, so that n in [-150, 128] neither overflows the exponent field nor
+// loses denormals: the first product is exact, and the second rounds once (so
+// which half goes first does not change the result).
+GL_HD float exp(float x) {
+  const float xc = x < -104.f ? -104.f : (x > 89.f ? 89.f : x);
+  int32_t ni;
+  const float p = exp_reduced(xc, ni);
   const int32_t n1 = ni >> 1;  // floor(ni / 2): one shift, where ni / 2 needs a sign fix-up
   const float y = p * pow2i(n1) * pow2i(ni - n1);
   return x != x ? x : y;
 }
 
-// exp(x) - 1 without cancellation near 0: Taylor to x^8 for |x| < 0.5.
-GL_HD float expm1(float x) {
+// exp(x) for x in [0, 88] (or NaN, which gives a NaN), where exp() gives the
+// same value with less work: no clamp, and 2^n in one product, which is exact
+// there as both of exp()'s are.
+GL_HD float exp_nonneg(float x) {
+  int32_t ni;
+  const float p = exp_reduced(x, ni);
+  return p * pow2i(ni);
+}
+
+// exp(x) - 1 for |x| < 0.5 by its Taylor series to x^8.
+GL_HD float expm1_taylor(float x) {
   float p = 1.f / 40320.f;
   p = p * x + 1.f / 5040.f;
   p = p * x + 1.f / 720.f;
@@ -63,7 +79,12 @@ GL_HD float expm1(float x) {
   p = p * x + 1.f / 6.f;
   p = p * x + 0.5f;
   p = p * x + 1.f;
-  const float small = p * x;
+  return p * x;
+}
+
+// exp(x) - 1 without cancellation near 0: the Taylor series for |x| < 0.5.
+GL_HD float expm1(float x) {
+  const float small = expm1_taylor(x);
   return std::fabs(x) < 0.5f ? small : exp(x) - 1.f;
 }
 
@@ -110,11 +131,13 @@ GL_HD float log1p(float x) {
 }
 
 // tanh(x) = sign(x) e / (e + 2) with e = expm1(2|x|); |x| clipped at 10 where
-// tanh is 1 in f32.
+// tanh is 1 in f32. 2|x| is in [0, 20], where exp_nonneg is expm1's exp.
 GL_HD float tanh(float x) {
   float ax = std::fabs(x);
   ax = ax > 10.f ? 10.f : ax;
-  const float e = expm1(2.f * ax);
+  const float u = 2.f * ax;
+  const float small = expm1_taylor(u);
+  const float e = u < 0.5f ? small : exp_nonneg(u) - 1.f;
   const float t = e / (e + 2.f);
   return x != x ? x : std::copysign(t, x);
 }

@@ -46,6 +46,21 @@ TEST_CASE("vm::exp is within 1.5 ulp") {
   CHECK(std::fabs(vm::exp(-100.f) - std::exp(-100.0)) < 1e-45);
 }
 
+TEST_CASE("vm::exp_nonneg gives exp's bits on [0, 88], which tanh relies on") {
+  // Every 61st f32 in [0, 20] (tanh's 2|x|; bench/results/tanh_exp checks all
+  // 2^32 inputs of tanh) and a sweep up to 88: the same value as vm::exp.
+  int64_t differ = 0, checked = 0;
+  for (int32_t bits = 0; bits <= vm::to_bits(20.f); bits += 61, ++checked)
+    differ += vm::to_bits(vm::exp_nonneg(vm::from_bits(bits))) != vm::to_bits(vm::exp(vm::from_bits(bits)));
+  for (int i = 0; i <= 200000; ++i, ++checked) {
+    const float x = 88.f * float(i) / 200000.f;
+    differ += vm::to_bits(vm::exp_nonneg(x)) != vm::to_bits(vm::exp(x));
+  }
+  CHECK(checked > 10000000);
+  CHECK(differ == 0);
+  CHECK(std::isnan(vm::exp_nonneg(NAN)));
+}
+
 TEST_CASE("vm::expm1 is within 2.5 ulp, including near 0") {
   CHECK(max_ulp_error(
             vm::expm1, [](double x) { return std::expm1(x); }, -10, 10) <= 2.5);
