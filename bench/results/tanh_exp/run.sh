@@ -34,3 +34,6 @@ pair autograd_overhead "$OLD/bench/autograd_overhead --no-reference" "build/benc
 build/bench/models --threads 1 --jsonl $OUT/models_1thread.jsonl > $OUT/models_1thread.txt 2>&1
 build/bench/autograd_overhead --threads 1 --jsonl $OUT/autograd_overhead.jsonl > $OUT/autograd_overhead_1thread.txt 2>&1
 OMP_WAIT_POLICY=PASSIVE build/bench/rl_throughput --threads 1 --jsonl $OUT/rl_throughput.jsonl > $OUT/rl_throughput_1thread.txt 2>&1
+# a second run against PyTorch right after (the README's second column)
+build/bench/models --threads 1 --cases ppo_update,mlp_train > $OUT/models_1thread_run2.txt 2>&1
+build/bench/autograd_overhead --threads 1 > $OUT/autograd_overhead_1thread_run2.txt 2>&1
