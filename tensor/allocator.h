@@ -1,7 +1,9 @@
 // Caching allocators. The CPU allocator hands out 64-byte aligned blocks and
 // keeps freed blocks in size buckets (four per power of two, so at most 25%
 // slack) for reuse: an op that returns a fresh tensor every step reuses warm,
-// already-faulted pages instead of asking the kernel for new ones. Counters
+// already-faulted pages instead of asking the kernel for new ones. Each thread
+// keeps the blocks it frees for its own next requests (no lock shared with
+// other threads on that path), with a shared pool behind them. Counters
 // report bytes in use, their peak, and bytes held in the cache.
 #pragma once
 
@@ -14,7 +16,10 @@ namespace gradlab {
 
 struct MemoryStats {
   int64_t in_use_bytes = 0;  // handed out and not yet returned
-  int64_t peak_bytes = 0;    // maximum of in_use_bytes since the last reset
+  // maximum of in_use_bytes since the last reset: exact while one thread
+  // allocates and frees; with several, the sum of each thread's own peak,
+  // which bounds it from above
+  int64_t peak_bytes = 0;
   int64_t cached_bytes = 0;  // returned, kept for reuse
   int64_t allocations = 0;   // blocks handed out
   int64_t cache_hits = 0;    // of which served from the cache

@@ -1,9 +1,8 @@
 // Tensor metadata, views (which must share storage and never copy), copies,
-// creation functions, in-place scaling, formatting, the caching allocator,
-// and the errors for bad shapes, axes and devices.
+// creation functions, in-place scaling, formatting, and the errors for bad
+// shapes, axes and devices.
 #include <doctest/doctest.h>
 
-#include "tensor/allocator.h"
 #include "tensor/device.h"
 #include "tests/tensor/reference.h"
 
@@ -212,38 +211,6 @@ TEST_CASE("CUDA tensors give a clear error without a GPU") {
   }
 }
 
-TEST_CASE("the caching allocator reuses blocks and counts bytes") {
-  CHECK(allocation_bucket(1) == 64);
-  CHECK(allocation_bucket(64) == 64);
-  CHECK(allocation_bucket(65) == 128);
-  CHECK(allocation_bucket(1000) == 1024);
-  CHECK(allocation_bucket(1025) == 1280);  // four buckets per power of two
-  CHECK(allocation_bucket(3 << 20) == (3 << 20));
-  for (size_t n : {100u, 5000u, 123457u}) {
-    CHECK(allocation_bucket(n) >= n);
-    CHECK(allocation_bucket(n) % 64 == 0);
-    CHECK(allocation_bucket(n) <= n + n / 4 + 64);
-  }
-  empty_cache();
-  const MemoryStats before = memory_stats();
-  void* first = nullptr;
-  {
-    const Tensor a = Tensor::empty({1000, 1000});
-    first = a.data_ptr();
-    const MemoryStats during = memory_stats();
-    CHECK(during.in_use_bytes - before.in_use_bytes == int64_t(allocation_bucket(4000000)));
-    CHECK(during.peak_bytes >= during.in_use_bytes);
-  }
-  CHECK(memory_stats().in_use_bytes == before.in_use_bytes);
-  CHECK(memory_stats().cached_bytes >= int64_t(allocation_bucket(4000000)));
-  const int64_t hits = memory_stats().cache_hits;
-  const Tensor b = Tensor::empty({999, 1001});  // same bucket: the same block comes back
-  CHECK(b.data_ptr() == first);
-  CHECK(memory_stats().cache_hits == hits + 1);
-  empty_cache();
-  CHECK(memory_stats().cached_bytes == 0);
-}
-
 TEST_CASE("every available backend has its memory entries and every kernel of the list") {
   const std::vector<Device> devices = available_devices();
   REQUIRE_FALSE(devices.empty());
@@ -287,5 +254,6 @@ TEST_CASE("mul_ scales in place with mul's numbers, through views, on every back
     }
   }
   Tensor wide = zeros({3}).expand({4, 3});
-  CHECK_THROWS_WITH_AS(wide.mul_(2.0), doctest::Contains("mul_: tensor of shape [4, 3] has overlapping elements"), Error);
+  CHECK_THROWS_WITH_AS(wide.mul_(2.0), doctest::Contains("mul_: tensor of shape [4, 3] has overlapping elements"),
+                       Error);
 }
