@@ -152,6 +152,9 @@ struct OfflineFlagDefaults {
   int64_t hidden, model_hidden;
   int64_t rollout_batch, smoke_rollout_batch;
   int64_t smoke_steps;  // full 5000, quick 2000
+  // The dynamics ensemble's epoch cap at the full and the quick budget (0:
+  // until early stopping; smoke: 2).
+  int64_t model_epochs, quick_model_epochs;
 };
 
 // Bound to the command line when made: parse() writes into the fields.
@@ -175,6 +178,12 @@ struct OfflineFlags {
     cli.bind(uncertainty, "--uncertainty", "u(s, a): aleatoric (max std norm) or ensemble_std");
     cli.bind(hidden, "--hidden", "policy and critic width (two hidden layers)", {1, 65536});
     cli.bind(model_hidden, "--model-hidden", "dynamics ensemble width (four hidden layers)", {1, 65536});
+    const auto cap = [](int64_t e) { return e > 0 ? std::to_string(e) : std::string("until early stopping"); };
+    cli.bind(model_epochs, "--model-epochs",
+             fmt::format("cap on the dynamics ensemble's training epochs; early stopping may end it sooner (0: by "
+                         "budget, full {}, quick {}, smoke 2)",
+                         cap(d.model_epochs), cap(d.quick_model_epochs)),
+             {0, 100000});
     cli.bind(td3bc_alpha, "--td3bc-alpha",
              "TD3+BC's alpha (Q weight alpha / mean|Q| against the BC term), for td3bc and ORPO's output policy");
   }
@@ -183,7 +192,9 @@ struct OfflineFlags {
 
   // After cli.parse: checks the values and builds the settings (smoke-sized
   // networks unless the width flags were given).
-  OfflineSettings settings(const Cli& cli, bool smoke, const std::string& binary) const {
+  OfflineSettings settings(const Cli& cli, const ExperimentFlags& flags, const std::string& binary) const {
+    const bool smoke = flags.smoke;
+    const Budget budget = flags.budget();
     GL_CHECK(lambda >= 0 && beta >= 0, "{}: --lambda and --beta must be >= 0, got {} and {}", binary, lambda, beta);
     GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
              "{}: --uncertainty must be aleatoric or ensemble_std, got '{}'", binary, uncertainty);
@@ -196,7 +207,12 @@ struct OfflineFlags {
     s.lambda = lambda;
     s.beta = beta;
     s.horizon = horizon;
-    s.rollout_batch = rollout_batch > 0 ? rollout_batch : (smoke ? defaults.smoke_rollout_batch : defaults.rollout_batch);
+    s.rollout_batch =
+        rollout_batch > 0 ? rollout_batch : (smoke ? defaults.smoke_rollout_batch : defaults.rollout_batch);
+    s.dynamics.max_epochs = model_epochs > 0          ? model_epochs
+                            : budget == Budget::smoke ? 2
+                            : budget == Budget::quick ? defaults.quick_model_epochs
+                                                      : defaults.model_epochs;
     if (smoke) {
       s.dynamics.hidden = cli.given("--model-hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
       s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};
@@ -208,7 +224,9 @@ struct OfflineFlags {
     return cli.budget_default<int64_t>(smoke, "--transitions", transitions, defaults.smoke_transitions);
   }
   // The gradient steps of one run (--steps, else by budget).
-  int64_t run_steps(const RunContext& run) const { return steps > 0 ? steps : run.pick(5000, 2000, defaults.smoke_steps); }
+  int64_t run_steps(const RunContext& run) const {
+    return steps > 0 ? steps : run.pick(5000, 2000, defaults.smoke_steps);
+  }
 
   OfflineFlagDefaults defaults;
   int64_t steps = 0;  // 0: by budget
@@ -216,6 +234,7 @@ struct OfflineFlags {
   double lambda, beta;
   int64_t horizon = 5;
   int64_t rollout_batch = 0;  // 0: by budget
+  int64_t model_epochs = 0;   // 0: by budget
   std::string uncertainty = "aleatoric";
   int64_t hidden, model_hidden;
   double td3bc_alpha = 2.5;

@@ -93,11 +93,14 @@ int run_experiment(int argc, char** argv) {
                                     .model_hidden = 200,
                                     .rollout_batch = 10000,
                                     .smoke_rollout_batch = 500,
-                                    .smoke_steps = 200});
+                                    .smoke_steps = 200,
+                                    // until early stopping (67-85 epochs): ORPO leans on the
+                                    // model far from the data, where 30 epochs left it 100x worse
+                                    .model_epochs = 0,
+                                    .quick_model_epochs = 0});
   cli.parse(argc, argv);
-  bench::OfflineSettings s = offline.settings(cli, flags.smoke, "orpo_toy");
+  bench::OfflineSettings s = offline.settings(cli, flags, "orpo_toy");
   s.eval_episodes = 10;
-  if (flags.smoke) s.dynamics.max_epochs = 2;
   const int64_t data_rows = offline.rows(cli, flags.smoke);
 
   bench::SeedCache<SeedAssets> cache([&](const RunContext& run) {

@@ -13,10 +13,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "bench/common/bench.h"
+#include "bench/common/job_queue.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -290,17 +292,26 @@ void Experiment::run() {
   fmt::print(stderr, "[{}] {} methods x {} seeds at the {} budget on {} worker thread{}\n", bench_, order_.size(),
              seeds_, budget_name(budget_), workers, workers == 1 ? "" : "s");
 
-  std::atomic<size_t> next{0};
+  JobQueue queue([&] {
+    std::vector<JobQueue::Job> q;
+    for (const Job& job : jobs) q.push_back({job.method, job.prepare >= 0});
+    return q;
+  }());
   std::atomic<bool> failed{false};
-  std::mutex mu;
+  std::mutex mu;        // the queue, the results and the progress lines
   size_t finished = 0;  // jobs of either kind
   size_t runs_finished = 0;
   std::string error;
   const auto t_start = std::chrono::steady_clock::now();
+  auto take = [&]() -> std::optional<size_t> {
+    std::lock_guard<std::mutex> lock(mu);
+    if (failed) return std::nullopt;
+    return queue.next();
+  };
   auto worker = [&] {
     omp_set_num_threads(omp_threads);
-    for (size_t j; !failed && (j = next++) < jobs.size();) {
-      const Job& job = jobs[j];
+    for (std::optional<size_t> j; (j = take());) {
+      const Job& job = jobs[*j];
       RunContext ctx;
       ctx.method = job.method;
       ctx.seed_index = job.seed_index;
@@ -318,12 +329,12 @@ void Experiment::run() {
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::lock_guard<std::mutex> lock(mu);
         ++finished;
+        queue.finished(*j, secs);
         const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-        // The estimate assumes the remaining jobs take as long on average as the
-        // finished ones (methods differ, so it firms up as runs finish).
-        const size_t left = jobs.size() - finished;
+        // The estimate shares the remaining jobs' expected seconds (by method,
+        // from its finished runs) among the workers; it firms up as runs finish.
         const std::string eta =
-            left == 0 ? "" : fmt::format(", about {:.0f} s left", total / double(finished) * double(left));
+            finished == jobs.size() ? "" : fmt::format(", about {:.0f} s left", queue.seconds_left() / double(workers));
         if (job.prepare >= 0) {
           fmt::print(stderr, "[{}] prepared {} for seed {} in {:.1f} s ({:.0f} s elapsed{})\n", bench_,
                      prepares_[size_t(job.prepare)].first, ctx.seed, secs, total, eta);
@@ -337,10 +348,10 @@ void Experiment::run() {
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mu);
         if (!failed)
-          error = job.prepare >= 0 ? fmt::format("{}: preparing {} for seed {} failed: {}", bench_,
-                                                 prepares_[size_t(job.prepare)].first, ctx.seed, e.what())
-                                   : fmt::format("{}: method '{}' seed {} failed: {}", bench_, job.method, ctx.seed,
-                                                 e.what());
+          error = job.prepare >= 0
+                      ? fmt::format("{}: preparing {} for seed {} failed: {}", bench_,
+                                    prepares_[size_t(job.prepare)].first, ctx.seed, e.what())
+                      : fmt::format("{}: method '{}' seed {} failed: {}", bench_, job.method, ctx.seed, e.what());
         failed = true;
       }
     }

@@ -137,8 +137,10 @@ class Experiment {
  public:
   Experiment(std::string bench_name, const ExperimentFlags& flags);
 
-  // Registers a method (the JSONL "case", e.g. "ppo/CartPole-v1"); run order
-  // is registration order. A method may be registered only once.
+  // Registers a method (the JSONL "case", e.g. "ppo/CartPole-v1"). Tables and
+  // files list methods in registration order; the first run of each method
+  // starts in that order too (run() then starts the longest-expected runs
+  // first). A method may be registered only once.
   void add(const std::string& method, RunFn fn);
 
   // Registers work that methods share per seed (typically a SeedCache's
@@ -151,7 +153,10 @@ class Experiment {
   void prepare(const std::string& what, std::function<void(const RunContext&)> fn);
 
   // Runs every prepare() x seed, then every method x seed, on --threads
-  // worker threads, printing one progress line per finished job to stderr
+  // worker threads in the order of JobQueue (job_queue.h: after each
+  // method's first run, the longest expected first, so no worker idles at
+  // the end while another finishes a long run), printing one progress line
+  // per finished job to stderr
   // (with the elapsed time and an estimate of the time left). Each run's
   // wall-clock seconds become its "seconds" metric (a prepared asset's time
   // is not in it). A job that throws stops the experiment with the method,
