@@ -381,12 +381,14 @@ reproduce: $(BENCH_BINS) bench-deps
 	@if [ -z "$(EXPERIMENTS)" ]; then \
 	  echo "No paper experiments exist yet (they arrive with the algorithm issues)."; \
 	else \
-	  set -e; mkdir -p $(REPRODUCE_DIR); start=$$(date +%s); \
+	  set -e; mkdir -p $(REPRODUCE_DIR); start=$$(date +%s); times=""; \
 	  for e in $(EXPERIMENTS); do \
-	    echo "== $$e --quick"; rm -rf $(REPRODUCE_DIR)/$$e; \
+	    echo "== $$e --quick"; rm -rf $(REPRODUCE_DIR)/$$e; t0=$$(date +%s); \
 	    $(BUILD)/bench/$$e --quick --out $(REPRODUCE_DIR)/$$e --jsonl $(REPRODUCE_DIR)/$$e/$$e.jsonl; \
+	    times="$$times$${times:+, }$$e $$(( $$(date +%s) - t0 ))"; \
 	  done; \
 	  bench/reproduce_summary.sh $(REPRODUCE_DIR) $(EXPERIMENTS); \
+	  echo "seconds per experiment: $$times"; \
 	  echo "total: $$(( $$(date +%s) - start )) s; outputs in $(REPRODUCE_DIR)/"; \
 	fi
 
