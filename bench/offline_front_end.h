@@ -194,7 +194,6 @@ struct OfflineFlags {
   // networks unless the width flags were given).
   OfflineSettings settings(const Cli& cli, const ExperimentFlags& flags, const std::string& binary) const {
     const bool smoke = flags.smoke;
-    const Budget budget = flags.budget();
     GL_CHECK(lambda >= 0 && beta >= 0, "{}: --lambda and --beta must be >= 0, got {} and {}", binary, lambda, beta);
     GL_CHECK(uncertainty == "aleatoric" || uncertainty == "ensemble_std",
              "{}: --uncertainty must be aleatoric or ensemble_std, got '{}'", binary, uncertainty);
@@ -209,10 +208,9 @@ struct OfflineFlags {
     s.horizon = horizon;
     s.rollout_batch =
         rollout_batch > 0 ? rollout_batch : (smoke ? defaults.smoke_rollout_batch : defaults.rollout_batch);
-    s.dynamics.max_epochs = model_epochs > 0          ? model_epochs
-                            : budget == Budget::smoke ? 2
-                            : budget == Budget::quick ? defaults.quick_model_epochs
-                                                      : defaults.model_epochs;
+    s.dynamics.max_epochs = model_epochs > 0
+                                ? model_epochs
+                                : by_budget(flags.budget(), defaults.model_epochs, defaults.quick_model_epochs, 2);
     if (smoke) {
       s.dynamics.hidden = cli.given("--model-hidden") ? s.dynamics.hidden : std::vector<int64_t>(4, 16);
       s.policy_hidden = cli.given("--hidden") ? s.policy_hidden : std::vector<int64_t>{16, 16};

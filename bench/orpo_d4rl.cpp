@@ -101,6 +101,7 @@ int run_experiment(int argc, char** argv) {
         const SeedAssets& a = models.at(level)->get(run);
         model = a.model;
         out.metric("model_holdout_mse", a.report.elite_holdout_mse);
+        out.metric("model_epochs", double(a.report.epochs));
       }
       const rl::OfflineResult r = m.run(run_settings, data.at(level), model, run.seed);
       for (const auto& [x, y] : r.eval_returns)
@@ -128,7 +129,7 @@ int run_experiment(int argc, char** argv) {
       ex.prepare("the dynamics model on " + l, [&, l](const RunContext& run) { models.at(l)->get(run); });
   ex.run();
   ex.report({"normalized_score", "return", "rollout_uncertainty", "rollout_uncertainty_optimistic",
-             "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "seconds"});
+             "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "model_epochs", "seconds"});
 
   // Averages over the datasets, per seed: the paper's comparison is of mean scores across datasets.
   auto has = [&](const std::string& name) {

@@ -132,7 +132,10 @@ int run_experiment(int argc, char** argv) {
       for (const auto& [x, y] : r.eval_returns) out.curve("return", x, y);
       out.metric("return", r.final_return);
       for (const auto& [k, v] : r.diagnostics) out.metric(k, v);
-      if (m.model_based) out.metric("model_holdout_mse", a.report.elite_holdout_mse);
+      if (m.model_based) {
+        out.metric("model_holdout_mse", a.report.elite_holdout_mse);
+        out.metric("model_epochs", double(a.report.epochs));
+      }
       // The final policy's paths from the fixed starts (first seed only), and how far it ends from the band.
       double end_distance = 0;
       std::vector<std::string> rows;
@@ -162,7 +165,7 @@ int run_experiment(int argc, char** argv) {
   ex.prepare("the dataset and dynamics model", [&](const RunContext& run) { cache.get(run); });
   ex.run();
   ex.report({"return", "end_distance", "rollout_uncertainty", "rollout_uncertainty_optimistic",
-             "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "seconds"});
+             "rollout_uncertainty_output", "rollout_policy_return", "model_holdout_mse", "model_epochs", "seconds"});
 
   // Trajectories of seed 0's final policies, in the order of the methods (the
   // runs finish in any order): CSV and, with gnuplot, one panel of paths per method.

@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -72,8 +71,12 @@ int ExperimentFlags::seed_count() const {
   return 1;
 }
 
+int64_t by_budget(Budget b, int64_t full, int64_t quick, int64_t smoke) {
+  return b == Budget::full ? full : b == Budget::quick ? quick : smoke;
+}
+
 int64_t RunContext::pick(int64_t full, int64_t quick, int64_t smoke) const {
-  return budget == Budget::full ? full : budget == Budget::quick ? quick : smoke;
+  return by_budget(budget, full, quick, smoke);
 }
 
 double t_quantile_975(int dof) {
@@ -297,8 +300,8 @@ void Experiment::run() {
     for (const Job& job : jobs) q.push_back({job.method, job.prepare >= 0});
     return q;
   }());
-  std::atomic<bool> failed{false};
-  std::mutex mu;        // the queue, the results and the progress lines
+  bool failed = false;
+  std::mutex mu;        // the queue, the results, `failed` and the progress lines
   size_t finished = 0;  // jobs of either kind
   size_t runs_finished = 0;
   std::string error;

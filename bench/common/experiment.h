@@ -40,6 +40,8 @@ namespace gradlab::bench {
 // (the `make reproduce` budget) or full (the default, for headline tables).
 enum class Budget { smoke, quick, full };
 const char* budget_name(Budget b);
+// The value for budget b: full, quick or smoke (RunContext::pick for a run).
+int64_t by_budget(Budget b, int64_t full, int64_t quick, int64_t smoke);
 
 // The flags every experiment binary takes (README.md "Experiments"): --threads, --seed,
 // --seeds, --jsonl, --quick, --smoke, --out, --device. The fields are the
