@@ -1,12 +1,15 @@
 // build/bench/elementwise: memory throughput of ops that return a fresh
-// result (add, mul, exp, gelu on --n floats, 16M by default), against
+// result (add, mul, exp, gelu on --n floats, 16M by default; also sigmoid,
+// tanh and silu with --ops), against
 // PyTorch's allocating ops and, for add, a plain STREAM-like loop compiled
 // into this binary that writes into a preallocated array: the bandwidth bound
 // an allocating op can approach. GB/s counts every byte read and written.
 //   build/bench/elementwise --threads 2 --jsonl out.jsonl
 //   build/bench/elementwise --device cuda   # gradlab's ops on the GPU (the references are the CPU's: off)
+//   build/bench/elementwise --n 4096 --ops exp,sigmoid,tanh,silu,gelu   # in cache: the arithmetic
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "bench/common/bench.h"
@@ -61,9 +64,10 @@ int main(int argc, char** argv) {
     GL_CHECK(args.n > 0, "--n: must be positive, got {}", args.n);
     GL_CHECK(args.threads >= 1, "--threads: must be >= 1, got {}", args.threads);
     const std::vector<std::string> ops = split_list(args.ops);
+    const std::vector<std::string> known = {"add", "mul", "exp", "gelu", "sigmoid", "tanh", "silu"};
     for (const std::string& op : ops)
-      GL_CHECK(op == "add" || op == "mul" || op == "exp" || op == "gelu",
-               "--ops: unknown op '{}' (add, mul, exp, gelu)", op);
+      GL_CHECK(std::find(known.begin(), known.end(), op) != known.end(),
+               "--ops: unknown op '{}' (add, mul, exp, gelu, sigmoid, tanh, silu)", op);
     set_num_threads(int(args.threads));
     std::printf("elementwise: %lld floats, %s, %lld thread(s)\n", (long long)args.n,
                 std::string(device_name(args.device)).c_str(), (long long)args.threads);
@@ -79,6 +83,9 @@ int main(int argc, char** argv) {
       if (op == "add") return [&] { (void)(a + b), be.synchronize(); };
       if (op == "mul") return [&] { (void)(a * b), be.synchronize(); };
       if (op == "exp") return [&] { (void)exp(a), be.synchronize(); };
+      if (op == "sigmoid") return [&] { (void)sigmoid(a), be.synchronize(); };
+      if (op == "tanh") return [&] { (void)tanh(a), be.synchronize(); };
+      if (op == "silu") return [&] { (void)silu(a), be.synchronize(); };
       return [&] { (void)gelu(a), be.synchronize(); };
     };
     // The in-binary loop runs on the CPU's copy of the inputs.

@@ -1,5 +1,5 @@
 """Elementwise reference for build/bench/elementwise: PyTorch's allocating
-ops (a + b, a * b, exp(a), gelu(a)) on n float32 values, timed like the
+ops (a + b, a * b, exp(a), gelu(a); sigmoid, tanh, silu) on n float32 values, timed like the
 gradlab side (warm-up, samples of at least --min-sample-seconds, min / median
 / max per call). One JSON line per op on stdout.
 
@@ -28,6 +28,9 @@ def main():
         "mul": lambda: a * b,
         "exp": lambda: torch.exp(a),
         "gelu": lambda: torch.nn.functional.gelu(a),
+        "sigmoid": lambda: torch.sigmoid(a),
+        "tanh": lambda: torch.tanh(a),
+        "silu": lambda: torch.nn.functional.silu(a),
     }
     for name in args.ops.split(","):
         emit(name, "pytorch-" + torch.__version__, time_it(ops[name], args.samples, args.min_sample_seconds))

@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensor/cpu/exp_avx512.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/row_reduce.h"
@@ -93,7 +94,7 @@ T softmax_row_dense(T* s, int64_t n_real, int64_t kend, int64_t cap, T scale) {
   const int64_t n = padded(n_real, cap), w = whole_lanes(n);
   std::fill(s + n_real, s + w, -std::numeric_limits<T>::infinity());
   const T shift = max_row(s, n) * scale;
-  for (int64_t i = 0; i < w; ++i) s[i] = fn::exp(s[i] * scale - shift);
+  exp_affine(s, s, w, scale, shift);
   const T sum = T(sum_row(s, n));
   const T inv = T(1) / sum;
   for (int64_t i = 0; i < w; ++i) s[i] *= inv;
@@ -118,12 +119,10 @@ T softmax_row(T* s, const int32_t* keep, bool all_kept, int64_t visible, int64_t
     std::fill(s, s + kend, T(0));
     return kNegInf;
   }
-  // exp runs on every entry and the mask selects afterwards, so the loop has no
-  // branch and vectorises (a masked entry holds -inf, and is set to 0 anyway).
-  for (int64_t j = 0; j < w; ++j) {
-    const T e = fn::exp(s[j] - m);
-    s[j] = keep[j] ? e : T(0);
-  }
+  // exp runs on every entry and the mask selects afterwards, so the loops have
+  // no branch and vectorise (a masked entry holds -inf, and is set to 0 anyway).
+  exp_minus(s, s, w, m);
+  for (int64_t j = 0; j < w; ++j) s[j] = keep[j] ? s[j] : T(0);
   const double sum = sum_row(s, visible);
   const T inv = T(1.0 / sum);
   for (int64_t j = 0; j < w; ++j) s[j] *= inv;
@@ -190,20 +189,10 @@ void head_backward(HeadView<T> dout, HeadView<T> q, HeadView<T> k, HeadView<T> v
       const T l = lse[i];
       // Up to whole lanes (the rows have room): the entries past `visible` are zeroed below.
       const int64_t w = whole_lanes(visible);
-      if (all_kept) {
-        for (int64_t j = 0; j < w; ++j) {
-          const T pj = fn::exp(p[j] * scale - l);
-          p[j] = pj;
-          ds[j] = pj * (ds[j] - di) * scale;
-        }
-      } else {
-        for (int64_t j = 0; j < w; ++j) {  // exp first, then the mask: no branch, vectorised
-          const T e = fn::exp(p[j] * scale - l);
-          const T pj = keep[j] ? e : T(0);
-          p[j] = pj;
-          ds[j] = pj * (ds[j] - di) * scale;
-        }
-      }
+      exp_affine(p, p, w, scale, l);
+      if (!all_kept)  // exp first, then the mask: no branch, vectorised
+        for (int64_t j = 0; j < w; ++j) p[j] = keep[j] ? p[j] : T(0);
+      for (int64_t j = 0; j < w; ++j) ds[j] = p[j] * (ds[j] - di) * scale;
       std::fill(p + visible, p + kend, T(0));
       std::fill(ds + visible, ds + kend, T(0));
     }
@@ -241,8 +230,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
         for (int64_t bh = heads * c / chunks; bh < heads * (c + 1) / chunks; ++bh) {
           const int64_t b = bh / H, h = bh % H;
           head_forward<T>(vq.at(b, h), vk.at(b, h), vv.at(b, h), keep.data() + b * whole_lanes(len),
-                          dense[size_t(b)] != 0, causal,
-                          len, D, ps + c * scratch, po + bh * len * D, pl + bh * len);
+                          dense[size_t(b)] != 0, causal, len, D, ps + c * scratch, po + bh * len * D, pl + bh * len);
         }
     });
   });

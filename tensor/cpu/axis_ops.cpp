@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/cpu/exp_avx512.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/row_reduce.h"
 #include "tensor/functors.h"
@@ -19,7 +20,7 @@ template <class T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
   T m = max_row(x, n);
   if (std::isinf(m)) m = T(0);  // all -inf (or an inf): keep exp(x - m) finite where possible
-  for (int64_t j = 0; j < n; ++j) y[j] = fn::exp(x[j] - m);
+  exp_minus(x, y, n, m);
   const double s = sum_row(y, n);
   if (log) {
     const T shift = m + T(std::log(s));

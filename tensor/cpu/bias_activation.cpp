@@ -2,7 +2,10 @@
 // s = sigmoid(z), in one pass over the elements; and the backward, which for
 // silu reads the kept sigmoid instead of computing an exp and a division
 // again. Every value comes from the functors the separate add, op and op
-// backward use (tensor/functors.h), so the bits are theirs.
+// backward use (tensor/functors.h), so the bits are theirs; for f32 silu,
+// sigmoid and the erf GELU through their AVX-512 forms (cpu/exp_avx512.h),
+// which give the same bits.
+#include "tensor/cpu/exp_avx512.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loop.h"
 #include "tensor/elementwise_visit.h"
@@ -45,13 +48,15 @@ struct Run {
     for (int k = 0; k < kX; ++k) outs = outs && st[k] == e;
     if (outs && st[kX] == e && st[kBias] == e) {  // a bias along the run (the usual [.., out] layout)
       for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
+        const int64_t i = vector_run<true>(q, n, f);
         contiguous_run(
-            q, n, [b = reinterpret_cast<const T*>(q[kBias])](int64_t i) { return b[i]; }, f);
+            q, i, n, [b = reinterpret_cast<const T*>(q[kBias])](int64_t i) { return b[i]; }, f);
       });
     } else if (outs && st[kX] == e && st[kBias] == 0) {  // one bias value for the whole run
       for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
+        const int64_t i = vector_run<false>(q, n, f);
         contiguous_run(
-            q, n, [bv = *reinterpret_cast<const T*>(q[kBias])](int64_t) { return bv; }, f);
+            q, i, n, [bv = *reinterpret_cast<const T*>(q[kBias])](int64_t) { return bv; }, f);
       });
     } else {
       for_each_row<kBias + 1>(p, rows, rs, [&](char* const* q) {
@@ -66,9 +71,43 @@ struct Run {
     }
   }
 
-  // One run with every operand contiguous; bias(i) is the bias of element i.
+  // Elements [0, n) of a run with every operand contiguous, 16 at a time, for
+  // floats and an op with an AVX-512 form (cpu/exp_avx512.h: the same bits as
+  // element()); the bias runs along the run or is one value. Returns where
+  // contiguous_run takes over.
+  template <bool kBiasRuns, class F>
+  static int64_t vector_run(char* const* q, int64_t n, F) {
+#if defined(GRADLAB_EXP_AVX512)
+    if constexpr (std::is_same_v<T, float> && (kS || Avx512Form<F>::exists)) {
+      float* y = reinterpret_cast<float*>(q[0]);
+      float* z = kZ ? reinterpret_cast<float*>(q[1]) : nullptr;
+      float* s = kS ? reinterpret_cast<float*>(q[2]) : nullptr;
+      const float* x = reinterpret_cast<const float*>(q[kX]);
+      const float* b = reinterpret_cast<const float*>(q[kBias]);
+      int64_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        const __m512 zv =
+            _mm512_add_ps(_mm512_loadu_ps(x + i), kBiasRuns ? _mm512_loadu_ps(b + i) : _mm512_set1_ps(*b));
+        if constexpr (kS) {
+          const __m512 sv = sigmoid16(zv);
+          _mm512_storeu_ps(y + i, _mm512_mul_ps(zv, sv));
+          _mm512_storeu_ps(s + i, sv);
+        } else {
+          _mm512_storeu_ps(y + i, Avx512Form<F>::apply(zv));
+        }
+        if constexpr (kZ) _mm512_storeu_ps(z + i, zv);
+      }
+      return i;
+    }
+#endif
+    (void)q, (void)n;
+    return 0;
+  }
+
+  // Elements [from, n) of a run with every operand contiguous; bias(i) is the
+  // bias of element i.
   template <class Bias, class F>
-  static void contiguous_run(char* const* q, int64_t n, Bias bias, F f) {
+  static void contiguous_run(char* const* q, int64_t from, int64_t n, Bias bias, F f) {
     // The outputs are fresh tensors: nothing overlaps, which lets the loop
     // vectorise without run-time overlap checks.
     T* __restrict y = reinterpret_cast<T*>(q[0]);
@@ -76,7 +115,7 @@ struct Run {
     T* __restrict s = kS ? reinterpret_cast<T*>(q[2]) : nullptr;
     const T* __restrict x = reinterpret_cast<const T*>(q[kX]);
     T zv, sv;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = from; i < n; ++i) {
       y[i] = element(f, x[i], bias(i), zv, sv);
       if constexpr (kZ) z[i] = zv;
       if constexpr (kS) s[i] = sv;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/cpu/exp_avx512.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/row_reduce.h"
 #include "tensor/functors.h"
@@ -32,7 +33,7 @@ template <class T>
 double row_logsumexp(const T* x, int64_t n, T* scratch) {
   const T m = max_row(x, n);
   if (std::isinf(m)) return double(m);
-  for (int64_t j = 0; j < n; ++j) scratch[j] = fn::exp(x[j] - m);
+  exp_minus(x, scratch, n, m);
   return double(m) + std::log(sum_row(scratch, n));
 }
 
@@ -85,7 +86,8 @@ void cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in, co
           continue;
         }
         const T g = d[i], shift = z[i];
-        for (int64_t j = 0; j < classes; ++j) drow[j] = fn::exp(row[j] - shift) * g;
+        exp_minus(row, drow, classes, shift);
+        for (int64_t j = 0; j < classes; ++j) drow[j] *= g;
         drow[t[i]] -= g;
       }
     });

@@ -1,10 +1,13 @@
 // CPU elementwise kernels: copy (with dtype conversion), fill, unary, binary,
 // compare and where. Each runs through the strided loop engine (cpu/loop.h);
 // the inner loops have fast paths for contiguous and scalar (stride-0)
-// operands, which the compiler vectorises, and a general strided path.
+// operands, which the compiler vectorises (exp, sigmoid, silu, the erf GELU
+// and silu's derivative through their AVX-512 forms, cpu/exp_avx512.h), and a
+// general strided path.
 #include <cstring>
 
 #include "tensor/bf16.h"
+#include "tensor/cpu/exp_avx512.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loop.h"
 #include "tensor/elementwise_visit.h"
@@ -25,7 +28,9 @@ void unary_run(char* const* p, int64_t n, const int64_t* s, int64_t rows, const 
     for_each_row<2>(p, rows, rs, [&](char* const* q) {
       Out* out = reinterpret_cast<Out*>(q[0]);
       const In* x = reinterpret_cast<const In*>(q[1]);
-      for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+      int64_t i = 0;
+      if constexpr (kMapsAvx512<F, Out, In>) i = map_avx512<F>(x, out, n);  // exp, sigmoid, silu
+      for (; i < n; ++i) out[i] = f(x[i]);
     });
   } else if (s[0] == sizeof(Out) && s[1] == 0) {
     for_each_row<2>(p, rows, rs, [&](char* const* q) {
@@ -213,7 +218,10 @@ void unary_backward(UnaryOp op, UnaryParams params, const Tensor& x, const Tenso
                              T* out = reinterpret_cast<T*>(q[0]);
                              const T *xs = reinterpret_cast<const T*>(q[1]), *ys = reinterpret_cast<const T*>(q[2]),
                                      *ds = reinterpret_cast<const T*>(q[3]);
-                             for (int64_t i = 0; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
+                             int64_t i = 0;
+                             if constexpr (kGradMapsAvx512<decltype(f), T>)  // silu
+                               i = grad_map_avx512<decltype(f)>(xs, ys, ds, out, n);
+                             for (; i < n; ++i) out[i] = f(xs[i], ys[i], ds[i]);
                            });
                          } else {
                            for_each_row<4>(p, rows, rs, [&](char* const* q) {
