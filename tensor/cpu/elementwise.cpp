@@ -29,7 +29,7 @@ void unary_run(char* const* p, int64_t n, const int64_t* s, int64_t rows, const 
       Out* out = reinterpret_cast<Out*>(q[0]);
       const In* x = reinterpret_cast<const In*>(q[1]);
       int64_t i = 0;
-      if constexpr (kMapsAvx512<F, Out, In>) i = map_avx512<F>(x, out, n);  // exp, sigmoid, silu
+      if constexpr (kMapsAvx512<F, Out, In>) i = map_avx512<F>(x, out, n);  // exp, sigmoid, silu, gelu
       for (; i < n; ++i) out[i] = f(x[i]);
     });
   } else if (s[0] == sizeof(Out) && s[1] == 0) {
