@@ -21,6 +21,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -230,6 +231,7 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
   T* Ap = a_buffer<T>();
   // Each packed panel of B has a fixed place, whatever the slice's depth.
   const int64_t panel_size = NR * std::min(K, kKC);
+  std::array<int64_t, 3> split_before{};  // the previous chunk's split (see below)
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
     const int64_t panels = (nc + NR - 1) / NR;
@@ -247,17 +249,28 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       c0 = panels * t / nt;
       c1 = panels * (t + 1) / nt;
     }
-    // A thread that splits the columns packs exactly the panels it reads, so
-    // when one chunk of NC columns covers the whole product (the same panels
-    // in every slice) the threads never wait for each other. Threads that
-    // split the rows of a product with few panels (a narrow layer over a long
+    // A thread that splits the columns packs exactly the panels it reads.
+    // Threads that split the rows of a product with few panels (a narrow layer over a long
     // batch) each pack the whole slice of B into a buffer of their own: a
     // little packing done twice, and no waiting, which for a passive OpenMP
     // thread means sleeping and being woken, dearer than such a product.
     const bool own_b = nt > 1 && by_rows && panels <= kOwnPanelsMax;
     T* const Bt = own_b ? thread_buffer<T, 3>(size_t(panels * panel_size)) : Bp;
     const int64_t p0 = own_b ? 0 : panels * t / nt, p1 = own_b ? panels : panels * (t + 1) / nt;
-    const bool wait = nt > 1 && !own_b && (by_rows || N > kNC);
+    // Threads that share the packed slice wait for it to be whole before
+    // reading it, and for every thread to be done with it before the next
+    // slice overwrites it. Threads that split the columns never wait within
+    // a chunk of NC columns, nor from one chunk to the next while the split
+    // stays the same (every chunk but the last, narrower one of a wide
+    // product such as a language model's head): where it changes, a thread's
+    // new panels may lie where another thread is still reading, so they wait
+    // there once.
+    const bool wait = nt > 1 && !own_b && by_rows;
+    const std::array<int64_t, 3> split = {by_rows, own_b, panels};
+    if (nt > 1 && jc > 0 && split != split_before) {
+#pragma omp barrier
+    }
+    split_before = split;
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const bool add = accumulate || pc > 0;

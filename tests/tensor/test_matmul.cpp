@@ -73,7 +73,9 @@ TEST_CASE("gemm results do not depend on the thread count") {
   // Threads split rows when C has few column panels and columns otherwise;
   // splitting the rows of a product of up to eight panels, each packs B for
   // itself, and of more, they share it. The shapes cover all of these (thin
-  // ones over one and several K slices), with B
+  // ones over one and several K slices, and wider than one chunk of 4,096
+  // columns: split by columns throughout, and by columns then by rows in the
+  // last chunk), with B
   // plain and transposed (a Linear weight) and A column-major (a weight
   // gradient X^T dY).
   const int threads = num_threads();
@@ -84,7 +86,9 @@ TEST_CASE("gemm results do not depend on the thread count") {
                                 {2048, 64, 64},
                                 {256, 256, 200},
                                 {1024, 64, 512},
-                                {2048, 64, 600}}) {
+                                {2048, 64, 600},
+                                {64, 300, 9000},
+                                {2000, 64, 4900}}) {
     const Tensor a = ref::make_input({m, k}, DType::f32, Layout::contiguous, 5);
     const Tensor a_t = a.transpose(0, 1).contiguous().transpose(0, 1);  // the same A, column-major
     const Tensor b = ref::make_input({k, n}, DType::f32, Layout::contiguous, 6);
