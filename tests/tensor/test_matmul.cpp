@@ -75,9 +75,8 @@ TEST_CASE("gemm results do not depend on the thread count") {
   // itself, and of more, they share it. The shapes cover all of these (thin
   // ones over one and several K slices, and wider than one chunk of 4,096
   // columns: split by columns throughout, and by columns then by rows in the
-  // last chunk), with B
-  // plain and transposed (a Linear weight) and A column-major (a weight
-  // gradient X^T dY).
+  // last chunk), with B plain and transposed (a Linear weight) and A
+  // column-major (a weight gradient X^T dY).
   const int threads = num_threads();
   for (const auto& [m, k, n] : {std::array<int64_t, 3>{300, 200, 500},
                                 {256, 300, 96},
