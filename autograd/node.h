@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "autograd/pool.h"
+#include "tensor/pool.h"
 #include "autograd/var.h"
 
 namespace gradlab {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "autograd/node.h"
-#include "autograd/pool.h"
+#include "tensor/pool.h"
 
 namespace gradlab {
 

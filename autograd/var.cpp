@@ -2,7 +2,7 @@
 #include "autograd/var.h"
 
 #include "autograd/node.h"
-#include "autograd/pool.h"
+#include "tensor/pool.h"
 #include "tensor/ops.h"
 
 namespace gradlab {

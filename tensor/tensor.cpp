@@ -8,6 +8,7 @@
 #include "tensor/allocator.h"
 #include "tensor/backend.h"
 #include "tensor/creation.h"
+#include "tensor/pool.h"
 
 namespace gradlab {
 
@@ -20,15 +21,16 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, const Shape& shape, const Shape
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape) GL_CHECK(s >= 0, "empty: negative size in shape {}", shape);
   if (device != Device::cpu) backend(device);  // a clear error when the device is unavailable
-  auto storage = std::make_shared<Storage>(size_t(shape.numel()) * dtype_size(dtype), device);
+  // the Storage record and its count share one block from the per-thread pool
+  auto storage =
+      std::allocate_shared<Storage>(pool::Allocator<Storage>{}, size_t(shape.numel()) * dtype_size(dtype), device);
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
 Device Tensor::device() const { return storage_ ? storage_->device : Device::cpu; }
 
 void Tensor::check_host_memory(const char* who) const {
-  GL_CHECK(backend(device()).host_memory, "{}: tensor is on {}, whose memory the host cannot address", who,
-           device());
+  GL_CHECK(backend(device()).host_memory, "{}: tensor is on {}, whose memory the host cannot address", who, device());
 }
 
 int64_t Tensor::size(int64_t axis) const { return shape_[wrap_axis(axis, dim(), "size")]; }
@@ -321,7 +323,7 @@ Tensor& Tensor::mul_(double value) {
   GL_CHECK(!has_internal_overlap(*this), "mul_: tensor of shape {} has overlapping elements", shape_);
   // Each element is read and written at the same place, so the binary kernel may write over its input.
   kernel(&Backend::binary, device(), "mul_")(BinaryOp::mul, *this, scalar(value, dtype(), device()).expand(shape_),
-                                              *this);
+                                             *this);
   bump_version();
   return *this;
 }

@@ -250,10 +250,11 @@ void gemm_thread(int t, int nt, int64_t M, int64_t N, int64_t K, MatrixView<T> A
       c1 = panels * (t + 1) / nt;
     }
     // A thread that splits the columns packs exactly the panels it reads.
-    // Threads that split the rows of a product with few panels (a narrow layer over a long
-    // batch) each pack the whole slice of B into a buffer of their own: a
-    // little packing done twice, and no waiting, which for a passive OpenMP
-    // thread means sleeping and being woken, dearer than such a product.
+    // Threads that split the rows of a product with few panels (a narrow
+    // layer over a long batch) each pack the whole slice of B into a buffer
+    // of their own: a little packing done twice, and no waiting, which for a
+    // passive OpenMP thread means sleeping and being woken, dearer than such
+    // a product.
     const bool own_b = nt > 1 && by_rows && panels <= kOwnPanelsMax;
     T* const Bt = own_b ? thread_buffer<T, 3>(size_t(panels * panel_size)) : Bp;
     const int64_t p0 = own_b ? 0 : panels * t / nt, p1 = own_b ? panels : panels * (t + 1) / nt;

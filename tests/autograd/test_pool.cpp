@@ -1,7 +1,10 @@
-// The autograd engine's block pool (autograd/pool.h): blocks come back to the
-// thread that frees them, sizes round to whole classes, a pooled vector grows
-// past the largest class and shrinks back into it with its values, and graphs
-// built and freed on several threads give the same gradients.
+// The per-thread block pool (tensor/pool.h) behind tensors' Storage records
+// and the autograd engine's objects: blocks come back to the thread that
+// frees them, sizes round to whole classes, a pooled vector grows past the
+// largest class and shrinks back into it with its values, a tensor's Storage
+// record is reused, tensors freed on another thread than their own stay
+// whole, and graphs built and freed on several threads give the same
+// gradients.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -10,8 +13,8 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "autograd/pool.h"
 #include "tensor/ops.h"
+#include "tensor/pool.h"
 
 using namespace gradlab;
 
@@ -36,6 +39,29 @@ TEST_CASE("pool: a vector on the pool grows, shrinks and keeps its values") {
   v.resize(3);
   v.shrink_to_fit();  // back into a pooled class
   CHECK(v == pool::Vector<int>{0, 1, 2});
+}
+
+TEST_CASE("pool: a freed tensor's Storage record is handed to the next tensor") {
+  if (pool::kPoolKeep == 0) return;  // AddressSanitizer build: nothing is pooled
+  const Storage* first = nullptr;
+  {
+    const Tensor t = full({3}, 1.0f);
+    first = t.storage().get();
+  }
+  const Tensor u = full({5}, 2.0f);  // another size: the record's block is the same
+  CHECK(u.storage().get() == first);
+  CHECK(u.to_vector<float>() == std::vector<float>(5, 2.0f));
+}
+
+TEST_CASE("pool: tensors made on a thread that has ended keep their data") {
+  std::vector<Tensor> made(3);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 3; ++t) workers.emplace_back([&, t] { made[size_t(t)] = full({64}, float(t)); });
+  for (auto& th : workers) th.join();
+  for (int t = 0; t < 3; ++t) CHECK(made[size_t(t)].to_vector<float>() == std::vector<float>(64, float(t)));
+  made.clear();  // their records join this thread's lists
+  const Tensor again = full({64}, 7.0f);
+  CHECK(again.to_vector<float>() == std::vector<float>(64, 7.0f));
 }
 
 namespace {

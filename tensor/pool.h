@@ -1,6 +1,8 @@
-// A per-thread pool of small blocks for the autograd engine's own objects:
-// graph nodes, Var bodies (both made with std::allocate_shared) and the short
-// vectors a node keeps (its edges, input shapes, saved tensors).
+// A per-thread pool of small blocks for the objects every op makes: a
+// tensor's Storage record, and the autograd engine's graph nodes, Var bodies
+// (all made with std::allocate_shared) and the short vectors a node keeps
+// (its edges, input shapes, saved tensors). The tensor's data itself comes
+// from the caching allocator (allocator.h).
 //
 // A recorded graph makes these for every op, a few hundred bytes each, and
 // frees them all together after backward. glibc's malloc keeps only seven
@@ -30,8 +32,8 @@ inline constexpr size_t kPoolKeep = 0;
 #else
 inline constexpr size_t kPoolKeep = 1024;
 #endif
-inline constexpr size_t kStep = 16;                    // bytes between size classes
-inline constexpr size_t kLargest = 1024;               // larger blocks are not pooled
+inline constexpr size_t kStep = 16;                   // bytes between size classes
+inline constexpr size_t kLargest = 1024;              // larger blocks are not pooled
 inline constexpr size_t kClasses = kLargest / kStep;  // class c holds blocks of (c + 1) * kStep bytes
 
 class Pools {
