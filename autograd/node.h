@@ -12,8 +12,8 @@
 #include <span>
 #include <vector>
 
-#include "tensor/pool.h"
 #include "autograd/var.h"
+#include "tensor/pool.h"
 
 namespace gradlab {
 

@@ -2,8 +2,8 @@
 #include "autograd/var.h"
 
 #include "autograd/node.h"
-#include "tensor/pool.h"
 #include "tensor/ops.h"
+#include "tensor/pool.h"
 
 namespace gradlab {
 
