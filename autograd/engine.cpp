@@ -51,7 +51,27 @@ Tensor add_gradients(const Tensor& a, const Tensor& b) {
   return add(a.to(DType::f32), b.to(DType::f32)).to(DType::bf16);
 }
 
-Tensor accumulate(const Tensor& sum, const Tensor& g) { return sum.defined() ? add_gradients(sum, g) : g; }
+// Whether g alone holds its storage (an op's backward may hand one tensor to
+// several inputs, a hook may keep it, a node may have saved it) and is all of
+// it, in order (a view would keep alive, and let a grad reach, memory beyond
+// it). Such a gradient may become a leaf's grad as it is, or be added into.
+bool sole_owner(const Tensor& g) {
+  return g.storage().use_count() == 1 && g.offset() == 0 && g.is_contiguous() &&
+         size_t(g.numel()) * dtype_size(g.dtype()) == g.storage()->nbytes;
+}
+
+// sum + g, or g when sum is undefined. When nothing else holds sum, the sums
+// are written over it (the same element-wise additions, one tensor fewer):
+// pass sum by std::move, or it is held twice.
+Tensor accumulate(Tensor sum, const Tensor& g) {
+  if (!sum.defined()) return g;
+  if (sum.dtype() != DType::bf16 && sum.dtype() == g.dtype() && sum.shape() == g.shape() && sole_owner(sum)) {
+    kernel(&Backend::binary, sum.device(), "accumulate")(BinaryOp::add, sum, g, sum);
+    sum.bump_version();
+    return sum;
+  }
+  return add_gradients(sum, g);
+}
 
 Tensor run_hooks(const std::vector<std::pair<int, GradHook>>& hooks, Tensor g, std::string_view where) {
   for (const auto& [id, hook] : hooks) {
@@ -64,12 +84,15 @@ Tensor run_hooks(const std::vector<std::pair<int, GradHook>>& hooks, Tensor g, s
   return g;
 }
 
-void accumulate_into_leaf(Node& acc, const Tensor& g_in) {
+// A leaf's first gradient is taken as it is when nothing else holds it, and
+// copied otherwise: a leaf's grad must be its own.
+void accumulate_into_leaf(Node& acc, Tensor g) {
   VarImpl& leaf = *acc.leaf;
-  const Tensor g = run_hooks(leaf.hooks, g_in, "a leaf");
-  // The first gradient is copied: an op's backward may hand the same tensor
-  // to several inputs, and a leaf's grad must be its own.
-  leaf.grad = leaf.grad.defined() ? add_gradients(leaf.grad, g) : g.clone();
+  g = run_hooks(leaf.hooks, std::move(g), "a leaf");
+  if (leaf.grad.defined())
+    leaf.grad = accumulate(std::move(leaf.grad), g);
+  else
+    leaf.grad = sole_owner(g) ? std::move(g) : g.clone();
 }
 
 void release(Node& node) {
@@ -85,7 +108,7 @@ void run_node(Node& node, bool retain_graph) {
   Tensor g = std::move(node.pending_grad);
   node.pending_grad = Tensor();
   if (node.leaf) {
-    accumulate_into_leaf(node, g);
+    accumulate_into_leaf(node, std::move(g));
     return;
   }
   GL_CHECK(!node.released,
@@ -93,7 +116,7 @@ void run_node(Node& node, bool retain_graph) {
            "(pass retain_graph = true to the first one)",
            node.op->name);
   g = run_hooks(node.hooks, std::move(g), node.op->name);
-  if (auto out = node.output.lock(); out && out->retains_grad) out->grad = accumulate(out->grad, g);
+  if (auto out = node.output.lock(); out && out->retains_grad) out->grad = accumulate(std::move(out->grad), g);
   for (size_t i = 0; i < node.saved.size(); ++i)
     GL_CHECK(node.saved[i].version() == node.saved_versions[i],
              "{}: a tensor it saved for backward (saved tensor {}, shape {}) was modified in place after the "
@@ -115,7 +138,7 @@ void run_node(Node& node, bool retain_graph) {
       GL_CHECK(grads[i].shape() == node.input_shapes[i], "{} backward: gradient of shape {} for input {} of shape {}",
                node.op->name, grads[i].shape(), i, node.input_shapes[i]);
       Node& into = *node.next[i].node;
-      into.pending_grad = accumulate(into.pending_grad, grads[i]);
+      into.pending_grad = accumulate(std::move(into.pending_grad), grads[i]);
     }
   }
   if (!retain_graph) release(node);

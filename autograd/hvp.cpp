@@ -156,7 +156,8 @@ Tensors hvp(const std::function<Var()>& loss_fn, const std::vector<Var>& params,
   }
 
   // What must come back exactly: the values (copied) and the grads (their
-  // tensors: backward replaces a leaf's grad rather than writing into it).
+  // tensors: backward writes into a leaf's grad only when nothing else holds
+  // it, and these handles hold it).
   Tensors theta(params.size()), saved_grads(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     theta[i] = params[i].value().clone();

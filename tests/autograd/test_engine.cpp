@@ -1,7 +1,7 @@
 // The autograd engine: accumulation across uses and calls, retained and freed
-// graphs, no_grad and detach, the saved-tensor version check, hooks and
-// retain_grad, bad-input errors, very long graphs, and memory that stays flat
-// over a long training loop.
+// graphs, no_grad and detach, the saved-tensor version check, when a leaf
+// takes its gradient without a copy, hooks and retain_grad, bad-input errors,
+// very long graphs, and memory that stays flat over a long training loop.
 #include <doctest/doctest.h>
 
 #include <thread>
@@ -124,6 +124,71 @@ TEST_CASE("backward on a leaf, and with an explicit cotangent") {
   const Var y = Var::leaf(t64({1, 2, 3}));
   (y * y).backward(t64({1, 0, 2}));
   CHECK(vals(y.grad()) == std::vector<double>{2, 0, 12});
+}
+
+TEST_CASE("a leaf's grad is its own: taken, or added into, without a copy only when nothing else holds it") {
+  // x * 2 makes a fresh gradient that nothing else holds: the leaf takes it.
+  const Var x = Var::leaf(t64({1, 2, 3}));
+  const void* handed = nullptr;
+  x.register_hook([&](const Tensor& g) {
+    handed = g.data_ptr();  // a raw pointer: no reference kept
+    return Tensor();
+  });
+  (x * 2.0).backward(t64({1, 1, 1}));
+  CHECK(vals(x.grad()) == std::vector<double>{2, 2, 2});
+  CHECK(x.grad().data_ptr() == handed);
+
+  // A hook that keeps the gradient: the leaf gets a copy, and changing the
+  // kept tensor leaves the grad alone.
+  const Var w = Var::leaf(t64({1, 2}));
+  Tensor kept;
+  w.register_hook([&](const Tensor& g) {
+    kept = g;
+    return Tensor();
+  });
+  (w * 3.0).backward(t64({1, 1}));
+  CHECK(w.grad().storage() != kept.storage());
+  kept.mul_(10.0);
+  CHECK(vals(w.grad()) == std::vector<double>{3, 3});
+
+  // add hands one tensor to both inputs, and the cotangent is the caller's:
+  // three separate storages.
+  const Var a = Var::leaf(t64({1, 2})), b = Var::leaf(t64({3, 4}));
+  const Tensor cot = t64({5, 6});
+  (a + b).backward(cot);
+  CHECK(a.grad().storage() != b.grad().storage());
+  CHECK(a.grad().storage() != cot.storage());
+  CHECK(b.grad().storage() != cot.storage());
+  Tensor a_grad = a.grad();
+  a_grad.mul_(2.0);
+  CHECK(vals(b.grad()) == std::vector<double>{5, 6});
+  CHECK(vals(cot) == std::vector<double>{5, 6});
+
+  // A strided view (transpose) and views into one larger tensor (concat's
+  // slices) are copied into contiguous grads of their own size.
+  const Var m = Var::leaf(t64({1, 2, 3, 4, 5, 6}, {2, 3}));
+  transpose(m, 0, 1).backward(t64({1, 2, 3, 4, 5, 6}, {3, 2}));
+  CHECK(m.grad().is_contiguous());
+  CHECK(vals(m.grad()) == std::vector<double>{1, 3, 5, 2, 4, 6});
+  const Var p = Var::leaf(t64({1, 2})), q = Var::leaf(t64({3, 4, 5}));
+  concat({p * 1.0, q * 1.0}).backward(t64({1, 2, 3, 4, 5}));
+  CHECK(vals(p.grad()) == std::vector<double>{1, 2});
+  CHECK(vals(q.grad()) == std::vector<double>{3, 4, 5});
+  CHECK(p.grad().storage()->nbytes == 2 * sizeof(double));
+  CHECK(q.grad().storage()->nbytes == 3 * sizeof(double));
+
+  // A later backward adds into the grad in place, unless a copy of it is held.
+  const Var s = Var::leaf(t64({1, 2}));
+  (s * 2.0).backward(t64({1, 1}));
+  const Tensor first = s.grad();
+  (s * 2.0).backward(t64({1, 1}));
+  CHECK(vals(first) == std::vector<double>{2, 2});
+  CHECK(vals(s.grad()) == std::vector<double>{4, 4});
+  CHECK(s.grad().storage() != first.storage());
+  const void* second = s.grad().data_ptr();
+  (s * 2.0).backward(t64({1, 1}));
+  CHECK(vals(s.grad()) == std::vector<double>{6, 6});
+  CHECK(s.grad().data_ptr() == second);
 }
 
 TEST_CASE("backward hooks see, and may replace, a node's output gradient") {
