@@ -1,6 +1,6 @@
-// Differentiable layers: layer_norm, attention and bias_activation on the
-// fused kernels of tensor/fused_layers.h (each backward is one kernel call on
-// what the forward saved), embedding as a row lookup whose gradient adds rows
+// Differentiable layers: layer_norm (also straight after a residual add),
+// attention and bias_activation on the fused kernels of tensor/fused_layers.h
+// (each backward is one kernel call on what the forward saved), embedding as a row lookup whose gradient adds rows
 // back, and dropout, whose backward regenerates the forward's mask from its
 // Philox (seed, offset) instead of saving it.
 #include "autograd/gradcheck.h"
@@ -14,22 +14,41 @@ Tensor value_or_undefined(const Var& v) { return v.defined() ? v.value() : Tenso
 }  // namespace
 
 GL_OP(kLayerNorm, "layer_norm");
+GL_OP(kAddLayerNorm, "add_layer_norm");
 GL_OP(kAttention, "attention");
 GL_OP(kAttentionPacked, "attention_packed");
 GL_OP(kBiasActivation, "bias_activation");
 GL_OP(kEmbedding, "embedding");
 GL_OP(kDropout, "dropout");
 
-Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps) {
-  GL_CHECK(x.defined(), "layer_norm: x is undefined");
-  const Tensor w = value_or_undefined(weight);
-  const LayerNormForward f = layer_norm_forward(x.value(), w, value_or_undefined(bias), eps);
+namespace {
+// The layer norm y = f.y of x as a node of the graph.
+Var record_layer_norm(const LayerNormForward& f, const Var& x, const Var& weight, const Var& bias) {
   return record(
-      kLayerNorm, f.y, {x, weight, bias}, {x.value(), w, f.mean, f.rstd},
+      kLayerNorm, f.y, {x, weight, bias}, {x.value(), value_or_undefined(weight), f.mean, f.rstd},
       [](const GradContext& g) -> std::vector<Tensor> {
         const LayerNormGrads d = layer_norm_backward(g.dout, g.saved[0], g.saved[1], g.saved[2], g.saved[3]);
         return {g.need(0) ? d.dx : Tensor(), g.need(1) ? d.dweight : Tensor(), g.need(2) ? d.dbias : Tensor()};
       });
+}
+}  // namespace
+
+Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps) {
+  GL_CHECK(x.defined(), "layer_norm: x is undefined");
+  return record_layer_norm(layer_norm_forward(x.value(), value_or_undefined(weight), value_or_undefined(bias), eps), x,
+                           weight, bias);
+}
+
+// Two nodes, as add then layer_norm would make: the sum, whose gradient passes
+// to x and r unchanged, and the norm of the sum.
+std::pair<Var, Var> add_layer_norm(const Var& x, const Var& r, const Var& weight, const Var& bias, double eps) {
+  GL_CHECK(x.defined() && r.defined(), "add_layer_norm: x or r is undefined");
+  const AddLayerNormForward f =
+      add_layer_norm_forward(x.value(), r.value(), value_or_undefined(weight), value_or_undefined(bias), eps);
+  const Var sum = record(kAddLayerNorm, f.sum, {x, r}, {}, [](const GradContext& g) -> std::vector<Tensor> {
+    return {g.need(0) ? g.dout : Tensor(), g.need(1) ? g.dout : Tensor()};
+  });
+  return {sum, record_layer_norm(f.norm, sum, weight, bias)};
 }
 
 Var attention(const Var& q, const Var& k, const Var& v, bool causal, const Tensor& key_mask) {
@@ -119,6 +138,14 @@ GL_GRADCHECK(kLayerNorm, "weight only, eps 0.1", {{{4, 3}}, {{3}}},
 GL_GRADCHECK(kLayerNorm, "bias only, strided x", {{{2, 6}}, {{2}}},
              [](const Vars& x) { return layer_norm(transpose(x[0], 0, 1), Var(), x[1]); });
 
+// Both outputs reach the loss: the sum's gradient is its own plus the norm's.
+GL_GRADCHECK(kAddLayerNorm, "the sum and its norm", {{{3, 5}}, {{3, 5}}, {{5}}, {{5}}}, [](const Vars& x) {
+  const auto [sum, norm] = add_layer_norm(x[0], x[1], x[2], x[3]);
+  return sum * 0.5 + norm;
+});
+GL_GRADCHECK(kAddLayerNorm, "no weight, no bias, 3-D", {{{2, 3, 4}}, {{2, 3, 4}}},
+             [](const Vars& x) { return add_layer_norm(x[0], x[1], Var(), Var()).second; });
+
 GL_GRADCHECK(kAttention, "causal", {{{1, 2, 4, 3}}, {{1, 2, 4, 3}}, {{1, 2, 4, 3}}},
              [](const Vars& x) { return attention(x[0], x[1], x[2], true); });
 GL_GRADCHECK(kAttention, "non-causal", {{{2, 2, 3, 2}}, {{2, 2, 3, 2}}, {{2, 2, 3, 2}}},
@@ -139,10 +166,13 @@ GL_GRADCHECK(kAttention, "strided q, k, v", {{{1, 5, 2, 2}}, {{1, 5, 2, 2}}, {{1
 });
 
 // q, k, v as the three slices of a [B, T, 3, H, D] projection permuted to [3, B, H, T, D].
-GL_GRADCHECK(kAttentionPacked, "causal, strided", {{{1, 4, 3, 2, 3}}},
-             [](const Vars& x) { return attention_packed(permute(x[0], {2, 0, 3, 1, 4}), true); });
+GL_GRADCHECK(kAttentionPacked, "causal, strided", {{{1, 4, 3, 2, 3}}}, [](const Vars& x) {
+  return attention_packed(permute(x[0], {2, 0, 3, 1, 4}), true);
+});
 GL_GRADCHECK(kAttentionPacked, "non-causal, key mask, a fully masked batch entry", {{{3, 2, 2, 3, 2}}},
-             [](const Vars& x) { return attention_packed(x[0], false, mask_of({1, 0, 1, 0, 0, 0}, {2, 3})); });
+             [](const Vars& x) {
+               return attention_packed(x[0], false, mask_of({1, 0, 1, 0, 0, 0}, {2, 3}));
+             });
 
 GL_GRADCHECK(kBiasActivation, "silu, a bias per column", {{{4, 5}, -3, 3}, {{5}, -3, 3}},
              [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::silu); });

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "autograd/var.h"
@@ -125,6 +126,9 @@ Var entropy(const Var& logits, int64_t axis = -1);
 // Normalises the last axis of x [.., C] to zero mean and unit variance (biased),
 // then scales and shifts by weight and bias [C] (either may be undefined).
 Var layer_norm(const Var& x, const Var& weight, const Var& bias, double eps = 1e-5);
+// A residual add and the layer norm after it: {x + r, layer_norm(x + r, ..)},
+// the same values and graph as add then layer_norm, computed in one pass.
+std::pair<Var, Var> add_layer_norm(const Var& x, const Var& r, const Var& weight, const Var& bias, double eps = 1e-5);
 // softmax(q k^T / sqrt(D) + mask) v for q, k, v [B, H, T, D], fused: with
 // causal, position i attends to j <= i; key_mask [B, T] (b8, true = attend)
 // hides padding. A query that can attend to nothing gets a zero output.

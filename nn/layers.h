@@ -23,6 +23,10 @@ class LayerNorm : public Module {
   explicit LayerNorm(int64_t dim, double eps = 1e-5, DType dtype = DType::f32);
   Var forward(const Var& x) const { return layer_norm(x, weight, bias, eps_); }
   Var operator()(const Var& x) const { return forward(x); }
+  // A residual add and this norm in one pass: {x + r, forward(x + r)}.
+  std::pair<Var, Var> forward_residual(const Var& x, const Var& r) const {
+    return add_layer_norm(x, r, weight, bias, eps_);
+  }
   Var weight;  // [dim], ones
   Var bias;    // [dim], zeros
 

@@ -89,15 +89,16 @@ Block::Block(int64_t d_model, int64_t heads, Generator& gen, double dropout, uin
 }
 
 Var Block::forward(const Var& x, const LinearApply& apply) const {
-  const Var h = x + attn->forward(ln1->forward(x), apply);
-  const Var inner = gelu(apply_linear(apply, fc, ln2->forward(h)), gelu_tanh_);
+  const auto [h, normed] = ln2->forward_residual(x, attn->forward(ln1->forward(x), apply));  // h = x + attention
+  const Var inner = gelu(apply_linear(apply, fc, normed), gelu_tanh_);
   return h + mlp_dropout_->forward(apply_linear(apply, fc_out, inner));
 }
 
 Tensor Block::forward_cached(const Tensor& x, Tensor& k_cache, Tensor& v_cache, int64_t cached) const {
   NoGradGuard guard;
-  const Tensor h = add(x, attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache, cached));
-  return add(h, fc_out->forward(gelu(fc->forward(ln2->forward(Var(h))), gelu_tanh_)).value());
+  const Tensor a = attn->forward_cached(ln1->forward(Var(x)).value(), k_cache, v_cache, cached);
+  const auto [h, normed] = ln2->forward_residual(Var(x), Var(a));
+  return add(h.value(), fc_out->forward(gelu(fc->forward(normed), gelu_tanh_)).value());
 }
 
 }  // namespace gradlab::nn

@@ -37,22 +37,40 @@ void check_affine(const Tensor& t, const Tensor& x, std::string_view op, std::st
 
 Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contiguous() : t; }
 
+// The checks of a layer norm's arguments, and its results allocated.
+LayerNormForward layer_norm_results(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                    std::string_view op) {
+  check_float(x, op, "x");
+  GL_CHECK(x.dim() >= 1, "{}: x must have at least one axis, got shape {}", op, x.shape());
+  GL_CHECK(x.shape().back() > 0, "{}: the last axis of x of shape {} is empty", op, x.shape());
+  GL_CHECK(eps >= 0, "{}: eps must be >= 0, got {}", op, eps);
+  check_affine(weight, x, op, "weight");
+  check_affine(bias, x, op, "bias");
+  const int64_t rows = x.numel() / x.shape().back();
+  return {Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({rows}, x.dtype(), x.device()),
+          Tensor::empty({rows}, x.dtype(), x.device())};
+}
+
 }  // namespace
 
 LayerNormForward layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
-  check_float(x, "layer_norm", "x");
-  GL_CHECK(x.dim() >= 1, "layer_norm: x must have at least one axis, got shape {}", x.shape());
-  GL_CHECK(x.shape().back() > 0, "layer_norm: the last axis of x of shape {} is empty", x.shape());
-  GL_CHECK(eps >= 0, "layer_norm: eps must be >= 0, got {}", eps);
-  check_affine(weight, x, "layer_norm", "weight");
-  check_affine(bias, x, "layer_norm", "bias");
-  const int64_t rows = x.numel() / x.shape().back();
-  LayerNormForward r{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({rows}, x.dtype(), x.device()),
-                     Tensor::empty({rows}, x.dtype(), x.device())};
-  if (rows == 0) return r;
+  LayerNormForward r = layer_norm_results(x, weight, bias, eps, "layer_norm");
+  if (r.mean.numel() == 0) return r;
   kernel(&Backend::layer_norm, x.device(), "layer_norm")(x.contiguous(), contiguous_or_undefined(weight),
                                                          contiguous_or_undefined(bias), eps, r.y, r.mean, r.rstd);
   return r;
+}
+
+AddLayerNormForward add_layer_norm_forward(const Tensor& x, const Tensor& r, const Tensor& weight, const Tensor& bias,
+                                           double eps) {
+  AddLayerNormForward f{Tensor(), layer_norm_results(x, weight, bias, eps, "add_layer_norm")};
+  check_like(r, x, x.shape(), "add_layer_norm", "r");
+  f.sum = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (f.norm.mean.numel() == 0) return f;
+  kernel(&Backend::add_layer_norm, x.device(), "add_layer_norm")(
+      x.contiguous(), r.contiguous(), contiguous_or_undefined(weight), contiguous_or_undefined(bias), eps, f.sum,
+      f.norm.y, f.norm.mean, f.norm.rstd);
+  return f;
 }
 
 LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,

@@ -1,5 +1,5 @@
 // Fused layer kernels with their own entries, forward and backward: layer norm
-// over the last axis, scaled dot-product attention (causal and key masks, the
+// over the last axis (also straight after a residual add), scaled dot-product attention (causal and key masks, the
 // backward recomputing the probabilities from the saved log-sum-exp), a bias
 // add with an activation, and dropout from a Philox stream.
 // autograd/layers.cpp builds the differentiable layer_norm, attention,
@@ -31,6 +31,17 @@ LayerNormForward layer_norm_forward(const Tensor& x, const Tensor& weight, const
 // The gradients of layer_norm_forward from dy (x's shape) and its saved mean and rstd.
 LayerNormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                                    const Tensor& rstd);
+
+// A residual add and the layer norm after it, as in a transformer block:
+// sum = x + r, then layer_norm_forward(sum, weight, bias, eps), with the same
+// bits as those two calls (one pass over the rows on the CPU). x and r have
+// one shape, dtype and device.
+struct AddLayerNormForward {
+  Tensor sum;             // x + r
+  LayerNormForward norm;  // of sum
+};
+AddLayerNormForward add_layer_norm_forward(const Tensor& x, const Tensor& r, const Tensor& weight, const Tensor& bias,
+                                           double eps);
 
 // ---- attention ----
 struct AttentionForward {

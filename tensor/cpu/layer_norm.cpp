@@ -1,8 +1,7 @@
-// CPU layer norm over the last axis of a contiguous x [rows, C], forward and
-// backward, f32 and f64. Row statistics are accumulated in f64 (also for f32)
-// with several independent accumulators so that the loops vectorise; rows run
-// in parallel. The backward's dweight and dbias sum over rows: each chunk of
-// rows keeps its own partial sums, added in chunk order afterwards.
+// CPU layer norm over the last axis of a contiguous x [rows, C], forward (also
+// after a residual add, in the same pass) and backward, f32 and f64. Row statistics are accumulated in f64 (also for
+// f32) with several independent accumulators so that the loops vectorise; rows run in parallel. The backward's dweight
+// and dbias sum over rows: each chunk of rows keeps its own partial sums, added in chunk order afterwards.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -85,6 +84,31 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
     T* pr = rstd.data<T>();
     parallel_for(rows, std::max<int64_t>(1, kGrainElementwise / (4 * C)), [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) layer_norm_row(px + r * C, pw, pb, eps, C, py + r * C, pm[r], pr[r]);
+    });
+  });
+}
+
+// Each row's sum is written, then normalised while it is still in cache: one
+// pass over the rows instead of an add's and then layer_norm's.
+void add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& weight, const Tensor& bias, double eps,
+                    const Tensor& sum, const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+  const int64_t C = x.shape().back(), rows = x.numel() / C;
+  dispatch_float(x.dtype(), "add_layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pres = r.data<T>();
+    const T* pw = data_or_null<T>(weight);
+    const T* pb = data_or_null<T>(bias);
+    T* ps = sum.data<T>();
+    T* py = y.data<T>();
+    T* pm = mean.data<T>();
+    T* pr = rstd.data<T>();
+    parallel_for(rows, std::max<int64_t>(1, kGrainElementwise / (4 * C)), [&](int64_t lo, int64_t hi) {
+      for (int64_t row = lo; row < hi; ++row) {
+        T* s = ps + row * C;
+        for (int64_t i = 0; i < C; ++i) s[i] = px[row * C + i] + pres[row * C + i];
+        layer_norm_row(s, pw, pb, eps, C, py + row * C, pm[row], pr[row]);
+      }
     });
   });
 }

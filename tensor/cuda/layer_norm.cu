@@ -116,6 +116,13 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   });
 }
 
+// The residual add and the norm as the two kernels they are on their own.
+void add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& weight, const Tensor& bias, double eps,
+                    const Tensor& sum, const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+  binary(BinaryOp::add, x, r, sum);
+  layer_norm(sum, weight, bias, eps, y, mean, rstd);
+}
+
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                          const Tensor& rstd, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {
   const int64_t C = x.shape().back(), rows = C == 0 ? 0 : x.numel() / C;

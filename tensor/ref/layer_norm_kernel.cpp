@@ -25,6 +25,13 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   });
 }
 
+// sum = x + r by the binary add kernel, then the norm of sum.
+void add_layer_norm(const Tensor& x, const Tensor& r, const Tensor& weight, const Tensor& bias, double eps,
+                    const Tensor& sum, const Tensor& y, const Tensor& mean, const Tensor& rstd) {
+  binary(BinaryOp::add, x, r, sum);
+  layer_norm(sum, weight, bias, eps, y, mean, rstd);
+}
+
 // dx [rows, C], dweight and dbias [C] from dy, x and the forward's mean and rstd.
 void layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Tensor& mean,
                          const Tensor& rstd, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {

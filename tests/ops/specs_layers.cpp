@@ -75,6 +75,34 @@ void add_layer_specs(TableBuilder& t) {
              },
          .differentiable = true},
         sum_of(6, 4));
+  // x, r, then the weight and bias when given. Both outputs reach the loss
+  // (the sum halved), so the sum's gradient gathers its own and the norm's.
+  // The tensor entry's sum, mean and rstd ride along.
+  t.add({.name = "add_layer_norm",
+         .kernels = {"add_layer_norm", "layer_norm_backward"},
+         .functions = {"add_layer_norm_forward"},
+         .dtypes = kFloats,
+         .samples = {sample("weight and bias", {values({3, 5}, -2, 2), values({3, 5}), values({5}), values({5})}),
+                     sample("no weight, no bias, 3-D", {values({2, 3, 4}, -2, 2), values({2, 3, 4})}),
+                     sample("transposed r", {values({4, 3}, -2, 2), transposed({4, 3}), values({3}), values({3})}),
+                     sample("one column", {values({3, 1}), values({3, 1}), values({1}), values({1})}),
+                     perf_sample("[1024, 768]",
+                                 {values({1024, 768}), values({1024, 768}), values({768}), values({768})})},
+         .forward =
+             [](const Call& c) {
+               Outputs out = value_and_grads(c, [](const std::vector<Var>& v) {
+                 const auto [sum, norm] = add_layer_norm(v[0], v[1], maybe(v, 2), maybe(v, 3));
+                 return sum * 0.5 + norm;
+               });
+               const AddLayerNormForward f = add_layer_norm_forward(c.x[0], c.x[1], c.x.size() > 2 ? c.x[2] : Tensor(),
+                                                                    c.x.size() > 3 ? c.x[3] : Tensor(), 1e-5);
+               out.push_back(f.sum);
+               out.push_back(f.norm.mean);
+               out.push_back(f.norm.rstd);
+               return out;
+             },
+         .differentiable = true},
+        sum_of(6, 4));
   // Input 3, when given, is the b8 key mask [B, T]; args.flag = causal. The
   // tensor entry's lse rides along. Scores are dot products of length D <= 4,
   // the outputs and gradients sums over T <= 5 keys.
