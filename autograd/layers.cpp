@@ -1,8 +1,9 @@
 // Differentiable layers: layer_norm (also straight after a residual add),
 // attention and bias_activation on the fused kernels of tensor/fused_layers.h
-// (each backward is one kernel call on what the forward saved), embedding as a row lookup whose gradient adds rows
-// back, and dropout, whose backward regenerates the forward's mask from its
-// Philox (seed, offset) instead of saving it.
+// (each backward is one kernel call on what the forward saved), embedding as a
+// row lookup whose gradient adds rows back, and dropout, whose backward
+// regenerates the forward's mask from its Philox (seed, offset) instead of
+// saving it.
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "tensor/fused_layers.h"
@@ -166,13 +167,10 @@ GL_GRADCHECK(kAttention, "strided q, k, v", {{{1, 5, 2, 2}}, {{1, 5, 2, 2}}, {{1
 });
 
 // q, k, v as the three slices of a [B, T, 3, H, D] projection permuted to [3, B, H, T, D].
-GL_GRADCHECK(kAttentionPacked, "causal, strided", {{{1, 4, 3, 2, 3}}}, [](const Vars& x) {
-  return attention_packed(permute(x[0], {2, 0, 3, 1, 4}), true);
-});
+GL_GRADCHECK(kAttentionPacked, "causal, strided", {{{1, 4, 3, 2, 3}}},
+             [](const Vars& x) { return attention_packed(permute(x[0], {2, 0, 3, 1, 4}), true); });
 GL_GRADCHECK(kAttentionPacked, "non-causal, key mask, a fully masked batch entry", {{{3, 2, 2, 3, 2}}},
-             [](const Vars& x) {
-               return attention_packed(x[0], false, mask_of({1, 0, 1, 0, 0, 0}, {2, 3}));
-             });
+             [](const Vars& x) { return attention_packed(x[0], false, mask_of({1, 0, 1, 0, 0, 0}, {2, 3})); });
 
 GL_GRADCHECK(kBiasActivation, "silu, a bias per column", {{{4, 5}, -3, 3}, {{5}, -3, 3}},
              [](const Vars& x) { return bias_activation(x[0], x[1], UnaryOp::silu); });

@@ -50,8 +50,8 @@ using bias_activation = void(UnaryOp op, UnaryParams params, const Tensor& x, co
                              const Tensor& y, const Tensor& s);
 // dz = dy * op'(z) from what bias_activation wrote (s undefined but for silu):
 // the bits of unary_backward(op, z, y, dy), which a backend may call instead.
-using bias_activation_backward = void(UnaryOp op, UnaryParams params, const Tensor& z, const Tensor& y, const Tensor& s,
-                                      const Tensor& dy, const Tensor& dz);
+using bias_activation_backward = void(UnaryOp op, UnaryParams params, const Tensor& z, const Tensor& y,
+                                      const Tensor& s, const Tensor& dy, const Tensor& dz);
 // out = op(a, b); a, b expanded to out's shape.
 using binary = void(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 // out (b8) = op(a, b); a, b expanded to out's shape.
@@ -124,8 +124,8 @@ using sum_squares = void(std::span<const Tensor> xs, const Tensor& out);
 // lse [N] = log sum exp of each row, loss [N] = lse - logits[target] (0 if ignored).
 using cross_entropy = void(const Tensor& logits, const Tensor& target, const Tensor& loss, const Tensor& lse);
 // dlogits [N, C] = (exp(logits - lse) - onehot(target)) * dloss [N]; zero rows if ignored.
-using cross_entropy_backward = void(const Tensor& logits, const Tensor& target, const Tensor& lse, const Tensor& dloss,
-                                    const Tensor& dlogits);
+using cross_entropy_backward = void(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                                    const Tensor& dloss, const Tensor& dlogits);
 
 // Fills out from Philox4x32-10 with key `seed`, counters from `offset`; (a, b)
 // are (low, high) for uniform and randint, (mean, std) for normal.
@@ -136,13 +136,12 @@ using random = void(RandomKind kind, uint64_t seed, uint64_t offset, double a, d
 // GL_DECLARE_KERNELS() and fills its table with GL_KERNEL_TABLE(), so adding a
 // kernel is one signature above and one name here; a backend that lacks it
 // fails to link, naming the kernel.
-#define GL_KERNEL_LIST(X)                                                                                             \
-  X(copy)                                                                                                             \
-  X(fill) X(unary) X(unary_backward) X(bias_activation) X(bias_activation_backward) X(binary) X(compare) X(where)     \
-      X(reduce) X(arg_reduce) X(matmul) X(linear) X(softmax) X(gather) X(scatter_add) X(index_select) X(index_add)    \
-          X(cumsum) X(sort) X(topk) X(layer_norm) X(layer_norm_backward) X(add_layer_norm) X(attention)               \
-              X(attention_backward) X(dropout) X(adam_step) X(sum_squares) X(cross_entropy) X(cross_entropy_backward) \
-                  X(random)
+#define GL_KERNEL_LIST(X)                                                                                            \
+  X(copy) X(fill) X(unary) X(unary_backward) X(bias_activation) X(bias_activation_backward) X(binary) X(compare)   \
+  X(where) X(reduce) X(arg_reduce) X(matmul) X(linear) X(softmax) X(gather) X(scatter_add) X(index_select)          \
+  X(index_add) X(cumsum) X(sort) X(topk)                                                                            \
+  X(layer_norm) X(layer_norm_backward) X(add_layer_norm) X(attention) X(attention_backward) X(dropout)              \
+  X(adam_step) X(sum_squares) X(cross_entropy) X(cross_entropy_backward) X(random)
 
 // A backend: its memory (what the caching allocator of tensor/allocator.h and
 // Tensor::to build on) and its kernels, looked up by device.
@@ -151,15 +150,15 @@ struct Backend {
 
   std::string_view name;
   // -- memory --
-  bool host_memory = false;                     // the CPU reads and writes its data directly
-  void* (*raw_alloc)(size_t nbytes) = nullptr;  // a 64-byte aligned block, or null when out of memory
+  bool host_memory = false;                      // the CPU reads and writes its data directly
+  void* (*raw_alloc)(size_t nbytes) = nullptr;   // a 64-byte aligned block, or null when out of memory
   void (*raw_free)(void* ptr) = nullptr;
-  int64_t cache_limit = 0;  // bytes its caching allocator may keep for reuse
+  int64_t cache_limit = 0;                       // bytes its caching allocator may keep for reuse
   // Byte copies between this device's memory and the host's (plain memcpy for host memory).
   void (*copy_to_host)(void* host_dst, const void* src, size_t nbytes) = nullptr;
   void (*copy_from_host)(void* dst, const void* host_src, size_t nbytes) = nullptr;
-  void (*synchronize)() = nullptr;  // waits for every queued kernel
-  bool (*available)() = nullptr;    // whether the hardware is present (null: always)
+  void (*synchronize)() = nullptr;               // waits for every queued kernel
+  bool (*available)() = nullptr;                 // whether the hardware is present (null: always)
   // Raises the first bad index or target its kernels recorded since the last
   // call (see check_pending_errors); null for a backend whose kernels raise at once.
   void (*check_errors)() = nullptr;

@@ -1,9 +1,9 @@
 // Fused layer kernels with their own entries, forward and backward: layer norm
-// over the last axis (also straight after a residual add), scaled dot-product attention (causal and key masks, the
-// backward recomputing the probabilities from the saved log-sum-exp), a bias
-// add with an activation, and dropout from a Philox stream.
-// autograd/layers.cpp builds the differentiable layer_norm, attention,
-// bias_activation and dropout on these.
+// over the last axis (also straight after a residual add), scaled dot-product
+// attention (causal and key masks, the backward recomputing the probabilities
+// from the saved log-sum-exp), a bias add with an activation, and dropout from
+// a Philox stream. autograd/layers.cpp builds the differentiable layer_norm,
+// add_layer_norm, attention, bias_activation and dropout on these.
 #pragma once
 
 #include <cstdint>

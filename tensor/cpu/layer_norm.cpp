@@ -1,7 +1,9 @@
 // CPU layer norm over the last axis of a contiguous x [rows, C], forward (also
-// after a residual add, in the same pass) and backward, f32 and f64. Row statistics are accumulated in f64 (also for
-// f32) with several independent accumulators so that the loops vectorise; rows run in parallel. The backward's dweight
-// and dbias sum over rows: each chunk of rows keeps its own partial sums, added in chunk order afterwards.
+// after a residual add, in the same pass) and backward, f32 and f64. Row
+// statistics are accumulated in f64 (also for f32) with several independent
+// accumulators so that the loops vectorise; rows run in parallel. The
+// backward's dweight and dbias sum over rows: each chunk of rows keeps its own
+// partial sums, added in chunk order afterwards.
 #include <algorithm>
 #include <cmath>
 #include <vector>

@@ -125,7 +125,8 @@ TEST_CASE("attention_packed: the bits of attention over three selects, and of th
       const Tensor packed = randn({B, T, 3, H, D}, gen, dt), dout = randn({B, H, T, D}, gen, dt);
       const bool causal = variant != 1;
       const Tensor mask =
-          variant == 0 ? Tensor() : ne(tensor({0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0}, {B, T}), 0.0);
+          variant == 0 ? Tensor()
+                       : ne(tensor({0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 0}, {B, T}), 0.0);
       const Var a = Var::leaf(packed), b = Var::leaf(packed);
       const Var split_a = permute(a, {2, 0, 3, 1, 4}), split_b = permute(b, {2, 0, 3, 1, 4});
       const Var composite =
