@@ -298,6 +298,8 @@ exercise-solutions: $(EXERCISE_CHECK_BINS)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(WHOLE_LIB) -o $@ $(LDLIBS)
+# gpu_algorithms times these experiments as child processes (its smoke run included).
+$(BUILD)/bench/gpu_algorithms: | $(BUILD)/bench/align_baselines $(BUILD)/bench/up_rlhf
 
 bench: $(BENCH_BINS)
 

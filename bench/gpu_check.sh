@@ -12,9 +12,10 @@
 #   GPU_CHECK_ALGORITHMS=0 bench/gpu_check.sh   # skip the algorithms stage (below)
 # The algorithms stage (after the benchmarks) builds the whole library with
 # CUDA, runs every suite's device test cases (each algorithm against the CPU,
-# on cuda), each experiment's --smoke run with --device cuda, and PPO CartPole
-# and SAC/TD3 Pendulum end to end on the GPU and on the CPU
-# (build/bench/rl_throughput, no PyTorch reference): outputs in $OUT/algorithms/.
+# on cuda), each experiment's --smoke run with --device cuda, and
+# build/bench/gpu_algorithms: PPO CartPole and SAC Pendulum steps/s and the
+# reward model, DPO and UP-RLHF experiments' wall time, on the GPU against the
+# CPU (records in $OUT/gpu.jsonl; the rest in $OUT/algorithms/).
 #   GPU_CHECK_PREBUILT=1 BUILD=build-gpu bench/gpu_check.sh
 #       # use $BUILD/tests/cuda and $BUILD/bench/gpu as they are (built elsewhere
 #       # with the same CUDA major version, e.g. ARCH=x86-64-v3 CUDA_ARCHS=90)
@@ -107,7 +108,7 @@ if [ "${GPU_CHECK_ALGORITHMS:-1}" = 1 ] && [ "${GPU_CHECK_PREBUILT:-0}" != 1 ]; 
   experiments=$(grep -v '^#' bench/EXPERIMENTS)
   targets=""
   for s in $suites; do targets="$targets $BUILD/tests/$s"; done
-  for e in $experiments rl_throughput; do targets="$targets $BUILD/bench/$e"; done
+  for e in $experiments gpu_algorithms; do targets="$targets $BUILD/bench/$e"; done
   if make -j"$(nproc)" BUILD="$BUILD" CUDA=1 CUDA_ARCHS="$CUDA_ARCHS" $targets >"$ALG/build.log" 2>&1; then
     # Each suite's device cases: every algorithm on cuda against the CPU (tests/devices_to_test.h).
     for s in $suites; do
@@ -122,12 +123,11 @@ if [ "${GPU_CHECK_ALGORITHMS:-1}" = 1 ] && [ "${GPU_CHECK_PREBUILT:-0}" != 1 ]; 
          --out '"$ALG"'/smoke/{} >'"$ALG"'/smoke_{}.log 2>&1; rc=$?; \
        echo "{} exit $rc $(( $(date +%s) - start )) s" >>'"$ALG"'/smoke_summary.txt'
     grep -qv " exit 0 " "$ALG/smoke_summary.txt" && alg_rc=1
-    # PPO, SAC and TD3 end to end, the GPU against the CPU (same budget, no reference).
-    for d in cuda cpu; do
-      timeout "${GPU_CHECK_RL_TIMEOUT:-150}" "$BUILD/bench/rl_throughput" --device $d --no-reference --runs 1 \
-        --ppo-steps 10240 --offpolicy-steps 2000 --jsonl "$ALG/rl_throughput.jsonl" >"$ALG/rl_throughput_$d.txt" 2>&1 ||
-        alg_rc=1
-    done
+    # PPO CartPole and SAC Pendulum steps/s, and the reward model's, DPO's and UP-RLHF's experiment wall
+    # time, the GPU against the CPU in one run, into gpu.jsonl beside the kernel and model cases.
+    timeout "${GPU_CHECK_GPU_ALGORITHMS_TIMEOUT:-240}" "$BUILD/bench/gpu_algorithms" --jsonl "$OUT/gpu.jsonl" \
+      >"$ALG/gpu_algorithms.txt" 2>&1 || alg_rc=1
+    echo "build/bench/gpu_algorithms --jsonl $OUT/gpu.jsonl (bench/gpu_check.sh's algorithms stage)" >>"$OUT/COMMAND"
     alg_summary="exit $alg_rc ($(( $(date +%s) - t0 ))s; $ALG/)"
   else
     tail -20 "$ALG/build.log"
@@ -149,10 +149,8 @@ sed -n '/^case/,$p' "$OUT/bench.txt" | sed 's/^/            /'
 echo "algorithms: $alg_summary"
 [ -f "$OUT/algorithms/tests_summary.txt" ] && sed 's/^/            /' "$OUT/algorithms/tests_summary.txt"
 [ -f "$OUT/algorithms/smoke_summary.txt" ] && sort "$OUT/algorithms/smoke_summary.txt" | sed 's/^/            /'
-for d in cuda cpu; do
-  [ -f "$OUT/algorithms/rl_throughput_$d.txt" ] && grep -E "steps/s|^(ppo|sac|td3)" "$OUT/algorithms/rl_throughput_$d.txt" |
-    sed "s/^/            $d: /"
-done
+[ -f "$OUT/algorithms/gpu_algorithms.txt" ] && sed -n '/^case/,$p' "$OUT/algorithms/gpu_algorithms.txt" |
+  sed 's/^/            /'
 echo "outputs:    $OUT/ (tests.txt, bench.txt, gpu.jsonl, build.log, algorithms/)"
 echo "total:      $(( $(date +%s) - start ))s"
 [ "$test_rc" = 0 ] && [ "$san_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$alg_rc" = 0 ]

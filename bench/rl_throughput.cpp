@@ -3,7 +3,7 @@
 // network update, the algorithm's real training loop) of gradlab's trainers
 // against CleanRL-style PyTorch loops on numpy environments
 // (bench/pytorch/rl_throughput.py, the same hyperparameters and network
-// sizes), measured in the same run:
+// sizes), measured in the same run (the runs: bench/rl_timed_runs.h):
 //   ppo/CartPole-v1   rl::train_ppo with PPOArgs' defaults (4 envs x 128 steps, 64-64 tanh)
 //   sac/Pendulum-v1   rl::train_sac with SACArgs' defaults (2x256, batch 256)
 //   td3/Pendulum-v1   rl::train_td3 with TD3Args' defaults (2x256, batch 256)
@@ -24,11 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "algorithms/rl/ppo.h"
-#include "algorithms/rl/sac.h"
-#include "algorithms/rl/td3.h"
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
+#include "bench/rl_timed_runs.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
 
@@ -104,37 +102,17 @@ int main(int argc, char** argv) {
 
     std::vector<Case> cases;
     for (const std::string& k : split_list(args.cases)) {
+      const uint64_t seed = uint64_t(args.seed);
       if (k == "ppo") {
-        cases.push_back({k, "ppo/CartPole-v1", [&] {
-                           rl::PPOArgs a;
-                           a.seed = uint64_t(args.seed);
-                           a.device = args.device;
-                           a.total_timesteps = args.ppo_steps;
-                           a.progress_seconds = 0;
-                           a.eval_episodes = 1;  // after the clock stops
-                           return rl::train_ppo(a);
-                         }});
+        cases.push_back(
+            {k, "ppo/CartPole-v1", [&, seed] { return timed_ppo_cartpole(seed, args.device, args.ppo_steps); }});
       } else if (k == "sac") {
-        cases.push_back({k, "sac/Pendulum-v1", [&] {
-                           rl::SACArgs a;
-                           a.seed = uint64_t(args.seed);
-                           a.device = args.device;
-                           a.total_timesteps = args.offpolicy_steps;
-                           a.learning_starts = args.learning_starts;
-                           a.progress_seconds = 0;
-                           a.eval_episodes = 1;
-                           return rl::train_sac(a);
+        cases.push_back({k, "sac/Pendulum-v1", [&, seed] {
+                           return timed_sac_pendulum(seed, args.device, args.offpolicy_steps, args.learning_starts);
                          }});
       } else if (k == "td3") {
-        cases.push_back({k, "td3/Pendulum-v1", [&] {
-                           rl::TD3Args a;
-                           a.seed = uint64_t(args.seed);
-                           a.device = args.device;
-                           a.total_timesteps = args.offpolicy_steps;
-                           a.learning_starts = args.learning_starts;
-                           a.progress_seconds = 0;
-                           a.eval_episodes = 1;
-                           return rl::train_td3(a);
+        cases.push_back({k, "td3/Pendulum-v1", [&, seed] {
+                           return timed_td3_pendulum(seed, args.device, args.offpolicy_steps, args.learning_starts);
                          }});
       } else {
         fail("--cases: unknown case '{}' (ppo, sac, td3)", k);
