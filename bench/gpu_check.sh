@@ -20,19 +20,36 @@
 #       # use $BUILD/tests/cuda and $BUILD/bench/gpu as they are (built elsewhere
 #       # with the same CUDA major version, e.g. ARCH=x86-64-v3 CUDA_ARCHS=90)
 # The PyTorch reference runs under $GRADLAB_PYTHON (default: the python3 on PATH).
+#   GPU_CHECK_REHEARSAL=1 bench/gpu_check.sh
+#       # a machine without a GPU (nvcc needed): every stage as above, but the CUDA
+#       # tests and bench/gpu skip, compute-sanitizer is left out, and the
+#       # experiments and gpu_algorithms run on ref; outputs in $BUILD/rehearsal.
+#       # It checks this script before a GPU's time is spent on it, not the GPU.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 start=$(date +%s)
-OUT=${OUT_DIR:-bench/results/gpu}
+REHEARSAL=${GPU_CHECK_REHEARSAL:-0}
 BUILD=${BUILD:-build-gpu}
+if [ "$REHEARSAL" = 1 ]; then
+  OUT=${OUT_DIR:-$BUILD/rehearsal}  # never over the recorded figures
+  GPU_CHECK_DEVICE=${GPU_CHECK_DEVICE:-ref}
+  # ref's plain loops, four experiments at a time: up_rlhf's smoke took 121 s of 120 on 2 cores.
+  GPU_CHECK_SMOKE_TIMEOUT=${GPU_CHECK_SMOKE_TIMEOUT:-600}
+else
+  OUT=${OUT_DIR:-bench/results/gpu}
+fi
 mkdir -p "$OUT"
 log() { echo "== $*"; }
 
-if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
-  echo "gpu_check: no GPU visible (nvidia-smi); nothing to do"
+if [ "$REHEARSAL" = 1 ]; then
+  echo "rehearsal without a GPU (GPU_CHECK_REHEARSAL=1); nothing here is a GPU figure" | tee "$OUT/device.txt"
+  CUDA_ARCHS=${CUDA_ARCHS:-80}
+elif ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "gpu_check: no GPU visible (nvidia-smi); nothing to do (GPU_CHECK_REHEARSAL=1 checks the script without one)"
   exit 1
+else
+  nvidia-smi -L | tee "$OUT/device.txt"
 fi
-nvidia-smi -L | tee "$OUT/device.txt"
 if [ -z "${CUDA_ARCHS:-}" ]; then
   CUDA_ARCHS=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
 fi
@@ -71,7 +88,9 @@ log "compute-sanitizer (flash attention, precision, CUDA graphs)"
 t0=$(date +%s)
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 san_rc=0
-if [ -x "$SANITIZER" ]; then
+if [ "$REHEARSAL" = 1 ]; then
+  echo "rehearsal: compute-sanitizer left out (no GPU)" | tee "$OUT/memcheck_flash.txt" >"$OUT/racecheck_flash.txt"
+elif [ -x "$SANITIZER" ]; then
   timeout "${GPU_CHECK_SANITIZER_TIMEOUT:-150}" "$SANITIZER" --tool memcheck --error-exitcode 3 \
     "$BUILD/tests/cuda" --no-intro -tc="*flash*,*recorded*,*replays*,*captur*,*bf16 GEMM*" 2>&1 | tail -30 >"$OUT/memcheck_flash.txt"
   san_rc=${PIPESTATUS[0]}
@@ -100,10 +119,11 @@ echo "build/bench/gpu --cases $cases --jsonl $OUT/gpu.jsonl (after bench/gpu_che
 alg_rc=0
 alg_summary="skipped (GPU_CHECK_ALGORITHMS=0)"
 if [ "${GPU_CHECK_ALGORITHMS:-1}" = 1 ] && [ "${GPU_CHECK_PREBUILT:-0}" != 1 ]; then
-  log "algorithms on the GPU (device tests, experiments' --smoke --device cuda, RL end to end)"
+  log "algorithms on the GPU (device tests, experiments' --smoke --device cuda, gpu_algorithms)"
   t0=$(date +%s)
   ALG="$OUT/algorithms"
   mkdir -p "$ALG"
+  rm -f "$ALG/tests_summary.txt" "$ALG/smoke_summary.txt"  # appended to below: no lines from an earlier run
   suites="optim nn rl curiosity offline alignment influence"
   experiments=$(grep -v '^#' bench/EXPERIMENTS)
   targets=""
@@ -125,9 +145,11 @@ if [ "${GPU_CHECK_ALGORITHMS:-1}" = 1 ] && [ "${GPU_CHECK_PREBUILT:-0}" != 1 ]; 
     grep -qv " exit 0 " "$ALG/smoke_summary.txt" && alg_rc=1
     # PPO CartPole and SAC Pendulum steps/s, and the reward model's, DPO's and UP-RLHF's experiment wall
     # time, the GPU against the CPU in one run, into gpu.jsonl beside the kernel and model cases.
-    timeout "${GPU_CHECK_GPU_ALGORITHMS_TIMEOUT:-240}" "$BUILD/bench/gpu_algorithms" --jsonl "$OUT/gpu.jsonl" \
+    ga_args="--device ${GPU_CHECK_DEVICE:-cuda}$([ "$REHEARSAL" = 1 ] && echo " --smoke") --jsonl $OUT/gpu.jsonl"
+    # shellcheck disable=SC2086 # ga_args is split into its flags on purpose
+    timeout "${GPU_CHECK_GPU_ALGORITHMS_TIMEOUT:-240}" "$BUILD/bench/gpu_algorithms" $ga_args \
       >"$ALG/gpu_algorithms.txt" 2>&1 || alg_rc=1
-    echo "build/bench/gpu_algorithms --jsonl $OUT/gpu.jsonl (bench/gpu_check.sh's algorithms stage)" >>"$OUT/COMMAND"
+    echo "build/bench/gpu_algorithms $ga_args (bench/gpu_check.sh's algorithms stage)" >>"$OUT/COMMAND"
     alg_summary="exit $alg_rc ($(( $(date +%s) - t0 ))s; $ALG/)"
   else
     tail -20 "$ALG/build.log"
