@@ -29,13 +29,17 @@
 //   build/bench/gpu_algorithms --jsonl bench/results/gpu/gpu.jsonl
 //   build/bench/gpu_algorithms --cases ppo_cartpole,sac_pendulum --runs 3
 #include <fmt/format.h>
-#include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "bench/common/bench.h"
 #include "bench/common/cli.h"
